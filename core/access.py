@@ -1,0 +1,197 @@
+"""The one place that decides "may this user do this to this object".
+
+Every page and API endpoint names a `Perm`; `can()` answers for a user and an object, and
+`require()` / `access_required` / `AccessPermission` apply the answer to pages and the API.
+Holders of issuer roles and platform staff must have multi-factor authentication enrolled
+before any page that needs those roles opens for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from typing import Any
+
+from allauth.mfa.models import Authenticator
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from core.models import Issuer, IssuerMembership, Role
+
+
+class Perm(StrEnum):
+    INVESTOR_SELF = "investor.self"  # an investor's own pages
+    ISSUER_VIEW = "issuer.view"
+    ISSUER_MANAGE_TEAM = "issuer.manage_team"
+    ISSUER_VIEW_AUDIT = "issuer.view_audit"
+    ISSUER_MANAGE_OFFERINGS = "issuer.manage_offerings"
+    COMPLIANCE_REVIEW = "compliance.review"
+    REGISTRY_VIEW = "registry.view"
+    PLATFORM_ADMIN = "platform.admin"
+
+
+ROLE_GRANTS: dict[str, frozenset[Perm]] = {
+    Role.ISSUER_ADMIN: frozenset(
+        {
+            Perm.ISSUER_VIEW,
+            Perm.ISSUER_MANAGE_TEAM,
+            Perm.ISSUER_VIEW_AUDIT,
+            Perm.ISSUER_MANAGE_OFFERINGS,
+            Perm.COMPLIANCE_REVIEW,
+            Perm.REGISTRY_VIEW,
+        }
+    ),
+    Role.COMPLIANCE_OFFICER: frozenset({Perm.ISSUER_VIEW, Perm.ISSUER_VIEW_AUDIT, Perm.COMPLIANCE_REVIEW}),
+    # Transfer agents read the register; they change nothing at the issuer.
+    Role.TRANSFER_AGENT: frozenset({Perm.ISSUER_VIEW, Perm.REGISTRY_VIEW}),
+}
+# Platform staff support every issuer but do not act in its name (no reviews, no team changes).
+STAFF_GRANTS: frozenset[Perm] = frozenset({Perm.PLATFORM_ADMIN, Perm.ISSUER_VIEW, Perm.ISSUER_VIEW_AUDIT})
+ISSUER_SCOPED = frozenset(p for grants in ROLE_GRANTS.values() for p in grants)
+
+
+def issuer_of(obj: Any) -> Issuer | None:
+    """The issuer an object belongs to: the issuer itself, or the nearest `.issuer` along the way."""
+    seen = 0
+    while obj is not None and seen < 5:
+        if isinstance(obj, Issuer):
+            return obj
+        obj = getattr(obj, "issuer", None)
+        seen += 1
+    return None
+
+
+def memberships_of(user: Any) -> dict[int, str]:
+    """issuer id → role, cached on the user object for the length of a request."""
+    if not getattr(user, "is_authenticated", False):
+        return {}
+    cached = getattr(user, "_tessera_roles", None)
+    if cached is None:
+        cached = dict(IssuerMembership.objects.filter(user=user).values_list("issuer_id", "role"))
+        user._tessera_roles = cached
+    return cached
+
+
+def role_at(user: Any, issuer: Issuer) -> str | None:
+    return memberships_of(user).get(issuer.pk)
+
+
+def needs_mfa(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False) and (user.is_staff or memberships_of(user)))
+
+
+def has_mfa(user: Any) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    cached = getattr(user, "_tessera_has_mfa", None)
+    if cached is None:
+        cached = Authenticator.objects.filter(
+            user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+        ).exists()
+        user._tessera_has_mfa = cached
+    return cached
+
+
+def can(user: Any, perm: Perm, obj: Any = None) -> bool:
+    """True when `user` may do `perm` to `obj` (role and scope only; MFA is checked by `require`)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if perm == Perm.INVESTOR_SELF:
+        return True
+    if perm == Perm.PLATFORM_ADMIN:
+        return bool(user.is_staff)
+    if perm in ISSUER_SCOPED:
+        issuer = issuer_of(obj)
+        if issuer is None:
+            return False
+        if user.is_staff and perm in STAFF_GRANTS:
+            return True
+        role = role_at(user, issuer)
+        return role is not None and perm in ROLE_GRANTS[role]
+    return False
+
+
+def privileged(perm: Perm) -> bool:
+    return perm != Perm.INVESTOR_SELF
+
+
+class Decision(StrEnum):
+    ALLOW = "allow"
+    LOGIN = "login"
+    ENROLL_MFA = "enroll_mfa"
+    DENY = "deny"
+
+
+def decide(user: Any, perm: Perm, obj: Any = None) -> Decision:
+    if not getattr(user, "is_authenticated", False):
+        return Decision.LOGIN
+    if not can(user, perm, obj):
+        return Decision.DENY
+    if privileged(perm) and not has_mfa(user):
+        return Decision.ENROLL_MFA
+    return Decision.ALLOW
+
+
+MFA_REQUIRED_MESSAGE = "Your role needs two-factor authentication. Set up an authenticator app to continue."
+
+
+def require(request: HttpRequest, perm: Perm, obj: Any = None) -> HttpResponse | None:
+    """For pages: None when allowed, else the response to send (login, MFA enrolment, or 403)."""
+    decision = decide(request.user, perm, obj)
+    if decision == Decision.ALLOW:
+        return None
+    if decision == Decision.LOGIN:
+        return redirect_to_login(request.get_full_path())
+    if decision == Decision.ENROLL_MFA:
+        messages.warning(request, MFA_REQUIRED_MESSAGE)
+        return redirect("mfa_activate_totp")
+    raise PermissionDenied("You do not have access to this page.")
+
+
+def access_required(perm: Perm, *, issuer_kwarg: str | None = None) -> Callable[..., Any]:
+    """Page decorator. With `issuer_kwarg`, the URL's issuer slug is loaded and passed as `issuer`."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            obj = None
+            if issuer_kwarg:
+                obj = get_object_or_404(Issuer, slug=kwargs.pop(issuer_kwarg))
+                kwargs["issuer"] = obj
+            refusal = require(request, perm, obj)
+            if refusal is not None:
+                return refusal
+            return view(request, *args, **kwargs)
+
+        wrapped.access_perm = perm  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+class AccessPermission(BasePermission):
+    """DRF: the view names `access_perm`; object-scoped views also call `check_object_permissions`."""
+
+    message = "You do not have access to this resource."
+
+    def _decide(self, request: Request, view: Any, obj: Any) -> bool:
+        perm: Perm = view.access_perm
+        decision = decide(request.user, perm, obj)
+        if decision == Decision.ENROLL_MFA:
+            self.message = MFA_REQUIRED_MESSAGE
+        return decision == Decision.ALLOW
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not getattr(request.user, "is_authenticated", False):
+            return False
+        get_obj = getattr(view, "get_access_object", None)
+        return self._decide(request, view, get_obj() if get_obj is not None else None)
+
+    def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
+        return self._decide(request, view, obj)

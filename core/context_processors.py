@@ -1,0 +1,30 @@
+"""Navigation per role, computed once per request from the access module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from core.access import needs_mfa, has_mfa
+from core.models import IssuerMembership
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": [], "nav_issuers": [], "mfa_missing": False}
+    items = [{"label": "Dashboard", "url": reverse("home")}]
+    memberships = list(IssuerMembership.objects.filter(user=user).select_related("issuer"))
+    issuers = [
+        {"name": m.issuer.name, "role": m.get_role_display(), "url": reverse("issuer_overview", args=[m.issuer.slug])}
+        for m in memberships
+    ]
+    if user.is_staff:
+        items.append({"label": "Platform", "url": reverse("staff_console")})
+    return {
+        "nav_items": items,
+        "nav_issuers": issuers,
+        "mfa_missing": needs_mfa(user) and not has_mfa(user),
+    }

@@ -1,0 +1,155 @@
+"""The shared kernel's data: users, issuers and roles, the audit chain, worker heartbeats.
+
+Issuer and membership live here rather than in `offerings` because investors and compliance
+(below offerings in the dependency order) must scope their records to an issuer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create(email, password, **extra)
+
+
+class User(AbstractUser):
+    """A person who signs in with an e-mail address. Investor is the default role."""
+
+    username = None  # type: ignore[assignment]
+    email = models.EmailField("e-mail address", unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()  # type: ignore[misc]
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email
+
+
+class Issuer(models.Model):
+    """A company that raises money by issuing a tokenized security."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    legal_name = models.CharField(max_length=200)
+    jurisdiction = models.CharField(max_length=100, help_text="State or country of incorporation.")
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 of the principal place of business.")
+    website = models.URLField(blank=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ISSUER_ADMIN = "issuer_admin", "Issuer admin"
+    COMPLIANCE_OFFICER = "compliance_officer", "Compliance officer"
+    TRANSFER_AGENT = "transfer_agent", "Transfer agent"
+
+
+class IssuerMembership(models.Model):
+    """Gives one user one role at one issuer."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    issuer = models.ForeignKey(Issuer, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["issuer__name", "role", "user__email"]
+        constraints = [models.UniqueConstraint(fields=["user", "issuer"], name="one_role_per_user_per_issuer")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} at {self.issuer}"
+
+
+class AuditEvent(models.Model):
+    """One append-only entry of the audit chain.
+
+    `hash` is SHA-256 over this row's content and `prev_hash`, so editing or deleting any
+    row breaks every later link; `audit_verify` finds the first broken one. Rows are never
+    updated: the model refuses, and a database trigger refuses too.
+    """
+
+    occurred_at = models.DateTimeField()
+    # A plain id and a label rather than a constraint: deleting a user must not rewrite history.
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=100, db_index=True)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    issuer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} {self.object_label}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("Audit events are append-only.")
+
+
+class AuditChainHead(models.Model):
+    """A single row locked by every writer so links are added one at a time, in order."""
+
+    last_event_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+    length = models.BigIntegerField(default=0)
+
+
+class WorkerHeartbeat(models.Model):
+    """Written by a Celery worker; shows that workers consume from the broker."""
+
+    token = models.CharField(max_length=64, unique=True)
+    hostname = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]

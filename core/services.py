@@ -1,0 +1,94 @@
+"""State changes of the shared kernel: issuers and memberships. Each one is audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from core.audit import audit_record
+from core.errors import ApplicationError, Conflict
+from core.models import Issuer, IssuerMembership, Role, User
+
+
+def _issuer_state(issuer: Issuer) -> dict[str, Any]:
+    return {
+        "name": issuer.name,
+        "slug": issuer.slug,
+        "legal_name": issuer.legal_name,
+        "jurisdiction": issuer.jurisdiction,
+        "country": issuer.country,
+    }
+
+
+@transaction.atomic
+def issuer_create(
+    *,
+    actor: User | None,
+    name: str,
+    legal_name: str,
+    jurisdiction: str,
+    country: str,
+    slug: str = "",
+    website: str = "",
+    description: str = "",
+) -> Issuer:
+    slug = slug or slugify(name)[:80]
+    if not slug:
+        raise ApplicationError("The issuer needs a name made of letters or digits.", code="invalid_name")
+    if Issuer.objects.filter(slug=slug).exists():
+        raise Conflict(f"An issuer with the short name “{slug}” already exists.", code="duplicate_issuer")
+    issuer = Issuer.objects.create(
+        name=name,
+        slug=slug,
+        legal_name=legal_name,
+        jurisdiction=jurisdiction,
+        country=country.upper(),
+        website=website,
+        description=description,
+    )
+    audit_record(actor=actor, action="issuer.created", obj=issuer, after=_issuer_state(issuer))
+    return issuer
+
+
+@transaction.atomic
+def membership_grant(*, actor: User | None, issuer: Issuer, user: User, role: str) -> IssuerMembership:
+    """Give `user` a role at `issuer`, or change the role they already have there."""
+    if role not in Role.values:
+        raise ApplicationError("Choose one of the listed roles.", code="invalid_role")
+    existing = IssuerMembership.objects.select_for_update().filter(issuer=issuer, user=user).first()
+    if existing is not None:
+        if existing.role == role:
+            return existing
+        before = {"user": user.email, "role": existing.role}
+        existing.role = role
+        existing.save(update_fields=["role"])
+        audit_record(
+            actor=actor, action="membership.role_changed", obj=existing, before=before,
+            after={"user": user.email, "role": role},
+        )
+        return existing
+    try:
+        with transaction.atomic():
+            membership = IssuerMembership.objects.create(issuer=issuer, user=user, role=role)
+    except IntegrityError as exc:
+        raise Conflict("That person was given a role at this issuer a moment ago.") from exc
+    audit_record(actor=actor, action="membership.granted", obj=membership, after={"user": user.email, "role": role})
+    return membership
+
+
+@transaction.atomic
+def membership_revoke(*, actor: User | None, membership: IssuerMembership) -> None:
+    locked = IssuerMembership.objects.select_for_update().get(pk=membership.pk)
+    if locked.role == Role.ISSUER_ADMIN:
+        admins = IssuerMembership.objects.filter(issuer_id=locked.issuer_id, role=Role.ISSUER_ADMIN).count()
+        if admins <= 1:
+            raise ApplicationError(
+                "An issuer must keep at least one admin. Add another admin first.", code="last_admin"
+            )
+    audit_record(
+        actor=actor, action="membership.revoked", obj=locked, issuer=locked.issuer,
+        before={"user": locked.user.email, "role": locked.role},
+    )
+    locked.delete()

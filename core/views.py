@@ -1,0 +1,128 @@
+"""Kernel pages: landing, dashboard, issuer console (overview, team, audit log), staff console."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.access import Perm, access_required, can, require
+from core.audit import audit_chain_verify
+from core.errors import ApplicationError
+from core.forms import IssuerCreateForm, MemberAddForm
+from core.models import Issuer, IssuerMembership, User
+from core.selectors import audit_events_for_issuer, audit_events_recent, issuer_list_visible_to, issuer_team
+from core.services import issuer_create, membership_grant, membership_revoke
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/landing.html")
+
+
+@access_required(Perm.INVESTOR_SELF)
+def home(request: HttpRequest) -> HttpResponse:
+    memberships = IssuerMembership.objects.filter(user=request.user).select_related("issuer")
+    return render(request, "core/home.html", {"memberships": memberships})
+
+
+@access_required(Perm.ISSUER_VIEW, issuer_kwarg="slug")
+def issuer_overview(request: HttpRequest, issuer: Issuer) -> HttpResponse:
+    context = {
+        "issuer": issuer,
+        "team": issuer_team(issuer=issuer),
+        "can_manage_team": can(request.user, Perm.ISSUER_MANAGE_TEAM, issuer),
+        "can_view_audit": can(request.user, Perm.ISSUER_VIEW_AUDIT, issuer),
+        "recent_events": audit_events_for_issuer(issuer=issuer)[:10]
+        if can(request.user, Perm.ISSUER_VIEW_AUDIT, issuer)
+        else [],
+    }
+    return render(request, "core/issuer_overview.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@access_required(Perm.ISSUER_MANAGE_TEAM, issuer_kwarg="slug")
+def issuer_team_page(request: HttpRequest, issuer: Issuer) -> HttpResponse:
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = User.objects.filter(email__iexact=form.cleaned_data["email"]).first()
+        if user is None:
+            form.add_error("email", "No registered user has this e-mail address. Ask them to sign up first.")
+        else:
+            try:
+                membership_grant(actor=request.user, issuer=issuer, user=user, role=form.cleaned_data["role"])
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"{user.email} is now {form.cleaned_data['role'].replace('_', ' ')}.")
+                return redirect("issuer_team", slug=issuer.slug)
+    return render(request, "core/issuer_team.html", {"issuer": issuer, "team": issuer_team(issuer=issuer), "form": form})
+
+
+@require_POST
+@access_required(Perm.ISSUER_MANAGE_TEAM, issuer_kwarg="slug")
+def issuer_team_remove(request: HttpRequest, issuer: Issuer, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(IssuerMembership, pk=membership_id, issuer=issuer)
+    try:
+        membership_revoke(actor=request.user, membership=membership)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{membership.user.email} no longer has a role at {issuer.name}.")
+    return redirect("issuer_team", slug=issuer.slug)
+
+
+@access_required(Perm.ISSUER_VIEW_AUDIT, issuer_kwarg="slug")
+def issuer_audit_log(request: HttpRequest, issuer: Issuer) -> HttpResponse:
+    page = Paginator(audit_events_for_issuer(issuer=issuer), 50).get_page(request.GET.get("page"))
+    return render(request, "core/audit_log.html", {"issuer": issuer, "page": page})
+
+
+@require_http_methods(["GET", "POST"])
+def staff_console(request: HttpRequest) -> HttpResponse:
+    refusal = require(request, Perm.PLATFORM_ADMIN)
+    if refusal is not None:
+        return refusal
+    form = IssuerCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        admin_user = User.objects.filter(email__iexact=data["admin_email"]).first()
+        if admin_user is None:
+            form.add_error("admin_email", "No registered user has this e-mail address.")
+        else:
+            try:
+                with transaction.atomic():
+                    issuer = issuer_create(
+                        actor=request.user, name=data["name"], legal_name=data["legal_name"],
+                        jurisdiction=data["jurisdiction"], country=data["country"],
+                    )
+                    membership_grant(actor=request.user, issuer=issuer, user=admin_user, role="issuer_admin")
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"{issuer.name} was created with {admin_user.email} as its admin.")
+                return redirect("staff_console")
+    context = {
+        "issuers": issuer_list_visible_to(user=request.user),
+        "form": form,
+        "events": audit_events_recent(limit=20),
+        "chain": audit_chain_verify() if request.GET.get("verify") else None,
+    }
+    return render(request, "core/staff_console.html", context)
+
+
+def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "403.html", {"reason": str(exception) if exception else ""}, status=403)
+
+
+def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)
+
+
+def error_500(request: HttpRequest) -> HttpResponse:
+    # No context processors here: whatever failed must not fail again while rendering the apology.
+    from django.template import loader
+
+    return HttpResponse(loader.get_template("500.html").render({}), status=500)
