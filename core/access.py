@@ -22,7 +22,7 @@ from django.shortcuts import get_object_or_404, redirect
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from core.models import Issuer, IssuerMembership, Role
+from core.models import Issuer, IssuerMembership, Role, User
 
 
 class Perm(StrEnum):
@@ -54,6 +54,14 @@ ROLE_GRANTS: dict[str, frozenset[Perm]] = {
 # Platform staff support every issuer but do not act in its name (no reviews, no team changes).
 STAFF_GRANTS: frozenset[Perm] = frozenset({Perm.PLATFORM_ADMIN, Perm.ISSUER_VIEW, Perm.ISSUER_VIEW_AUDIT})
 ISSUER_SCOPED = frozenset(p for grants in ROLE_GRANTS.values() for p in grants)
+
+
+def signed_in_user(request: HttpRequest | Request) -> User:
+    """The user of a request that an access rule already let through (so never anonymous)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied("Sign in first.")
+    return user
 
 
 def issuer_of(obj: Any) -> Issuer | None:

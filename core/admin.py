@@ -2,10 +2,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpRequest
+from django_celery_beat.models import (
+    ClockedSchedule,
+    CrontabSchedule,
+    IntervalSchedule,
+    PeriodicTask,
+    SolarSchedule,
+)
 
+from core.audit import audit_record
 from core.models import AuditEvent, Issuer, IssuerMembership, User
 
 
@@ -52,3 +63,62 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class AuditedAdminMixin:
+    """Admin edits are state changes too: each one is written to the audit chain."""
+
+    audit_exclude = frozenset({"password", "data", "secret"})
+
+    def _snapshot(self, values: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+        return {f: str(values.get(f)) for f in fields if f not in self.audit_exclude}
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)  # type: ignore[misc]
+        changed = list(form.changed_data)
+        audit_record(
+            actor=request.user,
+            action=f"admin.{obj._meta.model_name}.{'changed' if change else 'added'}",
+            obj=obj,
+            before=self._snapshot(form.initial, changed) if change else None,
+            after=self._snapshot(form.cleaned_data, changed),
+        )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)  # type: ignore[misc]
+        for obj in formset.new_objects:
+            audit_record(actor=request.user, action=f"admin.{obj._meta.model_name}.added", obj=obj)
+        for obj, fields in formset.changed_objects:
+            after = {f: str(getattr(obj, f, "")) for f in fields if f not in self.audit_exclude}
+            audit_record(actor=request.user, action=f"admin.{obj._meta.model_name}.changed", obj=obj, after=after)
+        for obj in formset.deleted_objects:
+            audit_record(
+                actor=request.user,
+                action=f"admin.{obj._meta.model_name}.deleted",
+                obj=None,
+                before={"object": str(obj)},
+                issuer=getattr(obj, "issuer", None),
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        audit_record(actor=request.user, action=f"admin.{obj._meta.model_name}.deleted", obj=obj)
+        super().delete_model(request, obj)  # type: ignore[misc]
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in queryset:
+            audit_record(actor=request.user, action=f"admin.{obj._meta.model_name}.deleted", obj=obj)
+        super().delete_queryset(request, queryset)  # type: ignore[misc]
+
+
+def _audited(model: type[Any]) -> None:
+    current = type(admin.site._registry[model])
+    admin.site.unregister(model)
+    admin.site.register(model, type(f"Audited{current.__name__}", (AuditedAdminMixin, current), {}))
+
+
+for _model in (User, Issuer, EmailAddress, Authenticator, PeriodicTask, IntervalSchedule, CrontabSchedule):
+    _audited(_model)
+# Groups and Django permissions are not how Tessera grants access (core.access is).
+admin.site.unregister(Group)
+for _model in (ClockedSchedule, SolarSchedule):
+    admin.site.unregister(_model)

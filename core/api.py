@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView, exception_handler as drf_exception_handler
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.access import AccessPermission, Perm, memberships_of
+from core.access import AccessPermission, Perm, memberships_of, signed_in_user
 from core.errors import ApplicationError
 from core.models import Issuer
 from core.selectors import issuer_list_visible_to, issuer_team
@@ -22,14 +26,24 @@ from core.selectors import issuer_list_visible_to, issuer_team
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Turn service errors into JSON with a stable shape: {"error": {"code", "message", "details"}}."""
     if isinstance(exc, ApplicationError):
-        return Response({"error": {"code": exc.code, "message": exc.message, "details": exc.extra}}, status=exc.status_code)
+        return Response(
+            {"error": {"code": exc.code, "message": exc.message, "details": exc.extra}}, status=exc.status_code
+        )
     if isinstance(exc, DjangoValidationError):
         details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        return Response({"error": {"code": "invalid", "message": "The request is not valid.", "details": details}}, status=400)
+        return Response(
+            {"error": {"code": "invalid", "message": "The request is not valid.", "details": details}}, status=400
+        )
+    if isinstance(exc, Http404):
+        exc = NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is not None:
         data = response.data
-        message = data.get("detail", "The request is not valid.") if isinstance(data, dict) else "The request is not valid."
+        message = (
+            data.get("detail", "The request is not valid.") if isinstance(data, dict) else "The request is not valid."
+        )
         details = {} if isinstance(data, dict) and set(data) == {"detail"} else data
         code = getattr(exc, "default_code", "error")
         response.data = {"error": {"code": code, "message": str(message), "details": details}}
@@ -41,6 +55,9 @@ class MeApi(APIView):
     permission_classes = [AccessPermission]
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "Me"
+
         id = serializers.IntegerField()
         email = serializers.EmailField()
         full_name = serializers.CharField()
@@ -49,7 +66,7 @@ class MeApi(APIView):
 
     @extend_schema(responses=OutputSerializer, summary="The signed-in user and their roles")
     def get(self, request: Request) -> Response:
-        user = request.user
+        user = signed_in_user(request)
         roles = memberships_of(user)
         slugs = dict(Issuer.objects.filter(pk__in=roles).values_list("pk", "slug"))
         data = {
@@ -69,6 +86,7 @@ class IssuerListApi(ListAPIView):
     class OutputSerializer(serializers.ModelSerializer):
         class Meta:
             model = Issuer
+            ref_name = "Issuer"
             fields = ["slug", "name", "legal_name", "jurisdiction", "country", "website"]
 
     serializer_class = OutputSerializer
@@ -82,6 +100,9 @@ class IssuerTeamApi(ListAPIView):
     permission_classes = [AccessPermission]
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TeamMember"
+
         email = serializers.EmailField(source="user.email")
         full_name = serializers.CharField(source="user.full_name")
         role = serializers.CharField()

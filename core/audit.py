@@ -63,9 +63,7 @@ def audit_record(
 ) -> AuditEvent:
     """Append one event to the chain. Call it inside the transaction that makes the change."""
     with transaction.atomic():
-        head, _ = AuditChainHead.objects.select_for_update().get_or_create(
-            pk=1, defaults={"last_hash": GENESIS_HASH}
-        )
+        head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
         authenticated = actor is not None and getattr(actor, "is_authenticated", False)
         event = AuditEvent(
             occurred_at=timezone.now(),

@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
-from core.access import needs_mfa, has_mfa
+from core.access import has_mfa, needs_mfa
 from core.models import IssuerMembership
 
 

@@ -34,7 +34,10 @@ STATEMENTS: dict[str, list[str]] = {
 }
 
 REMOVE: dict[str, list[str]] = {
-    "sqlite": ["DROP TRIGGER IF EXISTS core_auditevent_no_update;", "DROP TRIGGER IF EXISTS core_auditevent_no_delete;"],
+    "sqlite": [
+        "DROP TRIGGER IF EXISTS core_auditevent_no_update;",
+        "DROP TRIGGER IF EXISTS core_auditevent_no_delete;",
+    ],
     "postgresql": [
         "DROP TRIGGER IF EXISTS core_auditevent_no_truncate ON core_auditevent;",
         "DROP TRIGGER IF EXISTS core_auditevent_append_only ON core_auditevent;",

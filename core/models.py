@@ -41,9 +41,9 @@ class User(AbstractUser):
     full_name = models.CharField(max_length=200, blank=True)
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []  # type: ignore[misc]
 
-    objects = UserManager()  # type: ignore[misc]
+    objects = UserManager()  # type: ignore[assignment,misc]
 
     class Meta:
         ordering = ["email"]
@@ -143,6 +143,9 @@ class AuditChainHead(models.Model):
     last_hash = models.CharField(max_length=64)
     length = models.BigIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"audit chain head at #{self.last_event_id}"
+
 
 class WorkerHeartbeat(models.Model):
     """Written by a Celery worker; shows that workers consume from the broker."""
@@ -153,3 +156,6 @@ class WorkerHeartbeat(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"heartbeat {self.token} from {self.hostname}"

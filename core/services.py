@@ -65,7 +65,10 @@ def membership_grant(*, actor: User | None, issuer: Issuer, user: User, role: st
         existing.role = role
         existing.save(update_fields=["role"])
         audit_record(
-            actor=actor, action="membership.role_changed", obj=existing, before=before,
+            actor=actor,
+            action="membership.role_changed",
+            obj=existing,
+            before=before,
             after={"user": user.email, "role": role},
         )
         return existing
@@ -88,7 +91,10 @@ def membership_revoke(*, actor: User | None, membership: IssuerMembership) -> No
                 "An issuer must keep at least one admin. Add another admin first.", code="last_admin"
             )
     audit_record(
-        actor=actor, action="membership.revoked", obj=locked, issuer=locked.issuer,
+        actor=actor,
+        action="membership.revoked",
+        obj=locked,
+        issuer=locked.issuer,
         before={"user": locked.user.email, "role": locked.role},
     )
     locked.delete()

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.access import Perm, access_required, can, require
+from core.access import Perm, access_required, can, require, signed_in_user
 from core.audit import audit_chain_verify
 from core.errors import ApplicationError
 from core.forms import IssuerCreateForm, MemberAddForm
@@ -24,7 +24,7 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 @access_required(Perm.INVESTOR_SELF)
 def home(request: HttpRequest) -> HttpResponse:
-    memberships = IssuerMembership.objects.filter(user=request.user).select_related("issuer")
+    memberships = IssuerMembership.objects.filter(user=signed_in_user(request)).select_related("issuer")
     return render(request, "core/home.html", {"memberships": memberships})
 
 
@@ -52,13 +52,17 @@ def issuer_team_page(request: HttpRequest, issuer: Issuer) -> HttpResponse:
             form.add_error("email", "No registered user has this e-mail address. Ask them to sign up first.")
         else:
             try:
-                membership_grant(actor=request.user, issuer=issuer, user=user, role=form.cleaned_data["role"])
+                membership_grant(
+                    actor=signed_in_user(request), issuer=issuer, user=user, role=form.cleaned_data["role"]
+                )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, f"{user.email} is now {form.cleaned_data['role'].replace('_', ' ')}.")
                 return redirect("issuer_team", slug=issuer.slug)
-    return render(request, "core/issuer_team.html", {"issuer": issuer, "team": issuer_team(issuer=issuer), "form": form})
+    return render(
+        request, "core/issuer_team.html", {"issuer": issuer, "team": issuer_team(issuer=issuer), "form": form}
+    )
 
 
 @require_POST
@@ -66,7 +70,7 @@ def issuer_team_page(request: HttpRequest, issuer: Issuer) -> HttpResponse:
 def issuer_team_remove(request: HttpRequest, issuer: Issuer, membership_id: int) -> HttpResponse:
     membership = get_object_or_404(IssuerMembership, pk=membership_id, issuer=issuer)
     try:
-        membership_revoke(actor=request.user, membership=membership)
+        membership_revoke(actor=signed_in_user(request), membership=membership)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -95,10 +99,13 @@ def staff_console(request: HttpRequest) -> HttpResponse:
             try:
                 with transaction.atomic():
                     issuer = issuer_create(
-                        actor=request.user, name=data["name"], legal_name=data["legal_name"],
-                        jurisdiction=data["jurisdiction"], country=data["country"],
+                        actor=signed_in_user(request),
+                        name=data["name"],
+                        legal_name=data["legal_name"],
+                        jurisdiction=data["jurisdiction"],
+                        country=data["country"],
                     )
-                    membership_grant(actor=request.user, issuer=issuer, user=admin_user, role="issuer_admin")
+                    membership_grant(actor=signed_in_user(request), issuer=issuer, user=admin_user, role="issuer_admin")
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:

@@ -4,8 +4,8 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "local-development-only-secret-key-not-for-production")
 
-from .base import *  # noqa: E402,F403
-from .base import STORAGES, env  # noqa: E402
+from .base import *
+from .base import STORAGES, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # Local HTTP on localhost: WebAuthn needs this to accept the non-HTTPS origin.

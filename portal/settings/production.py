@@ -1,6 +1,6 @@
 """Production: every secret comes from the environment and has no default."""
 
-from .base import *  # noqa: F403
+from .base import *
 from .base import env
 
 DEBUG = False

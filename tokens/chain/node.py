@@ -25,8 +25,10 @@ def node_status(*, rpc_url: str, timeout: float = 2.0) -> dict[str, Any]:
 
 
 def _call(rpc_url: str, method: str, timeout: float) -> Any:
+    if not rpc_url.startswith(("http://", "https://")):
+        raise ValueError("the RPC URL must be http(s)")
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": []}).encode()
-    request = urllib.request.Request(rpc_url, data=body, headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(rpc_url, data=body, headers={"Content-Type": "application/json"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - configured RPC URL
         payload = json.load(response)
     if "error" in payload:

@@ -10,5 +10,7 @@ class Command(BaseCommand):
         report = audit_chain_verify()
         if not report.ok:
             where = f"event #{report.broken_event_id}" if report.broken_event_id else "the chain head"
-            raise CommandError(f"Audit chain broken at {where}: {report.reason} ({report.checked} events verified before it).")
+            raise CommandError(
+                f"Audit chain broken at {where}: {report.reason} ({report.checked} events verified before it)."
+            )
         self.stdout.write(self.style.SUCCESS(f"Audit chain intact: {report.checked} events verified."))

@@ -1,0 +1,79 @@
+# Tessera: `make demo` runs the whole portal on embedded defaults; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+CHAIN_PORT ?= 8545
+ANVIL := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+export PORT CHAIN_PORT
+
+.PHONY: help install install-dev demo test lint typecheck pytest contracts static otp chromium clean
+
+help:
+	@echo "make demo   install everything and start the portal with demo data on http://127.0.0.1:$(PORT)/"
+	@echo "make test   install everything and run the whole test suite (lint, types, unit, chain, browser)"
+	@echo "make contracts   recompile the Solidity contracts into tokens/contracts/build/"
+	@echo "make otp    print the demo accounts' current authenticator code"
+
+$(VENV)/.runtime: requirements.txt constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@test -x $(ANVIL) || { echo "anvil binary missing at $(ANVIL)"; exit 1; }
+	@touch $@
+
+static/vendor/.built: node_modules/.installed scripts/build_static.js
+	node scripts/build_static.js
+	@touch $@
+
+static: static/vendor/.built
+
+# Debian's Chromium for the browser tests (never a browser download of a test tool's own).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium package for the browser tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+install: $(VENV)/.runtime node_modules/.installed static/vendor/.built
+	@mkdir -p var
+
+install-dev: install $(VENV)/.dev chromium
+
+demo: install
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py demo_seed --url http://127.0.0.1:$(PORT)
+	@echo "Starting web (http://127.0.0.1:$(PORT)/), Celery worker and beat, and anvil on port $(CHAIN_PORT). Ctrl-C stops them all."
+	CHAIN_RPC_URL=http://127.0.0.1:$(CHAIN_PORT) $(VENV)/bin/honcho start -f Procfile
+
+otp: install
+	@$(PY) manage.py demo_otp
+
+contracts: node_modules/.installed
+	node tokens/contracts/compile.js
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install-dev
+	$(VENV)/bin/mypy core portal investors compliance offerings registry tokens
+
+pytest: install-dev
+	$(PY) -m pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf var/test-* .pytest_cache .ruff_cache .mypy_cache static/vendor staticfiles

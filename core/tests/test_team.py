@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from conftest import Cast
+from core.errors import ApplicationError
+from core.models import AuditEvent, IssuerMembership, Role
+from core.services import membership_grant, membership_revoke
+from core.tests.factories import UserFactory
+
+
+@pytest.mark.django_db
+def test_an_admin_gives_a_registered_user_a_role_from_the_team_page(client: Client, cast: Cast) -> None:
+    newcomer = UserFactory(email="analyst@harbor.example")
+    client.force_login(cast.admin)
+    response = client.post(
+        f"/issuers/{cast.issuer.slug}/team/", {"email": "Analyst@Harbor.example", "role": "compliance_officer"}
+    )
+    assert response.status_code == 302
+    assert IssuerMembership.objects.get(user=newcomer, issuer=cast.issuer).role == Role.COMPLIANCE_OFFICER
+    event = AuditEvent.objects.get(action="membership.granted", object_label__contains="analyst@harbor.example")
+    assert event.actor_id == cast.admin.pk and event.issuer_id == cast.issuer.pk
+
+
+@pytest.mark.django_db
+def test_an_unknown_email_gets_a_clear_error_and_changes_nothing(client: Client, cast: Cast) -> None:
+    client.force_login(cast.admin)
+    before = IssuerMembership.objects.count()
+    response = client.post(f"/issuers/{cast.issuer.slug}/team/", {"email": "ghost@example.com", "role": "issuer_admin"})
+    assert response.status_code == 200
+    assert b"No registered user has this e-mail address" in response.content
+    assert IssuerMembership.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_changing_a_role_is_audited_with_before_and_after(cast: Cast) -> None:
+    membership_grant(actor=cast.admin, issuer=cast.issuer, user=cast.agent, role=Role.COMPLIANCE_OFFICER)
+    event = AuditEvent.objects.get(action="membership.role_changed")
+    assert event.before == {"user": cast.agent.email, "role": "transfer_agent"}
+    assert event.after == {"user": cast.agent.email, "role": "compliance_officer"}
+
+
+@pytest.mark.django_db
+def test_the_last_admin_cannot_be_removed(client: Client, cast: Cast) -> None:
+    with pytest.raises(ApplicationError, match="at least one admin"):
+        membership_revoke(actor=cast.admin, membership=cast.admin_membership)
+    client.force_login(cast.admin)
+    page = client.post(f"/issuers/{cast.issuer.slug}/team/{cast.admin_membership.pk}/remove/", follow=True)
+    assert b"must keep at least one admin" in page.content
+    assert IssuerMembership.objects.filter(pk=cast.admin_membership.pk).exists()
+
+
+@pytest.mark.django_db
+def test_removing_a_member_closes_the_issuer_pages_to_them(client: Client, cast: Cast) -> None:
+    membership_revoke(actor=cast.admin, membership=cast.agent_membership)
+    client.force_login(cast.agent)
+    assert client.get(f"/issuers/{cast.issuer.slug}/").status_code == 403
+    assert AuditEvent.objects.filter(action="membership.revoked", issuer_id=cast.issuer.pk).exists()
+
+
+@pytest.mark.django_db
+def test_an_admin_of_one_issuer_cannot_manage_another(client: Client, cast: Cast) -> None:
+    client.force_login(cast.other_admin)
+    response = client.post(f"/issuers/{cast.issuer.slug}/team/", {"email": cast.investor.email, "role": "issuer_admin"})
+    assert response.status_code == 403
+    assert not IssuerMembership.objects.filter(user=cast.investor).exists()

@@ -1,0 +1,199 @@
+"""Every URL pattern × every role gets the status the access rules promise.
+
+A URL that is not listed here (or covered by the admin rule) fails this test, so nothing is
+published without someone deciding who may open it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from conftest import ROLES, Cast
+
+#                       anonymous investor other_admin admin compliance agent staff
+PUBLIC = dict(zip(ROLES, (200, 200, 200, 200, 200, 200, 200), strict=True))
+SIGNED_IN = dict(zip(ROLES, (302, 200, 200, 200, 200, 200, 200), strict=True))
+ISSUER_MEMBERS = dict(zip(ROLES, (302, 403, 403, 200, 200, 200, 200), strict=True))
+ISSUER_AUDIT = dict(zip(ROLES, (302, 403, 403, 200, 200, 403, 200), strict=True))
+ISSUER_TEAM = dict(zip(ROLES, (302, 403, 403, 200, 403, 403, 403), strict=True))
+ISSUER_TEAM_POST = dict(zip(ROLES, (302, 403, 403, 302, 403, 403, 403), strict=True))
+STAFF_ONLY = dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 200), strict=True))
+API_SIGNED_IN = dict(zip(ROLES, (403, 200, 200, 200, 200, 200, 200), strict=True))
+API_ISSUER_MEMBERS = dict(zip(ROLES, (403, 403, 403, 200, 200, 200, 200), strict=True))
+# Pages for visitors who are not signed in: a signed-in user is sent on to the dashboard.
+SIGNED_OUT = dict(zip(ROLES, (200, 302, 302, 302, 302, 302, 302), strict=True))
+# Account pages that need a sign-in but no role.
+ACCOUNT = SIGNED_IN
+# allauth's MFA management asks for a fresh sign-in first (a forced login in a test is not one).
+REAUTHENTICATE = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 302), strict=True))
+# No recovery codes were generated for anyone in the cast, so there is nothing to show.
+NO_RECOVERY_CODES = dict(zip(ROLES, (302, 404, 404, 404, 404, 404, 404), strict=True))
+# Django's admin: staff with MFA only; everyone else is sent to the portal's login.
+ADMIN = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 200), strict=True))
+
+
+def _all(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+# (method, expectations) per URL name.
+MATRIX: dict[str, tuple[str, dict[str, int]]] = {
+    "landing": ("GET", PUBLIC),
+    "home": ("GET", SIGNED_IN),
+    "issuer_overview": ("GET", ISSUER_MEMBERS),
+    "issuer_team": ("GET", ISSUER_TEAM),
+    "issuer_team_remove": ("POST", ISSUER_TEAM_POST),
+    "issuer_audit_log": ("GET", ISSUER_AUDIT),
+    "staff_console": ("GET", STAFF_ONLY),
+    "health": ("GET", _all(200)),
+    "api_me": ("GET", API_SIGNED_IN),
+    "api_issuer_list": ("GET", API_SIGNED_IN),
+    "api_issuer_team": ("GET", API_ISSUER_MEMBERS),
+    "api_schema": ("GET", PUBLIC),
+    "api_docs": ("GET", PUBLIC),
+    # django-allauth
+    "account_login": ("GET", SIGNED_OUT),
+    "account_signup": ("GET", SIGNED_OUT),
+    "account_logout": ("GET", dict(zip(ROLES, (302, 200, 200, 200, 200, 200, 200), strict=True))),
+    "account_inactive": ("GET", PUBLIC),
+    "account_reauthenticate": ("GET", ACCOUNT),
+    "account_email": ("GET", ACCOUNT),
+    "account_email_verification_sent": ("GET", PUBLIC),
+    "account_change_password": ("GET", ACCOUNT),
+    "account_set_password": ("GET", dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 302), strict=True))),
+    "account_reset_password": ("GET", PUBLIC),
+    "account_confirm_login_code": ("GET", dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 302), strict=True))),
+    "account_confirm_email": ("GET", PUBLIC),
+    "account_reset_password_from_key_done": ("GET", PUBLIC),
+    "account_reset_password_from_key": ("GET", PUBLIC),
+    "account_reset_password_done": ("GET", PUBLIC),
+    "mfa_index": ("GET", ACCOUNT),
+    "mfa_authenticate": ("GET", REAUTHENTICATE),  # only during a login that is waiting for its code
+    # Re-entering a code needs an authenticator: the investor has none and is sent on.
+    "mfa_reauthenticate": ("GET", dict(zip(ROLES, (302, 302, 200, 200, 200, 200, 200), strict=True))),
+    "mfa_activate_totp": ("GET", REAUTHENTICATE),
+    # The investor has no TOTP to deactivate.
+    "mfa_deactivate_totp": ("GET", dict(zip(ROLES, (302, 404, 302, 302, 302, 302, 302), strict=True))),
+    "mfa_view_recovery_codes": ("GET", NO_RECOVERY_CODES),
+    "mfa_generate_recovery_codes": ("GET", REAUTHENTICATE),
+    "mfa_download_recovery_codes": ("GET", NO_RECOVERY_CODES),
+    "mfa_list_webauthn": ("GET", ACCOUNT),
+    "mfa_add_webauthn": ("GET", REAUTHENTICATE),
+    "mfa_reauthenticate_webauthn": ("GET", REAUTHENTICATE),
+    "mfa_remove_webauthn": ("GET", REAUTHENTICATE),
+    "mfa_edit_webauthn": ("GET", REAUTHENTICATE),
+}
+
+# Admin URLs whose answer for staff differs from a plain 200, with the reason.
+ADMIN_STAFF_EXCEPTIONS: dict[str, int] = {
+    "admin:logout": 405,  # Django 5 signs out only on POST
+    "admin:login": 302,  # sign-in goes through the portal's login; staff already signed in go home
+    "admin:core_auditevent_add": 403,  # the audit chain is append-only through services
+    "admin:core_auditevent_delete": 403,
+    "admin:view_on_site": 404,  # issuers have no public URL on the model
+    "admin:autocomplete": 403,  # answers only the admin's own widget requests, with their parameters
+    "admin:?": 302,  # the object URL without /change/ redirects to it
+}
+
+
+def _walk(patterns: list, prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str, URLPattern]]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern), ns)
+        else:
+            yield f"{namespace}{pattern.name or '?'}", prefix + str(pattern.pattern), pattern
+
+
+ALL_PATTERNS = list(_walk(get_resolver().url_patterns))
+
+
+def _concrete_path(route: str, name: str, cast: Cast) -> str:
+    """Turn a route into a real path, filling every parameter with an object of the cast."""
+    object_id = "0"
+    admin_model = re.match(r"admin:(\w+)_(change|delete|history)$", name)
+    if admin_model is None and name == "admin:?" and "object_id" in route:
+        admin_model = re.match(r"(\w+)", "_".join(route.split("/")[1:3]))
+    if admin_model:
+        models = [m for m in admin.site._registry if f"{m._meta.app_label}_{m._meta.model_name}" == admin_model[1]]
+        obj = models[0]._default_manager.order_by("pk").first() if models else None
+        object_id = str(obj.pk) if obj else "0"
+    values = {
+        "slug": cast.issuer.slug,
+        "membership_id": str(cast.agent_membership.pk),
+        "object_id": object_id,
+        "id": str(cast.investor.pk),
+        "pk": "999999",
+        "key": "not-a-real-key",
+        "uidb36": "zz",
+        "app_label": "core",
+        "content_type_id": str(ContentType.objects.get_for_model(type(cast.issuer)).pk),
+        "url": "no-such-page/",
+    }
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
+    path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)
+    return "/" + path.replace("^", "").replace("$", "")
+
+
+def _schedule_objects() -> None:
+    """Rows for the admin's object pages of the beat schedule models."""
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+    every = IntervalSchedule.objects.create(every=60, period=IntervalSchedule.SECONDS)
+    CrontabSchedule.objects.create(minute="0", hour="3")
+    PeriodicTask.objects.create(name="heartbeat", task="core.tasks.worker_heartbeat", interval=every)
+
+
+def _expected(name: str, route: str) -> tuple[str, dict[str, int]] | None:
+    if name in MATRIX:
+        return MATRIX[name]
+    if route.startswith("admin/"):
+        staff = ADMIN_STAFF_EXCEPTIONS.get(name, 200)
+        if name == "admin:?" and route.endswith("(?P<url>.*)$"):
+            staff = 404  # the admin's catch-all for unknown paths
+        return "GET", {**ADMIN, "staff": staff}
+    return None
+
+
+@pytest.mark.parametrize(("name", "route"), [(n, r) for n, r, _ in ALL_PATTERNS], ids=[r for _, r, _ in ALL_PATTERNS])
+def test_every_url_answers_each_role_as_the_access_rules_say(name: str, route: str, cast: Cast) -> None:
+    _schedule_objects()
+    expectation = _expected(name, route)
+    assert expectation is not None, f"URL {route!r} ({name}) has no access rule in the matrix: add one."
+    method, statuses = expectation
+    path = _concrete_path(route, name, cast)
+    got: dict[str, int] = {}
+    for role in ROLES:
+        client = Client()
+        user = cast.by_role(role)
+        if user is not None:
+            client.force_login(user)
+        with transaction.atomic():
+            response = client.post(path) if method == "POST" else client.get(path)
+            transaction.set_rollback(True)  # a POST by one role must not change what the next role sees
+        got[role] = response.status_code
+    assert got == statuses, f"{method} {path}"
+
+
+def test_privileged_roles_without_mfa_are_sent_to_enrol(cast: Cast) -> None:
+    from allauth.mfa.models import Authenticator
+
+    Authenticator.objects.filter(user=cast.admin).delete()
+    client = Client()
+    client.force_login(cast.admin)
+    response = client.get(f"/issuers/{cast.issuer.slug}/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/2fa/totp/activate/"
+    api = client.get(f"/api/v1/issuers/{cast.issuer.slug}/team/")
+    assert api.status_code == 403
+    assert "two-factor" in api.json()["error"]["message"]
+    # Investor pages stay open: MFA is required for the role's pages, not for the account.
+    assert client.get("/dashboard/").status_code == 200

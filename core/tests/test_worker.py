@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from core.models import WorkerHeartbeat
+from core.tasks import worker_heartbeat
+
+
+@pytest.mark.worker
+def test_a_real_worker_process_consumes_a_task_from_the_broker(celery_worker_process) -> None:  # type: ignore[no-untyped-def]
+    worker = celery_worker_process("heartbeat")
+    token = uuid.uuid4().hex
+    worker_heartbeat.delay(token)  # published to the configured broker (SQLite, Redis or RabbitMQ)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not WorkerHeartbeat.objects.filter(token=token).exists():
+        assert worker.poll() is None, "the worker process exited"
+        time.sleep(0.25)
+    beat = WorkerHeartbeat.objects.get(token=token)
+    assert beat.hostname

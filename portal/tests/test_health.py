@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client, override_settings
+
+from tokens.chain.anvil import free_port
+
+
+@pytest.mark.django_db
+def test_health_reports_database_broker_and_chain(client: Client) -> None:
+    with override_settings(CHAIN_RPC_URL=f"http://127.0.0.1:{free_port()}"):
+        response = client.get("/health/")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["broker"]["ok"] is True
+    assert body["checks"]["chain"]["ok"] is False  # nothing listens there
+    assert body["status"] == "degraded"
+
+
+@pytest.mark.django_db
+def test_an_unreachable_broker_makes_the_portal_down(client: Client) -> None:
+    with override_settings(CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0"):
+        response = client.get("/health/")
+    assert response.status_code == 503
+    assert response.json()["status"] == "down"
+    assert response.json()["checks"]["broker"]["ok"] is False
+
+
+@pytest.mark.chain
+@pytest.mark.django_db
+def test_a_running_node_with_the_right_chain_id_is_healthy(client: Client, anvil_node) -> None:  # type: ignore[no-untyped-def]
+    with override_settings(CHAIN_RPC_URL=anvil_node.rpc_url, CHAIN_ID=31337):
+        chain = client.get("/health/").json()["checks"]["chain"]
+    assert chain["ok"] is True and chain["chain_id"] == 31337
+    with override_settings(CHAIN_RPC_URL=anvil_node.rpc_url, CHAIN_ID=1):
+        wrong = client.get("/health/").json()["checks"]["chain"]
+    assert wrong["ok"] is False and wrong["error"] == "WrongChain"
