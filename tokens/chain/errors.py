@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_abi import decode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
@@ -60,7 +60,11 @@ def decode_revert(data: str | bytes, *abis: list[dict[str, Any]]) -> DecodedErro
     entry = error_selectors(abis).get(selector)
     if entry is None:
         raise LookupError(f"unknown revert selector 0x{selector.hex()}")
-    args = decode([_type_string(p) for p in entry["inputs"]], body)
+    types = [_type_string(p) for p in entry["inputs"]]
+    args = tuple(
+        to_checksum_address(value) if kind == "address" else value
+        for kind, value in zip(types, decode(types, body))
+    )
     return DecodedError(entry["name"], tuple(args), {p["name"]: a for p, a in zip(entry["inputs"], args)})
 
 
