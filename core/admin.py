@@ -7,6 +7,7 @@ from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.db import models
 from django.http import HttpRequest
 from django_celery_beat.models import (
     ClockedSchedule,
@@ -42,6 +43,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Issuer)
 class IssuerAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "slug", "jurisdiction", "country", "created_at"]
     search_fields = ["name", "legal_name", "slug"]
     inlines = [MembershipInline]
