@@ -401,23 +401,7 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
         returns (bool)
     {
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
-        uint256 cfg = _config;
-        (uint256 wf, uint256 wt) = _registry.packedPair_anwI(from, to);
-        if (wt & REG_ACTIVE == 0) revert ReceiverNotRegistered(to);
-        uint256 af = _accounts[from];
-        uint256 balance = af & MASK_128;
-        if (amount > balance) revert ERC20InsufficientBalance(from, balance, amount);
-        if (from != to) {
-            uint256 eff = _effectiveRecordId(cfg);
-            af = _releaseForced(from, _checkpoint(from, af, eff), amount);
-            uint256 at = _prepareReceive(to, _checkpoint(to, _accounts[to], eff));
-            _accounts[from] = af - amount;
-            _accounts[to] = at + amount;
-            if (cfg & CFG_TRACKING != 0) {
-                uint256 updated = _trackMove(cfg, wf, wt, from, to, af - amount, at + amount, amount);
-                if (updated != cfg) _config = updated;
-            }
-        }
+        _forcedMove(from, to, amount);
         emit Transfer(from, to, amount);
         emit ForcedTransfer(msg.sender, from, to, amount, reason);
         return true;
@@ -451,10 +435,7 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
             _restrictions[newWallet] = _restrictions[lostWallet];
             delete _restrictions[lostWallet];
         }
-        if (cfg & CFG_TRACKING != 0) {
-            (uint256 wl, uint256 wn) = _registry.packedPair_anwI(lostWallet, newWallet);
-            _trackMove(cfg, wl, wn, lostWallet, newWallet, al & ~ACC_WALLET_STATE, an | moved, amount);
-        }
+        if (cfg & CFG_TRACKING != 0) _trackRecovery(cfg, lostWallet, newWallet, amount);
         emit Transfer(lostWallet, newWallet, amount);
         if (moved & ACC_FROZEN != 0) emit AddressFrozen(newWallet, true, msg.sender);
         if (moved & ACC_PARTIAL != 0) emit TokensFrozen(newWallet, _restrictions[newWallet] >> 128);
@@ -664,7 +645,7 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
             _accounts[from] = af;
             _accounts[to] = at;
             if (cfg & CFG_TRACKING != 0) {
-                uint256 updated = _trackMove(cfg, wf, wt, from, to, af, at, amount);
+                uint256 updated = _trackMove(cfg, wf, wt, from, to, amount);
                 if (updated != cfg) _config = updated;
             }
         }
@@ -811,29 +792,42 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
         address to,
         uint256 amount
     ) private view returns (uint256) {
-        address keyTo = address(uint160(wt));
-        if (from != address(0) && address(uint160(wf)) == keyTo) return 0;
-        uint256 ruleBits = cfg >> CFG_RULES_SHIFT;
-        uint256 before = _investorTotal(keyTo, to, at);
+        if (from != address(0) && uint160(wf) == uint160(wt)) return 0;
         uint256 lim = _limits;
-        if (ruleBits & RULE_MAX_BALANCE != 0 && before + amount > lim & MASK_128) return CODE_MAX_BALANCE;
-        if (before != 0 || ruleBits & (RULE_MAX_INVESTORS | RULE_MAX_NON_ACCREDITED) == 0) return 0;
-        // The receiver's investor enters the register; does the sender's investor leave it?
-        uint256 leavingNonAccredited;
-        uint256 leaving;
-        if (from != address(0)) {
-            address keyFrom = address(uint160(wf));
-            uint256 k = keyFrom == from ? af : _accounts[keyFrom];
-            if (keyFrom != address(0) && _investorTotal(keyFrom, from, af) == amount) {
-                leaving = 1;
-                if (k & ACC_COUNTED_NON_ACCREDITED != 0) leavingNonAccredited = 1;
-            }
+        {
+            uint256 before = _investorTotal(address(uint160(wt)), to, at);
+            uint256 ruleBits = cfg >> CFG_RULES_SHIFT;
+            if (ruleBits & RULE_MAX_BALANCE != 0 && before + amount > lim & MASK_128) return CODE_MAX_BALANCE;
+            if (before != 0 || ruleBits & (RULE_MAX_INVESTORS | RULE_MAX_NON_ACCREDITED) == 0) return 0;
         }
+        // The receiver's investor enters the register; does the sender's investor leave it?
+        (uint256 leaving, uint256 leavingNonAccredited) = _leaving(wf, af, from, amount);
+        return _entryCode(cfg, lim, (wt >> REG_FLAGS_SHIFT) & FLAG_ACCREDITED != 0, leaving, leavingNonAccredited);
+    }
+
+    function _leaving(uint256 wf, uint256 af, address from, uint256 amount)
+        private
+        view
+        returns (uint256 leaving, uint256 leavingNonAccredited)
+    {
+        address keyFrom = address(uint160(wf));
+        if (from == address(0) || keyFrom == address(0)) return (0, 0);
+        if (_investorTotal(keyFrom, from, af) != amount) return (0, 0);
+        uint256 k = keyFrom == from ? af : _accounts[keyFrom];
+        return (1, k & ACC_COUNTED_NON_ACCREDITED != 0 ? 1 : 0);
+    }
+
+    function _entryCode(uint256 cfg, uint256 lim, bool accredited, uint256 leaving, uint256 leavingNonAccredited)
+        private
+        pure
+        returns (uint256)
+    {
+        uint256 ruleBits = cfg >> CFG_RULES_SHIFT;
         uint256 count = (cfg >> CFG_INVESTORS_SHIFT) & MASK_32;
         if (ruleBits & RULE_MAX_INVESTORS != 0 && count + 1 - leaving > (lim >> LIM_MAX_INVESTORS_SHIFT) & MASK_32) {
             return CODE_MAX_INVESTORS;
         }
-        if (ruleBits & RULE_MAX_NON_ACCREDITED != 0 && (wt >> REG_FLAGS_SHIFT) & FLAG_ACCREDITED == 0) {
+        if (ruleBits & RULE_MAX_NON_ACCREDITED != 0 && !accredited) {
             uint256 nonAccredited = (cfg >> CFG_NON_ACCREDITED_SHIFT) & MASK_32;
             if (nonAccredited + 1 - leavingNonAccredited > (lim >> LIM_MAX_NON_ACCREDITED_SHIFT) & MASK_32) {
                 return CODE_MAX_NON_ACCREDITED;
@@ -920,6 +914,26 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
         return af;
     }
 
+    function _forcedMove(address from, address to, uint256 amount) private {
+        uint256 cfg = _config;
+        (uint256 wf, uint256 wt) = _registry.packedPair_anwI(from, to);
+        if (wt & REG_ACTIVE == 0) revert ReceiverNotRegistered(to);
+        uint256 af = _accounts[from];
+        uint256 balance = af & MASK_128;
+        if (amount > balance) revert ERC20InsufficientBalance(from, balance, amount);
+        if (from != to) {
+            uint256 eff = _effectiveRecordId(cfg);
+            af = _releaseForced(from, _checkpoint(from, af, eff), amount);
+            uint256 at = _prepareReceive(to, _checkpoint(to, _accounts[to], eff));
+            _accounts[from] = af - amount;
+            _accounts[to] = at + amount;
+            if (cfg & CFG_TRACKING != 0) {
+                uint256 updated = _trackMove(cfg, wf, wt, from, to, amount);
+                if (updated != cfg) _config = updated;
+            }
+        }
+    }
+
     // ================================================================== internals: mint and burn
 
     function _mintOne(uint256 cfg, uint256 lim, uint256 wt, address to, uint256 amount) private returns (uint256) {
@@ -1004,8 +1018,6 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
         uint256 wt,
         address from,
         address to,
-        uint256 afNew,
-        uint256 atNew,
         uint256 amount
     ) private returns (uint256) {
         address keyFrom = address(uint160(wf));
@@ -1019,8 +1031,15 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
             if ((e == 0) != (updated == 0)) _accounts[keyTo] ^= ACC_HAS_EXTRA;
             return cfg;
         }
-        cfg = _trackCredit(cfg, wt, to, atNew, amount);
-        return _trackDebit(cfg, wf, from, afNew, amount);
+        // Balances are already written; the words are read back warm.
+        cfg = _trackCredit(cfg, wt, to, _accounts[to], amount);
+        return _trackDebit(cfg, wf, from, _accounts[from], amount);
+    }
+
+    /// Recovery stays within one investor: only the split between its wallets changes.
+    function _trackRecovery(uint256 cfg, address lostWallet, address newWallet, uint256 amount) private {
+        (uint256 wl, uint256 wn) = _registry.packedPair_anwI(lostWallet, newWallet);
+        _trackMove(cfg, wl, wn, lostWallet, newWallet, amount);
     }
 
     function _trackCredit(uint256 cfg, uint256 wt, address to, uint256 atNew, uint256 amount)
