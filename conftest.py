@@ -132,3 +132,14 @@ def anvil_node():
 
     with Anvil() as node:
         yield node
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove this run's embedded broker file (the test database is removed by pytest-django)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    broker = getattr(settings, "CELERY_BROKER_URL", "")
+    if broker.startswith("sqla+sqlite:///") and "test-celery-broker-" in broker:
+        Path(broker.removeprefix("sqla+sqlite:///")).unlink(missing_ok=True)

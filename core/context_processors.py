@@ -23,6 +23,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     ]
     if user.is_staff:
         items.append({"label": "Platform", "url": reverse("staff_console")})
+        items.append({"label": "Chain", "url": reverse("chain_transactions")})
     return {
         "nav_items": items,
         "nav_issuers": issuers,

@@ -7,6 +7,7 @@ from portal.health import health
 
 urlpatterns = [
     path("", include("core.urls")),
+    path("", include("tokens.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),

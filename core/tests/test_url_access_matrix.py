@@ -53,6 +53,8 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "issuer_team_remove": ("POST", ISSUER_TEAM_POST),
     "issuer_audit_log": ("GET", ISSUER_AUDIT),
     "staff_console": ("GET", STAFF_ONLY),
+    "chain_transactions": ("GET", STAFF_ONLY),
+    "chain_transaction_retry": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404), strict=True))),
     "health": ("GET", _all(200)),
     "api_me": ("GET", API_SIGNED_IN),
     "api_issuer_list": ("GET", API_SIGNED_IN),
@@ -129,6 +131,7 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
     values = {
         "slug": cast.issuer.slug,
         "membership_id": str(cast.agent_membership.pk),
+        "tx_id": "999999",
         "object_id": object_id,
         "id": str(cast.investor.pk),
         "pk": "999999",

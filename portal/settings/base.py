@@ -175,12 +175,49 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "core.tasks.worker_heartbeat", "schedule": 60.0},
+    # OFAC publishes list changes without a fixed calendar; an unchanged list costs one download.
+    "sanctions-list-refresh": {"task": "compliance.tasks.sanctions_list_refresh", "schedule": 6 * 3600.0},
+    "verification-expiry": {"task": "compliance.tasks.verifications_expire", "schedule": 3600.0},
 }
 
 # --- Chain ------------------------------------------------------------------------------
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
 CHAIN_ID = env.int("CHAIN_ID", default=31337)
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=1)
+
+# --- Investor onboarding and compliance ---------------------------------------------------
+# Fernet keys for PII at rest (core/fields.py), comma-separated, newest first; older keys only decrypt.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+IDENTITY_UPLOAD_MAX_BYTES = env.int("IDENTITY_UPLOAD_MAX_BYTES", default=8 * 1024 * 1024)
+# KYC providers (compliance/kyc/): the classes the portal knows, and the one new checks start with.
+KYC_PROVIDERS = [
+    "compliance.kyc.manual.ManualReviewProvider",
+    "compliance.kyc.vendor.SignedWebhookVendorProvider",
+]
+KYC_PROVIDER = env.str("KYC_PROVIDER", default="manual")
+KYC_VENDOR_API_URL = env.str("KYC_VENDOR_API_URL", default="")
+KYC_VENDOR_API_KEY = env.str("KYC_VENDOR_API_KEY", default="")
+KYC_VENDOR_WEBHOOK_SECRET = env.str("KYC_VENDOR_WEBHOOK_SECRET", default="")
+KYC_VENDOR_WEBHOOK_TOLERANCE_SECONDS = 300
+# Customers must be adults to sign a subscription agreement (age of majority in most US states).
+INVESTOR_MINIMUM_AGE_YEARS = 18
+# How long decisions hold before the investor must be verified again.
+KYC_VALIDITY_DAYS = env.int("KYC_VALIDITY_DAYS", default=730)
+ACCREDITATION_VALIDITY_DAYS = env.int("ACCREDITATION_VALIDITY_DAYS", default=90)
+# Rule 501(a) figures in USD cents; the SEC adjusts them, so they are data, not code.
+ACCREDITATION_THRESHOLDS_CENTS = {
+    "income": 200_000_00,  # 501(a)(6): > $200,000 in each of the last two years
+    "joint_income": 300_000_00,  # 501(a)(6): > $300,000 with a spouse or spousal equivalent
+    "net_worth": 1_000_000_00,  # 501(a)(5): > $1,000,000 excluding the primary residence
+    "entity_assets": 5_000_000_00,  # 501(a)(3), (7), (9), (12): > $5,000,000
+}
+# 506(c)(2)(ii): asset statements, credit reports and third-party letters dated within three months.
+ACCREDITATION_EVIDENCE_MAX_AGE_DAYS = 90
+# Sign-In with Ethereum (EIP-4361): how long a challenge may be answered.
+SIWE_NONCE_TTL_SECONDS = env.int("SIWE_NONCE_TTL_SECONDS", default=600)
+# OFAC SDN list in its CSV form: a base URL (or directory) that holds SDN.CSV, ALT.CSV and ADD.CSV.
+SANCTIONS_LIST_URL = env.str("SANCTIONS_LIST_URL", default="https://www.treasury.gov/ofac/downloads/")
+SANCTIONS_MATCH_THRESHOLD = env.int("SANCTIONS_MATCH_THRESHOLD", default=88)
 
 # --- Security headers (tightened further in production.py) -------------------------------
 X_FRAME_OPTIONS = "DENY"
@@ -219,3 +256,14 @@ LOGGING = {
 
 # The database refuses UPDATE/DELETE on the audit chain (see core/db_guards.py).
 AUDIT_APPEND_ONLY_GUARD = True
+
+# --- Chain signer and outbox -------------------------------------------------------------
+# The signer class can be swapped for a remote signer / KMS with the same interface.
+CHAIN_SIGNER_CLASS = env.str("CHAIN_SIGNER_CLASS", default="tokens.chain.signer.LocalKeySigner")
+CHAIN_SIGNER_KEY = env.str("CHAIN_SIGNER_KEY", default="")
+CHAIN_STUCK_SECONDS = env.int("CHAIN_STUCK_SECONDS", default=120)
+CHAIN_FALLBACK_GAS_LIMIT = env.int("CHAIN_FALLBACK_GAS_LIMIT", default=8_000_000)
+CHAIN_EXPLORER_TX_URL = env.str("CHAIN_EXPLORER_TX_URL", default="")  # e.g. https://etherscan.io/tx/{hash}
+CHAIN_WATCH_SECONDS = env.float("CHAIN_WATCH_SECONDS", default=5.0)
+CELERY_BEAT_SCHEDULE["chain-outbox-watch"] = {"task": "tokens.tasks.outbox_watch_task", "schedule": CHAIN_WATCH_SECONDS}
+CELERY_BEAT_SCHEDULE["chain-index"] = {"task": "tokens.tasks.chain_index_task", "schedule": CHAIN_WATCH_SECONDS}

@@ -10,6 +10,11 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
 CACHES = {"default": env.cache("CACHE_URL")}
+CHAIN_RPC_URL = env.str("CHAIN_RPC_URL")
+CHAIN_ID = env.int("CHAIN_ID")
+CHAIN_SIGNER_KEY = env.str("CHAIN_SIGNER_KEY")  # or a remote signer through CHAIN_SIGNER_CLASS
+# No default key: without FIELD_ENCRYPTION_KEYS every read or write of PII fails with a clear error.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")

@@ -3,6 +3,13 @@
 import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key")
+# A fixed key for tests only; its successor in the list exercises decryption with an older key.
+os.environ.setdefault(
+    "FIELD_ENCRYPTION_KEYS", "90jYYWFCDDT_B8Q9Dv-7RwvGzn21_rl793gBopu4DCc=,NzhB-NkcEknslufHuTAsSGe2L-roVeO5SSQ8WNN3wz4="
+)
+os.environ.setdefault("KYC_VENDOR_WEBHOOK_SECRET", "test-vendor-webhook-secret")
+os.environ.setdefault("KYC_VENDOR_API_URL", "https://kyc-vendor.invalid/v1")
+os.environ.setdefault("SANCTIONS_LIST_URL", "")
 
 from .base import *
 from .base import DATABASES, VAR_DIR, env
@@ -14,11 +21,21 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# One name per test run, so two runs on one machine never share a database or a broker queue.
+TEST_RUN_ID = env.str("TESSERA_TEST_RUN_ID", default=str(os.getpid()))
 # A file, not :memory:, so that worker processes started by tests share the test database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-tessera.sqlite3")}
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-tessera-{TEST_RUN_ID}.sqlite3")}
 PRIVATE_MEDIA_ROOT = VAR_DIR / "test-private"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'test-celery-broker.sqlite3'}")
+CELERY_BROKER_URL = env.str(
+    "CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / f'test-celery-broker-{TEST_RUN_ID}.sqlite3'}"
+)
 # The test runner empties tables between transactional tests; test_audit installs the guard itself.
 AUDIT_APPEND_ONLY_GUARD = False
+
+# anvil's first development account (public, test chains only).
+CHAIN_SIGNER_KEY = env.str("CHAIN_SIGNER_KEY", default="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+# Crash tests arm named points where a worker kills itself (tokens/chain/failpoints.py).
+CHAIN_FAILPOINTS = tuple(filter(None, env.str("CHAIN_FAILPOINTS", default="").split(",")))
+CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=1)

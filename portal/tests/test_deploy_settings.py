@@ -13,6 +13,9 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://tessera@127.0.0.1:5432/tessera",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     "CACHE_URL": "rediscache://127.0.0.1:6379/1",
+    "CHAIN_RPC_URL": "https://rpc.example.com",
+    "CHAIN_ID": "1",
+    "CHAIN_SIGNER_KEY": "0x" + "11" * 32,
 }
 
 
@@ -37,7 +40,7 @@ def test_check_deploy_with_production_settings_reports_no_issues() -> None:
 
 
 def test_production_refuses_to_start_without_its_secrets() -> None:
-    for missing in ("DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL"):
+    for missing in ("DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "CHAIN_SIGNER_KEY"):
         env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
         result = _manage("check", env=env)
         assert result.returncode != 0

@@ -1,0 +1,101 @@
+"""ABI encoding of calls and deployments, and decoding of event logs, from the committed artifacts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from eth_abi import decode, encode
+from eth_utils import keccak, to_checksum_address
+
+from tokens.chain.artifacts import artifact_names, load_artifact
+from tokens.chain.errors import DecodedError, _type_string, decode_revert
+
+
+def _types(params: list[dict[str, Any]]) -> list[str]:
+    return [_type_string(p) for p in params]
+
+
+@cache
+def _functions(contract: str) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in load_artifact(contract).abi if e.get("type") == "function"}
+
+
+def encode_call(contract: str, function: str, args: list[Any] | tuple[Any, ...]) -> bytes:
+    entry = _functions(contract)[function]
+    types = _types(entry["inputs"])
+    selector = keccak(text=f"{function}({','.join(types)})")[:4]
+    return selector + encode(types, list(args))
+
+
+def encode_deploy(contract: str, args: list[Any] | tuple[Any, ...]) -> bytes:
+    artifact = load_artifact(contract)
+    ctor = next((e for e in artifact.abi if e.get("type") == "constructor"), {"inputs": []})
+    bytecode = bytes.fromhex(artifact.bytecode.removeprefix("0x"))
+    return bytecode + encode(_types(ctor["inputs"]), list(args))
+
+
+def decode_result(contract: str, function: str, data: bytes) -> tuple[Any, ...]:
+    entry = _functions(contract)[function]
+    return tuple(decode(_types(entry["outputs"]), data))
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    name: str
+    indexed: list[tuple[str, str]]  # (name, type)
+    data: list[tuple[str, str]]
+
+
+@cache
+def event_specs() -> dict[bytes, EventSpec]:
+    """topic0 → event, across every contract the portal deploys."""
+    specs: dict[bytes, EventSpec] = {}
+    for name in artifact_names():
+        for entry in load_artifact(name).abi:
+            if entry.get("type") != "event" or entry.get("anonymous"):
+                continue
+            types = _types(entry["inputs"])
+            topic = keccak(text=f"{entry['name']}({','.join(types)})")
+            specs[topic] = EventSpec(
+                entry["name"],
+                [(p["name"], t) for p, t in zip(entry["inputs"], types, strict=True) if p["indexed"]],
+                [(p["name"], t) for p, t in zip(entry["inputs"], types, strict=True) if not p["indexed"]],
+            )
+    return specs
+
+
+def _jsonable(kind: str, value: Any) -> Any:
+    """Addresses checksummed, integers as decimal strings (uint256 does not fit JSON numbers), bytes as hex."""
+    if kind == "address":
+        return to_checksum_address(value)
+    if kind.startswith(("uint", "int")) and not kind.endswith("]"):
+        return str(value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, (list, tuple)):
+        inner = kind[: kind.rindex("[")]
+        return [_jsonable(inner, v) for v in value]
+    return value
+
+
+def decode_log(topics: list[bytes], data: bytes) -> tuple[str, dict[str, Any]] | None:
+    """(event name, args) for a log of a known contract, or None for an unknown event."""
+    if not topics:
+        return None
+    spec = event_specs().get(bytes(topics[0]))
+    if spec is None:
+        return None
+    args: dict[str, Any] = {}
+    for (name, kind), topic in zip(spec.indexed, topics[1:], strict=True):
+        dynamic = kind in ("string", "bytes") or kind.endswith("]")
+        args[name] = "0x" + bytes(topic).hex() if dynamic else _jsonable(kind, decode([kind], bytes(topic))[0])
+    values = decode([k for _, k in spec.data], bytes(data)) if spec.data else ()
+    for (name, kind), value in zip(spec.data, values, strict=True):
+        args[name] = _jsonable(kind, value)
+    return spec.name, args
+
+
+def decode_revert_any(data: str | bytes) -> DecodedError:
+    return decode_revert(data, *(load_artifact(n).abi for n in artifact_names()))

@@ -1,0 +1,171 @@
+"""The node, through web3.py, behind a small surface of plain Python values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import requests
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
+
+from tokens.chain.errors import revert_data
+
+
+class NodeUnavailable(Exception):
+    """The node did not answer; try again later."""
+
+
+class NodeRejected(Exception):
+    """The node refused a transaction for a reason that is not a revert."""
+
+
+class Reverted(Exception):
+    def __init__(self, data: str | None, message: str = "") -> None:
+        super().__init__(message or "execution reverted")
+        self.data = data
+
+
+@dataclass(frozen=True)
+class Receipt:
+    status: int
+    block_number: int
+    block_hash: str
+    gas_used: int
+    contract_address: str | None
+    effective_gas_price: int
+
+
+_TRANSIENT = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError, TimeoutError)
+
+
+def _hex(value: Any) -> str:
+    return value.to_0x_hex() if hasattr(value, "to_0x_hex") else "0x" + bytes(value).hex()
+
+
+class ChainClient:
+    def __init__(self, rpc_url: str, *, timeout: float = 10.0) -> None:
+        self.rpc_url = rpc_url
+        self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+
+    def _call(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except _TRANSIENT as exc:
+            raise NodeUnavailable(f"{self.rpc_url}: {type(exc).__name__}") from exc
+
+    def chain_id(self) -> int:
+        return int(self._call(lambda: self.w3.eth.chain_id))
+
+    def block_number(self) -> int:
+        return int(self._call(lambda: self.w3.eth.block_number))
+
+    def block(self, number: int | str) -> dict[str, Any] | None:
+        try:
+            block = self._call(self.w3.eth.get_block, number)
+        except Exception as exc:  # web3 raises BlockNotFound for heights past the head
+            if type(exc).__name__ == "BlockNotFound":
+                return None
+            raise
+        return {
+            "number": block["number"],
+            "hash": _hex(block["hash"]),
+            "parent_hash": _hex(block["parentHash"]),
+            "base_fee": int(block.get("baseFeePerGas") or 0),
+            "timestamp": int(block["timestamp"]),
+        }
+
+    def pending_nonce(self, address: str) -> int:
+        return int(self._call(self.w3.eth.get_transaction_count, Web3.to_checksum_address(address), "pending"))
+
+    def mined_nonce(self, address: str) -> int:
+        return int(self._call(self.w3.eth.get_transaction_count, Web3.to_checksum_address(address), "latest"))
+
+    def balance(self, address: str) -> int:
+        return int(self._call(self.w3.eth.get_balance, Web3.to_checksum_address(address)))
+
+    def fees(self) -> tuple[int, int]:
+        """(max fee, priority fee) per gas for a transaction sent now."""
+        latest = self.block("latest")
+        base = latest["base_fee"] if latest else 0
+        priority = 1_000_000_000
+        return 2 * base + priority, priority
+
+    def estimate_gas(self, tx: dict[str, Any]) -> int:
+        try:
+            return int(self._call(self.w3.eth.estimate_gas, tx))
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise Reverted(revert_data(exc), str(exc)) from exc
+        except Web3RPCError as exc:
+            if "revert" in str(exc).lower():
+                raise Reverted(revert_data(exc), str(exc)) from exc
+            raise NodeRejected(str(exc)) from exc
+
+    def call(self, tx: dict[str, Any], block: int | str = "latest") -> bytes:
+        try:
+            return bytes(self._call(self.w3.eth.call, tx, block))
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise Reverted(revert_data(exc), str(exc)) from exc
+        except Web3RPCError as exc:
+            if "revert" in str(exc).lower():
+                raise Reverted(revert_data(exc), str(exc)) from exc
+            raise NodeRejected(str(exc)) from exc
+
+    def send_raw(self, raw: bytes) -> str:
+        """Broadcast signed bytes. Sending the same bytes again is harmless and not an error."""
+        try:
+            return _hex(self._call(self.w3.eth.send_raw_transaction, raw))
+        except Web3RPCError as exc:
+            message = str(exc).lower()
+            if "already known" in message or "already imported" in message or "nonce too low" in message:
+                return ""  # known, or already mined: the receipt will tell
+            raise NodeRejected(str(exc)) from exc
+
+    def receipt(self, tx_hash: str) -> Receipt | None:
+        try:
+            r = self._call(self.w3.eth.get_transaction_receipt, tx_hash)
+        except TransactionNotFound:
+            return None
+        if r is None or r.get("blockNumber") is None:
+            return None
+        return Receipt(
+            status=int(r["status"]),
+            block_number=int(r["blockNumber"]),
+            block_hash=_hex(r["blockHash"]),
+            gas_used=int(r["gasUsed"]),
+            contract_address=r.get("contractAddress"),
+            effective_gas_price=int(r.get("effectiveGasPrice") or 0),
+        )
+
+    def transaction_known(self, tx_hash: str) -> bool:
+        try:
+            return self._call(self.w3.eth.get_transaction, tx_hash) is not None
+        except TransactionNotFound:
+            return False
+
+    def logs(self, addresses: list[str], from_block: int, to_block: int) -> list[dict[str, Any]]:
+        raw = self._call(
+            self.w3.eth.get_logs,
+            {"address": [Web3.to_checksum_address(a) for a in addresses], "fromBlock": from_block, "toBlock": to_block},
+        )
+        return [
+            {
+                "address": Web3.to_checksum_address(log["address"]),
+                "topics": [bytes(t) for t in log["topics"]],
+                "data": bytes(log["data"]),
+                "block_number": int(log["blockNumber"]),
+                "block_hash": _hex(log["blockHash"]),
+                "transaction_hash": _hex(log["transactionHash"]),
+                "log_index": int(log["logIndex"]),
+            }
+            for log in raw
+        ]
+
+    def rpc(self, method: str, params: list[Any]) -> Any:
+        return self._call(self.w3.provider.make_request, method, params)
+
+
+@cache
+def client_for(rpc_url: str) -> ChainClient:
+    return ChainClient(rpc_url)

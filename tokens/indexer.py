@@ -1,0 +1,135 @@
+"""Reads contract events back from the chain, once each, and follows reorgs.
+
+The only writer of `ChainEvent`. For every contract the portal deployed it keeps a cursor,
+reads logs up to head minus the confirmation depth, records the hash of every block it
+relied on, and when a stored hash no longer matches the chain (parent-hash mismatch) rolls
+events and cursors back to the fork point and reads again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+
+from tokens.chain.abi import decode_log
+from tokens.chain.client import ChainClient
+from tokens.models import ChainEvent, ContractDeployment, IndexedBlock, IndexerCursor, TxStatus
+
+log = logging.getLogger(__name__)
+MAX_RANGE = 2_000
+
+
+def _fork_point(client: ChainClient, chain_id: int) -> int | None:
+    """The highest stored block that is still on the chain, or None when nothing changed."""
+    stored = list(
+        IndexedBlock.objects.filter(chain_id=chain_id).order_by("-number").values_list("number", "hash")[:256]
+    )
+    if not stored:
+        return None
+    top_number, top_hash = stored[0]
+    block = client.block(top_number)
+    if block is not None and block["hash"] == top_hash:
+        return None
+    for number, stored_hash in stored[1:]:
+        block = client.block(number)
+        if block is not None and block["hash"] == stored_hash:
+            return number
+    return min(n for n, _ in stored) - 1
+
+
+def _rollback(chain_id: int, fork: int) -> None:
+    with transaction.atomic():
+        dropped = ChainEvent.objects.filter(chain_id=chain_id, block_number__gt=fork).delete()[0]
+        IndexedBlock.objects.filter(chain_id=chain_id, number__gt=fork).delete()
+        IndexerCursor.objects.filter(chain_id=chain_id, last_block__gt=fork).update(last_block=fork)
+    log.warning("chain reorganised above block %s: %s events rolled back", fork, dropped)
+
+
+def _remember_block(chain_id: int, block: dict) -> None:
+    IndexedBlock.objects.update_or_create(
+        chain_id=chain_id, number=block["number"], defaults={"hash": block["hash"], "parent_hash": block["parent_hash"]}
+    )
+
+
+def _index_range(client: ChainClient, chain_id: int, address: str, start: int, end: int) -> int:
+    """Read [start, end] for one contract; raises ReorgDetected on a parent-hash mismatch."""
+    first = client.block(start)
+    if first is None:
+        return 0
+    previous = IndexedBlock.objects.filter(chain_id=chain_id, number=start - 1).values_list("hash", flat=True).first()
+    if previous is not None and first["parent_hash"] != previous:
+        raise ReorgDetected(start - 1)
+    last = client.block(end)
+    logs = client.logs([address], start, end)
+    events = []
+    blocks = {end: last}
+    for entry in logs:
+        decoded = decode_log(entry["topics"], entry["data"])
+        if decoded is None:
+            continue
+        name, args = decoded
+        events.append(
+            ChainEvent(
+                chain_id=chain_id,
+                contract_address=entry["address"],
+                block_number=entry["block_number"],
+                block_hash=entry["block_hash"],
+                transaction_hash=entry["transaction_hash"],
+                log_index=entry["log_index"],
+                name=name,
+                args=args,
+            )
+        )
+        blocks.setdefault(entry["block_number"], None)
+    with transaction.atomic():
+        for number, block in blocks.items():
+            block = block or client.block(number)
+            if block is not None:
+                _remember_block(chain_id, block)
+        _remember_block(chain_id, first)
+        ChainEvent.objects.bulk_create(events, ignore_conflicts=True, batch_size=1000)
+        IndexerCursor.objects.filter(chain_id=chain_id, contract_address=address).update(last_block=end)
+    return len(events)
+
+
+class ReorgDetected(Exception):
+    def __init__(self, below: int) -> None:
+        super().__init__(f"parent hash mismatch above block {below}")
+        self.below = below
+
+
+def chain_index(*, client: ChainClient, chain_id: int | None = None, confirmations: int | None = None) -> int:
+    """One indexing pass over every deployed contract; returns how many events were stored."""
+    chain_id = chain_id or settings.CHAIN_ID
+    depth = settings.CHAIN_CONFIRMATIONS if confirmations is None else confirmations
+    fork = _fork_point(client, chain_id)
+    if fork is not None:
+        _rollback(chain_id, fork)
+    head = client.block_number()
+    target = head - max(depth - 1, 0)
+    stored = 0
+    deployments = (
+        ContractDeployment.objects.filter(chain_id=chain_id).exclude(address="").select_related("deploy_transaction")
+    )
+    for deployment in deployments:
+        deploy_tx = deployment.deploy_transaction
+        if deploy_tx is None or deploy_tx.status not in (TxStatus.MINED, TxStatus.CONFIRMED):
+            continue
+        cursor, _ = IndexerCursor.objects.get_or_create(
+            chain_id=chain_id,
+            contract_address=deployment.address,
+            defaults={"last_block": (deploy_tx.block_number or 1) - 1},
+        )
+        start = cursor.last_block + 1
+        while start <= target:
+            end = min(start + MAX_RANGE - 1, target)
+            try:
+                stored += _index_range(client, chain_id, deployment.address, start, end)
+            except ReorgDetected as reorg:
+                fork = _fork_point(client, chain_id)
+                _rollback(chain_id, fork if fork is not None else reorg.below - 1)
+                break
+            start = end + 1
+    return stored

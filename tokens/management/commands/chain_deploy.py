@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from core.errors import ApplicationError
+from tokens.models import ChainTransaction, ContractDeployment, TxStatus
+from tokens.outbox import outbox_flush, outbox_watch
+from tokens.services import TokenTerms, registry_deploy, token_deploy
+
+
+class Command(BaseCommand):
+    help = "Deploy the portal's investor registry, or a security token for an owner (e.g. offering:12)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("what", choices=["registry", "token"])
+        parser.add_argument("--owner", help="what the token belongs to, e.g. offering:12")
+        parser.add_argument("--name")
+        parser.add_argument("--symbol")
+        parser.add_argument("--wait", action="store_true", help="sign, send and wait for confirmation here")
+        parser.add_argument("--timeout", type=float, default=120.0)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            if options["what"] == "registry":
+                deployment = registry_deploy(actor=None)
+            else:
+                if not (options["owner"] and options["name"] and options["symbol"]):
+                    raise CommandError("A token needs --owner, --name and --symbol.")
+                terms = TokenTerms(name=options["name"], symbol=options["symbol"])
+                deployment = token_deploy(owner_ref=options["owner"], terms=terms, actor=None)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(f"Queued: {deployment}")
+        if options["wait"]:
+            self._wait(deployment, options["timeout"])
+
+    def _wait(self, deployment: ContractDeployment, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for sender in set(
+                ChainTransaction.objects.filter(status=TxStatus.PENDING).values_list("sender", flat=True)
+            ):
+                outbox_flush(chain_id=settings.CHAIN_ID, sender=sender)
+            outbox_watch(chain_id=settings.CHAIN_ID)
+            tx = ChainTransaction.objects.get(pk=deployment.deploy_transaction_id)
+            if tx.status == TxStatus.CONFIRMED:
+                deployment.refresh_from_db()
+                self.stdout.write(self.style.SUCCESS(f"Deployed at {deployment.address} (tx {tx.tx_hash})"))
+                return
+            if tx.status == TxStatus.FAILED:
+                raise CommandError(f"Deployment failed: {tx.error_name or tx.last_error}")
+            time.sleep(0.5)
+        raise CommandError("Timed out waiting for the deployment to confirm; the workers will finish it.")

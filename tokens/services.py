@@ -1,0 +1,493 @@
+"""What the rest of the portal asks of the chain. Plain values in and out; no web3 types.
+
+Every function writes outbox rows inside the caller's database transaction (so the business
+change and its chain effect commit together) and audits the request. Workers send them later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from eth_utils import is_address, keccak, to_checksum_address
+
+from core.audit import audit_record
+from core.errors import ApplicationError, Conflict
+from tokens.chain.abi import encode_call, encode_deploy
+from tokens.chain.signer import portal_signer
+from tokens.models import ChainTransaction, ContractDeployment, ContractKind, RegistryInvestor, RegistryWallet
+from tokens.outbox import transaction_enqueue
+
+PORTAL_REGISTRY = "portal"
+
+# SecurityToken rule bits (tokens/contracts/SecurityToken.sol).
+RULE_VERIFIED = 1 << 0
+RULE_COUNTRY = 1 << 1
+RULE_FLAGS = 1 << 2
+RULE_LOCKUP = 1 << 3
+RULE_MAX_INVESTORS = 1 << 4
+RULE_MAX_NON_ACCREDITED = 1 << 5
+RULE_MAX_BALANCE = 1 << 6
+
+
+def investor_chain_id(investor_ref: str) -> bytes:
+    """The bytes32 the registry knows an investor by: a hash, so no personal data goes on-chain."""
+    return keccak(text=f"tessera:investor:{investor_ref}")
+
+
+def _address(value: str) -> str:
+    if not isinstance(value, str) or not is_address(value):
+        raise ApplicationError(f"“{value}” is not an Ethereum address.", code="invalid_address")
+    return to_checksum_address(value)
+
+
+def _sorted_wallets(addresses: Sequence[str]) -> list[str]:
+    # The registry checks wallet lists in ascending numeric order.
+    return sorted({_address(a) for a in addresses}, key=lambda a: int(a, 16))
+
+
+# --------------------------------------------------------------------------- deployments
+
+
+@dataclass(frozen=True)
+class TokenTerms:
+    """What a token enforces on-chain (each rule optional), from the offering's exemption profile."""
+
+    name: str
+    symbol: str
+    decimals: int = 0
+    rules: int = RULE_VERIFIED | RULE_COUNTRY | RULE_FLAGS | RULE_LOCKUP
+    required_flags: int = 1  # KYC
+    forbidden_flags: int = 0
+    allowed_countries: list[int] = field(default_factory=list)
+    lockup_seconds: int = 0
+    max_investors: int = 0
+    max_non_accredited: int = 0
+    max_balance: int = 0
+
+
+def _deployment_create(*, kind: str, owner_ref: str, name: str, data: bytes, actor: Any) -> ContractDeployment:
+    if ContractDeployment.objects.filter(chain_id=settings.CHAIN_ID, kind=kind, owner_ref=owner_ref).exists():
+        raise Conflict(f"A {ContractKind(kind).label.lower()} for {owner_ref} is already deployed.", code="deployed")
+    try:
+        with transaction.atomic():
+            deployment = ContractDeployment.objects.create(
+                chain_id=settings.CHAIN_ID, kind=kind, owner_ref=owner_ref, name=name
+            )
+    except IntegrityError as exc:
+        raise Conflict(f"A {ContractKind(kind).label.lower()} for {owner_ref} is already deployed.") from exc
+    tx = transaction_enqueue(
+        idempotency_key=f"deploy:{settings.CHAIN_ID}:{kind}:{owner_ref}",
+        purpose=f"Deploy {name}",
+        data=data,
+        actor=actor,
+    )
+    deployment.deploy_transaction = tx
+    deployment.save(update_fields=["deploy_transaction"])
+    audit_record(actor=actor, action="chain.contract_deploy_requested", obj=deployment, after={"kind": kind})
+    return deployment
+
+
+@transaction.atomic
+def registry_deploy(*, actor: Any = None) -> ContractDeployment:
+    """Deploy the portal's one InvestorRegistry; the portal's signer is its admin and agent."""
+    signer = portal_signer()
+    return _deployment_create(
+        kind=ContractKind.REGISTRY,
+        owner_ref=PORTAL_REGISTRY,
+        name="Tessera investor registry",
+        data=encode_deploy("InvestorRegistry", [signer.address, signer.address]),
+        actor=actor,
+    )
+
+
+def portal_registry() -> ContractDeployment:
+    registry = ContractDeployment.objects.filter(
+        chain_id=settings.CHAIN_ID, kind=ContractKind.REGISTRY, owner_ref=PORTAL_REGISTRY
+    ).first()
+    if registry is None:
+        raise ApplicationError("The investor registry is not deployed yet.", code="no_registry")
+    return registry
+
+
+@transaction.atomic
+def token_deploy(*, owner_ref: str, terms: TokenTerms, actor: Any = None) -> ContractDeployment:
+    """Deploy one SecurityToken (once per owner, e.g. an offering) and configure its rules."""
+    registry_address = portal_registry().address  # fixed when its deployment was signed
+    if not registry_address:
+        raise ApplicationError("The investor registry is still being deployed; try again shortly.", code="no_registry")
+    signer = portal_signer()
+    deployment = _deployment_create(
+        kind=ContractKind.SECURITY_TOKEN,
+        owner_ref=owner_ref,
+        name=terms.name,
+        data=encode_deploy(
+            "SecurityToken",
+            [terms.name, terms.symbol, terms.decimals, registry_address, signer.address, signer.address],
+        ),
+        actor=actor,
+    )
+    key = f"token:{settings.CHAIN_ID}:{owner_ref}:setup"
+    calls: list[tuple[str, str, list[Any]]] = []
+    if terms.max_investors or terms.max_non_accredited or terms.max_balance:
+        calls.append(
+            ("setLimits", "investor limits", [terms.max_investors, terms.max_non_accredited, terms.max_balance])
+        )
+    if terms.lockup_seconds:
+        calls.append(("setLockupPeriod", "lock-up period", [terms.lockup_seconds]))
+    if terms.required_flags or terms.forbidden_flags:
+        calls.append(("setInvestorFlags", "required investor flags", [terms.required_flags, terms.forbidden_flags]))
+    if terms.allowed_countries:
+        calls.append(("setCountriesAllowed", "allowed countries", [sorted(set(terms.allowed_countries)), True]))
+    calls.append(("setRules", "transfer rules", [terms.rules]))
+    for function, what, args in calls:
+        transaction_enqueue(
+            idempotency_key=f"{key}:{function}",
+            purpose=f"Set {what} of {terms.symbol}",
+            to_deployment=deployment,
+            data=encode_call("SecurityToken", function, args),
+            actor=actor,
+        )
+    return deployment
+
+
+def _token(owner_ref: str) -> ContractDeployment:
+    token = ContractDeployment.objects.filter(
+        chain_id=settings.CHAIN_ID, kind=ContractKind.SECURITY_TOKEN, owner_ref=owner_ref
+    ).first()
+    if token is None:
+        raise ApplicationError(f"No token is deployed for {owner_ref}.", code="no_token")
+    return token
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def _registry_call(*, key: str, purpose: str, function: str, args: list[Any], actor: Any) -> ChainTransaction:
+    registry = portal_registry()
+    return transaction_enqueue(
+        idempotency_key=key,
+        purpose=purpose,
+        to_address=registry.address,
+        to_deployment=None if registry.address else registry,
+        data=encode_call("InvestorRegistry", function, args),
+        actor=actor,
+    )
+
+
+def _registry_key_prefix(investor_ref: str) -> str:
+    """Keys for one change of an investor: a new generation each time (the investor row is locked)."""
+    base = f"registry:{settings.CHAIN_ID}:{investor_ref}:"
+    return f"{base}{ChainTransaction.objects.filter(idempotency_key__startswith=base).count()}"
+
+
+@transaction.atomic
+def registry_investor_sync(
+    *,
+    investor_ref: str,
+    country_numeric: int,
+    flags: int,
+    expires_at: datetime,
+    wallets: Sequence[str],
+    actor: Any = None,
+) -> list[ChainTransaction]:
+    """Make the on-chain registry hold this investor with exactly these wallets and attributes.
+
+    Compares with what was asked before and queues only the difference, so calling it again with
+    the same state queues nothing.
+    """
+    if not 0 < country_numeric < 1000:
+        raise ApplicationError("Country must be an ISO 3166-1 numeric code.", code="invalid_country")
+    wanted = _sorted_wallets(wallets)
+    expiry = int(expires_at.timestamp())
+    investor, _ = RegistryInvestor.objects.select_for_update().get_or_create(
+        chain_id=settings.CHAIN_ID,
+        investor_ref=investor_ref,
+        defaults={
+            "investor_id": "0x" + investor_chain_id(investor_ref).hex(),
+            "country": country_numeric,
+            "flags": flags,
+            "expiry": expiry,
+            "active": False,
+        },
+    )
+    investor_id = investor_chain_id(investor_ref)
+    current = {w.address: w for w in investor.wallets.all()}
+    active = [a for a, w in current.items() if w.active]
+    version = (
+        RegistryWallet.objects.filter(investor=investor).count()
+        + ChainTransaction.objects.filter(
+            idempotency_key__startswith=f"registry:{settings.CHAIN_ID}:{investor_ref}:"
+        ).count()
+    )
+    prefix = f"registry:{settings.CHAIN_ID}:{investor_ref}:{version}"
+    queued: list[ChainTransaction] = []
+
+    def call(op: str, purpose: str, function: str, args: list[Any]) -> ChainTransaction:
+        tx = _registry_call(key=f"{prefix}:{op}", purpose=purpose, function=function, args=args, actor=actor)
+        queued.append(tx)
+        return tx
+
+    if not wanted and not investor.registered:
+        investor.country, investor.flags, investor.expiry = country_numeric, flags, expiry
+        investor.save()
+        return queued
+    attrs_changed = (investor.country, investor.flags, investor.expiry) != (country_numeric, flags, expiry)
+    if not investor.registered:
+        first, rest = wanted[0], wanted[1:]
+        tx = call(
+            "register",
+            f"Register investor {investor_ref[:12]}",
+            "registerInvestor",
+            [investor_id, first, country_numeric, flags, expiry],
+        )
+        RegistryWallet.objects.create(investor=investor, address=first, active=True, transaction=tx)
+        for wallet in rest:
+            tx = call(
+                f"add:{wallet}",
+                f"Add wallet {wallet[:10]}… to investor {investor_ref[:12]}",
+                "addWallet",
+                [wallet, investor_id],
+            )
+            RegistryWallet.objects.create(investor=investor, address=wallet, active=True, transaction=tx)
+        investor.registered, investor.active = True, True
+    else:
+        for wallet in [a for a in active if a not in wanted]:
+            tx = call(f"remove:{wallet}", f"Remove wallet {wallet[:10]}…", "removeWallet", [wallet])
+            RegistryWallet.objects.filter(investor=investor, address=wallet).update(active=False, transaction=tx)
+        remaining = [a for a in active if a in wanted]
+        if attrs_changed or not investor.active:
+            tx = call(
+                "update",
+                f"Update investor {investor_ref[:12]}",
+                "updateInvestor",
+                [investor_id, country_numeric, flags, expiry, _sorted_wallets(remaining)],
+            )
+            RegistryWallet.objects.filter(investor=investor, address__in=remaining).update(transaction=tx)
+        for wallet in [a for a in wanted if a not in remaining]:
+            tx = call(
+                f"add:{wallet}",
+                f"Add wallet {wallet[:10]}… to investor {investor_ref[:12]}",
+                "addWallet",
+                [wallet, investor_id],
+            )
+            RegistryWallet.objects.update_or_create(
+                investor=investor, address=wallet, defaults={"active": True, "transaction": tx}
+            )
+        investor.active = True
+    before = {"country": investor.country, "flags": investor.flags, "expiry": investor.expiry}
+    investor.country, investor.flags, investor.expiry = country_numeric, flags, expiry
+    investor.save()
+    if queued:
+        audit_record(
+            actor=actor,
+            action="registry.investor_synced",
+            obj=investor,
+            before=before,
+            after={"country": country_numeric, "flags": flags, "expiry": expiry, "wallets": wanted},
+        )
+    return queued
+
+
+@transaction.atomic
+def registry_investor_revoke(*, investor_ref: str, actor: Any = None) -> list[ChainTransaction]:
+    """Remove the investor from the registry: every wallet stops counting as verified."""
+    investor = (
+        RegistryInvestor.objects.select_for_update()
+        .filter(chain_id=settings.CHAIN_ID, investor_ref=investor_ref)
+        .first()
+    )
+    if investor is None or not investor.registered or not investor.active:
+        return []
+    active = _sorted_wallets(list(investor.wallets.filter(active=True).values_list("address", flat=True)))
+    count = ChainTransaction.objects.filter(
+        idempotency_key__startswith=f"registry:{settings.CHAIN_ID}:{investor_ref}:"
+    ).count()
+    tx = _registry_call(
+        key=f"registry:{settings.CHAIN_ID}:{investor_ref}:{count}:revoke",
+        purpose=f"Remove investor {investor_ref[:12]} from the registry",
+        function="removeInvestor",
+        args=[investor_chain_id(investor_ref), active],
+        actor=actor,
+    )
+    investor.wallets.filter(active=True).update(active=False, transaction=tx)
+    investor.active = False
+    investor.save(update_fields=["active", "updated_at"])
+    audit_record(actor=actor, action="registry.investor_revoked", obj=investor, before={"wallets": active})
+    return [tx]
+
+
+# --------------------------------------------------------------------------- token operations
+
+
+def _token_call(
+    *, owner_ref: str, function: str, args: list[Any], idempotency_key: str, purpose: str, actor: Any
+) -> ChainTransaction:
+    token = _token(owner_ref)
+    tx = transaction_enqueue(
+        idempotency_key=idempotency_key,
+        purpose=purpose,
+        to_address=token.address,
+        to_deployment=None if token.address else token,
+        data=encode_call("SecurityToken", function, args),
+        actor=actor,
+    )
+    return tx
+
+
+def _positive(amount: int) -> int:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise ApplicationError("The quantity must be a whole number above zero.", code="invalid_amount")
+    return amount
+
+
+@transaction.atomic
+def token_mint(
+    *, owner_ref: str, wallet: str, amount: int, idempotency_key: str, actor: Any = None, purpose: str = ""
+) -> ChainTransaction:
+    wallet = _address(wallet)
+    return _token_call(
+        owner_ref=owner_ref,
+        function="mint",
+        args=[wallet, _positive(amount)],
+        idempotency_key=idempotency_key,
+        purpose=purpose or f"Mint {amount} to {wallet}",
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def token_batch_mint(
+    *,
+    owner_ref: str,
+    allocations: Sequence[tuple[str, int]],
+    idempotency_key: str,
+    actor: Any = None,
+    purpose: str = "",
+) -> ChainTransaction:
+    if not allocations:
+        raise ApplicationError("Nothing to mint.", code="empty_batch")
+    wallets = [_address(w) for w, _ in allocations]
+    amounts = [_positive(a) for _, a in allocations]
+    return _token_call(
+        owner_ref=owner_ref,
+        function="batchMint",
+        args=[wallets, amounts],
+        idempotency_key=idempotency_key,
+        purpose=purpose or f"Mint to {len(wallets)} holders",
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def token_burn(
+    *, owner_ref: str, wallet: str, amount: int, idempotency_key: str, actor: Any = None
+) -> ChainTransaction:
+    wallet = _address(wallet)
+    return _token_call(
+        owner_ref=owner_ref,
+        function="burn",
+        args=[wallet, _positive(amount)],
+        idempotency_key=idempotency_key,
+        purpose=f"Burn {amount} from {wallet}",
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def token_freeze_wallet(
+    *, owner_ref: str, wallet: str, frozen: bool, idempotency_key: str, actor: Any = None
+) -> ChainTransaction:
+    wallet = _address(wallet)
+    return _token_call(
+        owner_ref=owner_ref,
+        function="setAddressFrozen",
+        args=[wallet, frozen],
+        idempotency_key=idempotency_key,
+        purpose=f"{'Freeze' if frozen else 'Unfreeze'} wallet {wallet}",
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def token_freeze_amount(
+    *, owner_ref: str, wallet: str, amount: int, frozen: bool, idempotency_key: str, actor: Any = None
+) -> ChainTransaction:
+    wallet = _address(wallet)
+    function = "freezePartialTokens" if frozen else "unfreezePartialTokens"
+    return _token_call(
+        owner_ref=owner_ref,
+        function=function,
+        args=[wallet, _positive(amount)],
+        idempotency_key=idempotency_key,
+        purpose=f"{'Freeze' if frozen else 'Unfreeze'} {amount} in {wallet}",
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def token_forced_transfer(
+    *,
+    owner_ref: str,
+    from_wallet: str,
+    to_wallet: str,
+    amount: int,
+    reason: str,
+    idempotency_key: str,
+    actor: Any = None,
+) -> ChainTransaction:
+    if not reason.strip():
+        raise ApplicationError("A forced transfer needs a reason; it is written on-chain.", code="reason_required")
+    source, target = _address(from_wallet), _address(to_wallet)
+    return _token_call(
+        owner_ref=owner_ref,
+        function="forcedTransfer",
+        args=[source, target, _positive(amount), reason],
+        idempotency_key=idempotency_key,
+        purpose=f"Forced transfer of {amount}: {reason}"[:200],
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def token_recover(
+    *, owner_ref: str, lost_wallet: str, new_wallet: str, investor_ref: str, idempotency_key: str, actor: Any = None
+) -> ChainTransaction:
+    lost, new = _address(lost_wallet), _address(new_wallet)
+    return _token_call(
+        owner_ref=owner_ref,
+        function="recoveryAddress",
+        args=[lost, new, investor_chain_id(investor_ref)],
+        idempotency_key=idempotency_key,
+        purpose=f"Recover {lost} to {new}",
+        actor=actor,
+    )
+
+
+@transaction.atomic
+def token_set_paused(*, owner_ref: str, paused: bool, idempotency_key: str, actor: Any = None) -> ChainTransaction:
+    return _token_call(
+        owner_ref=owner_ref,
+        function="pause" if paused else "unpause",
+        args=[],
+        idempotency_key=idempotency_key,
+        purpose="Pause the token" if paused else "Unpause the token",
+        actor=actor,
+    )
+
+
+def portal_registry_ensure(*, actor: Any = None) -> str:
+    """Deploy the registry unless it is deployed (or on its way). Returns what it did."""
+    if ContractDeployment.objects.filter(
+        chain_id=settings.CHAIN_ID, kind=ContractKind.REGISTRY, owner_ref=PORTAL_REGISTRY
+    ).exists():
+        return "present"
+    try:
+        registry_deploy(actor=actor)
+    except Conflict:
+        return "present"
+    return "queued"

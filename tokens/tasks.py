@@ -1,0 +1,69 @@
+"""Chain tasks: thin, they take plain values and call one function each."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from tokens.chain.client import NodeUnavailable
+from tokens.indexer import chain_index
+from tokens.outbox import chain_client, outbox_flush, outbox_watch
+
+_TRANSIENT = (NodeUnavailable, ConnectionError, TimeoutError)
+
+
+@shared_task(
+    name="tokens.tasks.outbox_flush_task",
+    acks_late=True,
+    autoretry_for=_TRANSIENT,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=8,
+    time_limit=300,
+    soft_time_limit=240,
+)
+def outbox_flush_task(chain_id: int, sender: str) -> int:
+    # When the retries run out the rows stay pending and the watcher's next pass sends them.
+    return outbox_flush(chain_id=chain_id, sender=sender)
+
+
+@shared_task(
+    name="tokens.tasks.outbox_watch_task",
+    acks_late=True,
+    autoretry_for=_TRANSIENT,
+    max_retries=0,
+    time_limit=300,
+    soft_time_limit=240,
+    ignore_result=True,
+)
+def outbox_watch_task() -> int:
+    return outbox_watch(chain_id=settings.CHAIN_ID)
+
+
+@shared_task(
+    name="tokens.tasks.chain_index_task",
+    acks_late=True,
+    autoretry_for=_TRANSIENT,
+    max_retries=0,
+    time_limit=300,
+    soft_time_limit=240,
+    ignore_result=True,
+)
+def chain_index_task() -> int:
+    return chain_index(client=chain_client(), chain_id=settings.CHAIN_ID)
+
+
+@shared_task(
+    name="tokens.tasks.chain_bootstrap_task",
+    acks_late=True,
+    autoretry_for=_TRANSIENT,
+    retry_backoff=2,
+    max_retries=10,
+    time_limit=120,
+    ignore_result=True,
+)
+def chain_bootstrap_task() -> str:
+    """Local chains only: make sure the portal's registry exists (a fresh anvil has nothing)."""
+    from tokens.services import portal_registry_ensure
+
+    return portal_registry_ensure()

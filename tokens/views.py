@@ -1,0 +1,46 @@
+"""Staff pages for the chain: the outbox with statuses, hashes, decoded errors and retries."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from core.access import Perm, access_required, signed_in_user
+from core.errors import ApplicationError
+from tokens.models import ChainTransaction, TxStatus
+from tokens.outbox import transaction_retry
+from tokens.selectors import chain_status, chain_transaction_counts, chain_transactions, explorer_url
+
+
+@access_required(Perm.PLATFORM_ADMIN)
+def chain_transaction_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or None
+    if status not in TxStatus.values:
+        status = None
+    page = Paginator(chain_transactions(status=status), 50).get_page(request.GET.get("page"))
+    for tx in page.object_list:
+        tx.explorer_url = explorer_url(tx.tx_hash)  # type: ignore[attr-defined]
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": TxStatus.choices,
+        "counts": chain_transaction_counts(),
+        "node": chain_status(timeout=1.0),
+    }
+    return render(request, "tokens/chain_transactions.html", context)
+
+
+@require_POST
+@access_required(Perm.PLATFORM_ADMIN)
+def chain_transaction_retry(request: HttpRequest, tx_id: int) -> HttpResponse:
+    tx = get_object_or_404(ChainTransaction, pk=tx_id)
+    try:
+        transaction_retry(tx=tx, actor=signed_in_user(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"“{tx.purpose}” will be signed and sent again.")
+    return redirect("chain_transactions")
