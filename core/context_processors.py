@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 
-from core.access import has_mfa, needs_mfa
+from core.access import Perm, can, has_mfa, needs_mfa
 from core.models import IssuerMembership
 
 
@@ -20,6 +20,17 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     issuers = [
         {"name": m.issuer.name, "role": m.get_role_display(), "url": reverse("issuer_overview", args=[m.issuer.slug])}
         for m in memberships
+    ]
+    if not memberships and not user.is_staff:
+        items.append({"label": "Investor status", "url": reverse("investor_status")})
+    issuers += [
+        {
+            "name": f"{m.issuer.name}: review queue",
+            "role": "compliance",
+            "url": reverse("compliance_queue", args=[m.issuer.slug]),
+        }
+        for m in memberships
+        if can(user, Perm.COMPLIANCE_REVIEW, m.issuer)
     ]
     if user.is_staff:
         items.append({"label": "Platform", "url": reverse("staff_console")})

@@ -3,15 +3,19 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core.urls import api_urlpatterns as core_api
+from investors.urls import api_urlpatterns as investors_api
 from portal.health import health
 
 urlpatterns = [
     path("", include("core.urls")),
     path("", include("tokens.urls")),
+    path("", include("investors.urls")),
+    path("", include("compliance.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/v1/", include(core_api)),
+    path("api/v1/", include(investors_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
 ]

@@ -36,6 +36,15 @@ ACCOUNT = SIGNED_IN
 REAUTHENTICATE = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 302), strict=True))
 # No recovery codes were generated for anyone in the cast, so there is nothing to show.
 NO_RECOVERY_CODES = dict(zip(ROLES, (302, 404, 404, 404, 404, 404, 404), strict=True))
+# Onboarding steps that send a user who has not chosen individual/entity back to the first step.
+ONBOARDING_LATER_STEP = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 302), strict=True))
+# An investor's own object that does not exist (any signed-in user gets 404 for someone else's too).
+OWN_OBJECT_POST = dict(zip(ROLES, (302, 404, 404, 404, 404, 404, 404), strict=True))
+# Compliance pages of the issuer: its admin and compliance officer only (staff do not review).
+COMPLIANCE = dict(zip(ROLES, (302, 403, 403, 200, 200, 403, 403), strict=True))
+# The same for one applicant: the cast's investor has not applied, so the officers get 404.
+COMPLIANCE_APPLICANT = dict(zip(ROLES, (302, 403, 403, 404, 404, 403, 403), strict=True))
+API_POST_EMPTY = dict(zip(ROLES, (403, 400, 400, 400, 400, 400, 400), strict=True))
 # Django's admin: staff with MFA only; everyone else is sent to the portal's login.
 ADMIN = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 200), strict=True))
 
@@ -61,6 +70,32 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "api_issuer_team": ("GET", API_ISSUER_MEMBERS),
     "api_schema": ("GET", PUBLIC),
     "api_docs": ("GET", PUBLIC),
+    # investor onboarding (investors/) and compliance review (compliance/)
+    "onboarding_start": ("GET", SIGNED_IN),
+    "onboarding_details": ("GET", ONBOARDING_LATER_STEP),
+    "onboarding_owners": ("GET", ONBOARDING_LATER_STEP),
+    "onboarding_owner_remove": ("POST", OWN_OBJECT_POST),
+    "onboarding_documents": ("GET", ONBOARDING_LATER_STEP),
+    "onboarding_document_remove": ("POST", OWN_OBJECT_POST),
+    "investor_document_file": ("GET", OWN_OBJECT_POST),
+    "onboarding_accreditation": ("GET", ONBOARDING_LATER_STEP),
+    "onboarding_tax": ("GET", ONBOARDING_LATER_STEP),
+    "onboarding_wallets": ("GET", SIGNED_IN),
+    "onboarding_wallet_remove": ("POST", OWN_OBJECT_POST),
+    "investor_status": ("GET", SIGNED_IN),
+    "onboarding_submit": ("GET", SIGNED_IN),
+    "api_wallet_challenge": ("POST", API_POST_EMPTY),
+    "api_wallet_link": ("POST", API_POST_EMPTY),
+    "compliance_queue": ("GET", COMPLIANCE),
+    "compliance_investor": ("GET", COMPLIANCE_APPLICANT),
+    "compliance_kyc_decide": ("POST", COMPLIANCE_APPLICANT),
+    "compliance_accreditation_decide": ("POST", COMPLIANCE_APPLICANT),
+    "compliance_hit_decide": ("POST", COMPLIANCE_APPLICANT),
+    "compliance_owner_decide": ("POST", COMPLIANCE_APPLICANT),
+    "compliance_custodial_wallet": ("POST", COMPLIANCE_APPLICANT),
+    "compliance_document_file": ("GET", COMPLIANCE_APPLICANT),
+    # Vendor webhook: no session; an unsigned delivery is refused whoever sends it.
+    "kyc_webhook": ("POST", _all(401)),
     # django-allauth
     "account_login": ("GET", SIGNED_OUT),
     "account_signup": ("GET", SIGNED_OUT),
@@ -103,6 +138,20 @@ ADMIN_STAFF_EXCEPTIONS: dict[str, int] = {
     "admin:view_on_site": 404,  # issuers have no public URL on the model
     "admin:autocomplete": 403,  # answers only the admin's own widget requests, with their parameters
     "admin:?": 302,  # the object URL without /change/ redirects to it
+    # Read-only onboarding records: the cast has none, so the admin sends staff back to its index.
+    **{
+        f"admin:{model}_change": 302
+        for model in (
+            "investors_investorprofile",
+            "investors_accreditationclaim",
+            "investors_taxform",
+            "investors_wallet",
+            "investors_issuerapplication",
+            "compliance_kyccheck",
+            "compliance_sanctionslist",
+            "compliance_screeninghit",
+        )
+    },
 }
 
 
@@ -140,6 +189,13 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "app_label": "core",
         "content_type_id": str(ContentType.objects.get_for_model(type(cast.issuer)).pk),
         "url": "no-such-page/",
+        "owner_id": "999999",
+        "wallet_id": "999999",
+        "hit_id": "999999",
+        "public_id": "00000000-0000-4000-8000-000000000000",
+        "claim_id": "00000000-0000-4000-8000-000000000001",
+        "document_id": "00000000-0000-4000-8000-000000000002",
+        "provider": "vendor",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

@@ -1,0 +1,190 @@
+"""Onboarding forms: they parse what the browser sent; the services decide whether it is acceptable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from investors.countries import COUNTRY_CHOICES
+from investors.models import (
+    AccreditationMethod,
+    DocumentKind,
+    EntityType,
+    InvestorKind,
+    LetterSigner,
+    LicenceType,
+    OwnerRole,
+    TaxIdKind,
+)
+
+COUNTRY_FIELD_CHOICES = [("", "Choose a country"), *COUNTRY_CHOICES]
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+def _country(label: str, *, required: bool = True, help_text: str = "") -> forms.CharField:
+    # Any value is passed on so the service, not the form, answers with the rule.
+    return forms.CharField(
+        label=label, required=required, help_text=help_text, widget=forms.Select(choices=COUNTRY_FIELD_CHOICES)
+    )
+
+
+class KindForm(forms.Form):
+    kind = forms.ChoiceField(label="I am investing as", choices=InvestorKind.choices, widget=forms.RadioSelect)
+
+
+class IndividualDetailsForm(forms.Form):
+    legal_name = forms.CharField(
+        label="Full legal name", max_length=200, help_text="As printed on your passport or ID."
+    )
+    date_of_birth = forms.DateField(label="Date of birth", widget=DATE)
+    address_line1 = forms.CharField(label="Residential address", max_length=200)
+    address_line2 = forms.CharField(label="Address (line 2)", max_length=200, required=False)
+    city = forms.CharField(max_length=100)
+    region = forms.CharField(label="State or region", max_length=100, required=False)
+    postal_code = forms.CharField(max_length=20)
+    country = _country("Country of residence")
+    citizenship = _country("Citizenship")
+    phone = forms.CharField(label="Phone", max_length=32, help_text="With the country code, e.g. +1 212 555 0100.")
+    tax_id_kind = forms.ChoiceField(
+        label="Identification number",
+        choices=[(k, v) for k, v in TaxIdKind.choices if k != TaxIdKind.EIN],
+        help_text="US persons give their SSN or ITIN; others a foreign tax number, passport or ID number.",
+    )
+    tax_id = forms.CharField(label="Number", max_length=40, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    tax_id_country = _country("Issuing country (foreign numbers)", required=False)
+
+
+class EntityDetailsForm(forms.Form):
+    legal_name = forms.CharField(label="Registered name of the entity", max_length=200)
+    entity_type = forms.ChoiceField(label="Entity type", choices=EntityType.choices)
+    registration_number = forms.CharField(label="Registration number", max_length=64)
+    formation_country = _country("Country of formation")
+    address_line1 = forms.CharField(label="Principal place of business", max_length=200)
+    address_line2 = forms.CharField(label="Address (line 2)", max_length=200, required=False)
+    city = forms.CharField(max_length=100)
+    region = forms.CharField(label="State or region", max_length=100, required=False)
+    postal_code = forms.CharField(max_length=20)
+    country = _country("Country")
+    phone = forms.CharField(label="Phone", max_length=32)
+    tax_id_kind = forms.ChoiceField(
+        label="Tax identification",
+        choices=[(TaxIdKind.EIN, TaxIdKind.EIN.label), (TaxIdKind.FOREIGN_TIN, TaxIdKind.FOREIGN_TIN.label)],
+    )
+    tax_id = forms.CharField(label="Number", max_length=40, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    tax_id_country = _country("Issuing country (foreign numbers)", required=False)
+
+
+class OwnerForm(forms.Form):
+    role = forms.ChoiceField(choices=OwnerRole.choices)
+    full_name = forms.CharField(label="Full legal name", max_length=200)
+    date_of_birth = forms.DateField(label="Date of birth", widget=DATE)
+    address = forms.CharField(label="Residential address", max_length=300)
+    country = _country("Country of residence")
+    citizenship = _country("Citizenship")
+    ownership_percent = forms.DecimalField(
+        label="Ownership (%)",
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        initial=0,
+        help_text="Zero for a controlling person who owns nothing.",
+    )
+    id_kind = forms.ChoiceField(
+        label="Identification number", choices=[(k, v) for k, v in TaxIdKind.choices if k != TaxIdKind.EIN]
+    )
+    id_number = forms.CharField(label="Number", max_length=40, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+    def owner_data(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["ownership_bps"] = int(data.pop("ownership_percent") * 100)  # exact: two decimal places at most
+        return data
+
+
+class DocumentForm(forms.Form):
+    kind = forms.ChoiceField(label="Document", choices=[])
+    owner = forms.TypedChoiceField(label="Whose document", coerce=int, required=False, choices=[])
+    file = forms.FileField(label="File (PDF, JPEG or PNG)")
+    document_number = forms.CharField(label="Document number", max_length=40, required=False)
+    issuing_country = _country("Issuing country", required=False)
+    expires_on = forms.DateField(label="Expiry date", required=False, widget=DATE)
+
+    def __init__(self, *args: Any, owners: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from investors.models import IDENTITY_KINDS
+
+        self.fields["kind"].choices = [(k, v) for k, v in DocumentKind.choices if k in IDENTITY_KINDS]  # type: ignore[attr-defined]
+        if owners:
+            self.fields["owner"].choices = [("", "The entity"), *owners]  # type: ignore[attr-defined]
+        else:
+            del self.fields["owner"]
+
+
+class AccreditationForm(forms.Form):
+    method = forms.ChoiceField(label="How you qualify", choices=AccreditationMethod.choices, widget=forms.RadioSelect)
+    income_two_years_ago = forms.IntegerField(label="Income two years ago (USD)", required=False, min_value=0)
+    income_last_year = forms.IntegerField(label="Income last year (USD)", required=False, min_value=0)
+    income_expected = forms.IntegerField(label="Expected income this year (USD)", required=False, min_value=0)
+    net_worth = forms.IntegerField(label="Net worth excluding primary residence (USD)", required=False, min_value=0)
+    entity_assets = forms.IntegerField(label="Entity's total assets (USD)", required=False, min_value=0)
+    licence_type = forms.ChoiceField(label="Licence", choices=[("", "—"), *LicenceType.choices], required=False)
+    licence_crd_number = forms.CharField(label="CRD number", max_length=20, required=False)
+    letter_signer = forms.ChoiceField(
+        label="Letter written by", choices=[("", "—"), *LetterSigner.choices], required=False
+    )
+    letter_date = forms.DateField(label="Date of the letter", required=False, widget=DATE)
+    attested = forms.BooleanField(
+        label="The information is true, and no third party finances my purchase.", required=False
+    )
+
+    def figures(self) -> dict[str, Any]:
+        """Whole dollars typed in the form → USD cents for the service."""
+        data = self.cleaned_data
+        cents = {
+            f"{name}_cents": data[name] * 100
+            for name in ("income_two_years_ago", "income_last_year", "income_expected", "net_worth", "entity_assets")
+            if data.get(name) is not None
+        }
+        return {
+            **cents,
+            "licence_type": data.get("licence_type", ""),
+            "licence_crd_number": data.get("licence_crd_number", ""),
+            "letter_signer": data.get("letter_signer", ""),
+            "letter_date": data.get("letter_date"),
+        }
+
+
+class EvidenceForm(forms.Form):
+    kind = forms.ChoiceField(label="Evidence", choices=[])
+    file = forms.FileField(label="File (PDF, JPEG or PNG)")
+    document_date = forms.DateField(label="Date of the document", required=False, widget=DATE)
+
+    def __init__(self, *args: Any, kinds: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(k, DocumentKind(k).label) for k in (kinds or [])]  # type: ignore[attr-defined]
+
+
+class TaxFormForm(forms.Form):
+    signer_name = forms.CharField(label="Signature (type your full name)", max_length=200)
+    signed_on = forms.DateField(label="Date signed", widget=DATE)
+    tin_certified = forms.BooleanField(
+        label="Under penalties of perjury, the taxpayer identification number shown is correct.", required=False
+    )
+    not_subject_to_backup_withholding = forms.BooleanField(
+        label="I am not subject to backup withholding.", required=False
+    )
+    foreign_tin = forms.CharField(label="Foreign tax identifying number", max_length=40, required=False)
+    treaty_country = _country("Treaty country (to claim a reduced rate)", required=False)
+    treaty_article = forms.CharField(label="Treaty article", max_length=32, required=False)
+    treaty_rate_percent = forms.DecimalField(
+        label="Treaty withholding rate (%)", required=False, min_value=0, max_value=100, decimal_places=2
+    )
+
+    def treaty_rate_bps(self) -> int | None:
+        rate = self.cleaned_data.get("treaty_rate_percent")
+        return None if rate is None else int(rate * 100)
+
+
+class CustodialWalletForm(forms.Form):
+    address = forms.CharField(label="Wallet address", max_length=42)
+    custodian_name = forms.CharField(label="Custodian", max_length=200)

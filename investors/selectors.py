@@ -1,0 +1,165 @@
+"""Reads about investors: onboarding progress, what is missing, and the status page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from core.models import User
+from investors.models import (
+    PHOTO_ID_KINDS,
+    AccreditationClaim,
+    AccreditationStatus,
+    DocumentKind,
+    InvestorDocument,
+    InvestorProfile,
+    KycStatus,
+    TaxForm,
+    Wallet,
+)
+from investors.services.accreditation import MissingItem, accreditation_missing
+from investors.services.verification import investor_is_accredited, investor_is_verified
+from tokens.selectors import WalletRegistration, registry_wallet_states
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    label: str
+    url_name: str
+    done: bool
+    optional: bool = False
+
+
+def investor_profile_of(*, user: User) -> InvestorProfile | None:
+    return InvestorProfile.objects.filter(user=user).first()
+
+
+def documents_active(*, investor: InvestorProfile) -> QuerySet[InvestorDocument]:
+    return investor.documents.filter(removed_at__isnull=True).select_related("owner", "claim")
+
+
+def identity_documents_missing(*, investor: InvestorProfile) -> list[str]:
+    """The identity documents review needs that are not uploaded yet, in words."""
+    docs = list(documents_active(investor=investor).filter(claim__isnull=True).values_list("kind", "owner_id"))
+    own = {kind for kind, owner in docs if owner is None}
+    missing = []
+    if investor.is_entity:
+        if DocumentKind.FORMATION_DOCUMENT not in own:
+            missing.append("the entity's certificate of formation or trust deed")
+        if DocumentKind.PROOF_OF_ADDRESS not in own:
+            missing.append("proof of the entity's principal place of business")
+        with_id = {owner for kind, owner in docs if owner is not None and kind in PHOTO_ID_KINDS}
+        for owner in investor.owners.all():
+            if owner.pk not in with_id:
+                missing.append(f"a photo identity document of {owner.full_name}")
+    else:
+        if not own & PHOTO_ID_KINDS:
+            missing.append("a passport, national identity card or driving licence")
+        if DocumentKind.PROOF_OF_ADDRESS not in own:
+            missing.append("a proof of address")
+    return missing
+
+
+def tax_form_current(*, investor: InvestorProfile) -> TaxForm | None:
+    form = investor.tax_forms.filter(superseded_at__isnull=True).first()
+    if form is None or (form.expires_on is not None and form.expires_on < timezone.localdate()):
+        return None
+    return form
+
+
+def accreditation_current(*, investor: InvestorProfile) -> AccreditationClaim | None:
+    """The newest claim that was not replaced."""
+    return investor.accreditation_claims.exclude(status=AccreditationStatus.WITHDRAWN).first()
+
+
+def wallets_active(*, investor: InvestorProfile) -> QuerySet[Wallet]:
+    return investor.wallets.filter(removed_at__isnull=True)
+
+
+def onboarding_steps(*, investor: InvestorProfile) -> list[Step]:
+    if investor.pk is None:  # not started: every step is still to do
+        return [
+            Step("kind", "Account type", "onboarding_start", False),
+            Step("details", "Your details", "onboarding_details", False),
+            Step("documents", "Identity documents", "onboarding_documents", False),
+            Step("accreditation", "Accreditation", "onboarding_accreditation", False, optional=True),
+            Step("tax", "Tax form", "onboarding_tax", False),
+            Step("wallets", "Wallets", "onboarding_wallets", False),
+            Step("submit", "Submit", "onboarding_submit", False),
+        ]
+    steps = [
+        Step("kind", "Account type", "onboarding_start", bool(investor.kind)),
+        Step("details", "Your details", "onboarding_details", "details" in investor.steps_saved),
+    ]
+    if investor.is_entity:
+        steps.append(Step("owners", "Owners", "onboarding_owners", investor.owners_declared_complete))
+    claim = accreditation_current(investor=investor)
+    steps += [
+        Step(
+            "documents",
+            "Identity documents",
+            "onboarding_documents",
+            bool(investor.kind) and not identity_documents_missing(investor=investor),
+        ),
+        Step(
+            "accreditation",
+            "Accreditation",
+            "onboarding_accreditation",
+            claim is not None and claim.status != AccreditationStatus.DRAFT,
+            optional=True,
+        ),
+        Step("tax", "Tax form", "onboarding_tax", tax_form_current(investor=investor) is not None),
+        Step("wallets", "Wallets", "onboarding_wallets", wallets_active(investor=investor).exists()),
+        Step(
+            "submit",
+            "Submit",
+            "onboarding_submit",
+            investor.submitted_at is not None and investor.kyc_status != KycStatus.MORE_INFO,
+        ),
+    ]
+    return steps
+
+
+def submission_missing(*, investor: InvestorProfile) -> list[str]:
+    """What must be done before the investor can ask for review."""
+    missing = [f"“{s.label}”" for s in onboarding_steps(investor=investor) if not s.done and not s.optional]
+    return [m for m in missing if m not in {"“Submit”", "“Wallets”"}]
+
+
+@dataclass
+class WalletStatus:
+    wallet: Wallet
+    registration: WalletRegistration | None
+
+
+@dataclass
+class InvestorStatus:
+    investor: InvestorProfile
+    verified: bool
+    accredited: bool
+    claim: AccreditationClaim | None
+    claim_missing: list[MissingItem]
+    tax_form: TaxForm | None
+    wallets: list[WalletStatus]
+    documents_missing: list[str]
+    applications: list[Any] = field(default_factory=list)
+
+
+def investor_status(*, investor: InvestorProfile) -> InvestorStatus:
+    claim = accreditation_current(investor=investor)
+    states = registry_wallet_states(investor_ref=investor.reference)
+    return InvestorStatus(
+        investor=investor,
+        verified=investor_is_verified(investor),
+        accredited=investor_is_accredited(investor),
+        claim=claim,
+        claim_missing=accreditation_missing(claim=claim) if claim and claim.status == AccreditationStatus.DRAFT else [],
+        tax_form=tax_form_current(investor=investor),
+        wallets=[WalletStatus(w, states.get(w.address)) for w in wallets_active(investor=investor)],
+        documents_missing=identity_documents_missing(investor=investor),
+        applications=list(investor.applications.select_related("issuer")),
+    )
