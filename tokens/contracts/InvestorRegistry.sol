@@ -202,7 +202,16 @@ contract InvestorRegistry is AccessControl {
     /// Packed words of both parties of a transfer, read by tokens in one static call on every
     /// transfer. The suffix gives the selector 0x0000099b, first in the dispatcher's sorted list.
     function packedPair_anwI(address from, address to) external view returns (uint256, uint256) {
-        return (_wallets[from], _wallets[to]);
+        // Both words straight from the mapping slots into the return data, in scratch space.
+        assembly ("memory-safe") {
+            mstore(0x00, from)
+            mstore(0x20, _wallets.slot)
+            let wf := sload(keccak256(0x00, 0x40))
+            mstore(0x00, to)
+            mstore(0x20, sload(keccak256(0x00, 0x40)))
+            mstore(0x00, wf)
+            return(0x00, 0x40)
+        }
     }
 
     /// Packed words of many wallets (batch mint).

@@ -92,6 +92,9 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
     uint256 private constant ACC_COUNTRY_SHIFT = 206;
     uint256 private constant ACC_EPOCH_SHIFT = 216;
 
+    /// keccak256("Transfer(address,address,uint256)")
+    bytes32 private constant _TRANSFER_EVENT = 0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef;
+
     uint256 private constant MASK_32 = 0xffffffff;
     uint256 private constant MASK_40 = 0xffffffffff;
     uint256 private constant MASK_128 = type(uint128).max;
@@ -241,7 +244,7 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
     }
 
     function transfer(address to, uint256 value) external returns (bool) {
-        _transfer(msg.sender, to, value);
+        _transfer(msg.sender, to, value, true);
         return true;
     }
 
@@ -253,7 +256,7 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
                 _allowances[from][msg.sender] = allowed - value;
             }
         }
-        _transfer(from, to, value);
+        _transfer(from, to, value, true);
         return true;
     }
 
@@ -261,7 +264,7 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
     function batchTransfer(address[] calldata toList, uint256[] calldata amounts) external {
         if (toList.length != amounts.length) revert LengthMismatch();
         for (uint256 i; i < toList.length; ++i) {
-            _transfer(msg.sender, toList[i], amounts[i]);
+            _transfer(msg.sender, toList[i], amounts[i], false);
         }
     }
 
@@ -618,15 +621,126 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
 
     // ================================================================== internals: transfers
 
-    function _transfer(address from, address to, uint256 amount) private {
+    /// `returnTrue`: called by transfer or transferFrom, whose only remaining step is to return
+    /// true; the fast path then ends the call itself with that same return data.
+    function _transfer(address from, address to, uint256 amount, bool returnTrue) private {
+        (bool done, uint256 cfg, uint256 wf, uint256 wt, uint256 af, uint256 at) =
+            _fastTransfer(from, to, amount, returnTrue);
+        if (!done) _checkedTransfer(from, to, amount, cfg, wf, wt, af, at);
+    }
+
+    /// The common transfer in one pass: loads the config, both accounts and both registry words,
+    /// and completes the transfer itself when every rule passes without further state, i.e. the
+    /// token is not paused, investor tracking is off, both wallets are verified, the receiver's
+    /// allowed country is cached for the current country list, its flags are allowed, neither
+    /// wallet is frozen, the balance suffices, the sender has no frozen amount, neither account
+    /// has a lock-up recorded and neither needs a checkpoint. Otherwise it returns what it loaded
+    /// (the registry words stay zero when the call was not needed) for `_checkedTransfer`.
+    function _fastTransfer(address from, address to, uint256 amount, bool returnTrue)
+        private
+        returns (bool done, uint256 cfg, uint256 wf, uint256 wt, uint256 af, uint256 at)
+    {
+        address registry = address(_registry);
+        assembly ("memory-safe") {
+            cfg := sload(_config.slot)
+            mstore(0x00, from)
+            mstore(0x20, _accounts.slot)
+            let slotFrom := keccak256(0x00, 0x40)
+            af := sload(slotFrom)
+            mstore(0x00, to)
+            let slotTo := keccak256(0x00, 0x40)
+            at := sload(slotTo)
+            // Non-zero when the fast path does not apply: paused or investor tracking on (config
+            // bits 0 and 9), a zero party, a transfer to oneself, either wallet frozen (bit 200) or
+            // with a lock-up recorded (bits 128..167), a frozen amount on the sender (bit 201), an
+            // insufficient balance.
+            let slow := or(
+                or(and(cfg, 0x201), or(or(iszero(from), iszero(to)), eq(from, to))),
+                or(
+                    or(
+                        and(or(af, at), 0x100000000ffffffffff00000000000000000000000000000000),
+                        and(af, 0x200000000000000000000000000000000000000000000000000)
+                    ),
+                    gt(amount, and(af, 0xffffffffffffffffffffffffffffffff))
+                )
+            )
+            {
+                // Effective record id (record dates passed): a checkpoint is due on an account
+                // whose mark (bits 168..199) is below it.
+                let eff := and(shr(80, cfg), 0xffffffff)
+                if eff { eff := sub(eff, iszero(lt(and(shr(112, cfg), 0xffffffffff), timestamp()))) }
+                slow := or(slow, or(lt(and(shr(168, af), 0xffffffff), eff), lt(and(shr(168, at), 0xffffffff), eff)))
+            }
+            // The registry words whenever the full path would read them (_needsRegistry), so it
+            // can take over with everything loaded. Rule bits start at config bit 1: RULE_VERIFIED
+            // 0x2, RULE_COUNTRY 0x4, RULE_FLAGS 0x8; CFG_TRACKING is 0x200.
+            if and(cfg, 0x20e) {
+                // Call data in the scratch space and the free memory pointer's slot, restored after.
+                let fmp := mload(0x40)
+                // InvestorRegistry.packedPair_anwI(address,address)
+                mstore(0x00, 0x0000099b)
+                mstore(0x20, from)
+                mstore(0x40, to)
+                if iszero(and(gt(returndatasize(), 0x3f), staticcall(gas(), registry, 0x1c, 0x44, 0x00, 0x40))) {
+                    returndatacopy(0x00, 0x00, returndatasize())
+                    revert(0x00, returndatasize())
+                }
+                wf := mload(0x00)
+                wt := mload(0x20)
+                mstore(0x40, fmp)
+            }
+            if iszero(slow) {
+                // RULE_VERIFIED: both wallets active (bit 232) with FLAG_KYC (bit 176) and unexpired.
+                if and(cfg, 0x2) {
+                    slow := xor(and(and(wf, wt), 0x10000000000000100000000000000000000000000000000000000000000), 0x10000000000000100000000000000000000000000000000000000000000)
+                    slow := or(slow, iszero(lt(timestamp(), and(shr(192, wf), 0xffffffffff))))
+                    slow := or(slow, iszero(lt(timestamp(), and(shr(192, wt), 0xffffffffff))))
+                }
+                // RULE_COUNTRY: the receiver's account caches its allowed country with the list epoch.
+                if and(cfg, 0x4) {
+                    slow := or(
+                        slow,
+                        or(
+                            xor(and(shr(206, at), 0x3ff), and(shr(160, wt), 0xffff)),
+                            xor(and(shr(216, at), 0xffffffff), and(shr(48, cfg), 0xffffffff))
+                        )
+                    )
+                }
+                // RULE_FLAGS: every required flag, no forbidden one.
+                if and(cfg, 0x8) {
+                    let required := and(shr(16, cfg), 0xffff)
+                    slow := or(slow, xor(and(shr(176, wt), required), required))
+                    slow := or(slow, and(and(shr(176, wt), 0xffff), shr(32, cfg)))
+                }
+                if iszero(slow) {
+                    // Balance checked above; the total supply bounds every balance below 2^128.
+                    sstore(slotFrom, sub(af, amount))
+                    sstore(slotTo, add(at, amount))
+                    mstore(0x00, amount)
+                    log3(0x00, 0x20, _TRANSFER_EVENT, from, to)
+                    if returnTrue {
+                        mstore(0x00, 1)
+                        return(0x00, 0x20)
+                    }
+                    done := 1
+                }
+            }
+        }
+    }
+
+    /// Every rule with its revert reason, checkpoints, lock-up bookkeeping and investor tracking.
+    function _checkedTransfer(
+        address from,
+        address to,
+        uint256 amount,
+        uint256 cfg,
+        uint256 wf,
+        uint256 wt,
+        uint256 af,
+        uint256 at
+    ) private {
         if (to == address(0)) revert ERC20InvalidReceiver(address(0));
         if (from == address(0)) revert ERC20InvalidSender(address(0));
-        uint256 cfg = _config;
-        uint256 wf;
-        uint256 wt;
-        if (_needsRegistry(cfg)) (wf, wt) = _pair(from, to);
-        uint256 af = _accounts[from];
-        uint256 at = _accounts[to];
         uint256 code = _transferRestriction(cfg, wf, wt, af, at, from, to, amount);
         if (code != 0) _revertRestriction(code, cfg, wt, from, to, amount);
         if (from != to) {
@@ -650,24 +764,6 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
             }
         }
         emit Transfer(from, to, amount);
-    }
-
-    /// Both parties' registry words through one static call with fixed-size buffers.
-    function _pair(address from, address to) private view returns (uint256 wf, uint256 wt) {
-        address registry = address(_registry);
-        bytes4 selector = InvestorRegistry.packedPair_anwI.selector;
-        assembly ("memory-safe") {
-            let p := mload(0x40)
-            mstore(p, selector)
-            mstore(add(p, 4), from)
-            mstore(add(p, 36), to)
-            if iszero(staticcall(gas(), registry, p, 68, p, 64)) {
-                returndatacopy(p, 0, returndatasize())
-                revert(p, returndatasize())
-            }
-            wf := mload(p)
-            wt := mload(add(p, 32))
-        }
     }
 
     function _needsRegistry(uint256 cfg) private pure returns (bool) {
