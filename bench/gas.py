@@ -111,7 +111,9 @@ class Bench:
         self.plain = self.deploy("PlainERC20")
         self.tokens = {}
         for label, rules in (("base", BASE_RULES), ("all", ALL_RULES)):
-            token = self.deploy("SecurityToken", f"Tessera {label}", "TSR", 0, self.registry.address, self.admin, self.admin)
+            token = self.deploy(
+                "SecurityToken", f"Tessera {label}", "TSR", 0, self.registry.address, self.admin, self.admin
+            )
             self.send(token.functions.setRules(rules))
             # Rule 506(c): buyers must be verified accredited investors.
             self.send(token.functions.setInvestorFlags(FLAG_KYC | FLAG_ACCREDITED, 0))
@@ -134,8 +136,22 @@ class Bench:
         receiver = self.fresh()
         self.register([receiver])
         plain_receiver = self.fresh()
-        rows.append(Row("mint_new", self.gas(base.functions.mint(receiver, 100)), self.gas(plain.functions.mint(plain_receiver, 100)), "base rules, 1-year lock-up"))
-        rows.append(Row("mint_existing", self.gas(base.functions.mint(receiver, 100)), self.gas(plain.functions.mint(plain_receiver, 100)), "base rules, lock-up extended"))
+        rows.append(
+            Row(
+                "mint_new",
+                self.gas(base.functions.mint(receiver, 100)),
+                self.gas(plain.functions.mint(plain_receiver, 100)),
+                "base rules, 1-year lock-up",
+            )
+        )
+        rows.append(
+            Row(
+                "mint_existing",
+                self.gas(base.functions.mint(receiver, 100)),
+                self.gas(plain.functions.mint(plain_receiver, 100)),
+                "base rules, lock-up extended",
+            )
+        )
 
         n = self.batch_size
         batch = [self.fresh() for _ in range(n)]
@@ -155,7 +171,7 @@ class Bench:
         self.advance(60)
         # First writes after the record date store the checkpoints; what follows is steady state.
         for token in (base, every, plain):
-            for sender, holder in zip(self.senders, self.holders):
+            for sender, holder in zip(self.senders, self.holders, strict=True):
                 self.send(token.functions.transfer(holder, 1), sender)
 
         sender, holder = self.senders[0], self.holders[0]
@@ -180,9 +196,16 @@ class Bench:
         rows.append(Row("registry_batch_100_per_wallet", per_wallet, None, f"{n} wallets of {n} investors, per wallet"))
 
         order = [
-            "mint_new", "mint_existing", "batch_mint_100_per_holder",
-            "transfer_new_base", "transfer_existing_base", "transfer_new_all", "transfer_existing_all",
-            "forced_transfer", "registry_add", "registry_batch_100_per_wallet",
+            "mint_new",
+            "mint_existing",
+            "batch_mint_100_per_holder",
+            "transfer_new_base",
+            "transfer_existing_base",
+            "transfer_new_all",
+            "transfer_existing_all",
+            "forced_transfer",
+            "registry_add",
+            "registry_batch_100_per_wallet",
         ]
         rows.sort(key=lambda r: order.index(r.operation))
         return rows

@@ -6,6 +6,7 @@ through npx, so its PID is ours to stop.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import platform
@@ -13,8 +14,6 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from types import TracebackType
 
@@ -89,11 +88,16 @@ class Anvil:
     def command(self) -> list[str]:
         cmd = [
             str(anvil_binary()),
-            "--host", "127.0.0.1",
-            "--port", str(self.port),
-            "--chain-id", str(self.chain_id),
-            "--accounts", str(self.accounts),
-            "--hardfork", HARDFORK,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--chain-id",
+            str(self.chain_id),
+            "--accounts",
+            str(self.accounts),
+            "--hardfork",
+            HARDFORK,
             "--silent",
         ]
         if self.state_path:
@@ -122,19 +126,26 @@ class Anvil:
                 self.process = None
                 raise AnvilError(f"anvil exited at start: {stderr.strip()}")
             try:
-                if int(self.rpc("eth_chainId"), 16) == self.chain_id:
+                chain_id = self.rpc("eth_chainId")
+                if isinstance(chain_id, str) and int(chain_id, 16) == self.chain_id:
                     return self
-            except (OSError, urllib.error.URLError, ValueError):
-                time.sleep(0.05)
+            except (OSError, http.client.HTTPException, ValueError):
+                pass
+            time.sleep(0.05)
         self.stop()
         raise AnvilError(f"anvil did not answer on {self.rpc_url} within {self.startup_timeout}s")
 
     def rpc(self, method: str, params: list[object] | None = None) -> object:
         """A raw JSON-RPC call (snapshots, time travel) without needing web3."""
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}).encode()
-        request = urllib.request.Request(self.rpc_url, body, {"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
+        # Always plain HTTP to the loopback address the node was started on.
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("POST", "/", body, {"Content-Type": "application/json"})
+            response = connection.getresponse()
             reply = json.loads(response.read())
+        finally:
+            connection.close()
         if "error" in reply:
             raise AnvilError(f"{method}: {reply['error']}")
         return reply["result"]

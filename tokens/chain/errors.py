@@ -63,9 +63,9 @@ def decode_revert(data: str | bytes, *abis: list[dict[str, Any]]) -> DecodedErro
     types = [_type_string(p) for p in entry["inputs"]]
     args = tuple(
         to_checksum_address(value) if kind == "address" else value
-        for kind, value in zip(types, decode(types, body))
+        for kind, value in zip(types, decode(types, body), strict=True)
     )
-    return DecodedError(entry["name"], tuple(args), {p["name"]: a for p, a in zip(entry["inputs"], args)})
+    return DecodedError(entry["name"], tuple(args), {p["name"]: a for p, a in zip(entry["inputs"], args, strict=True)})
 
 
 def revert_data(exc: BaseException) -> str | None:

@@ -24,10 +24,20 @@ MAX_INVESTORS, MAX_NON_ACCREDITED, MAX_BALANCE = 16, 32, 64
 ALL_RULES = 127
 # ERC-1404 restriction codes.
 CODES = {
-    "SUCCESS": 0, "PAUSED": 1, "SENDER_NOT_VERIFIED": 2, "RECEIVER_NOT_VERIFIED": 3,
-    "COUNTRY_NOT_ALLOWED": 4, "FLAGS_NOT_ALLOWED": 5, "SENDER_FROZEN": 6, "RECEIVER_FROZEN": 7,
-    "INSUFFICIENT_BALANCE": 8, "AMOUNT_FROZEN": 9, "TOKENS_LOCKED": 10, "MAX_INVESTORS": 11,
-    "MAX_NON_ACCREDITED": 12, "MAX_BALANCE": 13,
+    "SUCCESS": 0,
+    "PAUSED": 1,
+    "SENDER_NOT_VERIFIED": 2,
+    "RECEIVER_NOT_VERIFIED": 3,
+    "COUNTRY_NOT_ALLOWED": 4,
+    "FLAGS_NOT_ALLOWED": 5,
+    "SENDER_FROZEN": 6,
+    "RECEIVER_FROZEN": 7,
+    "INSUFFICIENT_BALANCE": 8,
+    "AMOUNT_FROZEN": 9,
+    "TOKENS_LOCKED": 10,
+    "MAX_INVESTORS": 11,
+    "MAX_NON_ACCREDITED": 12,
+    "MAX_BALANCE": 13,
 }
 US, DE, FR = 840, 276, 250
 DAY = 24 * 3600
@@ -117,7 +127,20 @@ def deployed(w3: Web3) -> Env:
     (verification expires in 30 days); frank is not registered. alice and bob hold 1000 each.
     """
     accounts = w3.eth.accounts
-    names = ["agent", "alice", "alice2", "bob", "carol", "dave", "yuri", "erin", "frank", "outsider", "spare1", "spare2"]
+    names = [
+        "agent",
+        "alice",
+        "alice2",
+        "bob",
+        "carol",
+        "dave",
+        "yuri",
+        "erin",
+        "frank",
+        "outsider",
+        "spare1",
+        "spare2",
+    ]
     wallets = dict(zip(names, accounts))
     agent = wallets["agent"]
     registry = deploy(w3, "InvestorRegistry", agent, agent, agent)

@@ -44,7 +44,9 @@ def base_token(deployed: Env) -> Env:
     """A second token on the same registry: base rules, KYC required, US and DE allowed, no
     lock-up period yet; alice and bob hold 1000 each."""
     env = deployed
-    token = deploy(env.w3, "SecurityToken", env.agent, "Tessera Base", "TSB", 0, env.registry.address, env.agent, env.agent)
+    token = deploy(
+        env.w3, "SecurityToken", env.agent, "Tessera Base", "TSB", 0, env.registry.address, env.agent, env.agent
+    )
     env.tx(token.functions.setRules(BASE_RULES))
     env.tx(token.functions.setInvestorFlags(KYC, 0))
     env.tx(token.functions.setCountriesAllowed([US, DE], True))

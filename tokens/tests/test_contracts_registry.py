@@ -18,9 +18,9 @@ def test_update_rewrites_every_wallet_and_needs_the_complete_sorted_list(env: En
     update = env.registry.functions.updateInvestor
     assert env.reverts(update(investor_id("alice"), DE, KYC, FAR_FUTURE, wallets[:1])).name == "WalletListMismatch"
     assert env.reverts(update(investor_id("alice"), DE, KYC, FAR_FUTURE, wallets[::-1])).name == "WalletListNotSorted"
-    assert env.reverts(update(investor_id("alice"), DE, KYC, FAR_FUTURE, sorted([env.alice, env.bob], key=lambda a: int(a, 16)))).name == (
-        "WalletNotOfInvestor"
-    )
+    assert env.reverts(
+        update(investor_id("alice"), DE, KYC, FAR_FUTURE, sorted([env.alice, env.bob], key=lambda a: int(a, 16)))
+    ).name == ("WalletNotOfInvestor")
     env.tx(update(investor_id("alice"), DE, KYC, FAR_FUTURE, wallets))
     for wallet in wallets:
         assert env.registry.functions.walletInfo(wallet).call()[2:5] == [DE, KYC, FAR_FUTURE]
@@ -59,13 +59,21 @@ def test_batches_add_and_remove_wallets_and_investors(env: Env) -> None:
     ids = [investor_id(f"batch-{i}") for i in range(2)]
     wallets = [env.fresh_wallet() for _ in range(2)]
     env.tx(env.registry.functions.batchRegisterInvestors(ids, wallets, [US, DE], [KYC, KYC], [FAR_FUTURE] * 2))
-    env.tx(env.registry.functions.batchUpdateInvestors(ids, [DE, US], [KYC, KYC | ACCREDITED], [FAR_FUTURE] * 2, [[w] for w in wallets]))
+    env.tx(
+        env.registry.functions.batchUpdateInvestors(
+            ids, [DE, US], [KYC, KYC | ACCREDITED], [FAR_FUTURE] * 2, [[w] for w in wallets]
+        )
+    )
     assert env.registry.functions.investorCountry(wallets[1]).call() == US
 
 
 def test_registration_errors(env: Env) -> None:
     register = env.registry.functions.registerInvestor
-    assert env.reverts(register(investor_id("alice"), env.spare1, US, KYC, FAR_FUTURE)).name == "InvestorAlreadyRegistered"
-    assert env.reverts(register(investor_id("new"), env.alice, US, KYC, FAR_FUTURE)).name == "WalletBoundToOtherInvestor"
+    assert (
+        env.reverts(register(investor_id("alice"), env.spare1, US, KYC, FAR_FUTURE)).name == "InvestorAlreadyRegistered"
+    )
+    assert (
+        env.reverts(register(investor_id("new"), env.alice, US, KYC, FAR_FUTURE)).name == "WalletBoundToOtherInvestor"
+    )
     assert env.reverts(register(investor_id("new"), env.spare1, 0, KYC, FAR_FUTURE)).name == "InvalidCountry"
     assert env.reverts(env.registry.functions.addWallet(env.spare1, investor_id("nobody"))).name == "UnknownInvestor"
