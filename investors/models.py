@@ -4,6 +4,7 @@ wallets, and the issuers they applied to. Tax ids, dates of birth and id numbers
 
 from __future__ import annotations
 
+import os
 import uuid
 
 from django.conf import settings
@@ -15,9 +16,23 @@ from core.fields import EncryptedDateField, EncryptedTextField
 from core.models import Issuer, User
 
 
+class PrivateStorage(FileSystemStorage):
+    """Files under PRIVATE_MEDIA_ROOT, which no web server publishes: there is no URL to them."""
+
+    @property  # type: ignore[override]
+    def base_location(self) -> str:
+        return str(settings.PRIVATE_MEDIA_ROOT)
+
+    @property  # type: ignore[override]
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+    def url(self, name: str | None) -> str:
+        raise ValueError("Private files have no public URL; they are served by permission-checked views.")
+
+
 def private_storage() -> FileSystemStorage:
-    """Uploads live under PRIVATE_MEDIA_ROOT, which no web server publishes (no base URL)."""
-    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+    return PrivateStorage()
 
 
 class InvestorKind(models.TextChoices):

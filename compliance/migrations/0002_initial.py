@@ -6,79 +6,116 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('compliance', '0001_initial'),
-        ('investors', '0001_initial'),
+        ("compliance", "0001_initial"),
+        ("investors", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='kyccheck',
-            name='investor',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='kyc_checks', to='investors.investorprofile'),
+            model_name="kyccheck",
+            name="investor",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="kyc_checks", to="investors.investorprofile"
+            ),
         ),
         migrations.AddField(
-            model_name='sanctionsalias',
-            name='entry',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alias_rows', to='compliance.sanctionsentry'),
+            model_name="sanctionsalias",
+            name="entry",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="alias_rows", to="compliance.sanctionsentry"
+            ),
         ),
         migrations.AddField(
-            model_name='sanctionsaddress',
-            name='entry',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='address_rows', to='compliance.sanctionsentry'),
+            model_name="sanctionsaddress",
+            name="entry",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="address_rows", to="compliance.sanctionsentry"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sanctionslist',
-            constraint=models.UniqueConstraint(condition=models.Q(('active', True)), fields=('active',), name='one_active_sanctions_list'),
+            model_name="sanctionslist",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("active", True)), fields=("active",), name="one_active_sanctions_list"
+            ),
         ),
         migrations.AddField(
-            model_name='sanctionsentry',
-            name='sanctions_list',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='entry_rows', to='compliance.sanctionslist'),
+            model_name="sanctionsentry",
+            name="sanctions_list",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="entry_rows", to="compliance.sanctionslist"
+            ),
         ),
         migrations.AddField(
-            model_name='screeninghit',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="screeninghit",
+            name="decided_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='screeninghit',
-            name='investor',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='screening_hits', to='investors.investorprofile'),
+            model_name="screeninghit",
+            name="investor",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="screening_hits",
+                to="investors.investorprofile",
+            ),
         ),
         migrations.AddField(
-            model_name='screeninghit',
-            name='owner',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='screening_hits', to='investors.beneficialowner'),
+            model_name="screeninghit",
+            name="owner",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="screening_hits",
+                to="investors.beneficialowner",
+            ),
         ),
         migrations.AddField(
-            model_name='screeninghit',
-            name='sanctions_list',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='hits', to='compliance.sanctionslist'),
+            model_name="screeninghit",
+            name="sanctions_list",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="hits", to="compliance.sanctionslist"
+            ),
         ),
         migrations.AddField(
-            model_name='vendorwebhookevent',
-            name='kyc_check',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='compliance.kyccheck'),
+            model_name="vendorwebhookevent",
+            name="kyc_check",
+            field=models.ForeignKey(
+                null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="events", to="compliance.kyccheck"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='kyccheck',
-            constraint=models.UniqueConstraint(condition=models.Q(('external_ref', ''), _negated=True), fields=('provider', 'external_ref'), name='one_check_per_vendor_reference'),
+            model_name="kyccheck",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("external_ref", ""), _negated=True),
+                fields=("provider", "external_ref"),
+                name="one_check_per_vendor_reference",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sanctionsentry',
-            constraint=models.UniqueConstraint(fields=('sanctions_list', 'ent_num'), name='one_entry_per_ent_num_per_list'),
+            model_name="sanctionsentry",
+            constraint=models.UniqueConstraint(
+                fields=("sanctions_list", "ent_num"), name="one_entry_per_ent_num_per_list"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='screeninghit',
-            constraint=models.UniqueConstraint(fields=('investor', 'subject_name', 'ent_num', 'entry_digest'), name='one_hit_per_subject_and_listing'),
+            model_name="screeninghit",
+            constraint=models.UniqueConstraint(
+                fields=("investor", "subject_name", "ent_num", "entry_digest"), name="one_hit_per_subject_and_listing"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='vendorwebhookevent',
-            constraint=models.UniqueConstraint(fields=('provider', 'event_id'), name='one_row_per_vendor_event'),
+            model_name="vendorwebhookevent",
+            constraint=models.UniqueConstraint(fields=("provider", "event_id"), name="one_row_per_vendor_event"),
         ),
     ]

@@ -56,4 +56,5 @@ def onboarding_submit(*, investor: InvestorProfile, actor: User, issuers: Sequen
     # Without a loaded list the investor stays unscreened (and cannot be approved) until the next load.
     if active_list() is not None:
         investor_screen(investor=investor, actor=actor)
+    investor.refresh_from_db()
     return investor

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from core.audit import audit_record
@@ -43,13 +44,12 @@ def _read_checked(upload: UploadedFile) -> tuple[bytes, str, str]:
         raise ApplicationError("The file is empty.", code="empty_file")
     if upload.size > limit:
         raise ApplicationError(
-            f"The file is {upload.size / 1_048_576:.1f} MB; the limit is {limit // 1_048_576} MB.",
-            code="file_too_large",
+            f"The file is {filesizeformat(upload.size)}; the limit is {filesizeformat(limit)}.", code="file_too_large"
         )
     upload.seek(0)
     content = upload.read(limit + 1)
     if len(content) > limit:
-        raise ApplicationError(f"The file is larger than {limit // 1_048_576} MB.", code="file_too_large")
+        raise ApplicationError(f"The file is larger than {filesizeformat(limit)}.", code="file_too_large")
     kind = sniff(head=content[:HEAD_BYTES], tail=content[-TRAILER_WINDOW:])
     if kind is None:
         accepted = ", ".join(t.label for t in ACCEPTED)

@@ -1,0 +1,177 @@
+"""OFAC list loading and fuzzy screening: who hits, who must not, and what a hit does to an investor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from compliance.models import HitStatus, SanctionsList, ScreeningHit
+from compliance.sanctions import ofac
+from compliance.sanctions.matching import Subject
+from compliance.services.sanctions import (
+    investor_screen,
+    matcher_for,
+    sanctions_files_fetch,
+    sanctions_list_load,
+    screening_hit_clear,
+    screening_hit_confirm,
+)
+from core.errors import ApplicationError
+from core.models import AuditEvent
+from core.tests.factories import UserFactory
+from investors.models import InvestorProfile, RegistryState, ScreeningStatus
+
+pytestmark = pytest.mark.django_db
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "ofac"
+
+
+@pytest.fixture
+def sdn_list() -> SanctionsList:
+    files = sanctions_files_fetch(source=str(FIXTURE))
+    loaded, changed = sanctions_list_load(files=files, source=str(FIXTURE), actor=None, rescreen_after_commit=False)
+    assert changed
+    return loaded
+
+
+def test_the_fixture_parses_in_the_published_format() -> None:
+    files = sanctions_files_fetch(source=str(FIXTURE))
+    entries = {e.ent_num: e for e in ofac.parse(sdn=files["SDN.CSV"], alt=files["ALT.CSV"], add=files["ADD.CSV"])}
+    assert len(entries) == 10
+    hussein = entries[10001]
+    assert hussein.name == "HUSSEIN, Mohammed Abdullah" and hussein.sdn_type == "individual"
+    assert hussein.birth_dates == ["1965-03-04"] and hussein.countries == ["IQ"]
+    assert hussein.aliases[0][2] == "AL-TIKRITI, Abu Mohammed"
+    assert entries[10003].birth_dates == ["1968-07-12", "1969", "1970"]  # "DOB 12 Jul 1968 to 1970"
+    assert entries[10005].name == "MÜLLER, Hans-Jürgen"  # Windows-1252
+    assert entries[10004].sdn_type == "" and entries[10004].countries == ["VE"]  # "-0-" is empty
+
+
+def test_a_malformed_list_is_refused_and_the_current_one_kept(sdn_list: SanctionsList) -> None:
+    files = sanctions_files_fetch(source=str(FIXTURE))
+    broken = {**files, "SDN.CSV": files["SDN.CSV"].replace("10002,", "ABC,")}
+    with pytest.raises(ApplicationError, match="ent_num “ABC” is not a number"):
+        sanctions_list_load(files=broken, source="test", actor=None)
+    assert SanctionsList.objects.get(active=True) == sdn_list
+
+
+@pytest.mark.parametrize(
+    ("name", "dob", "ent_num"),
+    [
+        ("Mohammed Abdullah Hussein", None, 10001),  # exact, reordered
+        ("HUSSEIN, MOHAMMED ABDULLAH", dt.date(1965, 3, 4), 10001),  # case, comma form, DOB agrees
+        ("Muhammad Abdallah Husayn", None, 10001),  # transliteration variant
+        ("Abu Mohammed al-Tikriti", None, 10001),  # alias
+        ("Ivan Petroff", None, 10002),  # alias
+        ("Иван Сергеевич Петров", None, 10002),  # Cyrillic
+        ("Hans-Jürgen Müller", None, 10005),  # accented, as listed
+        ("Hans Jurgen Mueller", None, 10005),  # accents written out
+        ("Dmítri Kovalénko", None, 10003),  # accented investor, plain listing
+        ("Reza Nazary", None, 10010),  # near miss
+        ("Maria Fernanda Garcia Lopes", None, 10007),  # near miss, reordered
+    ],
+)
+def test_listed_names_hit(sdn_list: SanctionsList, name: str, dob: dt.date | None, ent_num: int) -> None:
+    matches = matcher_for(sdn_list).screen(Subject(1, name, None, dob))
+    assert ent_num in [m.listed.ent_num for m in matches], name
+
+
+@pytest.mark.parametrize(
+    ("name", "dob"),
+    [
+        ("Jennifer Whitfield", None),
+        ("Ocean Star", None),  # vessels are not people or companies
+        ("Maria Garcia", dt.date(1994, 2, 2)),  # a common name whose date of birth contradicts the listing
+        ("Ivan Petrenko", dt.date(1990, 1, 1)),
+    ],
+)
+def test_other_names_do_not_hit(sdn_list: SanctionsList, name: str, dob: dt.date | None) -> None:
+    assert matcher_for(sdn_list).screen(Subject(1, name, None, dob)) == []
+
+
+def test_date_of_birth_and_country_rank_the_same_name(sdn_list: SanctionsList) -> None:
+    matcher = matcher_for(sdn_list)
+    agree = matcher.screen(Subject(1, "Mohammed Hussein", None, dt.date(1965, 3, 4), frozenset({"IQ"})))[0]
+    unknown = matcher.screen(Subject(1, "Mohammed Hussein", None, None))[0]
+    assert agree.score > unknown.score
+    assert "date of birth matches" in agree.reasons and "country matches" in agree.reasons
+    assert matcher.screen(Subject(1, "Mohammed Hussein", None, dt.date(1990, 1, 1))) == []
+
+
+def _investor(name: str, dob: dt.date = dt.date(1980, 1, 1)) -> InvestorProfile:
+    return InvestorProfile.objects.create(
+        user=UserFactory(), kind="individual", legal_name=name, date_of_birth=dob, country="US"
+    )
+
+
+def test_a_hit_holds_the_investor_until_a_person_clears_it(sdn_list: SanctionsList, cast) -> None:  # type: ignore[no-untyped-def]
+    investor = _investor("Reza Nazari", dt.date(1962, 11, 22))
+    hits = investor_screen(investor=investor, actor=None)
+    assert [h.ent_num for h in hits] == [10010]
+    investor.refresh_from_db()
+    assert investor.screening_status == ScreeningStatus.UNDER_REVIEW
+    with pytest.raises(ApplicationError, match="Say why"):
+        screening_hit_clear(hit=hits[0], actor=cast.compliance, issuer=cast.issuer, reason=" ")
+    screening_hit_clear(
+        hit=hits[0],
+        actor=cast.compliance,
+        issuer=cast.issuer,
+        reason="Different person: passport shows another father's name",
+    )
+    investor.refresh_from_db()
+    assert investor.screening_status == ScreeningStatus.CLEAR
+    assert AuditEvent.objects.filter(action="sanctions.hit_cleared", issuer_id=cast.issuer.pk).exists()
+    # Screening again with the same listing does not raise the cleared hit again.
+    assert investor_screen(investor=investor, actor=None) == []
+
+
+def test_a_confirmed_hit_blocks(sdn_list: SanctionsList, cast) -> None:  # type: ignore[no-untyped-def]
+    investor = _investor("Ivan Sergeyevich Petrov", dt.date(1971, 6, 1))
+    hit = investor_screen(investor=investor, actor=None)[0]
+    screening_hit_confirm(hit=hit, actor=cast.compliance, issuer=cast.issuer, reason="Same DOB and passport")
+    investor.refresh_from_db()
+    assert investor.screening_status == ScreeningStatus.BLOCKED
+    with pytest.raises(ApplicationError, match="cannot be cleared"):
+        screening_hit_clear(hit=hit, actor=cast.compliance, issuer=cast.issuer, reason="oops")
+
+
+def test_an_unchanged_list_changes_nothing_and_a_changed_list_rescreens_everyone(tmp_path: Path) -> None:
+    clean = _investor("Reza Nazari", dt.date(1962, 11, 22))
+    later = _investor("Walter Kessler", dt.date(1970, 4, 4))
+    call_command("sanctions_load", source=str(FIXTURE), verbosity=0)
+    assert ScreeningHit.objects.filter(investor=clean).count() == 1
+    assert InvestorProfile.objects.get(pk=later.pk).screening_status == ScreeningStatus.CLEAR
+
+    call_command("sanctions_load", source=str(FIXTURE), verbosity=0)
+    assert SanctionsList.objects.count() == 1
+
+    changed = tmp_path / "ofac"
+    shutil.copytree(FIXTURE, changed)
+    with open(changed / "SDN.CSV", "ab") as sdn:
+        sdn.write(
+            b'10011,"KESSLER, Walter","individual","SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"DOB 04 Apr 1970."\r\n'
+        )
+    call_command("sanctions_load", source=str(changed), verbosity=0)
+    assert SanctionsList.objects.count() == 2 and SanctionsList.objects.get(active=True).entries == 11
+    hit = ScreeningHit.objects.get(investor=later)
+    assert hit.ent_num == 10011 and hit.status == HitStatus.PENDING and "date of birth matches" in hit.reasons
+    assert InvestorProfile.objects.get(pk=later.pk).screening_status == ScreeningStatus.UNDER_REVIEW
+    assert ScreeningHit.objects.filter(investor=clean).count() == 1  # not duplicated
+    assert AuditEvent.objects.filter(action="sanctions.rescreened").count() == 2
+
+
+def test_screening_an_investor_already_on_chain_removes_them(sdn_list: SanctionsList, registry, cast) -> None:  # type: ignore[no-untyped-def]
+    from compliance.tests.test_kyc import approved_investor
+
+    investor = approved_investor(cast, name="Walter Kessler")
+    assert investor.registry_state == RegistryState.SYNCED
+    InvestorProfile.objects.filter(pk=investor.pk).update(legal_name="Reza Nazari", date_of_birth=dt.date(1962, 11, 22))
+    investor_screen(investor=investor, actor=None)
+    investor.refresh_from_db()
+    assert investor.registry_state == RegistryState.REVOKED
+    from tokens.models import RegistryInvestor
+
+    assert not RegistryInvestor.objects.get(investor_ref=investor.reference).active
