@@ -307,6 +307,12 @@ def _watch_one(client: ChainClient, tx: ChainTransaction, head: int) -> None:
             tx.refresh_from_db()
             transaction_broadcast(client=client, tx=tx)
         elif not client.transaction_known(tx.tx_hash or ""):
+            if tx.nonce is not None and client.mined_nonce(tx.sender) > tx.nonce:
+                # Never mark this failed: only a person can tell whether the nonce went elsewhere.
+                ChainTransaction.objects.filter(pk=tx.pk).update(
+                    last_error="Its nonce is used on-chain but no receipt for it is found; check the node."
+                )
+                return
             transaction_broadcast(client=client, tx=tx)  # the node forgot it (restart): send it again
         elif tx.broadcast_at and timezone.now() - tx.broadcast_at > timedelta(seconds=settings.CHAIN_STUCK_SECONDS):
             _replace(client, tx)

@@ -117,6 +117,10 @@ def portal_registry() -> ContractDeployment:
 @transaction.atomic
 def token_deploy(*, owner_ref: str, terms: TokenTerms, actor: Any = None) -> ContractDeployment:
     """Deploy one SecurityToken (once per owner, e.g. an offering) and configure its rules."""
+    if terms.rules & RULE_COUNTRY and not terms.allowed_countries:
+        raise ApplicationError(
+            "The country rule is on but no country is allowed: nobody could hold it.", code="no_countries"
+        )
     registry_address = portal_registry().address  # fixed when its deployment was signed
     if not registry_address:
         raise ApplicationError("The investor registry is still being deployed; try again shortly.", code="no_registry")
@@ -491,3 +495,52 @@ def portal_registry_ensure(*, actor: Any = None) -> str:
     except Conflict:
         return "present"
     return "queued"
+
+
+@dataclass(frozen=True)
+class InvestorRecord:
+    investor_ref: str
+    wallet: str
+    country_numeric: int
+    flags: int
+    expires_at: datetime
+
+
+@transaction.atomic
+def registry_investors_register_batch(
+    *, investors: Sequence[InvestorRecord], idempotency_key: str, actor: Any = None
+) -> ChainTransaction | None:
+    """Register many new investors, one wallet each, in one transaction (onboarding in bulk)."""
+    fresh = [
+        r
+        for r in investors
+        if not RegistryInvestor.objects.filter(chain_id=settings.CHAIN_ID, investor_ref=r.investor_ref).exists()
+    ]
+    if not fresh:
+        return None
+    ids = [investor_chain_id(r.investor_ref) for r in fresh]
+    wallets = [_address(r.wallet) for r in fresh]
+    countries = [r.country_numeric for r in fresh]
+    flags = [r.flags for r in fresh]
+    expiries = [int(r.expires_at.timestamp()) for r in fresh]
+    tx = _registry_call(
+        key=idempotency_key,
+        purpose=f"Register {len(fresh)} investors",
+        function="batchRegisterInvestors",
+        args=[ids, wallets, countries, flags, expiries],
+        actor=actor,
+    )
+    for record, investor_id, wallet, expiry in zip(fresh, ids, wallets, expiries, strict=True):
+        investor = RegistryInvestor.objects.create(
+            chain_id=settings.CHAIN_ID,
+            investor_ref=record.investor_ref,
+            investor_id="0x" + investor_id.hex(),
+            country=record.country_numeric,
+            flags=record.flags,
+            expiry=expiry,
+            active=True,
+            registered=True,
+        )
+        RegistryWallet.objects.create(investor=investor, address=wallet, active=True, transaction=tx)
+    audit_record(actor=actor, action="registry.investors_registered", obj=tx, after={"investors": len(fresh)})
+    return tx

@@ -20,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--owner", help="what the token belongs to, e.g. offering:12")
         parser.add_argument("--name")
         parser.add_argument("--symbol")
+        parser.add_argument("--countries", default="840", help="ISO 3166-1 numeric codes allowed, comma-separated")
         parser.add_argument("--wait", action="store_true", help="sign, send and wait for confirmation here")
         parser.add_argument("--timeout", type=float, default=120.0)
 
@@ -30,7 +31,8 @@ class Command(BaseCommand):
             else:
                 if not (options["owner"] and options["name"] and options["symbol"]):
                     raise CommandError("A token needs --owner, --name and --symbol.")
-                terms = TokenTerms(name=options["name"], symbol=options["symbol"])
+                countries = [int(c) for c in options["countries"].split(",") if c.strip()]
+                terms = TokenTerms(name=options["name"], symbol=options["symbol"], allowed_countries=countries)
                 deployment = token_deploy(owner_ref=options["owner"], terms=terms, actor=None)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc

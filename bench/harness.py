@@ -1,0 +1,128 @@
+"""What the pipeline benchmarks share: a scratch database, broker, anvil and worker processes.
+
+Everything started here is stopped on exit, also on errors and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    env: dict[str, str]
+    anvil: Any
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start_worker(self, name: str, concurrency: int = 1) -> subprocess.Popen[bytes]:
+        log = open(self.workdir / f"worker-{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--pool=solo" if concurrency == 1 else "--pool=prefork",
+                f"--concurrency={concurrency}",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"{name}@%h",
+                "--loglevel=WARNING",
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.workers.append(proc)
+        return proc
+
+    def stop_workers(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.workers:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.workers.clear()
+
+
+@contextmanager
+def stack(*, state_file: bool = False, keep: bool = False) -> Iterator[Stack]:
+    """Scratch SQLite database and broker, one anvil, Django configured for them in this process."""
+    workdir = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
+    from tokens.chain.anvil import Anvil
+
+    node = Anvil(state_path=workdir / "anvil-state.json" if state_file else None, gas_limit=100_000_000).start()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"),
+        "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", f"sqla+sqlite:///{workdir / 'broker.sqlite3'}"),
+        "CHAIN_RPC_URL": node.rpc_url,
+        "CHAIN_ID": "31337",
+        "CHAIN_CONFIRMATIONS": "1",
+        "CHAIN_STUCK_SECONDS": "30",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    s = Stack(workdir=workdir, env=env, anvil=node)
+    try:
+        yield s
+    finally:
+        s.stop_workers()
+        node.stop()
+        if not keep:
+            for path in workdir.iterdir():
+                path.unlink(missing_ok=True)
+            workdir.rmdir()
+
+
+def wait_until(
+    predicate: Callable[[], bool], *, timeout: float, poll: float = 0.25, tick: Callable[[], None] | None = None
+) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if tick is not None:
+            tick()
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(poll)
+    raise TimeoutError("the benchmark did not finish in time")
+
+
+def report(title: str, rows: list[tuple[str, Any]], payload: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(payload))
+        return
+    width = max(len(k) for k, _ in rows)
+    print(title)
+    for key, value in rows:
+        print(f"  {key:<{width}}  {value}")
