@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -52,7 +52,7 @@ _TRANSLITERATION = (
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _REPEATS = re.compile(r"(.)\1+")
 MIN_KEY_LENGTH = 2
-DELETION_MIN_LENGTH = 4
+DELETION_MIN_LENGTH = 5
 
 
 def fold(name: str) -> list[str]:
@@ -178,31 +178,35 @@ class Matcher:
                 keys |= _deletions(key)
             for key in keys:
                 self.index[key].append(position)
+        self.single_word = frozenset(p for p, listed in enumerate(self.names) if len(listed.folded.keys) < 2)
 
-    def _candidates(self, name: Name) -> dict[int, int]:
-        """Listed-name position → how many of the subject's words it shares (allowing one typo)."""
-        hits: dict[int, int] = {}
+    def _candidates(self, name: Name) -> list[int]:
+        """Listed names sharing enough words with `name` (a word may differ by one letter).
+
+        Two shared words are needed, unless either name has a single word. The counting runs
+        in C (set unions, Counter) because most candidates are dismissed right here.
+        """
+        counts: Counter[int] = Counter()
+        index = self.index
+        empty: list[int] = []
         for key in name.keys:
-            seen: set[int] = set()
-            for probe in (key, *_deletions(key)):
-                for position in self.index.get(probe, ()):
-                    seen.add(position)
-            for position in seen:
-                hits[position] = hits.get(position, 0) + 1
-        return hits
+            probes = [index.get(key, empty), *(index.get(d, empty) for d in _deletions(key))]
+            counts.update(set().union(*probes))
+        if len(name.keys) < 2:
+            return list(counts)
+        single = self.single_word
+        return [p for p, c in counts.items() if c >= 2 or p in single]
 
     def screen(self, subject: Subject) -> list[Match]:
         name = Name.of(subject.name)
         if not name.keys:
             return []
         found: dict[int, Match] = {}
-        for position, shared in self._candidates(name).items():
+        floor = self.threshold - 10
+        for position in self._candidates(name):
             listed = self.names[position]
-            # At least two words in common, unless one of the names has only one word.
-            if shared < min(2, len(name.keys), len(listed.folded.keys)):
-                continue
             base = name_score(name, listed.folded)
-            if base < self.threshold - 10:
+            if base < floor:
                 continue
             adjustment, reasons = _rank(subject, listed)
             score = max(0, min(100, base + adjustment))

@@ -1,0 +1,231 @@
+"""From sign-up to a verified wallet on-chain: an investor in one browser, a compliance officer in another.
+
+The investor's browser has an EIP-1193 provider injected whose `personal_sign` is done in Python
+with a test key (eth_account), as a wallet extension would do it. The chain is a real anvil with
+the portal's registry deployed by a real Celery worker, which also sends the registration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+from core.mfa import totp_code
+from core.models import Role
+from core.tests.factories import TEST_PASSWORD, TEST_TOTP_SECRET, IssuerFactory, MembershipFactory
+from investors.models import InvestorProfile, KycStatus
+from investors.tests.support import pdf_bytes, png_bytes
+from tokens.chain.abi import decode_result, encode_call
+from tokens.models import ContractDeployment, ContractKind
+from tokens.selectors import registry_wallet_states
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.chain,
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True),
+]
+
+WALLET_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"  # anvil account 3
+WALLET = Account.from_key(WALLET_KEY).address
+OFAC_FIXTURE = Path(__file__).resolve().parent.parent / "compliance" / "fixtures" / "ofac"
+
+PROVIDER = """
+(() => {
+  const address = "%s";
+  window.ethereum = {
+    request: async ({ method, params }) => {
+      if (method === "eth_requestAccounts" || method === "eth_accounts") return [address];
+      if (method === "eth_chainId") return "0x7a69";
+      if (method === "personal_sign") return await window.tesseraTestSign(params[0], params[1]);
+      throw Object.assign(new Error(`unsupported method ${method}`), { code: 4200 });
+    },
+  };
+})();
+"""
+
+
+def _sign(data_hex: str, address: str) -> str:
+    assert address.lower() == WALLET.lower()
+    message = bytes.fromhex(data_hex.removeprefix("0x")).decode()
+    signed = Account.sign_message(encode_defunct(text=message), private_key=WALLET_KEY)
+    return "0x" + signed.signature.hex().removeprefix("0x")
+
+
+def _wait(predicate, *, what: str, timeout: float = 60.0, tick=None) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if tick is not None:
+            tick()
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _registry_is_verified(anvil_node, wallet: str) -> bool:  # type: ignore[no-untyped-def]
+    registry = ContractDeployment.objects.get(kind=ContractKind.REGISTRY)
+    data = "0x" + encode_call("InvestorRegistry", "isVerified", [wallet]).hex()
+    raw = anvil_node.rpc("eth_call", [{"to": registry.address, "data": data}, "latest"])
+    return bool(decode_result("InvestorRegistry", "isVerified", bytes.fromhex(str(raw)[2:]))[0])
+
+
+@pytest.fixture
+def chain(anvil_node, settings, celery_worker_process):  # type: ignore[no-untyped-def]
+    """The portal pointed at anvil, with its registry deployed by a worker."""
+    from tokens.services import registry_deploy
+    from tokens.tasks import outbox_watch_task
+
+    snapshot = anvil_node.rpc("evm_snapshot")
+    settings.CHAIN_RPC_URL = anvil_node.rpc_url
+    settings.CHAIN_ID = 31337
+    settings.CHAIN_CONFIRMATIONS = 1
+    celery_worker_process("onboarding", {"CHAIN_RPC_URL": anvil_node.rpc_url, "CHAIN_ID": "31337"})
+    deployment = registry_deploy()
+    _wait(
+        lambda: (
+            ContractDeployment.objects.get(pk=deployment.pk).address != ""
+            and ContractDeployment.objects.get(pk=deployment.pk).deploy_transaction.status == "confirmed"
+        ),
+        what="the registry deployment",
+        tick=outbox_watch_task.delay,
+    )
+    yield anvil_node
+    anvil_node.rpc("evm_revert", [snapshot])
+
+
+def test_an_investor_onboards_and_their_wallet_is_verified_on_chain(chain, live_server, browser) -> None:  # type: ignore[no-untyped-def]
+    from compliance.services.sanctions import sanctions_files_fetch, sanctions_list_load
+    from tokens.tasks import outbox_watch_task
+
+    sanctions_list_load(
+        files=sanctions_files_fetch(source=str(OFAC_FIXTURE)), source="fixture", actor=None, rescreen_after_commit=False
+    )
+    issuer = IssuerFactory(name="Harbor Street Capital", slug="harbor")
+    officer = MembershipFactory(issuer=issuer, role=Role.COMPLIANCE_OFFICER, user__email="co@harbor.example").user
+
+    investor_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    investor_context.expose_function("tesseraTestSign", _sign)
+    investor_context.add_init_script(PROVIDER % WALLET)
+    page = investor_context.new_page()
+    page.set_default_timeout(15_000)
+
+    # Sign up and verify the e-mail address.
+    page.goto(live_server.url + "/accounts/signup/")
+    page.get_by_label("Email").fill("alice.marchetti@example.com")
+    page.locator("#id_password1").fill(TEST_PASSWORD)
+    page.locator("#id_password2").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("heading", name="Verify Your Email Address").wait_for()
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+", mail.outbox[-1].body)
+    assert link, mail.outbox[-1].body
+    page.goto(link[0])
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("heading", name="Welcome").wait_for()
+
+    # Onboarding, step by step, with the progress indicator.
+    page.get_by_role("link", name="Start onboarding").click()
+    assert page.get_by_text("Step 1 of 7").is_visible()
+    page.get_by_label("Individual").check()
+    page.get_by_role("button", name="Save and continue").click()
+
+    page.get_by_label("Full legal name").fill("Alice Marchetti")
+    page.get_by_label("Date of birth").fill("2999-01-01")
+    page.get_by_label("Residential address").fill("12 Harbor Street")
+    page.get_by_label("City").fill("Boston")
+    page.get_by_label("Postal code").fill("02110")
+    page.get_by_label("Country of residence").select_option("US")
+    page.get_by_label("Citizenship").select_option("US")
+    page.get_by_label("Phone").fill("+1 617 555 0100")
+    page.get_by_label("Identification number").select_option("ssn")
+    page.get_by_label("Number", exact=True).fill("123-45-6789")
+    page.get_by_role("button", name="Save and continue").click()
+    page.get_by_text("Date of birth cannot be in the future.").wait_for()
+    page.get_by_label("Date of birth").fill("1980-05-17")
+    page.get_by_role("button", name="Save and continue").click()
+
+    page.get_by_role("heading", name="Identity documents").wait_for()
+    page.get_by_label("Document", exact=True).select_option("passport")
+    page.get_by_label("File (PDF, JPEG or PNG)").set_input_files(
+        files=[{"name": "passport.png", "mimeType": "image/png", "buffer": png_bytes()}]
+    )
+    page.get_by_label("Document number").fill("X1234567")
+    page.get_by_label("Issuing country").select_option("US")
+    page.get_by_label("Expiry date").fill((dt.date.today() + dt.timedelta(days=2000)).isoformat())
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_text("The document was uploaded.").wait_for()
+    page.get_by_label("Document", exact=True).select_option("proof_of_address")
+    page.get_by_label("File (PDF, JPEG or PNG)").set_input_files(
+        files=[{"name": "bill.pdf", "mimeType": "application/pdf", "buffer": pdf_bytes()}]
+    )
+    page.get_by_role("button", name="Upload").click()
+    page.get_by_text("Everything the review needs is here.").wait_for()
+    page.get_by_role("link", name="Continue to accreditation").click()
+    page.get_by_role("link", name="Continue to tax form").click()
+
+    page.get_by_role("heading", name="Tax form: W-9").wait_for()
+    page.locator("#id_tin_certified").check()
+    page.locator("#id_signer_name").fill("Alice Marchetti")
+    page.locator("#id_signed_on").fill(dt.date.today().isoformat())
+    page.get_by_role("button", name="Sign").click()
+
+    page.get_by_role("heading", name="Wallets").wait_for()
+    page.get_by_role("button", name="Link a wallet by signing").click()
+    page.get_by_text(f"Wallet {WALLET} is linked to your account.").wait_for()
+    page.wait_for_load_state("load")
+    page.locator(f'tr[data-wallet="{WALLET}"]').wait_for()
+    page.get_by_role("link", name="Continue to submit").click()
+
+    page.get_by_label("Harbor Street Capital").check()
+    page.get_by_label("Everything I entered is true and complete.").check()
+    page.get_by_role("button", name="Submit for review").click()
+    page.get_by_role("heading", name="Your investor status").wait_for()
+    assert page.locator('[data-status="kyc"]').inner_text().startswith("Under review")
+    investor = InvestorProfile.objects.get(user__email="alice.marchetti@example.com")
+    assert investor.screening_status == "clear"
+
+    # The compliance officer signs in with their authenticator code and approves.
+    officer_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    review = officer_context.new_page()
+    review.set_default_timeout(15_000)
+    review.goto(f"{live_server.url}/issuers/harbor/compliance/")
+    review.get_by_label("Email").fill(officer.email)
+    review.locator("#id_password").fill(TEST_PASSWORD)
+    review.get_by_role("button", name="Sign In").click()
+    review.get_by_label("Code").fill(totp_code(secret=TEST_TOTP_SECRET))
+    review.get_by_role("button", name="Sign In").click()
+    review.get_by_role("heading", name="Review queue").wait_for()
+    review.get_by_role("link", name="Review Alice Marchetti").click()
+    review.get_by_role("heading", name="Alice Marchetti").wait_for()
+    assert review.locator("img.doc-preview").evaluate("img => img.complete && img.naturalWidth > 0")
+    review.locator("#kyc-decision").select_option("approve")
+    review.get_by_role("button", name="Record KYC decision").click()
+    review.get_by_text("KYC approved.").wait_for()
+    investor.refresh_from_db()
+    assert investor.kyc_status == KycStatus.APPROVED
+
+    # The worker registers the wallet; the watcher confirms it.
+    _wait(
+        lambda: (
+            getattr(registry_wallet_states(investor_ref=investor.reference).get(WALLET), "state", "") == "confirmed"
+        ),
+        what="the wallet's registration to be confirmed",
+        tick=outbox_watch_task.delay,
+    )
+    assert _registry_is_verified(chain, WALLET)
+
+    page.goto(f"{live_server.url}/onboarding/status/")
+    row = page.locator(f'tr[data-wallet="{WALLET}"]')
+    assert row.locator('[data-registry-state="confirmed"]').inner_text() == "verified"
+    tx_hash = registry_wallet_states(investor_ref=investor.reference)[WALLET].tx_hash
+    assert tx_hash and tx_hash in row.inner_text()
+    assert page.get_by_text("Eligible to invest").is_visible()
+    investor_context.close()
+    officer_context.close()
