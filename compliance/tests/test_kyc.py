@@ -358,3 +358,85 @@ def test_a_vendor_review_result_goes_to_the_manual_queue(cast, vendor) -> None: 
 def test_signature_is_hmac_sha256_over_timestamp_and_body() -> None:
     expected = hmac.new(b"k", b"1700000000." + b"{}", hashlib.sha256).hexdigest()
     assert webhook_signature(secret="k", timestamp="1700000000", body=b"{}") == f"v1={expected}"
+
+
+def _pending_claim(investor: InvestorProfile):  # type: ignore[no-untyped-def]
+    claim = accreditation_claim_start(
+        investor=investor,
+        actor=investor.user,
+        method="third_party_letter",
+        figures={"letter_signer": "cpa", "letter_date": timezone.localdate()},
+        attested=True,
+    )
+    document_upload(
+        investor=investor,
+        actor=investor.user,
+        kind="verification_letter",
+        upload=upload("letter.pdf", pdf_bytes()),
+        claim=claim,
+        document_date=timezone.localdate(),
+    )
+    return accreditation_claim_submit(claim=claim, actor=investor.user)
+
+
+def test_accreditation_can_be_sent_back_then_rejected_with_reasons(cast, registry) -> None:  # type: ignore[no-untyped-def]
+    from compliance.services.reviews import accreditation_reject, accreditation_request_information
+    from investors.models import AccreditationStatus
+
+    investor = approved_investor(cast)
+    claim = _pending_claim(investor)
+    with pytest.raises(ApplicationError, match="Say what evidence"):
+        accreditation_request_information(claim=claim, actor=cast.compliance, issuer=cast.issuer, message="")
+    claim = accreditation_request_information(
+        claim=claim, actor=cast.compliance, issuer=cast.issuer, message="The letter is unsigned."
+    )
+    assert claim.status == AccreditationStatus.MORE_INFO and claim.decision_note == "The letter is unsigned."
+    with pytest.raises(ApplicationError, match="nothing to verify"):
+        accreditation_approve(claim=claim, actor=cast.compliance, issuer=cast.issuer)
+    claim = accreditation_claim_submit(claim=claim, actor=investor.user)
+    claim = accreditation_reject(claim=claim, actor=cast.compliance, issuer=cast.issuer, reason="Signer not licensed.")
+    assert claim.status == AccreditationStatus.REJECTED
+    mirror = RegistryInvestor.objects.get(investor_ref=investor.reference)
+    assert not mirror.flags & InvestorFlag.ACCREDITED
+    assert AuditEvent.objects.filter(action="accreditation.rejected", issuer_id=cast.issuer.pk).exists()
+
+
+def test_an_owner_can_be_rejected_with_a_reason(cast) -> None:  # type: ignore[no-untyped-def]
+    from investors.models import BeneficialOwner, ReviewStatus
+    from investors.services.profiles import investor_kind_set, investor_profile_ensure, owner_add
+
+    user = UserFactory()
+    entity = investor_kind_set(investor=investor_profile_ensure(user=user), actor=user, kind="entity")
+    owner = owner_add(
+        investor=entity,
+        actor=user,
+        data={
+            "role": "controller",
+            "full_name": "Nora Lindqvist",
+            "date_of_birth": dt.date(1979, 3, 3),
+            "address": "2 Pier Road",
+            "country": "SE",
+            "citizenship": "SE",
+            "ownership_bps": 0,
+            "id_kind": "passport",
+            "id_number": "SE1234567",
+        },
+    )
+    with pytest.raises(ApplicationError, match="Give the reason"):
+        owner_review(owner=owner, actor=cast.compliance, issuer=cast.issuer, verified=False)
+    with pytest.raises(ApplicationError, match="No identity document"):
+        owner_review(owner=owner, actor=cast.compliance, issuer=cast.issuer, verified=True)
+    owner_review(owner=owner, actor=cast.compliance, issuer=cast.issuer, verified=False, note="ID photo unreadable")
+    assert BeneficialOwner.objects.get(pk=owner.pk).status == ReviewStatus.REJECTED
+
+
+def test_a_vendor_rejection_reaches_the_investor(cast, vendor) -> None:  # type: ignore[no-untyped-def]
+    investor = submitted_investor(cast)
+    check = KycCheck.objects.get(investor=investor)
+    response = deliver(
+        {"event_id": "evt_9", "reference": check.public_id.hex, "result": "rejected", "reason": "Document forged"}
+    )
+    assert response.status_code == 200
+    investor.refresh_from_db()
+    assert investor.kyc_status == KycStatus.REJECTED and investor.kyc_note == "Document forged"
+    assert KycCheck.objects.get(pk=check.pk).status == KycCheckStatus.REJECTED
