@@ -9,13 +9,16 @@ events and cursors back to the fork point and reads again.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from eth_utils import keccak
 
 from tokens.chain.abi import decode_log
 from tokens.chain.client import ChainClient
-from tokens.models import ChainEvent, ContractDeployment, IndexedBlock, IndexerCursor, TxStatus
+from tokens.models import ChainEvent, ContractDeployment, ContractKind, IndexedBlock, IndexerCursor, TxStatus
+from tokens.stablecoin import stablecoin_receiving_address
 
 log = logging.getLogger(__name__)
 MAX_RANGE = 2_000
@@ -53,7 +56,15 @@ def _remember_block(chain_id: int, block: dict) -> None:
     )
 
 
-def _index_range(client: ChainClient, chain_id: int, address: str, start: int, end: int) -> int:
+def _transfers_to(addresses: list[str]) -> list[Any]:
+    """Log filter for Transfer events to the given addresses (a stablecoin has far more than ours)."""
+    topic = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+    return [topic, None, ["0x" + "0" * 24 + a.lower().removeprefix("0x") for a in addresses]]
+
+
+def _index_range(
+    client: ChainClient, chain_id: int, address: str, start: int, end: int, topics: list[Any] | None = None
+) -> int:
     """Read [start, end] for one contract; raises ReorgDetected on a parent-hash mismatch."""
     first = client.block(start)
     if first is None:
@@ -62,7 +73,7 @@ def _index_range(client: ChainClient, chain_id: int, address: str, start: int, e
     if previous is not None and first["parent_hash"] != previous:
         raise ReorgDetected(start - 1)
     last = client.block(end)
-    logs = client.logs([address], start, end)
+    logs = client.logs([address], start, end, topics)
     events = []
     blocks = {end: last}
     for entry in logs:
@@ -113,20 +124,26 @@ def chain_index(*, client: ChainClient, chain_id: int | None = None, confirmatio
     deployments = (
         ContractDeployment.objects.filter(chain_id=chain_id).exclude(address="").select_related("deploy_transaction")
     )
+    receiving = [stablecoin_receiving_address()]
     for deployment in deployments:
         deploy_tx = deployment.deploy_transaction
-        if deploy_tx is None or deploy_tx.status not in (TxStatus.MINED, TxStatus.CONFIRMED):
+        if deploy_tx is not None:
+            if deploy_tx.status not in (TxStatus.MINED, TxStatus.CONFIRMED):
+                continue
+            first_block = deploy_tx.block_number or 0
+        elif deployment.index_from_block is not None:
+            first_block = deployment.index_from_block
+        else:
             continue
+        topics = _transfers_to(receiving) if deployment.kind == ContractKind.STABLECOIN else None
         cursor, _ = IndexerCursor.objects.get_or_create(
-            chain_id=chain_id,
-            contract_address=deployment.address,
-            defaults={"last_block": (deploy_tx.block_number or 1) - 1},
+            chain_id=chain_id, contract_address=deployment.address, defaults={"last_block": first_block - 1}
         )
         start = cursor.last_block + 1
         while start <= target:
             end = min(start + MAX_RANGE - 1, target)
             try:
-                stored += _index_range(client, chain_id, deployment.address, start, end)
+                stored += _index_range(client, chain_id, deployment.address, start, end, topics)
             except ReorgDetected as reorg:
                 fork = _fork_point(client, chain_id)
                 _rollback(chain_id, fork if fork is not None else reorg.below - 1)

@@ -86,7 +86,7 @@ class ChainTransaction(models.Model):
 class ContractKind(models.TextChoices):
     REGISTRY = "registry", "Investor registry"
     SECURITY_TOKEN = "security_token", "Security token"
-    STABLECOIN = "stablecoin", "Test stablecoin"
+    STABLECOIN = "stablecoin", "Stablecoin"
 
 
 class ContractDeployment(models.Model):
@@ -100,6 +100,8 @@ class ContractDeployment(models.Model):
     deploy_transaction = models.OneToOneField(
         ChainTransaction, on_delete=models.PROTECT, related_name="deployment", null=True, blank=True
     )
+    # For a contract the portal did not deploy (a production stablecoin): where reading starts.
+    index_from_block = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

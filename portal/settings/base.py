@@ -274,3 +274,55 @@ CHAIN_EXPLORER_TX_URL = env.str("CHAIN_EXPLORER_TX_URL", default="")  # e.g. htt
 CHAIN_WATCH_SECONDS = env.float("CHAIN_WATCH_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE["chain-outbox-watch"] = {"task": "tokens.tasks.outbox_watch_task", "schedule": CHAIN_WATCH_SECONDS}
 CELERY_BEAT_SCHEDULE["chain-index"] = {"task": "tokens.tasks.chain_index_task", "schedule": CHAIN_WATCH_SECONDS}
+
+# --- Offerings, subscriptions and payments ------------------------------------------------
+# Exemption figures (compliance/exemptions.py). USD cents, basis points and days; the SEC adjusts
+# several for inflation, so operators update them here, never in code.
+EXEMPTION_FIGURES = {
+    "reg_cf_limit_threshold_cents": 124_000_00,  # Reg CF 227.100(a)(2): income or net worth below $124,000
+    "reg_cf_limit_floor_cents": 2_500_00,  # 227.100(a)(2)(i): the greater of $2,500 ...
+    "reg_cf_limit_low_bps": 500,  # ... or 5% of the greater of income and net worth
+    "reg_cf_limit_high_bps": 1000,  # 227.100(a)(2)(ii): 10% when both are at least the threshold
+    "reg_cf_limit_cap_cents": 124_000_00,  # ... capped at $124,000
+    "reg_cf_issuer_cap_cents": 5_000_000_00,  # 227.100(a)(1): $5M per 12 months
+    "reg_cf_min_open_days": 21,  # 227.303(a)
+    "reg_cf_cancel_hours": 48,  # 227.304(a)
+    "reg_cf_reconfirm_business_days": 5,  # 227.304(c)
+    "reg_a_tier2_limit_bps": 1000,  # 230.251(d)(2)(i)(C): 10% of the greater of income and net worth
+    "reg_a_tier2_issuer_cap_cents": 75_000_000_00,  # 230.251(a)(2)
+    "rule_506b_max_non_accredited": 35,  # 230.506(b)(2)(i)
+    "rule_506b_window_days": 90,  # 230.502(a) integration: 35 across 506(b) offerings within 90 days
+    # Resale restrictions enforced on-chain: Rule 144(d) one year (non-reporting issuer), Reg CF 227.501
+    # one year, Reg S 903 distribution compliance period (40 days, category 2), Reg A not restricted.
+    "lockup_days": {"reg_d_506b": 365, "reg_d_506c": 365, "reg_s": 40, "reg_cf": 365, "reg_a_tier2": 0},
+}
+# Payment providers the portal knows, in the order investors see them (offerings/payments/).
+PAYMENT_PROVIDERS = env.list(
+    "PAYMENT_PROVIDERS",
+    default=["offerings.payments.wire.WireTransferProvider", "offerings.payments.stripe.StripeCheckoutProvider"],
+)
+# Stripe Checkout: enabled only when a secret key and a webhook signing secret are set.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+STRIPE_PAYMENT_METHOD_TYPES = env.list("STRIPE_PAYMENT_METHOD_TYPES", default=["card", "us_bank_account"])
+# Where investors send wires (the escrow account that holds subscription money until closing).
+WIRE_BANK_DETAILS = {
+    "beneficiary": env.str("WIRE_BENEFICIARY", default="Tessera Escrow Services (demo account)"),
+    "bank_name": env.str("WIRE_BANK_NAME", default="Demo Bank, N.A."),
+    "bank_address": env.str("WIRE_BANK_ADDRESS", default="1 Demo Plaza, New York, NY 10004"),
+    "account_number": env.str("WIRE_ACCOUNT_NUMBER", default="000123456789"),
+    "routing_number": env.str("WIRE_ROUTING_NUMBER", default="021000021"),
+    "swift": env.str("WIRE_SWIFT", default="DEMOUS33"),
+}
+# Closing mints at most this many holders per transaction.
+CLOSING_BATCH_SIZE = env.int("CLOSING_BATCH_SIZE", default=100)
+CELERY_BEAT_SCHEDULE["offerings-closing-advance"] = {
+    "task": "offerings.tasks.closings_advance_task",
+    "schedule": CHAIN_WATCH_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["offerings-scheduled"] = {"task": "offerings.tasks.offerings_scheduled_task", "schedule": 300.0}
+# Stablecoin payments arrive here; empty means the portal signer's own address (it can refund).
+STABLECOIN_RECEIVING_ADDRESS = env.str("STABLECOIN_RECEIVING_ADDRESS", default="")
+STABLECOIN_DECIMALS = env.int("STABLECOIN_DECIMALS", default=6)

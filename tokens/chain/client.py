@@ -144,11 +144,17 @@ class ChainClient:
         except TransactionNotFound:
             return False
 
-    def logs(self, addresses: list[str], from_block: int, to_block: int) -> list[dict[str, Any]]:
-        raw = self._call(
-            self.w3.eth.get_logs,
-            {"address": [Web3.to_checksum_address(a) for a in addresses], "fromBlock": from_block, "toBlock": to_block},
-        )
+    def logs(
+        self, addresses: list[str], from_block: int, to_block: int, topics: list[Any] | None = None
+    ) -> list[dict[str, Any]]:
+        query: dict[str, Any] = {
+            "address": [Web3.to_checksum_address(a) for a in addresses],
+            "fromBlock": from_block,
+            "toBlock": to_block,
+        }
+        if topics:
+            query["topics"] = topics
+        raw = self._call(self.w3.eth.get_logs, query)
         return [
             {
                 "address": Web3.to_checksum_address(log["address"]),

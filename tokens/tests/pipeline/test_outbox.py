@@ -22,7 +22,7 @@ def test_deployments_are_recorded_and_a_second_deploy_is_refused(chain: Chain) -
     assert chain.view("SecurityToken", token.address, "symbol") == "HSCA"
     assert chain.view("SecurityToken", token.address, "isCountryAllowed", 840) is True
     with pytest.raises(Conflict, match="already deployed"):
-        token_deploy(owner_ref="offering:1", terms=TokenTerms(name="Again", symbol="AGN"))
+        token_deploy(owner_ref="offering:1", terms=TokenTerms(name="Again", symbol="AGN", allowed_countries=[840]))
     assert ContractDeployment.objects.filter(owner_ref="offering:1").count() == 1
 
 
@@ -132,3 +132,9 @@ def test_a_mined_transaction_dropped_by_a_reorg_is_sent_again(chain: Chain) -> N
     assert chain.balance(WALLETS[0]) == 33
     assert AuditEvent.objects.filter(action="chain.transaction_reorged", object_id=str(mint.pk)).exists()
     assert ChainTransaction.objects.filter(idempotency_key="sub-7").count() == 1
+
+
+def test_a_token_nobody_could_hold_is_refused(chain: Chain) -> None:
+    with pytest.raises(ApplicationError, match="no country is allowed"):
+        token_deploy(owner_ref="offering:9", terms=TokenTerms(name="Nowhere", symbol="NOW"))
+    assert not ContractDeployment.objects.filter(owner_ref="offering:9").exists()
