@@ -63,7 +63,12 @@ def chain_index_task() -> int:
     ignore_result=True,
 )
 def chain_bootstrap_task() -> str:
-    """Local chains only: make sure the portal's registry exists (a fresh anvil has nothing)."""
+    """Local chains only: make sure the registry and the test stablecoin exist (a fresh anvil has nothing)."""
     from tokens.services import portal_registry_ensure
+    from tokens.stablecoin import portal_stablecoin, stablecoin_deploy
 
-    return portal_registry_ensure()
+    registry = portal_registry_ensure()
+    if portal_stablecoin() is None:
+        stablecoin_deploy()
+        return f"registry {registry}, stablecoin queued"
+    return f"registry {registry}, stablecoin present"
