@@ -31,6 +31,7 @@ class Perm(StrEnum):
     ISSUER_MANAGE_TEAM = "issuer.manage_team"
     ISSUER_VIEW_AUDIT = "issuer.view_audit"
     ISSUER_MANAGE_OFFERINGS = "issuer.manage_offerings"
+    ISSUER_RECORD_PAYMENTS = "issuer.record_payments"  # wires received, refunds sent by hand
     COMPLIANCE_REVIEW = "compliance.review"
     REGISTRY_VIEW = "registry.view"
     PLATFORM_ADMIN = "platform.admin"
@@ -43,11 +44,14 @@ ROLE_GRANTS: dict[str, frozenset[Perm]] = {
             Perm.ISSUER_MANAGE_TEAM,
             Perm.ISSUER_VIEW_AUDIT,
             Perm.ISSUER_MANAGE_OFFERINGS,
+            Perm.ISSUER_RECORD_PAYMENTS,
             Perm.COMPLIANCE_REVIEW,
             Perm.REGISTRY_VIEW,
         }
     ),
-    Role.COMPLIANCE_OFFICER: frozenset({Perm.ISSUER_VIEW, Perm.ISSUER_VIEW_AUDIT, Perm.COMPLIANCE_REVIEW}),
+    Role.COMPLIANCE_OFFICER: frozenset(
+        {Perm.ISSUER_VIEW, Perm.ISSUER_VIEW_AUDIT, Perm.COMPLIANCE_REVIEW, Perm.ISSUER_RECORD_PAYMENTS}
+    ),
     # Transfer agents read the register; they change nothing at the issuer.
     Role.TRANSFER_AGENT: frozenset({Perm.ISSUER_VIEW, Perm.REGISTRY_VIEW}),
 }

@@ -15,7 +15,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "nav_issuers": [], "mfa_missing": False}
-    items = [{"label": "Dashboard", "url": reverse("home")}]
+    items = [{"label": "Dashboard", "url": reverse("home")}, {"label": "Offerings", "url": reverse("offering_list")}]
     memberships = list(IssuerMembership.objects.filter(user=user).select_related("issuer"))
     issuers = [
         {"name": m.issuer.name, "role": m.get_role_display(), "url": reverse("issuer_overview", args=[m.issuer.slug])}
@@ -23,6 +23,15 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     ]
     if not memberships and not user.is_staff:
         items.append({"label": "Investor status", "url": reverse("investor_status")})
+        items.append({"label": "Portfolio", "url": reverse("portfolio")})
+    issuers += [
+        {
+            "name": f"{m.issuer.name}: offerings",
+            "role": "offerings",
+            "url": reverse("issuer_offerings", args=[m.issuer.slug]),
+        }
+        for m in memberships
+    ]
     issuers += [
         {
             "name": f"{m.issuer.name}: review queue",

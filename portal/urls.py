@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from core.urls import api_urlpatterns as core_api
 from investors.urls import api_urlpatterns as investors_api
+from offerings.urls import api_urlpatterns as offerings_api
 from portal.health import health
 
 urlpatterns = [
@@ -11,11 +12,13 @@ urlpatterns = [
     path("", include("tokens.urls")),
     path("", include("investors.urls")),
     path("", include("compliance.urls")),
+    path("", include("offerings.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/v1/", include(core_api)),
     path("api/v1/", include(investors_api)),
+    path("api/v1/", include(offerings_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
 ]

@@ -45,6 +45,14 @@ COMPLIANCE = dict(zip(ROLES, (302, 403, 403, 200, 200, 403, 403), strict=True))
 # The same for one applicant: the cast's investor has not applied, so the officers get 404.
 COMPLIANCE_APPLICANT = dict(zip(ROLES, (302, 403, 403, 404, 404, 403, 403), strict=True))
 API_POST_EMPTY = dict(zip(ROLES, (403, 400, 400, 400, 400, 400, 400), strict=True))
+# Offerings: an object that does not exist, behind the rule that names who may open it.
+NO_SUCH_OWN = dict(zip(ROLES, (302, 404, 404, 404, 404, 404, 404), strict=True))
+OFFERING_MANAGE = dict(zip(ROLES, (302, 403, 403, 200, 403, 403, 403), strict=True))
+OFFERING_MANAGE_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403), strict=True))
+OFFERING_VIEW_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 404, 404, 404), strict=True))
+PAYMENTS_DESK = dict(zip(ROLES, (302, 403, 403, 200, 200, 403, 403), strict=True))
+PAYMENTS_DESK_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 404, 403, 403), strict=True))
+API_MISSING = dict(zip(ROLES, (403, 404, 404, 404, 404, 404, 404), strict=True))
 # Django's admin: staff with MFA only; everyone else is sent to the portal's login.
 ADMIN = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 200), strict=True))
 
@@ -96,6 +104,39 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "compliance_document_file": ("GET", COMPLIANCE_APPLICANT),
     # Vendor webhook: no session; an unsigned delivery is refused whoever sends it.
     "kyc_webhook": ("POST", _all(401)),
+    # offerings, subscriptions, payments and closing (offerings/)
+    "offering_list": ("GET", PUBLIC),
+    "offering_detail": ("GET", _all(404)),
+    "offering_document_file": ("GET", _all(404)),
+    "subscription_start": ("GET", NO_SUCH_OWN),
+    "subscription_status": ("GET", NO_SUCH_OWN),
+    "subscription_sign": ("GET", NO_SUCH_OWN),
+    "subscription_pay": ("GET", NO_SUCH_OWN),
+    "subscription_cancel": ("POST", NO_SUCH_OWN),
+    "subscription_reconfirm": ("GET", NO_SUCH_OWN),
+    "subscription_agreement": ("GET", NO_SUCH_OWN),
+    "portfolio": ("GET", SIGNED_IN),
+    "issuer_offerings": ("GET", ISSUER_MEMBERS),
+    "offering_create": ("GET", OFFERING_MANAGE),
+    "offering_edit": ("GET", OFFERING_MANAGE_MISSING),
+    "offering_documents": ("GET", OFFERING_MANAGE_MISSING),
+    "offering_publish": ("POST", OFFERING_MANAGE_MISSING),
+    "offering_close": ("POST", OFFERING_MANAGE_MISSING),
+    "offering_dashboard": ("GET", OFFERING_VIEW_MISSING),
+    "offering_progress_json": ("GET", OFFERING_VIEW_MISSING),
+    "offering_subscriptions": ("GET", OFFERING_VIEW_MISSING),
+    "subscription_reject": ("POST", OFFERING_MANAGE_MISSING),
+    "wire_receipts": ("GET", PAYMENTS_DESK),
+    # An empty import is sent back to the wires page with a message.
+    "wire_import": ("POST", dict(zip(ROLES, (302, 403, 403, 302, 302, 403, 403), strict=True))),
+    "wire_resolve": ("POST", PAYMENTS_DESK_MISSING),
+    "refund_sent": ("POST", PAYMENTS_DESK_MISSING),
+    "refund_retry": ("POST", PAYMENTS_DESK_MISSING),
+    # Provider webhooks: no session; a provider that is not configured does not exist.
+    "payment_webhook": ("POST", _all(404)),
+    "api_offering_list": ("GET", API_SIGNED_IN),
+    "api_offering_eligibility": ("POST", API_MISSING),
+    "api_subscription_create": ("POST", API_MISSING),
     # django-allauth
     "account_login": ("GET", SIGNED_OUT),
     "account_signup": ("GET", SIGNED_OUT),
@@ -150,6 +191,15 @@ ADMIN_STAFF_EXCEPTIONS: dict[str, int] = {
             "compliance_kyccheck",
             "compliance_sanctionslist",
             "compliance_screeninghit",
+            "offerings_offering",
+            "offerings_offeringdocument",
+            "offerings_subscription",
+            "offerings_payment",
+            "offerings_paymententry",
+            "offerings_refund",
+            "offerings_webhookevent",
+            "offerings_wirereceipt",
+            "offerings_mintbatch",
         )
     },
 }
@@ -196,6 +246,9 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "claim_id": "00000000-0000-4000-8000-000000000001",
         "document_id": "00000000-0000-4000-8000-000000000002",
         "provider": "vendor",
+        "subscription_id": "00000000-0000-4000-8000-000000000003",
+        "receipt_id": "999999",
+        "refund_id": "999999",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

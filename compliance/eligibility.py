@@ -1,0 +1,251 @@
+"""May this investor subscribe this amount to this offering? Every reason, in words an investor reads.
+
+`subscription_eligibility` is the one check the subscription API, the subscription pages and
+closing all call. It knows investors (compliance sits below offerings), so the offering arrives as
+plain `OfferingTerms`, and what only the offerings app can count (earlier Reg CF investments,
+506(b) purchasers used) arrives in an `EligibilityContext`.
+
+It reads the investor's `accreditation_claims` and `wallets` through `.all()`, so a caller that
+checks many investors prefetches them and passes `registered_wallets` to stay at a fixed number
+of queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from compliance.exemptions import InvestorLimit
+from core.money import Money
+from investors.countries import country_name
+from investors.models import AccreditationStatus, InvestorProfile, KycStatus, ScreeningStatus
+
+
+@dataclass(frozen=True)
+class OfferingTerms:
+    exemption: str
+    exemption_label: str
+    currency: str
+    price_minor: int
+    min_investment_minor: int
+    max_investment_minor: int | None
+    allowed_countries: frozenset[str] = frozenset()  # empty: every country not blocked
+    blocked_countries: frozenset[str] = frozenset()
+    accredited_only: bool = False
+    accreditation_verified: bool = False
+    max_non_accredited: int | None = None
+    us_persons_allowed: bool = True
+    investor_limit: str = InvestorLimit.NONE
+    accepting: bool = True
+    not_accepting_reason: str = "This offering is not accepting subscriptions."
+
+
+@dataclass(frozen=True)
+class EligibilityContext:
+    """Facts the offerings app counts for the check."""
+
+    # This investor's open commitments in this offering, not counting the one being checked.
+    existing_commitment_minor: int = 0
+    # Reg CF 227.100(a)(2): what the investor put into Reg CF offerings in the last 12 months.
+    reg_cf_invested_12m_minor: int = 0
+    # 506(b)(2)(i): non-accredited purchasers across the issuer's 506(b) offerings within 90 days.
+    non_accredited_used: int = 0
+    counted_as_non_accredited: bool = False
+    # Self-certified (Reg CF 227.100(c), Reg A 251(d)(2)(i)(D)), in USD cents. Entities: revenue, net assets.
+    annual_income_minor: int | None = None
+    net_worth_minor: int | None = None
+    # Wallet addresses the on-chain registry holds for the investor; None looks them up.
+    registered_wallets: frozenset[str] | None = None
+    now: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    allowed: bool
+    reasons: list[str] = field(default_factory=list)
+    # The most this investor may still commit under a per-investor limit (None: no such limit).
+    limit_remaining_minor: int | None = None
+
+
+def _money(minor: int, currency: str) -> str:
+    return str(Money(minor, currency))
+
+
+def _figure(name: str) -> int:
+    figures: dict[str, Any] = settings.EXEMPTION_FIGURES
+    return int(figures[name])
+
+
+def reg_cf_annual_limit(*, income_minor: int, net_worth_minor: int) -> int:
+    """Reg CF 227.100(a)(2), for an investor who is not accredited, in USD cents."""
+    threshold = _figure("reg_cf_limit_threshold_cents")
+    greater = max(income_minor, net_worth_minor)
+    if income_minor < threshold or net_worth_minor < threshold:
+        # (i) the greater of $2,500 or 5% of the greater of annual income or net worth
+        return max(_figure("reg_cf_limit_floor_cents"), greater * _figure("reg_cf_limit_low_bps") // 10_000)
+    # (ii) 10% of the greater of annual income or net worth, not more than $124,000
+    return min(greater * _figure("reg_cf_limit_high_bps") // 10_000, _figure("reg_cf_limit_cap_cents"))
+
+
+def reg_a_tier2_limit(*, income_minor: int, net_worth_minor: int) -> int:
+    """Reg A 230.251(d)(2)(i)(C): 10% of the greater of annual income or net worth, per offering."""
+    return max(income_minor, net_worth_minor) * _figure("reg_a_tier2_limit_bps") // 10_000
+
+
+def accredited_status(investor: InvestorProfile, *, now: dt.datetime) -> tuple[bool, bool]:
+    """(verified accredited, self-certified or verified) from claims that have not expired."""
+    verified = certified = False
+    for claim in investor.accreditation_claims.all():
+        if claim.expires_at is not None and claim.expires_at <= now:
+            continue
+        if claim.status == AccreditationStatus.VERIFIED:
+            verified = certified = True
+        elif claim.status == AccreditationStatus.SELF_CERTIFIED:
+            certified = True
+    return verified, certified
+
+
+def _registered(investor: InvestorProfile, context: EligibilityContext) -> frozenset[str]:
+    if context.registered_wallets is not None:
+        return context.registered_wallets
+    from tokens.selectors import registry_wallet_states
+
+    states = registry_wallet_states(investor_ref=investor.reference)
+    return frozenset(a for a, s in states.items() if s.state == "confirmed")
+
+
+def verified_wallets(investor: InvestorProfile, *, registered: frozenset[str]) -> list[str]:
+    """Linked, not removed, and confirmed in the on-chain registry, oldest first."""
+    return [w.address for w in investor.wallets.all() if w.removed_at is None and w.address in registered]
+
+
+def _kyc_reasons(investor: InvestorProfile, now: dt.datetime) -> list[str]:
+    if investor.kyc_status == KycStatus.APPROVED:
+        if investor.kyc_expires_at is None or investor.kyc_expires_at <= now:
+            return ["Your identity verification has expired. Renew it from your investor status page."]
+        return []
+    messages: dict[str, str] = {
+        KycStatus.NOT_SUBMITTED: "Your identity has not been verified yet. Finish onboarding and submit it for review.",
+        KycStatus.PENDING: "Your identity verification is still under review.",
+        KycStatus.MORE_INFO: "The compliance team asked you for more information before verifying your identity.",
+        KycStatus.REJECTED: "Your identity verification was not approved.",
+        KycStatus.EXPIRED: "Your identity verification has expired. Renew it from your investor status page.",
+    }
+    return [messages.get(investor.kyc_status, "Your identity has not been verified.")]
+
+
+def _limit_reasons(
+    *,
+    investor: InvestorProfile,
+    terms: OfferingTerms,
+    amount_minor: int,
+    context: EligibilityContext,
+    accredited: bool,
+) -> tuple[list[str], int | None]:
+    if terms.investor_limit == InvestorLimit.NONE or accredited:
+        return [], None
+    income, worth = context.annual_income_minor, context.net_worth_minor
+    if income is None or worth is None or income < 0 or worth < 0:
+        what = "annual revenue and net assets" if investor.is_entity else "annual income and net worth"
+        return [f"Tell us your {what} so we can work out your investment limit for this offering."], None
+    if terms.investor_limit == InvestorLimit.REG_CF:
+        limit = reg_cf_annual_limit(income_minor=income, net_worth_minor=worth)
+        remaining = max(limit - context.reg_cf_invested_12m_minor, 0)
+        if amount_minor > remaining:
+            already = context.reg_cf_invested_12m_minor
+            return [
+                f"Regulation Crowdfunding limits you to {_money(limit, 'USD')} across all crowdfunding offerings "
+                f"in 12 months; you have invested {_money(already, 'USD')} in that time, so at most "
+                f"{_money(remaining, 'USD')} is left."
+            ], remaining
+        return [], remaining
+    limit = reg_a_tier2_limit(income_minor=income, net_worth_minor=worth)
+    remaining = max(limit - context.existing_commitment_minor, 0)
+    if amount_minor > remaining:
+        return [
+            f"Regulation A+ Tier 2 limits investors who are not accredited to 10% of the greater of annual income "
+            f"and net worth: {_money(limit, 'USD')} in this offering, so at most {_money(remaining, 'USD')} more."
+        ], remaining
+    return [], remaining
+
+
+def subscription_eligibility(
+    *, investor: InvestorProfile, terms: OfferingTerms, amount_minor: int, context: EligibilityContext
+) -> Eligibility:
+    """Allowed, or denied with every reason that applies (not only the first)."""
+    now = context.now or timezone.now()
+    reasons: list[str] = []
+    if not terms.accepting:
+        reasons.append(terms.not_accepting_reason)
+    reasons += _kyc_reasons(investor, now)
+    if investor.screening_status != ScreeningStatus.CLEAR:
+        reasons.append(
+            "Your sanctions screening is not clear yet."
+            if investor.screening_status != ScreeningStatus.BLOCKED
+            else "You cannot invest: your sanctions screening found a match."
+        )
+    country = (investor.country or "").upper()
+    if terms.allowed_countries and country not in terms.allowed_countries:
+        reasons.append(f"This offering is not open to investors in {country_name(country) or 'your country'}.")
+    elif country in terms.blocked_countries:
+        reasons.append(f"This offering is not open to investors in {country_name(country)}.")
+
+    verified, certified = accredited_status(investor, now=now)
+    if terms.accredited_only and terms.accreditation_verified and not verified:
+        # 506(c)(2)(ii): reasonable steps to verify accredited status.
+        reasons.append(
+            f"{terms.exemption_label} offerings are open only to accredited investors whose status was verified; "
+            "yours is not verified (or has expired)."
+        )
+    elif terms.accredited_only and not certified:
+        reasons.append(f"{terms.exemption_label} offerings are open only to accredited investors.")
+    elif (
+        terms.max_non_accredited is not None
+        and not certified
+        and not context.counted_as_non_accredited
+        and context.non_accredited_used >= terms.max_non_accredited
+    ):
+        # 506(b)(2)(i): at most 35 non-accredited purchasers across 506(b) sales within 90 days.
+        reasons.append(
+            "This offering has no places left for investors who are not accredited. "
+            "Certify your accreditation to subscribe."
+        )
+    if not terms.us_persons_allowed and investor.is_us_person:
+        # Reg S Rule 903: offers and sales to non-US persons, in offshore transactions.
+        reasons.append(f"{terms.exemption_label} offerings cannot be sold to US persons.")
+
+    limit_reasons, remaining = _limit_reasons(
+        investor=investor, terms=terms, amount_minor=amount_minor, context=context, accredited=certified
+    )
+    reasons += limit_reasons
+
+    if amount_minor <= 0:
+        reasons.append("Enter an amount above zero.")
+    else:
+        if amount_minor % terms.price_minor:
+            reasons.append(
+                f"The amount must buy a whole number of tokens at {_money(terms.price_minor, terms.currency)} each."
+            )
+        if amount_minor < terms.min_investment_minor:
+            reasons.append(f"The minimum investment is {_money(terms.min_investment_minor, terms.currency)}.")
+        total = amount_minor + context.existing_commitment_minor
+        if terms.max_investment_minor is not None and total > terms.max_investment_minor:
+            reasons.append(
+                f"The maximum investment per investor is {_money(terms.max_investment_minor, terms.currency)}"
+                + (
+                    f"; you already committed {_money(context.existing_commitment_minor, terms.currency)}."
+                    if context.existing_commitment_minor
+                    else "."
+                )
+            )
+
+    if not verified_wallets(investor, registered=_registered(investor, context)):
+        reasons.append(
+            "You need a wallet that is linked and registered on-chain to receive the tokens. "
+            "Link one on your wallets page; registration follows verification."
+        )
+    return Eligibility(allowed=not reasons, reasons=reasons, limit_remaining_minor=remaining)

@@ -1,0 +1,66 @@
+"""The interface every payment provider implements.
+
+A provider takes money for a subscription (`start`), gives it back (`refund`) and hears from its
+vendor (`webhook`). It never changes a subscription itself: it reports money movements to the
+ledger services in `offerings.services.payments` (`payment_received`, `payment_failed`,
+`payment_expired`, `refund_recorded`, `dispute_recorded`), which lock, check, write the immutable
+`PaymentEntry` and move the subscription along.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from django.http import HttpRequest, HttpResponse
+
+from core.errors import ApplicationError
+
+if TYPE_CHECKING:
+    from offerings.models import Offering, Payment, Subscription
+
+
+class PaymentError(ApplicationError):
+    """The provider could not do what was asked; `message` is written for the person who asked."""
+
+    status_code = 502
+    code = "payment_error"
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """`sent`: the money is on its way and `external_ref` names the movement at the provider.
+    Not sent: a person must send it (a wire) and record it with `refund_mark_sent`."""
+
+    sent: bool
+    external_ref: str = ""
+
+
+class PaymentProvider:
+    identifier: ClassVar[str]
+    verbose_name: ClassVar[str]
+    description: ClassVar[str] = ""
+    # Template that shows an investor what to do next on the subscription's status page.
+    instructions_template: ClassVar[str] = ""
+
+    def is_enabled(self) -> bool:
+        return True
+
+    def supports(self, offering: Offering) -> bool:
+        """Whether investors may pay for this offering with this provider (currency, configuration)."""
+        return self.is_enabled()
+
+    def start(self, subscription: Subscription, *, return_url: str) -> Payment:
+        """Create (or return the open) `Payment` for the subscription's outstanding amount.
+
+        `payment.redirect_url`, when set, is where the investor's browser goes next.
+        """
+        raise NotImplementedError
+
+    def refund(self, payment: Payment, *, amount_minor: int, idempotency_key: str) -> RefundResult:
+        """Send `amount_minor` of what `payment` took back to the investor. Safe to call twice with one key."""
+        raise NotImplementedError
+
+    def webhook(self, request: HttpRequest) -> HttpResponse:
+        """Verify and process a vendor notification. Providers without webhooks answer 404."""
+        return HttpResponse(status=404)

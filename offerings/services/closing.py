@@ -1,0 +1,277 @@
+"""Closing an offering: mint to every paid and eligible subscription, or refund everyone.
+
+Closing runs in steps, each its own transaction under the offering's row lock: end the unpaid
+subscriptions, then mint up to `CLOSING_BATCH_SIZE` holders per chain transaction (the outbox row,
+the batch and the subscriptions' new state commit together, with an idempotency key per batch
+number), then settle batches as their transactions confirm. A step that is interrupted leaves
+nothing half-done, and the next run carries on where the last committed step stopped, so nothing
+is minted or refunded twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from compliance.eligibility import subscription_eligibility, verified_wallets
+from core.audit import audit_record
+from core.errors import ApplicationError, Conflict
+from core.models import User
+from investors.models import Wallet
+from offerings.models import (
+    CloseOutcome,
+    MintBatch,
+    Offering,
+    OfferingStatus,
+    Subscription,
+    SubscriptionStatus,
+)
+from offerings.selectors import closing_contexts, paid_total
+from offerings.services.offerings import offering_terms
+from offerings.services.subscriptions import _end
+from tokens import services as chain
+from tokens.models import TxStatus
+from tokens.selectors import token_deployment
+
+log = logging.getLogger(__name__)
+END_CHUNK = 200
+
+
+def close_refusal(offering: Offering, *, now: dt.datetime, scheduled: bool) -> str | None:
+    if offering.status == OfferingStatus.DRAFT:
+        return "Publish the offering before closing it."
+    if offering.status != OfferingStatus.OPEN:
+        return f"This offering is already {offering.get_status_display().lower()}."
+    if offering.min_open_days and not scheduled:
+        # Reg CF 227.303(a): open to the public at least 21 days before any sale.
+        earliest = offering.opens_at + dt.timedelta(days=offering.min_open_days)
+        if now < earliest:
+            return (
+                f"{offering.get_exemption_display()} offerings can close no earlier than {offering.min_open_days} "
+                f"days after opening: {earliest:%d %B %Y at %H:%M} UTC."
+            )
+    if token_deployment(owner_ref=offering.owner_ref) is None:
+        return "The offering's token is not deployed."
+    return None
+
+
+def offering_close(*, offering: Offering, actor: User | None, scheduled: bool = False) -> Offering:
+    """Decide the outcome (soft cap met: mint; else: refund) and take the first step with it."""
+    with transaction.atomic():
+        offering = Offering.objects.select_for_update().select_related("issuer").get(pk=offering.pk)
+        now = timezone.now()
+        if offering.status == OfferingStatus.CLOSING:
+            raise Conflict("This offering is already closing; progress is on its dashboard.", code="closing")
+        refusal = close_refusal(offering, now=now, scheduled=scheduled)
+        if refusal:
+            raise ApplicationError(refusal, code="cannot_close")
+        paid = paid_total(offering=offering)
+        outcome = CloseOutcome.MINT if paid >= offering.soft_cap_minor else CloseOutcome.REFUND
+        offering.status = OfferingStatus.CLOSING
+        offering.close_outcome = outcome
+        offering.close_requested_at = now
+        offering.save(update_fields=["status", "close_outcome", "close_requested_at", "updated_at"])
+        audit_record(
+            actor=actor or "scheduled close",
+            action="offering.close_started",
+            obj=offering,
+            before={"status": OfferingStatus.OPEN},
+            after={
+                "status": offering.status,
+                "outcome": outcome,
+                "paid_minor": paid,
+                "soft_cap": offering.soft_cap_minor,
+            },
+        )
+        _step(offering, actor)
+        offering_id = offering.pk
+        transaction.on_commit(lambda: _schedule_advance(offering_id))
+    return offering
+
+
+def _schedule_advance(offering_id: int) -> None:
+    from offerings.tasks import closing_advance_task
+
+    try:
+        closing_advance_task.delay(offering_id)
+    except Exception:  # noqa: BLE001 - the broker is down: the beat's next pass advances every closing
+        log.warning("could not queue closing of offering %s; the next beat pass carries on", offering_id)
+
+
+def closing_advance(*, offering_id: int, max_steps: int | None = None) -> str:
+    """Run closing steps until it waits for the chain or is done. Safe to run twice, concurrently too."""
+    steps = 0
+    while max_steps is None or steps < max_steps:
+        with transaction.atomic():
+            offering = Offering.objects.select_for_update().select_related("issuer").get(pk=offering_id)
+            if offering.status != OfferingStatus.CLOSING:
+                return offering.status
+            more = _step(offering, None)
+        steps += 1
+        if not more:
+            break
+    return Offering.objects.values_list("status", flat=True).get(pk=offering_id)
+
+
+def _step(offering: Offering, actor: Any) -> bool:
+    """One unit of closing work on the locked offering. True when there is more to do right away."""
+    if offering.close_outcome == CloseOutcome.REFUND:
+        return _refund_step(offering, actor)
+    unpaid = list(
+        Subscription.objects.filter(
+            offering=offering, status__in=[SubscriptionStatus.COMMITTED, SubscriptionStatus.SIGNED]
+        ).order_by("pk")[:END_CHUNK]
+    )
+    for s in unpaid:
+        _end(
+            s,
+            status=SubscriptionStatus.CANCELLED,
+            reason="Not paid in full when the offering closed; any part payment is refunded.",
+            actor=actor,
+        )
+    if unpaid:
+        return True
+    if _mint_next_batch(offering, actor):
+        return True
+    return _settle(offering)
+
+
+def _refund_step(offering: Offering, actor: Any) -> bool:
+    open_rows = list(
+        Subscription.objects.filter(
+            offering=offering,
+            status__in=[SubscriptionStatus.COMMITTED, SubscriptionStatus.SIGNED, SubscriptionStatus.PAID],
+        ).order_by("pk")[:END_CHUNK]
+    )
+    for s in open_rows:
+        _end(
+            s,
+            status=SubscriptionStatus.CANCELLED,
+            reason="The offering did not reach its minimum (soft cap); your payment is refunded.",
+            actor=actor,
+        )
+    if open_rows:
+        return True
+    offering.status = OfferingStatus.FAILED
+    offering.closed_at = timezone.now()
+    offering.save(update_fields=["status", "closed_at", "updated_at"])
+    audit_record(actor=actor or "system", action="offering.closed_unsuccessful", obj=offering)
+    offering_id = offering.pk
+    transaction.on_commit(lambda: _notify("refunded", offering_id, None))
+    return False
+
+
+def _mint_next_batch(offering: Offering, actor: Any) -> bool:
+    size = max(1, min(int(settings.CLOSING_BATCH_SIZE), 100))
+    rows = list(
+        Subscription.objects.filter(offering=offering, status=SubscriptionStatus.PAID, mint_batch__isnull=True)
+        .select_related("investor")
+        .prefetch_related(
+            "investor__accreditation_claims",
+            Prefetch(
+                "investor__wallets", queryset=Wallet.objects.filter(removed_at__isnull=True).order_by("linked_at")
+            ),
+        )
+        .order_by("pk")[:size]
+    )
+    if not rows:
+        return False
+    terms = dataclasses.replace(offering_terms(offering), accepting=True)
+    contexts = closing_contexts(offering=offering, subscriptions=rows)
+    allocations: OrderedDict[str, int] = OrderedDict()
+    accepted: list[tuple[Subscription, str]] = []
+    for s in rows:
+        context = contexts[s.pk]
+        result = subscription_eligibility(
+            investor=s.investor, terms=terms, amount_minor=s.amount_minor, context=context
+        )
+        if not result.allowed:
+            _end(
+                s,
+                status=SubscriptionStatus.REJECTED,
+                reason="Not eligible when the offering closed: " + " ".join(result.reasons),
+                actor=actor,
+            )
+            continue
+        registered = context.registered_wallets or frozenset()
+        wallet = (
+            s.wallet_address
+            if s.wallet_address in registered
+            else verified_wallets(s.investor, registered=registered)[0]
+        )
+        allocations[wallet] = allocations.get(wallet, 0) + s.quantity
+        accepted.append((s, wallet))
+    if not accepted:
+        return True
+    number = (
+        MintBatch.objects.filter(offering=offering).order_by("-number").values_list("number", flat=True).first() or 0
+    ) + 1
+    tx = chain.token_batch_mint(
+        owner_ref=offering.owner_ref,
+        allocations=list(allocations.items()),
+        idempotency_key=f"close:{offering.pk}:{number}",
+        actor=actor,
+        purpose=f"Closing {offering.token_symbol}: mint batch {number} to {len(allocations)} holders",
+    )
+    batch = MintBatch.objects.create(
+        offering=offering,
+        number=number,
+        chain_transaction=tx,
+        holders=len(allocations),
+        quantity=sum(allocations.values()),
+    )
+    now = timezone.now()
+    for s, wallet in accepted:
+        s.status, s.mint_batch, s.wallet_address, s.updated_at = SubscriptionStatus.ALLOCATED, batch, wallet, now
+    Subscription.objects.bulk_update([s for s, _ in accepted], ["status", "mint_batch", "wallet_address", "updated_at"])
+    audit_record(
+        actor=actor or "system",
+        action="offering.mint_batch_queued",
+        obj=batch,
+        issuer=offering.issuer,
+        after={"number": number, "holders": batch.holders, "quantity": batch.quantity, "transaction": tx.pk},
+    )
+    return True
+
+
+def _settle(offering: Offering) -> bool:
+    """Mark subscriptions of confirmed batches issued; close the offering when every batch is."""
+    pending = list(
+        MintBatch.objects.filter(offering=offering, settled_at__isnull=True).select_related("chain_transaction")
+    )
+    now = timezone.now()
+    for batch in pending:
+        if batch.chain_transaction.status != TxStatus.CONFIRMED:
+            continue
+        Subscription.objects.filter(mint_batch=batch, status=SubscriptionStatus.ALLOCATED).update(
+            status=SubscriptionStatus.ISSUED, issued_at=now, updated_at=now
+        )
+        batch.settled_at = now
+        batch.save(update_fields=["settled_at"])
+        audit_record(actor="system", action="offering.mint_batch_confirmed", obj=batch, issuer=offering.issuer)
+        batch_id = batch.pk
+        transaction.on_commit(lambda b=batch_id: _notify("issued", offering.pk, b))  # type: ignore[misc]
+    if MintBatch.objects.filter(offering=offering, settled_at__isnull=True).exists():
+        return False
+    offering.status = OfferingStatus.CLOSED
+    offering.closed_at = now
+    offering.save(update_fields=["status", "closed_at", "updated_at"])
+    audit_record(actor="system", action="offering.closed", obj=offering)
+    return False
+
+
+def _notify(kind: str, offering_id: int, batch_id: int | None) -> None:
+    from offerings.tasks import closing_notify_task
+
+    try:
+        closing_notify_task.delay(kind, offering_id, batch_id)
+    except Exception:  # noqa: BLE001 - e-mail is best effort once the state is committed
+        log.warning("could not queue %s e-mails for offering %s", kind, offering_id)

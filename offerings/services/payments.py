@@ -1,0 +1,341 @@
+"""The payment ledger: every money movement is one immutable `PaymentEntry`.
+
+Providers call these functions; each locks the subscription, writes the entry once (its provider id
+is unique, so a duplicate or late notification changes nothing), keeps `paid_minor` equal to the
+sum of the entries, and moves the subscription along. Refunds leave through the provider that took
+the money, after commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from core.audit import audit_record
+from core.errors import ApplicationError, Conflict
+from core.models import User
+from offerings.models import (
+    EntryKind,
+    Payment,
+    PaymentEntry,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    Subscription,
+    SubscriptionStatus,
+)
+
+log = logging.getLogger(__name__)
+
+SIGN = {EntryKind.RECEIVED: 1, EntryKind.DISPUTE_WON: 1, EntryKind.REFUND: -1, EntryKind.DISPUTE: -1}
+ENDED = (SubscriptionStatus.CANCELLED, SubscriptionStatus.REJECTED)
+
+
+def _lock(subscription_id: int) -> Subscription:
+    return Subscription.objects.select_for_update().select_related("offering").get(pk=subscription_id)
+
+
+def payment_net_minor(payment: Payment) -> int:
+    """What the portal still holds from one payment."""
+    return int(payment.entries.aggregate(total=Sum("amount_minor"))["total"] or 0)
+
+
+def _record(
+    *,
+    payment: Payment,
+    kind: str,
+    amount_minor: int,
+    currency: str,
+    external_ref: str,
+    occurred_at: dt.datetime | None,
+    actor: Any,
+    note: str,
+) -> tuple[PaymentEntry, Subscription, bool]:
+    if amount_minor <= 0:
+        raise ApplicationError("A money movement has an amount above zero.", code="invalid_amount")
+    if not external_ref:
+        raise ApplicationError("A money movement needs the provider's reference.", code="reference_missing")
+    subscription = _lock(payment.subscription_id)
+    existing = PaymentEntry.objects.filter(provider=payment.provider, kind=kind, external_ref=external_ref).first()
+    if existing is not None:
+        return existing, subscription, False
+    if currency.upper() != subscription.currency:
+        raise ApplicationError(
+            f"The provider reported {currency.upper()}, but the subscription is in {subscription.currency}.",
+            code="currency_mismatch",
+        )
+    signed = SIGN[EntryKind(kind)] * amount_minor
+    entry = PaymentEntry.objects.create(
+        subscription=subscription,
+        payment=payment,
+        provider=payment.provider,
+        kind=kind,
+        amount_minor=signed,
+        currency=subscription.currency,
+        external_ref=external_ref,
+        occurred_at=occurred_at or timezone.now(),
+        recorded_by=actor if isinstance(actor, User) else None,
+        note=note,
+    )
+    before = {"paid_minor": subscription.paid_minor, "status": subscription.status}
+    subscription.paid_minor += signed
+    _settle(subscription)
+    subscription.save(update_fields=["paid_minor", "status", "paid_at", "status_reason", "updated_at"])
+    audit_record(
+        actor=actor or payment.provider,
+        action=f"payment.{kind}",
+        obj=subscription,
+        issuer=subscription.offering.issuer,
+        before=before,
+        after={
+            "paid_minor": subscription.paid_minor,
+            "status": subscription.status,
+            "entry": entry.pk,
+            "amount_minor": signed,
+            "provider": payment.provider,
+            "external_ref": external_ref,
+        },
+    )
+    return entry, subscription, True
+
+
+def _settle(subscription: Subscription) -> None:
+    """Move the subscription by what it holds now (the row is locked)."""
+    if subscription.status in (SubscriptionStatus.COMMITTED, SubscriptionStatus.SIGNED):
+        if subscription.status == SubscriptionStatus.SIGNED and subscription.paid_minor >= subscription.amount_minor:
+            subscription.status = SubscriptionStatus.PAID
+            subscription.paid_at = timezone.now()
+            subscription.status_reason = ""
+    elif subscription.status == SubscriptionStatus.PAID and subscription.paid_minor < subscription.amount_minor:
+        subscription.status = SubscriptionStatus.SIGNED
+        subscription.paid_at = None
+        subscription.status_reason = "A payment was reversed; the amount outstanding must be paid again."
+
+
+def _refund_if_ended(subscription: Subscription, payment: Payment, actor: Any) -> None:
+    """Money that arrives for a subscription that already ended goes back."""
+    if subscription.status in ENDED:
+        refund_request(payment=payment, reason=subscription.status_reason or "Subscription ended", actor=actor)
+
+
+@transaction.atomic
+def payment_received(
+    *,
+    payment: Payment,
+    amount_minor: int,
+    currency: str,
+    external_ref: str,
+    occurred_at: dt.datetime | None = None,
+    actor: Any = None,
+    note: str = "",
+) -> PaymentEntry:
+    entry, subscription, created = _record(
+        payment=payment,
+        kind=EntryKind.RECEIVED,
+        amount_minor=amount_minor,
+        currency=currency,
+        external_ref=external_ref,
+        occurred_at=occurred_at,
+        actor=actor,
+        note=note,
+    )
+    if created:
+        Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.SUCCEEDED, updated_at=timezone.now())
+        _refund_if_ended(subscription, payment, actor)
+    return entry
+
+
+@transaction.atomic
+def refund_recorded(
+    *,
+    payment: Payment,
+    amount_minor: int,
+    currency: str,
+    external_ref: str,
+    occurred_at: dt.datetime | None = None,
+    actor: Any = None,
+    note: str = "",
+) -> PaymentEntry:
+    """Money went back to the investor (sent by the portal, or reported by the provider)."""
+    entry, _, created = _record(
+        payment=payment,
+        kind=EntryKind.REFUND,
+        amount_minor=amount_minor,
+        currency=currency,
+        external_ref=external_ref,
+        occurred_at=occurred_at,
+        actor=actor,
+        note=note,
+    )
+    if created:
+        Refund.objects.filter(payment=payment, status__in=[RefundStatus.REQUESTED, RefundStatus.FAILED]).update(
+            status=RefundStatus.SENT, external_ref=external_ref, completed_at=timezone.now(), failure_reason=""
+        )
+    return entry
+
+
+@transaction.atomic
+def dispute_recorded(
+    *, payment: Payment, amount_minor: int, currency: str, external_ref: str, won: bool = False, actor: Any = None
+) -> PaymentEntry:
+    """A card dispute withdrew the money (or, won, returned it)."""
+    entry, _, _ = _record(
+        payment=payment,
+        kind=EntryKind.DISPUTE_WON if won else EntryKind.DISPUTE,
+        amount_minor=amount_minor,
+        currency=currency,
+        external_ref=external_ref,
+        occurred_at=None,
+        actor=actor,
+        note="",
+    )
+    return entry
+
+
+@transaction.atomic
+def payment_status_set(*, payment: Payment, status: str, reason: str = "") -> Payment:
+    """Failed, expired or processing. A payment that succeeded stays succeeded (events arrive out of order)."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status == PaymentStatus.SUCCEEDED or payment.status == status:
+        return payment
+    if payment.status in (PaymentStatus.FAILED, PaymentStatus.EXPIRED) and status == PaymentStatus.PROCESSING:
+        return payment
+    before = {"status": payment.status}
+    payment.status = status
+    payment.failure_reason = reason
+    payment.save(update_fields=["status", "failure_reason", "updated_at"])
+    audit_record(
+        actor=payment.provider,
+        action=f"payment.{status}",
+        obj=payment,
+        issuer=payment.subscription.offering.issuer,
+        before=before,
+        after={"status": status, "reason": reason},
+    )
+    return payment
+
+
+@transaction.atomic
+def refund_request(*, payment: Payment, reason: str, actor: Any = None) -> Refund | None:
+    """Owe the investor what `payment` still holds; sent after commit through the same provider."""
+    Subscription.objects.select_for_update().filter(pk=payment.subscription_id).first()
+    net = payment_net_minor(payment)
+    existing = Refund.objects.filter(payment=payment).first()
+    if existing is not None:
+        if existing.status == RefundStatus.SENT and net > 0:
+            log.warning("payment %s holds %s after its refund was sent; a person must look", payment.pk, net)
+        return existing
+    if net <= 0:
+        return None
+    refund = Refund.objects.create(
+        subscription_id=payment.subscription_id,
+        payment=payment,
+        provider=payment.provider,
+        amount_minor=net,
+        currency=payment.currency,
+        reason=reason[:200],
+    )
+    audit_record(
+        actor=actor or "system",
+        action="refund.requested",
+        obj=refund,
+        issuer=payment.subscription.offering.issuer,
+        after={"amount_minor": net, "provider": payment.provider, "reason": reason},
+    )
+    refund_id = refund.pk
+    transaction.on_commit(lambda: _schedule_refund(refund_id))
+    return refund
+
+
+def _schedule_refund(refund_id: int) -> None:
+    from offerings.tasks import refund_send_task
+
+    try:
+        refund_send_task.delay(refund_id)
+    except Exception:  # noqa: BLE001 - the broker is down: the closing beat sends requested refunds later
+        log.warning("could not queue refund %s; the next closing pass sends it", refund_id)
+
+
+@transaction.atomic
+def refunds_request_for(*, subscription: Subscription, reason: str, actor: Any = None) -> list[Refund]:
+    refunds = []
+    for payment in subscription.payments.order_by("pk"):
+        refund = refund_request(payment=payment, reason=reason, actor=actor)
+        if refund is not None:
+            refunds.append(refund)
+    return refunds
+
+
+def refund_send(*, refund_id: int) -> Refund:
+    """Ask the provider to send a requested refund. One provider idempotency key per refund row."""
+    from offerings.payments import PaymentError, payment_provider
+
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund_id)
+        if refund.status != RefundStatus.REQUESTED or refund.external_ref == "manual":
+            return refund
+        refund.attempts += 1
+        try:
+            result = payment_provider(refund.provider).refund(
+                refund.payment, amount_minor=refund.amount_minor, idempotency_key=f"tessera-refund-{refund.pk}"
+            )
+        except PaymentError as exc:
+            refund.status, refund.failure_reason = RefundStatus.FAILED, exc.message
+            refund.save(update_fields=["status", "failure_reason", "attempts"])
+            audit_record(actor="system", action="refund.failed", obj=refund, after={"reason": exc.message})
+            return refund
+        if not result.sent:
+            refund.external_ref = "manual"  # waits for a person to send it and record it
+            refund.save(update_fields=["attempts", "external_ref"])
+            return refund
+        refund.save(update_fields=["attempts"])
+        refund_recorded(
+            payment=refund.payment,
+            amount_minor=refund.amount_minor,
+            currency=refund.currency,
+            external_ref=result.external_ref,
+            note=refund.reason,
+        )
+        refund.refresh_from_db()
+        return refund
+
+
+@transaction.atomic
+def refund_retry(*, refund: Refund, actor: User) -> Refund:
+    refund = Refund.objects.select_for_update().get(pk=refund.pk)
+    if refund.status != RefundStatus.FAILED:
+        raise Conflict("Only a failed refund can be tried again.", code="not_failed")
+    refund.status, refund.failure_reason = RefundStatus.REQUESTED, ""
+    refund.save(update_fields=["status", "failure_reason"])
+    audit_record(actor=actor, action="refund.retried", obj=refund)
+    refund_id = refund.pk
+    transaction.on_commit(lambda: _schedule_refund(refund_id))
+    return refund
+
+
+@transaction.atomic
+def refund_mark_sent(*, refund: Refund, actor: User, bank_reference: str) -> Refund:
+    """A person sent a refund the provider cannot send itself (a wire back) and records it."""
+    refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund.pk)
+    bank_reference = bank_reference.strip()
+    if not bank_reference:
+        raise ApplicationError("Enter the bank's reference of the refund wire.", code="reference_missing")
+    if refund.status == RefundStatus.SENT:
+        raise Conflict("This refund is already recorded as sent.", code="sent")
+    refund_recorded(
+        payment=refund.payment,
+        amount_minor=refund.amount_minor,
+        currency=refund.currency,
+        external_ref=f"refund:{bank_reference}",
+        actor=actor,
+        note=refund.reason,
+    )
+    refund.refresh_from_db()
+    refund.completed_by = actor
+    refund.save(update_fields=["completed_by"])
+    return refund

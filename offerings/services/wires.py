@@ -1,0 +1,268 @@
+"""Incoming wires: recorded by hand or imported from a bank statement CSV, matched by reference.
+
+A wire for the exact amount due pays the subscription. Partial and over-payments are recorded as
+received (the money is in the account) and flagged for a person; nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.audit import audit_record
+from core.errors import ApplicationError, Conflict
+from core.models import Issuer, User
+from core.money import CURRENCY_EXPONENTS, Money
+from offerings.models import (
+    OPEN_SUBSCRIPTION_STATUSES,
+    Payment,
+    PaymentStatus,
+    Subscription,
+    WireMatch,
+    WireReceipt,
+)
+from offerings.services.payments import payment_received
+
+REFERENCE_PATTERN = re.compile(r"TSR[\s-]*([0-9A-Z]{4})[\s-]*([0-9A-Z]{5})", re.IGNORECASE)
+PROVIDER = "wire"
+
+
+def reference_find(text: str) -> str | None:
+    """The portal reference inside a bank's free-text field (banks add words, drop or add dashes)."""
+    match = REFERENCE_PATTERN.search(text or "")
+    return f"TSR-{match[1].upper()}-{match[2].upper()}" if match else None
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """A decimal amount as the bank prints it ("1,250.00") to exact minor units, never through a float."""
+    cleaned = (text or "").strip().replace(",", "").replace(" ", "")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation as exc:
+        raise ApplicationError(f"“{text}” is not an amount.", code="invalid_amount") from exc
+    if not value.is_finite():
+        raise ApplicationError(f"“{text}” is not an amount.", code="invalid_amount")
+    exponent = CURRENCY_EXPONENTS.get(currency)
+    if exponent is None:
+        raise ApplicationError(f"{currency or 'The currency'} is not a currency the portal accepts.", code="currency")
+    minor = value * (10**exponent)
+    if minor != minor.to_integral_value():
+        raise ApplicationError(f"“{text}” has more decimal places than {currency} allows.", code="invalid_amount")
+    if minor <= 0:
+        raise ApplicationError("The amount received must be above zero.", code="invalid_amount")
+    return int(minor)
+
+
+def _wire_payment(subscription: Subscription) -> Payment:
+    payment, _ = Payment.objects.get_or_create(
+        provider=PROVIDER,
+        external_id=subscription.wire_reference,
+        defaults={
+            "subscription": subscription,
+            "amount_minor": subscription.amount_minor,
+            "currency": subscription.currency,
+            "status": PaymentStatus.STARTED,
+        },
+    )
+    return payment
+
+
+@transaction.atomic
+def wire_receipt_record(
+    *,
+    issuer: Issuer,
+    actor: User,
+    reference: str,
+    amount_minor: int,
+    currency: str,
+    received_on: dt.date,
+    bank_line_id: str = "",
+    payer: str = "",
+    source: str = "manual",
+) -> WireReceipt:
+    currency = (currency or "").upper()
+    if amount_minor <= 0:
+        raise ApplicationError("The amount received must be above zero.", code="invalid_amount")
+    if received_on > timezone.localdate():
+        raise ApplicationError("The date received cannot be in the future.", code="future_date")
+    found = reference_find(reference)
+    subscription = (
+        Subscription.objects.select_related("offering").filter(wire_reference=found, offering__issuer=issuer).first()
+        if found
+        else None
+    )
+    if subscription is None:
+        match = WireMatch.UNMATCHED
+    elif currency != subscription.currency:
+        match = WireMatch.WRONG_CURRENCY
+    else:
+        held = subscription.paid_minor + amount_minor
+        if subscription.status not in OPEN_SUBSCRIPTION_STATUSES:
+            match = WireMatch.CLOSED
+        elif held < subscription.amount_minor:
+            match = WireMatch.PARTIAL
+        elif held > subscription.amount_minor:
+            match = WireMatch.OVERPAID
+        else:
+            match = WireMatch.EXACT
+    line_id = (
+        bank_line_id.strip()
+        or "manual:"
+        + hashlib.sha256(
+            f"{reference}|{amount_minor}|{currency}|{received_on}|{timezone.now().isoformat()}".encode()
+        ).hexdigest()
+    )
+    try:
+        with transaction.atomic():
+            receipt = WireReceipt.objects.create(
+                issuer=issuer,
+                subscription=subscription,
+                reference=reference.strip()[:140],
+                amount_minor=amount_minor,
+                currency=currency,
+                received_on=received_on,
+                bank_line_id=line_id[:200],
+                source=source,
+                match=match,
+                payer=payer.strip()[:200],
+                recorded_by=actor,
+            )
+    except IntegrityError as exc:
+        raise Conflict("This bank line was already recorded.", code="duplicate_line") from exc
+    audit_record(
+        actor=actor,
+        action="wire.recorded",
+        obj=receipt,
+        issuer=issuer,
+        after={"reference": receipt.reference, "amount_minor": amount_minor, "currency": currency, "match": match},
+    )
+    if subscription is not None and match != WireMatch.WRONG_CURRENCY:
+        # The money is in the account: the ledger says so whatever the flag. Ended subscriptions refund it.
+        payment_received(
+            payment=_wire_payment(subscription),
+            amount_minor=amount_minor,
+            currency=currency,
+            external_ref=f"wire:{receipt.pk}",
+            occurred_at=dt.datetime.combine(received_on, dt.time(12), tzinfo=dt.UTC),
+            actor=actor,
+            note=f"Wire {receipt.reference} ({receipt.get_match_display().lower()})",
+        )
+    return receipt
+
+
+@transaction.atomic
+def wire_receipt_resolve(*, receipt: WireReceipt, actor: User, note: str) -> WireReceipt:
+    """A person dealt with a flagged wire (returned it, asked for the balance, ...) and says how."""
+    note = note.strip()
+    if not note:
+        raise ApplicationError("Say how the flag was resolved.", code="note_required")
+    receipt = WireReceipt.objects.select_for_update().get(pk=receipt.pk)
+    if receipt.resolved_at is not None:
+        raise Conflict("This wire was already resolved.", code="resolved")
+    receipt.resolved_at = timezone.now()
+    receipt.save(update_fields=["resolved_at"])
+    audit_record(actor=actor, action="wire.resolved", obj=receipt, after={"note": note})
+    return receipt
+
+
+@dataclass
+class ImportReport:
+    recorded: list[WireReceipt] = field(default_factory=list)
+    duplicates: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> list[WireReceipt]:
+        return [r for r in self.recorded if r.match != WireMatch.EXACT]
+
+
+REQUIRED_COLUMNS = ("date", "amount", "currency", "reference")
+MAX_STATEMENT_BYTES = 5 * 1024 * 1024
+
+
+def _parse_date(text: str) -> dt.date:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y"):
+        try:
+            return dt.datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise ApplicationError(f"“{text}” is not a date (use YYYY-MM-DD).", code="invalid_date")
+
+
+def bank_statement_import(*, issuer: Issuer, actor: User, content: bytes) -> ImportReport:
+    """Record each line of a statement (columns date, amount, currency, reference; optional id, payer).
+
+    Good lines are recorded even when others are wrong; each wrong line is reported with its number.
+    A line imported before (same bank id, or same content at the same position among equal lines) is skipped.
+    """
+    report = ImportReport()
+    if len(content) > MAX_STATEMENT_BYTES:
+        report.errors.append("The file is larger than 5 MB; split the statement.")
+        return report
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        report.errors.append("The file is not UTF-8 text. Export the statement as CSV (UTF-8).")
+        return report
+    reader = csv.DictReader(io.StringIO(text))
+    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED_COLUMNS if c not in headers]
+    if missing:
+        report.errors.append(
+            f"The first line must name the columns; missing: {', '.join(missing)}. "
+            "Expected: date, amount, currency, reference (and optionally id, payer)."
+        )
+        return report
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+        if not any(row.values()):
+            continue
+        try:
+            currency = row["currency"].upper()
+            amount = parse_amount(row["amount"], currency)
+            received_on = _parse_date(row["date"])
+        except ApplicationError as exc:
+            report.errors.append(f"Line {number}: {exc.message}")
+            continue
+        if not row["reference"]:
+            report.errors.append(f"Line {number}: the reference is empty.")
+            continue
+        fingerprint = "|".join([row["date"], str(amount), currency, row["reference"], row.get("payer", "")])
+        seen[fingerprint] = seen.get(fingerprint, 0) + 1
+        line_id = row.get("id") or "csv:" + hashlib.sha256(f"{fingerprint}#{seen[fingerprint]}".encode()).hexdigest()
+        try:
+            receipt = wire_receipt_record(
+                issuer=issuer,
+                actor=actor,
+                reference=row["reference"],
+                amount_minor=amount,
+                currency=currency,
+                received_on=received_on,
+                bank_line_id=line_id,
+                payer=row.get("payer", ""),
+                source="csv",
+            )
+        except Conflict as exc:
+            if exc.code == "duplicate_line":
+                report.duplicates.append(number)
+            else:
+                report.errors.append(f"Line {number}: {exc.message}")
+            continue
+        except ApplicationError as exc:
+            report.errors.append(f"Line {number}: {exc.message}")
+            continue
+        report.recorded.append(receipt)
+    return report
+
+
+def money(minor: int, currency: str) -> str:
+    return str(Money(minor, currency))

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from core.money import CURRENCY_EXPONENTS, Money
+
+register = template.Library()
+
+COLOURS = {
+    "draft": "secondary",
+    "open": "success",
+    "closing": "warning",
+    "closed": "primary",
+    "failed": "danger",
+    "committed": "secondary",
+    "signed": "info",
+    "paid": "success",
+    "allocated": "warning",
+    "issued": "primary",
+    "cancelled": "light",
+    "rejected": "danger",
+    "exact": "success",
+    "partial": "warning",
+    "overpaid": "warning",
+    "unmatched": "danger",
+    "wrong_currency": "danger",
+    "requested": "warning",
+    "sent": "success",
+    "started": "secondary",
+    "processing": "info",
+    "succeeded": "success",
+    "expired": "light",
+}
+
+
+@register.filter
+def money(minor: int | None, currency: str) -> str:
+    if minor is None:
+        return "—"
+    if currency not in CURRENCY_EXPONENTS:
+        return str(minor)
+    return str(Money(int(minor), currency))
+
+
+@register.filter
+def status_colour(status: str) -> str:
+    return COLOURS.get(str(status), "secondary")
+
+
+@register.filter
+def percent_committed(offering: Any) -> int:
+    if not offering.hard_cap_minor:
+        return 0
+    return min(100, offering.committed_minor * 100 // offering.hard_cap_minor)
+
+
+@register.filter
+def days(seconds: int) -> int:
+    return int(seconds or 0) // 86400
+
+
+@register.filter
+def percent_of(part: int, whole: int) -> int:
+    return min(100, int(part or 0) * 100 // int(whole)) if whole else 0
+
+
+@register.filter
+def split_commas(text: str) -> list[str]:
+    return text.split(",")
