@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def private_media(tmp_path: Path, settings) -> Iterator[Path]:  # type: ignore[no-untyped-def]
+    """Each test writes documents and signed agreements to its own private directory."""
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    yield settings.PRIVATE_MEDIA_ROOT
+    shutil.rmtree(settings.PRIVATE_MEDIA_ROOT, ignore_errors=True)
