@@ -1,0 +1,317 @@
+"""Offerings, documents, subscriptions, wires and refunds through the services, without a chain."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from compliance.exemptions import Exemption
+from core.errors import ApplicationError, Conflict
+from core.models import AuditEvent
+from offerings.models import (
+    EntryKind,
+    Offering,
+    OfferingStatus,
+    PaymentEntry,
+    RefundStatus,
+    SubscriptionStatus,
+    WireMatch,
+)
+from offerings.payments import payment_provider
+from offerings.selectors import current_documents
+from offerings.services.documents import document_upload
+from offerings.services.offerings import offering_create, offering_update
+from offerings.services.payments import refund_mark_sent
+from offerings.services.subscriptions import (
+    NotEligible,
+    subscription_cancel,
+    subscription_create,
+    subscription_payment_start,
+    subscription_sign,
+)
+from offerings.services.wires import bank_statement_import, parse_amount, reference_find, wire_receipt_record
+from offerings.tests.support import offering_input, offering_open, pdf, verified_investor
+
+pytestmark = pytest.mark.django_db
+
+
+def _signed(offering: Offering, investor, amount: int):  # type: ignore[no-untyped-def]
+    subscription = subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=amount)
+    return subscription_sign(
+        subscription=subscription,
+        actor=investor.user,
+        accepted_document_ids=[d.pk for d in current_documents(offering=offering)],
+        ip_address="203.0.113.7",
+        user_agent="Mozilla/5.0 test",
+    )
+
+
+def test_creating_an_offering_fills_the_exemption_rules_and_refuses_loosening(cast) -> None:  # type: ignore[no-untyped-def]
+    offering = offering_create(issuer=cast.issuer, actor=cast.admin, data=offering_input(exemption=Exemption.REG_CF))
+    assert offering.min_open_days == 21 and offering.cancel_window_hours == 48
+    assert offering.lockup_seconds == 365 * 86400 and offering.investor_limit == "reg_cf"
+    with pytest.raises(ApplicationError) as refused:
+        offering_update(
+            offering=offering,
+            actor=cast.admin,
+            data=offering_input(exemption=Exemption.REG_CF, rules={"lockup_seconds": 86400}),
+        )
+    assert "locked up at least 365 days" in refused.value.message
+    tightened = offering_update(
+        offering=offering,
+        actor=cast.admin,
+        data=offering_input(exemption=Exemption.REG_CF, rules={"lockup_seconds": 400 * 86400}),
+    )
+    assert tightened.lockup_seconds == 400 * 86400
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"price_minor": 0}, "price per token must be above zero"),
+        ({"min_investment_minor": 1_005}, "whole number of tokens"),
+        ({"soft_cap_minor": 200_000_00}, "hard cap must not be below the soft cap"),
+        ({"closes_at": timezone.now() - dt.timedelta(days=40)}, "close date must be after the open date"),
+        ({"token_symbol": "a"}, "2 to 11 letters"),
+        ({"allowed_countries": ("US", "XX")}, "XX is not a country code"),
+        ({"exemption": Exemption.REG_CF, "currency": "EUR"}, "priced in USD"),
+        ({"exemption": Exemption.REG_CF, "hard_cap_minor": 6_000_000_00}, "hard cap can be at most 5,000,000.00 USD"),
+        (
+            {"exemption": Exemption.REG_CF, "closes_at": timezone.now() - dt.timedelta(days=20)},
+            "stay open at least 21 days",
+        ),
+    ],
+)
+def test_bad_offering_terms_are_refused_with_a_clear_message(cast, overrides, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ApplicationError) as refused:
+        offering_create(issuer=cast.issuer, actor=cast.admin, data=offering_input(**overrides))
+    assert message in refused.value.message
+
+
+def test_publishing_queues_the_token_and_opens_the_offering(cast) -> None:  # type: ignore[no-untyped-def]
+    from tokens.models import ContractDeployment
+
+    offering = offering_open(cast.issuer, cast.admin)
+    assert offering.status == OfferingStatus.OPEN
+    token = ContractDeployment.objects.get(owner_ref=f"offering:{offering.pk}")
+    assert token.deploy_transaction is not None
+    assert AuditEvent.objects.filter(action="offering.published", object_id=str(offering.pk)).exists()
+
+
+def test_document_versions_keep_their_hash_and_material_changes_ask_reg_cf_investors_to_reconfirm(
+    cast,
+) -> None:  # type: ignore[no-untyped-def]
+    offering = offering_open(cast.issuer, cast.admin, exemption=Exemption.REG_CF, min_investment_minor=100_00)
+    investor = verified_investor(accreditation="self_certified")
+    subscription = _signed(offering, investor, 1_000_00)
+    v2 = document_upload(
+        offering=offering,
+        actor=cast.admin,
+        kind="ppm",
+        title="Private placement memorandum",
+        upload=SimpleUploadedFile("ppm2.pdf", pdf("ppm v2"), "application/pdf"),
+        material=True,
+        change_note="The use of proceeds changed.",
+    )
+    assert v2.version == 2 and len(v2.sha256) == 64
+    subscription.refresh_from_db()
+    assert subscription.reconfirm_by is not None
+    assert subscription.reconfirm_by - timezone.now() > dt.timedelta(days=4, hours=23)  # 5 business days
+    from offerings.tasks import material_change_notify_task
+
+    assert material_change_notify_task(v2.pk) == 1  # what the worker runs after commit
+    assert "use of proceeds" in mail.outbox[0].body and "reconfirm" in mail.outbox[0].body
+    with pytest.raises(ApplicationError):
+        document_upload(
+            offering=offering,
+            actor=cast.admin,
+            kind="other",
+            title="Pitch deck",
+            upload=SimpleUploadedFile("deck.png", b"\x89PNG....", "image/png"),
+        )
+
+
+def test_subscribing_reserves_the_amount_and_signing_records_the_documents(cast) -> None:  # type: ignore[no-untyped-def]
+    offering = offering_open(cast.issuer, cast.admin)
+    investor = verified_investor(accreditation="verified")
+    subscription = _signed(offering, investor, 2_000_00)
+    offering.refresh_from_db()
+    assert offering.committed_minor == 2_000_00
+    assert subscription.status == SubscriptionStatus.SIGNED and subscription.quantity == 200
+    acceptances = list(subscription.acceptances.all())
+    assert {a.sha256 for a in acceptances} == {d.sha256 for d in current_documents(offering=offering)}
+    assert all(a.ip_address == "203.0.113.7" and a.user_agent == "Mozilla/5.0 test" for a in acceptances)
+    content = subscription.agreement_pdf.open("rb").read()
+    assert content.startswith(b"%PDF") and len(subscription.agreement_sha256) == 64
+
+
+def test_an_ineligible_investor_gets_every_reason(cast) -> None:  # type: ignore[no-untyped-def]
+    offering = offering_open(cast.issuer, cast.admin)
+    investor = verified_investor(accreditation=None, wallet=None)
+    with pytest.raises(NotEligible) as refused:
+        subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=1_005_00)
+    assert len(refused.value.reasons) == 3
+
+
+def test_the_hard_cap_refuses_what_does_not_fit(cast) -> None:  # type: ignore[no-untyped-def]
+    offering = offering_open(cast.issuer, cast.admin, hard_cap_minor=10_000_00, soft_cap_minor=1_000_00)
+    first = verified_investor(accreditation="verified")
+    second = verified_investor(accreditation="verified")
+    subscription_create(offering=offering, investor=first, actor=first.user, amount_minor=8_000_00)
+    with pytest.raises(Conflict) as refused:
+        subscription_create(offering=offering, investor=second, actor=second.user, amount_minor=3_000_00)
+    assert "Only 2,000.00 USD" in refused.value.message
+
+
+def test_wire_matches_by_reference_and_flags_partial_and_over_payments(cast) -> None:  # type: ignore[no-untyped-def]
+    offering = offering_open(cast.issuer, cast.admin)
+    investor = verified_investor(accreditation="verified")
+    subscription = _signed(offering, investor, 2_000_00)
+    payment_start = subscription_payment_start(
+        subscription=subscription, actor=investor.user, provider="wire", return_url="http://testserver/s/"
+    )
+    assert payment_start.details["reference"] == subscription.wire_reference
+    partial = wire_receipt_record(
+        issuer=cast.issuer,
+        actor=cast.compliance,
+        reference=f"payment {subscription.wire_reference.lower().replace('-', ' ')} thanks",
+        amount_minor=500_00,
+        currency="USD",
+        received_on=timezone.localdate(),
+    )
+    assert partial.match == WireMatch.PARTIAL and partial.flagged
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.SIGNED and subscription.paid_minor == 500_00
+    over = wire_receipt_record(
+        issuer=cast.issuer,
+        actor=cast.compliance,
+        reference=subscription.wire_reference,
+        amount_minor=2_000_00,
+        currency="USD",
+        received_on=timezone.localdate(),
+    )
+    assert over.match == WireMatch.OVERPAID
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.PAID and subscription.overpaid_minor == 500_00
+    unknown = wire_receipt_record(
+        issuer=cast.issuer,
+        actor=cast.compliance,
+        reference="TSR-0000-00000",
+        amount_minor=1_00,
+        currency="USD",
+        received_on=timezone.localdate(),
+    )
+    assert unknown.match == WireMatch.UNMATCHED and unknown.subscription is None
+
+
+def test_bank_statement_import_reports_each_bad_line_and_skips_lines_seen_before(cast) -> None:  # type: ignore[no-untyped-def]
+    offering = offering_open(cast.issuer, cast.admin)
+    investor = verified_investor(accreditation="verified")
+    subscription = _signed(offering, investor, 2_000_00)
+    today = timezone.localdate().isoformat()
+    csv_text = (
+        "Date,Amount,Currency,Reference,Payer\n"
+        f'{today},"2,000.00",USD,{subscription.wire_reference},Dana Reyes\n'
+        f"{today},12.345,USD,{subscription.wire_reference},Dana Reyes\n"
+        f"yesterday,10.00,USD,{subscription.wire_reference},x\n"
+        f"{today},10.00,XYZ,{subscription.wire_reference},x\n"
+        f"{today},10.00,USD,,x\n"
+    ).encode()
+    report = bank_statement_import(issuer=cast.issuer, actor=cast.compliance, content=csv_text)
+    assert len(report.recorded) == 1 and report.recorded[0].match == WireMatch.EXACT
+    assert [e.split(":")[0] for e in report.errors] == ["Line 3", "Line 4", "Line 5", "Line 6"]
+    assert "more decimal places than USD allows" in report.errors[0]
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.PAID
+    again = bank_statement_import(issuer=cast.issuer, actor=cast.compliance, content=csv_text)
+    assert again.recorded == [] and again.duplicates == [2]
+    bad_header = bank_statement_import(issuer=cast.issuer, actor=cast.compliance, content=b"when,how much\n1,2\n")
+    assert "missing: date, amount, currency, reference" in bad_header.errors[0]
+
+
+def test_amount_parsing_is_exact() -> None:
+    assert parse_amount("1,234.56", "USD") == 123456
+    assert parse_amount("1000", "JPY") == 1000
+    with pytest.raises(ApplicationError):
+        parse_amount("0.1", "JPY")
+    with pytest.raises(ApplicationError):
+        parse_amount("abc", "USD")
+    assert reference_find("ref tsr 4F7K 9PQ2X from bank") == "TSR-4F7K-9PQ2X"
+
+
+def test_cancelling_a_paid_reg_cf_subscription_refunds_it_and_releases_the_amount(
+    cast, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    offering = offering_open(cast.issuer, cast.admin, exemption=Exemption.REG_CF, min_investment_minor=100_00)
+    investor = verified_investor(accreditation="self_certified")
+    subscription = _signed(offering, investor, 1_000_00)
+    subscription_payment_start(subscription=subscription, actor=investor.user, provider="wire", return_url="x")
+    wire_receipt_record(
+        issuer=cast.issuer,
+        actor=cast.compliance,
+        reference=subscription.wire_reference,
+        amount_minor=1_000_00,
+        currency="USD",
+        received_on=timezone.localdate(),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        subscription_cancel(subscription=subscription, actor=investor.user)
+    subscription.refresh_from_db()
+    offering.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.CANCELLED and offering.committed_minor == 0
+    refund = subscription.refunds.get()
+    assert refund.amount_minor == 1_000_00 and refund.status == RefundStatus.REQUESTED  # a wire goes back by hand
+    refund_mark_sent(refund=refund, actor=cast.compliance, bank_reference="OUT-123")
+    subscription.refresh_from_db()
+    assert subscription.paid_minor == 0
+    kinds = list(PaymentEntry.objects.filter(subscription=subscription).values_list("kind", "amount_minor"))
+    assert kinds == [(EntryKind.RECEIVED, 1_000_00), (EntryKind.REFUND, -1_000_00)]
+
+
+def test_reg_cf_cancellation_closes_48_hours_before_the_deadline(cast) -> None:  # type: ignore[no-untyped-def]
+    offering = offering_open(
+        cast.issuer,
+        cast.admin,
+        exemption=Exemption.REG_CF,
+        min_investment_minor=100_00,
+        opens_at=timezone.now() - dt.timedelta(days=25),
+        closes_at=timezone.now() + dt.timedelta(hours=30),
+    )
+    investor = verified_investor(accreditation="self_certified")
+    subscription = _signed(offering, investor, 1_000_00)
+    wire_receipt_record(
+        issuer=cast.issuer,
+        actor=cast.compliance,
+        reference=subscription.wire_reference,
+        amount_minor=1_000_00,
+        currency="USD",
+        received_on=timezone.localdate(),
+    )
+    with pytest.raises(Conflict) as refused:
+        subscription_cancel(subscription=subscription, actor=investor.user)
+    assert "48 hours before the deadline" in refused.value.message
+
+
+def test_payment_entries_are_append_only(cast) -> None:  # type: ignore[no-untyped-def]
+    offering = offering_open(cast.issuer, cast.admin)
+    investor = verified_investor(accreditation="verified")
+    subscription = _signed(offering, investor, 2_000_00)
+    wire_receipt_record(
+        issuer=cast.issuer,
+        actor=cast.compliance,
+        reference=subscription.wire_reference,
+        amount_minor=2_000_00,
+        currency="USD",
+        received_on=timezone.localdate(),
+    )
+    entry = PaymentEntry.objects.get(subscription=subscription)
+    entry.amount_minor = 1
+    with pytest.raises(RuntimeError):
+        entry.save()
+    with pytest.raises(RuntimeError):
+        entry.delete()
+    assert payment_provider("wire").verbose_name == "Bank wire"
