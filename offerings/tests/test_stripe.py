@@ -1,0 +1,227 @@
+"""Stripe Checkout and its webhooks: every event path, duplicates, out-of-order delivery, forged signatures.
+
+The real stripe library talks HTTP to a local endpoint with Stripe's documented response shapes, and
+webhooks arrive as real signed payloads through the portal's URL.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from offerings.models import EntryKind, Payment, PaymentStatus, RefundStatus, SubscriptionStatus, WebhookEvent
+from offerings.selectors import current_documents
+from offerings.services.payments import refund_retry, refund_send
+from offerings.services.subscriptions import (
+    subscription_cancel,
+    subscription_create,
+    subscription_payment_start,
+    subscription_reject,
+    subscription_sign,
+)
+from offerings.tests.stripe_fake import (
+    WEBHOOK_SECRET,
+    completed_session,
+    dispute,
+    event,
+    fake_stripe,
+    refunded_charge,
+    signed,
+)
+from offerings.tests.support import offering_open, verified_investor
+
+pytestmark = pytest.mark.django_db
+URL = "/payments/stripe/webhook/"
+
+
+@pytest.fixture
+def stripe_api(settings):  # type: ignore[no-untyped-def]
+    with fake_stripe() as fake:
+        settings.STRIPE_SECRET_KEY = "sk_test_offerings"
+        settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+        settings.STRIPE_API_BASE = fake.base_url
+        yield fake
+
+
+@pytest.fixture
+def checkout(cast, stripe_api):  # type: ignore[no-untyped-def]
+    """A signed subscription of 2,000.00 USD with a Checkout Session started."""
+    offering = offering_open(cast.issuer, cast.admin)
+    investor = verified_investor(accreditation="verified")
+    subscription = subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=2_000_00)
+    subscription = subscription_sign(
+        subscription=subscription,
+        actor=investor.user,
+        accepted_document_ids=[d.pk for d in current_documents(offering=offering)],
+        ip_address="127.0.0.1",
+        user_agent="test",
+    )
+    payment = subscription_payment_start(
+        subscription=subscription, actor=investor.user, provider="stripe", return_url="http://testserver/s/"
+    )
+    return subscription, payment, stripe_api.sessions[payment.external_id]
+
+
+def deliver(payload: dict, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None):  # type: ignore[no-untyped-def]
+    body, header = signed(payload, secret=secret, timestamp=timestamp)
+    return Client().post(URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
+
+
+def test_starting_checkout_creates_a_session_for_the_amount_due(checkout, stripe_api) -> None:  # type: ignore[no-untyped-def]
+    subscription, payment, session = checkout
+    path, params, headers = stripe_api.requests[0]
+    assert path == "/v1/checkout/sessions"
+    assert params["line_items[0][price_data][unit_amount]"] == "200000"
+    assert params["metadata[subscription]"] == str(subscription.public_id)
+    assert headers["idempotency-key"] == f"tessera-checkout-{payment.pk}"
+    assert payment.redirect_url == session["url"] and payment.status == PaymentStatus.STARTED
+
+
+def test_completed_pays_once_even_when_delivered_twice(checkout) -> None:  # type: ignore[no-untyped-def]
+    subscription, _payment, session = checkout
+    paid = event("checkout.session.completed", completed_session(session, intent="pi_1"))
+    first = deliver(paid)
+    second = deliver(paid)
+    assert first.status_code == 200 and first.json()["outcome"] == "paid"
+    assert second.status_code == 200 and second.json()["outcome"].startswith("duplicate")
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.PAID and subscription.paid_minor == 2_000_00
+    assert subscription.entries.count() == 1
+    # The same money reported by another event id (Stripe retries create new deliveries, not new ids,
+    # but async success repeats the payment intent) is still counted once.
+    deliver(event("checkout.session.async_payment_succeeded", completed_session(session, intent="pi_1")))
+    subscription.refresh_from_db()
+    assert subscription.paid_minor == 2_000_00
+
+
+def test_ach_pending_then_failed(checkout) -> None:  # type: ignore[no-untyped-def]
+    subscription, payment, session = checkout
+    assert (
+        deliver(event("checkout.session.completed", completed_session(session, intent="pi_2", paid=False)))
+        .json()["outcome"]
+        .startswith("processing")
+    )
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PROCESSING
+    deliver(event("checkout.session.async_payment_failed", completed_session(session, intent="pi_2", paid=False)))
+    payment.refresh_from_db()
+    subscription.refresh_from_db()
+    assert payment.status == PaymentStatus.FAILED and subscription.status == SubscriptionStatus.SIGNED
+
+
+def test_expired_after_paid_does_not_undo_the_payment(checkout) -> None:  # type: ignore[no-untyped-def]
+    _subscription, payment, session = checkout
+    deliver(event("checkout.session.completed", completed_session(session, intent="pi_3")))
+    deliver(event("checkout.session.expired", {**session, "status": "expired"}))
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.SUCCEEDED
+
+
+def test_expired_session(checkout) -> None:  # type: ignore[no-untyped-def]
+    _, payment, session = checkout
+    assert deliver(event("checkout.session.expired", {**session, "status": "expired"})).json()["outcome"] == "expired"
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.EXPIRED
+
+
+def test_refund_arriving_before_the_payment_leaves_the_same_ledger(checkout) -> None:  # type: ignore[no-untyped-def]
+    subscription, payment, session = checkout
+    refund = {"id": "re_early", "object": "refund", "amount": 2_000_00, "currency": "usd", "status": "succeeded"}
+    deliver(event("charge.refunded", refunded_charge(intent="pi_4", payment_pk=payment.pk, refunds=[refund])))
+    deliver(event("checkout.session.completed", completed_session(session, intent="pi_4")))
+    deliver(event("charge.refunded", refunded_charge(intent="pi_4", payment_pk=payment.pk, refunds=[refund])))
+    subscription.refresh_from_db()
+    kinds = sorted(subscription.entries.values_list("kind", "amount_minor"))
+    assert kinds == [(EntryKind.RECEIVED, 2_000_00), (EntryKind.REFUND, -2_000_00)]
+    assert subscription.paid_minor == 0 and subscription.status == SubscriptionStatus.SIGNED
+
+
+def test_dispute_takes_the_money_back_and_a_won_dispute_returns_it(checkout) -> None:  # type: ignore[no-untyped-def]
+    subscription, _payment, session = checkout
+    deliver(event("checkout.session.completed", completed_session(session, intent="pi_5")))
+    case = dispute(intent="pi_5", amount=2_000_00)
+    assert deliver(event("charge.dispute.created", case)).json()["outcome"] == "disputed"
+    subscription.refresh_from_db()
+    assert subscription.paid_minor == 0 and subscription.status == SubscriptionStatus.SIGNED
+    assert "reversed" in subscription.status_reason
+    deliver(event("charge.dispute.closed", {**case, "status": "won"}))
+    subscription.refresh_from_db()
+    assert subscription.paid_minor == 2_000_00 and subscription.status == SubscriptionStatus.PAID
+
+
+def test_refund_goes_back_through_stripe_once(cast, checkout, stripe_api) -> None:  # type: ignore[no-untyped-def]
+    subscription, payment, session = checkout
+    deliver(event("checkout.session.completed", completed_session(session, intent="pi_6")))
+    subscription_reject(subscription=subscription, actor=cast.admin, reason="Investor withdrew by letter.")
+    refund = subscription.refunds.get()
+    refund_send(refund_id=refund.pk)
+    refund_send(refund_id=refund.pk)  # a duplicate task changes nothing
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SENT and refund.external_ref.startswith("re_")
+    calls = [r for r in stripe_api.requests if r[0] == "/v1/refunds"]
+    assert len(calls) == 1 and calls[0][1]["payment_intent"] == "pi_6" and calls[0][1]["amount"] == "200000"
+    # Stripe then reports the same refund by webhook: recorded once.
+    stripe_refund = stripe_api.refunds[refund.external_ref]
+    deliver(event("charge.refunded", refunded_charge(intent="pi_6", payment_pk=payment.pk, refunds=[stripe_refund])))
+    subscription.refresh_from_db()
+    assert subscription.paid_minor == 0 and subscription.entries.filter(kind=EntryKind.REFUND).count() == 1
+
+
+def test_a_refund_stripe_refuses_is_visible_and_can_be_retried(cast, checkout, stripe_api) -> None:  # type: ignore[no-untyped-def]
+    subscription, _payment, session = checkout
+    deliver(event("checkout.session.completed", completed_session(session, intent="pi_7")))
+    subscription_reject(subscription=subscription, actor=cast.admin, reason="Investor withdrew by letter.")
+    stripe_api.fail_refunds = True
+    refund = refund_send(refund_id=subscription.refunds.get().pk)
+    assert refund.status == RefundStatus.FAILED and "disputed" in refund.failure_reason
+    stripe_api.fail_refunds = False
+    refund_retry(refund=refund, actor=cast.compliance)
+    refund = refund_send(refund_id=refund.pk)
+    assert refund.status == RefundStatus.SENT
+
+
+def test_money_for_a_cancelled_subscription_is_refunded(checkout) -> None:  # type: ignore[no-untyped-def]
+    subscription, _payment, session = checkout
+    subscription_cancel(subscription=subscription, actor=subscription.investor.user)
+    deliver(event("checkout.session.completed", completed_session(session, intent="pi_8")))
+    refund = subscription.refunds.get()
+    assert refund.amount_minor == 2_000_00 and refund.status == RefundStatus.REQUESTED
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    ["wrong secret", "no header", "stale timestamp", "tampered body"],
+)
+def test_forged_or_stale_webhooks_are_refused_and_change_nothing(checkout, forgery) -> None:  # type: ignore[no-untyped-def]
+    subscription, _payment, session = checkout
+    paid = event("checkout.session.completed", completed_session(session, intent="pi_9"))
+    if forgery == "wrong secret":
+        response = deliver(paid, secret="whsec_attacker")
+    elif forgery == "no header":
+        response = Client().post(URL, data=b"{}", content_type="application/json")
+    elif forgery == "stale timestamp":
+        response = deliver(paid, timestamp=int(time.time()) - 3600)
+    else:
+        body, header = signed(paid)
+        response = Client().post(
+            URL, data=body.replace(b"200000", b"900000"), content_type="application/json", HTTP_STRIPE_SIGNATURE=header
+        )
+    assert response.status_code == 400
+    assert "signature" in response.json()["error"]
+    subscription.refresh_from_db()
+    assert subscription.paid_minor == 0 and not WebhookEvent.objects.exists()
+
+
+def test_unknown_events_are_acknowledged_and_ignored(checkout) -> None:  # type: ignore[no-untyped-def]
+    response = deliver(event("customer.created", {"id": "cus_1", "object": "customer"}))
+    assert response.status_code == 200 and response.json()["outcome"] == "ignored: customer.created"
+
+
+def test_webhook_is_off_without_configuration(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.STRIPE_SECRET_KEY = ""
+    assert Client().post(URL, data=b"{}", content_type="application/json").status_code == 404
+    assert Payment.objects.count() == 0
+    assert timezone.now()
