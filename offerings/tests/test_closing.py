@@ -1,0 +1,143 @@
+"""Closing: mint to paid subscriptions on a real anvil in batches, resume after an interruption without
+minting twice, and refund everyone when the soft cap is missed."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from core.errors import ApplicationError
+from offerings.models import CloseOutcome, MintBatch, OfferingStatus, RefundStatus, SubscriptionStatus
+from offerings.selectors import current_documents, portfolio
+from offerings.services import closing
+from offerings.services.closing import closing_advance, offering_close
+from offerings.services.offerings import offering_publish
+from offerings.services.subscriptions import subscription_create, subscription_sign
+from offerings.services.wires import wire_receipt_record
+from offerings.tests.chain import WALLETS, balance, drain, register
+from offerings.tests.support import offering_draft, offering_open, verified_investor
+from tokens.models import ChainTransaction, ContractDeployment
+from tokens.services import portal_registry_ensure
+
+
+def _paid(cast, offering, investor, amount: int):  # type: ignore[no-untyped-def]
+    s = subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=amount)
+    s = subscription_sign(
+        subscription=s,
+        actor=investor.user,
+        accepted_document_ids=[d.pk for d in current_documents(offering=offering)],
+        ip_address="127.0.0.1",
+        user_agent="test",
+    )
+    wire_receipt_record(
+        issuer=cast.issuer,
+        actor=cast.compliance,
+        reference=s.wire_reference,
+        amount_minor=amount,
+        currency="USD",
+        received_on=timezone.localdate(),
+    )
+    s.refresh_from_db()
+    assert s.status == SubscriptionStatus.PAID
+    return s
+
+
+@pytest.fixture
+def chain_offering(cast, chain_settings, settings):  # type: ignore[no-untyped-def]
+    """A published offering on anvil and three investors registered on-chain."""
+    settings.CLOSING_BATCH_SIZE = 1
+    portal_registry_ensure()
+    drain()
+    investors = []
+    for wallet in WALLETS[:3]:
+        investor = verified_investor(accreditation="verified", wallet=wallet, register=False)
+        register(investor)
+        investors.append(investor)
+    offering = offering_draft(cast.issuer, cast.admin)
+    offering = offering_publish(offering=offering, actor=cast.admin)
+    drain()
+    return offering, investors
+
+
+@pytest.mark.chain
+@pytest.mark.django_db
+def test_closing_mints_each_paid_subscription_once_even_when_interrupted(
+    cast, chain_offering, chain_settings, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    offering, investors = chain_offering
+    amounts = [2_000_00, 3_000_00, 1_500_00]
+    for investor, amount in zip(investors, amounts, strict=True):
+        _paid(cast, offering, investor, amount)
+    unpaid_investor = verified_investor(accreditation="verified", wallet=WALLETS[3], register=False)
+    register(unpaid_investor)
+    drain()
+    unpaid = subscription_create(
+        offering=offering, investor=unpaid_investor, actor=unpaid_investor.user, amount_minor=1_000_00
+    )
+
+    # The close writes its state change with the first batch; then the worker dies mid-way.
+    offering = offering_close(offering=offering, actor=cast.admin)
+    assert offering.status == OfferingStatus.CLOSING and offering.close_outcome == CloseOutcome.MINT
+    real_mint = closing.chain.token_batch_mint
+    calls = {"n": 0}
+
+    def dies_on_second(**kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise ConnectionError("worker killed")
+        return real_mint(**kwargs)
+
+    monkeypatch.setattr(closing.chain, "token_batch_mint", dies_on_second)
+    with pytest.raises(ConnectionError):
+        closing_advance(offering_id=offering.pk)
+    monkeypatch.setattr(closing.chain, "token_batch_mint", real_mint)
+    closing_advance(offering_id=offering.pk)  # resumed: carries on after the last committed batch
+    closing_advance(offering_id=offering.pk)  # and again: nothing new
+    assert MintBatch.objects.filter(offering=offering).count() == 3
+    assert ChainTransaction.objects.filter(idempotency_key__startswith=f"close:{offering.pk}:").count() == 3
+    drain()
+    assert closing_advance(offering_id=offering.pk) == OfferingStatus.CLOSED
+
+    token = ContractDeployment.objects.get(owner_ref=offering.owner_ref)
+    for investor, amount in zip(investors, amounts, strict=True):
+        assert balance(chain_settings.rpc_url, token, investor.wallets.get().address) == amount // offering.price_minor
+        holding = portfolio(investor=investor)[0]
+        assert holding.state == "issued" and holding.tx_hash and holding.lockup_release is not None
+    unpaid.refresh_from_db()
+    assert unpaid.status == SubscriptionStatus.CANCELLED
+    assert balance(chain_settings.rpc_url, token, WALLETS[3]) == 0
+
+
+@pytest.mark.django_db
+def test_a_missed_soft_cap_refunds_every_payment_once(cast) -> None:  # type: ignore[no-untyped-def]
+    offering = offering_open(cast.issuer, cast.admin, soft_cap_minor=50_000_00)
+    paid = [_paid(cast, offering, verified_investor(accreditation="verified"), 2_000_00) for _ in range(3)]
+    offering = offering_close(offering=offering, actor=cast.admin)
+    assert offering.close_outcome == CloseOutcome.REFUND
+    closing_advance(offering_id=offering.pk)
+    closing_advance(offering_id=offering.pk)
+    offering.refresh_from_db()
+    assert offering.status == OfferingStatus.FAILED
+    for s in paid:
+        s.refresh_from_db()
+        assert s.status == SubscriptionStatus.CANCELLED
+        refund = s.refunds.get()
+        assert refund.amount_minor == 2_000_00 and refund.status == RefundStatus.REQUESTED
+    assert not ChainTransaction.objects.filter(idempotency_key__startswith=f"close:{offering.pk}:").exists()
+
+
+@pytest.mark.django_db
+def test_reg_cf_cannot_close_before_21_days(cast) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    offering = offering_open(
+        cast.issuer,
+        cast.admin,
+        exemption="reg_cf",
+        min_investment_minor=100_00,
+        opens_at=timezone.now() - dt.timedelta(days=3),
+        closes_at=timezone.now() + dt.timedelta(days=40),
+    )
+    with pytest.raises(ApplicationError) as refused:
+        offering_close(offering=offering, actor=cast.admin)
+    assert "no earlier than 21 days after opening" in refused.value.message
