@@ -217,8 +217,8 @@ def subscription_pay(request: HttpRequest, subscription_id: Any) -> HttpResponse
         except (ApplicationError, PaymentError) as exc:
             error = exc.message
         else:
-            if payment.redirect_url:
-                return redirect(payment.redirect_url)
+            # The provider's page is opened by a link on the status page: the CSP allows forms to post
+            # only to this site, and a form redirected to another origin would be blocked.
             return redirect("subscription_status", subscription_id=subscription.public_id)
     return render(
         request,

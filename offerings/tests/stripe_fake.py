@@ -55,6 +55,17 @@ def _handler(state: FakeStripe) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def do_GET(self) -> None:
+            # The hosted checkout page: the payer "pays" and Stripe sends the browser to success_url.
+            session = state.sessions.get(self.path.rsplit("/", 1)[-1]) if self.path.startswith("/pay/") else None
+            if session is None:
+                return self._send(404, {"error": {"type": "invalid_request_error", "message": "No such page"}})
+            self.send_response(303)
+            self.send_header("Location", session["success_url"])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             params = _flatten(parse_qs(self.rfile.read(length).decode()))
