@@ -140,7 +140,7 @@ def test_subscribe_sign_pay_close_and_see_the_tokens(world, live_server, browser
         data=body,
         headers={"Stripe-Signature": header, "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request) as answer:  # noqa: S310 - the live test server
+    with urllib.request.urlopen(request) as answer:
         assert answer.status == 200
     page.reload()
     assert page.locator("#subscription-status").inner_text() == "Paid"

@@ -206,7 +206,7 @@ def subscription_pay(request: HttpRequest, subscription_id: Any) -> HttpResponse
     error = ""
     if request.method == "POST":
         try:
-            payment = subscription_services.subscription_payment_start(
+            subscription_services.subscription_payment_start(
                 subscription=subscription,
                 actor=signed_in_user(request),
                 provider=request.POST.get("method", ""),
