@@ -1,7 +1,6 @@
 """Sign-In with Ethereum (EIP-4361) messages: written by the portal, signed in the browser.
 
-The one module outside tokens/chain/ that imports eth_*: it recovers a signer from an EIP-191
-signature, which is pure cryptography with no node, no keys and no transactions involved.
+The signature itself is checked by the chain layer (tokens.chain.signatures, through tokens.selectors).
 """
 
 from __future__ import annotations
@@ -10,16 +9,12 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_utils import is_address, to_checksum_address
+from tokens.selectors import SignatureInvalid, address_checksum, address_is_valid, personal_sign_signer
+
+__all__ = ["SignatureInvalid", "SiweMessage", "recover_signer"]
 
 STATEMENT = "Link this wallet to my Tessera investor account. This request does not move funds or cost gas."
 _FIELD = re.compile(r"^(URI|Version|Chain ID|Nonce|Issued At|Expiration Time): (.+)$")
-
-
-class SignatureInvalid(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -58,11 +53,11 @@ def _iso(value: dt.datetime) -> str:
 def checksum_address(value: str) -> str:
     """EIP-55 form of an address; ValueError when it is not a 20-byte hex address."""
     value = (value or "").strip()
-    if not is_address(value):
+    if not address_is_valid(value):
         raise ValueError("not an Ethereum address")
-    if value != value.lower() and value[2:] != value[2:].upper() and to_checksum_address(value) != value:
+    if value != value.lower() and value[2:] != value[2:].upper() and address_checksum(value) != value:
         raise ValueError("the address's mixed-case checksum is wrong (a mistyped character?)")
-    return to_checksum_address(value)
+    return address_checksum(value)
 
 
 def message_nonce(text: str) -> str | None:
@@ -79,10 +74,4 @@ def message_nonce(text: str) -> str | None:
 
 def recover_signer(*, text: str, signature: str) -> str:
     """The checksum address whose key made an EIP-191 `personal_sign` signature over `text`."""
-    sig = (signature or "").strip()
-    if not re.fullmatch(r"0x[0-9a-fA-F]{130}", sig):
-        raise SignatureInvalid("the signature is not 65 bytes of hex")
-    try:
-        return to_checksum_address(Account.recover_message(encode_defunct(text=text), signature=sig))
-    except Exception as exc:  # eth_keys raises several types for a malformed signature
-        raise SignatureInvalid("the signature cannot be verified") from exc
+    return personal_sign_signer(text=text, signature=signature)

@@ -242,7 +242,7 @@ def outbox_flush(*, chain_id: int, sender: str, limit: int = 500) -> int:
 
 def _revert_reason(client: ChainClient, tx: ChainTransaction, block_number: int) -> Reverted:
     call: dict[str, Any] = {"from": tx.sender, "data": "0x" + bytes(tx.data).hex(), "value": int(tx.value)}
-    target = tx.to_address or (tx.to_deployment.address if tx.to_deployment_id else None)
+    target = tx.to_address or (tx.to_deployment.address if tx.to_deployment is not None else None)
     if target:
         call["to"] = target
     # Replay on the state before its block, then after it (an earlier transaction in the same
@@ -262,7 +262,7 @@ def _replace(client: ChainClient, tx: ChainTransaction) -> None:
     max_fee, priority = client.fees()
     max_fee = max(max_fee, int(int(tx.max_fee_per_gas or 0) * 1.25) + 1)
     priority = max(priority, int(int(tx.max_priority_fee_per_gas or 0) * 1.25) + 1)
-    target = tx.to_address or (tx.to_deployment.address if tx.to_deployment_id else "")
+    target = tx.to_address or (tx.to_deployment.address if tx.to_deployment is not None else "")
     fields: dict[str, Any] = {
         "chainId": tx.chain_id,
         "nonce": tx.nonce,

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, QuerySet
 
 from tokens.chain.node import node_status
+from tokens.chain.signatures import SignatureInvalid, address_checksum, address_is_valid, personal_sign_signer
 from tokens.models import (
     OPEN_STATUSES,
     ChainEvent,
@@ -85,3 +86,14 @@ def token_deployment(*, owner_ref: str) -> ContractDeployment | None:
 def token_events(*, address: str, names: list[str] | None = None) -> QuerySet[ChainEvent]:
     events = ChainEvent.objects.filter(chain_id=settings.CHAIN_ID, contract_address=address)
     return events.filter(name__in=names) if names else events
+
+
+__all__ = [
+    "SignatureInvalid",
+    "WalletRegistration",
+    "address_checksum",
+    "address_is_valid",
+    "chain_status",
+    "personal_sign_signer",
+    "registry_wallet_states",
+]

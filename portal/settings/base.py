@@ -268,6 +268,8 @@ AUDIT_APPEND_ONLY_GUARD = True
 # The signer class can be swapped for a remote signer / KMS with the same interface.
 CHAIN_SIGNER_CLASS = env.str("CHAIN_SIGNER_CLASS", default="tokens.chain.signer.LocalKeySigner")
 CHAIN_SIGNER_KEY = env.str("CHAIN_SIGNER_KEY", default="")
+# anvil's first development account: published in anvil's own output, funded only on local chains.
+ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 CHAIN_STUCK_SECONDS = env.int("CHAIN_STUCK_SECONDS", default=120)
 CHAIN_FALLBACK_GAS_LIMIT = env.int("CHAIN_FALLBACK_GAS_LIMIT", default=8_000_000)
 CHAIN_EXPLORER_TX_URL = env.str("CHAIN_EXPLORER_TX_URL", default="")  # e.g. https://etherscan.io/tx/{hash}

@@ -7,11 +7,10 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "local-development-only-secret-key-no
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "Jb4nRZg0wkH1W4vQ3gI4tq3Z2W7p9v5sXk3yq8m1cYI=")
 
 from .base import *
-from .base import STORAGES, env
+from .base import ANVIL_DEV_KEY, STORAGES, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-# anvil's first development account: public knowledge, funded only on a local chain.
-CHAIN_SIGNER_KEY = env.str("CHAIN_SIGNER_KEY", default="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+CHAIN_SIGNER_KEY = env.str("CHAIN_SIGNER_KEY", default=ANVIL_DEV_KEY)
 # Local HTTP on localhost: WebAuthn needs this to accept the non-HTTPS origin.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}

@@ -13,8 +13,8 @@ CACHES = {"default": env.cache("CACHE_URL")}
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL")
 CHAIN_ID = env.int("CHAIN_ID")
 CHAIN_SIGNER_KEY = env.str("CHAIN_SIGNER_KEY")  # or a remote signer through CHAIN_SIGNER_CLASS
-# No default key: without FIELD_ENCRYPTION_KEYS every read or write of PII fails with a clear error.
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+# Personal data at rest is encrypted with these (newest first); production will not start without them.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")

@@ -12,7 +12,7 @@ os.environ.setdefault("KYC_VENDOR_API_URL", "https://kyc-vendor.invalid/v1")
 os.environ.setdefault("SANCTIONS_LIST_URL", "")
 
 from .base import *
-from .base import DATABASES, VAR_DIR, env
+from .base import ANVIL_DEV_KEY, DATABASES, VAR_DIR, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast hashing; tests only
@@ -34,8 +34,7 @@ CELERY_BROKER_URL = env.str(
 # The test runner empties tables between transactional tests; test_audit installs the guard itself.
 AUDIT_APPEND_ONLY_GUARD = False
 
-# anvil's first development account (public, test chains only).
-CHAIN_SIGNER_KEY = env.str("CHAIN_SIGNER_KEY", default="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+CHAIN_SIGNER_KEY = env.str("CHAIN_SIGNER_KEY", default=ANVIL_DEV_KEY)
 # Crash tests arm named points where a worker kills itself (tokens/chain/failpoints.py).
 CHAIN_FAILPOINTS = tuple(filter(None, env.str("CHAIN_FAILPOINTS", default="").split(",")))
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=1)

@@ -16,13 +16,13 @@ PRODUCTION_ENV = {
     "CHAIN_RPC_URL": "https://rpc.example.com",
     "CHAIN_ID": "1",
     "CHAIN_SIGNER_KEY": "0x" + "11" * 32,
+    "FIELD_ENCRYPTION_KEYS": "q1uH0m7ePa6yZ5kX1mN3bV7cT9rW2sD4fG6hJ8kL0pA=",
 }
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "CELERY_", "CACHE_URL"))
-    }
+    ours = ("DJANGO_", "DATABASE_URL", "CELERY_", "CACHE_URL", "CHAIN_", "FIELD_ENCRYPTION_KEYS")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         env={**clean, **env},
@@ -40,7 +40,13 @@ def test_check_deploy_with_production_settings_reports_no_issues() -> None:
 
 
 def test_production_refuses_to_start_without_its_secrets() -> None:
-    for missing in ("DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "CHAIN_SIGNER_KEY"):
+    for missing in (
+        "DJANGO_SECRET_KEY",
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "CHAIN_SIGNER_KEY",
+        "FIELD_ENCRYPTION_KEYS",
+    ):
         env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
         result = _manage("check", env=env)
         assert result.returncode != 0

@@ -31,7 +31,7 @@ def encode_call(contract: str, function: str, args: list[Any] | tuple[Any, ...])
 
 def encode_deploy(contract: str, args: list[Any] | tuple[Any, ...]) -> bytes:
     artifact = load_artifact(contract)
-    ctor = next((e for e in artifact.abi if e.get("type") == "constructor"), {"inputs": []})
+    ctor: dict[str, Any] = next((e for e in artifact.abi if e.get("type") == "constructor"), {"inputs": []})
     bytecode = bytes.fromhex(artifact.bytecode.removeprefix("0x"))
     return bytecode + encode(_types(ctor["inputs"]), list(args))
 

@@ -48,7 +48,7 @@ class Command(BaseCommand):
             ):
                 outbox_flush(chain_id=settings.CHAIN_ID, sender=sender)
             outbox_watch(chain_id=settings.CHAIN_ID)
-            tx = ChainTransaction.objects.get(pk=deployment.deploy_transaction_id)
+            tx = ChainTransaction.objects.get(deployment=deployment)
             if tx.status == TxStatus.CONFIRMED:
                 deployment.refresh_from_db()
                 self.stdout.write(self.style.SUCCESS(f"Deployed at {deployment.address} (tx {tx.tx_hash})"))
