@@ -13,9 +13,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from eth_utils import keccak
 
 from tokens.chain.abi import decode_log
+from tokens.chain.addresses import transfer_topics_to
 from tokens.chain.client import ChainClient
 from tokens.models import ChainEvent, ContractDeployment, ContractKind, IndexedBlock, IndexerCursor, TxStatus
 from tokens.stablecoin import stablecoin_receiving_address
@@ -54,12 +54,6 @@ def _remember_block(chain_id: int, block: dict) -> None:
     IndexedBlock.objects.update_or_create(
         chain_id=chain_id, number=block["number"], defaults={"hash": block["hash"], "parent_hash": block["parent_hash"]}
     )
-
-
-def _transfers_to(addresses: list[str]) -> list[Any]:
-    """Log filter for Transfer events to the given addresses (a stablecoin has far more than ours)."""
-    topic = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
-    return [topic, None, ["0x" + "0" * 24 + a.lower().removeprefix("0x") for a in addresses]]
 
 
 def _index_range(
@@ -135,7 +129,8 @@ def chain_index(*, client: ChainClient, chain_id: int | None = None, confirmatio
             first_block = deployment.index_from_block
         else:
             continue
-        topics = _transfers_to(receiving) if deployment.kind == ContractKind.STABLECOIN else None
+        # A stablecoin has far more transfers than ours: read only those into the receiving address.
+        topics = transfer_topics_to(receiving) if deployment.kind == ContractKind.STABLECOIN else None
         cursor, _ = IndexerCursor.objects.get_or_create(
             chain_id=chain_id, contract_address=deployment.address, defaults={"last_block": first_block - 1}
         )

@@ -15,16 +15,15 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-import rlp
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from eth_utils import keccak, to_canonical_address, to_checksum_address
 
 from core.audit import audit_record
 from core.errors import ApplicationError
 from tokens.chain.abi import decode_revert_any
+from tokens.chain.addresses import checksum, create_address
 from tokens.chain.client import ChainClient, NodeRejected, NodeUnavailable, Reverted, client_for
 from tokens.chain.failpoints import failpoint
 from tokens.chain.signer import portal_signer
@@ -35,11 +34,6 @@ log = logging.getLogger(__name__)
 
 def chain_client() -> ChainClient:
     return client_for(settings.CHAIN_RPC_URL)
-
-
-def create_address(sender: str, nonce: int) -> str:
-    """The address CREATE gives a contract deployed by `sender` at `nonce`."""
-    return to_checksum_address(keccak(rlp.encode([to_canonical_address(sender), nonce]))[12:])
 
 
 # --------------------------------------------------------------------------- enqueue
@@ -69,7 +63,7 @@ def transaction_enqueue(
                 purpose=purpose[:200],
                 chain_id=settings.CHAIN_ID,
                 sender=signer.address,
-                to_address=to_checksum_address(to_address) if to_address else "",
+                to_address=checksum(to_address) if to_address else "",
                 to_deployment=to_deployment,
                 data=data,
                 gas_limit=gas_limit,
@@ -182,7 +176,7 @@ def _sign_one(client: ChainClient, tx_id: int) -> ChainTransaction | None:
             "type": 2,
         }
         if target:
-            fields["to"] = to_checksum_address(target)
+            fields["to"] = checksum(target)
         signed = signer.sign(fields)
         locked.nonce, locked.gas_limit = nonce, gas
         locked.max_fee_per_gas, locked.max_priority_fee_per_gas = max_fee, priority
@@ -274,7 +268,7 @@ def _replace(client: ChainClient, tx: ChainTransaction) -> None:
         "type": 2,
     }
     if target:
-        fields["to"] = to_checksum_address(target)
+        fields["to"] = checksum(target)
     signed = signer.sign(fields)
     with transaction.atomic():
         locked = ChainTransaction.objects.select_for_update().get(pk=tx.pk)

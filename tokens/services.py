@@ -13,11 +13,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from eth_utils import is_address, keccak, to_checksum_address
 
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
 from tokens.chain.abi import encode_call, encode_deploy
+from tokens.chain.addresses import address_is_valid, checksum, keccak_text
 from tokens.chain.signer import portal_signer
 from tokens.models import ChainTransaction, ContractDeployment, ContractKind, RegistryInvestor, RegistryWallet
 from tokens.outbox import transaction_enqueue
@@ -36,13 +36,13 @@ RULE_MAX_BALANCE = 1 << 6
 
 def investor_chain_id(investor_ref: str) -> bytes:
     """The bytes32 the registry knows an investor by: a hash, so no personal data goes on-chain."""
-    return keccak(text=f"tessera:investor:{investor_ref}")
+    return keccak_text(f"tessera:investor:{investor_ref}")
 
 
 def _address(value: str) -> str:
-    if not isinstance(value, str) or not is_address(value):
+    if not address_is_valid(value):
         raise ApplicationError(f"“{value}” is not an Ethereum address.", code="invalid_address")
-    return to_checksum_address(value)
+    return checksum(value)
 
 
 def _sorted_wallets(addresses: Sequence[str]) -> list[str]:

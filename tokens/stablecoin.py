@@ -10,11 +10,11 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from eth_utils import is_address, to_checksum_address
 
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
 from tokens.chain.abi import encode_call, encode_deploy
+from tokens.chain.addresses import address_is_valid, checksum
 from tokens.chain.signer import portal_signer
 from tokens.models import ChainEvent, ChainTransaction, ContractDeployment, ContractKind
 from tokens.outbox import transaction_enqueue
@@ -24,7 +24,7 @@ PORTAL = "portal"
 
 def stablecoin_receiving_address() -> str:
     configured = getattr(settings, "STABLECOIN_RECEIVING_ADDRESS", "")
-    return to_checksum_address(configured) if configured else portal_signer().address
+    return checksum(configured) if configured else portal_signer().address
 
 
 def portal_stablecoin() -> ContractDeployment | None:
@@ -62,7 +62,7 @@ def stablecoin_register(
     *, address: str, index_from_block: int, name: str = "USD Coin", actor: Any = None
 ) -> ContractDeployment:
     """Use an existing stablecoin contract (production); payments are read from `index_from_block` on."""
-    if not is_address(address):
+    if not address_is_valid(address):
         raise ApplicationError("That is not an Ethereum address.", code="invalid_address")
     if portal_stablecoin() is not None:
         raise Conflict("A stablecoin is already set up for this portal.", code="deployed")
@@ -71,7 +71,7 @@ def stablecoin_register(
         kind=ContractKind.STABLECOIN,
         owner_ref=PORTAL,
         name=name,
-        address=to_checksum_address(address),
+        address=checksum(address),
         index_from_block=index_from_block,
     )
     audit_record(
@@ -93,14 +93,14 @@ def stablecoin_faucet(*, wallet: str, amount: int, idempotency_key: str, actor: 
     coin = _coin()
     if coin.deploy_transaction_id is None:
         raise ApplicationError("Only the portal's test stablecoin can be minted.", code="not_mintable")
-    if not is_address(wallet):
+    if not address_is_valid(wallet):
         raise ApplicationError("That is not an Ethereum address.", code="invalid_address")
     return transaction_enqueue(
         idempotency_key=idempotency_key,
         purpose=f"Mint {amount} test stablecoin units to {wallet}",
         to_address=coin.address,
         to_deployment=None if coin.address else coin,
-        data=encode_call("TestStablecoin", "mint", [to_checksum_address(wallet), amount]),
+        data=encode_call("TestStablecoin", "mint", [checksum(wallet), amount]),
         actor=actor,
     )
 
@@ -123,7 +123,7 @@ def stablecoin_send(
         purpose=purpose,
         to_address=coin.address,
         to_deployment=None if coin.address else coin,
-        data=encode_call("TestStablecoin", "transfer", [to_checksum_address(to_wallet), amount]),
+        data=encode_call("TestStablecoin", "transfer", [checksum(to_wallet), amount]),
         actor=actor,
     )
 
