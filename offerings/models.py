@@ -416,3 +416,30 @@ class MintBatch(models.Model):
 
     def __str__(self) -> str:
         return f"batch {self.number} of {self.offering}"
+
+
+class StablecoinMatch(models.TextChoices):
+    MATCHED = "matched", "Matched to a payment"
+    UNKNOWN_SENDER = "unknown_sender", "Sent from a wallet no investor has linked"
+    NO_OPEN_PAYMENT = "no_open_payment", "The sender has no open stablecoin payment"
+    AMOUNT_MISMATCH = "amount_mismatch", "The amount differs from every open payment of the sender"
+
+
+class StablecoinReceipt(models.Model):
+    """A stablecoin transfer into the receiving address, read from the chain once (flagged or matched)."""
+
+    chain_event_id = models.BigIntegerField(unique=True)
+    transaction_hash = models.CharField(max_length=66)
+    log_index = models.IntegerField()
+    sender = models.CharField(max_length=42, db_index=True)
+    amount_units = models.DecimalField(max_digits=78, decimal_places=0, help_text="In the token's smallest unit.")
+    amount_minor = models.BigIntegerField(null=True, blank=True, help_text="USD cents, when whole.")
+    match = models.CharField(max_length=20, choices=StablecoinMatch.choices)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="receipts")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-chain_event_id"]
+
+    def __str__(self) -> str:
+        return f"{self.amount_units} units from {self.sender} [{self.match}]"

@@ -27,6 +27,8 @@ from offerings.models import (
     Payment,
     Refund,
     RefundStatus,
+    StablecoinMatch,
+    StablecoinReceipt,
     Subscription,
     SubscriptionStatus,
     WireReceipt,
@@ -417,3 +419,8 @@ def open_subscription_counts(*, offering: Offering) -> int:
 
 def latest_activity(*, offering: Offering) -> dt.datetime | None:
     return Subscription.objects.filter(offering=offering).aggregate(t=Max("updated_at"))["t"]
+
+
+def stablecoin_receipts(*, flagged_only: bool) -> QuerySet[StablecoinReceipt]:
+    rows = StablecoinReceipt.objects.select_related("payment__subscription__offering").order_by("-chain_event_id")
+    return rows.exclude(match=StablecoinMatch.MATCHED) if flagged_only else rows

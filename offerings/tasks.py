@@ -142,3 +142,11 @@ def closing_notify_task(kind: str, offering_id: int, batch_id: int | None) -> in
         )
         messages.append((subject, body, None, [s.investor.user.email]))
     return send_mass_mail(messages, fail_silently=False)
+
+
+@shared_task(name="offerings.tasks.stablecoin_receipts_match_task", max_retries=0, **COMMON)
+def stablecoin_receipts_match_task() -> int:
+    """Beat: credit stablecoin transfers the indexer has read into the receiving address."""
+    from offerings.services.stablecoin import stablecoin_receipts_match
+
+    return stablecoin_receipts_match()

@@ -60,6 +60,7 @@ urlpatterns = [
     path("issuers/<slug:slug>/refunds/<int:refund_id>/sent/", views.refund_sent, name="refund_sent"),
     path("issuers/<slug:slug>/refunds/<int:refund_id>/retry/", views.refund_retry, name="refund_retry"),
     path("payments/<str:provider>/webhook/", views.payment_webhook, name="payment_webhook"),
+    path("staff/stablecoin/", views.stablecoin_receipts, name="stablecoin_receipts"),
 ]
 
 api_urlpatterns = [

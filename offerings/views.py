@@ -664,3 +664,13 @@ def payment_webhook(request: HttpRequest, provider: str) -> HttpResponse:
     except PaymentError as exc:
         raise Http404("No such payment provider.") from exc
     return method.webhook(request)
+
+
+@access_required(Perm.PLATFORM_ADMIN)
+def stablecoin_receipts(request: HttpRequest) -> HttpResponse:
+    """Staff: every stablecoin transfer into the receiving address; flagged ones need a person."""
+    show = request.GET.get("show", "flagged")
+    page = Paginator(selectors.stablecoin_receipts(flagged_only=show == "flagged"), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "offerings/stablecoin_receipts.html", {"page": page, "show": show})

@@ -301,7 +301,11 @@ EXEMPTION_FIGURES = {
 # Payment providers the portal knows, in the order investors see them (offerings/payments/).
 PAYMENT_PROVIDERS = env.list(
     "PAYMENT_PROVIDERS",
-    default=["offerings.payments.wire.WireTransferProvider", "offerings.payments.stripe.StripeCheckoutProvider"],
+    default=[
+        "offerings.payments.wire.WireTransferProvider",
+        "offerings.payments.stripe.StripeCheckoutProvider",
+        "offerings.payments.stablecoin.StablecoinProvider",
+    ],
 )
 # Stripe Checkout: enabled only when a secret key and a webhook signing secret are set.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
@@ -328,3 +332,7 @@ CELERY_BEAT_SCHEDULE["offerings-scheduled"] = {"task": "offerings.tasks.offering
 # Stablecoin payments arrive here; empty means the portal signer's own address (it can refund).
 STABLECOIN_RECEIVING_ADDRESS = env.str("STABLECOIN_RECEIVING_ADDRESS", default="")
 STABLECOIN_DECIMALS = env.int("STABLECOIN_DECIMALS", default=6)
+CELERY_BEAT_SCHEDULE["stablecoin-receipts-match"] = {
+    "task": "offerings.tasks.stablecoin_receipts_match_task",
+    "schedule": CHAIN_WATCH_SECONDS,
+}

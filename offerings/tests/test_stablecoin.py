@@ -1,0 +1,120 @@
+"""Paying in stablecoin on a real anvil: the transfer is read back, matched by sender and amount,
+credited once; a wrong amount or an unknown sender is flagged, never guessed; refunds go back on-chain."""
+
+from __future__ import annotations
+
+import pytest
+from web3 import Web3
+
+from offerings.models import PaymentEntry, PaymentStatus, StablecoinMatch, StablecoinReceipt, SubscriptionStatus
+from offerings.payments import PaymentError, payment_provider
+from offerings.selectors import current_documents
+from offerings.services.payments import refund_request, refund_send
+from offerings.services.stablecoin import stablecoin_receipts_match
+from offerings.services.subscriptions import subscription_create, subscription_sign
+from offerings.tests.chain import WALLETS, drain, register
+from offerings.tests.support import offering_draft, verified_investor
+from tokens.chain.abi import decode_result, encode_call
+from tokens.chain.client import client_for
+from tokens.indexer import chain_index
+from tokens.services import portal_registry_ensure
+from tokens.stablecoin import stablecoin_deploy, stablecoin_faucet, stablecoin_receiving_address
+
+pytestmark = [pytest.mark.chain, pytest.mark.django_db]
+
+
+def _pay(w3: Web3, coin: str, sender: str, units: int) -> None:
+    data = "0x" + encode_call("TestStablecoin", "transfer", [stablecoin_receiving_address(), units]).hex()
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_transaction({"from": sender, "to": coin, "data": data}))
+
+
+def _coin_balance(w3: Web3, coin: str, wallet: str) -> int:
+    data = w3.eth.call({"to": coin, "data": "0x" + encode_call("TestStablecoin", "balanceOf", [wallet]).hex()})
+    return int(decode_result("TestStablecoin", "balanceOf", bytes(data))[0])
+
+
+def _read(rpc_url: str) -> None:
+    drain()
+    chain_index(client=client_for(rpc_url), confirmations=1)
+    stablecoin_receipts_match()
+
+
+@pytest.fixture
+def paying(cast, chain_settings):  # type: ignore[no-untyped-def]
+    portal_registry_ensure()
+    coin = stablecoin_deploy()
+    drain()
+    coin.refresh_from_db()
+    investor = verified_investor(accreditation="verified", wallet=WALLETS[0], register=False)
+    register(investor)
+    stablecoin_faucet(wallet=WALLETS[0], amount=50_000 * 10**6, idempotency_key="faucet")
+    drain()
+    offering = offering_draft(cast.issuer, cast.admin)
+    from offerings.services.offerings import offering_publish
+
+    offering = offering_publish(offering=offering, actor=cast.admin)
+    drain()
+    subscription = subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=2_500_00)
+    subscription = subscription_sign(
+        subscription=subscription,
+        actor=investor.user,
+        accepted_document_ids=[d.pk for d in current_documents(offering=offering)],
+        ip_address="127.0.0.1",
+        user_agent="test",
+    )
+    return Web3(Web3.HTTPProvider(chain_settings.rpc_url)), coin.address, subscription
+
+
+def test_a_transfer_from_the_investors_wallet_pays_the_subscription_once(paying, chain_settings) -> None:  # type: ignore[no-untyped-def]
+    w3, coin, subscription = paying
+    payment = payment_provider("stablecoin").start(subscription, return_url="/")
+    assert payment.details["amount_units"] == str(2_500_00 * 10**4) and payment.details["from_wallets"] == [WALLETS[0]]
+    _pay(w3, coin, WALLETS[0], 2_500_00 * 10**4)
+    _read(chain_settings.rpc_url)
+    _read(chain_settings.rpc_url)  # read again: nothing is credited twice
+    subscription.refresh_from_db()
+    payment.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.PAID and subscription.paid_minor == 2_500_00
+    assert payment.status == PaymentStatus.SUCCEEDED and payment.details["paid_from"] == WALLETS[0]
+    assert PaymentEntry.objects.filter(payment=payment).count() == 1
+    assert StablecoinReceipt.objects.get().match == StablecoinMatch.MATCHED
+
+    # The subscription is cancelled: the money goes back to the wallet that paid, on-chain.
+    before = _coin_balance(w3, coin, WALLETS[0])
+    refund = refund_request(payment=payment, reason="Cancelled by the investor")
+    refund_send(refund_id=refund.pk)
+    drain()
+    assert _coin_balance(w3, coin, WALLETS[0]) == before + 2_500_00 * 10**4
+    assert sum(PaymentEntry.objects.filter(payment=payment).values_list("amount_minor", flat=True)) == 0
+
+
+def test_a_wrong_amount_or_a_stranger_is_flagged_not_guessed(paying, chain_settings) -> None:  # type: ignore[no-untyped-def]
+    w3, coin, subscription = paying
+    payment_provider("stablecoin").start(subscription, return_url="/")
+    _pay(w3, coin, WALLETS[0], 1_000_00 * 10**4)  # less than asked
+    w3.eth.send_transaction({"from": WALLETS[4], "to": WALLETS[4], "value": 0})
+    stablecoin_faucet(wallet=WALLETS[4], amount=10**6, idempotency_key="stranger")
+    drain()
+    _pay(w3, coin, WALLETS[4], 10**6)  # from a wallet nobody linked
+    _read(chain_settings.rpc_url)
+    subscription.refresh_from_db()
+    assert subscription.paid_minor == 0 and subscription.status == SubscriptionStatus.SIGNED
+    flagged = dict(StablecoinReceipt.objects.values_list("sender", "match"))
+    assert flagged == {WALLETS[0]: StablecoinMatch.AMOUNT_MISMATCH, WALLETS[4]: StablecoinMatch.UNKNOWN_SENDER}
+
+
+def test_paying_needs_a_linked_wallet(paying) -> None:  # type: ignore[no-untyped-def]
+    _, _, subscription = paying
+    subscription.investor.wallets.update(removed_at="2026-01-01T00:00:00Z")
+    with pytest.raises(PaymentError, match="Link a wallet first"):
+        payment_provider("stablecoin").start(subscription, return_url="/")
+
+
+def test_staff_see_flagged_receipts(paying, chain_settings, cast, client) -> None:  # type: ignore[no-untyped-def]
+    w3, coin, subscription = paying
+    _pay(w3, coin, WALLETS[0], 123)  # not whole cents, and nothing was started
+    _read(chain_settings.rpc_url)
+    client.force_login(cast.staff)
+    page = client.get("/staff/stablecoin/")
+    assert page.status_code == 200
+    assert b"not whole cents" in page.content and b"no open stablecoin payment" in page.content
