@@ -111,7 +111,7 @@ def test_paying_needs_a_linked_wallet(paying) -> None:  # type: ignore[no-untype
 
 
 def test_staff_see_flagged_receipts(paying, chain_settings, cast, client) -> None:  # type: ignore[no-untyped-def]
-    w3, coin, subscription = paying
+    w3, coin, _ = paying
     _pay(w3, coin, WALLETS[0], 123)  # not whole cents, and nothing was started
     _read(chain_settings.rpc_url)
     client.force_login(cast.staff)
