@@ -1,20 +1,71 @@
-"""Demo data: one issuer with its team and two investors. Idempotent: running it again changes nothing."""
+"""Demo data, built only through the services (so every change is audited as usual).
+
+`demo_seed` needs no chain: the team, the sanctions list, the investors' onboarding and the offerings
+with their documents. `core.demo_chain` does the rest once a chain and a worker run. Both are
+idempotent: running them again changes nothing.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.utils import timezone
 
+from compliance.exemptions import Exemption
+from compliance.services.onboarding import onboarding_submit
+from compliance.services.sanctions import (
+    active_list,
+    sanctions_files_fetch,
+    sanctions_list_load,
+    sanctions_rescreen_all,
+)
+from core import demo_documents as pdfs
 from core.mfa import totp_enroll
 from core.models import Issuer, Role, User
+from core.money import Money
 from core.services import issuer_create, membership_grant
+from investors.models import (
+    AccreditationMethod,
+    AccreditationStatus,
+    DocumentKind,
+    InvestorKind,
+    InvestorProfile,
+    KycStatus,
+    LetterSigner,
+    TaxFormKind,
+)
+from investors.selectors import accreditation_current, identity_documents_missing, tax_form_current, wallets_active
+from investors.services.accreditation import (
+    accreditation_claim_start,
+    accreditation_claim_submit,
+    accreditation_missing,
+)
+from investors.services.documents import document_upload as investor_document_upload
+from investors.services.profiles import investor_details_save, investor_kind_set, investor_profile_ensure
+from investors.services.tax import tax_form_sign
+from investors.services.wallets import wallet_custodial_record
+from offerings.models import DocumentKind as OfferingDocumentKind
+from offerings.models import Offering, SecurityType
+from offerings.services.documents import document_upload as offering_document_upload
+from offerings.services.offerings import OfferingInput, offering_create
 
 DEMO_PASSWORD = "tessera-demo-2026"
 # A fixed base32 secret so the demo's authenticator codes can be printed (`make otp`). Demo only.
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 DEMO_ISSUER_SLUG = "harbor-street"
+SANCTIONS_FIXTURE = Path(settings.BASE_DIR) / "compliance" / "fixtures" / "ofac"
+# anvil's dev accounts #1 and #2: public keys of a local chain, recorded as custodial wallets.
+ALICE_WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+BOB_WALLET = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+DEMO_CUSTODIAN = "Harbor Street Capital demo custody"
+FUND_TITLE = "Harbor Street Logistics Fund I"
+NOTES_TITLE = "Harbor Street Cold Storage Notes"
 
 
 @dataclass(frozen=True)
@@ -29,8 +80,8 @@ DEMO_LOGINS = [
     DemoLogin("admin@harborstreet.example", "Issuer admin, Harbor Street Capital", True),
     DemoLogin("compliance@harborstreet.example", "Compliance officer, Harbor Street Capital", True),
     DemoLogin("agent@ledgertransfer.example", "Transfer agent, Harbor Street Capital", True),
-    DemoLogin("alice@investor.example", "Investor", False),
-    DemoLogin("bob@investor.example", "Investor", False),
+    DemoLogin("alice@investor.example", "Investor, verified and accredited", False),
+    DemoLogin("bob@investor.example", "Investor, waiting for review", False),
 ]
 ROLES = {
     "admin@harborstreet.example": Role.ISSUER_ADMIN,
@@ -47,6 +98,84 @@ NAMES = {
 }
 
 
+@dataclass(frozen=True)
+class DemoPerson:
+    email: str
+    details: dict[str, object]
+    passport_number: str
+    wallet: str
+
+
+ALICE = DemoPerson(
+    email="alice@investor.example",
+    details={
+        "legal_name": "Alice Moreau",
+        "date_of_birth": dt.date(1979, 3, 14),
+        "address_line1": "48 Beacon Street",
+        "address_line2": "Apt 3",
+        "city": "Boston",
+        "region": "MA",
+        "postal_code": "02108",
+        "country": "US",
+        "citizenship": "US",
+        "phone": "+1 617 555 0142",
+        "tax_id_kind": "ssn",
+        "tax_id": "123-45-6789",
+    },
+    passport_number="A1234567",
+    wallet=ALICE_WALLET,
+)
+BOB = DemoPerson(
+    email="bob@investor.example",
+    details={
+        "legal_name": "Bob Tanaka",
+        "date_of_birth": dt.date(1986, 11, 2),
+        "address_line1": "2-11-3 Meguro",
+        "city": "Tokyo",
+        "postal_code": "153-0063",
+        "country": "JP",
+        "citizenship": "JP",
+        "phone": "+81 3 5555 0199",
+        "tax_id_kind": "foreign_tin",
+        "tax_id": "JP482913570",
+        "tax_id_country": "JP",
+    },
+    passport_number="TK8821034",
+    wallet=BOB_WALLET,
+)
+
+
+@dataclass
+class DemoSeed:
+    logins: list[DemoLogin]
+    done: list[str] = field(default_factory=list)  # what this run changed, in words
+
+
+@dataclass(frozen=True)
+class DemoTeam:
+    staff: User
+    issuer: Issuer
+    admin: User
+    compliance: User
+
+
+def demo_user(email: str) -> User:
+    return User.objects.get(email=email)
+
+
+def demo_team() -> DemoTeam:
+    return DemoTeam(
+        staff=demo_user("staff@tessera.local"),
+        issuer=Issuer.objects.get(slug=DEMO_ISSUER_SLUG),
+        admin=demo_user("admin@harborstreet.example"),
+        compliance=demo_user("compliance@harborstreet.example"),
+    )
+
+
+def demo_fund() -> Offering | None:
+    return Offering.objects.filter(issuer__slug=DEMO_ISSUER_SLUG, title=FUND_TITLE).first()
+
+
 def _user(email: str) -> User:
     user = User.objects.filter(email=email).first()
     if user is None:
@@ -55,8 +184,243 @@ def _user(email: str) -> User:
     return user
 
 
+def _pdf_upload(name: str, content: bytes) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+# --------------------------------------------------------------------------- sanctions
+
+
+def _sanctions(seed: DemoSeed, staff: User) -> None:
+    """The fixture list, unless a list is loaded already (the demo never replaces a real one)."""
+    if active_list() is not None:
+        return
+    source = str(SANCTIONS_FIXTURE)
+    files = sanctions_files_fetch(source=source)
+    loaded, changed = sanctions_list_load(files=files, source=source, actor=staff, rescreen_after_commit=False)
+    if changed:
+        sanctions_rescreen_all(actor=staff)
+        seed.done.append(f"Loaded the OFAC fixture list ({loaded.entries} entries) from compliance/fixtures/ofac.")
+
+
+# --------------------------------------------------------------------------- investors
+
+
+def _identity_documents(investor: InvestorProfile, user: User, person: DemoPerson) -> None:
+    missing = identity_documents_missing(investor=investor)
+    if not missing:
+        return
+    today = timezone.localdate()
+    have = set(investor.documents.filter(removed_at__isnull=True).values_list("kind", flat=True))
+    name = str(person.details["legal_name"])
+    if DocumentKind.PASSPORT not in have:
+        expires = today.replace(year=today.year + 6)
+        investor_document_upload(
+            investor=investor,
+            actor=user,
+            kind=DocumentKind.PASSPORT,
+            upload=_pdf_upload(
+                "passport.pdf",
+                pdfs.passport_specimen_pdf(
+                    name=name,
+                    number=person.passport_number,
+                    country=str(person.details["citizenship"]),
+                    birth=person.details["date_of_birth"],  # type: ignore[arg-type]
+                    expires=expires,
+                ),
+            ),
+            document_number=person.passport_number,
+            issuing_country=str(person.details["citizenship"]),
+            expires_on=expires,
+        )
+    if DocumentKind.PROOF_OF_ADDRESS not in have:
+        address = ", ".join(
+            str(person.details[k]) for k in ("address_line1", "city", "postal_code", "country") if person.details.get(k)
+        )
+        investor_document_upload(
+            investor=investor,
+            actor=user,
+            kind=DocumentKind.PROOF_OF_ADDRESS,
+            upload=_pdf_upload("utility-bill.pdf", pdfs.proof_of_address_pdf(name=name, address=address, issued=today)),
+            document_date=today,
+        )
+
+
+def _accreditation(investor: InvestorProfile, user: User) -> None:
+    """Rule 506(c)(2)(ii)(C): a CPA's letter dated within three months, sent for review."""
+    claim = accreditation_current(investor=investor)
+    today = timezone.localdate()
+    if claim is None or claim.status in {AccreditationStatus.REJECTED, AccreditationStatus.EXPIRED}:
+        claim = accreditation_claim_start(
+            investor=investor,
+            actor=user,
+            method=AccreditationMethod.THIRD_PARTY_LETTER,
+            figures={"letter_signer": LetterSigner.CPA, "letter_date": today},
+            attested=True,
+        )
+    if claim.status not in {AccreditationStatus.DRAFT, AccreditationStatus.MORE_INFO}:
+        return
+    if accreditation_missing(claim=claim):
+        investor_document_upload(
+            investor=investor,
+            actor=user,
+            kind=DocumentKind.VERIFICATION_LETTER,
+            claim=claim,
+            upload=_pdf_upload(
+                "cpa-verification-letter.pdf",
+                pdfs.verification_letter_pdf(name=investor.legal_name, signer="Dana Whitfield, CPA", dated=today),
+            ),
+            document_date=today,
+        )
+    accreditation_claim_submit(claim=claim, actor=user)
+
+
+def _tax_form(investor: InvestorProfile, user: User, person: DemoPerson) -> None:
+    if tax_form_current(investor=investor) is not None:
+        return
+    if investor.is_us_taxpayer:
+        tax_form_sign(
+            investor=investor,
+            actor=user,
+            kind=TaxFormKind.W9,
+            signer_name=investor.legal_name,
+            signed_on=timezone.localdate(),
+            tin_certified=True,
+            not_subject_to_backup_withholding=True,
+        )
+    else:
+        # The US-Japan income tax treaty, Article 10: 10% on portfolio dividends.
+        tax_form_sign(
+            investor=investor,
+            actor=user,
+            kind=TaxFormKind.W8BEN,
+            signer_name=investor.legal_name,
+            signed_on=timezone.localdate(),
+            foreign_tin=str(person.details["tax_id"]),
+            treaty_country=investor.country,
+            treaty_article="Article 10",
+            treaty_rate_bps=1000,
+        )
+
+
+def _investor(seed: DemoSeed, team: DemoTeam, person: DemoPerson, *, accredited: bool) -> None:
+    """Every onboarding step, a wallet the issuer's custodian holds, and submission for review."""
+    user = demo_user(person.email)
+    investor = investor_profile_ensure(user=user)
+    if investor.kyc_status != KycStatus.NOT_SUBMITTED:
+        return
+    if investor.kind != InvestorKind.INDIVIDUAL:
+        investor = investor_kind_set(investor=investor, actor=user, kind=InvestorKind.INDIVIDUAL)
+    if "details" not in investor.steps_saved:
+        investor = investor_details_save(investor=investor, actor=user, details=dict(person.details))
+    _identity_documents(investor, user, person)
+    if accredited:
+        _accreditation(investor, user)
+    _tax_form(investor, user, person)
+    if not wallets_active(investor=investor).exists():
+        wallet_custodial_record(
+            investor=investor,
+            actor=team.compliance,
+            issuer=team.issuer,
+            address=person.wallet,
+            custodian_name=DEMO_CUSTODIAN,
+        )
+    onboarding_submit(investor=investor, actor=user, issuers=[team.issuer])
+    seed.done.append(f"{investor.legal_name}: onboarding finished and sent to {team.issuer.name}'s review queue.")
+
+
+# --------------------------------------------------------------------------- offerings
+
+
+def _terms_table(data: OfferingInput) -> list[list[str]]:
+    cur = data.currency
+    return [
+        ["Security", f"{SecurityType(data.security_type).label}: {data.token_name} ({data.token_symbol})"],
+        ["Exemption", Exemption(data.exemption).label],
+        ["Price per unit", str(Money(data.price_minor, cur))],
+        ["Minimum investment", str(Money(data.min_investment_minor, cur))],
+        ["Maximum investment", str(Money(data.max_investment_minor, cur)) if data.max_investment_minor else "None"],
+        ["Minimum to close (soft cap)", str(Money(data.soft_cap_minor, cur))],
+        ["Maximum raise (hard cap)", str(Money(data.hard_cap_minor, cur))],
+        ["Subscriptions open", f"{data.opens_at:%d %B %Y} to {data.closes_at:%d %B %Y}"],
+    ]
+
+
+def _fund_input(today: dt.date) -> OfferingInput:
+    opens = dt.datetime.combine(today, dt.time(0, 0), tzinfo=dt.UTC)
+    return OfferingInput(
+        title=FUND_TITLE,
+        summary=(
+            "A closed-end fund buying three last-mile logistics warehouses near the ports of Baltimore, Newark "
+            "and Savannah, leased to regional carriers on five- to ten-year terms. Target distributions are "
+            "paid quarterly from rental income."
+        ),
+        security_type=SecurityType.FUND_UNITS,
+        exemption=Exemption.REG_D_506C,
+        currency="USD",
+        price_minor=100_00,
+        min_investment_minor=10_000_00,
+        max_investment_minor=1_000_000_00,
+        soft_cap_minor=25_000_00,
+        hard_cap_minor=5_000_000_00,
+        opens_at=opens,
+        closes_at=opens + dt.timedelta(days=60, hours=21),
+        token_name="Harbor Street Logistics Fund I Units",
+        token_symbol="HSLF1",
+    )
+
+
+def _notes_input(today: dt.date) -> OfferingInput:
+    opens = dt.datetime.combine(today + dt.timedelta(days=30), dt.time(13, 0), tzinfo=dt.UTC)
+    return OfferingInput(
+        title=NOTES_TITLE,
+        summary="Five-year senior secured notes financing a cold-storage facility in Elizabeth, New Jersey.",
+        security_type=SecurityType.DEBT,
+        exemption=Exemption.REG_D_506B,
+        currency="USD",
+        price_minor=1_000_00,
+        min_investment_minor=25_000_00,
+        max_investment_minor=None,
+        soft_cap_minor=1_000_000_00,
+        hard_cap_minor=8_000_000_00,
+        opens_at=opens,
+        closes_at=opens + dt.timedelta(days=90),
+        token_name="Harbor Street Cold Storage Notes",
+        token_symbol="HSCSN",
+    )
+
+
+def _offering(seed: DemoSeed, team: DemoTeam, data: OfferingInput, *, agreement: bool) -> Offering:
+    offering = Offering.objects.filter(issuer=team.issuer, title=data.title).first()
+    if offering is None:
+        offering = offering_create(issuer=team.issuer, actor=team.admin, data=data)
+        seed.done.append(f"Offering “{offering.title}” created as a draft.")
+    wanted = [(OfferingDocumentKind.PPM, "Private placement memorandum", "ppm.pdf")]
+    if agreement:
+        wanted.append((OfferingDocumentKind.SUBSCRIPTION_AGREEMENT, "Subscription agreement", "agreement.pdf"))
+    terms = _terms_table(data)
+    for kind, title, filename in wanted:
+        if offering.documents.filter(kind=kind).exists():
+            continue
+        if kind == OfferingDocumentKind.PPM:
+            content = pdfs.offering_ppm_pdf(
+                title=data.title, issuer=team.issuer.legal_name, terms=terms, summary=data.summary
+            )
+        else:
+            content = pdfs.subscription_agreement_pdf(title=data.title, issuer=team.issuer.legal_name, terms=terms)
+        offering_document_upload(
+            offering=offering, actor=team.admin, kind=kind, title=title, upload=_pdf_upload(filename, content)
+        )
+        seed.done.append(f"“{offering.title}”: {title.lower()} uploaded.")
+    return offering
+
+
+# --------------------------------------------------------------------------- the seed
+
+
 @transaction.atomic
-def demo_seed() -> list[DemoLogin]:
+def demo_seed() -> DemoSeed:
+    seed = DemoSeed(logins=DEMO_LOGINS)
     staff = _user("staff@tessera.local")
     if not staff.is_staff:
         staff.is_staff = staff.is_superuser = True
@@ -77,4 +441,21 @@ def demo_seed() -> list[DemoLogin]:
             membership_grant(actor=staff, issuer=issuer, user=user, role=ROLES[login.email])
         if login.mfa:
             totp_enroll(actor=staff, user=user, secret=DEMO_TOTP_SECRET)
-    return DEMO_LOGINS
+    team = demo_team()
+    _sanctions(seed, staff)
+    _investor(seed, team, ALICE, accredited=True)
+    _investor(seed, team, BOB, accredited=False)
+    today = timezone.localdate()
+    _offering(seed, team, _fund_input(today), agreement=True)
+    _offering(seed, team, _notes_input(today), agreement=False)
+    return seed
+
+
+def login_lines(url: str) -> list[str]:
+    lines = [f"Open {url}/ and sign in at {url}/accounts/login/ (password for every account: {DEMO_PASSWORD})"]
+    lines += [f"  {login.email:<34} {login.role}{'  (two-factor)' if login.mfa else ''}" for login in DEMO_LOGINS]
+    lines += [
+        f"Two-factor accounts share the authenticator secret {DEMO_TOTP_SECRET};",
+        "add it to an authenticator app, or run `make otp` in another terminal for the current code.",
+    ]
+    return lines

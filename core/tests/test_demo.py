@@ -1,25 +1,152 @@
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
+from compliance.models import SanctionsList
+from compliance.services.sanctions import active_list
 from core.access import has_mfa
 from core.audit import audit_chain_verify
-from core.demo import DEMO_LOGINS, DEMO_PASSWORD
+from core.demo import ALICE, ALICE_WALLET, BOB_WALLET, DEMO_LOGINS, DEMO_PASSWORD, FUND_TITLE, NOTES_TITLE
+from core.demo_chain import FAUCET_DOLLARS, demo_chain
 from core.models import AuditEvent, IssuerMembership, User
+from investors.models import (
+    AccreditationStatus,
+    InvestorDocument,
+    InvestorProfile,
+    KycStatus,
+    RegistryState,
+    ScreeningStatus,
+    WalletKind,
+)
+from offerings.models import DocumentKind, Offering, OfferingDocument, OfferingStatus
+from tokens.chain.abi import decode_result, encode_call
+from tokens.flags import InvestorFlag
+from tokens.models import ChainTransaction, ContractDeployment, ContractKind, TxStatus
+from tokens.outbox import chain_client, outbox_flush, outbox_watch
+from tokens.tasks import chain_bootstrap_task
 
 
 @pytest.mark.django_db
-def test_demo_data_loads_twice_without_changing_anything_the_second_time(capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_data_loads_twice_without_changing_anything_the_second_time(
+    capsys: pytest.CaptureFixture[str], settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     call_command("demo_seed")
-    counts = (User.objects.count(), IssuerMembership.objects.count(), AuditEvent.objects.count())
+    first = capsys.readouterr().out
+    counts = _counts()
     call_command("demo_seed")
-    assert (User.objects.count(), IssuerMembership.objects.count(), AuditEvent.objects.count()) == counts
-    out = capsys.readouterr().out
+    second = capsys.readouterr().out
+    assert _counts() == counts
+    assert "Loaded the OFAC fixture list" in first and "nothing to change" in second
     for login in DEMO_LOGINS:
-        assert login.email in out
+        assert login.email in first and login.email in second
         user = User.objects.get(email=login.email)
         assert user.check_password(DEMO_PASSWORD)
         assert user.emailaddress_set.get().verified
         assert has_mfa(user) == login.mfa
-    assert counts == (6, 3, counts[2]) and audit_chain_verify().ok
+    assert (User.objects.count(), IssuerMembership.objects.count()) == (6, 3)
+    assert active_list() is not None and active_list().entries > 0  # type: ignore[union-attr]
+
+    # Both investors finished onboarding and wait for the compliance officer; Alice with a CPA's letter.
+    alice = InvestorProfile.objects.get(user__email=ALICE.email)
+    bob = InvestorProfile.objects.get(user__email="bob@investor.example")
+    for investor, wallet in ((alice, ALICE_WALLET), (bob, BOB_WALLET)):
+        assert investor.kyc_status == KycStatus.PENDING and investor.screening_status == ScreeningStatus.CLEAR
+        assert investor.screened_at is not None and investor.tax_forms.count() == 1
+        assert list(investor.wallets.values_list("address", "kind")) == [(wallet, WalletKind.CUSTODIAL)]
+        assert investor.applications.get().issuer.slug == "harbor-street"
+    assert alice.accreditation_claims.get().status == AccreditationStatus.PENDING
+    assert not bob.accreditation_claims.exists()
+    assert alice.registry_state == RegistryState.NONE  # the chain phase approves her
+
+    fund = Offering.objects.get(title=FUND_TITLE)
+    notes = Offering.objects.get(title=NOTES_TITLE)
+    assert fund.status == notes.status == OfferingStatus.DRAFT and fund.accreditation_verified
+    assert {d.kind for d in fund.documents.all()} == {DocumentKind.PPM, DocumentKind.SUBSCRIPTION_AGREEMENT}
+    for document in fund.documents.all():
+        assert document.file.open("rb").read(5) == b"%PDF-"
+    assert not ChainTransaction.objects.exists()  # nothing here needs the chain
+    assert audit_chain_verify().ok
+
+
+def _counts() -> tuple[int, ...]:
+    return (
+        User.objects.count(),
+        AuditEvent.objects.count(),
+        InvestorDocument.objects.count(),
+        OfferingDocument.objects.count(),
+        Offering.objects.count(),
+        SanctionsList.objects.count(),
+    )
+
+
+def _pump() -> None:
+    """One pass of what the workers and the beat do: sign and send what is queued, confirm what was mined."""
+    for sender in set(ChainTransaction.objects.filter(status=TxStatus.PENDING).values_list("sender", flat=True)):
+        outbox_flush(chain_id=31337, sender=sender)
+    outbox_watch(chain_id=31337)
+
+
+@pytest.fixture
+def demo_chain_settings(anvil_node, settings, tmp_path):  # type: ignore[no-untyped-def]
+    snapshot = anvil_node.rpc("evm_snapshot")
+    settings.CHAIN_RPC_URL = anvil_node.rpc_url
+    settings.CHAIN_ID = 31337
+    settings.CHAIN_CONFIRMATIONS = 1
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    yield anvil_node
+    anvil_node.rpc("evm_revert", [snapshot])
+
+
+def _view(contract: str, address: str, function: str, *args: object) -> object:
+    data = chain_client().call({"to": address, "data": "0x" + encode_call(contract, function, list(args)).hex()})
+    return decode_result(contract, function, data)[0]
+
+
+@pytest.mark.chain
+@pytest.mark.django_db
+def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothing(demo_chain_settings, capsys) -> None:  # type: ignore[no-untyped-def]
+    call_command("demo_seed")
+    chain_bootstrap_task()  # what the demo's worker does when it starts
+    result = demo_chain(timeout=60, poll=0.05, pump=_pump, say=lambda line: None)
+
+    alice = InvestorProfile.objects.get(user__email=ALICE.email)
+    assert alice.kyc_status == KycStatus.APPROVED and alice.registry_state == RegistryState.SYNCED
+    registry = ContractDeployment.objects.get(kind=ContractKind.REGISTRY)
+    assert _view("InvestorRegistry", registry.address, "isVerified", ALICE_WALLET) is True
+    assert _view("InvestorRegistry", registry.address, "isVerified", BOB_WALLET) is False  # still under review
+    flags = InvestorFlag(alice.registry_snapshot["flags"])
+    assert InvestorFlag.KYC in flags and InvestorFlag.ACCREDITED in flags
+
+    fund = Offering.objects.get(title=FUND_TITLE)
+    assert fund.status == OfferingStatus.OPEN and result.offering == fund
+    token = ContractDeployment.objects.get(kind=ContractKind.SECURITY_TOKEN, owner_ref=fund.owner_ref)
+    assert token.address == result.token
+    assert chain_client().rpc("eth_getCode", [token.address, "latest"])["result"] not in ("0x", "")
+    assert _view("SecurityToken", token.address, "symbol") == "HSLF1"
+    assert result.alice_stablecoin == FAUCET_DOLLARS * 10**6
+    assert not ChainTransaction.objects.exclude(status=TxStatus.CONFIRMED).exists()
+
+    # Again, as `make demo` does on every start: nothing new is queued or audited.
+    counts = (ChainTransaction.objects.count(), AuditEvent.objects.count())
+    call_command("demo_seed")
+    call_command("demo_chain", url="http://127.0.0.1:8311", timeout=10)
+    assert (ChainTransaction.objects.count(), AuditEvent.objects.count()) == counts
+    out = capsys.readouterr().out
+    assert "Demo ready" in out and f"http://127.0.0.1:8311/offerings/{fund.public_id}/" in out
+    assert "verified on-chain, 100,000 TUSD" in out
+    assert audit_chain_verify().ok
+
+
+@pytest.mark.chain
+@pytest.mark.django_db
+def test_demo_chain_phase_says_what_to_do_when_the_chain_state_was_lost(demo_chain_settings) -> None:  # type: ignore[no-untyped-def]
+    call_command("demo_seed")
+    chain_bootstrap_task()
+    demo_chain(timeout=60, poll=0.05, pump=_pump, say=lambda line: None)
+    # The registry's code gone, the database kept: as after deleting var/anvil-state.json.
+    registry = ContractDeployment.objects.get(kind=ContractKind.REGISTRY)
+    demo_chain_settings.rpc("anvil_setCode", [registry.address, "0x"])
+    with pytest.raises(CommandError, match=r"no contract there.*make demo-reset"):
+        call_command("demo_chain", timeout=5)

@@ -1,0 +1,257 @@
+"""The demo's chain phase: once anvil and a worker run, finish what needs the chain.
+
+The investor registry and the test stablecoin are queued for deployment unless they are already. The
+compliance officer verifies Alice's accreditation and approves her KYC (the pipeline registers her
+wallet on the InvestorRegistry), the portal's test stablecoin is minted to her wallet, and the issuer
+publishes the fund (the pipeline deploys its token). Workers send the transactions; this waits for
+them. Running it again queues nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from compliance.services.kyc import kyc_approve
+from compliance.services.reviews import accreditation_approve
+from core.demo import ALICE, DEMO_ISSUER_SLUG, FUND_TITLE, DemoTeam, demo_fund, demo_team, demo_user
+from core.errors import Conflict
+from core.money import Money
+from investors.models import AccreditationStatus, InvestorProfile, KycStatus
+from investors.selectors import accreditation_current
+from offerings.models import Offering, OfferingStatus
+from offerings.services.offerings import offering_publish
+from tokens.chain.abi import decode_result, encode_call
+from tokens.chain.node import node_status
+from tokens.models import OPEN_STATUSES, ChainTransaction, ContractDeployment, ContractKind, TxStatus
+from tokens.outbox import chain_client
+from tokens.selectors import registry_wallet_states
+from tokens.services import PORTAL_REGISTRY, portal_registry_ensure
+from tokens.stablecoin import portal_stablecoin, stablecoin_deploy, stablecoin_faucet
+
+# 100,000 test dollars; the test stablecoin has STABLECOIN_DECIMALS (6) decimals.
+FAUCET_DOLLARS = 100_000
+FAUCET_KEY = "demo:faucet:alice"
+
+
+class DemoChainError(Exception):
+    """The chain phase cannot go on; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class DemoChainResult:
+    registry: str
+    stablecoin: str
+    token: str
+    offering: Offering
+    alice_wallet: str
+    alice_stablecoin: int
+    done: list[str]
+
+
+def _sleep_or_pump(pump: Callable[[], None] | None, poll: float) -> None:
+    if pump is not None:
+        pump()
+    time.sleep(poll)
+
+
+def _wait(
+    what: str, ready: Callable[[], bool], *, timeout: float, poll: float, pump: Callable[[], None] | None, hint: str
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise DemoChainError(f"Gave up after {timeout:.0f} s waiting for {what}. {hint}")
+        _sleep_or_pump(pump, poll)
+
+
+def _has_code(address: str) -> bool:
+    response = chain_client().rpc("eth_getCode", [address, "latest"])
+    code = response.get("result") if isinstance(response, dict) else response
+    return bool(code) and str(code) not in ("0x", "0x0")
+
+
+def _view(contract: str, address: str, function: str, *args: object) -> object:
+    data = chain_client().call({"to": address, "data": "0x" + encode_call(contract, function, list(args)).hex()})
+    return decode_result(contract, function, data)[0]
+
+
+def _confirmed(deployment: ContractDeployment | None) -> bool:
+    if deployment is None or not deployment.address:
+        return False
+    tx = deployment.deploy_transaction
+    return tx is None or tx.status == TxStatus.CONFIRMED
+
+
+def chain_state_check() -> None:
+    """Every contract the database says is deployed must have code on the node; else the chain was reset."""
+    for deployment in ContractDeployment.objects.filter(chain_id=settings.CHAIN_ID).select_related(
+        "deploy_transaction"
+    ):
+        if _confirmed(deployment) and not _has_code(deployment.address):
+            raise DemoChainError(
+                f"The database says the {deployment.get_kind_display().lower()} “{deployment.name}” is deployed at "
+                f"{deployment.address}, but the chain at {settings.CHAIN_RPC_URL} has no contract there. The chain's "
+                "state file (var/anvil-state.json) was deleted or replaced while the database was kept, so the two "
+                "no longer match. Run `make demo-reset` (it deletes the demo's database, chain state and uploads "
+                "under var/), then `make demo` to start again from scratch."
+            )
+
+
+def _registry() -> ContractDeployment | None:
+    return (
+        ContractDeployment.objects.filter(
+            chain_id=settings.CHAIN_ID, kind=ContractKind.REGISTRY, owner_ref=PORTAL_REGISTRY
+        )
+        .select_related("deploy_transaction")
+        .first()
+    )
+
+
+def _contracts_ensure() -> None:
+    """The registry and the test stablecoin (a worker of the local settings queues them as it starts, too)."""
+    portal_registry_ensure()
+    if portal_stablecoin() is None:
+        with contextlib.suppress(Conflict):  # a worker queued it at the same moment
+            stablecoin_deploy()
+
+
+def _alice_approvals(team: DemoTeam, done: list[str]) -> InvestorProfile:
+    """Accreditation first, then KYC, so the registry hears of Alice once, with both flags."""
+    investor = InvestorProfile.objects.get(user=demo_user(ALICE.email))
+    claim = accreditation_current(investor=investor)
+    if claim is not None and claim.status == AccreditationStatus.PENDING:
+        accreditation_approve(claim=claim, actor=team.compliance, issuer=team.issuer)
+        done.append("Compliance verified Alice's accreditation (CPA letter, Rule 506(c)).")
+    investor.refresh_from_db()
+    if investor.kyc_status in {KycStatus.PENDING, KycStatus.MORE_INFO}:
+        kyc_approve(investor=investor, actor=team.compliance, issuer=team.issuer)
+        done.append("Compliance approved Alice's KYC; her wallet goes to the on-chain investor registry.")
+    investor.refresh_from_db()
+    return investor
+
+
+def _open_transactions() -> int:
+    return ChainTransaction.objects.filter(chain_id=settings.CHAIN_ID, status__in=OPEN_STATUSES).count()
+
+
+def _failed_since(first_id: int) -> list[ChainTransaction]:
+    return list(ChainTransaction.objects.filter(chain_id=settings.CHAIN_ID, status=TxStatus.FAILED, pk__gt=first_id))
+
+
+def demo_chain(
+    *, timeout: float = 240.0, poll: float = 1.0, pump: Callable[[], None] | None = None, say: Callable[[str], None]
+) -> DemoChainResult:
+    """Run the chain phase. `pump` runs the chain pipeline in this process (tests); without it, workers do."""
+    if not Offering.objects.filter(issuer__slug=DEMO_ISSUER_SLUG, title=FUND_TITLE).exists():
+        raise DemoChainError("The demo data is not loaded; run `python manage.py demo_seed` first (`make demo` does).")
+    rpc = settings.CHAIN_RPC_URL
+    say(f"Waiting for the chain at {rpc}…")
+    _wait(
+        f"the chain at {rpc}",
+        lambda: bool(node_status(rpc_url=rpc, timeout=2.0).get("ok")),
+        timeout=timeout,
+        poll=poll,
+        pump=None,
+        hint="Is anvil running (the `chain` process)? Is CHAIN_PORT free?",
+    )
+    chain_state_check()
+    _contracts_ensure()
+    say("Waiting for a worker to deploy the investor registry and the test stablecoin…")
+    worker_hint = "Check the worker and beat output above, and /staff/chain/ once signed in as staff."
+    _wait(
+        "the investor registry and the test stablecoin to be deployed",
+        lambda: _confirmed(_registry()) and _confirmed(portal_stablecoin()),
+        timeout=timeout,
+        poll=poll,
+        pump=pump,
+        hint=worker_hint,
+    )
+    chain_state_check()
+
+    team = demo_team()
+    done: list[str] = []
+    first_id = ChainTransaction.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    with transaction.atomic():
+        alice = _alice_approvals(team, done)
+        units = FAUCET_DOLLARS * 10**settings.STABLECOIN_DECIMALS
+        if not ChainTransaction.objects.filter(idempotency_key=FAUCET_KEY).exists():
+            stablecoin_faucet(wallet=ALICE.wallet, amount=units, idempotency_key=FAUCET_KEY, actor=team.staff)
+            done.append(f"Minted {FAUCET_DOLLARS:,} test stablecoin (TUSD) to Alice's wallet {ALICE.wallet}.")
+        fund = demo_fund()
+        assert fund is not None  # checked above
+        if fund.status == OfferingStatus.DRAFT:
+            fund = offering_publish(offering=fund, actor=team.admin)
+            done.append(f"{team.issuer.name} published “{fund.title}”; its token {fund.token_symbol} is deploying.")
+    for line in done:
+        say(f"  {line}")
+    if done:
+        say("Waiting for the worker to send and confirm the transactions…")
+    _wait(
+        "the demo's transactions to be confirmed",
+        lambda: _open_transactions() == 0,
+        timeout=timeout,
+        poll=poll,
+        pump=pump,
+        hint=worker_hint,
+    )
+    failed = _failed_since(first_id)
+    if failed:
+        names = "; ".join(f"{tx.purpose}: {tx.error_name or tx.last_error or 'failed'}" for tx in failed)
+        raise DemoChainError(f"Some demo transactions failed ({names}). See /staff/chain/ for details.")
+    chain_state_check()
+
+    registry, coin = _registry(), portal_stablecoin()
+    token = ContractDeployment.objects.filter(
+        chain_id=settings.CHAIN_ID, kind=ContractKind.SECURITY_TOKEN, owner_ref=fund.owner_ref
+    ).first()
+    if registry is None or coin is None or token is None or not token.address:
+        raise DemoChainError("The fund's token was not deployed; see /staff/chain/.")
+    state = registry_wallet_states(investor_ref=alice.reference).get(ALICE.wallet)
+    on_chain = _view("InvestorRegistry", registry.address, "isVerified", ALICE.wallet)
+    if state is None or state.state != "confirmed" or not on_chain:
+        raise DemoChainError(f"Alice's wallet {ALICE.wallet} is not verified on the registry; see /staff/chain/.")
+    balance = int(_view("TestStablecoin", coin.address, "balanceOf", ALICE.wallet))  # type: ignore[call-overload]
+    return DemoChainResult(
+        registry=registry.address,
+        stablecoin=coin.address,
+        token=token.address,
+        offering=fund,
+        alice_wallet=ALICE.wallet,
+        alice_stablecoin=balance,
+        done=done,
+    )
+
+
+def ready_lines(result: DemoChainResult, url: str) -> list[str]:
+    fund = result.offering
+    cur = fund.currency
+    decimals = 10**settings.STABLECOIN_DECIMALS
+    desk = f"{url}/issuers/{DEMO_ISSUER_SLUG}"
+    status = fund.get_status_display().lower()
+    if fund.status == OfferingStatus.OPEN:
+        status = f"open until {fund.closes_at:%d %B %Y}"
+    return [
+        f"Offering: {fund.title} ({fund.get_exemption_display()}), {status}",
+        f"  {url}/offerings/{fund.public_id}/",
+        f"  {Money(fund.price_minor, cur)} per unit, minimum {Money(fund.min_investment_minor, cur)}, "
+        f"soft cap {Money(fund.soft_cap_minor, cur)}, hard cap {Money(fund.hard_cap_minor, cur)}",
+        f"Chain {settings.CHAIN_RPC_URL}: registry {result.registry}",
+        f"  token {fund.token_symbol} {result.token}, test stablecoin TUSD {result.stablecoin}",
+        f"Alice's wallet {result.alice_wallet}: verified on-chain, {result.alice_stablecoin // decimals:,} TUSD",
+        "",
+        "Try:",
+        f"  1. alice@investor.example → {url}/offerings/ → {fund.title} → Subscribe "
+        f"{Money(fund.soft_cap_minor, cur)} (the soft cap) → sign → pay by bank wire; note the wire reference.",
+        f"  2. admin@harborstreet.example (code: `make otp`) → {desk}/wires/ → record the wire (that reference "
+        "and amount).",
+        f"  3. Same admin → {desk}/offerings/{fund.public_id}/dashboard/ → Close offering: the units are minted.",
+        f"  4. alice → {url}/portfolio/: the units, their lock-up and the mint transaction.",
+        f"  5. compliance@harborstreet.example → {desk}/compliance/: Bob waits for review; approve his KYC.",
+        f"  Staff: {url}/staff/chain/ lists every chain transaction; {url}/health/ shows each process.",
+    ]

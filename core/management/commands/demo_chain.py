@@ -1,0 +1,55 @@
+import signal
+import sys
+import time
+from types import FrameType
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+
+from core.demo import login_lines
+from core.demo_chain import DemoChainError, demo_chain, ready_lines
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    sys.exit(0)
+
+
+class Command(BaseCommand):
+    help = (
+        "The demo's chain phase (`make demo` runs it next to the web, worker, beat and chain processes): wait "
+        "for the chain and the registry, approve Alice, mint her test stablecoin, publish the fund, and print "
+        "the logins. Safe to run again: it queues nothing then."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="Where the demo is served.")
+        parser.add_argument("--timeout", type=float, default=240.0, help="Seconds to wait for each stage.")
+        parser.add_argument(
+            "--stay",
+            action="store_true",
+            help="Keep running once ready, until stopped (a process manager stops everything when one exits).",
+        )
+
+    def handle(self, *args: object, **options: object) -> None:
+        url = str(options["url"]).rstrip("/")
+
+        def say(line: str) -> None:
+            self.stdout.write(line)
+            self.stdout.flush()
+
+        try:
+            result = demo_chain(timeout=float(options["timeout"]), say=say)  # type: ignore[arg-type]
+        except DemoChainError as exc:
+            raise CommandError(str(exc)) from exc
+        say("")
+        say(self.style.SUCCESS("=" * 30 + " Demo ready " + "=" * 30))
+        for line in [*login_lines(url), "", *ready_lines(result, url)]:
+            say(line)
+        say(self.style.SUCCESS("=" * 72))
+        say("Ctrl-C stops every process; `make demo` again keeps the data and the chain.")
+        if options["stay"]:
+            connections.close_all()
+            signal.signal(signal.SIGTERM, _stop)
+            signal.signal(signal.SIGINT, _stop)
+            while True:
+                time.sleep(3600)
