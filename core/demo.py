@@ -346,6 +346,52 @@ def _terms_table(data: OfferingInput) -> list[list[str]]:
     ]
 
 
+FUND_SECTIONS = [
+    (
+        "Who may invest",
+        "Units are offered under Rule 506(c) of Regulation D to accredited investors only. Before accepting a "
+        "subscription the issuer takes reasonable steps to verify each purchaser's accredited status, for example "
+        "by a written confirmation from a CPA, attorney, registered investment adviser or broker-dealer dated "
+        "within the last three months.",
+    ),
+    (
+        "Risk factors",
+        "Logistics real estate depends on tenant demand, interest rates and the local economy. Units are illiquid: "
+        "they are restricted securities, held on a permissioned token that only verified investors may receive, "
+        "and may not be resold for one year except as the securities laws allow. You may lose all of your "
+        "investment.",
+    ),
+    (
+        "Use of proceeds",
+        "Acquisition of three last-mile warehouses (about 410,000 sq ft in total), capital improvements, a "
+        "working-capital reserve, and the offering's legal and placement costs.",
+    ),
+    (
+        "Distributions",
+        "The fund intends to distribute net operating cash flow quarterly, pro rata to units held on the record "
+        "date, as recorded by the transfer agent.",
+    ),
+]
+NOTES_SECTIONS = [
+    (
+        "Who may invest",
+        "The notes are offered under Rule 506(b) of Regulation D without general solicitation, to accredited "
+        "investors and to no more than 35 non-accredited investors who receive the disclosure Rule 502(b) requires.",
+    ),
+    (
+        "Interest and repayment",
+        "The notes bear interest at 7.25% a year, paid semi-annually, and are repaid at par after five years. They "
+        "are secured by a first mortgage on the facility and an assignment of its leases.",
+    ),
+    (
+        "Risk factors",
+        "Repayment depends on the facility's tenants and on refinancing at maturity. The notes are restricted "
+        "securities, held on a permissioned token, and may not be resold for one year except as the securities "
+        "laws allow.",
+    ),
+]
+
+
 def _fund_input(today: dt.date) -> OfferingInput:
     opens = dt.datetime.combine(today, dt.time(0, 0), tzinfo=dt.UTC)
     return OfferingInput(
@@ -390,7 +436,9 @@ def _notes_input(today: dt.date) -> OfferingInput:
     )
 
 
-def _offering(seed: DemoSeed, team: DemoTeam, data: OfferingInput, *, agreement: bool) -> Offering:
+def _offering(
+    seed: DemoSeed, team: DemoTeam, data: OfferingInput, *, sections: list[tuple[str, str]], agreement: bool
+) -> Offering:
     offering = Offering.objects.filter(issuer=team.issuer, title=data.title).first()
     if offering is None:
         offering = offering_create(issuer=team.issuer, actor=team.admin, data=data)
@@ -404,7 +452,7 @@ def _offering(seed: DemoSeed, team: DemoTeam, data: OfferingInput, *, agreement:
             continue
         if kind == OfferingDocumentKind.PPM:
             content = pdfs.offering_ppm_pdf(
-                title=data.title, issuer=team.issuer.legal_name, terms=terms, summary=data.summary
+                title=data.title, issuer=team.issuer.legal_name, terms=terms, summary=data.summary, sections=sections
             )
         else:
             content = pdfs.subscription_agreement_pdf(title=data.title, issuer=team.issuer.legal_name, terms=terms)
@@ -446,8 +494,8 @@ def demo_seed() -> DemoSeed:
     _investor(seed, team, ALICE, accredited=True)
     _investor(seed, team, BOB, accredited=False)
     today = timezone.localdate()
-    _offering(seed, team, _fund_input(today), agreement=True)
-    _offering(seed, team, _notes_input(today), agreement=False)
+    _offering(seed, team, _fund_input(today), sections=FUND_SECTIONS, agreement=True)
+    _offering(seed, team, _notes_input(today), sections=NOTES_SECTIONS, agreement=False)
     return seed
 
 

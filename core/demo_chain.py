@@ -61,8 +61,18 @@ def _sleep_or_pump(pump: Callable[[], None] | None, poll: float) -> None:
 
 
 def _wait(
-    what: str, ready: Callable[[], bool], *, timeout: float, poll: float, pump: Callable[[], None] | None, hint: str
+    what: str,
+    ready: Callable[[], bool],
+    *,
+    timeout: float,
+    poll: float,
+    pump: Callable[[], None] | None,
+    hint: str,
+    say: Callable[[str], None],
 ) -> None:
+    if ready():
+        return
+    say(f"Waiting for {what}…")
     deadline = time.monotonic() + timeout
     while not ready():
         if time.monotonic() > deadline:
@@ -151,7 +161,6 @@ def demo_chain(
     if not Offering.objects.filter(issuer__slug=DEMO_ISSUER_SLUG, title=FUND_TITLE).exists():
         raise DemoChainError("The demo data is not loaded; run `python manage.py demo_seed` first (`make demo` does).")
     rpc = settings.CHAIN_RPC_URL
-    say(f"Waiting for the chain at {rpc}…")
     _wait(
         f"the chain at {rpc}",
         lambda: bool(node_status(rpc_url=rpc, timeout=2.0).get("ok")),
@@ -159,18 +168,19 @@ def demo_chain(
         poll=poll,
         pump=None,
         hint="Is anvil running (the `chain` process)? Is CHAIN_PORT free?",
+        say=say,
     )
     chain_state_check()
     _contracts_ensure()
-    say("Waiting for a worker to deploy the investor registry and the test stablecoin…")
     worker_hint = "Check the worker and beat output above, and /staff/chain/ once signed in as staff."
     _wait(
-        "the investor registry and the test stablecoin to be deployed",
+        "a worker to deploy the investor registry and the test stablecoin",
         lambda: _confirmed(_registry()) and _confirmed(portal_stablecoin()),
         timeout=timeout,
         poll=poll,
         pump=pump,
         hint=worker_hint,
+        say=say,
     )
     chain_state_check()
 
@@ -190,15 +200,14 @@ def demo_chain(
             done.append(f"{team.issuer.name} published “{fund.title}”; its token {fund.token_symbol} is deploying.")
     for line in done:
         say(f"  {line}")
-    if done:
-        say("Waiting for the worker to send and confirm the transactions…")
     _wait(
-        "the demo's transactions to be confirmed",
+        "the worker to send and confirm the demo's transactions",
         lambda: _open_transactions() == 0,
         timeout=timeout,
         poll=poll,
         pump=pump,
         hint=worker_hint,
+        say=say,
     )
     failed = _failed_since(first_id)
     if failed:

@@ -37,7 +37,7 @@ def _pdf(title: str, blocks: Sequence[tuple[str, str | list[list[str]]]], *, aut
                     ]
                 )
             )
-            story += [table, Spacer(1, 0.15 * inch)]
+            story += [Spacer(1, 0.08 * inch), table, Spacer(1, 0.15 * inch)]
         else:
             story.append(Paragraph(str(content), styles["BodyText"]))
     buffer = io.BytesIO()
@@ -48,45 +48,18 @@ def _pdf(title: str, blocks: Sequence[tuple[str, str | list[list[str]]]], *, aut
     return buffer.getvalue()
 
 
-def offering_ppm_pdf(*, title: str, issuer: str, terms: list[list[str]], summary: str) -> bytes:
-    return _pdf(
-        f"{title}: Private Placement Memorandum",
-        [
-            ("p", f"Confidential private placement memorandum of {issuer} for {title}."),
-            ("h", "The offering"),
-            ("p", summary),
-            ("table", terms),
-            ("h", "Who may invest"),
-            (
-                "p",
-                "Units are offered under Rule 506(c) of Regulation D to accredited investors only. Before accepting "
-                "a subscription the issuer takes reasonable steps to verify each purchaser's accredited status, "
-                "for example by a written confirmation from a CPA, attorney, registered investment adviser or "
-                "broker-dealer dated within the last three months.",
-            ),
-            ("h", "Risk factors"),
-            (
-                "p",
-                "Logistics real estate depends on tenant demand, interest rates and the local economy. Units are "
-                "illiquid: they are restricted securities, held on a permissioned token that only verified "
-                "investors may receive, and may not be resold for one year except as the securities laws allow. "
-                "You may lose all of your investment.",
-            ),
-            ("h", "Use of proceeds"),
-            (
-                "p",
-                "Acquisition of three last-mile warehouses (about 410,000 sq ft in total), capital improvements, "
-                "a working-capital reserve, and the offering's legal and placement costs.",
-            ),
-            ("h", "Distributions"),
-            (
-                "p",
-                "The fund intends to distribute net operating cash flow quarterly, pro rata to units held on the "
-                "record date, as recorded by the transfer agent.",
-            ),
-        ],
-        author=issuer,
-    )
+def offering_ppm_pdf(
+    *, title: str, issuer: str, terms: list[list[str]], summary: str, sections: Sequence[tuple[str, str]]
+) -> bytes:
+    blocks: list[tuple[str, str | list[list[str]]]] = [
+        ("p", f"Confidential private placement memorandum of {issuer} for {title}."),
+        ("h", "The offering"),
+        ("p", summary),
+        ("table", terms),
+    ]
+    for heading, text in sections:
+        blocks += [("h", heading), ("p", text)]
+    return _pdf(f"{title}: Private Placement Memorandum", blocks, author=issuer)
 
 
 def subscription_agreement_pdf(*, title: str, issuer: str, terms: list[list[str]]) -> bytes:
