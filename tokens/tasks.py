@@ -60,6 +60,7 @@ def chain_index_task() -> int:
     retry_backoff=2,
     max_retries=10,
     time_limit=120,
+    soft_time_limit=100,
     ignore_result=True,
 )
 def chain_bootstrap_task() -> str:

@@ -1,0 +1,25 @@
+"""Every task of the portal is configured so Celery can run it: JSON, acks_late, sane time limits."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from portal.celery import app
+
+OURS = ("core.", "investors.", "compliance.", "offerings.", "tokens.", "registry.")
+
+
+def test_every_task_has_a_soft_limit_below_its_hard_limit_and_acks_late() -> None:
+    app.loader.import_default_modules()
+    tasks = {name: task for name, task in app.tasks.items() if name.startswith(OURS)}
+    assert len(tasks) >= 10
+    problems = []
+    for name, task in sorted(tasks.items()):
+        hard = task.time_limit or settings.CELERY_TASK_TIME_LIMIT
+        soft = task.soft_time_limit or settings.CELERY_TASK_SOFT_TIME_LIMIT
+        if not soft < hard:
+            problems.append(f"{name}: soft {soft} s is not below hard {hard} s")
+        if not task.acks_late:
+            problems.append(f"{name}: acks_late is off")
+    assert problems == []
+    assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
