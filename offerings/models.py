@@ -423,6 +423,7 @@ class StablecoinMatch(models.TextChoices):
     UNKNOWN_SENDER = "unknown_sender", "Sent from a wallet no investor has linked"
     NO_OPEN_PAYMENT = "no_open_payment", "The sender has no open stablecoin payment"
     AMOUNT_MISMATCH = "amount_mismatch", "The amount differs from every open payment of the sender"
+    RETURNED = "returned", "Sent back to the sender"
 
 
 class StablecoinReceipt(models.Model):
@@ -437,6 +438,8 @@ class StablecoinReceipt(models.Model):
     match = models.CharField(max_length=20, choices=StablecoinMatch.choices)
     payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="receipts")
     received_at = models.DateTimeField(auto_now_add=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    returned_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["-chain_event_id"]

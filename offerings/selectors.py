@@ -423,4 +423,4 @@ def latest_activity(*, offering: Offering) -> dt.datetime | None:
 
 def stablecoin_receipts(*, flagged_only: bool) -> QuerySet[StablecoinReceipt]:
     rows = StablecoinReceipt.objects.select_related("payment__subscription__offering").order_by("-chain_event_id")
-    return rows.exclude(match=StablecoinMatch.MATCHED) if flagged_only else rows
+    return rows.exclude(match__in=[StablecoinMatch.MATCHED, StablecoinMatch.RETURNED]) if flagged_only else rows

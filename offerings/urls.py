@@ -61,6 +61,11 @@ urlpatterns = [
     path("issuers/<slug:slug>/refunds/<int:refund_id>/retry/", views.refund_retry, name="refund_retry"),
     path("payments/<str:provider>/webhook/", views.payment_webhook, name="payment_webhook"),
     path("staff/stablecoin/", views.stablecoin_receipts, name="stablecoin_receipts"),
+    path(
+        "staff/stablecoin/<int:receipt_id>/return/",
+        views.stablecoin_receipt_return,
+        name="stablecoin_receipt_return",
+    ),
 ]
 
 api_urlpatterns = [

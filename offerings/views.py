@@ -674,3 +674,19 @@ def stablecoin_receipts(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     return render(request, "offerings/stablecoin_receipts.html", {"page": page, "show": show})
+
+
+@require_POST
+@access_required(Perm.PLATFORM_ADMIN)
+def stablecoin_receipt_return(request: HttpRequest, receipt_id: int) -> HttpResponse:
+    from offerings.models import StablecoinReceipt
+    from offerings.services.stablecoin import stablecoin_receipt_return as receipt_return
+
+    receipt = get_object_or_404(StablecoinReceipt, pk=receipt_id)
+    try:
+        receipt_return(receipt=receipt, actor=signed_in_user(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The transfer from {receipt.sender} is being sent back.")
+    return redirect("stablecoin_receipts")

@@ -13,12 +13,15 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from core.audit import audit_record
+from core.errors import ApplicationError
+from core.models import User
 from investors.models import Wallet
 from offerings.models import Payment, PaymentStatus, StablecoinMatch, StablecoinReceipt
 from offerings.services.payments import payment_received
-from tokens.stablecoin import stablecoin_transfers_received
+from tokens.stablecoin import stablecoin_send, stablecoin_transfers_received
 
 log = logging.getLogger(__name__)
 PROVIDER = "stablecoin"
@@ -94,3 +97,31 @@ def stablecoin_receipts_match(*, limit: int = 1000) -> int:
             continue  # another worker recorded this transfer first
         recorded += 1
     return recorded
+
+
+@transaction.atomic
+def stablecoin_receipt_return(*, receipt: StablecoinReceipt, actor: User) -> StablecoinReceipt:
+    """Send a flagged transfer back to the wallet it came from (it could not be matched to anyone)."""
+    locked = StablecoinReceipt.objects.select_for_update().get(pk=receipt.pk)
+    if locked.match == StablecoinMatch.MATCHED:
+        raise ApplicationError("This transfer paid a subscription; refund the subscription instead.", code="matched")
+    if locked.match == StablecoinMatch.RETURNED:
+        raise ApplicationError("This transfer was already sent back.", code="returned")
+    before = {"match": locked.match}
+    tx = stablecoin_send(
+        to_wallet=locked.sender,
+        amount=int(locked.amount_units),
+        idempotency_key=f"stablecoin-return:{locked.pk}",
+        purpose=f"Return an unmatched stablecoin transfer to {locked.sender}",
+        actor=actor,
+    )
+    locked.match, locked.returned_at, locked.returned_by = StablecoinMatch.RETURNED, timezone.now(), actor
+    locked.save(update_fields=["match", "returned_at", "returned_by"])
+    audit_record(
+        actor=actor,
+        action="payment.stablecoin_returned",
+        obj=locked,
+        before=before,
+        after={"match": locked.match, "chain_transaction": tx.idempotency_key},
+    )
+    return locked

@@ -118,3 +118,21 @@ def test_staff_see_flagged_receipts(paying, chain_settings, cast, client) -> Non
     page = client.get("/staff/stablecoin/")
     assert page.status_code == 200
     assert b"not whole cents" in page.content and b"no open stablecoin payment" in page.content
+
+
+def test_staff_send_an_unmatched_transfer_back_once(paying, chain_settings, cast, client) -> None:  # type: ignore[no-untyped-def]
+    w3, coin, _ = paying
+    before = _coin_balance(w3, coin, WALLETS[0])
+    _pay(w3, coin, WALLETS[0], 7_000_000)  # 7.00 with no payment started
+    _read(chain_settings.rpc_url)
+    receipt = StablecoinReceipt.objects.get()
+    assert receipt.match == StablecoinMatch.NO_OPEN_PAYMENT
+    client.force_login(cast.staff)
+    response = client.post(f"/staff/stablecoin/{receipt.pk}/return/", follow=True)
+    assert b"is being sent back" in response.content
+    again = client.post(f"/staff/stablecoin/{receipt.pk}/return/", follow=True)
+    assert b"already sent back" in again.content
+    drain()
+    assert _coin_balance(w3, coin, WALLETS[0]) == before
+    receipt.refresh_from_db()
+    assert receipt.match == StablecoinMatch.RETURNED and receipt.returned_by == cast.staff
