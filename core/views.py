@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import Perm, access_required, can, require, signed_in_user
+from core.actions import action_perform
 from core.audit import audit_chain_verify
 from core.errors import ApplicationError
 from core.forms import IssuerCreateForm, MemberAddForm
@@ -69,12 +70,11 @@ def issuer_team_page(request: HttpRequest, issuer: Issuer) -> HttpResponse:
 @access_required(Perm.ISSUER_MANAGE_TEAM, issuer_kwarg="slug")
 def issuer_team_remove(request: HttpRequest, issuer: Issuer, membership_id: int) -> HttpResponse:
     membership = get_object_or_404(IssuerMembership, pk=membership_id, issuer=issuer)
-    try:
-        membership_revoke(actor=signed_in_user(request), membership=membership)
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"{membership.user.email} no longer has a role at {issuer.name}.")
+    action_perform(
+        request,
+        lambda: membership_revoke(actor=signed_in_user(request), membership=membership),
+        success=f"{membership.user.email} no longer has a role at {issuer.name}.",
+    )
     return redirect("issuer_team", slug=issuer.slug)
 
 

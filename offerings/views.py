@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from compliance.exemptions import Exemption, InvestorLimit, exemption_profile
 from core.access import Perm, access_required, can, signed_in_user
+from core.actions import action_perform
 from core.errors import ApplicationError
 from core.models import Issuer
 from investors.models import InvestorProfile
@@ -263,12 +264,11 @@ def subscription_status(request: HttpRequest, subscription_id: Any) -> HttpRespo
 @access_required(Perm.INVESTOR_SELF)
 def subscription_cancel(request: HttpRequest, subscription_id: Any) -> HttpResponse:
     subscription = _my_subscription(request, subscription_id)
-    try:
-        subscription_services.subscription_cancel(subscription=subscription, actor=signed_in_user(request))
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Your subscription is cancelled. Any money you paid is being refunded.")
+    action_perform(
+        request,
+        lambda: subscription_services.subscription_cancel(subscription=subscription, actor=signed_in_user(request)),
+        success="Your subscription is cancelled. Any money you paid is being refunded.",
+    )
     return redirect("subscription_status", subscription_id=subscription.public_id)
 
 
@@ -614,14 +614,13 @@ def wire_import(request: HttpRequest, issuer: Issuer) -> HttpResponse:
 @access_required(Perm.ISSUER_RECORD_PAYMENTS, issuer_kwarg="slug")
 def wire_resolve(request: HttpRequest, issuer: Issuer, receipt_id: int) -> HttpResponse:
     receipt = get_object_or_404(WireReceipt, issuer=issuer, pk=receipt_id)
-    try:
-        wire_services.wire_receipt_resolve(
+    action_perform(
+        request,
+        lambda: wire_services.wire_receipt_resolve(
             receipt=receipt, actor=signed_in_user(request), note=request.POST.get("note", "")
-        )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Marked as resolved.")
+        ),
+        success="Marked as resolved.",
+    )
     return redirect("wire_receipts", slug=issuer.slug)
 
 
@@ -629,14 +628,13 @@ def wire_resolve(request: HttpRequest, issuer: Issuer, receipt_id: int) -> HttpR
 @access_required(Perm.ISSUER_RECORD_PAYMENTS, issuer_kwarg="slug")
 def refund_sent(request: HttpRequest, issuer: Issuer, refund_id: int) -> HttpResponse:
     refund = get_object_or_404(Refund, subscription__offering__issuer=issuer, pk=refund_id)
-    try:
-        payment_services.refund_mark_sent(
+    action_perform(
+        request,
+        lambda: payment_services.refund_mark_sent(
             refund=refund, actor=signed_in_user(request), bank_reference=request.POST.get("bank_reference", "")
-        )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Refund recorded as sent.")
+        ),
+        success="Refund recorded as sent.",
+    )
     return redirect("wire_receipts", slug=issuer.slug)
 
 
@@ -644,12 +642,11 @@ def refund_sent(request: HttpRequest, issuer: Issuer, refund_id: int) -> HttpRes
 @access_required(Perm.ISSUER_RECORD_PAYMENTS, issuer_kwarg="slug")
 def refund_retry(request: HttpRequest, issuer: Issuer, refund_id: int) -> HttpResponse:
     refund = get_object_or_404(Refund, subscription__offering__issuer=issuer, pk=refund_id)
-    try:
-        payment_services.refund_retry(refund=refund, actor=signed_in_user(request))
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "The refund will be tried again.")
+    action_perform(
+        request,
+        lambda: payment_services.refund_retry(refund=refund, actor=signed_in_user(request)),
+        success="The refund will be tried again.",
+    )
     return redirect("wire_receipts", slug=issuer.slug)
 
 
@@ -683,10 +680,9 @@ def stablecoin_receipt_return(request: HttpRequest, receipt_id: int) -> HttpResp
     from offerings.services.stablecoin import stablecoin_receipt_return as receipt_return
 
     receipt = get_object_or_404(StablecoinReceipt, pk=receipt_id)
-    try:
-        receipt_return(receipt=receipt, actor=signed_in_user(request))
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"The transfer from {receipt.sender} is being sent back.")
+    action_perform(
+        request,
+        lambda: receipt_return(receipt=receipt, actor=signed_in_user(request)),
+        success=f"The transfer from {receipt.sender} is being sent back.",
+    )
     return redirect("stablecoin_receipts")

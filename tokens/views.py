@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from core.access import Perm, access_required, signed_in_user
-from core.errors import ApplicationError
+from core.actions import action_perform
 from tokens.models import ChainTransaction, TxStatus
 from tokens.outbox import transaction_retry
 from tokens.selectors import chain_status, chain_transaction_counts, chain_transactions, explorer_url
@@ -37,10 +36,9 @@ def chain_transaction_list(request: HttpRequest) -> HttpResponse:
 @access_required(Perm.PLATFORM_ADMIN)
 def chain_transaction_retry(request: HttpRequest, tx_id: int) -> HttpResponse:
     tx = get_object_or_404(ChainTransaction, pk=tx_id)
-    try:
-        transaction_retry(tx=tx, actor=signed_in_user(request))
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"“{tx.purpose}” will be signed and sent again.")
+    action_perform(
+        request,
+        lambda: transaction_retry(tx=tx, actor=signed_in_user(request)),
+        success=f"“{tx.purpose}” will be signed and sent again.",
+    )
     return redirect("chain_transactions")

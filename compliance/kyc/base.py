@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from functools import cache
 
@@ -38,15 +39,15 @@ class VendorResult:
     valid_until: dt.date | None
 
 
-class KycProvider:
+class KycProvider(ABC):
     identifier: str = ""
     verbose_name: str = ""
     # Manual providers put the check in the review queue; vendors decide and call back.
     decides_by_webhook: bool = False
 
+    @abstractmethod
     def start(self, check: KycCheck) -> str:
         """Hand the check to the provider; returns the provider's reference (may be empty)."""
-        raise NotImplementedError
 
     def parse_webhook(self, *, body: bytes, headers: dict[str, str]) -> VendorResult:
         raise WebhookRejected("This provider does not receive webhooks.", status=404)

@@ -9,6 +9,7 @@ ledger services in `offerings.services.payments` (`payment_received`, `payment_f
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -36,7 +37,7 @@ class RefundResult:
     external_ref: str = ""
 
 
-class PaymentProvider:
+class PaymentProvider(ABC):
     identifier: ClassVar[str]
     verbose_name: ClassVar[str]
     description: ClassVar[str] = ""
@@ -50,16 +51,16 @@ class PaymentProvider:
         """Whether investors may pay for this offering with this provider (currency, configuration)."""
         return self.is_enabled()
 
+    @abstractmethod
     def start(self, subscription: Subscription, *, return_url: str) -> Payment:
         """Create (or return the open) `Payment` for the subscription's outstanding amount.
 
         `payment.redirect_url`, when set, is where the investor's browser goes next.
         """
-        raise NotImplementedError
 
+    @abstractmethod
     def refund(self, payment: Payment, *, amount_minor: int, idempotency_key: str) -> RefundResult:
         """Send `amount_minor` of what `payment` took back to the investor. Safe to call twice with one key."""
-        raise NotImplementedError
 
     def webhook(self, request: HttpRequest) -> HttpResponse:
         """Verify and process a vendor notification. Providers without webhooks answer 404."""
