@@ -1,56 +1,24 @@
-"""Fixtures shared by every app: people in every role at one issuer."""
+"""Fixtures shared by every app: people in every role at one issuer, worker processes, anvil."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from core.models import Issuer, IssuerMembership, Role, User
-from core.tests.factories import IssuerFactory, MembershipFactory, UserFactory
+from core.tests.support import Cast, cast_build
 
+if TYPE_CHECKING:
+    import subprocess
 
-@dataclass
-class Cast:
-    issuer: Issuer
-    other_issuer: Issuer
-    investor: User
-    other_admin: User
-    admin: User
-    compliance: User
-    agent: User
-    staff: User
-    admin_membership: IssuerMembership
-    agent_membership: IssuerMembership
-
-    def by_role(self, role: str) -> User | None:
-        return None if role == "anonymous" else getattr(self, role)
-
-
-ROLES = ["anonymous", "investor", "other_admin", "admin", "compliance", "agent", "staff"]
+    from tokens.chain.anvil import Anvil
+    from tokens.models import ContractDeployment
 
 
 @pytest.fixture
 def cast(db: None) -> Cast:
-    issuer = IssuerFactory(name="Harbor Street Capital", slug="harbor")
-    other = IssuerFactory(name="Other Issuer", slug="other")
-    admin_m = MembershipFactory(issuer=issuer, role=Role.ISSUER_ADMIN, user__email="admin@harbor.example")
-    compliance_m = MembershipFactory(issuer=issuer, role=Role.COMPLIANCE_OFFICER, user__email="co@harbor.example")
-    agent_m = MembershipFactory(issuer=issuer, role=Role.TRANSFER_AGENT, user__email="ta@agent.example")
-    other_m = MembershipFactory(issuer=other, role=Role.ISSUER_ADMIN, user__email="admin@other.example")
-    staff = UserFactory(email="staff@tessera.example", is_staff=True, is_superuser=True, mfa=True)
-    return Cast(
-        issuer=issuer,
-        other_issuer=other,
-        investor=UserFactory(email="investor@example.com"),
-        other_admin=other_m.user,
-        admin=admin_m.user,
-        compliance=compliance_m.user,
-        agent=agent_m.user,
-        staff=staff,
-        admin_membership=admin_m,
-        agent_membership=agent_m,
-    )
+    return cast_build()
 
 
 def database_url_of_test_db() -> str:
@@ -65,7 +33,9 @@ def database_url_of_test_db() -> str:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db: None):
+def celery_worker_process(
+    transactional_db: None,
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """Start real `celery worker` processes on the configured broker against the test database."""
     import os
     import signal
@@ -126,12 +96,32 @@ def celery_worker_process(transactional_db: None):
 
 
 @pytest.fixture(scope="session")
-def anvil_node():
+def anvil_node() -> Iterator[Anvil]:
     """A real anvil on a free port for the whole session (the binary from the npm package)."""
     from tokens.chain.anvil import Anvil
 
     with Anvil() as node:
         yield node
+
+
+@pytest.fixture
+def chain_settings(anvil_node: Anvil) -> Iterator[Anvil]:
+    """The portal pointed at the session's anvil, reverted to a snapshot after the test."""
+    from django.test import override_settings
+
+    snapshot = anvil_node.rpc("evm_snapshot")
+    with override_settings(CHAIN_RPC_URL=anvil_node.rpc_url, CHAIN_ID=31337, CHAIN_CONFIRMATIONS=1):
+        yield anvil_node
+    anvil_node.rpc("evm_setAutomine", [True])
+    anvil_node.rpc("evm_revert", [snapshot])
+
+
+@pytest.fixture
+def registry(db: None) -> ContractDeployment:
+    """The portal registry recorded as deployed, for tests without a chain."""
+    from tokens.tests.support import registry_deployed
+
+    return registry_deployed()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from web3 import Web3
 from web3.contract import Contract
+from web3.types import RPCEndpoint
 
 from tokens.chain.anvil import Anvil
 from tokens.chain.artifacts import load_artifact
@@ -85,8 +86,8 @@ class Bench:
         return int(self.send(call, sender)["gasUsed"])
 
     def advance(self, seconds: int) -> None:
-        self.w3.provider.make_request("evm_increaseTime", [seconds])
-        self.w3.provider.make_request("evm_mine", [])
+        self.w3.provider.make_request(RPCEndpoint("evm_increaseTime"), [seconds])
+        self.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
 
     def now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
@@ -123,8 +124,9 @@ class Bench:
             if rules & RULE_MAX_INVESTORS:
                 self.send(token.functions.setLimits(2000, 500, 10**15))
             self.tokens[label] = token
-        self.senders = self.w3.eth.accounts[1:3]
-        self.holders = self.w3.eth.accounts[3:5]
+        accounts: list[str] = list(self.w3.eth.accounts)
+        self.senders = accounts[1:3]
+        self.holders = accounts[3:5]
         self.register(self.senders + self.holders)
 
     def run(self) -> list[Row]:

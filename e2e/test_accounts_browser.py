@@ -14,7 +14,7 @@ from core.tests.factories import TEST_PASSWORD, TEST_TOTP_SECRET, MembershipFact
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_an_investor_signs_up_and_verifies_their_email(page, live_server) -> None:  # type: ignore[no-untyped-def]
+def test_an_investor_signs_up_and_verifies_their_email(page, live_server) -> None:
     page.goto(live_server.url + "/")
     page.get_by_role("link", name="Create an investor account").click()
     page.get_by_label("Email").fill("maria.lopez@example.com")
@@ -23,7 +23,7 @@ def test_an_investor_signs_up_and_verifies_their_email(page, live_server) -> Non
     page.get_by_role("button", name="Sign Up").click()
     page.get_by_role("heading", name="Verify Your Email Address").wait_for()
 
-    link = re.search(r"https?://\S+/accounts/confirm-email/\S+", mail.outbox[-1].body)
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+", str(mail.outbox[-1].body))
     assert link, mail.outbox[-1].body
     page.goto(link[0])
     page.get_by_role("button", name="Confirm").click()
@@ -31,8 +31,8 @@ def test_an_investor_signs_up_and_verifies_their_email(page, live_server) -> Non
     assert "Tell us about yourself" in page.content()
 
 
-def test_an_issuer_admin_needs_the_authenticator_code_to_reach_the_issuer(page, live_server) -> None:  # type: ignore[no-untyped-def]
-    membership = MembershipFactory(role=Role.ISSUER_ADMIN, user__email="hannah@harbor.example")
+def test_an_issuer_admin_needs_the_authenticator_code_to_reach_the_issuer(page, live_server) -> None:
+    membership = MembershipFactory.create(role=Role.ISSUER_ADMIN, user__email="hannah@harbor.example")
     page.goto(f"{live_server.url}/issuers/{membership.issuer.slug}/")
     page.get_by_label("Email").fill("hannah@harbor.example")
     page.locator("#id_password").fill(TEST_PASSWORD)

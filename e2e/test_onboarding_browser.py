@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from pathlib import Path
 
 import pytest
 from django.core import mail
-from eth_account import Account
-from eth_account.messages import encode_defunct
 
 from core.mfa import totp_code
 from core.models import Role
 from core.tests.factories import TEST_PASSWORD, TEST_TOTP_SECRET, IssuerFactory, MembershipFactory
 from investors.models import InvestorProfile, KycStatus
 from investors.tests.support import pdf_bytes, png_bytes
-from tokens.chain.abi import decode_result, encode_call
 from tokens.models import ContractDeployment, ContractKind
 from tokens.selectors import registry_wallet_states
+from tokens.tests.support import DEV_ACCOUNTS, DEV_KEYS, contract_view, personal_sign, wait_until
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,8 +30,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-WALLET_KEY = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6"  # anvil account 3
-WALLET = Account.from_key(WALLET_KEY).address
+WALLET, WALLET_KEY = DEV_ACCOUNTS[3], DEV_KEYS[3]
 OFAC_FIXTURE = Path(__file__).resolve().parent.parent / "compliance" / "fixtures" / "ofac"
 
 PROVIDER = """
@@ -55,30 +51,16 @@ PROVIDER = """
 def _sign(data_hex: str, address: str) -> str:
     assert address.lower() == WALLET.lower()
     message = bytes.fromhex(data_hex.removeprefix("0x")).decode()
-    signed = Account.sign_message(encode_defunct(text=message), private_key=WALLET_KEY)
-    return "0x" + signed.signature.hex().removeprefix("0x")
+    return personal_sign(message, WALLET_KEY)
 
 
-def _wait(predicate, *, what: str, timeout: float = 60.0, tick=None) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if tick is not None:
-            tick()
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _registry_is_verified(anvil_node, wallet: str) -> bool:  # type: ignore[no-untyped-def]
+def _registry_is_verified(anvil_node, wallet: str) -> bool:
     registry = ContractDeployment.objects.get(kind=ContractKind.REGISTRY)
-    data = "0x" + encode_call("InvestorRegistry", "isVerified", [wallet]).hex()
-    raw = anvil_node.rpc("eth_call", [{"to": registry.address, "data": data}, "latest"])
-    return bool(decode_result("InvestorRegistry", "isVerified", bytes.fromhex(str(raw)[2:]))[0])
+    return bool(contract_view(anvil_node.rpc_url, "InvestorRegistry", registry.address, "isVerified", wallet))
 
 
 @pytest.fixture
-def chain(anvil_node, settings, celery_worker_process):  # type: ignore[no-untyped-def]
+def chain(anvil_node, settings, celery_worker_process):
     """The portal pointed at anvil, with its registry deployed by a worker."""
     from tokens.services import registry_deploy
     from tokens.tasks import outbox_watch_task
@@ -89,7 +71,7 @@ def chain(anvil_node, settings, celery_worker_process):  # type: ignore[no-untyp
     settings.CHAIN_CONFIRMATIONS = 1
     celery_worker_process("onboarding", {"CHAIN_RPC_URL": anvil_node.rpc_url, "CHAIN_ID": "31337"})
     deployment = registry_deploy()
-    _wait(
+    wait_until(
         lambda: (
             ContractDeployment.objects.get(pk=deployment.pk).address != ""
             and ContractDeployment.objects.get(pk=deployment.pk).deploy_transaction.status == "confirmed"
@@ -101,15 +83,17 @@ def chain(anvil_node, settings, celery_worker_process):  # type: ignore[no-untyp
     anvil_node.rpc("evm_revert", [snapshot])
 
 
-def test_an_investor_onboards_and_their_wallet_is_verified_on_chain(chain, live_server, browser) -> None:  # type: ignore[no-untyped-def]
+def test_an_investor_onboards_and_their_wallet_is_verified_on_chain(chain, live_server, browser) -> None:
     from compliance.services.sanctions import sanctions_files_fetch, sanctions_list_load
     from tokens.tasks import outbox_watch_task
 
     sanctions_list_load(
         files=sanctions_files_fetch(source=str(OFAC_FIXTURE)), source="fixture", actor=None, rescreen_after_commit=False
     )
-    issuer = IssuerFactory(name="Harbor Street Capital", slug="harbor")
-    officer = MembershipFactory(issuer=issuer, role=Role.COMPLIANCE_OFFICER, user__email="co@harbor.example").user
+    issuer = IssuerFactory.create(name="Harbor Street Capital", slug="harbor")
+    officer = MembershipFactory.create(
+        issuer=issuer, role=Role.COMPLIANCE_OFFICER, user__email="co@harbor.example"
+    ).user
 
     investor_context = browser.new_context(viewport={"width": 1280, "height": 900})
     investor_context.expose_function("tesseraTestSign", _sign)
@@ -124,7 +108,7 @@ def test_an_investor_onboards_and_their_wallet_is_verified_on_chain(chain, live_
     page.locator("#id_password2").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign Up").click()
     page.get_by_role("heading", name="Verify Your Email Address").wait_for()
-    link = re.search(r"https?://\S+/accounts/confirm-email/\S+", mail.outbox[-1].body)
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+", str(mail.outbox[-1].body))
     assert link, mail.outbox[-1].body
     page.goto(link[0])
     page.get_by_role("button", name="Confirm").click()
@@ -212,7 +196,7 @@ def test_an_investor_onboards_and_their_wallet_is_verified_on_chain(chain, live_
     assert investor.kyc_status == KycStatus.APPROVED
 
     # The worker registers the wallet; the watcher confirms it.
-    _wait(
+    wait_until(
         lambda: (
             getattr(registry_wallet_states(investor_ref=investor.reference).get(WALLET), "state", "") == "confirmed"
         ),

@@ -18,18 +18,20 @@ from django.utils import timezone
 
 from core.models import Role
 from core.tests.factories import IssuerFactory, MembershipFactory, UserFactory
+from investors.services.verification import investor_registry_refresh
+from investors.tests.support import verified_investor
 from offerings.models import Payment, Subscription, SubscriptionStatus
 from offerings.services.closing import closing_advance
-from offerings.tests.chain import WALLETS, drain, register
 from offerings.tests.stripe_fake import WEBHOOK_SECRET, completed_session, event, fake_stripe, signed
-from offerings.tests.support import offering_draft, verified_investor
+from offerings.tests.support import offering_draft
 from tokens.services import portal_registry_ensure
+from tokens.tests.support import WALLETS, drain
 
 pytestmark = [pytest.mark.browser, pytest.mark.chain, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def world(anvil_node, settings, tmp_path):  # type: ignore[no-untyped-def]
+def world(anvil_node, settings, tmp_path):
     snapshot = anvil_node.rpc("evm_snapshot")
     settings.CHAIN_RPC_URL = anvil_node.rpc_url
     settings.CHAIN_ID = 31337
@@ -45,7 +47,7 @@ def world(anvil_node, settings, tmp_path):  # type: ignore[no-untyped-def]
     anvil_node.rpc("evm_revert", [snapshot])
 
 
-def _signed_in(browser, live_server, user):  # type: ignore[no-untyped-def]
+def _signed_in(browser, live_server, user):
     client = Client()
     client.force_login(user)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -56,20 +58,22 @@ def _signed_in(browser, live_server, user):  # type: ignore[no-untyped-def]
     return page
 
 
-def test_subscribe_sign_pay_close_and_see_the_tokens(world, live_server, browser) -> None:  # type: ignore[no-untyped-def]
-    issuer = IssuerFactory(name="Harbor Street Capital", slug="harbor")
-    admin = MembershipFactory(issuer=issuer, role=Role.ISSUER_ADMIN, user__email="admin@harbor.example").user
+def test_subscribe_sign_pay_close_and_see_the_tokens(world, live_server, browser) -> None:
+    issuer = IssuerFactory.create(name="Harbor Street Capital", slug="harbor")
+    admin = MembershipFactory.create(issuer=issuer, role=Role.ISSUER_ADMIN, user__email="admin@harbor.example").user
     portal_registry_ensure()
     drain()
     alice = verified_investor(
-        user=UserFactory(email="alice@investor.example"),
+        user=UserFactory.create(email="alice@investor.example"),
         accreditation="verified",
         wallet=WALLETS[0],
         register=False,
         name="Alice Marchetti",
     )
-    register(alice)
-    ineligible = verified_investor(user=UserFactory(email="bob@investor.example"), accreditation=None, wallet=None)
+    investor_registry_refresh(investor=alice, actor=None)
+    ineligible = verified_investor(
+        user=UserFactory.create(email="bob@investor.example"), accreditation=None, wallet=None
+    )
     drain()
 
     # The issuer publishes an offering from the documents page (its draft and documents are ready).

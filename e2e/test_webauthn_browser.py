@@ -11,15 +11,15 @@ from core.tests.factories import TEST_PASSWORD, TEST_TOTP_SECRET, MembershipFact
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
+def _sign_in(page, base: str, email: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.get_by_label("Email").fill(email)
     page.locator("#id_password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign In").click()
 
 
-def test_an_admin_adds_a_security_key_and_signs_in_with_it(page, live_server) -> None:  # type: ignore[no-untyped-def]
-    membership = MembershipFactory(role=Role.ISSUER_ADMIN, user__email="keys@harbor.example")
+def test_an_admin_adds_a_security_key_and_signs_in_with_it(page, live_server) -> None:
+    membership = MembershipFactory.create(role=Role.ISSUER_ADMIN, user__email="keys@harbor.example")
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
     cdp.send(

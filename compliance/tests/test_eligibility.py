@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from compliance.eligibility import (
     EligibilityContext,
@@ -15,51 +15,27 @@ from compliance.eligibility import (
     subscription_eligibility,
 )
 from compliance.exemptions import Exemption, ExemptionRules, InvestorLimit, exemption_profile, exemption_rules_loosened
-from core.tests.factories import UserFactory
 from investors.models import (
-    AccreditationClaim,
     AccreditationStatus,
-    InvestorKind,
     InvestorProfile,
     KycStatus,
     ScreeningStatus,
-    Wallet,
 )
+from investors.tests.support import verified_investor
 
 WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 USD = 100  # cents per dollar
 
 
-def investor(
-    *,
-    country: str = "US",
-    kyc: str = KycStatus.APPROVED,
-    kyc_expired: bool = False,
-    screening: str = ScreeningStatus.CLEAR,
-    accreditation: str | None = None,
-    wallet: bool = True,
-) -> InvestorProfile:
-    user = UserFactory()
-    profile = InvestorProfile.objects.create(
-        user=user,
-        kind=InvestorKind.INDIVIDUAL,
-        legal_name="Dana Reyes",
-        country=country,
-        citizenship=country,
-        kyc_status=kyc,
-        kyc_expires_at=timezone.now() + dt.timedelta(days=-1 if kyc_expired else 365),
-        screening_status=screening,
-    )
-    if accreditation:
-        AccreditationClaim.objects.create(
-            investor=profile,
-            method="net_worth",
-            status=accreditation,
-            expires_at=timezone.now() + dt.timedelta(days=60),
-        )
-    if wallet:
-        Wallet.objects.create(investor=profile, address=WALLET, kind="signed", linked_by=user)
-    return profile
+def investor(**kwargs: Any) -> InvestorProfile:
+    """An approved investor whose one wallet is WALLET (registered or not as each case's context says)."""
+    defaults: dict[str, Any] = {
+        "name": "Dana Reyes",
+        "wallet": WALLET,
+        "register": False,
+        "accreditation_expires_in": dt.timedelta(days=60),
+    }
+    return verified_investor(**{**defaults, **kwargs})
 
 
 def terms(exemption: str = Exemption.REG_D_506C, **overrides: object) -> OfferingTerms:
@@ -107,7 +83,14 @@ CASES = [
         {},
         ["under review"],
     ),
-    ("kyc expired", {"kyc_expired": True, "accreditation": "verified"}, terms(), 5_000 * USD, {}, ["expired"]),
+    (
+        "kyc expired",
+        {"kyc_expires_in": dt.timedelta(days=-1), "accreditation": "verified"},
+        terms(),
+        5_000 * USD,
+        {},
+        ["expired"],
+    ),
     (
         "sanctions under review",
         {"screening": ScreeningStatus.UNDER_REVIEW, "accreditation": "verified"},
@@ -295,7 +278,7 @@ CASES = [
         {},
         ["whole number of tokens"],
     ),
-    ("no wallet", {"accreditation": "verified", "wallet": False}, terms(), 5_000 * USD, {}, ["wallet"]),
+    ("no wallet", {"accreditation": "verified", "wallet": None}, terms(), 5_000 * USD, {}, ["wallet"]),
     (
         "wallet linked but not registered on-chain",
         {"accreditation": "verified"},
@@ -319,7 +302,7 @@ CASES = [
 @pytest.mark.parametrize(
     ("kwargs", "offering", "amount", "ctx", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
-def test_each_rule(kwargs, offering, amount, ctx, expected) -> None:  # type: ignore[no-untyped-def]
+def test_each_rule(kwargs, offering, amount, ctx, expected) -> None:
     result = subscription_eligibility(
         investor=investor(**kwargs), terms=offering, amount_minor=amount, context=context(**ctx)
     )
@@ -335,7 +318,7 @@ def test_each_rule(kwargs, offering, amount, ctx, expected) -> None:  # type: ig
 
 @pytest.mark.django_db
 def test_every_reason_is_given_not_only_the_first() -> None:
-    person = investor(kyc=KycStatus.PENDING, screening=ScreeningStatus.UNDER_REVIEW, country="FR", wallet=False)
+    person = investor(kyc=KycStatus.PENDING, screening=ScreeningStatus.UNDER_REVIEW, country="FR", wallet=None)
     result = subscription_eligibility(
         investor=person,
         terms=terms(allowed_countries=frozenset({"US"})),
@@ -378,6 +361,6 @@ def test_exemption_rules_can_be_tightened_but_not_loosened() -> None:
     assert isinstance(base, ExemptionRules) and base.investor_limit == InvestorLimit.REG_CF
 
 
-def test_figures_come_from_settings(settings) -> None:  # type: ignore[no-untyped-def]
+def test_figures_come_from_settings(settings) -> None:
     settings.EXEMPTION_FIGURES = {**settings.EXEMPTION_FIGURES, "reg_cf_limit_cap_cents": 130_000 * USD}
     assert reg_cf_annual_limit(income_minor=5_000_000 * USD, net_worth_minor=5_000_000 * USD) == 130_000 * USD

@@ -9,75 +9,31 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 
 import pytest
 from django.test import Client
 from django.utils import timezone
-from eth_account import Account
 
 from compliance.kyc.vendor import webhook_signature
 from compliance.models import KycCheck, KycCheckStatus, VendorWebhookEvent
 from compliance.services.kyc import kyc_approve, kyc_check_send, kyc_reject, kyc_request_information
 from compliance.services.onboarding import onboarding_submit
 from compliance.services.reviews import accreditation_approve, owner_review, verifications_expire
-from compliance.services.sanctions import active_list, sanctions_files_fetch, sanctions_list_load
+from compliance.tests.support import approved_investor, sanctions_fixture_loaded, submitted_investor, wallet_linked
 from core.errors import ApplicationError
 from core.models import AuditEvent
-from core.tests.factories import UserFactory
 from investors.models import InvestorProfile, KycStatus, RegistryState
 from investors.services.accreditation import accreditation_claim_start, accreditation_claim_submit
 from investors.services.documents import document_upload
-from investors.services.wallets import wallet_challenge_issue, wallet_link_by_signature
-from investors.tests.support import Person, onboarded_individual, pdf_bytes, sign, upload
+from investors.tests.support import investor_started, pdf_bytes, upload
 from tokens.flags import InvestorFlag
 from tokens.models import RegistryInvestor
 
 pytestmark = pytest.mark.django_db
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "ofac"
 SECRET = "test-vendor-webhook-secret"
 
 
-def load_list() -> None:
-    if active_list() is None:
-        files = sanctions_files_fetch(source=str(FIXTURE))
-        sanctions_list_load(files=files, source=str(FIXTURE), actor=None, rescreen_after_commit=False)
-
-
-def link_wallet(investor: InvestorProfile) -> str:
-    account = Account.create()
-    challenge = wallet_challenge_issue(
-        investor=investor,
-        actor=investor.user,
-        address=account.address,
-        chain_id=31337,
-        domain="localhost",
-        uri="http://localhost/",
-    )
-    wallet_link_by_signature(
-        investor=investor,
-        actor=investor.user,
-        message=challenge.message,
-        signature=sign(challenge.message, account.key.hex()),
-    )
-    return account.address
-
-
-def submitted_investor(cast, name: str = "Walter Kessler", **person) -> InvestorProfile:  # type: ignore[no-untyped-def]
-    load_list()
-    investor = onboarded_individual(UserFactory(), Person(name=name, **person))
-    link_wallet(investor)
-    return onboarding_submit(investor=investor, actor=investor.user, issuers=[cast.issuer])
-
-
-def approved_investor(cast, name: str = "Walter Kessler") -> InvestorProfile:  # type: ignore[no-untyped-def]
-    investor = submitted_investor(cast, name)
-    kyc_approve(investor=investor, actor=cast.compliance, issuer=cast.issuer)
-    investor.refresh_from_db()
-    return investor
-
-
-def test_submission_opens_a_manual_check_and_screens(cast) -> None:  # type: ignore[no-untyped-def]
+def test_submission_opens_a_manual_check_and_screens(cast) -> None:
     investor = submitted_investor(cast)
     assert investor.kyc_status == KycStatus.PENDING and investor.screening_status == "clear"
     check = KycCheck.objects.get(investor=investor)
@@ -85,11 +41,10 @@ def test_submission_opens_a_manual_check_and_screens(cast) -> None:  # type: ign
     assert investor.applications.get().issuer == cast.issuer
 
 
-def test_submission_needs_every_required_step(cast) -> None:  # type: ignore[no-untyped-def]
-    from investors.services.profiles import investor_kind_set, investor_profile_ensure
+def test_submission_needs_every_required_step(cast) -> None:
 
-    user = UserFactory()
-    investor = investor_kind_set(investor=investor_profile_ensure(user=user), actor=user, kind="individual")
+    investor = investor_started(kind="individual")
+    user = investor.user
     with pytest.raises(
         ApplicationError, match="Finish these steps first: “Your details”, “Identity documents”, “Tax form”"
     ):
@@ -97,10 +52,11 @@ def test_submission_needs_every_required_step(cast) -> None:  # type: ignore[no-
     assert InvestorProfile.objects.get(pk=investor.pk).kyc_status == KycStatus.NOT_SUBMITTED
 
 
-def test_approval_registers_the_wallets_with_country_flags_and_expiry(cast, registry) -> None:  # type: ignore[no-untyped-def]
+def test_approval_registers_the_wallets_with_country_flags_and_expiry(cast, registry) -> None:
     investor = approved_investor(cast)
     assert investor.kyc_status == KycStatus.APPROVED and investor.registry_state == RegistryState.SYNCED
     passport_expiry = investor.documents.get(kind="passport").expires_on
+    assert investor.kyc_expires_at is not None and passport_expiry is not None
     assert investor.kyc_expires_at.date() <= passport_expiry
     mirror = RegistryInvestor.objects.get(investor_ref=investor.reference)
     assert mirror.country == 840 and mirror.flags == InvestorFlag.KYC | InvestorFlag.US_PERSON
@@ -110,14 +66,14 @@ def test_approval_registers_the_wallets_with_country_flags_and_expiry(cast, regi
     assert event.issuer_id == cast.issuer.pk and event.actor_id == cast.compliance.pk
 
 
-def test_approval_is_refused_while_something_is_open(cast, registry) -> None:  # type: ignore[no-untyped-def]
+def test_approval_is_refused_while_something_is_open(cast, registry) -> None:
     blocked = submitted_investor(cast, "Reza Nazari", dob=dt.date(1962, 11, 22))
     with pytest.raises(ApplicationError, match="sanctions match is open"):
         kyc_approve(investor=blocked, actor=cast.compliance, issuer=cast.issuer)
     assert InvestorProfile.objects.get(pk=blocked.pk).kyc_status == KycStatus.PENDING
 
 
-def test_reject_and_request_information_reach_the_investor(cast, registry) -> None:  # type: ignore[no-untyped-def]
+def test_reject_and_request_information_reach_the_investor(cast, registry) -> None:
     investor = submitted_investor(cast)
     with pytest.raises(ApplicationError, match="Say what"):
         kyc_request_information(investor=investor, actor=cast.compliance, issuer=cast.issuer, message="")
@@ -136,7 +92,7 @@ def test_reject_and_request_information_reach_the_investor(cast, registry) -> No
     assert investor.kyc_status == KycStatus.REJECTED and investor.registry_state == RegistryState.NONE
 
 
-def test_rejecting_an_approved_investor_removes_them_from_the_registry(cast, registry) -> None:  # type: ignore[no-untyped-def]
+def test_rejecting_an_approved_investor_removes_them_from_the_registry(cast, registry) -> None:
     investor = approved_investor(cast)
     kyc_reject(investor=investor, actor=cast.compliance, issuer=cast.issuer, reason="Fraud report received.")
     investor.refresh_from_db()
@@ -144,7 +100,7 @@ def test_rejecting_an_approved_investor_removes_them_from_the_registry(cast, reg
     assert not RegistryInvestor.objects.get(investor_ref=investor.reference).active
 
 
-def test_expiry_makes_the_investor_ineligible_and_clears_the_flags(cast, registry) -> None:  # type: ignore[no-untyped-def]
+def test_expiry_makes_the_investor_ineligible_and_clears_the_flags(cast, registry) -> None:
     investor = approved_investor(cast)
     claim = accreditation_claim_start(
         investor=investor,
@@ -172,6 +128,7 @@ def test_expiry_makes_the_investor_ineligible_and_clears_the_flags(cast, registr
     mirror.refresh_from_db()
     assert not mirror.flags & InvestorFlag.ACCREDITED and mirror.active
 
+    assert investor.kyc_expires_at is not None
     summary = verifications_expire(now=investor.kyc_expires_at + dt.timedelta(seconds=1))
     assert summary.kyc_expired == 1
     investor.refresh_from_db()
@@ -179,19 +136,17 @@ def test_expiry_makes_the_investor_ineligible_and_clears_the_flags(cast, registr
     assert investor.kyc_status == KycStatus.EXPIRED and not mirror.active
 
 
-def test_entity_owners_must_be_verified_before_approval(cast, registry) -> None:  # type: ignore[no-untyped-def]
+def test_entity_owners_must_be_verified_before_approval(cast, registry) -> None:
     from investors.services.profiles import (
         investor_details_save,
-        investor_kind_set,
-        investor_profile_ensure,
         owner_add,
         owners_declare_complete,
     )
     from investors.services.tax import tax_form_sign
 
-    load_list()
-    user = UserFactory()
-    entity = investor_kind_set(investor=investor_profile_ensure(user=user), actor=user, kind="entity")
+    sanctions_fixture_loaded()
+    entity = investor_started(kind="entity")
+    user = entity.user
     entity = investor_details_save(
         investor=entity,
         actor=user,
@@ -245,7 +200,7 @@ def test_entity_owners_must_be_verified_before_approval(cast, registry) -> None:
         signed_on=timezone.localdate(),
         tin_certified=True,
     )
-    link_wallet(entity)
+    wallet_linked(entity)
     entity = onboarding_submit(investor=entity, actor=user, issuers=[cast.issuer])
     with pytest.raises(ApplicationError, match="Verify every owner"):
         kyc_approve(investor=entity, actor=cast.compliance, issuer=cast.issuer)
@@ -278,7 +233,7 @@ class FakeVendor(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def vendor(settings):  # type: ignore[no-untyped-def]
+def vendor(settings):
     server = HTTPServer(("127.0.0.1", 0), FakeVendor)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -291,7 +246,7 @@ def vendor(settings):  # type: ignore[no-untyped-def]
     server.shutdown()
 
 
-def deliver(body: dict, *, secret: str = SECRET, timestamp: int | None = None):  # type: ignore[no-untyped-def]
+def deliver(body: dict, *, secret: str = SECRET, timestamp: int | None = None):
     raw = json.dumps(body).encode()
     stamp = str(timestamp if timestamp is not None else int(time.time()))
     return Client().post(
@@ -303,7 +258,7 @@ def deliver(body: dict, *, secret: str = SECRET, timestamp: int | None = None): 
     )
 
 
-def test_a_vendor_check_is_sent_and_decided_by_a_signed_webhook(cast, registry, vendor) -> None:  # type: ignore[no-untyped-def]
+def test_a_vendor_check_is_sent_and_decided_by_a_signed_webhook(cast, registry, vendor) -> None:
     investor = submitted_investor(cast)
     check = KycCheck.objects.get(investor=investor)
     assert check.provider == "vendor"
@@ -331,7 +286,7 @@ def test_a_vendor_check_is_sent_and_decided_by_a_signed_webhook(cast, registry, 
     assert AuditEvent.objects.filter(action="kyc.approved").count() == 1
 
 
-def test_forged_stale_or_malformed_webhooks_change_nothing(cast, vendor) -> None:  # type: ignore[no-untyped-def]
+def test_forged_stale_or_malformed_webhooks_change_nothing(cast, vendor) -> None:
     investor = submitted_investor(cast)
     check = KycCheck.objects.get(investor=investor)
     event = {"event_id": "evt_2", "reference": check.public_id.hex, "result": "approved"}
@@ -346,7 +301,7 @@ def test_forged_stale_or_malformed_webhooks_change_nothing(cast, vendor) -> None
     assert investor.kyc_status == KycStatus.PENDING and not VendorWebhookEvent.objects.exists()
 
 
-def test_a_vendor_review_result_goes_to_the_manual_queue(cast, vendor) -> None:  # type: ignore[no-untyped-def]
+def test_a_vendor_review_result_goes_to_the_manual_queue(cast, vendor) -> None:
     investor = submitted_investor(cast)
     check = KycCheck.objects.get(investor=investor)
     deliver({"event_id": "evt_3", "reference": check.public_id.hex, "result": "review", "reason": "Selfie mismatch"})
@@ -360,7 +315,7 @@ def test_signature_is_hmac_sha256_over_timestamp_and_body() -> None:
     assert webhook_signature(secret="k", timestamp="1700000000", body=b"{}") == f"v1={expected}"
 
 
-def _pending_claim(investor: InvestorProfile):  # type: ignore[no-untyped-def]
+def _pending_claim(investor: InvestorProfile):
     claim = accreditation_claim_start(
         investor=investor,
         actor=investor.user,
@@ -379,7 +334,7 @@ def _pending_claim(investor: InvestorProfile):  # type: ignore[no-untyped-def]
     return accreditation_claim_submit(claim=claim, actor=investor.user)
 
 
-def test_accreditation_can_be_sent_back_then_rejected_with_reasons(cast, registry) -> None:  # type: ignore[no-untyped-def]
+def test_accreditation_can_be_sent_back_then_rejected_with_reasons(cast, registry) -> None:
     from compliance.services.reviews import accreditation_reject, accreditation_request_information
     from investors.models import AccreditationStatus
 
@@ -401,12 +356,12 @@ def test_accreditation_can_be_sent_back_then_rejected_with_reasons(cast, registr
     assert AuditEvent.objects.filter(action="accreditation.rejected", issuer_id=cast.issuer.pk).exists()
 
 
-def test_an_owner_can_be_rejected_with_a_reason(cast) -> None:  # type: ignore[no-untyped-def]
+def test_an_owner_can_be_rejected_with_a_reason(cast) -> None:
     from investors.models import BeneficialOwner, ReviewStatus
-    from investors.services.profiles import investor_kind_set, investor_profile_ensure, owner_add
+    from investors.services.profiles import owner_add
 
-    user = UserFactory()
-    entity = investor_kind_set(investor=investor_profile_ensure(user=user), actor=user, kind="entity")
+    entity = investor_started(kind="entity")
+    user = entity.user
     owner = owner_add(
         investor=entity,
         actor=user,
@@ -430,7 +385,7 @@ def test_an_owner_can_be_rejected_with_a_reason(cast) -> None:  # type: ignore[n
     assert BeneficialOwner.objects.get(pk=owner.pk).status == ReviewStatus.REJECTED
 
 
-def test_a_vendor_rejection_reaches_the_investor(cast, vendor) -> None:  # type: ignore[no-untyped-def]
+def test_a_vendor_rejection_reaches_the_investor(cast, vendor) -> None:
     investor = submitted_investor(cast)
     check = KycCheck.objects.get(investor=investor)
     response = deliver(

@@ -20,25 +20,27 @@ from compliance.services.sanctions import (
     screening_hit_clear,
     screening_hit_confirm,
 )
+from compliance.tests.support import OFAC_FIXTURE, approved_investor
 from core.errors import ApplicationError
 from core.models import AuditEvent
-from core.tests.factories import UserFactory
-from investors.models import InvestorProfile, RegistryState, ScreeningStatus
+from investors.models import InvestorProfile, KycStatus, RegistryState, ScreeningStatus
+from investors.tests.support import verified_investor
 
 pytestmark = pytest.mark.django_db
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "ofac"
 
 
 @pytest.fixture
 def sdn_list() -> SanctionsList:
-    files = sanctions_files_fetch(source=str(FIXTURE))
-    loaded, changed = sanctions_list_load(files=files, source=str(FIXTURE), actor=None, rescreen_after_commit=False)
+    files = sanctions_files_fetch(source=str(OFAC_FIXTURE))
+    loaded, changed = sanctions_list_load(
+        files=files, source=str(OFAC_FIXTURE), actor=None, rescreen_after_commit=False
+    )
     assert changed
     return loaded
 
 
 def test_the_fixture_parses_in_the_published_format() -> None:
-    files = sanctions_files_fetch(source=str(FIXTURE))
+    files = sanctions_files_fetch(source=str(OFAC_FIXTURE))
     entries = {e.ent_num: e for e in ofac.parse(sdn=files["SDN.CSV"], alt=files["ALT.CSV"], add=files["ADD.CSV"])}
     assert len(entries) == 10
     hussein = entries[10001]
@@ -51,7 +53,7 @@ def test_the_fixture_parses_in_the_published_format() -> None:
 
 
 def test_a_malformed_list_is_refused_and_the_current_one_kept(sdn_list: SanctionsList) -> None:
-    files = sanctions_files_fetch(source=str(FIXTURE))
+    files = sanctions_files_fetch(source=str(OFAC_FIXTURE))
     broken = {**files, "SDN.CSV": files["SDN.CSV"].replace("10002,", "ABC,")}
     with pytest.raises(ApplicationError, match="ent_num “ABC” is not a number"):
         sanctions_list_load(files=broken, source="test", actor=None)
@@ -102,12 +104,19 @@ def test_date_of_birth_and_country_rank_the_same_name(sdn_list: SanctionsList) -
 
 
 def _investor(name: str, dob: dt.date = dt.date(1980, 1, 1)) -> InvestorProfile:
-    return InvestorProfile.objects.create(
-        user=UserFactory(), kind="individual", legal_name=name, date_of_birth=dob, country="US"
+    """An individual not yet screened or verified."""
+    return verified_investor(
+        name=name,
+        date_of_birth=dob,
+        citizenship="",
+        kyc=KycStatus.NOT_SUBMITTED,
+        kyc_expires_in=None,
+        screening=ScreeningStatus.NOT_SCREENED,
+        wallet=None,
     )
 
 
-def test_a_hit_holds_the_investor_until_a_person_clears_it(sdn_list: SanctionsList, cast) -> None:  # type: ignore[no-untyped-def]
+def test_a_hit_holds_the_investor_until_a_person_clears_it(sdn_list: SanctionsList, cast) -> None:
     investor = _investor("Reza Nazari", dt.date(1962, 11, 22))
     hits = investor_screen(investor=investor, actor=None)
     assert [h.ent_num for h in hits] == [10010]
@@ -128,7 +137,7 @@ def test_a_hit_holds_the_investor_until_a_person_clears_it(sdn_list: SanctionsLi
     assert investor_screen(investor=investor, actor=None) == []
 
 
-def test_a_confirmed_hit_blocks(sdn_list: SanctionsList, cast) -> None:  # type: ignore[no-untyped-def]
+def test_a_confirmed_hit_blocks(sdn_list: SanctionsList, cast) -> None:
     investor = _investor("Ivan Sergeyevich Petrov", dt.date(1971, 6, 1))
     hit = investor_screen(investor=investor, actor=None)[0]
     screening_hit_confirm(hit=hit, actor=cast.compliance, issuer=cast.issuer, reason="Same DOB and passport")
@@ -141,15 +150,15 @@ def test_a_confirmed_hit_blocks(sdn_list: SanctionsList, cast) -> None:  # type:
 def test_an_unchanged_list_changes_nothing_and_a_changed_list_rescreens_everyone(tmp_path: Path) -> None:
     clean = _investor("Reza Nazari", dt.date(1962, 11, 22))
     later = _investor("Walter Kessler", dt.date(1970, 4, 4))
-    call_command("sanctions_load", source=str(FIXTURE), verbosity=0)
+    call_command("sanctions_load", source=str(OFAC_FIXTURE), verbosity=0)
     assert ScreeningHit.objects.filter(investor=clean).count() == 1
     assert InvestorProfile.objects.get(pk=later.pk).screening_status == ScreeningStatus.CLEAR
 
-    call_command("sanctions_load", source=str(FIXTURE), verbosity=0)
+    call_command("sanctions_load", source=str(OFAC_FIXTURE), verbosity=0)
     assert SanctionsList.objects.count() == 1
 
     changed = tmp_path / "ofac"
-    shutil.copytree(FIXTURE, changed)
+    shutil.copytree(OFAC_FIXTURE, changed)
     with open(changed / "SDN.CSV", "ab") as sdn:
         sdn.write(
             b'10011,"KESSLER, Walter","individual","SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"DOB 04 Apr 1970."\r\n'
@@ -163,9 +172,7 @@ def test_an_unchanged_list_changes_nothing_and_a_changed_list_rescreens_everyone
     assert AuditEvent.objects.filter(action="sanctions.rescreened").count() == 2
 
 
-def test_screening_an_investor_already_on_chain_removes_them(sdn_list: SanctionsList, registry, cast) -> None:  # type: ignore[no-untyped-def]
-    from compliance.tests.test_kyc import approved_investor
-
+def test_screening_an_investor_already_on_chain_removes_them(sdn_list: SanctionsList, registry, cast) -> None:
     investor = approved_investor(cast, name="Walter Kessler")
     assert investor.registry_state == RegistryState.SYNCED
     InvestorProfile.objects.filter(pk=investor.pk).update(legal_name="Reza Nazari", date_of_birth=dt.date(1962, 11, 22))

@@ -10,7 +10,7 @@ TEST_PASSWORD = "correct-horse-battery-9"
 TEST_TOTP_SECRET = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -20,19 +20,19 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
 
     @factory.post_generation
-    def verified(self, create: bool, extracted: bool | None, **kwargs: object) -> None:
+    def verified(user: User, create: bool, extracted: bool | None, **kwargs: object) -> None:
         if create and extracted is not False:
-            EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+            EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
         if create:
-            self.save()
+            user.save()
 
     @factory.post_generation
-    def mfa(self, create: bool, extracted: bool | None, **kwargs: object) -> None:
+    def mfa(user: User, create: bool, extracted: bool | None, **kwargs: object) -> None:
         if create and extracted:
-            totp_enroll(actor=None, user=self, secret=TEST_TOTP_SECRET)
+            totp_enroll(actor=None, user=user, secret=TEST_TOTP_SECRET)
 
 
-class IssuerFactory(factory.django.DjangoModelFactory):
+class IssuerFactory(factory.django.DjangoModelFactory[Issuer]):
     class Meta:
         model = Issuer
 
@@ -43,7 +43,7 @@ class IssuerFactory(factory.django.DjangoModelFactory):
     country = "US"
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[IssuerMembership]):
     class Meta:
         model = IssuerMembership
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core import mail
 from django.core.cache import cache
 from django.test import Client
@@ -20,7 +21,7 @@ def _fresh_rate_limits() -> None:
 
 
 def _link_in_last_mail() -> str:
-    match = re.search(r"https?://testserver(/\S+)", mail.outbox[-1].body)
+    match = re.search(r"https?://testserver(/\S+)", str(mail.outbox[-1].body))
     assert match, mail.outbox[-1].body
     return match[1]
 
@@ -46,12 +47,12 @@ def test_sign_up_needs_a_verified_email_before_the_account_opens(client: Client)
     done = client.post(confirm)
     assert done.status_code == 302
     assert client.get("/dashboard/").status_code == 200
-    assert User.objects.get(email="new.investor@example.com").emailaddress_set.get().verified
+    assert EmailAddress.objects.get(user__email="new.investor@example.com").verified
 
 
 @pytest.mark.django_db
 def test_password_reset_by_email_link(client: Client) -> None:
-    UserFactory(email="forgetful@example.com")
+    UserFactory.create(email="forgetful@example.com")
     client.post("/accounts/password/reset/", {"email": "forgetful@example.com"})
     assert len(mail.outbox) == 1
     reset_link = _link_in_last_mail()
@@ -68,7 +69,7 @@ def test_password_reset_by_email_link(client: Client) -> None:
 
 @pytest.mark.django_db
 def test_an_issuer_admin_signs_in_with_password_and_authenticator_code(client: Client) -> None:
-    membership = MembershipFactory(role=Role.ISSUER_ADMIN, user__email="cfo@issuer.example")
+    membership = MembershipFactory.create(role=Role.ISSUER_ADMIN, user__email="cfo@issuer.example")
     response = client.post("/accounts/login/", {"login": "cfo@issuer.example", "password": TEST_PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/accounts/2fa/authenticate/"
     # The password alone opens nothing.
@@ -83,7 +84,9 @@ def test_an_issuer_admin_signs_in_with_password_and_authenticator_code(client: C
 
 @pytest.mark.django_db
 def test_an_admin_without_mfa_must_enrol_before_the_issuer_pages_open(client: Client) -> None:
-    membership = MembershipFactory(role=Role.ISSUER_ADMIN, user=UserFactory(email="new.admin@issuer.example"))
+    membership = MembershipFactory.create(
+        role=Role.ISSUER_ADMIN, user=UserFactory.create(email="new.admin@issuer.example")
+    )
     client.post("/accounts/login/", {"login": "new.admin@issuer.example", "password": TEST_PASSWORD})
     page = client.get(f"/issuers/{membership.issuer.slug}/", follow=True)
     assert page.redirect_chain[0] == ("/accounts/2fa/totp/activate/", 302)
@@ -92,7 +95,7 @@ def test_an_admin_without_mfa_must_enrol_before_the_issuer_pages_open(client: Cl
 
 @pytest.mark.django_db
 def test_repeated_failed_logins_are_rate_limited(client: Client) -> None:
-    UserFactory(email="target@example.com")
+    UserFactory.create(email="target@example.com")
     for i in range(5):
         wrong = client.post("/accounts/login/", {"login": "target@example.com", "password": f"guess-{i}"})
         assert wrong.status_code == 200 and b"not correct" in wrong.content

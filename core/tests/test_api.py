@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from conftest import Cast
+from core.tests.support import Cast
 
 
 @pytest.mark.django_db

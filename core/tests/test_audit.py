@@ -13,7 +13,7 @@ from core.tests.factories import UserFactory
 
 
 def _make_events(n: int) -> list[AuditEvent]:
-    actor = UserFactory()
+    actor = UserFactory.create()
     return [
         audit_record(actor=actor, action="test.event", after={"n": i, "amount_minor": 10**12 + i}) for i in range(n)
     ]
@@ -31,8 +31,8 @@ def test_each_event_links_to_the_one_before_it() -> None:
 
 
 @pytest.mark.django_db
-def test_services_write_who_what_before_after_and_request_id(client) -> None:  # type: ignore[no-untyped-def]
-    actor = UserFactory(email="ops@tessera.example")
+def test_services_write_who_what_before_after_and_request_id(client) -> None:
+    actor = UserFactory.create(email="ops@tessera.example")
     issuer = issuer_create(
         actor=actor, name="Acme Notes", legal_name="Acme Notes Inc.", jurisdiction="DE", country="us"
     )
@@ -40,7 +40,7 @@ def test_services_write_who_what_before_after_and_request_id(client) -> None:  #
     assert event.actor_id == actor.pk and event.actor_label == "ops@tessera.example"
     assert event.object_type == "core.issuer" and event.object_id == str(issuer.pk)
     assert event.issuer_id == issuer.pk
-    assert event.before is None and event.after["country"] == "US"
+    assert event.before is None and event.after is not None and event.after["country"] == "US"
 
 
 @pytest.mark.django_db
@@ -107,9 +107,9 @@ def test_the_database_guard_refuses_updates_and_deletes() -> None:
 
 
 @pytest.mark.django_db
-def test_request_id_from_the_header_reaches_the_audit_event(client) -> None:  # type: ignore[no-untyped-def]
-    staff = UserFactory(is_staff=True, mfa=True)
-    investor = UserFactory(email="newadmin@example.com")
+def test_request_id_from_the_header_reaches_the_audit_event(client) -> None:
+    staff = UserFactory.create(is_staff=True, mfa=True)
+    investor = UserFactory.create(email="newadmin@example.com")
     client.force_login(staff)
     response = client.post(
         "/staff/",

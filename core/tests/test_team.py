@@ -3,16 +3,16 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from conftest import Cast
 from core.errors import ApplicationError
 from core.models import AuditEvent, IssuerMembership, Role
 from core.services import membership_grant, membership_revoke
 from core.tests.factories import UserFactory
+from core.tests.support import Cast
 
 
 @pytest.mark.django_db
 def test_an_admin_gives_a_registered_user_a_role_from_the_team_page(client: Client, cast: Cast) -> None:
-    newcomer = UserFactory(email="analyst@harbor.example")
+    newcomer = UserFactory.create(email="analyst@harbor.example")
     client.force_login(cast.admin)
     response = client.post(
         f"/issuers/{cast.issuer.slug}/team/", {"email": "Analyst@Harbor.example", "role": "compliance_officer"}

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from conftest import ROLES, Cast
+from core.tests.support import ROLES, Cast
 
 #                       anonymous investor other_admin admin compliance agent staff
 PUBLIC = dict(zip(ROLES, (200, 200, 200, 200, 200, 200, 200), strict=True))

@@ -10,7 +10,7 @@ from core.tasks import worker_heartbeat
 
 
 @pytest.mark.worker
-def test_a_real_worker_process_consumes_a_task_from_the_broker(celery_worker_process) -> None:  # type: ignore[no-untyped-def]
+def test_a_real_worker_process_consumes_a_task_from_the_broker(celery_worker_process) -> None:
     worker = celery_worker_process("heartbeat")
     token = uuid.uuid4().hex
     worker_heartbeat.delay(token)  # published to the configured broker (SQLite, Redis or RabbitMQ)

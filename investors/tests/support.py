@@ -1,30 +1,38 @@
-"""Test helpers: real files of each accepted type, real signatures, and investors built through the services."""
+"""Building investors in tests, the one place for it: through the onboarding services
+(`investor_started`, `onboarded_individual`) or as rows as an approved onboarding leaves them
+(`verified_investor`); and real files of each accepted type."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import struct
 import zlib
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from eth_account import Account
-from eth_account.messages import encode_defunct
 
 from core.models import User
-from investors.models import DocumentKind, InvestorProfile
+from core.tests.factories import UserFactory
+from investors.models import (
+    AccreditationClaim,
+    AccreditationMethod,
+    AccreditationStatus,
+    DocumentKind,
+    InvestorKind,
+    InvestorProfile,
+    KycStatus,
+    ScreeningStatus,
+    Wallet,
+    WalletKind,
+)
 from investors.services.documents import document_upload
 from investors.services.profiles import investor_details_save, investor_kind_set, investor_profile_ensure
 from investors.services.tax import tax_form_sign
-from tokens.models import ContractDeployment, ContractKind
+from tokens.tests.support import address_for, registry_wallet_recorded
 
-# anvil's well-known development keys: public, worthless outside a local chain.
-KEY_A = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-KEY_B = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
-ADDRESS_A = Account.from_key(KEY_A).address
-ADDRESS_B = Account.from_key(KEY_B).address
+_counter = itertools.count(1)
 
 
 def png_bytes() -> bytes:
@@ -57,20 +65,6 @@ def upload(name: str, content: bytes, content_type: str = "application/octet-str
     return SimpleUploadedFile(name, content, content_type=content_type)
 
 
-def sign(message: str, key: str) -> str:
-    return "0x" + Account.sign_message(encode_defunct(text=message), private_key=key).signature.hex().removeprefix("0x")
-
-
-def registry_deployed() -> ContractDeployment:
-    """The portal registry as the chain pipeline records it once deployed."""
-    return ContractDeployment.objects.get_or_create(
-        chain_id=settings.CHAIN_ID,
-        kind=ContractKind.REGISTRY,
-        owner_ref="portal",
-        defaults={"name": "Tessera investor registry", "address": "0x5FbDB2315678afecb367f032d93F642f64180aa3"},
-    )[0]
-
-
 @dataclass
 class Person:
     name: str = "Alice Marchetti"
@@ -99,11 +93,17 @@ def individual_details(person: Person) -> dict[str, object]:
     }
 
 
-def onboarded_individual(user: User, person: Person | None = None) -> InvestorProfile:
+def investor_started(user: User | None = None, *, kind: str = "individual") -> InvestorProfile:
+    """An investor who has only chosen whether they invest as an individual or an entity."""
+    user = user or UserFactory.create()
+    return investor_kind_set(investor=investor_profile_ensure(user=user), actor=user, kind=kind)
+
+
+def onboarded_individual(user: User | None = None, person: Person | None = None) -> InvestorProfile:
     """An individual who finished every required step (not yet submitted)."""
     person = person or Person()
-    investor = investor_profile_ensure(user=user)
-    investor = investor_kind_set(investor=investor, actor=user, kind="individual")
+    investor = investor_started(user)
+    user = investor.user
     investor = investor_details_save(investor=investor, actor=user, details=individual_details(person))
     in_five_years = timezone.localdate() + dt.timedelta(days=5 * 365)
     document_upload(
@@ -131,4 +131,56 @@ def onboarded_individual(user: User, person: Person | None = None) -> InvestorPr
         tin_certified=us,
     )
     investor.refresh_from_db()
+    return investor
+
+
+def verified_investor(
+    *,
+    user: User | None = None,
+    name: str = "",
+    country: str = "US",
+    citizenship: str | None = None,
+    date_of_birth: dt.date | None = None,
+    entity: bool = False,
+    kyc: str = KycStatus.APPROVED,
+    kyc_expires_in: dt.timedelta | None = dt.timedelta(days=365),
+    screening: str = ScreeningStatus.CLEAR,
+    accreditation: str | None = None,
+    accreditation_expires_in: dt.timedelta = dt.timedelta(days=90),
+    wallet: str | None = "auto",
+    register: bool = True,
+) -> InvestorProfile:
+    """An investor as onboarding leaves them when approved (rows written directly: onboarding is
+    tested through the services). `citizenship` defaults to `country`; `kyc_expires_in=None` leaves
+    no expiry; `wallet="auto"` links a fresh address, `None` none; `register` records the wallet as
+    confirmed in the registry, as the chain pipeline would."""
+    user = user or UserFactory.create()
+    n = next(_counter)
+    now = timezone.now()
+    investor = InvestorProfile.objects.create(
+        user=user,
+        kind=InvestorKind.ENTITY if entity else InvestorKind.INDIVIDUAL,
+        legal_name=name or f"Investor {n}",
+        **({"date_of_birth": date_of_birth} if date_of_birth else {}),
+        country=country,
+        citizenship=country if citizenship is None else citizenship,
+        formation_country=country if entity else "",
+        kyc_status=kyc,
+        kyc_expires_at=None if kyc_expires_in is None else now + kyc_expires_in,
+        screening_status=screening,
+    )
+    if accreditation:
+        AccreditationClaim.objects.create(
+            investor=investor,
+            method=AccreditationMethod.NET_WORTH
+            if accreditation == AccreditationStatus.VERIFIED
+            else AccreditationMethod.SELF_CERTIFICATION,
+            status=accreditation,
+            expires_at=now + accreditation_expires_in,
+        )
+    if wallet:
+        address = address_for(f"investors-test-wallet-{n}") if wallet == "auto" else wallet
+        Wallet.objects.create(investor=investor, address=address, kind=WalletKind.SIGNED, linked_by=user)
+        if register:
+            registry_wallet_recorded(investor.reference, address)
     return investor

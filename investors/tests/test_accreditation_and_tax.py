@@ -8,28 +8,26 @@ import pytest
 from django.utils import timezone
 
 from core.errors import ApplicationError
-from core.tests.factories import UserFactory
-from investors.models import AccreditationStatus, TaxForm
+from investors.models import AccreditationStatus, InvestorProfile, TaxForm
 from investors.services.accreditation import (
     accreditation_claim_start,
     accreditation_claim_submit,
     accreditation_missing,
 )
 from investors.services.documents import document_upload
-from investors.services.profiles import investor_details_save, investor_kind_set, investor_profile_ensure
+from investors.services.profiles import investor_details_save
 from investors.services.tax import tax_form_expiry, tax_form_sign
-from investors.tests.support import Person, individual_details, pdf_bytes, upload
+from investors.tests.support import Person, individual_details, investor_started, pdf_bytes, upload
 
 pytestmark = pytest.mark.django_db
 
 
-def _investor(person: Person | None = None):  # type: ignore[no-untyped-def]
-    user = UserFactory()
-    investor = investor_kind_set(investor=investor_profile_ensure(user=user), actor=user, kind="individual")
-    return investor_details_save(investor=investor, actor=user, details=individual_details(person or Person()))
+def _investor(person: Person | None = None) -> InvestorProfile:
+    investor = investor_started()
+    return investor_details_save(investor=investor, actor=investor.user, details=individual_details(person or Person()))
 
 
-def _evidence(investor, claim, kind: str, date: dt.date | None = None) -> None:  # type: ignore[no-untyped-def]
+def _evidence(investor, claim, kind: str, date: dt.date | None = None) -> None:
     document_upload(
         investor=investor,
         actor=investor.user,

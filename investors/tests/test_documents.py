@@ -10,21 +10,19 @@ from django.utils import timezone
 
 from core.errors import ApplicationError
 from core.tests.factories import UserFactory
-from investors.models import InvestorDocument
+from investors.models import InvestorDocument, InvestorProfile
 from investors.services.documents import document_upload
-from investors.services.profiles import investor_kind_set, investor_profile_ensure
-from investors.tests.support import jpeg_bytes, pdf_bytes, png_bytes, upload
+from investors.tests.support import investor_started, jpeg_bytes, pdf_bytes, png_bytes, upload
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def investor():  # type: ignore[no-untyped-def]
-    user = UserFactory()
-    return investor_kind_set(investor=investor_profile_ensure(user=user), actor=user, kind="individual")
+def investor() -> InvestorProfile:
+    return investor_started()
 
 
-def _upload(investor, name: str, content: bytes, kind: str = "proof_of_address", **extra):  # type: ignore[no-untyped-def]
+def _upload(investor, name: str, content: bytes, kind: str = "proof_of_address", **extra):
     return document_upload(investor=investor, actor=investor.user, kind=kind, upload=upload(name, content), **extra)
 
 
@@ -32,7 +30,7 @@ def _upload(investor, name: str, content: bytes, kind: str = "proof_of_address",
     ("content", "expected"),
     [(pdf_bytes(), "application/pdf"), (png_bytes(), "image/png"), (jpeg_bytes(), "image/jpeg")],
 )
-def test_each_accepted_type_is_recognised_by_its_bytes_not_its_name(investor, content, expected) -> None:  # type: ignore[no-untyped-def]
+def test_each_accepted_type_is_recognised_by_its_bytes_not_its_name(investor, content, expected) -> None:
     document = _upload(investor, "scan.bin", content)
     assert document.content_type == expected
     assert document.file.name.startswith("investor-documents/") and "scan" not in document.file.name
@@ -40,7 +38,7 @@ def test_each_accepted_type_is_recognised_by_its_bytes_not_its_name(investor, co
         assert handle.read() == content
 
 
-def test_a_disguised_file_is_refused_and_nothing_is_stored(investor, private_media) -> None:  # type: ignore[no-untyped-def]
+def test_a_disguised_file_is_refused_and_nothing_is_stored(investor, private_media) -> None:
     executable = b"MZ\x90\x00" + b"\x00" * 200 + b"This program cannot be run in DOS mode"
     with pytest.raises(ApplicationError, match="not a PDF, JPEG, PNG file"):
         _upload(investor, "passport.pdf", executable)
@@ -54,7 +52,7 @@ def test_a_disguised_file_is_refused_and_nothing_is_stored(investor, private_med
     assert not private_media.exists() or not any(p.is_file() for p in private_media.rglob("*"))
 
 
-def test_an_oversized_file_is_refused(investor, settings) -> None:  # type: ignore[no-untyped-def]
+def test_an_oversized_file_is_refused(investor, settings) -> None:
     settings.IDENTITY_UPLOAD_MAX_BYTES = 1024
     big = b"%PDF-1.4\n" + b"0" * 2048 + b"\n%%EOF\n"
     with pytest.raises(ApplicationError, match=r"the limit is 1\.0"):
@@ -62,7 +60,7 @@ def test_an_oversized_file_is_refused(investor, settings) -> None:  # type: igno
     assert not InvestorDocument.objects.exists()
 
 
-def test_photo_ids_need_number_country_and_a_future_expiry(investor) -> None:  # type: ignore[no-untyped-def]
+def test_photo_ids_need_number_country_and_a_future_expiry(investor) -> None:
     with pytest.raises(ApplicationError, match="number"):
         _upload(investor, "p.png", png_bytes(), kind="passport")
     with pytest.raises(ApplicationError, match="has expired"):
@@ -88,7 +86,7 @@ def test_photo_ids_need_number_country_and_a_future_expiry(investor) -> None:  #
     assert not InvestorDocument.objects.exists()
 
 
-def test_only_the_investor_can_open_their_file(investor) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_investor_can_open_their_file(investor) -> None:
     document = _upload(investor, "bill.pdf", pdf_bytes())
     url = f"/onboarding/documents/{document.public_id}/"
     owner = Client()
@@ -97,8 +95,8 @@ def test_only_the_investor_can_open_their_file(investor) -> None:  # type: ignor
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response["Cache-Control"] == "private, no-store"
-    assert b"".join(response.streaming_content) == pdf_bytes()
+    assert response.getvalue() == pdf_bytes()
     stranger = Client()
-    stranger.force_login(UserFactory())
+    stranger.force_login(UserFactory.create())
     assert stranger.get(url).status_code == 404
     assert Client().get(url).status_code == 302

@@ -26,7 +26,7 @@ def raw_row(table: str, pk: int, *columns: str) -> tuple:
 
 
 def test_the_raw_columns_hold_no_clear_values() -> None:
-    investor = onboarded_individual(UserFactory())
+    investor = onboarded_individual(UserFactory.create())
     tax_id, dob = raw_row("investors_investorprofile", investor.pk, "tax_id", "date_of_birth")
     assert "123456789" not in tax_id and "6789" not in tax_id
     assert "1980" not in dob and "05-17" not in dob
@@ -42,7 +42,7 @@ def test_the_raw_columns_hold_no_clear_values() -> None:
 
 def test_values_written_with_an_older_key_still_read_and_are_reencrypted(settings) -> None:
     settings.FIELD_ENCRYPTION_KEYS = [OLD_KEY]
-    investor = onboarded_individual(UserFactory())
+    investor = onboarded_individual(UserFactory.create())
     (old_token,) = raw_row("investors_investorprofile", investor.pk, "tax_id")
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]  # rotation: new key first
     assert not token_is_current(old_token)

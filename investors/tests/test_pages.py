@@ -12,8 +12,8 @@ from investors.tests.support import pdf_bytes, png_bytes, upload
 pytestmark = pytest.mark.django_db
 
 
-def test_an_investor_walks_through_the_steps_and_resumes(settings) -> None:  # type: ignore[no-untyped-def]
-    user = UserFactory()
+def test_an_investor_walks_through_the_steps_and_resumes(settings) -> None:
+    user = UserFactory.create()
     client = Client()
     client.force_login(user)
     page = client.get("/onboarding/").content.decode()

@@ -8,58 +8,56 @@ import pytest
 from django.utils import timezone
 
 from core.errors import ApplicationError, NotPermitted
-from core.models import AuditEvent
-from core.tests.factories import UserFactory
+from core.models import AuditEvent, User
 from investors.models import InvestorProfile, KycStatus
 from investors.services.profiles import (
     investor_details_save,
-    investor_kind_set,
-    investor_profile_ensure,
     owner_add,
     owners_declare_complete,
 )
-from investors.tests.support import Person, individual_details
+from investors.tests.support import Person, individual_details, investor_started
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def fresh():  # type: ignore[no-untyped-def]
-    user = UserFactory()
-    investor = investor_kind_set(investor=investor_profile_ensure(user=user), actor=user, kind="individual")
-    return user, investor
+def fresh() -> tuple[User, InvestorProfile]:
+    investor = investor_started()
+    return investor.user, investor
 
 
-def _refused(user, investor, match: str, **changes) -> None:  # type: ignore[no-untyped-def]
+def _refused(fresh: tuple[User, InvestorProfile], match: str, **changes: object) -> None:
+    user, investor = fresh
     details = {**individual_details(Person()), **changes}
     events = AuditEvent.objects.count()
     with pytest.raises(ApplicationError, match=match):
         investor_details_save(investor=investor, actor=user, details=details)
-    fresh = InvestorProfile.objects.get(pk=investor.pk)
-    assert fresh.legal_name == investor.legal_name and fresh.country == "" and "details" not in fresh.steps_saved
+    unchanged = InvestorProfile.objects.get(pk=investor.pk)
+    assert unchanged.legal_name == investor.legal_name and unchanged.country == ""
+    assert "details" not in unchanged.steps_saved
     assert AuditEvent.objects.count() == events
 
 
-def test_details_are_saved_normalised_and_audited_without_pii(fresh) -> None:  # type: ignore[no-untyped-def]
+def test_details_are_saved_normalised_and_audited_without_pii(fresh) -> None:
     user, investor = fresh
     investor = investor_details_save(investor=investor, actor=user, details=individual_details(Person()))
     assert investor.tax_id == "123456789" and investor.country == "US" and "details" in investor.steps_saved
     event = AuditEvent.objects.filter(action="investor.details_saved").get()
-    assert "tax_id" in event.after["changed"]
+    assert event.after is not None and "tax_id" in event.after["changed"]
     assert "123456789" not in str(event.after) and "1980" not in str(event.after)
 
 
-def test_a_date_of_birth_in_the_future_is_refused(fresh) -> None:  # type: ignore[no-untyped-def]
-    _refused(*fresh, "cannot be in the future", date_of_birth=timezone.localdate() + dt.timedelta(days=1))
+def test_a_date_of_birth_in_the_future_is_refused(fresh) -> None:
+    _refused(fresh, "cannot be in the future", date_of_birth=timezone.localdate() + dt.timedelta(days=1))
 
 
-def test_a_minor_is_refused(fresh) -> None:  # type: ignore[no-untyped-def]
-    _refused(*fresh, "at least 18", date_of_birth=timezone.localdate() - dt.timedelta(days=365 * 17))
+def test_a_minor_is_refused(fresh) -> None:
+    _refused(fresh, "at least 18", date_of_birth=timezone.localdate() - dt.timedelta(days=365 * 17))
 
 
-def test_an_unknown_country_code_is_refused(fresh) -> None:  # type: ignore[no-untyped-def]
-    _refused(*fresh, "“XQ” is not a country code", country="XQ")
-    _refused(*fresh, "citizenship", citizenship="ZZ")
+def test_an_unknown_country_code_is_refused(fresh) -> None:
+    _refused(fresh, "“XQ” is not a country code", country="XQ")
+    _refused(fresh, "citizenship", citizenship="ZZ")
 
 
 @pytest.mark.parametrize(
@@ -72,18 +70,18 @@ def test_an_unknown_country_code_is_refused(fresh) -> None:  # type: ignore[no-u
         ("passport", "!!", "4 to 30"),
     ],
 )
-def test_malformed_tax_numbers_are_refused(fresh, kind: str, number: str, match: str) -> None:  # type: ignore[no-untyped-def]
-    _refused(*fresh, match, tax_id_kind=kind, tax_id=number, tax_id_country="DE")
+def test_malformed_tax_numbers_are_refused(fresh, kind: str, number: str, match: str) -> None:
+    _refused(fresh, match, tax_id_kind=kind, tax_id=number, tax_id_country="DE")
 
 
-def test_details_are_locked_once_under_review(fresh) -> None:  # type: ignore[no-untyped-def]
+def test_details_are_locked_once_under_review(fresh) -> None:
     user, investor = fresh
     InvestorProfile.objects.filter(pk=investor.pk).update(kyc_status=KycStatus.PENDING)
     with pytest.raises(NotPermitted, match="can no longer be changed"):
         investor_details_save(investor=investor, actor=user, details=individual_details(Person()))
 
 
-def _owner(**changes):  # type: ignore[no-untyped-def]
+def _owner(**changes):
     return {
         "role": "owner",
         "full_name": "Jonas Weber",
@@ -99,8 +97,8 @@ def _owner(**changes):  # type: ignore[no-untyped-def]
 
 
 def test_entity_owners_need_25_percent_and_one_controlling_person() -> None:
-    user = UserFactory()
-    entity = investor_kind_set(investor=investor_profile_ensure(user=user), actor=user, kind="entity")
+    entity = investor_started(kind="entity")
+    user = entity.user
     with pytest.raises(ApplicationError, match="25% or more"):
         owner_add(investor=entity, actor=user, data=_owner(ownership_bps=1000))
     owner_add(investor=entity, actor=user, data=_owner())

@@ -11,15 +11,19 @@ from django.utils import timezone
 from core.tests.factories import UserFactory
 from investors.models import SiweChallenge, Wallet
 from investors.siwe import message_nonce
-from investors.tests.support import ADDRESS_A, ADDRESS_B, KEY_A, KEY_B, sign
+from tokens.tests.support import DEV_ACCOUNTS, DEV_KEYS, personal_sign
 
 pytestmark = pytest.mark.django_db
 
+# Two of anvil's dev accounts: wallets whose keys the test holds.
+ADDRESS_A, KEY_A = DEV_ACCOUNTS[1], DEV_KEYS[1]
+ADDRESS_B, KEY_B = DEV_ACCOUNTS[2], DEV_KEYS[2]
+
 
 @pytest.fixture
-def browser():  # type: ignore[no-untyped-def]
+def browser():
     client = Client(HTTP_HOST="localhost")
-    client.force_login(UserFactory())
+    client.force_login(UserFactory.create())
     return client
 
 
@@ -33,13 +37,13 @@ def challenge(client: Client, address: str = ADDRESS_A, chain_id: int = 31337) -
     return response.json()["message"]
 
 
-def link(client: Client, message: str, signature: str):  # type: ignore[no-untyped-def]
+def link(client: Client, message: str, signature: str):
     return client.post(
         "/api/v1/investor/wallets/link/", {"message": message, "signature": signature}, content_type="application/json"
     )
 
 
-def test_the_message_is_eip4361_for_this_site_and_chain(browser) -> None:  # type: ignore[no-untyped-def]
+def test_the_message_is_eip4361_for_this_site_and_chain(browser) -> None:
     message = challenge(browser, ADDRESS_A.lower())
     lines = message.split("\n")
     assert lines[0] == "localhost wants you to sign in with your Ethereum account:"
@@ -48,27 +52,27 @@ def test_the_message_is_eip4361_for_this_site_and_chain(browser) -> None:  # typ
     assert any(line.startswith("Expiration Time: ") for line in lines)
 
 
-def test_a_wallet_signed_by_its_key_is_linked(browser) -> None:  # type: ignore[no-untyped-def]
+def test_a_wallet_signed_by_its_key_is_linked(browser) -> None:
     message = challenge(browser)
-    response = link(browser, message, sign(message, KEY_A))
+    response = link(browser, message, personal_sign(message, KEY_A))
     assert response.status_code == 201, response.content
     wallet = Wallet.objects.get()
     assert wallet.address == ADDRESS_A and wallet.kind == "signed" and wallet.siwe_message == message
     assert SiweChallenge.objects.get().used_at is not None
 
 
-def test_a_signature_from_a_different_wallet_is_refused(browser) -> None:  # type: ignore[no-untyped-def]
+def test_a_signature_from_a_different_wallet_is_refused(browser) -> None:
     message = challenge(browser, ADDRESS_A)
-    response = link(browser, message, sign(message, KEY_B))
+    response = link(browser, message, personal_sign(message, KEY_B))
     assert response.status_code == 400
     assert f"made by wallet {ADDRESS_B}, not by {ADDRESS_A}" in response.json()["error"]["message"]
     assert not Wallet.objects.exists()
     assert SiweChallenge.objects.get().used_at is None
 
 
-def test_a_replayed_nonce_is_refused(browser) -> None:  # type: ignore[no-untyped-def]
+def test_a_replayed_nonce_is_refused(browser) -> None:
     message = challenge(browser)
-    signature = sign(message, KEY_A)
+    signature = personal_sign(message, KEY_A)
     assert link(browser, message, signature).status_code == 201
     Wallet.objects.update(removed_at=timezone.now())  # even after unlinking, the old signature is spent
     again = link(browser, message, signature)
@@ -77,27 +81,27 @@ def test_a_replayed_nonce_is_refused(browser) -> None:  # type: ignore[no-untype
     assert Wallet.objects.filter(removed_at__isnull=True).count() == 0
 
 
-def test_an_expired_challenge_is_refused(browser) -> None:  # type: ignore[no-untyped-def]
+def test_an_expired_challenge_is_refused(browser) -> None:
     message = challenge(browser)
     SiweChallenge.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
-    response = link(browser, message, sign(message, KEY_A))
+    response = link(browser, message, personal_sign(message, KEY_A))
     assert response.status_code == 400 and "expired" in response.json()["error"]["message"]
     assert not Wallet.objects.exists()
 
 
-def test_an_altered_message_or_someone_elses_nonce_is_refused(browser) -> None:  # type: ignore[no-untyped-def]
+def test_an_altered_message_or_someone_elses_nonce_is_refused(browser) -> None:
     message = challenge(browser)
     altered = message.replace("Chain ID: 31337", "Chain ID: 1")
-    response = link(browser, altered, sign(altered, KEY_A))
+    response = link(browser, altered, personal_sign(altered, KEY_A))
     assert response.status_code == 400 and "not the one the portal issued" in response.json()["error"]["message"]
     other = Client(HTTP_HOST="localhost")
-    other.force_login(UserFactory())
-    stolen = link(other, message, sign(message, KEY_A))
+    other.force_login(UserFactory.create())
+    stolen = link(other, message, personal_sign(message, KEY_A))
     assert stolen.status_code == 400 and "unknown" in stolen.json()["error"]["message"]
     assert not Wallet.objects.exists()
 
 
-def test_bad_addresses_chains_and_signatures_get_clear_answers(browser) -> None:  # type: ignore[no-untyped-def]
+def test_bad_addresses_chains_and_signatures_get_clear_answers(browser) -> None:
     bad = browser.post(
         "/api/v1/investor/wallets/challenge/", {"address": "0x1234", "chain_id": 31337}, content_type="application/json"
     )
@@ -119,11 +123,11 @@ def test_bad_addresses_chains_and_signatures_get_clear_answers(browser) -> None:
     assert message_nonce("hello") is None
 
 
-def test_a_wallet_belongs_to_one_investor(browser) -> None:  # type: ignore[no-untyped-def]
+def test_a_wallet_belongs_to_one_investor(browser) -> None:
     message = challenge(browser)
-    assert link(browser, message, sign(message, KEY_A)).status_code == 201
+    assert link(browser, message, personal_sign(message, KEY_A)).status_code == 201
     other = Client(HTTP_HOST="localhost")
-    other.force_login(UserFactory())
+    other.force_login(UserFactory.create())
     taken = other.post(
         "/api/v1/investor/wallets/challenge/",
         {"address": ADDRESS_A, "chain_id": 31337},

@@ -1,36 +1,25 @@
-"""Builders for offerings tests: verified investors with registered wallets, offerings with documents."""
+"""Building offerings in tests, the one place for it: terms, drafts with their documents, published offerings.
+
+Investors come from `investors.tests.support`, subscriptions from `subscribed` below."""
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from typing import Any
 
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from eth_utils import keccak, to_checksum_address
 
 from compliance.exemptions import Exemption
 from core.models import Issuer, User
-from core.tests.factories import UserFactory
-from investors.models import (
-    AccreditationClaim,
-    AccreditationMethod,
-    AccreditationStatus,
-    InvestorKind,
-    InvestorProfile,
-    KycStatus,
-    ScreeningStatus,
-    Wallet,
-    WalletKind,
-)
-from offerings.models import DocumentKind, Offering
+from investors.models import InvestorProfile
+from offerings.models import DocumentKind, Offering, Subscription
+from offerings.selectors import current_documents
 from offerings.services.documents import document_upload
-from offerings.services.offerings import OfferingInput, offering_create
-from tokens.models import ChainTransaction, RegistryInvestor, RegistryWallet, TxStatus
-
-_counter = itertools.count(1)
+from offerings.services.offerings import OfferingInput, offering_create, offering_publish
+from offerings.services.subscriptions import subscription_create, subscription_sign
+from offerings.services.wires import wire_receipt_record
+from tokens.tests.support import registry_deployed
 
 
 def pdf(text: str = "terms") -> bytes:
@@ -38,72 +27,6 @@ def pdf(text: str = "terms") -> bytes:
         b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
         b"% " + text.encode() + b"\ntrailer<</Root 1 0 R>>\n%%EOF\n"
     )
-
-
-def wallet_address(n: int) -> str:
-    return to_checksum_address(keccak(text=f"offerings-test-wallet-{n}")[12:])
-
-
-def registered(investor: InvestorProfile, address: str, *, confirmed: bool = True) -> None:
-    """What the chain pipeline records once the registry holds the wallet (without a chain)."""
-    n = next(_counter)
-    tx = ChainTransaction.objects.create(
-        idempotency_key=f"test-registry-{investor.reference}-{n}",
-        purpose="register",
-        chain_id=settings.CHAIN_ID,
-        sender="0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
-        data=b"",
-        status=TxStatus.CONFIRMED if confirmed else TxStatus.PENDING,
-    )
-    reg, _ = RegistryInvestor.objects.get_or_create(
-        chain_id=settings.CHAIN_ID,
-        investor_ref=investor.reference,
-        defaults={"investor_id": "0x" + "00" * 32, "country": 840, "flags": 1, "expiry": 0, "registered": True},
-    )
-    RegistryWallet.objects.create(investor=reg, address=address, active=True, transaction=tx)
-
-
-def verified_investor(
-    *,
-    user: User | None = None,
-    country: str = "US",
-    accreditation: str | None = None,
-    kyc: str = KycStatus.APPROVED,
-    screening: str = ScreeningStatus.CLEAR,
-    wallet: str | None = "auto",
-    entity: bool = False,
-    register: bool = True,
-    name: str = "",
-) -> InvestorProfile:
-    """An investor as onboarding leaves them when approved (fields set directly: onboarding is tested elsewhere)."""
-    user = user or UserFactory()
-    n = next(_counter)
-    investor = InvestorProfile.objects.create(
-        user=user,
-        kind=InvestorKind.ENTITY if entity else InvestorKind.INDIVIDUAL,
-        legal_name=name or f"Investor {n}",
-        country=country,
-        citizenship=country,
-        formation_country=country if entity else "",
-        kyc_status=kyc,
-        kyc_expires_at=timezone.now() + dt.timedelta(days=365),
-        screening_status=screening,
-    )
-    if accreditation:
-        AccreditationClaim.objects.create(
-            investor=investor,
-            method=AccreditationMethod.NET_WORTH
-            if accreditation == AccreditationStatus.VERIFIED
-            else AccreditationMethod.SELF_CERTIFICATION,
-            status=accreditation,
-            expires_at=timezone.now() + dt.timedelta(days=90),
-        )
-    if wallet:
-        address = wallet_address(n) if wallet == "auto" else wallet
-        Wallet.objects.create(investor=investor, address=address, kind=WalletKind.SIGNED, linked_by=user)
-        if register:
-            registered(investor, address)
-    return investor
 
 
 def offering_input(**overrides: Any) -> OfferingInput:
@@ -150,16 +73,40 @@ def offering_draft(issuer: Issuer, actor: User, **overrides: Any) -> Offering:
 
 
 def offering_open(issuer: Issuer, actor: User, **overrides: Any) -> Offering:
-    """Published without a chain: the token deployment is recorded as the pipeline would."""
-    from tokens.models import ContractDeployment, ContractKind
-
+    """Published without a chain: the registry's deployment is recorded as the pipeline would."""
     offering = offering_draft(issuer, actor, **overrides)
-    ContractDeployment.objects.get_or_create(
-        chain_id=settings.CHAIN_ID,
-        kind=ContractKind.REGISTRY,
-        owner_ref="portal",
-        defaults={"name": "registry", "address": "0x5FbDB2315678afecb367f032d93F642f64180aa3"},
-    )
-    from offerings.services.offerings import offering_publish
-
+    registry_deployed()
     return offering_publish(offering=offering, actor=actor)
+
+
+def subscribed(
+    offering: Offering,
+    investor: InvestorProfile,
+    amount_minor: int,
+    *,
+    ip_address: str = "127.0.0.1",
+    user_agent: str = "test",
+) -> Subscription:
+    """A subscription the investor created and signed, accepting the offering's current documents."""
+    subscription = subscription_create(
+        offering=offering, investor=investor, actor=investor.user, amount_minor=amount_minor
+    )
+    return subscription_sign(
+        subscription=subscription,
+        actor=investor.user,
+        accepted_document_ids=[d.pk for d in current_documents(offering=offering)],
+        ip_address=ip_address,
+        user_agent=user_agent,
+    )
+
+
+def wire_received(issuer: Issuer, actor: User, subscription: Subscription, amount_minor: int) -> None:
+    """The issuer records a wire for the subscription's reference, received today."""
+    wire_receipt_record(
+        issuer=issuer,
+        actor=actor,
+        reference=subscription.wire_reference,
+        amount_minor=amount_minor,
+        currency="USD",
+        received_on=timezone.localdate(),
+    )

@@ -7,43 +7,30 @@ import pytest
 from django.utils import timezone
 
 from core.errors import ApplicationError
+from investors.services.verification import investor_registry_refresh
+from investors.tests.support import verified_investor
 from offerings.models import CloseOutcome, MintBatch, OfferingStatus, RefundStatus, SubscriptionStatus
-from offerings.selectors import current_documents, portfolio
+from offerings.selectors import portfolio
 from offerings.services import closing
 from offerings.services.closing import closing_advance, offering_close
 from offerings.services.offerings import offering_publish
-from offerings.services.subscriptions import subscription_create, subscription_sign
-from offerings.services.wires import wire_receipt_record
-from offerings.tests.chain import WALLETS, balance, drain, register
-from offerings.tests.support import offering_draft, offering_open, verified_investor
+from offerings.services.subscriptions import subscription_create
+from offerings.tests.support import offering_draft, offering_open, subscribed, wire_received
 from tokens.models import ChainTransaction, ContractDeployment
 from tokens.services import portal_registry_ensure
+from tokens.tests.support import WALLETS, drain, token_balance
 
 
-def _paid(cast, offering, investor, amount: int):  # type: ignore[no-untyped-def]
-    s = subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=amount)
-    s = subscription_sign(
-        subscription=s,
-        actor=investor.user,
-        accepted_document_ids=[d.pk for d in current_documents(offering=offering)],
-        ip_address="127.0.0.1",
-        user_agent="test",
-    )
-    wire_receipt_record(
-        issuer=cast.issuer,
-        actor=cast.compliance,
-        reference=s.wire_reference,
-        amount_minor=amount,
-        currency="USD",
-        received_on=timezone.localdate(),
-    )
+def _paid(cast, offering, investor, amount: int):
+    s = subscribed(offering, investor, amount)
+    wire_received(cast.issuer, cast.compliance, s, amount)
     s.refresh_from_db()
     assert s.status == SubscriptionStatus.PAID
     return s
 
 
 @pytest.fixture
-def chain_offering(cast, chain_settings, settings):  # type: ignore[no-untyped-def]
+def chain_offering(cast, chain_settings, settings):
     """A published offering on anvil and three investors registered on-chain."""
     settings.CLOSING_BATCH_SIZE = 1
     portal_registry_ensure()
@@ -51,7 +38,7 @@ def chain_offering(cast, chain_settings, settings):  # type: ignore[no-untyped-d
     investors = []
     for wallet in WALLETS[:3]:
         investor = verified_investor(accreditation="verified", wallet=wallet, register=False)
-        register(investor)
+        investor_registry_refresh(investor=investor, actor=None)
         investors.append(investor)
     offering = offering_draft(cast.issuer, cast.admin)
     offering = offering_publish(offering=offering, actor=cast.admin)
@@ -63,13 +50,13 @@ def chain_offering(cast, chain_settings, settings):  # type: ignore[no-untyped-d
 @pytest.mark.django_db
 def test_closing_mints_each_paid_subscription_once_even_when_interrupted(
     cast, chain_offering, chain_settings, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     offering, investors = chain_offering
     amounts = [2_000_00, 3_000_00, 1_500_00]
     for investor, amount in zip(investors, amounts, strict=True):
         _paid(cast, offering, investor, amount)
     unpaid_investor = verified_investor(accreditation="verified", wallet=WALLETS[3], register=False)
-    register(unpaid_investor)
+    investor_registry_refresh(investor=unpaid_investor, actor=None)
     drain()
     unpaid = subscription_create(
         offering=offering, investor=unpaid_investor, actor=unpaid_investor.user, amount_minor=1_000_00
@@ -81,7 +68,7 @@ def test_closing_mints_each_paid_subscription_once_even_when_interrupted(
     real_mint = closing.chain.token_batch_mint
     calls = {"n": 0}
 
-    def dies_on_second(**kwargs):  # type: ignore[no-untyped-def]
+    def dies_on_second(**kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             raise ConnectionError("worker killed")
@@ -100,16 +87,19 @@ def test_closing_mints_each_paid_subscription_once_even_when_interrupted(
 
     token = ContractDeployment.objects.get(owner_ref=offering.owner_ref)
     for investor, amount in zip(investors, amounts, strict=True):
-        assert balance(chain_settings.rpc_url, token, investor.wallets.get().address) == amount // offering.price_minor
+        assert (
+            token_balance(chain_settings.rpc_url, token, investor.wallets.get().address)
+            == amount // offering.price_minor
+        )
         holding = portfolio(investor=investor)[0]
         assert holding.state == "issued" and holding.tx_hash and holding.lockup_release is not None
     unpaid.refresh_from_db()
     assert unpaid.status == SubscriptionStatus.CANCELLED
-    assert balance(chain_settings.rpc_url, token, WALLETS[3]) == 0
+    assert token_balance(chain_settings.rpc_url, token, WALLETS[3]) == 0
 
 
 @pytest.mark.django_db
-def test_a_missed_soft_cap_refunds_every_payment_once(cast) -> None:  # type: ignore[no-untyped-def]
+def test_a_missed_soft_cap_refunds_every_payment_once(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin, soft_cap_minor=50_000_00)
     paid = [_paid(cast, offering, verified_investor(accreditation="verified"), 2_000_00) for _ in range(3)]
     offering = offering_close(offering=offering, actor=cast.admin)
@@ -127,7 +117,7 @@ def test_a_missed_soft_cap_refunds_every_payment_once(cast) -> None:  # type: ig
 
 
 @pytest.mark.django_db
-def test_reg_cf_cannot_close_before_21_days(cast) -> None:  # type: ignore[no-untyped-def]
+def test_reg_cf_cannot_close_before_21_days(cast) -> None:
     import datetime as dt
 
     offering = offering_open(

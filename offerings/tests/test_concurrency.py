@@ -12,9 +12,10 @@ import pytest
 from django.db import connection, connections
 
 from core.errors import Conflict
+from investors.tests.support import verified_investor
 from offerings.models import Offering, Subscription
 from offerings.services.subscriptions import subscription_create
-from offerings.tests.support import offering_open, verified_investor
+from offerings.tests.support import offering_open
 
 INVESTORS = 24
 AMOUNT = 1_000_00
@@ -22,14 +23,14 @@ HARD_CAP = 10_000_00
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_subscriptions_stop_exactly_at_the_hard_cap(cast) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_subscriptions_stop_exactly_at_the_hard_cap(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin, hard_cap_minor=HARD_CAP, soft_cap_minor=AMOUNT)
     investors = [verified_investor(accreditation="verified") for _ in range(INVESTORS)]
     start = threading.Barrier(INVESTORS)
     outcomes: list[str] = []
     lock = threading.Lock()
 
-    def subscribe(investor) -> None:  # type: ignore[no-untyped-def]
+    def subscribe(investor) -> None:
         try:
             start.wait()
             subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=AMOUNT)

@@ -6,43 +6,27 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from core.tests.factories import TEST_PASSWORD
+from investors.tests.support import verified_investor
 from offerings.models import Subscription, SubscriptionStatus
 from offerings.selectors import current_documents
-from offerings.services.subscriptions import subscription_create, subscription_sign
-from offerings.services.wires import wire_receipt_record
-from offerings.tests.support import offering_open, pdf, verified_investor
+from offerings.tests.support import offering_open, pdf, subscribed, wire_received
 
 pytestmark = pytest.mark.django_db
 
 
-def _client(user) -> Client:  # type: ignore[no-untyped-def]
+def _client(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
 
 
-def _subscriptions(cast, offering, n: int) -> None:  # type: ignore[no-untyped-def]
+def _subscriptions(cast, offering, n: int) -> None:
     for _ in range(n):
         investor = verified_investor(accreditation="verified")
-        s = subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=1_000_00)
-        s = subscription_sign(
-            subscription=s,
-            actor=investor.user,
-            accepted_document_ids=[d.pk for d in current_documents(offering=offering)],
-            ip_address="127.0.0.1",
-            user_agent="t",
-        )
-        wire_receipt_record(
-            issuer=cast.issuer,
-            actor=cast.compliance,
-            reference=s.wire_reference,
-            amount_minor=1_000_00,
-            currency="USD",
-            received_on=timezone.localdate(),
-        )
+        s = subscribed(offering, investor, 1_000_00, user_agent="t")
+        wire_received(cast.issuer, cast.compliance, s, 1_000_00)
 
 
 def _queries(client: Client, url: str) -> int:
@@ -52,7 +36,7 @@ def _queries(client: Client, url: str) -> int:
     return len(ctx.captured_queries)
 
 
-def test_query_counts_do_not_grow_with_subscriptions(cast) -> None:  # type: ignore[no-untyped-def]
+def test_query_counts_do_not_grow_with_subscriptions(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin, hard_cap_minor=1_000_000_00)
     admin = _client(cast.admin)
     investor = _client(cast.investor)
@@ -70,7 +54,7 @@ def test_query_counts_do_not_grow_with_subscriptions(cast) -> None:  # type: ign
     assert small == large
 
 
-def test_the_subscription_flow_in_pages(cast) -> None:  # type: ignore[no-untyped-def]
+def test_the_subscription_flow_in_pages(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin)
     investor = verified_investor(user=cast.investor, accreditation="verified")
     client = _client(cast.investor)
@@ -100,11 +84,11 @@ def test_the_subscription_flow_in_pages(cast) -> None:  # type: ignore[no-untype
     status = client.get(f"/subscriptions/{subscription.public_id}/").content.decode()
     assert subscription.wire_reference in status and "Wire instructions" in status
     agreement = client.get(f"/subscriptions/{subscription.public_id}/agreement.pdf")
-    assert b"".join(agreement.streaming_content).startswith(b"%PDF")
+    assert agreement.getvalue().startswith(b"%PDF")
     assert client.get("/portfolio/").status_code == 200
 
 
-def test_an_ineligible_investor_sees_the_reasons(cast) -> None:  # type: ignore[no-untyped-def]
+def test_an_ineligible_investor_sees_the_reasons(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin)
     verified_investor(user=cast.investor, accreditation=None, wallet=None)
     page = _client(cast.investor).get(f"/offerings/{offering.public_id}/subscribe/").content.decode()
@@ -113,7 +97,7 @@ def test_an_ineligible_investor_sees_the_reasons(cast) -> None:  # type: ignore[
     assert "registered on-chain" in page
 
 
-def test_the_issuer_creates_an_offering_with_clear_errors(cast) -> None:  # type: ignore[no-untyped-def]
+def test_the_issuer_creates_an_offering_with_clear_errors(cast) -> None:
     client = _client(cast.admin)
     form = {
         "title": "Harbor Fund II",
@@ -147,13 +131,13 @@ def test_the_issuer_creates_an_offering_with_clear_errors(cast) -> None:  # type
     assert TEST_PASSWORD
 
 
-def _file(name: str, content: bytes):  # type: ignore[no-untyped-def]
+def _file(name: str, content: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, content)
 
 
-def test_the_api_answers_eligibility_and_subscribes(cast) -> None:  # type: ignore[no-untyped-def]
+def test_the_api_answers_eligibility_and_subscribes(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin)
     verified_investor(user=cast.investor, accreditation="verified")
     client = _client(cast.investor)

@@ -12,12 +12,15 @@ from django.utils import timezone
 from compliance.exemptions import Exemption
 from core.errors import ApplicationError, Conflict
 from core.models import AuditEvent
+from investors.models import InvestorProfile
+from investors.tests.support import verified_investor
 from offerings.models import (
     EntryKind,
     Offering,
     OfferingStatus,
     PaymentEntry,
     RefundStatus,
+    Subscription,
     SubscriptionStatus,
     WireMatch,
 )
@@ -31,26 +34,18 @@ from offerings.services.subscriptions import (
     subscription_cancel,
     subscription_create,
     subscription_payment_start,
-    subscription_sign,
 )
 from offerings.services.wires import bank_statement_import, parse_amount, reference_find, wire_receipt_record
-from offerings.tests.support import offering_input, offering_open, pdf, verified_investor
+from offerings.tests.support import offering_input, offering_open, pdf, subscribed
 
 pytestmark = pytest.mark.django_db
 
 
-def _signed(offering: Offering, investor, amount: int):  # type: ignore[no-untyped-def]
-    subscription = subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=amount)
-    return subscription_sign(
-        subscription=subscription,
-        actor=investor.user,
-        accepted_document_ids=[d.pk for d in current_documents(offering=offering)],
-        ip_address="203.0.113.7",
-        user_agent="Mozilla/5.0 test",
-    )
+def _signed(offering: Offering, investor: InvestorProfile, amount: int) -> Subscription:
+    return subscribed(offering, investor, amount, ip_address="203.0.113.7", user_agent="Mozilla/5.0 test")
 
 
-def test_creating_an_offering_fills_the_exemption_rules_and_refuses_loosening(cast) -> None:  # type: ignore[no-untyped-def]
+def test_creating_an_offering_fills_the_exemption_rules_and_refuses_loosening(cast) -> None:
     offering = offering_create(issuer=cast.issuer, actor=cast.admin, data=offering_input(exemption=Exemption.REG_CF))
     assert offering.min_open_days == 21 and offering.cancel_window_hours == 48
     assert offering.lockup_seconds == 365 * 86400 and offering.investor_limit == "reg_cf"
@@ -86,13 +81,13 @@ def test_creating_an_offering_fills_the_exemption_rules_and_refuses_loosening(ca
         ),
     ],
 )
-def test_bad_offering_terms_are_refused_with_a_clear_message(cast, overrides, message) -> None:  # type: ignore[no-untyped-def]
+def test_bad_offering_terms_are_refused_with_a_clear_message(cast, overrides, message) -> None:
     with pytest.raises(ApplicationError) as refused:
         offering_create(issuer=cast.issuer, actor=cast.admin, data=offering_input(**overrides))
     assert message in refused.value.message
 
 
-def test_publishing_queues_the_token_and_opens_the_offering(cast) -> None:  # type: ignore[no-untyped-def]
+def test_publishing_queues_the_token_and_opens_the_offering(cast) -> None:
     from tokens.models import ContractDeployment
 
     offering = offering_open(cast.issuer, cast.admin)
@@ -104,7 +99,7 @@ def test_publishing_queues_the_token_and_opens_the_offering(cast) -> None:  # ty
 
 def test_document_versions_keep_their_hash_and_material_changes_ask_reg_cf_investors_to_reconfirm(
     cast,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     offering = offering_open(cast.issuer, cast.admin, exemption=Exemption.REG_CF, min_investment_minor=100_00)
     investor = verified_investor(accreditation="self_certified")
     subscription = _signed(offering, investor, 1_000_00)
@@ -135,7 +130,7 @@ def test_document_versions_keep_their_hash_and_material_changes_ask_reg_cf_inves
         )
 
 
-def test_subscribing_reserves_the_amount_and_signing_records_the_documents(cast) -> None:  # type: ignore[no-untyped-def]
+def test_subscribing_reserves_the_amount_and_signing_records_the_documents(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin)
     investor = verified_investor(accreditation="verified")
     subscription = _signed(offering, investor, 2_000_00)
@@ -149,7 +144,7 @@ def test_subscribing_reserves_the_amount_and_signing_records_the_documents(cast)
     assert content.startswith(b"%PDF") and len(subscription.agreement_sha256) == 64
 
 
-def test_an_ineligible_investor_gets_every_reason(cast) -> None:  # type: ignore[no-untyped-def]
+def test_an_ineligible_investor_gets_every_reason(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin)
     investor = verified_investor(accreditation=None, wallet=None)
     with pytest.raises(NotEligible) as refused:
@@ -157,7 +152,7 @@ def test_an_ineligible_investor_gets_every_reason(cast) -> None:  # type: ignore
     assert len(refused.value.reasons) == 3
 
 
-def test_the_hard_cap_refuses_what_does_not_fit(cast) -> None:  # type: ignore[no-untyped-def]
+def test_the_hard_cap_refuses_what_does_not_fit(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin, hard_cap_minor=10_000_00, soft_cap_minor=1_000_00)
     first = verified_investor(accreditation="verified")
     second = verified_investor(accreditation="verified")
@@ -167,7 +162,7 @@ def test_the_hard_cap_refuses_what_does_not_fit(cast) -> None:  # type: ignore[n
     assert "Only 2,000.00 USD" in refused.value.message
 
 
-def test_wire_matches_by_reference_and_flags_partial_and_over_payments(cast) -> None:  # type: ignore[no-untyped-def]
+def test_wire_matches_by_reference_and_flags_partial_and_over_payments(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin)
     investor = verified_investor(accreditation="verified")
     subscription = _signed(offering, investor, 2_000_00)
@@ -208,7 +203,7 @@ def test_wire_matches_by_reference_and_flags_partial_and_over_payments(cast) -> 
     assert unknown.match == WireMatch.UNMATCHED and unknown.subscription is None
 
 
-def test_bank_statement_import_reports_each_bad_line_and_skips_lines_seen_before(cast) -> None:  # type: ignore[no-untyped-def]
+def test_bank_statement_import_reports_each_bad_line_and_skips_lines_seen_before(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin)
     investor = verified_investor(accreditation="verified")
     subscription = _signed(offering, investor, 2_000_00)
@@ -245,7 +240,7 @@ def test_amount_parsing_is_exact() -> None:
 
 def test_cancelling_a_paid_reg_cf_subscription_refunds_it_and_releases_the_amount(
     cast, django_capture_on_commit_callbacks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     offering = offering_open(cast.issuer, cast.admin, exemption=Exemption.REG_CF, min_investment_minor=100_00)
     investor = verified_investor(accreditation="self_certified")
     subscription = _signed(offering, investor, 1_000_00)
@@ -272,7 +267,7 @@ def test_cancelling_a_paid_reg_cf_subscription_refunds_it_and_releases_the_amoun
     assert kinds == [(EntryKind.RECEIVED, 1_000_00), (EntryKind.REFUND, -1_000_00)]
 
 
-def test_reg_cf_cancellation_closes_48_hours_before_the_deadline(cast) -> None:  # type: ignore[no-untyped-def]
+def test_reg_cf_cancellation_closes_48_hours_before_the_deadline(cast) -> None:
     offering = offering_open(
         cast.issuer,
         cast.admin,
@@ -296,7 +291,7 @@ def test_reg_cf_cancellation_closes_48_hours_before_the_deadline(cast) -> None: 
     assert "48 hours before the deadline" in refused.value.message
 
 
-def test_payment_entries_are_append_only(cast) -> None:  # type: ignore[no-untyped-def]
+def test_payment_entries_are_append_only(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin)
     investor = verified_investor(accreditation="verified")
     subscription = _signed(offering, investor, 2_000_00)

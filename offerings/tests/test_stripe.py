@@ -12,15 +12,13 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from investors.tests.support import verified_investor
 from offerings.models import EntryKind, Payment, PaymentStatus, RefundStatus, SubscriptionStatus, WebhookEvent
-from offerings.selectors import current_documents
 from offerings.services.payments import refund_retry, refund_send
 from offerings.services.subscriptions import (
     subscription_cancel,
-    subscription_create,
     subscription_payment_start,
     subscription_reject,
-    subscription_sign,
 )
 from offerings.tests.stripe_fake import (
     WEBHOOK_SECRET,
@@ -31,14 +29,14 @@ from offerings.tests.stripe_fake import (
     refunded_charge,
     signed,
 )
-from offerings.tests.support import offering_open, verified_investor
+from offerings.tests.support import offering_open, subscribed
 
 pytestmark = pytest.mark.django_db
 URL = "/payments/stripe/webhook/"
 
 
 @pytest.fixture
-def stripe_api(settings):  # type: ignore[no-untyped-def]
+def stripe_api(settings):
     with fake_stripe() as fake:
         settings.STRIPE_SECRET_KEY = "sk_test_offerings"
         settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
@@ -47,30 +45,23 @@ def stripe_api(settings):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def checkout(cast, stripe_api):  # type: ignore[no-untyped-def]
+def checkout(cast, stripe_api):
     """A signed subscription of 2,000.00 USD with a Checkout Session started."""
     offering = offering_open(cast.issuer, cast.admin)
     investor = verified_investor(accreditation="verified")
-    subscription = subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=2_000_00)
-    subscription = subscription_sign(
-        subscription=subscription,
-        actor=investor.user,
-        accepted_document_ids=[d.pk for d in current_documents(offering=offering)],
-        ip_address="127.0.0.1",
-        user_agent="test",
-    )
+    subscription = subscribed(offering, investor, 2_000_00)
     payment = subscription_payment_start(
         subscription=subscription, actor=investor.user, provider="stripe", return_url="http://testserver/s/"
     )
     return subscription, payment, stripe_api.sessions[payment.external_id]
 
 
-def deliver(payload: dict, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None):  # type: ignore[no-untyped-def]
+def deliver(payload: dict, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None):
     body, header = signed(payload, secret=secret, timestamp=timestamp)
     return Client().post(URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
 
 
-def test_starting_checkout_creates_a_session_for_the_amount_due(checkout, stripe_api) -> None:  # type: ignore[no-untyped-def]
+def test_starting_checkout_creates_a_session_for_the_amount_due(checkout, stripe_api) -> None:
     subscription, payment, session = checkout
     path, params, headers = stripe_api.requests[0]
     assert path == "/v1/checkout/sessions"
@@ -80,7 +71,7 @@ def test_starting_checkout_creates_a_session_for_the_amount_due(checkout, stripe
     assert payment.redirect_url == session["url"] and payment.status == PaymentStatus.STARTED
 
 
-def test_completed_pays_once_even_when_delivered_twice(checkout) -> None:  # type: ignore[no-untyped-def]
+def test_completed_pays_once_even_when_delivered_twice(checkout) -> None:
     subscription, _payment, session = checkout
     paid = event("checkout.session.completed", completed_session(session, intent="pi_1"))
     first = deliver(paid)
@@ -97,7 +88,7 @@ def test_completed_pays_once_even_when_delivered_twice(checkout) -> None:  # typ
     assert subscription.paid_minor == 2_000_00
 
 
-def test_ach_pending_then_failed(checkout) -> None:  # type: ignore[no-untyped-def]
+def test_ach_pending_then_failed(checkout) -> None:
     subscription, payment, session = checkout
     assert (
         deliver(event("checkout.session.completed", completed_session(session, intent="pi_2", paid=False)))
@@ -112,7 +103,7 @@ def test_ach_pending_then_failed(checkout) -> None:  # type: ignore[no-untyped-d
     assert payment.status == PaymentStatus.FAILED and subscription.status == SubscriptionStatus.SIGNED
 
 
-def test_expired_after_paid_does_not_undo_the_payment(checkout) -> None:  # type: ignore[no-untyped-def]
+def test_expired_after_paid_does_not_undo_the_payment(checkout) -> None:
     _subscription, payment, session = checkout
     deliver(event("checkout.session.completed", completed_session(session, intent="pi_3")))
     deliver(event("checkout.session.expired", {**session, "status": "expired"}))
@@ -120,14 +111,14 @@ def test_expired_after_paid_does_not_undo_the_payment(checkout) -> None:  # type
     assert payment.status == PaymentStatus.SUCCEEDED
 
 
-def test_expired_session(checkout) -> None:  # type: ignore[no-untyped-def]
+def test_expired_session(checkout) -> None:
     _, payment, session = checkout
     assert deliver(event("checkout.session.expired", {**session, "status": "expired"})).json()["outcome"] == "expired"
     payment.refresh_from_db()
     assert payment.status == PaymentStatus.EXPIRED
 
 
-def test_refund_arriving_before_the_payment_leaves_the_same_ledger(checkout) -> None:  # type: ignore[no-untyped-def]
+def test_refund_arriving_before_the_payment_leaves_the_same_ledger(checkout) -> None:
     subscription, payment, session = checkout
     refund = {"id": "re_early", "object": "refund", "amount": 2_000_00, "currency": "usd", "status": "succeeded"}
     deliver(event("charge.refunded", refunded_charge(intent="pi_4", payment_pk=payment.pk, refunds=[refund])))
@@ -139,7 +130,7 @@ def test_refund_arriving_before_the_payment_leaves_the_same_ledger(checkout) -> 
     assert subscription.paid_minor == 0 and subscription.status == SubscriptionStatus.SIGNED
 
 
-def test_dispute_takes_the_money_back_and_a_won_dispute_returns_it(checkout) -> None:  # type: ignore[no-untyped-def]
+def test_dispute_takes_the_money_back_and_a_won_dispute_returns_it(checkout) -> None:
     subscription, _payment, session = checkout
     deliver(event("checkout.session.completed", completed_session(session, intent="pi_5")))
     case = dispute(intent="pi_5", amount=2_000_00)
@@ -152,7 +143,7 @@ def test_dispute_takes_the_money_back_and_a_won_dispute_returns_it(checkout) -> 
     assert subscription.paid_minor == 2_000_00 and subscription.status == SubscriptionStatus.PAID
 
 
-def test_refund_goes_back_through_stripe_once(cast, checkout, stripe_api) -> None:  # type: ignore[no-untyped-def]
+def test_refund_goes_back_through_stripe_once(cast, checkout, stripe_api) -> None:
     subscription, payment, session = checkout
     deliver(event("checkout.session.completed", completed_session(session, intent="pi_6")))
     subscription_reject(subscription=subscription, actor=cast.admin, reason="Investor withdrew by letter.")
@@ -170,7 +161,7 @@ def test_refund_goes_back_through_stripe_once(cast, checkout, stripe_api) -> Non
     assert subscription.paid_minor == 0 and subscription.entries.filter(kind=EntryKind.REFUND).count() == 1
 
 
-def test_a_refund_stripe_refuses_is_visible_and_can_be_retried(cast, checkout, stripe_api) -> None:  # type: ignore[no-untyped-def]
+def test_a_refund_stripe_refuses_is_visible_and_can_be_retried(cast, checkout, stripe_api) -> None:
     subscription, _payment, session = checkout
     deliver(event("checkout.session.completed", completed_session(session, intent="pi_7")))
     subscription_reject(subscription=subscription, actor=cast.admin, reason="Investor withdrew by letter.")
@@ -183,7 +174,7 @@ def test_a_refund_stripe_refuses_is_visible_and_can_be_retried(cast, checkout, s
     assert refund.status == RefundStatus.SENT
 
 
-def test_money_for_a_cancelled_subscription_is_refunded(checkout) -> None:  # type: ignore[no-untyped-def]
+def test_money_for_a_cancelled_subscription_is_refunded(checkout) -> None:
     subscription, _payment, session = checkout
     subscription_cancel(subscription=subscription, actor=subscription.investor.user)
     deliver(event("checkout.session.completed", completed_session(session, intent="pi_8")))
@@ -195,7 +186,7 @@ def test_money_for_a_cancelled_subscription_is_refunded(checkout) -> None:  # ty
     "forgery",
     ["wrong secret", "no header", "stale timestamp", "tampered body"],
 )
-def test_forged_or_stale_webhooks_are_refused_and_change_nothing(checkout, forgery) -> None:  # type: ignore[no-untyped-def]
+def test_forged_or_stale_webhooks_are_refused_and_change_nothing(checkout, forgery) -> None:
     subscription, _payment, session = checkout
     paid = event("checkout.session.completed", completed_session(session, intent="pi_9"))
     if forgery == "wrong secret":
@@ -215,12 +206,12 @@ def test_forged_or_stale_webhooks_are_refused_and_change_nothing(checkout, forge
     assert subscription.paid_minor == 0 and not WebhookEvent.objects.exists()
 
 
-def test_unknown_events_are_acknowledged_and_ignored(checkout) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_events_are_acknowledged_and_ignored(checkout) -> None:
     response = deliver(event("customer.created", {"id": "cus_1", "object": "customer"}))
     assert response.status_code == 200 and response.json()["outcome"] == "ignored: customer.created"
 
 
-def test_webhook_is_off_without_configuration(settings) -> None:  # type: ignore[no-untyped-def]
+def test_webhook_is_off_without_configuration(settings) -> None:
     settings.STRIPE_SECRET_KEY = ""
     assert Client().post(URL, data=b"{}", content_type="application/json").status_code == 404
     assert Payment.objects.count() == 0

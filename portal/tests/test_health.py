@@ -29,7 +29,7 @@ def test_an_unreachable_broker_makes_the_portal_down(client: Client) -> None:
 
 @pytest.mark.chain
 @pytest.mark.django_db
-def test_a_running_node_with_the_right_chain_id_is_healthy(client: Client, anvil_node) -> None:  # type: ignore[no-untyped-def]
+def test_a_running_node_with_the_right_chain_id_is_healthy(client: Client, anvil_node) -> None:
     with override_settings(CHAIN_RPC_URL=anvil_node.rpc_url, CHAIN_ID=31337):
         chain = client.get("/health/").json()["checks"]["chain"]
     assert chain["ok"] is True and chain["chain_id"] == 31337

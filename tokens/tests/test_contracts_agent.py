@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tokens.tests.conftest import DAY, YEAR, Env, investor_id
+from tokens.chain.testing import DAY, YEAR, Env, investor_id
 
 
 def add_wallet(env: Env, wallet: str, investor: str) -> None:

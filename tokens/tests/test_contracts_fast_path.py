@@ -11,9 +11,8 @@ import dataclasses
 from collections.abc import Iterator
 
 import pytest
-from web3 import Web3
 
-from tokens.tests.conftest import (
+from tokens.chain.testing import (
     ACCREDITED,
     CODES,
     COUNTRY,
@@ -31,6 +30,7 @@ from tokens.tests.conftest import (
     Env,
     deploy,
     investor_id,
+    selector,
 )
 
 BASE_RULES = VERIFIED | COUNTRY | FLAGS | LOCKUP
@@ -210,7 +210,7 @@ def test_without_registry_rules_the_registry_is_not_needed(fast: Env) -> None:
 
 def test_registry_pair_selector_and_words(fast: Env) -> None:
     # The token calls packedPair_anwI by its selector.
-    assert Web3.keccak(text="packedPair_anwI(address,address)")[:4].hex() == "0000099b"
+    assert selector("packedPair_anwI(address,address)") == "0000099b"
     wf, wt = fast.registry.functions.packedPair_anwI(fast.alice, fast.frank).call()
     assert wt == 0 and wf & ((1 << 160) - 1) == int(fast.alice, 16)
     assert (wf >> 160) & 0xFFFF == US and (wf >> 176) & 0xFFFF == KYC | ACCREDITED

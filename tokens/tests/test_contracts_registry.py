@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tokens.tests.conftest import ACCREDITED, DAY, DE, FAR_FUTURE, KYC, US, Env, investor_id
+from tokens.chain.testing import ACCREDITED, DAY, DE, FAR_FUTURE, KYC, US, Env, investor_id
 
 
 def test_investor_with_several_wallets(env: Env) -> None:

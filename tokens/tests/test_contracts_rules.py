@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tokens.tests.conftest import (
+from tokens.chain.testing import (
     ACCREDITED,
     CODES,
     DAY,
@@ -209,7 +209,7 @@ def test_max_balance_is_per_investor_across_wallets(env: Env) -> None:
 
 
 def test_tracked_rules_need_empty_supply(env: Env) -> None:
-    from tokens.tests.conftest import deploy
+    from tokens.chain.testing import deploy
 
     token = deploy(env.w3, "SecurityToken", env.agent, "Later", "LTR", 0, env.registry.address, env.agent, env.agent)
     env.tx(token.functions.setRules(1))

@@ -14,25 +14,15 @@ from tokens.chain.client import NodeUnavailable, client_for
 from tokens.models import ChainTransaction, TxStatus
 from tokens.outbox import outbox_flush
 from tokens.services import token_mint
-
-from .conftest import WALLETS, Chain, build_chain
+from tokens.tests.support import WALLETS, Chain, chain_build, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.chain]
-
-
-def _wait(predicate, timeout: float = 60.0, what: str = "condition"):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.parametrize("crash_point", ["after_sign", "after_broadcast"])
 def test_a_worker_killed_mid_transaction_leaves_one_effect(
     committed_chain: Chain, celery_worker_process, crash_point: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     env = {"CHAIN_RPC_URL": committed_chain.rpc_url, "CHAIN_ID": "31337"}
     doomed = celery_worker_process(f"doomed-{crash_point}", {**env, "CHAIN_FAILPOINTS": crash_point})
     tx = token_mint(owner_ref="offering:1", wallet=WALLETS[0], amount=1000, idempotency_key=f"crash-{crash_point}")
@@ -47,7 +37,9 @@ def test_a_worker_killed_mid_transaction_leaves_one_effect(
     from tokens.tasks import outbox_watch_task
 
     outbox_watch_task.delay()
-    _wait(lambda: ChainTransaction.objects.get(pk=tx.pk).status == TxStatus.CONFIRMED, what="confirmation")
+    wait_until(
+        lambda: ChainTransaction.objects.get(pk=tx.pk).status == TxStatus.CONFIRMED, what="confirmation", interval=0.2
+    )
     outbox_watch_task.delay()  # and once more for good measure: nothing new may happen
     time.sleep(1)
     assert healthy.poll() is None
@@ -55,7 +47,7 @@ def test_a_worker_killed_mid_transaction_leaves_one_effect(
     assert ChainTransaction.objects.get(pk=tx.pk).nonce == tx.nonce
 
 
-def test_two_workers_racing_the_same_rows_send_each_once(committed_chain: Chain, celery_worker_process) -> None:  # type: ignore[no-untyped-def]
+def test_two_workers_racing_the_same_rows_send_each_once(committed_chain: Chain, celery_worker_process) -> None:
     env = {"CHAIN_RPC_URL": committed_chain.rpc_url, "CHAIN_ID": "31337"}
     celery_worker_process("race-a", env)
     celery_worker_process("race-b", env)
@@ -75,7 +67,7 @@ def test_two_workers_racing_the_same_rows_send_each_once(committed_chain: Chain,
             .exists()
         )
 
-    _wait(all_confirmed, timeout=90, what="all race mints confirmed")
+    wait_until(all_confirmed, timeout=90, interval=0.2, what="all race mints confirmed")
     expected = {0: 0, 1: 0, 2: 0}
     for i in range(20):
         expected[i % 3] += i + 1
@@ -89,7 +81,7 @@ def test_a_node_restarted_from_its_state_file_loses_nothing(tmp_path: Path, tran
     node = Anvil(state_path=state).start()
     try:
         with override_settings(CHAIN_RPC_URL=node.rpc_url, CHAIN_ID=31337, CHAIN_CONFIRMATIONS=1):
-            chain = build_chain(node.rpc_url)
+            chain = chain_build(node.rpc_url)
             token_mint(owner_ref="offering:1", wallet=WALLETS[0], amount=5, idempotency_key="before-stop")
             chain.drain()
             node.rpc("evm_setAutomine", [False])

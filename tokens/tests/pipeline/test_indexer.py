@@ -7,8 +7,7 @@ from tokens.indexer import chain_index
 from tokens.models import ChainEvent
 from tokens.outbox import outbox_flush, outbox_watch
 from tokens.services import token_mint
-
-from .conftest import WALLETS, Chain
+from tokens.tests.support import WALLETS, Chain
 
 
 def _index(chain: Chain, confirmations: int = 1) -> int:
@@ -21,6 +20,7 @@ def test_events_are_stored_once_whatever_the_number_of_passes(chain: Chain) -> N
     chain.drain()
     _index(chain)
     _index(chain)
+    assert chain.token is not None
     transfers = ChainEvent.objects.filter(name="Transfer", contract_address=chain.token.address)
     assert sorted((e.args["to"], e.args["value"]) for e in transfers) == sorted(
         [(WALLETS[0], "100"), (WALLETS[1], "50")]

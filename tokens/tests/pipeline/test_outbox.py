@@ -10,13 +10,13 @@ from core.models import AuditEvent
 from tokens.models import ChainTransaction, ContractDeployment, TxStatus
 from tokens.outbox import outbox_flush, outbox_watch, transaction_retry
 from tokens.services import TokenTerms, token_deploy, token_mint, token_set_paused
-
-from .conftest import WALLETS, Chain
+from tokens.tests.support import WALLETS, Chain
 
 
 def test_deployments_are_recorded_and_a_second_deploy_is_refused(chain: Chain) -> None:
     token = chain.token
     assert token is not None and token.address.startswith("0x")
+    assert token.deploy_transaction is not None
     assert token.deploy_transaction.status == TxStatus.CONFIRMED
     assert token.deploy_transaction.contract_address == token.address  # predicted at signing = mined
     assert chain.view("SecurityToken", token.address, "symbol") == "HSCA"

@@ -3,8 +3,7 @@ from __future__ import annotations
 from tokens.models import ChainTransaction, TxStatus
 from tokens.selectors import registry_wallet_states
 from tokens.services import registry_investor_revoke, registry_investor_sync
-
-from .conftest import US, WALLETS, Chain, in_a_year
+from tokens.tests.support import US, WALLETS, Chain, in_a_year
 
 
 def test_an_investor_is_registered_with_all_wallets_and_a_repeat_queues_nothing(chain: Chain) -> None:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import pytest
 
 from core.errors import Conflict
-from tokens.chain.abi import encode_call
 from tokens.chain.client import client_for
 from tokens.indexer import chain_index
 from tokens.stablecoin import (
@@ -13,8 +12,7 @@ from tokens.stablecoin import (
     stablecoin_send,
     stablecoin_transfers_received,
 )
-
-from .conftest import WALLETS, Chain
+from tokens.tests.support import WALLETS, Chain, contract_send
 
 
 def _coin_balance(chain: Chain, address: str, wallet: str) -> int:
@@ -31,14 +29,7 @@ def test_payments_in_stablecoin_are_read_back_and_can_be_refunded(chain: Chain) 
     chain.drain()
     receiving = stablecoin_receiving_address()
     # Alice pays 1,250.00 from her own wallet (anvil unlocks its dev accounts).
-    paid = chain.w3.eth.send_transaction(
-        {
-            "from": WALLETS[0],
-            "to": coin.address,
-            "data": "0x" + encode_call("TestStablecoin", "transfer", [receiving, 1_250_000_000]).hex(),
-        }
-    )
-    chain.w3.eth.wait_for_transaction_receipt(paid)
+    contract_send(chain.rpc_url, WALLETS[0], coin.address, "TestStablecoin", "transfer", receiving, 1_250_000_000)
     # A transfer between two other wallets is not a payment to the portal.
     stablecoin_faucet(wallet=WALLETS[1], amount=10, idempotency_key="faucet-bob")
     chain.drain()

@@ -3,11 +3,10 @@ from __future__ import annotations
 from django.core.management import call_command
 from django.test import Client
 
-from conftest import Cast
+from core.tests.support import Cast
 from tokens.models import ChainTransaction, ContractDeployment, TxStatus
 from tokens.services import token_mint
-
-from .conftest import WALLETS, Chain
+from tokens.tests.support import WALLETS, Chain
 
 
 def test_staff_see_transactions_with_decoded_errors_and_retry_failed_ones(chain: Chain, cast: Cast) -> None:
@@ -25,7 +24,7 @@ def test_staff_see_transactions_with_decoded_errors_and_retry_failed_ones(chain:
     assert b"Only a failed transaction can be retried" in again.content
 
 
-def test_the_deploy_command_refuses_a_second_registry(chain: Chain, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_deploy_command_refuses_a_second_registry(chain: Chain, capsys) -> None:
     import pytest
     from django.core.management.base import CommandError
 

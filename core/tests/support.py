@@ -1,0 +1,52 @@
+"""People in every role at one issuer (the `cast` fixture), and the roles the access matrix walks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.models import Issuer, IssuerMembership, Role, User
+from core.tests.factories import IssuerFactory, MembershipFactory, UserFactory
+
+
+@dataclass
+class Cast:
+    issuer: Issuer
+    other_issuer: Issuer
+    investor: User
+    other_admin: User
+    admin: User
+    compliance: User
+    agent: User
+    staff: User
+    admin_membership: IssuerMembership
+    agent_membership: IssuerMembership
+
+    def by_role(self, role: str) -> User | None:
+        return None if role == "anonymous" else getattr(self, role)
+
+
+ROLES = ["anonymous", "investor", "other_admin", "admin", "compliance", "agent", "staff"]
+
+
+def cast_build() -> Cast:
+    issuer = IssuerFactory.create(name="Harbor Street Capital", slug="harbor")
+    other = IssuerFactory.create(name="Other Issuer", slug="other")
+    admin_m = MembershipFactory.create(issuer=issuer, role=Role.ISSUER_ADMIN, user__email="admin@harbor.example")
+    compliance_m = MembershipFactory.create(
+        issuer=issuer, role=Role.COMPLIANCE_OFFICER, user__email="co@harbor.example"
+    )
+    agent_m = MembershipFactory.create(issuer=issuer, role=Role.TRANSFER_AGENT, user__email="ta@agent.example")
+    other_m = MembershipFactory.create(issuer=other, role=Role.ISSUER_ADMIN, user__email="admin@other.example")
+    staff = UserFactory.create(email="staff@tessera.example", is_staff=True, is_superuser=True, mfa=True)
+    return Cast(
+        issuer=issuer,
+        other_issuer=other,
+        investor=UserFactory.create(email="investor@example.com"),
+        other_admin=other_m.user,
+        admin=admin_m.user,
+        compliance=compliance_m.user,
+        agent=agent_m.user,
+        staff=staff,
+        admin_membership=admin_m,
+        agent_membership=agent_m,
+    )
