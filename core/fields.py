@@ -64,7 +64,7 @@ def token_is_current(stored: str) -> bool:
     return True
 
 
-class EncryptedField(models.Field):  # type: ignore[type-arg]
+class EncryptedField(models.Field):
     """A value stored as a Fernet token in a text column. Only `isnull` lookups work on it."""
 
     description = "Encrypted at rest"

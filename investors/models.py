@@ -19,11 +19,11 @@ from core.models import Issuer, User
 class PrivateStorage(FileSystemStorage):
     """Files under PRIVATE_MEDIA_ROOT, which no web server publishes: there is no URL to them."""
 
-    @property  # type: ignore[override]
+    @property
     def base_location(self) -> str:
         return str(settings.PRIVATE_MEDIA_ROOT)
 
-    @property  # type: ignore[override]
+    @property
     def location(self) -> str:
         return os.path.abspath(self.base_location)
 

@@ -43,7 +43,7 @@ class LocalKeySigner:
 @cache
 def _build(class_path: str, key: str) -> Signer:
     cls = import_string(class_path)
-    return cls(key)  # type: ignore[no-any-return]
+    return cls(key)
 
 
 def portal_signer() -> Signer:

@@ -9,7 +9,7 @@ class Command(BaseCommand):
         "onboarding, and the offerings with their documents. Safe to run again: it changes nothing then."
     )
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="Where the demo is served.")
 
     def handle(self, *args: object, **options: object) -> None:
