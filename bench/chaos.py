@@ -22,9 +22,9 @@ HOLDERS = 20
 
 
 def _wallet(i: int) -> str:
-    from eth_utils import keccak, to_checksum_address
+    from tokens.chain.testing import address_for
 
-    return to_checksum_address(keccak(text=f"chaos-holder-{i}")[12:])
+    return address_for(f"chaos-holder-{i}")
 
 
 def main() -> None:
@@ -40,6 +40,7 @@ def main() -> None:
     rng = random.Random(args.seed)
 
     with stack(state_file=True) as s:
+        from tokens.chain.addresses import keccak_text
         from tokens.chain.client import client_for
         from tokens.models import ChainTransaction, TxStatus
         from tokens.services import (
@@ -129,7 +130,7 @@ def main() -> None:
         reasons = Counter(r.error_name or r.last_error[:80] for r in failed_rows)
 
         client = client_for(s.anvil.rpc_url)
-        transfer = "0x" + __import__("eth_utils").keccak(text="Transfer(address,address,uint256)").hex()
+        transfer = "0x" + keccak_text("Transfer(address,address,uint256)").hex()
         logs = client.rpc(
             "eth_getLogs", [{"address": token.address, "fromBlock": "0x0", "toBlock": "latest", "topics": [transfer]}]
         )["result"]

@@ -27,9 +27,9 @@ PRICE = 10_00
 
 
 def _wallet(i: int) -> str:
-    from eth_utils import keccak, to_checksum_address
+    from tokens.chain.testing import address_for
 
-    return to_checksum_address(keccak(text=f"bench-closing-holder-{i}")[12:])
+    return address_for(f"bench-closing-holder-{i}")
 
 
 def _investors(start: int, stop: int, user_prefix: str) -> list[Any]:

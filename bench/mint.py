@@ -15,9 +15,9 @@ from bench.harness import report, stack, wait_until
 
 
 def _wallet(i: int) -> str:
-    from eth_utils import keccak, to_checksum_address
+    from tokens.chain.testing import address_for
 
-    return to_checksum_address(keccak(text=f"bench-holder-{i}")[12:])
+    return address_for(f"bench-holder-{i}")
 
 
 def main() -> None:
