@@ -12,6 +12,7 @@ from tokens.chain.testing import (
     US_PERSON,
     YEAR,
     Env,
+    deploy,
     investor_id,
 )
 
@@ -209,8 +210,6 @@ def test_max_balance_is_per_investor_across_wallets(env: Env) -> None:
 
 
 def test_tracked_rules_need_empty_supply(env: Env) -> None:
-    from tokens.chain.testing import deploy
-
     token = deploy(env.w3, "SecurityToken", env.agent, "Later", "LTR", 0, env.registry.address, env.agent, env.agent)
     env.tx(token.functions.setRules(1))
     env.tx(token.functions.mint(env.alice, 1))
