@@ -13,11 +13,18 @@ from offerings.services.offerings import offering_publish
 from offerings.services.payments import refund_request, refund_send
 from offerings.services.stablecoin import stablecoin_receipts_match
 from offerings.tests.support import offering_draft, subscribed
-from tokens.chain.client import client_for
-from tokens.indexer import chain_index
 from tokens.services import portal_registry_ensure
-from tokens.stablecoin import stablecoin_deploy, stablecoin_faucet, stablecoin_receiving_address
-from tokens.tests.support import WALLETS, contract_send, contract_view, drain, transaction_send
+from tokens.tests.support import (
+    WALLETS,
+    chain_indexed,
+    contract_send,
+    contract_view,
+    drain,
+    stablecoin_deploy,
+    stablecoin_faucet,
+    stablecoin_receiving_address,
+    transaction_send,
+)
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -32,7 +39,7 @@ def _coin_balance(rpc_url: str, coin: str, wallet: str) -> int:
 
 def _read(rpc_url: str) -> None:
     drain()
-    chain_index(client=client_for(rpc_url), confirmations=1)
+    chain_indexed(rpc_url)
     stablecoin_receipts_match()
 
 

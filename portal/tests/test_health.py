@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client, override_settings
 
-from tokens.chain.anvil import free_port
+from tokens.tests.support import free_port
 
 
 @pytest.mark.django_db

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
+from tokens.chain.anvil import free_port
 from tokens.chain.client import client_for
 from tokens.chain.testing import (
     DEV_ACCOUNTS,
@@ -29,6 +30,7 @@ from tokens.chain.testing import (
     selector,
     transaction_send,
 )
+from tokens.indexer import chain_index
 from tokens.models import (
     ChainTransaction,
     ContractDeployment,
@@ -39,6 +41,7 @@ from tokens.models import (
 )
 from tokens.outbox import outbox_flush, outbox_watch
 from tokens.services import TokenTerms, registry_deploy, registry_investor_sync, token_deploy
+from tokens.stablecoin import stablecoin_deploy, stablecoin_faucet, stablecoin_receiving_address
 
 __all__ = [
     "DE",
@@ -50,15 +53,20 @@ __all__ = [
     "account_new",
     "address_for",
     "chain_build",
+    "chain_indexed",
     "contract_send",
     "contract_view",
     "dev_key",
     "drain",
+    "free_port",
     "in_a_year",
     "personal_sign",
     "registry_deployed",
     "registry_wallet_recorded",
     "selector",
+    "stablecoin_deploy",
+    "stablecoin_faucet",
+    "stablecoin_receiving_address",
     "token_balance",
     "transaction_send",
     "wait_until",
@@ -102,6 +110,11 @@ def wait_until(
             return
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def chain_indexed(rpc_url: str, *, confirmations: int = 1) -> None:
+    """Read the chain's new events into the portal, as the indexer's beat task does."""
+    chain_index(client=client_for(rpc_url), confirmations=confirmations)
 
 
 def token_balance(rpc_url: str, token: ContractDeployment, wallet: str) -> int:
