@@ -84,7 +84,7 @@ lint: install-dev
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install-dev
-	$(VENV)/bin/mypy core portal investors compliance offerings registry tokens e2e bench conftest.py
+	$(VENV)/bin/mypy core portal investors compliance offerings registry tokens demo e2e bench conftest.py
 
 pytest: install-dev
 	$(PY) -m pytest

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "offerings",
     "tokens",
     "registry",
+    "demo",
 ]
 
 MIDDLEWARE = [

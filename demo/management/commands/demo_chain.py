@@ -6,8 +6,8 @@ from types import FrameType
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from core.demo import login_lines
-from core.demo_chain import DemoChainError, demo_chain, ready_lines
+from demo.chain import DemoChainError, demo_chain, ready_lines
+from demo.seed import login_lines
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:

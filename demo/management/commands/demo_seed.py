@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from core.demo import demo_seed, login_lines
+from demo.seed import demo_seed, login_lines
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 """Demo data, built only through the services (so every change is audited as usual).
 
 `demo_seed` needs no chain: the team, the sanctions list, the investors' onboarding and the offerings
-with their documents. `core.demo_chain` does the rest once a chain and a worker run. Both are
+with their documents. `demo.chain` does the rest once a chain and a worker run. Both are
 idempotent: running them again changes nothing.
 """
 
@@ -25,11 +25,11 @@ from compliance.services.sanctions import (
     sanctions_list_load,
     sanctions_rescreen_all,
 )
-from core import demo_documents as pdfs
 from core.mfa import totp_enroll
 from core.models import Issuer, Role, User
 from core.money import Money
 from core.services import issuer_create, membership_grant
+from demo import documents as pdfs
 from investors.models import (
     AccreditationMethod,
     AccreditationStatus,

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from core.demo import DEMO_TOTP_SECRET
 from core.mfa import totp_code
+from demo.seed import DEMO_TOTP_SECRET
 
 
 class Command(BaseCommand):

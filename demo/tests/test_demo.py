@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
 
 from compliance.models import SanctionsList
 from compliance.services.sanctions import active_list
 from core.access import has_mfa
 from core.audit import audit_chain_verify
-from core.demo import ALICE, ALICE_WALLET, BOB_WALLET, DEMO_LOGINS, DEMO_PASSWORD, FUND_TITLE, NOTES_TITLE
-from core.demo_chain import FAUCET_DOLLARS, demo_chain
 from core.models import AuditEvent, IssuerMembership, User
+from demo.chain import FAUCET_DOLLARS, demo_chain
+from demo.seed import ALICE, ALICE_WALLET, BOB_WALLET, DEMO_LOGINS, DEMO_PASSWORD, FUND_TITLE, NOTES_TITLE
 from investors.models import (
     AccreditationStatus,
     InvestorDocument,
@@ -30,7 +31,7 @@ from tokens.tasks import chain_bootstrap_task
 @pytest.mark.django_db
 def test_demo_data_loads_twice_without_changing_anything_the_second_time(
     capsys: pytest.CaptureFixture[str], settings, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     call_command("demo_seed")
     first = capsys.readouterr().out
@@ -43,7 +44,7 @@ def test_demo_data_loads_twice_without_changing_anything_the_second_time(
         assert login.email in first and login.email in second
         user = User.objects.get(email=login.email)
         assert user.check_password(DEMO_PASSWORD)
-        assert user.emailaddress_set.get().verified
+        assert EmailAddress.objects.get(user=user).verified
         assert has_mfa(user) == login.mfa
     assert (User.objects.count(), IssuerMembership.objects.count()) == (6, 3)
     assert active_list() is not None and active_list().entries > 0  # type: ignore[union-attr]
@@ -89,7 +90,7 @@ def _pump() -> None:
 
 
 @pytest.fixture
-def demo_chain_settings(anvil_node, settings, tmp_path):  # type: ignore[no-untyped-def]
+def demo_chain_settings(anvil_node, settings, tmp_path):
     snapshot = anvil_node.rpc("evm_snapshot")
     settings.CHAIN_RPC_URL = anvil_node.rpc_url
     settings.CHAIN_ID = 31337
@@ -106,7 +107,7 @@ def _view(contract: str, address: str, function: str, *args: object) -> object:
 
 @pytest.mark.chain
 @pytest.mark.django_db
-def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothing(demo_chain_settings, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothing(demo_chain_settings, capsys) -> None:
     call_command("demo_seed")
     chain_bootstrap_task()  # what the demo's worker does when it starts
     result = demo_chain(timeout=60, poll=0.05, pump=_pump, say=lambda line: None)
@@ -116,6 +117,7 @@ def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothin
     registry = ContractDeployment.objects.get(kind=ContractKind.REGISTRY)
     assert _view("InvestorRegistry", registry.address, "isVerified", ALICE_WALLET) is True
     assert _view("InvestorRegistry", registry.address, "isVerified", BOB_WALLET) is False  # still under review
+    assert alice.registry_snapshot is not None
     flags = InvestorFlag(alice.registry_snapshot["flags"])
     assert InvestorFlag.KYC in flags and InvestorFlag.ACCREDITED in flags
 
@@ -141,7 +143,7 @@ def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothin
 
 @pytest.mark.chain
 @pytest.mark.django_db
-def test_demo_chain_phase_says_what_to_do_when_the_chain_state_was_lost(demo_chain_settings) -> None:  # type: ignore[no-untyped-def]
+def test_demo_chain_phase_says_what_to_do_when_the_chain_state_was_lost(demo_chain_settings) -> None:
     call_command("demo_seed")
     chain_bootstrap_task()
     demo_chain(timeout=60, poll=0.05, pump=_pump, say=lambda line: None)

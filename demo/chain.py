@@ -19,9 +19,9 @@ from django.db import transaction
 
 from compliance.services.kyc import kyc_approve
 from compliance.services.reviews import accreditation_approve
-from core.demo import ALICE, DEMO_ISSUER_SLUG, FUND_TITLE, DemoTeam, demo_fund, demo_team, demo_user
 from core.errors import Conflict
 from core.money import Money
+from demo.seed import ALICE, DEMO_ISSUER_SLUG, FUND_TITLE, DemoTeam, demo_fund, demo_team, demo_user
 from investors.models import AccreditationStatus, InvestorProfile, KycStatus
 from investors.selectors import accreditation_current
 from offerings.models import Offering, OfferingStatus
