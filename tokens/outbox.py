@@ -11,7 +11,6 @@ but never repeat it: the nonce is fixed once signed, and re-sending the same byt
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -22,14 +21,13 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import ApplicationError
+from core.tasks import task_enqueue_on_commit
 from tokens.chain.abi import decode_revert_any
 from tokens.chain.addresses import checksum, create_address
 from tokens.chain.client import ChainClient, NodeRejected, NodeUnavailable, Reverted, client_for
 from tokens.chain.failpoints import failpoint
 from tokens.chain.signer import portal_signer
 from tokens.models import OPEN_STATUSES, ChainTransaction, ContractDeployment, SenderAccount, TxStatus
-
-log = logging.getLogger(__name__)
 
 
 def chain_client() -> ChainClient:
@@ -72,18 +70,16 @@ def transaction_enqueue(
         # Another request with the same key committed first: one row, one effect.
         return ChainTransaction.objects.get(idempotency_key=idempotency_key)
     audit_record(actor=actor, action="chain.transaction_requested", obj=tx, after={"purpose": tx.purpose})
-    chain_id, sender = tx.chain_id, tx.sender
-    transaction.on_commit(lambda: _schedule_flush(chain_id, sender))
+    _flush_on_commit(tx)
     return tx
 
 
-def _schedule_flush(chain_id: int, sender: str) -> None:
+def _flush_on_commit(tx: ChainTransaction) -> None:
     from tokens.tasks import outbox_flush_task
 
-    try:
-        outbox_flush_task.delay(chain_id, sender)
-    except Exception:  # noqa: BLE001 - the broker is down: the watcher's beat flushes pending rows later
-        log.warning("could not queue an outbox flush for %s; the watcher will pick the rows up", sender)
+    task_enqueue_on_commit(
+        outbox_flush_task, tx.chain_id, tx.sender, when_broker_down="the watcher's beat flushes pending rows"
+    )
 
 
 # --------------------------------------------------------------------------- flush: nonce, sign, store, send
@@ -369,8 +365,7 @@ def transaction_retry(*, tx: ChainTransaction, actor: Any) -> ChainTransaction:
         locked.block_number, locked.block_hash, locked.gas_used = None, "", None
         locked.save()
         audit_record(actor=actor, action="chain.transaction_retried", obj=locked, before=before)
-        chain_id, sender = locked.chain_id, locked.sender
-        transaction.on_commit(lambda: _schedule_flush(chain_id, sender))
+        _flush_on_commit(locked)
     return locked
 
 

@@ -15,6 +15,7 @@ from compliance.models import OPEN_CHECK_STATES, HitStatus, KycCheck, KycCheckSt
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
 from core.models import Issuer, User
+from core.tasks import task_enqueue_on_commit
 from investors.models import PHOTO_ID_KINDS, InvestorProfile, KycStatus, ReviewStatus
 from investors.selectors import identity_documents_missing
 from investors.services.verification import investor_registry_refresh
@@ -48,7 +49,7 @@ def kyc_check_open(*, investor: InvestorProfile, actor: User) -> KycCheck:
     if provider.decides_by_webhook:
         from compliance.tasks import kyc_check_send_task
 
-        transaction.on_commit(lambda: kyc_check_send_task.delay(check.pk))
+        task_enqueue_on_commit(kyc_check_send_task, check.pk)
     return check
 
 

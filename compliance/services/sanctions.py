@@ -22,6 +22,7 @@ from compliance.sanctions.matching import ListedName, Match, Matcher, Name, Subj
 from core.audit import audit_record
 from core.errors import ApplicationError
 from core.models import Issuer, User
+from core.tasks import task_enqueue_on_commit
 from investors.models import BeneficialOwner, InvestorProfile, ScreeningStatus
 from investors.services.verification import investor_registry_refresh
 
@@ -142,7 +143,7 @@ def sanctions_list_load(
     if rescreen_after_commit:
         from compliance.tasks import sanctions_rescreen_task
 
-        transaction.on_commit(lambda: sanctions_rescreen_task.delay(new.pk))
+        task_enqueue_on_commit(sanctions_rescreen_task, new.pk)
     return new, True
 
 

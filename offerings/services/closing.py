@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
 from collections import OrderedDict
 from typing import Any
 
@@ -25,6 +24,7 @@ from compliance.eligibility import subscription_eligibility, verified_wallets
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
 from core.models import User
+from core.tasks import task_enqueue_on_commit
 from investors.models import Wallet
 from offerings.models import (
     CloseOutcome,
@@ -41,7 +41,6 @@ from tokens import services as chain
 from tokens.models import TxStatus
 from tokens.selectors import token_deployment
 
-log = logging.getLogger(__name__)
 END_CHUNK = 200
 
 
@@ -92,18 +91,12 @@ def offering_close(*, offering: Offering, actor: User | None, scheduled: bool = 
             },
         )
         _step(offering, actor)
-        offering_id = offering.pk
-        transaction.on_commit(lambda: _schedule_advance(offering_id))
+        from offerings.tasks import closing_advance_task
+
+        task_enqueue_on_commit(
+            closing_advance_task, offering.pk, when_broker_down="the beat's next pass advances every closing"
+        )
     return offering
-
-
-def _schedule_advance(offering_id: int) -> None:
-    from offerings.tasks import closing_advance_task
-
-    try:
-        closing_advance_task.delay(offering_id)
-    except Exception:  # noqa: BLE001 - the broker is down: the beat's next pass advances every closing
-        log.warning("could not queue closing of offering %s; the next beat pass carries on", offering_id)
 
 
 def closing_advance(*, offering_id: int, max_steps: int | None = None) -> str:
@@ -164,8 +157,7 @@ def _refund_step(offering: Offering, actor: Any) -> bool:
     offering.closed_at = timezone.now()
     offering.save(update_fields=["status", "closed_at", "updated_at"])
     audit_record(actor=actor or "system", action="offering.closed_unsuccessful", obj=offering)
-    offering_id = offering.pk
-    transaction.on_commit(lambda: _notify("refunded", offering_id, None))
+    _notify("refunded", offering, None)
     return False
 
 
@@ -257,8 +249,7 @@ def _settle(offering: Offering) -> bool:
         batch.settled_at = now
         batch.save(update_fields=["settled_at"])
         audit_record(actor="system", action="offering.mint_batch_confirmed", obj=batch, issuer=offering.issuer)
-        batch_id = batch.pk
-        transaction.on_commit(lambda b=batch_id: _notify("issued", offering.pk, b))  # type: ignore[misc]
+        _notify("issued", offering, batch.pk)
     if MintBatch.objects.filter(offering=offering, settled_at__isnull=True).exists():
         return False
     offering.status = OfferingStatus.CLOSED
@@ -268,10 +259,8 @@ def _settle(offering: Offering) -> bool:
     return False
 
 
-def _notify(kind: str, offering_id: int, batch_id: int | None) -> None:
+def _notify(kind: str, offering: Offering, batch_id: int | None) -> None:
     from offerings.tasks import closing_notify_task
 
-    try:
-        closing_notify_task.delay(kind, offering_id, batch_id)
-    except Exception:  # noqa: BLE001 - e-mail is best effort once the state is committed
-        log.warning("could not queue %s e-mails for offering %s", kind, offering_id)
+    # E-mail is best effort once the state is committed.
+    task_enqueue_on_commit(closing_notify_task, kind, offering.pk, batch_id, when_broker_down="no e-mail is sent")

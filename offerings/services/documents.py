@@ -14,6 +14,7 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.errors import ApplicationError
 from core.models import User
+from core.tasks import task_enqueue_on_commit
 from offerings.models import (
     OPEN_SUBSCRIPTION_STATUSES,
     DocumentKind,
@@ -110,11 +111,6 @@ def _material_change(*, offering: Offering, document: OfferingDocument, actor: U
         obj=offering,
         after={"document": document.pk, "subscriptions": len(ids), "reconfirm_by": deadline},
     )
-    document_id = document.pk
+    from offerings.tasks import material_change_notify_task
 
-    def notify() -> None:
-        from offerings.tasks import material_change_notify_task
-
-        material_change_notify_task.delay(document_id)
-
-    transaction.on_commit(notify)
+    task_enqueue_on_commit(material_change_notify_task, document.pk)

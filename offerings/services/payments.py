@@ -19,6 +19,7 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
 from core.models import User
+from core.tasks import task_enqueue_on_commit
 from offerings.models import (
     EntryKind,
     Payment,
@@ -247,18 +248,14 @@ def refund_request(*, payment: Payment, reason: str, actor: Any = None) -> Refun
         issuer=payment.subscription.offering.issuer,
         after={"amount_minor": net, "provider": payment.provider, "reason": reason},
     )
-    refund_id = refund.pk
-    transaction.on_commit(lambda: _schedule_refund(refund_id))
+    _refund_send_on_commit(refund)
     return refund
 
 
-def _schedule_refund(refund_id: int) -> None:
+def _refund_send_on_commit(refund: Refund) -> None:
     from offerings.tasks import refund_send_task
 
-    try:
-        refund_send_task.delay(refund_id)
-    except Exception:  # noqa: BLE001 - the broker is down: the closing beat sends requested refunds later
-        log.warning("could not queue refund %s; the next closing pass sends it", refund_id)
+    task_enqueue_on_commit(refund_send_task, refund.pk, when_broker_down="the closing beat sends requested refunds")
 
 
 @transaction.atomic
@@ -313,8 +310,7 @@ def refund_retry(*, refund: Refund, actor: User) -> Refund:
     refund.status, refund.failure_reason = RefundStatus.REQUESTED, ""
     refund.save(update_fields=["status", "failure_reason"])
     audit_record(actor=actor, action="refund.retried", obj=refund)
-    refund_id = refund.pk
-    transaction.on_commit(lambda: _schedule_refund(refund_id))
+    _refund_send_on_commit(refund)
     return refund
 
 
