@@ -112,10 +112,9 @@ def accredited_status(investor: InvestorProfile, *, now: dt.datetime) -> tuple[b
 def _registered(investor: InvestorProfile, context: EligibilityContext) -> frozenset[str]:
     if context.registered_wallets is not None:
         return context.registered_wallets
-    from tokens.selectors import registry_wallet_states
+    from tokens.selectors import registry_wallets_confirmed
 
-    states = registry_wallet_states(investor_ref=investor.reference)
-    return frozenset(a for a, s in states.items() if s.state == "confirmed")
+    return registry_wallets_confirmed(investor_refs=[investor.reference]).get(investor.reference, frozenset())
 
 
 def verified_wallets(investor: InvestorProfile, *, registered: frozenset[str]) -> list[str]:

@@ -30,7 +30,7 @@ from tokens.chain.abi import decode_result, encode_call
 from tokens.chain.node import node_status
 from tokens.models import OPEN_STATUSES, ChainTransaction, ContractDeployment, ContractKind, TxStatus
 from tokens.outbox import chain_client
-from tokens.selectors import registry_wallet_states
+from tokens.selectors import RegistrationState, registry_wallet_states
 from tokens.services import PORTAL_REGISTRY, portal_registry_ensure
 from tokens.stablecoin import portal_stablecoin, stablecoin_deploy, stablecoin_faucet
 
@@ -223,7 +223,7 @@ def demo_chain(
         raise DemoChainError("The fund's token was not deployed; see /staff/chain/.")
     state = registry_wallet_states(investor_ref=alice.reference).get(ALICE.wallet)
     on_chain = _view("InvestorRegistry", registry.address, "isVerified", ALICE.wallet)
-    if state is None or state.state != "confirmed" or not on_chain:
+    if state is None or state.state != RegistrationState.CONFIRMED or not on_chain:
         raise DemoChainError(f"Alice's wallet {ALICE.wallet} is not verified on the registry; see /staff/chain/.")
     balance = int(_view("TestStablecoin", coin.address, "balanceOf", ALICE.wallet))  # type: ignore[call-overload]
     return DemoChainResult(

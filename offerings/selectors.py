@@ -33,8 +33,8 @@ from offerings.models import (
     SubscriptionStatus,
     WireReceipt,
 )
-from tokens.models import ChainTransaction, RegistryWallet, TxStatus
-from tokens.selectors import explorer_url, token_deployment
+from tokens.models import ChainTransaction, TxStatus
+from tokens.selectors import explorer_url, registry_wallets_confirmed, token_deployment
 
 
 def offerings_public() -> QuerySet[Offering]:
@@ -128,24 +128,10 @@ def eligibility_context(
     )
 
 
-def registered_wallets_of(investor_refs: Iterable[str]) -> dict[str, frozenset[str]]:
-    """investor reference → wallets confirmed in the on-chain registry, in one query."""
-    found: dict[str, set[str]] = defaultdict(set)
-    rows = RegistryWallet.objects.filter(
-        investor__chain_id=settings.CHAIN_ID,
-        investor__investor_ref__in=list(investor_refs),
-        active=True,
-        transaction__status=TxStatus.CONFIRMED,
-    )
-    for ref, address in rows.values_list("investor__investor_ref", "address"):
-        found[ref].add(address)
-    return {ref: frozenset(addrs) for ref, addrs in found.items()}
-
-
 def closing_contexts(*, offering: Offering, subscriptions: list[Subscription]) -> dict[int, EligibilityContext]:
     """Eligibility facts for many subscriptions of one offering, in a fixed number of queries."""
     investor_ids = {s.investor_id for s in subscriptions}
-    wallets = registered_wallets_of(s.investor.reference for s in subscriptions)
+    wallets = registry_wallets_confirmed(investor_refs={s.investor.reference for s in subscriptions})
     totals: dict[int, int] = defaultdict(int)
     per_sub: dict[int, int] = {}
     rows = Subscription.objects.filter(investor_id__in=investor_ids, status__in=COMMITTED_STATUSES)

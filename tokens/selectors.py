@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +22,7 @@ from tokens.models import (
     RegistryWallet,
     TxStatus,
 )
+from tokens.stablecoin import portal_stablecoin, stablecoin_receiving_address, stablecoin_transfers_received
 
 
 def chain_status(*, timeout: float = 2.0) -> dict[str, Any]:
@@ -28,10 +32,19 @@ def chain_status(*, timeout: float = 2.0) -> dict[str, Any]:
     return status
 
 
+class RegistrationState(StrEnum):
+    """Where the registry stands on one wallet the portal asked it to hold."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+    REMOVED = "removed"
+
+
 @dataclass(frozen=True)
 class WalletRegistration:
     address: str
-    state: str  # "pending" | "confirmed" | "failed" | "removed"
+    state: RegistrationState
     tx_hash: str | None
     explorer_url: str | None
     error: str | None
@@ -42,12 +55,12 @@ def explorer_url(tx_hash: str | None) -> str | None:
     return template.format(hash=tx_hash) if template and tx_hash else None
 
 
-def _state(tx: ChainTransaction | None, active: bool) -> str:
+def _state(tx: ChainTransaction | None, active: bool) -> RegistrationState:
     if tx is None or tx.status in OPEN_STATUSES:
-        return "pending"
+        return RegistrationState.PENDING
     if tx.status == TxStatus.FAILED:
-        return "failed"
-    return "confirmed" if active else "removed"
+        return RegistrationState.FAILED
+    return RegistrationState.CONFIRMED if active else RegistrationState.REMOVED
 
 
 def registry_wallet_states(*, investor_ref: str) -> dict[str, WalletRegistration]:
@@ -66,6 +79,24 @@ def registry_wallet_states(*, investor_ref: str) -> dict[str, WalletRegistration
             error=(tx.error_name or tx.last_error or None) if tx and tx.status == TxStatus.FAILED else None,
         )
     return result
+
+
+def registry_wallets_confirmed(*, investor_refs: Iterable[str]) -> dict[str, frozenset[str]]:
+    """investor reference → the wallets the on-chain registry holds for it (active, registration confirmed).
+
+    One query for any number of investors; an investor with none is absent. The same rule as a
+    `RegistrationState.CONFIRMED` wallet of `registry_wallet_states`.
+    """
+    found: dict[str, set[str]] = defaultdict(set)
+    rows = RegistryWallet.objects.filter(
+        investor__chain_id=settings.CHAIN_ID,
+        investor__investor_ref__in=list(investor_refs),
+        active=True,
+        transaction__status=TxStatus.CONFIRMED,
+    )
+    for ref, address in rows.values_list("investor__investor_ref", "address"):
+        found[ref].add(address)
+    return {ref: frozenset(addresses) for ref, addresses in found.items()}
 
 
 def chain_transactions(*, status: str | None = None) -> QuerySet[ChainTransaction]:
@@ -89,11 +120,16 @@ def token_events(*, address: str, names: list[str] | None = None) -> QuerySet[Ch
 
 
 __all__ = [
+    "RegistrationState",
     "SignatureInvalid",
     "WalletRegistration",
     "address_checksum",
     "address_is_valid",
     "chain_status",
     "personal_sign_signer",
+    "portal_stablecoin",
     "registry_wallet_states",
+    "registry_wallets_confirmed",
+    "stablecoin_receiving_address",
+    "stablecoin_transfers_received",
 ]

@@ -180,10 +180,9 @@ def _create(
 
 
 def _registered(investor: InvestorProfile) -> frozenset[str]:
-    from tokens.selectors import registry_wallet_states
+    from tokens.selectors import registry_wallets_confirmed
 
-    states = registry_wallet_states(investor_ref=investor.reference)
-    return frozenset(a for a, s in states.items() if s.state == "confirmed")
+    return registry_wallets_confirmed(investor_refs=[investor.reference]).get(investor.reference, frozenset())
 
 
 def _client_ip(ip: str | None) -> str | None:
