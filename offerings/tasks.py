@@ -23,14 +23,13 @@ from offerings.models import (
     Subscription,
     SubscriptionStatus,
 )
-from tokens.chain.client import NodeUnavailable
+from tokens.services import CHAIN_TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
-_TRANSIENT = (NodeUnavailable, ConnectionError, TimeoutError)
 COMMON = {"acks_late": True, "time_limit": 600, "soft_time_limit": 540, "ignore_result": True}
 
 
-@shared_task(name="offerings.tasks.closing_advance_task", autoretry_for=_TRANSIENT, max_retries=5, **COMMON)
+@shared_task(name="offerings.tasks.closing_advance_task", autoretry_for=CHAIN_TRANSIENT_ERRORS, max_retries=5, **COMMON)
 def closing_advance_task(offering_id: int) -> str:
     from offerings.services.closing import closing_advance
 

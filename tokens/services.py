@@ -18,9 +18,18 @@ from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
 from tokens.chain.abi import encode_call, encode_deploy
 from tokens.chain.addresses import address_is_valid, checksum, keccak_text
+from tokens.chain.client import NodeUnavailable
 from tokens.chain.signer import portal_signer
+from tokens.flags import InvestorFlag
 from tokens.models import ChainTransaction, ContractDeployment, ContractKind, RegistryInvestor, RegistryWallet
 from tokens.outbox import transaction_enqueue
+from tokens.stablecoin import stablecoin_send
+
+# What the rest of the portal may call besides the functions below: the registry's investor flags, the
+# stablecoin payout, and the errors after which a chain call is worth trying again.
+__all__ = ["CHAIN_TRANSIENT_ERRORS", "InvestorFlag", "NodeUnavailable", "stablecoin_send"]
+
+CHAIN_TRANSIENT_ERRORS = (NodeUnavailable, ConnectionError, TimeoutError)
 
 PORTAL_REGISTRY = "portal"
 
@@ -181,12 +190,6 @@ def _registry_call(*, key: str, purpose: str, function: str, args: list[Any], ac
         data=encode_call("InvestorRegistry", function, args),
         actor=actor,
     )
-
-
-def _registry_key_prefix(investor_ref: str) -> str:
-    """Keys for one change of an investor: a new generation each time (the investor row is locked)."""
-    base = f"registry:{settings.CHAIN_ID}:{investor_ref}:"
-    return f"{base}{ChainTransaction.objects.filter(idempotency_key__startswith=base).count()}"
 
 
 @transaction.atomic

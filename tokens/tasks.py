@@ -5,63 +5,40 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from tokens.chain.client import NodeUnavailable
 from tokens.indexer import chain_index
 from tokens.outbox import chain_client, outbox_flush, outbox_watch
+from tokens.services import CHAIN_TRANSIENT_ERRORS
 
-_TRANSIENT = (NodeUnavailable, ConnectionError, TimeoutError)
+COMMON = {
+    "acks_late": True,
+    "autoretry_for": CHAIN_TRANSIENT_ERRORS,
+    "time_limit": 300,
+    "soft_time_limit": 240,
+    "ignore_result": True,
+}
 
 
-@shared_task(
-    name="tokens.tasks.outbox_flush_task",
-    acks_late=True,
-    autoretry_for=_TRANSIENT,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    max_retries=8,
-    time_limit=300,
-    soft_time_limit=240,
-)
+@shared_task(name="tokens.tasks.outbox_flush_task", retry_backoff=2, retry_backoff_max=60, max_retries=8, **COMMON)
 def outbox_flush_task(chain_id: int, sender: str) -> int:
     # When the retries run out the rows stay pending and the watcher's next pass sends them.
     return outbox_flush(chain_id=chain_id, sender=sender)
 
 
-@shared_task(
-    name="tokens.tasks.outbox_watch_task",
-    acks_late=True,
-    autoretry_for=_TRANSIENT,
-    max_retries=0,
-    time_limit=300,
-    soft_time_limit=240,
-    ignore_result=True,
-)
+@shared_task(name="tokens.tasks.outbox_watch_task", max_retries=0, **COMMON)
 def outbox_watch_task() -> int:
     return outbox_watch(chain_id=settings.CHAIN_ID)
 
 
-@shared_task(
-    name="tokens.tasks.chain_index_task",
-    acks_late=True,
-    autoretry_for=_TRANSIENT,
-    max_retries=0,
-    time_limit=300,
-    soft_time_limit=240,
-    ignore_result=True,
-)
+@shared_task(name="tokens.tasks.chain_index_task", max_retries=0, **COMMON)
 def chain_index_task() -> int:
     return chain_index(client=chain_client(), chain_id=settings.CHAIN_ID)
 
 
 @shared_task(
     name="tokens.tasks.chain_bootstrap_task",
-    acks_late=True,
-    autoretry_for=_TRANSIENT,
     retry_backoff=2,
     max_retries=10,
-    time_limit=120,
-    soft_time_limit=100,
-    ignore_result=True,
+    **{**COMMON, "time_limit": 120, "soft_time_limit": 100},
 )
 def chain_bootstrap_task() -> str:
     """Local chains only: make sure the registry and the test stablecoin exist (a fresh anvil has nothing)."""

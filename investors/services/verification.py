@@ -19,7 +19,7 @@ from investors.models import (
     ScreeningStatus,
 )
 from tokens import services as chain
-from tokens.flags import InvestorFlag
+from tokens.services import InvestorFlag
 
 
 def investor_is_verified(investor: InvestorProfile, *, now: dt.datetime | None = None) -> bool:

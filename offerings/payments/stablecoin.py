@@ -23,7 +23,7 @@ class StablecoinProvider(PaymentProvider):
     instructions_template = "offerings/payments/stablecoin_instructions.html"
 
     def is_enabled(self) -> bool:
-        from tokens.stablecoin import portal_stablecoin
+        from tokens.selectors import portal_stablecoin
 
         coin = portal_stablecoin()
         return coin is not None and bool(coin.address)
@@ -36,7 +36,7 @@ class StablecoinProvider(PaymentProvider):
         from investors.models import Wallet
         from offerings.models import Payment, PaymentStatus
         from offerings.services.stablecoin import cents_to_units
-        from tokens.stablecoin import portal_stablecoin, stablecoin_receiving_address
+        from tokens.selectors import portal_stablecoin, stablecoin_receiving_address
 
         amount = subscription.amount_minor - subscription.paid_minor
         if amount <= 0:
@@ -75,7 +75,7 @@ class StablecoinProvider(PaymentProvider):
 
     def refund(self, payment: Payment, *, amount_minor: int, idempotency_key: str) -> RefundResult:
         from offerings.services.stablecoin import cents_to_units
-        from tokens.stablecoin import stablecoin_send
+        from tokens.services import stablecoin_send
 
         wallet = payment.details.get("paid_from")
         if not wallet:

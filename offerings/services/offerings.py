@@ -27,7 +27,7 @@ from offerings.models import (
     Subscription,
 )
 from tokens import services as chain
-from tokens.flags import InvestorFlag
+from tokens.services import InvestorFlag
 
 # Limits are in USD, so offerings under exemptions with per-investor or issuer caps are priced in USD.
 USD_ONLY = {Exemption.REG_CF, Exemption.REG_A_TIER2}

@@ -21,7 +21,8 @@ from core.models import User
 from investors.models import Wallet
 from offerings.models import Payment, PaymentStatus, StablecoinMatch, StablecoinReceipt
 from offerings.services.payments import payment_received
-from tokens.stablecoin import stablecoin_send, stablecoin_transfers_received
+from tokens.selectors import stablecoin_transfers_received
+from tokens.services import stablecoin_send
 
 log = logging.getLogger(__name__)
 PROVIDER = "stablecoin"
