@@ -82,6 +82,7 @@ contracts: node_modules/.installed
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: install-dev
 	$(VENV)/bin/mypy core portal investors compliance offerings registry tokens demo e2e bench conftest.py
@@ -92,4 +93,4 @@ pytest: install-dev
 test: lint typecheck pytest
 
 clean:
-	rm -rf var/test-* .pytest_cache .ruff_cache .mypy_cache static/vendor staticfiles
+	rm -rf var/test-* .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache static/vendor staticfiles
