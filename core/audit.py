@@ -8,12 +8,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
 from core.middleware import current_request_id
-from core.models import AuditChainHead, AuditEvent, Issuer
+from core.models import AuditChainHead, AuditEvent, Issuer, User
+
+# Who made a change: a signed-in user, a named part of the portal ("kyc vendor", "stablecoin"), or None (the system).
+Actor = User | str | None
 
 GENESIS_HASH = "0" * 64
 
@@ -54,7 +58,7 @@ def _issuer_id_of(obj: Any, issuer: Issuer | None) -> int | None:
 
 def audit_record(
     *,
-    actor: Any,
+    actor: Actor | AnonymousUser,  # pages pass request.user
     action: str,
     obj: models.Model | None = None,
     before: dict[str, Any] | None = None,
@@ -64,11 +68,11 @@ def audit_record(
     """Append one event to the chain. Call it inside the transaction that makes the change."""
     with transaction.atomic():
         head, _ = AuditChainHead.objects.select_for_update().get_or_create(pk=1, defaults={"last_hash": GENESIS_HASH})
-        authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+        user = actor if isinstance(actor, User) and actor.is_authenticated else None
         event = AuditEvent(
             occurred_at=timezone.now(),
-            actor_id=actor.pk if authenticated else None,
-            actor_label=(actor.email if authenticated else (str(actor) if actor else "system"))[:254],
+            actor_id=user.pk if user else None,
+            actor_label=(user.email if user else (str(actor) if actor else "system"))[:254],
             action=action,
             object_type=obj._meta.label_lower if obj is not None else "",
             object_id=str(obj.pk) if obj is not None else "",

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import ApplicationError
+from core.models import User
 from core.tasks import task_enqueue_on_commit
 from tokens.chain.abi import decode_revert_any
 from tokens.chain.addresses import checksum, create_address
@@ -45,7 +46,7 @@ def transaction_enqueue(
     to_address: str = "",
     to_deployment: ContractDeployment | None = None,
     gas_limit: int | None = None,
-    actor: Any = None,
+    actor: User | None = None,
 ) -> ChainTransaction:
     """Record one intended transaction. The same key returns the row already recorded."""
     signer = portal_signer()
@@ -122,7 +123,7 @@ def _gas_limit(client: ChainClient, tx: ChainTransaction, target: str | None, se
         raise
 
 
-def _fail(tx: ChainTransaction, *, error: Reverted | str, actor: Any = None) -> None:
+def _fail(tx: ChainTransaction, *, error: Reverted | str, actor: User | None = None) -> None:
     name, args, message = "", None, str(error)
     if isinstance(error, Reverted) and error.data:
         try:
@@ -351,7 +352,7 @@ def outbox_watch(*, chain_id: int | None = None) -> int:
     return ChainTransaction.objects.filter(chain_id=chain_id, status__in=OPEN_STATUSES).count()
 
 
-def transaction_retry(*, tx: ChainTransaction, actor: Any) -> ChainTransaction:
+def transaction_retry(*, tx: ChainTransaction, actor: User | None) -> ChainTransaction:
     """Try a FAILED transaction again with a new nonce. Its earlier attempt had no effect."""
     with transaction.atomic():
         locked = ChainTransaction.objects.select_for_update().get(pk=tx.pk)

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
+from core.models import User
 from tokens.chain.abi import encode_call, encode_deploy
 from tokens.chain.addresses import address_is_valid, checksum, keccak_text
 from tokens.chain.client import NodeUnavailable
@@ -79,7 +80,7 @@ class TokenTerms:
     max_balance: int = 0
 
 
-def _deployment_create(*, kind: str, owner_ref: str, name: str, data: bytes, actor: Any) -> ContractDeployment:
+def _deployment_create(*, kind: str, owner_ref: str, name: str, data: bytes, actor: User | None) -> ContractDeployment:
     if ContractDeployment.objects.filter(chain_id=settings.CHAIN_ID, kind=kind, owner_ref=owner_ref).exists():
         raise Conflict(f"A {ContractKind(kind).label.lower()} for {owner_ref} is already deployed.", code="deployed")
     try:
@@ -102,7 +103,7 @@ def _deployment_create(*, kind: str, owner_ref: str, name: str, data: bytes, act
 
 
 @transaction.atomic
-def registry_deploy(*, actor: Any = None) -> ContractDeployment:
+def registry_deploy(*, actor: User | None = None) -> ContractDeployment:
     """Deploy the portal's one InvestorRegistry; the portal's signer is its admin and agent."""
     signer = portal_signer()
     return _deployment_create(
@@ -124,7 +125,7 @@ def portal_registry() -> ContractDeployment:
 
 
 @transaction.atomic
-def token_deploy(*, owner_ref: str, terms: TokenTerms, actor: Any = None) -> ContractDeployment:
+def token_deploy(*, owner_ref: str, terms: TokenTerms, actor: User | None = None) -> ContractDeployment:
     """Deploy one SecurityToken (once per owner, e.g. an offering) and configure its rules."""
     if terms.rules & RULE_COUNTRY and not terms.allowed_countries:
         raise ApplicationError(
@@ -180,7 +181,7 @@ def _token(owner_ref: str) -> ContractDeployment:
 # --------------------------------------------------------------------------- registry
 
 
-def _registry_call(*, key: str, purpose: str, function: str, args: list[Any], actor: Any) -> ChainTransaction:
+def _registry_call(*, key: str, purpose: str, function: str, args: list[Any], actor: User | None) -> ChainTransaction:
     registry = portal_registry()
     return transaction_enqueue(
         idempotency_key=key,
@@ -200,7 +201,7 @@ def registry_investor_sync(
     flags: int,
     expires_at: datetime,
     wallets: Sequence[str],
-    actor: Any = None,
+    actor: User | None = None,
 ) -> list[ChainTransaction]:
     """Make the on-chain registry hold this investor with exactly these wallets and attributes.
 
@@ -301,7 +302,7 @@ def registry_investor_sync(
 
 
 @transaction.atomic
-def registry_investor_revoke(*, investor_ref: str, actor: Any = None) -> list[ChainTransaction]:
+def registry_investor_revoke(*, investor_ref: str, actor: User | None = None) -> list[ChainTransaction]:
     """Remove the investor from the registry: every wallet stops counting as verified."""
     investor = (
         RegistryInvestor.objects.select_for_update()
@@ -332,7 +333,7 @@ def registry_investor_revoke(*, investor_ref: str, actor: Any = None) -> list[Ch
 
 
 def _token_call(
-    *, owner_ref: str, function: str, args: list[Any], idempotency_key: str, purpose: str, actor: Any
+    *, owner_ref: str, function: str, args: list[Any], idempotency_key: str, purpose: str, actor: User | None
 ) -> ChainTransaction:
     token = _token(owner_ref)
     tx = transaction_enqueue(
@@ -354,7 +355,7 @@ def _positive(amount: int) -> int:
 
 @transaction.atomic
 def token_mint(
-    *, owner_ref: str, wallet: str, amount: int, idempotency_key: str, actor: Any = None, purpose: str = ""
+    *, owner_ref: str, wallet: str, amount: int, idempotency_key: str, actor: User | None = None, purpose: str = ""
 ) -> ChainTransaction:
     wallet = _address(wallet)
     return _token_call(
@@ -373,7 +374,7 @@ def token_batch_mint(
     owner_ref: str,
     allocations: Sequence[tuple[str, int]],
     idempotency_key: str,
-    actor: Any = None,
+    actor: User | None = None,
     purpose: str = "",
 ) -> ChainTransaction:
     if not allocations:
@@ -392,7 +393,7 @@ def token_batch_mint(
 
 @transaction.atomic
 def token_burn(
-    *, owner_ref: str, wallet: str, amount: int, idempotency_key: str, actor: Any = None
+    *, owner_ref: str, wallet: str, amount: int, idempotency_key: str, actor: User | None = None
 ) -> ChainTransaction:
     wallet = _address(wallet)
     return _token_call(
@@ -407,7 +408,7 @@ def token_burn(
 
 @transaction.atomic
 def token_freeze_wallet(
-    *, owner_ref: str, wallet: str, frozen: bool, idempotency_key: str, actor: Any = None
+    *, owner_ref: str, wallet: str, frozen: bool, idempotency_key: str, actor: User | None = None
 ) -> ChainTransaction:
     wallet = _address(wallet)
     return _token_call(
@@ -422,7 +423,7 @@ def token_freeze_wallet(
 
 @transaction.atomic
 def token_freeze_amount(
-    *, owner_ref: str, wallet: str, amount: int, frozen: bool, idempotency_key: str, actor: Any = None
+    *, owner_ref: str, wallet: str, amount: int, frozen: bool, idempotency_key: str, actor: User | None = None
 ) -> ChainTransaction:
     wallet = _address(wallet)
     function = "freezePartialTokens" if frozen else "unfreezePartialTokens"
@@ -445,7 +446,7 @@ def token_forced_transfer(
     amount: int,
     reason: str,
     idempotency_key: str,
-    actor: Any = None,
+    actor: User | None = None,
 ) -> ChainTransaction:
     if not reason.strip():
         raise ApplicationError("A forced transfer needs a reason; it is written on-chain.", code="reason_required")
@@ -462,7 +463,13 @@ def token_forced_transfer(
 
 @transaction.atomic
 def token_recover(
-    *, owner_ref: str, lost_wallet: str, new_wallet: str, investor_ref: str, idempotency_key: str, actor: Any = None
+    *,
+    owner_ref: str,
+    lost_wallet: str,
+    new_wallet: str,
+    investor_ref: str,
+    idempotency_key: str,
+    actor: User | None = None,
 ) -> ChainTransaction:
     lost, new = _address(lost_wallet), _address(new_wallet)
     return _token_call(
@@ -476,7 +483,9 @@ def token_recover(
 
 
 @transaction.atomic
-def token_set_paused(*, owner_ref: str, paused: bool, idempotency_key: str, actor: Any = None) -> ChainTransaction:
+def token_set_paused(
+    *, owner_ref: str, paused: bool, idempotency_key: str, actor: User | None = None
+) -> ChainTransaction:
     return _token_call(
         owner_ref=owner_ref,
         function="pause" if paused else "unpause",
@@ -487,7 +496,7 @@ def token_set_paused(*, owner_ref: str, paused: bool, idempotency_key: str, acto
     )
 
 
-def portal_registry_ensure(*, actor: Any = None) -> str:
+def portal_registry_ensure(*, actor: User | None = None) -> str:
     """Deploy the registry unless it is deployed (or on its way). Returns what it did."""
     if ContractDeployment.objects.filter(
         chain_id=settings.CHAIN_ID, kind=ContractKind.REGISTRY, owner_ref=PORTAL_REGISTRY
@@ -511,7 +520,7 @@ class InvestorRecord:
 
 @transaction.atomic
 def registry_investors_register_batch(
-    *, investors: Sequence[InvestorRecord], idempotency_key: str, actor: Any = None
+    *, investors: Sequence[InvestorRecord], idempotency_key: str, actor: User | None = None
 ) -> ChainTransaction | None:
     """Register many new investors, one wallet each, in one transaction (onboarding in bulk)."""
     fresh = [

@@ -5,14 +5,13 @@ the portal's signer controls so refunds can be sent back from it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
+from core.models import User
 from tokens.chain.abi import encode_call, encode_deploy
 from tokens.chain.addresses import address_is_valid, checksum
 from tokens.chain.signer import portal_signer
@@ -34,7 +33,7 @@ def portal_stablecoin() -> ContractDeployment | None:
 
 
 @transaction.atomic
-def stablecoin_deploy(*, actor: Any = None) -> ContractDeployment:
+def stablecoin_deploy(*, actor: User | None = None) -> ContractDeployment:
     """Deploy the test stablecoin (6 decimals, mintable by the portal) on a local chain."""
     if portal_stablecoin() is not None:
         raise Conflict("A stablecoin is already set up for this portal.", code="deployed")
@@ -59,7 +58,7 @@ def stablecoin_deploy(*, actor: Any = None) -> ContractDeployment:
 
 @transaction.atomic
 def stablecoin_register(
-    *, address: str, index_from_block: int, name: str = "USD Coin", actor: Any = None
+    *, address: str, index_from_block: int, name: str = "USD Coin", actor: User | None = None
 ) -> ContractDeployment:
     """Use an existing stablecoin contract (production); payments are read from `index_from_block` on."""
     if not address_is_valid(address):
@@ -88,7 +87,7 @@ def _coin() -> ContractDeployment:
 
 
 @transaction.atomic
-def stablecoin_faucet(*, wallet: str, amount: int, idempotency_key: str, actor: Any = None) -> ChainTransaction:
+def stablecoin_faucet(*, wallet: str, amount: int, idempotency_key: str, actor: User | None = None) -> ChainTransaction:
     """Mint test stablecoins to a wallet (local chains: the demo's investors need something to pay with)."""
     coin = _coin()
     if coin.deploy_transaction_id is None:
@@ -107,7 +106,7 @@ def stablecoin_faucet(*, wallet: str, amount: int, idempotency_key: str, actor: 
 
 @transaction.atomic
 def stablecoin_send(
-    *, to_wallet: str, amount: int, idempotency_key: str, purpose: str, actor: Any = None
+    *, to_wallet: str, amount: int, idempotency_key: str, purpose: str, actor: User | None = None
 ) -> ChainTransaction:
     """Send stablecoins from the receiving address (refunds)."""
     coin = _coin()

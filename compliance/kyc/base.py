@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 
 from django.conf import settings
@@ -27,6 +28,14 @@ class WebhookRejected(Exception):
         self.status = status
 
 
+class VendorVerdict(StrEnum):
+    """What a KYC vendor decided about one check."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REVIEW = "review"
+
+
 @dataclass(frozen=True)
 class VendorResult:
     """A provider's verdict on one check, as the vendor reported it."""
@@ -34,7 +43,7 @@ class VendorResult:
     event_id: str
     reference: str  # the check's public id, sent to the vendor when the check started
     external_ref: str
-    result: str  # "approved" | "rejected" | "review"
+    result: VendorVerdict
     reason: str
     valid_until: dt.date | None
 

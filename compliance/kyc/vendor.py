@@ -29,10 +29,9 @@ import urllib.request
 
 from django.conf import settings
 
-from compliance.kyc.base import KycProvider, KycProviderError, VendorResult, WebhookRejected
+from compliance.kyc.base import KycProvider, KycProviderError, VendorResult, VendorVerdict, WebhookRejected
 from compliance.models import KycCheck
 
-RESULTS = frozenset({"approved", "rejected", "review"})
 TIMEOUT_SECONDS = 20
 
 
@@ -106,17 +105,17 @@ class SignedWebhookVendorProvider(KycProvider):
         try:
             data = json.loads(body)
             result = str(data["result"])
+            if result not in {verdict.value for verdict in VendorVerdict}:
+                raise WebhookRejected(f"Unknown result “{result}”.")
             valid_until = data.get("valid_until")
             parsed = VendorResult(
                 event_id=str(data["event_id"])[:100],
                 reference=str(data["reference"]),
                 external_ref=str(data.get("applicant_id", ""))[:100],
-                result=result,
+                result=VendorVerdict(result),
                 reason=str(data.get("reason") or "")[:2000],
                 valid_until=dt.date.fromisoformat(valid_until) if valid_until else None,
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise WebhookRejected(f"The body is not a KYC result: {exc}") from exc
-        if parsed.result not in RESULTS:
-            raise WebhookRejected(f"Unknown result “{parsed.result}”.")
         return parsed

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from compliance.kyc.base import KycProviderError, VendorResult, default_kyc_provider, kyc_provider
+from compliance.kyc.base import KycProviderError, VendorResult, VendorVerdict, default_kyc_provider, kyc_provider
 from compliance.models import OPEN_CHECK_STATES, HitStatus, KycCheck, KycCheckStatus, VendorWebhookEvent
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
@@ -233,12 +233,12 @@ def kyc_vendor_result_apply(*, provider: str, result: VendorResult) -> KycCheck 
     if check.status not in OPEN_CHECK_STATES:
         return check  # decided already (e.g. by an officer); a late vendor verdict does not overturn it
     investor = _lock(check.investor)
-    if result.result == "review":
+    if result.result == VendorVerdict.REVIEW:
         check.status, check.reason = KycCheckStatus.NEEDS_REVIEW, result.reason
         check.save(update_fields=["status", "reason"])
         audit_record(actor="kyc vendor", action="kyc.vendor_needs_review", obj=check, after={"reason": result.reason})
         return check
-    if result.result == "approved":
+    if result.result == VendorVerdict.APPROVED:
         if investor.screening_hits.filter(status__in=[HitStatus.PENDING, HitStatus.CONFIRMED]).exists():
             check.status = KycCheckStatus.NEEDS_REVIEW
             check.reason = "The vendor approved, but a sanctions match is open."

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import OrderedDict
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -114,7 +113,7 @@ def closing_advance(*, offering_id: int, max_steps: int | None = None) -> str:
     return Offering.objects.values_list("status", flat=True).get(pk=offering_id)
 
 
-def _step(offering: Offering, actor: Any) -> bool:
+def _step(offering: Offering, actor: User | None) -> bool:
     """One unit of closing work on the locked offering. True when there is more to do right away."""
     if offering.close_outcome == CloseOutcome.REFUND:
         return _refund_step(offering, actor)
@@ -137,7 +136,7 @@ def _step(offering: Offering, actor: Any) -> bool:
     return _settle(offering)
 
 
-def _refund_step(offering: Offering, actor: Any) -> bool:
+def _refund_step(offering: Offering, actor: User | None) -> bool:
     open_rows = list(
         Subscription.objects.filter(
             offering=offering,
@@ -161,7 +160,7 @@ def _refund_step(offering: Offering, actor: Any) -> bool:
     return False
 
 
-def _mint_next_batch(offering: Offering, actor: Any) -> bool:
+def _mint_next_batch(offering: Offering, actor: User | None) -> bool:
     size = max(1, min(int(settings.CLOSING_BATCH_SIZE), 100))
     rows = list(
         Subscription.objects.filter(offering=offering, status=SubscriptionStatus.PAID, mint_batch__isnull=True)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from core.audit import audit_record
+from core.audit import Actor, audit_record
 from core.errors import ApplicationError, Conflict
 from core.models import User
 from core.tasks import task_enqueue_on_commit
@@ -54,7 +53,7 @@ def _record(
     currency: str,
     external_ref: str,
     occurred_at: dt.datetime | None,
-    actor: Any,
+    actor: Actor,
     note: str,
 ) -> tuple[PaymentEntry, Subscription, bool]:
     if amount_minor <= 0:
@@ -118,7 +117,7 @@ def _settle(subscription: Subscription) -> None:
         subscription.status_reason = "A payment was reversed; the amount outstanding must be paid again."
 
 
-def _refund_if_ended(subscription: Subscription, payment: Payment, actor: Any) -> None:
+def _refund_if_ended(subscription: Subscription, payment: Payment, actor: Actor) -> None:
     """Money that arrives for a subscription that already ended goes back."""
     if subscription.status in ENDED:
         refund_request(payment=payment, reason=subscription.status_reason or "Subscription ended", actor=actor)
@@ -132,7 +131,7 @@ def payment_received(
     currency: str,
     external_ref: str,
     occurred_at: dt.datetime | None = None,
-    actor: Any = None,
+    actor: Actor = None,
     note: str = "",
 ) -> PaymentEntry:
     entry, subscription, created = _record(
@@ -159,7 +158,7 @@ def refund_recorded(
     currency: str,
     external_ref: str,
     occurred_at: dt.datetime | None = None,
-    actor: Any = None,
+    actor: User | None = None,
     note: str = "",
 ) -> PaymentEntry:
     """Money went back to the investor (sent by the portal, or reported by the provider)."""
@@ -182,7 +181,13 @@ def refund_recorded(
 
 @transaction.atomic
 def dispute_recorded(
-    *, payment: Payment, amount_minor: int, currency: str, external_ref: str, won: bool = False, actor: Any = None
+    *,
+    payment: Payment,
+    amount_minor: int,
+    currency: str,
+    external_ref: str,
+    won: bool = False,
+    actor: User | None = None,
 ) -> PaymentEntry:
     """A card dispute withdrew the money (or, won, returned it)."""
     entry, _, _ = _record(
@@ -222,7 +227,7 @@ def payment_status_set(*, payment: Payment, status: str, reason: str = "") -> Pa
 
 
 @transaction.atomic
-def refund_request(*, payment: Payment, reason: str, actor: Any = None) -> Refund | None:
+def refund_request(*, payment: Payment, reason: str, actor: Actor = None) -> Refund | None:
     """Owe the investor what `payment` still holds; sent after commit through the same provider."""
     Subscription.objects.select_for_update().filter(pk=payment.subscription_id).first()
     net = payment_net_minor(payment)
@@ -259,7 +264,7 @@ def _refund_send_on_commit(refund: Refund) -> None:
 
 
 @transaction.atomic
-def refunds_request_for(*, subscription: Subscription, reason: str, actor: Any = None) -> list[Refund]:
+def refunds_request_for(*, subscription: Subscription, reason: str, actor: User | None = None) -> list[Refund]:
     refunds = []
     for payment in subscription.payments.order_by("pk"):
         refund = refund_request(payment=payment, reason=reason, actor=actor)

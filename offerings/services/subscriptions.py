@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Sequence
-from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -299,7 +298,7 @@ def subscription_reconfirm(
     return subscription
 
 
-def _end(subscription: Subscription, *, status: str, reason: str, actor: Any) -> Subscription:
+def _end(subscription: Subscription, *, status: str, reason: str, actor: User | None) -> Subscription:
     """Cancel or reject a locked subscription: release its commitment and refund what it holds."""
     before = {"status": subscription.status}
     subscription.status = status
