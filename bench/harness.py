@@ -83,7 +83,7 @@ def stack(*, state_file: bool = False, keep: bool = False) -> Iterator[Stack]:
         "CHAIN_RPC_URL": node.rpc_url,
         "CHAIN_ID": "31337",
         "CHAIN_CONFIRMATIONS": "1",
-        "CHAIN_STUCK_SECONDS": "30",
+        "CHAIN_REPLACE_UNMINED_AFTER_SECONDS": "30",
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)

@@ -305,7 +305,9 @@ def _watch_one(client: ChainClient, tx: ChainTransaction, head: int) -> None:
                 )
                 return
             transaction_broadcast(client=client, tx=tx)  # the node forgot it (restart): send it again
-        elif tx.broadcast_at and timezone.now() - tx.broadcast_at > timedelta(seconds=settings.CHAIN_STUCK_SECONDS):
+        elif tx.broadcast_at and timezone.now() - tx.broadcast_at > timedelta(
+            seconds=settings.CHAIN_REPLACE_UNMINED_AFTER_SECONDS
+        ):
             _replace(client, tx)
         return
     confirmed = head - receipt.block_number + 1 >= max(settings.CHAIN_CONFIRMATIONS, 1)

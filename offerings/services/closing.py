@@ -1,7 +1,7 @@
 """Closing an offering: mint to every paid and eligible subscription, or refund everyone.
 
 Closing runs in steps, each its own transaction under the offering's row lock: end the unpaid
-subscriptions, then mint up to `CLOSING_BATCH_SIZE` holders per chain transaction (the outbox row,
+subscriptions, then mint up to `CLOSING_MINT_MAX_HOLDERS` holders per chain transaction (the outbox row,
 the batch and the subscriptions' new state commit together, with an idempotency key per batch
 number), then settle batches as their transactions confirm. A step that is interrupted leaves
 nothing half-done, and the next run carries on where the last committed step stopped, so nothing
@@ -161,7 +161,7 @@ def _refund_step(offering: Offering, actor: User | None) -> bool:
 
 
 def _mint_next_batch(offering: Offering, actor: User | None) -> bool:
-    size = max(1, min(int(settings.CLOSING_BATCH_SIZE), 100))
+    size = max(1, min(int(settings.CLOSING_MINT_MAX_HOLDERS), 100))
     rows = list(
         Subscription.objects.filter(offering=offering, status=SubscriptionStatus.PAID, mint_batch__isnull=True)
         .select_related("investor")

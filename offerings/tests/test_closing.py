@@ -32,7 +32,7 @@ def _paid(cast, offering, investor, amount: int):
 @pytest.fixture
 def chain_offering(cast, chain_settings, settings):
     """A published offering on anvil and three investors registered on-chain."""
-    settings.CLOSING_BATCH_SIZE = 1
+    settings.CLOSING_MINT_MAX_HOLDERS = 1
     portal_registry_ensure()
     drain()
     investors = []

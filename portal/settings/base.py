@@ -271,7 +271,8 @@ CHAIN_SIGNER_CLASS = env.str("CHAIN_SIGNER_CLASS", default="tokens.chain.signer.
 CHAIN_SIGNER_KEY = env.str("CHAIN_SIGNER_KEY", default="")
 # anvil's first development account: published in anvil's own output, funded only on local chains.
 ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-CHAIN_STUCK_SECONDS = env.int("CHAIN_STUCK_SECONDS", default=120)
+# A transaction sent but not mined after this long is sent again with the same nonce and a higher fee.
+CHAIN_REPLACE_UNMINED_AFTER_SECONDS = env.int("CHAIN_REPLACE_UNMINED_AFTER_SECONDS", default=120)
 CHAIN_FALLBACK_GAS_LIMIT = env.int("CHAIN_FALLBACK_GAS_LIMIT", default=8_000_000)
 CHAIN_EXPLORER_TX_URL = env.str("CHAIN_EXPLORER_TX_URL", default="")  # e.g. https://etherscan.io/tx/{hash}
 CHAIN_WATCH_SECONDS = env.float("CHAIN_WATCH_SECONDS", default=5.0)
@@ -323,8 +324,8 @@ WIRE_BANK_DETAILS = {
     "routing_number": env.str("WIRE_ROUTING_NUMBER", default="021000021"),
     "swift": env.str("WIRE_SWIFT", default="DEMOUS33"),
 }
-# Closing mints at most this many holders per transaction.
-CLOSING_BATCH_SIZE = env.int("CLOSING_BATCH_SIZE", default=100)
+# Closing mints to at most this many holders per chain transaction (never more than 100).
+CLOSING_MINT_MAX_HOLDERS = env.int("CLOSING_MINT_MAX_HOLDERS", default=100)
 CELERY_BEAT_SCHEDULE["offerings-closing-advance"] = {
     "task": "offerings.tasks.closings_advance_task",
     "schedule": CHAIN_WATCH_SECONDS,

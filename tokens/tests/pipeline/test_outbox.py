@@ -103,7 +103,7 @@ def test_a_stuck_transaction_is_replaced_with_the_same_nonce(chain: Chain) -> No
     outbox_flush(chain_id=31337, sender=mint.sender)
     mint.refresh_from_db()
     nonce, first_hash = mint.nonce, mint.tx_hash
-    with override_settings(CHAIN_STUCK_SECONDS=0):
+    with override_settings(CHAIN_REPLACE_UNMINED_AFTER_SECONDS=0):
         outbox_watch(chain_id=31337)
     mint.refresh_from_db()
     assert mint.previous_hashes == [first_hash] and mint.tx_hash != first_hash and mint.nonce == nonce
