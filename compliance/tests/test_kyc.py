@@ -26,8 +26,8 @@ from investors.models import InvestorProfile, KycStatus, RegistryState
 from investors.services.accreditation import accreditation_claim_start, accreditation_claim_submit
 from investors.services.documents import document_upload
 from investors.tests.support import investor_started, pdf_bytes, upload
-from tokens.flags import InvestorFlag
 from tokens.models import RegistryInvestor
+from tokens.services import InvestorFlag
 
 pytestmark = pytest.mark.django_db
 SECRET = "test-vendor-webhook-secret"
