@@ -30,10 +30,10 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-# `npm install` honours package-lock.json; `npm ci` refuses a lock without the anvil packages of
-# other platforms, which the registry reachable here does not serve.
+# `npm ci` installs exactly the lock and never rewrites it (the lock lists anvil's packages for
+# every platform; npm installs only this one's).
 node_modules/.installed: package.json package-lock.json
-	npm install --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --loglevel=error
 	@test -x $(ANVIL) || { echo "anvil binary missing at $(ANVIL)"; exit 1; }
 	@touch $@
 
