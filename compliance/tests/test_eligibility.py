@@ -38,9 +38,9 @@ def investor(**kwargs: Any) -> InvestorProfile:
     return verified_investor(**{**defaults, **kwargs})
 
 
-def terms(exemption: str = Exemption.REG_D_506C, **overrides: object) -> OfferingTerms:
+def terms(exemption: str = Exemption.REG_D_506C, **overrides: Any) -> OfferingTerms:
     rules = exemption_profile(exemption)
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "exemption": exemption,
         "exemption_label": Exemption(exemption).label,
         "currency": "USD",
@@ -54,13 +54,13 @@ def terms(exemption: str = Exemption.REG_D_506C, **overrides: object) -> Offerin
         "investor_limit": rules.investor_limit,
     }
     values.update(overrides)
-    return OfferingTerms(**values)  # type: ignore[arg-type]
+    return OfferingTerms(**values)
 
 
-def context(**overrides: object) -> EligibilityContext:
-    values: dict[str, object] = {"registered_wallets": frozenset({WALLET})}
+def context(**overrides: Any) -> EligibilityContext:
+    values: dict[str, Any] = {"registered_wallets": frozenset({WALLET})}
     values.update(overrides)
-    return EligibilityContext(**values)  # type: ignore[arg-type]
+    return EligibilityContext(**values)
 
 
 CASES = [

@@ -42,4 +42,4 @@ def test_money_is_whole_minor_units_in_one_currency() -> None:
     with pytest.raises(ValueError):
         Money(1, "USD") + Money(1, "EUR")
     with pytest.raises(TypeError):
-        Money(1.5, "USD")  # type: ignore[arg-type]
+        Money(1.5, "USD")  # type: ignore[arg-type]  # the point: a float amount is refused

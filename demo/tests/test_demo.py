@@ -47,7 +47,8 @@ def test_demo_data_loads_twice_without_changing_anything_the_second_time(
         assert EmailAddress.objects.get(user=user).verified
         assert has_mfa(user) == login.mfa
     assert (User.objects.count(), IssuerMembership.objects.count()) == (6, 3)
-    assert active_list() is not None and active_list().entries > 0  # type: ignore[union-attr]
+    sanctions = active_list()
+    assert sanctions is not None and sanctions.entries > 0
 
     # Both investors finished onboarding and wait for the compliance officer; Alice with a CPA's letter.
     alice = InvestorProfile.objects.get(user__email=ALICE.email)
