@@ -20,8 +20,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from compliance.exemptions import InvestorLimit
+from core.countries import country_code, country_name
 from core.money import Money
-from investors.countries import country_name
 from investors.models import AccreditationStatus, InvestorProfile, KycStatus, ScreeningStatus
 
 
@@ -187,7 +187,7 @@ def subscription_eligibility(
             if investor.screening_status != ScreeningStatus.BLOCKED
             else "You cannot invest: your sanctions screening found a match."
         )
-    country = (investor.country or "").upper()
+    country = country_code(investor.country)
     if terms.allowed_countries and country not in terms.allowed_countries:
         reasons.append(f"This offering is not open to investors in {country_name(country) or 'your country'}.")
     elif country in terms.blocked_countries:

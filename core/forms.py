@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
+from core.countries import country_code, is_country
 from core.models import Role
 
 
@@ -20,7 +21,7 @@ class IssuerCreateForm(forms.Form):
     admin_email = forms.EmailField(label="First issuer admin (e-mail of a registered user)")
 
     def clean_country(self) -> str:
-        value = self.cleaned_data["country"].upper()
-        if not value.isalpha():
+        value = country_code(self.cleaned_data["country"])
+        if not is_country(value):
             raise forms.ValidationError("Use a two-letter ISO country code such as US or DE.")
         return value

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django_countries.fields import CountryField
 
 
 class UserManager(BaseUserManager["User"]):
@@ -63,7 +64,7 @@ class Issuer(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     legal_name = models.CharField(max_length=200)
     jurisdiction = models.CharField(max_length=100, help_text="State or country of incorporation.")
-    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2 of the principal place of business.")
+    country = CountryField(help_text="ISO 3166-1 alpha-2 of the principal place of business.")
     website = models.URLField(blank=True)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from core.audit import audit_record
+from core.countries import country_code, is_country
 from core.errors import ApplicationError, Conflict
 from core.models import Issuer, IssuerMembership, Role, User
 
@@ -18,7 +19,7 @@ def _issuer_state(issuer: Issuer) -> dict[str, Any]:
         "slug": issuer.slug,
         "legal_name": issuer.legal_name,
         "jurisdiction": issuer.jurisdiction,
-        "country": issuer.country,
+        "country": country_code(issuer.country),
     }
 
 
@@ -37,6 +38,8 @@ def issuer_create(
     slug = slug or slugify(name)[:80]
     if not slug:
         raise ApplicationError("The issuer needs a name made of letters or digits.", code="invalid_name")
+    if not is_country(country):
+        raise ApplicationError(f"“{country}” is not a two-letter ISO country code.", code="unknown_country")
     if Issuer.objects.filter(slug=slug).exists():
         raise Conflict(f"An issuer with the short name “{slug}” already exists.", code="duplicate_issuer")
     issuer = Issuer.objects.create(
@@ -44,7 +47,7 @@ def issuer_create(
         slug=slug,
         legal_name=legal_name,
         jurisdiction=jurisdiction,
-        country=country.upper(),
+        country=country_code(country),
         website=website,
         description=description,
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from investors.countries import COUNTRY_CHOICES
+from core.countries import country_choices
 from investors.models import (
     AccreditationMethod,
     DocumentKind,
@@ -18,14 +18,17 @@ from investors.models import (
     TaxIdKind,
 )
 
-COUNTRY_FIELD_CHOICES = [("", "Choose a country"), *COUNTRY_CHOICES]
+COUNTRY_FIELD_CHOICES = [("", "Choose a country"), *country_choices()]
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
 def _country(label: str, *, required: bool = True, help_text: str = "") -> forms.CharField:
     # Any value is passed on so the service, not the form, answers with the rule.
     return forms.CharField(
-        label=label, required=required, help_text=help_text, widget=forms.Select(choices=COUNTRY_FIELD_CHOICES)
+        label=label,
+        required=required,
+        help_text=help_text,
+        widget=forms.Select(choices=COUNTRY_FIELD_CHOICES),
     )
 
 

@@ -11,7 +11,9 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
+from django_countries.fields import CountryField
 
+from core.countries import UNITED_STATES
 from core.fields import EncryptedDateField, EncryptedTextField
 from core.models import Issuer, User
 
@@ -95,16 +97,16 @@ class InvestorProfile(models.Model):
     region = models.CharField("state or region", max_length=100, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
     # Residence (person) or principal place of business (entity), ISO 3166-1 alpha-2.
-    country = models.CharField(max_length=2, blank=True)
-    citizenship = models.CharField(max_length=2, blank=True)
+    country = CountryField(blank=True)
+    citizenship = CountryField(blank=True)
     phone = models.CharField(max_length=32, blank=True)
     tax_id = EncryptedTextField()
     tax_id_kind = models.CharField(max_length=16, choices=TaxIdKind.choices, blank=True)
-    tax_id_country = models.CharField(max_length=2, blank=True)
+    tax_id_country = CountryField(blank=True)
 
     entity_type = models.CharField(max_length=16, choices=EntityType.choices, blank=True)
     registration_number = models.CharField(max_length=64, blank=True)
-    formation_country = models.CharField(max_length=2, blank=True)
+    formation_country = CountryField(blank=True)
     owners_declared_complete = models.BooleanField(default=False)
 
     steps_saved = models.JSONField(default=list, blank=True)
@@ -148,15 +150,15 @@ class InvestorProfile(models.Model):
     def is_us_person(self) -> bool:
         """Regulation S, Rule 902(k): a US resident, or an entity organised under US law."""
         if self.is_entity:
-            return self.formation_country == "US"
-        return self.country == "US"
+            return self.formation_country == UNITED_STATES
+        return self.country == UNITED_STATES
 
     @property
     def is_us_taxpayer(self) -> bool:
         """IRC 7701(a)(30): US citizens and residents, and US-formed entities, file a W-9."""
         if self.is_entity:
-            return self.formation_country == "US"
-        return self.country == "US" or self.citizenship == "US"
+            return self.formation_country == UNITED_STATES
+        return UNITED_STATES in (self.country, self.citizenship)
 
 
 class OwnerRole(models.TextChoices):
@@ -179,8 +181,8 @@ class BeneficialOwner(models.Model):
     full_name = models.CharField(max_length=200)
     date_of_birth = EncryptedDateField()
     address = models.CharField(max_length=300)
-    country = models.CharField(max_length=2)
-    citizenship = models.CharField(max_length=2)
+    country = CountryField()
+    citizenship = CountryField()
     # Ownership in basis points (2500 = 25%); a controlling person who owns nothing has 0.
     ownership_bps = models.PositiveIntegerField(default=0)
     id_kind = models.CharField(max_length=16, choices=TaxIdKind.choices)
@@ -238,7 +240,7 @@ class InvestorDocument(models.Model):
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
     document_number = EncryptedTextField()
-    issuing_country = models.CharField(max_length=2, blank=True)
+    issuing_country = CountryField(blank=True)
     document_date = models.DateField(null=True, blank=True, help_text="Issue or statement date.")
     expires_on = models.DateField(null=True, blank=True)
     uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
@@ -338,7 +340,7 @@ class TaxForm(models.Model):
     tin_certified = models.BooleanField(default=False)
     not_subject_to_backup_withholding = models.BooleanField(default=False)
     foreign_tin = EncryptedTextField()
-    treaty_country = models.CharField(max_length=2, blank=True)
+    treaty_country = CountryField(blank=True)
     treaty_article = models.CharField(max_length=32, blank=True)
     # Treaty withholding rate in basis points (1500 = 15%); null when no treaty benefit is claimed.
     treaty_rate_bps = models.PositiveIntegerField(null=True, blank=True)

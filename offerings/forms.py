@@ -10,8 +10,8 @@ from django import forms
 from django.utils import timezone
 
 from compliance.exemptions import DAY_SECONDS, Exemption
+from core.countries import country_choices
 from core.money import CURRENCY_EXPONENTS
-from investors.countries import COUNTRY_CHOICES
 from offerings.models import DocumentKind, Offering, SecurityType
 from offerings.services.offerings import OfferingInput
 
@@ -63,9 +63,9 @@ class OfferingForm(forms.Form):
         label="Closes (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
     allowed_countries = forms.MultipleChoiceField(
-        choices=COUNTRY_CHOICES, required=False, help_text="Leave empty to allow every country not blocked."
+        choices=country_choices, required=False, help_text="Leave empty to allow every country not blocked."
     )
-    blocked_countries = forms.MultipleChoiceField(choices=COUNTRY_CHOICES, required=False)
+    blocked_countries = forms.MultipleChoiceField(choices=country_choices, required=False)
     token_name = forms.CharField(max_length=64)
     token_symbol = forms.CharField(max_length=11, help_text="2 to 11 letters or digits.")
     lockup_days = forms.IntegerField(

@@ -31,6 +31,7 @@ from django.conf import settings
 
 from compliance.kyc.base import KycProvider, KycProviderError, VendorResult, VendorVerdict, WebhookRejected
 from compliance.models import KycCheck
+from core.countries import country_code
 
 TIMEOUT_SECONDS = 20
 
@@ -52,8 +53,8 @@ class SignedWebhookVendorProvider(KycProvider):
             "type": investor.kind,
             "name": investor.legal_name,
             "date_of_birth": investor.date_of_birth.isoformat() if investor.date_of_birth else None,
-            "country": investor.country,
-            "citizenship": investor.citizenship,
+            "country": country_code(investor.country),
+            "citizenship": country_code(investor.citizenship),
             "address": {
                 "line1": investor.address_line1,
                 "line2": investor.address_line2,
@@ -61,7 +62,11 @@ class SignedWebhookVendorProvider(KycProvider):
                 "region": investor.region,
                 "postal_code": investor.postal_code,
             },
-            "id_number": {"kind": investor.tax_id_kind, "value": investor.tax_id, "country": investor.tax_id_country},
+            "id_number": {
+                "kind": investor.tax_id_kind,
+                "value": investor.tax_id,
+                "country": country_code(investor.tax_id_country),
+            },
         }
 
     def start(self, check: KycCheck) -> str:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from investors.countries import COUNTRIES
+from core.countries import country_by_name
 
 SDN_COLUMNS = (
     "ent_num",
@@ -65,7 +65,7 @@ _COUNTRY_ALIASES = {
     "west bank": "PS",
     "gaza": "PS",
 }
-_COUNTRY_BY_NAME = {name.lower(): code for code, (_, name) in COUNTRIES.items()} | _COUNTRY_ALIASES
+_COUNTRY_BY_NAME = country_by_name() | _COUNTRY_ALIASES
 
 
 class ListFormatError(ValueError):

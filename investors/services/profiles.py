@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import audit_record
+from core.countries import UNITED_STATES, country_code, country_name, is_country
 from core.errors import ApplicationError, NotPermitted
 from core.models import User
-from investors.countries import country_name, is_country
 from investors.models import (
     BeneficialOwner,
     InvestorKind,
@@ -70,8 +70,8 @@ def mark_step_saved(investor: InvestorProfile, step: str) -> None:
         investor.steps_saved = [*investor.steps_saved, step]
 
 
-def validate_country(code: str, *, label: str) -> str:
-    code = (code or "").strip().upper()
+def validate_country(value: str, *, label: str) -> str:
+    code = country_code(value)
     if not is_country(code):
         raise ApplicationError(
             f"“{code or '(empty)'}” is not a country code we know ({label}).", code="unknown_country"
@@ -179,7 +179,7 @@ def investor_details_save(*, investor: InvestorProfile, actor: User, details: di
         raise ApplicationError("Enter the phone number with its country code, e.g. +1 212 555 0100.", code="phone")
     clean["tax_id"] = normalise_tax_id(kind=clean["tax_id_kind"], value=clean["tax_id"])
     if clean["tax_id_kind"] in US_TAX_ID_KINDS:
-        clean["tax_id_country"] = "US"
+        clean["tax_id_country"] = UNITED_STATES
     else:
         clean["tax_id_country"] = validate_country(
             clean.get("tax_id_country", ""), label="country that issued the number"

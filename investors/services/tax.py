@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import audit_record
+from core.countries import UNITED_STATES
 from core.errors import ApplicationError
 from core.models import User
 from investors.models import InvestorProfile, TaxForm, TaxFormKind
@@ -82,7 +83,7 @@ def tax_form_sign(
             fields["foreign_tin"] = normalise_tax_id(kind="foreign_tin", value=foreign_tin)
         if treaty_country or treaty_rate_bps is not None:
             country = validate_country(treaty_country, label="treaty country")
-            if country == "US":
+            if country == UNITED_STATES:
                 raise ApplicationError("The treaty country is your country of residence, not the US.", code="treaty")
             if treaty_rate_bps is None or not 0 <= treaty_rate_bps <= STATUTORY_WITHHOLDING_BPS:
                 raise ApplicationError("A treaty rate is between 0% and 30%.", code="treaty_rate")

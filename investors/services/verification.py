@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import audit_record
+from core.countries import country_numeric
 from core.models import User
-from investors.countries import country_numeric
 from investors.models import (
     AccreditationStatus,
     InvestorProfile,

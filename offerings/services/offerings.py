@@ -14,10 +14,10 @@ from django.utils import timezone
 from compliance.eligibility import OfferingTerms
 from compliance.exemptions import Exemption, ExemptionRules, exemption_profile, exemption_rules_loosened
 from core.audit import audit_record
+from core.countries import country_code, country_codes, country_numeric, is_country
 from core.errors import ApplicationError, Conflict
 from core.models import Issuer, User
 from core.money import CURRENCY_EXPONENTS, Money
-from investors.countries import COUNTRIES, country_numeric
 from offerings.models import (
     COMMITTED_STATUSES,
     DocumentKind,
@@ -112,12 +112,12 @@ def _money(minor: int, currency: str) -> str:
 
 
 def _countries(codes: tuple[str, ...] | list[str], label: str, errors: list[str]) -> list[str]:
-    cleaned = sorted({c.strip().upper() for c in codes if c and c.strip()})
-    unknown = [c for c in cleaned if c not in COUNTRIES]
+    cleaned = sorted({country_code(c) for c in codes} - {""})
+    unknown = [c for c in cleaned if not is_country(c)]
     if unknown:
         verb = "is not a country code" if len(unknown) == 1 else "are not country codes"
         errors.append(f"{label}: {', '.join(unknown)} {verb}.")
-    return [c for c in cleaned if c in COUNTRIES]
+    return [c for c in cleaned if is_country(c)]
 
 
 def _validate(data: OfferingInput, *, issuer: Issuer, exclude_pk: int | None) -> tuple[dict[str, Any], list[str]]:
@@ -242,7 +242,7 @@ def token_terms(offering: Offering) -> chain.TokenTerms:
     if offering.accredited_only and offering.accreditation_verified:
         required |= InvestorFlag.ACCREDITED
     forbidden = InvestorFlag(0) if offering.us_persons_allowed else InvestorFlag.US_PERSON
-    allowed = offering.allowed_countries or [c for c in COUNTRIES if c not in set(offering.blocked_countries)]
+    allowed = offering.allowed_countries or [c for c in country_codes() if c not in set(offering.blocked_countries)]
     return chain.TokenTerms(
         name=offering.token_name,
         symbol=offering.token_symbol,
