@@ -164,6 +164,7 @@ def main() -> None:
 
         from core.mfa import totp_enroll
         from core.models import Issuer, IssuerMembership, User
+        from core.tests.files import pdf_bytes
         from offerings.models import OfferingStatus, Subscription
         from offerings.services.closing import offering_close
         from offerings.services.documents import document_upload
@@ -217,7 +218,7 @@ def main() -> None:
                 allowed_countries=("US",),
             ),
         )
-        pdf = b"%PDF-1.4\n%bench\n%%EOF\n"
+        pdf = pdf_bytes("bench")
         document_upload(
             offering=offering,
             actor=admin,

@@ -17,8 +17,8 @@ from django.core import mail
 from core.mfa import totp_code
 from core.models import Role
 from core.tests.factories import TEST_PASSWORD, TEST_TOTP_SECRET, IssuerFactory, MembershipFactory
+from core.tests.files import pdf_bytes, png_bytes
 from investors.models import InvestorProfile, KycStatus
-from investors.tests.support import pdf_bytes, png_bytes
 from tokens.models import ContractDeployment, ContractKind
 from tokens.selectors import registry_wallet_states
 from tokens.tests.support import DEV_ACCOUNTS, DEV_KEYS, contract_view, personal_sign, wait_until

@@ -22,10 +22,11 @@ from compliance.services.reviews import accreditation_approve, owner_review, ver
 from compliance.tests.support import approved_investor, sanctions_fixture_loaded, submitted_investor, wallet_linked
 from core.errors import ApplicationError
 from core.models import AuditEvent
+from core.tests.files import pdf_bytes
 from investors.models import InvestorProfile, KycStatus, RegistryState
 from investors.services.accreditation import accreditation_claim_start, accreditation_claim_submit
 from investors.services.documents import document_upload
-from investors.tests.support import investor_started, pdf_bytes, upload
+from investors.tests.support import investor_started, upload
 from tokens.models import RegistryInvestor
 from tokens.services import InvestorFlag
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import ApplicationError, NotPermitted
+from core.filetypes import ACCEPTED, UnreadableFile, file_type_read
 from core.models import User
-from investors.filetypes import ACCEPTED, TRAILER_WINDOW, sniff
 from investors.models import (
     AccreditationClaim,
     AccreditationStatus,
@@ -27,7 +27,6 @@ from investors.models import (
 )
 from investors.services.profiles import EDITABLE_KYC_STATES, normalise_tax_id, validate_country
 
-HEAD_BYTES = 2048
 # Evidence may be added while the claim is being put together or after the reviewer asked for more.
 CLAIM_OPEN_STATES = frozenset({AccreditationStatus.DRAFT, AccreditationStatus.MORE_INFO})
 # Kinds whose number identifies the person (CIP: passport number with issuing country, or another photo id).
@@ -50,7 +49,10 @@ def _read_checked(upload: UploadedFile) -> tuple[bytes, str, str]:
     content = upload.read(limit + 1)
     if len(content) > limit:
         raise ApplicationError(f"The file is larger than {filesizeformat(limit)}.", code="file_too_large")
-    kind = sniff(head=content[:HEAD_BYTES], tail=content[-TRAILER_WINDOW:])
+    try:
+        kind = file_type_read(content)
+    except UnreadableFile as exc:
+        raise ApplicationError(f"“{upload.name}” was refused: {exc}.", code="file_unreadable") from exc
     if kind is None:
         accepted = ", ".join(t.label for t in ACCEPTED)
         raise ApplicationError(

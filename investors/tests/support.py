@@ -1,13 +1,11 @@
 """Building investors in tests, the one place for it: through the onboarding services
 (`investor_started`, `onboarded_individual`) or as rows as an approved onboarding leaves them
-(`verified_investor`); and real files of each accepted type."""
+(`verified_investor`). Real files of each accepted type come from core/tests/files.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-import struct
-import zlib
 from dataclasses import dataclass
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,6 +13,7 @@ from django.utils import timezone
 
 from core.models import User
 from core.tests.factories import UserFactory
+from core.tests.files import pdf_bytes, png_bytes
 from investors.models import (
     AccreditationClaim,
     AccreditationMethod,
@@ -33,32 +32,6 @@ from investors.services.tax import tax_form_sign
 from tokens.tests.support import address_for, registry_wallet_recorded
 
 _counter = itertools.count(1)
-
-
-def png_bytes() -> bytes:
-    """A real 2×2 PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    raw = b"".join(b"\x00" + b"\x2a\x6f\x97" * 2 for _ in range(2))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
-def pdf_bytes() -> bytes:
-    return (
-        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-        b"trailer<</Root 1 0 R>>\n%%EOF\n"
-    )
-
-
-def jpeg_bytes() -> bytes:
-    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
 
 
 def upload(name: str, content: bytes, content_type: str = "application/octet-stream") -> SimpleUploadedFile:

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from core.errors import ApplicationError
+from core.tests.files import pdf_bytes
 from investors.models import AccreditationStatus, InvestorProfile, TaxForm
 from investors.services.accreditation import (
     accreditation_claim_start,
@@ -17,7 +18,7 @@ from investors.services.accreditation import (
 from investors.services.documents import document_upload
 from investors.services.profiles import investor_details_save
 from investors.services.tax import tax_form_expiry, tax_form_sign
-from investors.tests.support import Person, individual_details, investor_started, pdf_bytes, upload
+from investors.tests.support import Person, individual_details, investor_started, upload
 
 pytestmark = pytest.mark.django_db
 

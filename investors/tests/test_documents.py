@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from core.errors import ApplicationError
+from core.models import AuditEvent
 from core.tests.factories import UserFactory
+from core.tests.files import jpeg_bytes, pdf_bytes, png_bytes
 from investors.models import InvestorDocument, InvestorProfile
 from investors.services.documents import document_upload
-from investors.tests.support import investor_started, jpeg_bytes, pdf_bytes, png_bytes, upload
+from investors.tests.support import investor_started, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +103,28 @@ def test_only_the_investor_can_open_their_file(investor) -> None:
     stranger.force_login(UserFactory.create())
     assert stranger.get(url).status_code == 404
     assert Client().get(url).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        (
+            "bill.pdf",
+            pdf_bytes()[: len(pdf_bytes()) // 2],
+            "“bill.pdf” was refused: the PDF file does not end as one does",
+        ),
+        ("bill.pdf", b"%PDF-1.4\n" + b"\x00garbage" * 64 + b"\n%%EOF\n", "“bill.pdf” was refused: it cannot be read"),
+        ("bill.pdf", b"<html><body>Your bill</body></html>", "“bill.pdf” is not a PDF, JPEG, PNG file"),
+        ("scan.png", png_bytes(16, 16)[:-30], "“scan.png” was refused: the PNG file does not end as one does"),
+        ("scan.jpg", jpeg_bytes()[:-60] + b"\xff\xd9", "“scan.jpg” was refused: it cannot be read as a JPEG image"),
+    ],
+    ids=["truncated-pdf", "pdf-header-then-garbage", "html-named-pdf", "truncated-png", "truncated-jpeg"],
+)
+def test_a_file_that_only_looks_like_an_accepted_type_is_refused_and_nothing_is_stored(
+    investor: InvestorProfile, private_media: Path, name: str, content: bytes, message: str
+) -> None:
+    with pytest.raises(ApplicationError, match=message):
+        _upload(investor, name, content)
+    assert not InvestorDocument.objects.exists()
+    assert not AuditEvent.objects.filter(action="investor.document_uploaded").exists()
+    assert not private_media.exists() or not any(p.is_file() for p in private_media.rglob("*"))

@@ -6,8 +6,9 @@ import pytest
 from django.test import Client
 
 from core.tests.factories import UserFactory
+from core.tests.files import pdf_bytes, png_bytes
 from investors.models import InvestorProfile
-from investors.tests.support import pdf_bytes, png_bytes, upload
+from investors.tests.support import upload
 
 pytestmark = pytest.mark.django_db
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import ApplicationError
+from core.filetypes import PDF, UnreadableFile, file_type_read
 from core.models import User
 from core.tasks import task_enqueue_on_commit
 from offerings.models import (
@@ -59,8 +60,15 @@ def document_upload(
         raise ApplicationError(
             f"The file is {upload.size // (1024 * 1024)} MB; documents can be at most 25 MB.", code="too_large"
         )
-    content = upload.read()
-    if not content.startswith(b"%PDF-"):
+    upload.seek(0)
+    content = upload.read(MAX_DOCUMENT_BYTES + 1)
+    if len(content) > MAX_DOCUMENT_BYTES:
+        raise ApplicationError("The file is larger than 25 MB; documents can be at most 25 MB.", code="too_large")
+    try:
+        pdf = file_type_read(content, accepted=(PDF,))
+    except UnreadableFile as exc:
+        raise ApplicationError(f"“{upload.name}” was refused: {exc}.", code="not_pdf") from exc
+    if pdf is None:
         raise ApplicationError("Upload the document as a PDF file.", code="not_pdf")
     if material and offering.status == OfferingStatus.DRAFT:
         material = False  # nobody has subscribed to a draft

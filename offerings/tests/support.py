@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from compliance.exemptions import Exemption
 from core.models import Issuer, User
+from core.tests.files import pdf_bytes
 from investors.models import InvestorProfile
 from offerings.models import DocumentKind, Offering, Subscription
 from offerings.selectors import current_documents
@@ -23,10 +24,7 @@ from tokens.tests.support import registry_deployed
 
 
 def pdf(text: str = "terms") -> bytes:
-    return (
-        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
-        b"% " + text.encode() + b"\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-    )
+    return pdf_bytes(text)
 
 
 def offering_input(**overrides: Any) -> OfferingInput:

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from pytest_django.fixtures import Settings
 
 from compliance.exemptions import Exemption
 from core.errors import ApplicationError, Conflict
 from core.models import AuditEvent
+from core.tests.files import png_bytes
+from core.tests.support import Cast
 from investors.models import InvestorProfile
 from investors.tests.support import verified_investor
 from offerings.models import (
     EntryKind,
     Offering,
+    OfferingDocument,
     OfferingStatus,
     PaymentEntry,
     RefundStatus,
@@ -36,7 +41,7 @@ from offerings.services.subscriptions import (
     subscription_payment_start,
 )
 from offerings.services.wires import bank_statement_import, parse_amount, reference_find, wire_receipt_record
-from offerings.tests.support import offering_input, offering_open, pdf, subscribed
+from offerings.tests.support import offering_draft, offering_input, offering_open, pdf, subscribed
 
 pytestmark = pytest.mark.django_db
 
@@ -310,3 +315,28 @@ def test_payment_entries_are_append_only(cast) -> None:
     with pytest.raises(RuntimeError):
         entry.delete()
     assert payment_provider("wire").verbose_name == "Bank wire"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("ppm.pdf", pdf("ppm")[:-80], "“ppm.pdf” was refused: the PDF file does not end as one does"),
+        ("ppm.pdf", b"%PDF-1.4\n" + b"\x00garbage" * 64 + b"\n%%EOF\n", "“ppm.pdf” was refused: it cannot be read"),
+        ("ppm.pdf", b"<!doctype html><html><body>PPM</body></html>", "Upload the document as a PDF file"),
+        ("ppm.pdf", png_bytes(), "Upload the document as a PDF file"),
+        ("ppm.pdf", b"%PDF-1.4\n" + b"0" * 32, "documents can be at most 25 MB"),
+    ],
+    ids=["truncated-pdf", "pdf-header-then-garbage", "html-named-pdf", "image-named-pdf", "oversized"],
+)
+def test_an_offering_document_that_is_not_a_readable_pdf_is_refused_and_nothing_is_stored(
+    cast: Cast, settings: Settings, name: str, content: bytes, message: str
+) -> None:
+    offering = offering_draft(cast.issuer, cast.admin)
+    stored = Path(settings.PRIVATE_MEDIA_ROOT)
+    before = (OfferingDocument.objects.count(), sorted(stored.rglob("*")))
+    upload = SimpleUploadedFile(name, content, "application/pdf")
+    if message.endswith("25 MB"):
+        upload.size = 25 * 1024 * 1024 + 1  # what the browser declared; the content is never read
+    with pytest.raises(ApplicationError, match=message):
+        document_upload(offering=offering, actor=cast.admin, kind="ppm", title="PPM", upload=upload)
+    assert (OfferingDocument.objects.count(), sorted(stored.rglob("*"))) == before

@@ -198,6 +198,8 @@ CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=1)
 # Fernet keys for PII at rest (core/fields.py), comma-separated, newest first; older keys only decrypt.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 IDENTITY_UPLOAD_MAX_BYTES = env.int("IDENTITY_UPLOAD_MAX_BYTES", default=8 * 1024 * 1024)
+# Pixels an uploaded image may have (a 48-megapixel phone photo passes); more is refused before decoding.
+UPLOAD_IMAGE_MAX_PIXELS = env.int("UPLOAD_IMAGE_MAX_PIXELS", default=50_000_000)
 # KYC providers (compliance/kyc/): the classes the portal knows, and the one new checks start with.
 KYC_PROVIDERS = [
     "compliance.kyc.manual.ManualReviewProvider",
