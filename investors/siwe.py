@@ -1,6 +1,7 @@
 """Sign-In with Ethereum (EIP-4361) messages: written by the portal, signed in the browser.
 
 The signature itself is checked by the chain layer (tokens.chain.signatures, through tokens.selectors).
+Not the `siwe` package: its latest release (4.4.0) requires web3<8 and eth-account<0.14, older than ours.
 """
 
 from __future__ import annotations

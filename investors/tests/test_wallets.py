@@ -134,3 +134,46 @@ def test_a_wallet_belongs_to_one_investor(browser) -> None:
         content_type="application/json",
     )
     assert taken.status_code == 409 and "another investor" in taken.json()["error"]["message"]
+
+
+def _refused(client: Client, message: str, key: str = KEY_A) -> str:
+    response = link(client, message, personal_sign(message, key))
+    assert response.status_code == 400, response.content
+    return str(response.json()["error"]["message"])
+
+
+def test_a_message_for_another_site_is_refused(browser: Client) -> None:
+    message = challenge(browser)
+    phished = message.replace("localhost wants you", "evil.example wants you").replace(
+        "URI: http://localhost/", "URI: https://evil.example/"
+    )
+    assert "not the one the portal issued" in _refused(browser, phished)
+    assert not Wallet.objects.exists() and SiweChallenge.objects.get().used_at is None
+
+
+def test_a_message_with_a_nonce_the_portal_never_issued_is_refused(browser: Client) -> None:
+    message = challenge(browser)
+    nonce = message_nonce(message)
+    assert nonce is not None
+    assert "unknown" in _refused(browser, message.replace(f"Nonce: {nonce}", "Nonce: 0123456789abcdef01234567"))
+    assert "not a sign-in message issued by this portal" in _refused(browser, message.replace(f"Nonce: {nonce}\n", ""))
+    assert "not the one the portal issued" in _refused(browser, "Please sign: " + message)
+    assert "not a sign-in message issued by this portal" in _refused(browser, f"Sign in to Tessera, nonce {nonce}")
+    assert not Wallet.objects.exists()
+
+
+def test_a_message_whose_address_lost_its_checksum_is_refused(browser: Client) -> None:
+    message = challenge(browser)
+    broken = ADDRESS_A[:2] + ADDRESS_A[2:].swapcase()
+    assert "not the one the portal issued" in _refused(browser, message.replace(ADDRESS_A, broken))
+    assert "not the one the portal issued" in _refused(browser, message.replace(ADDRESS_A, ADDRESS_A.lower()))
+    assert not Wallet.objects.exists()
+
+
+def test_a_message_past_its_expiration_time_is_refused_even_when_signed_in_time(browser: Client) -> None:
+    message = challenge(browser)
+    signature = personal_sign(message, KEY_A)
+    SiweChallenge.objects.update(expires_at=timezone.now())
+    response = link(browser, message, signature)
+    assert response.status_code == 400 and "expired" in response.json()["error"]["message"]
+    assert not Wallet.objects.exists() and SiweChallenge.objects.get().used_at is None
