@@ -109,8 +109,11 @@ def chain_settings(anvil_node: Anvil) -> Iterator[Anvil]:
     """The portal pointed at the session's anvil, reverted to a snapshot after the test."""
     from django.test import override_settings
 
+    from tokens.chain.signer import signing_allowed
+
     snapshot = anvil_node.rpc("evm_snapshot")
-    with override_settings(CHAIN_RPC_URL=anvil_node.rpc_url, CHAIN_ID=31337, CHAIN_CONFIRMATIONS=1):
+    # The test is the worker that signs what it drains in-process.
+    with override_settings(CHAIN_RPC_URL=anvil_node.rpc_url, CHAIN_ID=31337, CHAIN_CONFIRMATIONS=1), signing_allowed():
         yield anvil_node
     anvil_node.rpc("evm_setAutomine", [True])
     anvil_node.rpc("evm_revert", [snapshot])

@@ -34,7 +34,7 @@ from offerings.models import (
     WireReceipt,
 )
 from tokens.models import ChainTransaction, TxStatus
-from tokens.selectors import explorer_url, registry_wallets_confirmed, token_deployment
+from tokens.selectors import TokenSetup, explorer_url, registry_wallets_confirmed, token_deployment, token_setup
 
 
 def offerings_public() -> QuerySet[Offering]:
@@ -249,6 +249,7 @@ class Dashboard:
     chart: dict[str, Any]
     token: Any
     flagged_wires: int
+    token_setup: TokenSetup | None = None
 
 
 def _cumulative(rows: Iterable[tuple[dt.date, int]]) -> dict[str, int]:
@@ -305,6 +306,7 @@ def offering_dashboard(*, offering: Offering) -> Dashboard:
         refunds={s: refunds.get(s, 0) for s in RefundStatus.values},
         chart=chart,
         token=token_deployment(owner_ref=offering.owner_ref),
+        token_setup=token_setup(owner_ref=offering.owner_ref),
         flagged_wires=WireReceipt.objects.filter(
             Q(subscription__offering=offering) | Q(subscription__isnull=True, issuer_id=offering.issuer_id),
             resolved_at__isnull=True,

@@ -1,7 +1,8 @@
-"""/health/: database, broker, chain and worker reachability as JSON.
+"""/health/: database, broker, chain, worker reachability and the senders' nonce streams as JSON.
 
 503 when the database or the broker cannot be reached (the portal cannot take work);
-200 with status "degraded" when only the chain or the workers are behind.
+200 with status "degraded" when only the chain or the workers are behind, or a sender's oldest
+unconfirmed nonce is older than CHAIN_NONCE_STALL_SECONDS or a sender waits for funds or a key.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from kombu import Connection
 
 from core.models import WorkerHeartbeat
-from tokens.selectors import chain_status
+from tokens.selectors import chain_status, sender_states
 
 
 def _timed(check: Any) -> dict[str, Any]:
@@ -50,12 +51,38 @@ def _workers() -> dict[str, Any]:
     return {"last_heartbeat": last.isoformat(), "fresh": timezone.now() - last < timedelta(minutes=3)}
 
 
+def _senders() -> dict[str, Any]:
+    states = sender_states()
+    return {
+        "stalled_after_seconds": settings.CHAIN_NONCE_STALL_SECONDS,
+        "senders": [
+            {
+                "address": s.address,
+                "roles": s.roles,
+                "ok": s.ok,
+                "oldest_unconfirmed_nonce": s.oldest_nonce,
+                "oldest_unconfirmed_age_seconds": s.age_seconds,
+                "stalled": s.stalled,
+                "held": s.held,
+            }
+            for s in states
+        ],
+        "all_ok": all(s.ok for s in states),
+    }
+
+
 @never_cache
 def health(request: HttpRequest) -> JsonResponse:
     checks = {"database": _timed(_database), "broker": _timed(_broker)}
     checks["chain"] = chain_status(timeout=1.5)
     checks["workers"] = _timed(_workers) if checks["database"]["ok"] else {"ok": False, "error": "database down"}
+    checks["senders"] = _timed(_senders) if checks["database"]["ok"] else {"ok": False, "error": "database down"}
     critical_ok = checks["database"]["ok"] and checks["broker"]["ok"]
-    everything_ok = critical_ok and checks["chain"]["ok"] and checks["workers"].get("fresh", False)
+    everything_ok = (
+        critical_ok
+        and checks["chain"]["ok"]
+        and checks["workers"].get("fresh", False)
+        and checks["senders"].get("all_ok", False)
+    )
     status = "ok" if everything_ok else ("degraded" if critical_ok else "down")
     return JsonResponse({"status": status, "checks": checks}, status=200 if critical_ok else 503)

@@ -33,6 +33,16 @@ class TxStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (TxStatus.PENDING, TxStatus.SIGNED, TxStatus.BROADCAST, TxStatus.MINED)
+# Rows that hold a nonce no block has finally used yet: the sender's later nonces wait on them.
+NONCE_OPEN_STATUSES = (TxStatus.SIGNED, TxStatus.BROADCAST, TxStatus.MINED)
+
+
+class TxHold(models.TextChoices):
+    """Why an open row is not moving; a person must act (fund the sender, restore its key)."""
+
+    NONE = "", "Not held"
+    INSUFFICIENT_FUNDS = "insufficient_funds", "The sender cannot pay for gas"
+    SENDER_KEY = "sender_key", "No key signs as its sender"
 
 
 class ChainTransaction(models.Model):
@@ -59,6 +69,12 @@ class ChainTransaction(models.Model):
     previous_hashes = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=16, choices=TxStatus.choices, default=TxStatus.PENDING, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
+    hold = models.CharField(max_length=32, choices=TxHold.choices, blank=True, default="")
+    signed_at = models.DateTimeField(null=True, blank=True)
+    # A zero-value self-transfer that used the nonce this row left behind, so later nonces proceed.
+    fill_for = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="fills", db_index=True
+    )
     last_error = models.TextField(blank=True)
     error_name = models.CharField(max_length=100, blank=True)
     error_args = models.JSONField(null=True, blank=True)

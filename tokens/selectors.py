@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from tokens.chain.node import node_status
 from tokens.chain.signatures import SignatureInvalid, address_checksum, address_is_valid, personal_sign_signer
+from tokens.chain.signer import sender_roles
 from tokens.models import (
+    NONCE_OPEN_STATUSES,
     OPEN_STATUSES,
     ChainEvent,
     ChainTransaction,
     ContractDeployment,
     ContractKind,
     RegistryWallet,
+    SenderAccount,
+    TxHold,
     TxStatus,
 )
 from tokens.stablecoin import portal_stablecoin, stablecoin_receiving_address, stablecoin_transfers_received
@@ -108,6 +114,99 @@ def chain_transaction_counts() -> dict[str, int]:
     return dict(ChainTransaction.objects.values_list("status").annotate(n=Count("id")).order_by())
 
 
+@dataclass(frozen=True)
+class SenderState:
+    """One signing address: how far behind its nonce stream is and whether it waits for a person."""
+
+    address: str
+    roles: list[str]
+    next_nonce: int | None
+    oldest_nonce: int | None
+    oldest_since: datetime | None
+    age_seconds: int | None
+    stalled: bool
+    held: dict[str, int] = field(default_factory=dict)  # hold reason -> rows
+
+    @property
+    def ok(self) -> bool:
+        return not self.stalled and not self.held
+
+
+def sender_states(*, chain_id: int | None = None) -> list[SenderState]:
+    """Per sender: the age of its oldest nonce not yet confirmed, red past CHAIN_NONCE_STALL_SECONDS."""
+    chain_id = chain_id or settings.CHAIN_ID
+    now = timezone.now()
+    accounts = dict(SenderAccount.objects.filter(chain_id=chain_id).values_list("address", "next_nonce"))
+    held: dict[str, dict[str, int]] = {}
+    for sender, hold, n in (
+        ChainTransaction.objects.filter(chain_id=chain_id, status__in=OPEN_STATUSES)
+        .exclude(hold=TxHold.NONE)
+        .values_list("sender", "hold")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        held.setdefault(sender, {})[hold] = n
+    configured = {a for a in settings.CHAIN_SENDERS.values() if a}
+    states = []
+    for address in sorted(set(accounts) | set(held) | configured):
+        oldest = (
+            ChainTransaction.objects.filter(
+                chain_id=chain_id, sender=address, status__in=NONCE_OPEN_STATUSES, nonce__isnull=False
+            )
+            .order_by("nonce")
+            .values("nonce", "signed_at", "created_at")
+            .first()
+        )
+        since = (oldest["signed_at"] or oldest["created_at"]) if oldest else None
+        age = int((now - since).total_seconds()) if since else None
+        states.append(
+            SenderState(
+                address=address,
+                roles=sender_roles(address),
+                next_nonce=accounts.get(address),
+                oldest_nonce=oldest["nonce"] if oldest else None,
+                oldest_since=since,
+                age_seconds=age,
+                stalled=age is not None and age > settings.CHAIN_NONCE_STALL_SECONDS,
+                held=held.get(address, {}),
+            )
+        )
+    return states
+
+
+@dataclass(frozen=True)
+class TokenSetup:
+    """Whether a token's deployment and configuration transactions did what its terms require."""
+
+    deployed: bool
+    pending: int
+    failures: list[tuple[str, str]]  # (what, why) for each configuration that failed
+
+    @property
+    def configured(self) -> bool:
+        return self.deployed and not self.pending and not self.failures
+
+
+def token_setup(*, owner_ref: str) -> TokenSetup:
+    deployment = token_deployment(owner_ref=owner_ref)
+    if deployment is None:
+        return TokenSetup(deployed=False, pending=0, failures=[])
+    rows = list(
+        ChainTransaction.objects.filter(
+            idempotency_key__startswith=f"token:{settings.CHAIN_ID}:{owner_ref}:setup:"
+        ).only("purpose", "status", "error_name", "last_error")
+    )
+    if deployment.deploy_transaction_id:
+        rows.append(
+            ChainTransaction.objects.only("purpose", "status", "error_name", "last_error").get(
+                pk=deployment.deploy_transaction_id
+            )
+        )
+    failures = [(r.purpose, r.last_error or r.error_name) for r in rows if r.status == TxStatus.FAILED]
+    pending = sum(1 for r in rows if r.status in OPEN_STATUSES)
+    return TokenSetup(deployed=bool(deployment.address), pending=pending, failures=failures)
+
+
 def token_deployment(*, owner_ref: str) -> ContractDeployment | None:
     return ContractDeployment.objects.filter(
         chain_id=settings.CHAIN_ID, kind=ContractKind.SECURITY_TOKEN, owner_ref=owner_ref
@@ -121,7 +220,9 @@ def token_events(*, address: str, names: list[str] | None = None) -> QuerySet[Ch
 
 __all__ = [
     "RegistrationState",
+    "SenderState",
     "SignatureInvalid",
+    "TokenSetup",
     "WalletRegistration",
     "address_checksum",
     "address_is_valid",
@@ -132,4 +233,6 @@ __all__ = [
     "registry_wallets_confirmed",
     "stablecoin_receiving_address",
     "stablecoin_transfers_received",
+    "sender_states",
+    "token_setup",
 ]

@@ -20,7 +20,7 @@ from core.models import User
 from tokens.chain.abi import encode_call, encode_deploy
 from tokens.chain.addresses import address_is_valid, checksum, keccak_text
 from tokens.chain.client import NodeUnavailable
-from tokens.chain.signer import portal_signer
+from tokens.chain.signer import sender_address
 from tokens.flags import InvestorFlag
 from tokens.models import ChainTransaction, ContractDeployment, ContractKind, RegistryInvestor, RegistryWallet
 from tokens.outbox import transaction_enqueue
@@ -80,7 +80,9 @@ class TokenTerms:
     max_balance: int = 0
 
 
-def _deployment_create(*, kind: str, owner_ref: str, name: str, data: bytes, actor: User | None) -> ContractDeployment:
+def _deployment_create(
+    *, kind: str, owner_ref: str, name: str, data: bytes, actor: User | None, sender_role: str = "agent"
+) -> ContractDeployment:
     if ContractDeployment.objects.filter(chain_id=settings.CHAIN_ID, kind=kind, owner_ref=owner_ref).exists():
         raise Conflict(f"A {ContractKind(kind).label.lower()} for {owner_ref} is already deployed.", code="deployed")
     try:
@@ -95,6 +97,7 @@ def _deployment_create(*, kind: str, owner_ref: str, name: str, data: bytes, act
         purpose=f"Deploy {name}",
         data=data,
         actor=actor,
+        sender_role=sender_role,
     )
     deployment.deploy_transaction = tx
     deployment.save(update_fields=["deploy_transaction"])
@@ -104,14 +107,15 @@ def _deployment_create(*, kind: str, owner_ref: str, name: str, data: bytes, act
 
 @transaction.atomic
 def registry_deploy(*, actor: User | None = None) -> ContractDeployment:
-    """Deploy the portal's one InvestorRegistry; the portal's signer is its admin and agent."""
-    signer = portal_signer()
+    """Deploy the portal's one InvestorRegistry; the registry sender is its admin and agent."""
+    registrar = sender_address("registry")
     return _deployment_create(
         kind=ContractKind.REGISTRY,
         owner_ref=PORTAL_REGISTRY,
         name="Tessera investor registry",
-        data=encode_deploy("InvestorRegistry", [signer.address, signer.address]),
+        data=encode_deploy("InvestorRegistry", [registrar, registrar]),
         actor=actor,
+        sender_role="registry",
     )
 
 
@@ -134,14 +138,14 @@ def token_deploy(*, owner_ref: str, terms: TokenTerms, actor: User | None = None
     registry_address = portal_registry().address  # fixed when its deployment was signed
     if not registry_address:
         raise ApplicationError("The investor registry is still being deployed; try again shortly.", code="no_registry")
-    signer = portal_signer()
+    agent = sender_address("agent")  # the token's admin and agent: it deploys and configures it
     deployment = _deployment_create(
         kind=ContractKind.SECURITY_TOKEN,
         owner_ref=owner_ref,
         name=terms.name,
         data=encode_deploy(
             "SecurityToken",
-            [terms.name, terms.symbol, terms.decimals, registry_address, signer.address, signer.address],
+            [terms.name, terms.symbol, terms.decimals, registry_address, agent, agent],
         ),
         actor=actor,
     )
@@ -190,6 +194,7 @@ def _registry_call(*, key: str, purpose: str, function: str, args: list[Any], ac
         to_deployment=None if registry.address else registry,
         data=encode_call("InvestorRegistry", function, args),
         actor=actor,
+        sender_role="registry",
     )
 
 

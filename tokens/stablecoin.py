@@ -1,6 +1,6 @@
 """The stablecoin investors pay with: a test ERC-20 the portal deploys on local chains, or a real
 one (e.g. USDC) registered by address. Payments arrive at the portal's receiving address, which
-the portal's signer controls so refunds can be sent back from it.
+the portal's treasury sender controls so refunds can be sent back from it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from core.errors import ApplicationError, Conflict
 from core.models import User
 from tokens.chain.abi import encode_call, encode_deploy
 from tokens.chain.addresses import address_is_valid, checksum
-from tokens.chain.signer import portal_signer
+from tokens.chain.signer import sender_address
 from tokens.models import ChainEvent, ChainTransaction, ContractDeployment, ContractKind
 from tokens.outbox import transaction_enqueue
 
@@ -23,7 +23,7 @@ PORTAL = "portal"
 
 def stablecoin_receiving_address() -> str:
     configured = getattr(settings, "STABLECOIN_RECEIVING_ADDRESS", "")
-    return checksum(configured) if configured else portal_signer().address
+    return checksum(configured) if configured else sender_address("treasury")
 
 
 def portal_stablecoin() -> ContractDeployment | None:
@@ -47,8 +47,9 @@ def stablecoin_deploy(*, actor: User | None = None) -> ContractDeployment:
     tx = transaction_enqueue(
         idempotency_key=f"deploy:{settings.CHAIN_ID}:stablecoin:{PORTAL}",
         purpose="Deploy the test stablecoin",
-        data=encode_deploy("TestStablecoin", [portal_signer().address]),
+        data=encode_deploy("TestStablecoin", [sender_address("treasury")]),
         actor=actor,
+        sender_role="treasury",
     )
     deployment.deploy_transaction = tx
     deployment.save(update_fields=["deploy_transaction"])
@@ -101,6 +102,7 @@ def stablecoin_faucet(*, wallet: str, amount: int, idempotency_key: str, actor: 
         to_deployment=None if coin.address else coin,
         data=encode_call("TestStablecoin", "mint", [checksum(wallet), amount]),
         actor=actor,
+        sender_role="treasury",
     )
 
 
@@ -110,7 +112,7 @@ def stablecoin_send(
 ) -> ChainTransaction:
     """Send stablecoins from the receiving address (refunds)."""
     coin = _coin()
-    if stablecoin_receiving_address() != portal_signer().address:
+    if stablecoin_receiving_address() != sender_address("treasury"):
         raise ApplicationError(
             "The receiving address is not controlled by the portal's signer; refund from the custodian.",
             code="not_custodian",
@@ -124,6 +126,7 @@ def stablecoin_send(
         to_deployment=None if coin.address else coin,
         data=encode_call("TestStablecoin", "transfer", [checksum(to_wallet), amount]),
         actor=actor,
+        sender_role="treasury",
     )
 
 

@@ -1,7 +1,8 @@
-"""Staff pages for the chain: the outbox with statuses, hashes, decoded errors and retries."""
+"""Staff pages for the chain: the outbox with statuses, hashes, decoded errors, retries and nonce fills."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,8 +11,8 @@ from django.views.decorators.http import require_POST
 from core.access import Perm, access_required, signed_in_user
 from core.actions import action_perform
 from tokens.models import ChainTransaction, TxStatus
-from tokens.outbox import transaction_retry
-from tokens.selectors import chain_status, chain_transaction_counts, chain_transactions, explorer_url
+from tokens.outbox import transaction_nonce_fill, transaction_retry
+from tokens.selectors import chain_status, chain_transaction_counts, chain_transactions, explorer_url, sender_states
 
 
 @access_required(Perm.PLATFORM_ADMIN)
@@ -28,6 +29,8 @@ def chain_transaction_list(request: HttpRequest) -> HttpResponse:
         "statuses": TxStatus.choices,
         "counts": chain_transaction_counts(),
         "node": chain_status(timeout=1.0),
+        "senders": sender_states(),
+        "stall_seconds": settings.CHAIN_NONCE_STALL_SECONDS,
     }
     return render(request, "tokens/chain_transactions.html", context)
 
@@ -40,5 +43,17 @@ def chain_transaction_retry(request: HttpRequest, tx_id: int) -> HttpResponse:
         request,
         lambda: transaction_retry(tx=tx, actor=signed_in_user(request)),
         success=f"“{tx.purpose}” will be signed and sent again.",
+    )
+    return redirect("chain_transactions")
+
+
+@require_POST
+@access_required(Perm.PLATFORM_ADMIN)
+def chain_transaction_fill(request: HttpRequest, tx_id: int) -> HttpResponse:
+    tx = get_object_or_404(ChainTransaction, pk=tx_id)
+    action_perform(
+        request,
+        lambda: transaction_nonce_fill(tx=tx, actor=signed_in_user(request)),
+        success=f"Nonce {tx.nonce} of “{tx.purpose}” will be filled with an empty transfer; it is not sent again.",
     )
     return redirect("chain_transactions")

@@ -74,6 +74,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "stablecoin_receipts": ("GET", STAFF_ONLY),
     "stablecoin_receipt_return": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404), strict=True))),
     "chain_transaction_retry": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404), strict=True))),
+    "chain_transaction_fill": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404), strict=True))),
     "health": ("GET", _all(200)),
     "api_me": ("GET", API_SIGNED_IN),
     "api_issuer_list": ("GET", API_SIGNED_IN),

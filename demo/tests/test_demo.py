@@ -22,6 +22,7 @@ from investors.models import (
 )
 from offerings.models import DocumentKind, Offering, OfferingDocument, OfferingStatus
 from tokens.chain.abi import decode_result, encode_call
+from tokens.chain.signer import signing_allowed
 from tokens.flags import InvestorFlag
 from tokens.models import ChainTransaction, ContractDeployment, ContractKind, TxStatus
 from tokens.outbox import chain_client, outbox_flush, outbox_watch
@@ -85,9 +86,10 @@ def _counts() -> tuple[int, ...]:
 
 def _pump() -> None:
     """One pass of what the workers and the beat do: sign and send what is queued, confirm what was mined."""
-    for sender in set(ChainTransaction.objects.filter(status=TxStatus.PENDING).values_list("sender", flat=True)):
-        outbox_flush(chain_id=31337, sender=sender)
-    outbox_watch(chain_id=31337)
+    with signing_allowed():
+        for sender in set(ChainTransaction.objects.filter(status=TxStatus.PENDING).values_list("sender", flat=True)):
+            outbox_flush(chain_id=31337, sender=sender)
+        outbox_watch(chain_id=31337)
 
 
 @pytest.fixture

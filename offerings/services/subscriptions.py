@@ -32,6 +32,7 @@ from offerings.models import (
 from offerings.selectors import current_documents, eligibility_context
 from offerings.services.offerings import offering_terms
 from offerings.services.payments import refunds_request_for
+from tokens.selectors import token_setup
 
 # Crockford base32 without I, L, O, U: nothing a person can misread on a bank form.
 REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -116,6 +117,15 @@ def _create(
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
         raise ApplicationError("Enter the amount as a number.", code="invalid_amount")
     offering = Offering.objects.select_for_update().select_related("issuer").get(pk=offering.pk)
+    setup = token_setup(owner_ref=offering.owner_ref)
+    if setup.failures:
+        # The token would not enforce the offering's terms on-chain: nothing is sold until it does.
+        what, why = setup.failures[0]
+        raise Conflict(
+            f"This offering cannot take subscriptions: its token is not configured as its terms require "
+            f"(“{what}” failed: {why}).",
+            code="token_not_configured",
+        )
     in_progress = Subscription.objects.filter(
         offering=offering, investor=investor, status__in=[SubscriptionStatus.COMMITTED, SubscriptionStatus.SIGNED]
     ).first()

@@ -271,9 +271,22 @@ AUDIT_APPEND_ONLY_GUARD = True
 # --- Chain signer and outbox -------------------------------------------------------------
 # The signer class can be swapped for a remote signer / KMS with the same interface.
 CHAIN_SIGNER_CLASS = env.str("CHAIN_SIGNER_CLASS", default="tokens.chain.signer.LocalKeySigner")
-CHAIN_SIGNER_KEY = env.str("CHAIN_SIGNER_KEY", default="")
+# Web processes know only the senders' addresses. The private keys are environment variables
+# (CHAIN_SIGNER_KEY, or CHAIN_<ROLE>_SIGNER_KEY per role) that only tokens/chain/signer.py reads,
+# and only in a worker, when it signs; they never become settings.
+# Each role is its own nonce stream; a role without its own address uses CHAIN_SENDER_ADDRESS.
+CHAIN_SENDER_ADDRESS = env.str("CHAIN_SENDER_ADDRESS", default="")
+CHAIN_SENDERS = {
+    role: env.str(f"CHAIN_{role.upper()}_SENDER_ADDRESS", default="") or CHAIN_SENDER_ADDRESS
+    for role in ("registry", "agent", "treasury")  # registry administration, token agent, stablecoin treasury
+}
+# Local chains only: the published key that signs when no key variable is set (none in production).
+CHAIN_DEV_SIGNER_KEY = ""
 # anvil's first development account: published in anvil's own output, funded only on local chains.
 ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+ANVIL_DEV_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+# /health/ and the staff chain page turn red when a sender's oldest unconfirmed nonce is older.
+CHAIN_NONCE_STALL_SECONDS = env.int("CHAIN_NONCE_STALL_SECONDS", default=600)
 # A transaction sent but not mined after this long is sent again with the same nonce and a higher fee.
 CHAIN_REPLACE_UNMINED_AFTER_SECONDS = env.int("CHAIN_REPLACE_UNMINED_AFTER_SECONDS", default=120)
 CHAIN_FALLBACK_GAS_LIMIT = env.int("CHAIN_FALLBACK_GAS_LIMIT", default=8_000_000)

@@ -7,10 +7,12 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "local-development-only-secret-key-no
 os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "Jb4nRZg0wkH1W4vQ3gI4tq3Z2W7p9v5sXk3yq8m1cYI=")
 
 from .base import *
-from .base import ANVIL_DEV_KEY, STORAGES, env
+from .base import ANVIL_DEV_ADDRESS, ANVIL_DEV_KEY, CHAIN_SENDERS, STORAGES, env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-CHAIN_SIGNER_KEY = env.str("CHAIN_SIGNER_KEY", default=ANVIL_DEV_KEY)
+# One key for every role on a local chain: anvil's first account (its address and published key).
+CHAIN_SENDERS = {role: address or ANVIL_DEV_ADDRESS for role, address in CHAIN_SENDERS.items()}
+CHAIN_DEV_SIGNER_KEY = ANVIL_DEV_KEY
 # Local HTTP on localhost: WebAuthn needs this to accept the non-HTTPS origin.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}

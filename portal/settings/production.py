@@ -12,7 +12,12 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
 CACHES = {"default": env.cache("CACHE_URL")}
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL")
 CHAIN_ID = env.int("CHAIN_ID")
-CHAIN_SIGNER_KEY = env.str("CHAIN_SIGNER_KEY")  # or a remote signer through CHAIN_SIGNER_CLASS
+# The senders' addresses; their keys are read by workers only (tokens/chain/signer.py), never here.
+CHAIN_SENDER_ADDRESS = env.str("CHAIN_SENDER_ADDRESS")
+CHAIN_SENDERS = {
+    role: env.str(f"CHAIN_{role.upper()}_SENDER_ADDRESS", default="") or CHAIN_SENDER_ADDRESS
+    for role in ("registry", "agent", "treasury")
+}
 # Personal data at rest is encrypted with these (newest first); production will not start without them.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 

@@ -12,7 +12,7 @@ os.environ.setdefault("KYC_VENDOR_API_URL", "https://kyc-vendor.invalid/v1")
 os.environ.setdefault("SANCTIONS_LIST_URL", "")
 
 from .base import *
-from .base import ANVIL_DEV_KEY, DATABASES, VAR_DIR, env
+from .base import ANVIL_DEV_ADDRESS, ANVIL_DEV_KEY, CHAIN_SENDERS, DATABASES, VAR_DIR, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast hashing; tests only
@@ -34,7 +34,9 @@ CELERY_BROKER_URL = env.str(
 # The test runner empties tables between transactional tests; test_audit installs the guard itself.
 AUDIT_APPEND_ONLY_GUARD = False
 
-CHAIN_SIGNER_KEY = env.str("CHAIN_SIGNER_KEY", default=ANVIL_DEV_KEY)
+# One key for every role on a local chain: anvil's first account (its address and published key).
+CHAIN_SENDERS = {role: address or ANVIL_DEV_ADDRESS for role, address in CHAIN_SENDERS.items()}
+CHAIN_DEV_SIGNER_KEY = ANVIL_DEV_KEY
 # Crash tests arm named points where a worker kills itself (tokens/chain/failpoints.py).
 CHAIN_FAILPOINTS = tuple(filter(None, env.str("CHAIN_FAILPOINTS", default="").split(",")))
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=1)

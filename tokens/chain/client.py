@@ -10,7 +10,7 @@ import requests
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
 
-from tokens.chain.errors import revert_data
+from tokens.chain.errors import UNKNOWN, rejection_kind, revert_data
 
 
 class NodeUnavailable(Exception):
@@ -18,7 +18,11 @@ class NodeUnavailable(Exception):
 
 
 class NodeRejected(Exception):
-    """The node refused a transaction for a reason that is not a revert."""
+    """The node refused a transaction for a reason that is not a revert; `kind` says which (chain/errors.py)."""
+
+    def __init__(self, message: str, kind: str = UNKNOWN) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class Reverted(Exception):
@@ -79,15 +83,18 @@ class ChainClient:
     def pending_nonce(self, address: str) -> int:
         return int(self._call(self.w3.eth.get_transaction_count, Web3.to_checksum_address(address), "pending"))
 
-    def mined_nonce(self, address: str) -> int:
-        return int(self._call(self.w3.eth.get_transaction_count, Web3.to_checksum_address(address), "latest"))
+    def mined_nonce(self, address: str, block: int | str = "latest") -> int:
+        return int(self._call(self.w3.eth.get_transaction_count, Web3.to_checksum_address(address), block))
+
+    def code(self, address: str) -> bytes:
+        return bytes(self._call(self.w3.eth.get_code, Web3.to_checksum_address(address)))
 
     def balance(self, address: str) -> int:
         return int(self._call(self.w3.eth.get_balance, Web3.to_checksum_address(address)))
 
     def fees(self) -> tuple[int, int]:
-        """(max fee, priority fee) per gas for a transaction sent now."""
-        latest = self.block("latest")
+        """(max fee, priority fee) per gas for a transaction sent now (priced on the block being built)."""
+        latest = self.block("pending") or self.block("latest")
         base = latest["base_fee"] if latest else 0
         priority = 1_000_000_000
         return 2 * base + priority, priority
@@ -113,14 +120,18 @@ class ChainClient:
             raise NodeRejected(str(exc)) from exc
 
     def send_raw(self, raw: bytes) -> str:
-        """Broadcast signed bytes. Sending the same bytes again is harmless and not an error."""
+        """Broadcast signed bytes. Sending the same bytes again is harmless and not an error.
+
+        "Nonce too low" is raised, not swallowed: it means success only if this transaction's
+        own receipt exists, which the caller checks.
+        """
         try:
             return _hex(self._call(self.w3.eth.send_raw_transaction, raw))
         except Web3RPCError as exc:
-            message = str(exc).lower()
-            if "already known" in message or "already imported" in message or "nonce too low" in message:
-                return ""  # known, or already mined: the receipt will tell
-            raise NodeRejected(str(exc)) from exc
+            message = str(exc)
+            if "already known" in message.lower() or "already imported" in message.lower():
+                return ""  # the node holds these very bytes
+            raise NodeRejected(message, rejection_kind(message)) from exc
 
     def receipt(self, tx_hash: str) -> Receipt | None:
         try:

@@ -83,3 +83,61 @@ def revert_data(exc: BaseException) -> str | None:
         if isinstance(arg, dict) and isinstance(arg.get("data"), str):
             return str(arg["data"])
     return None
+
+
+# --------------------------------------------------------------------------- node rejections
+
+UNDERPRICED = "underpriced"
+INSUFFICIENT_FUNDS = "insufficient_funds"
+NONCE_TOO_LOW = "nonce_too_low"
+INVALID = "invalid"
+UNKNOWN = "unknown"
+
+# Phrases geth, erigon, nethermind, besu and anvil use, lower-cased; the first kind that matches wins.
+_REJECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (NONCE_TOO_LOW, ("nonce too low", "nonce is too low", "oldnonce", "already been used")),
+    (INSUFFICIENT_FUNDS, ("insufficient funds", "insufficient balance", "insufficientfunds")),
+    (
+        UNDERPRICED,
+        (
+            "underpriced",
+            "less than block base fee",
+            "fee cap less than",
+            "feecaptoolow",
+            "max fee per gas less than",
+            "gas price too low",
+            "fee too low",
+        ),
+    ),
+    (
+        INVALID,
+        (
+            "intrinsic gas too low",
+            "intrinsic gas too high",
+            "exceeds block gas limit",
+            "gas limit reached",
+            "gas limit exceeds",
+            "invalid sender",
+            "invalid signature",
+            "invalid chain id",
+            "incorrect chain id",
+            "malformed",
+            "rlp",
+            "could not decode",
+            "oversized data",
+            "max initcode size",
+            "transaction type not supported",
+            "tip higher than fee cap",
+            "max priority fee per gas higher than max fee per gas",
+        ),
+    ),
+)
+
+
+def rejection_kind(message: str) -> str:
+    """What a node's refusal of a transaction means for the outbox (see tokens/outbox.py)."""
+    text = message.lower()
+    for kind, phrases in _REJECTIONS:
+        if any(p in text for p in phrases):
+            return kind
+    return UNKNOWN

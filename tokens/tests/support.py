@@ -17,6 +17,7 @@ from django.conf import settings
 
 from tokens.chain.anvil import free_port
 from tokens.chain.client import client_for
+from tokens.chain.signer import signing_allowed
 from tokens.chain.testing import (
     DEV_ACCOUNTS,
     DEV_KEYS,
@@ -82,6 +83,11 @@ _counter = itertools.count(1)
 
 def drain(*, rounds: int = 30, failures_allowed: bool = False) -> None:
     """Sign, send and confirm every pending row in this process, as the workers do."""
+    with signing_allowed():
+        _drain(rounds=rounds, failures_allowed=failures_allowed)
+
+
+def _drain(*, rounds: int, failures_allowed: bool) -> None:
     for _ in range(rounds):
         for sender in set(ChainTransaction.objects.filter(status=TxStatus.PENDING).values_list("sender", flat=True)):
             outbox_flush(chain_id=31337, sender=sender)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import ApplicationError
+from tokens.chain.signer import signing_allowed
 from tokens.models import ChainTransaction, ContractDeployment, TxStatus
 from tokens.outbox import outbox_flush, outbox_watch
 from tokens.services import TokenTerms, registry_deploy, token_deploy
@@ -38,7 +39,8 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from exc
         self.stdout.write(f"Queued: {deployment}")
         if options["wait"]:
-            self._wait(deployment, options["timeout"])
+            with signing_allowed():  # --wait makes this command the worker that signs
+                self._wait(deployment, options["timeout"])
 
     def _wait(self, deployment: ContractDeployment, timeout: float) -> None:
         deadline = time.monotonic() + timeout

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from tokens.chain.anvil import Anvil
+from tokens.chain.signer import signing_allowed
 from tokens.tests.support import Chain, chain_build
+
+
+@pytest.fixture(autouse=True)
+def worker_signs() -> Iterator[None]:
+    """These tests are the worker: they sign in-process, as a Celery worker process does."""
+    with signing_allowed():
+        yield
 
 
 @pytest.fixture
