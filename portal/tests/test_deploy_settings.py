@@ -15,7 +15,7 @@ PRODUCTION_ENV = {
     "CACHE_URL": "rediscache://127.0.0.1:6379/1",
     "CHAIN_RPC_URL": "https://rpc.example.com",
     "CHAIN_ID": "1",
-    "CHAIN_SIGNER_KEY": "0x" + "11" * 32,
+    "CHAIN_SENDER_ADDRESS": "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A",
     "FIELD_ENCRYPTION_KEYS": "q1uH0m7ePa6yZ5kX1mN3bV7cT9rW2sD4fG6hJ8kL0pA=",
 }
 
@@ -44,10 +44,22 @@ def test_production_refuses_to_start_without_its_secrets() -> None:
         "DJANGO_SECRET_KEY",
         "DATABASE_URL",
         "CELERY_BROKER_URL",
-        "CHAIN_SIGNER_KEY",
+        "CHAIN_SENDER_ADDRESS",
         "FIELD_ENCRYPTION_KEYS",
     ):
         env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
         result = _manage("check", env=env)
         assert result.returncode != 0
         assert missing in result.stderr
+
+
+def test_production_settings_hold_sender_addresses_and_never_a_signing_key() -> None:
+    key = "0x" + "11" * 32  # the worker's key: in the environment, read only when a worker signs
+    probe = (
+        "from django.conf import settings; "
+        f"print(any({key!r}[2:] in repr(getattr(settings, n)).lower() for n in dir(settings))); "
+        "print(sorted(set(settings.CHAIN_SENDERS.values())))"
+    )
+    result = _manage("shell", "-c", probe, env={**PRODUCTION_ENV, "CHAIN_SIGNER_KEY": key})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-2:] == ["False", "['0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A']"]
