@@ -257,8 +257,9 @@ def _sign_one(client: ChainClient, tx_id: int) -> ChainTransaction | None:
     if signer is None:
         return None
     sender_row = _sender_row(client, tx.chain_id, tx.sender)
+    target: str | None = tx.to_address
     if tx.nonce is not None:  # a fill: its nonce and call are fixed
-        target, gas = tx.to_address, int(tx.gas_limit or FILL_GAS)
+        gas = int(tx.gas_limit or FILL_GAS)
     else:
         try:
             target = _target(tx)

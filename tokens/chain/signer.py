@@ -102,7 +102,7 @@ def _build(class_path: str, key: str) -> Signer:
 
 
 def _key(role: str) -> str:
-    return (
+    return str(
         os.environ.get(f"CHAIN_{role.upper()}_SIGNER_KEY")
         or os.environ.get("CHAIN_SIGNER_KEY")
         or getattr(settings, "CHAIN_DEV_SIGNER_KEY", "")

@@ -5,18 +5,17 @@ from __future__ import annotations
 import pytest
 from django.test import Client, override_settings
 
-from conftest import Cast
 from core.errors import ApplicationError
 from core.models import AuditEvent
+from core.tests.support import Cast
 from tokens.chain.abi import encode_call
 from tokens.chain.signer import signing_allowed, signing_disable
 from tokens.models import ChainTransaction, TxHold, TxStatus
 from tokens.outbox import outbox_flush, outbox_watch, transaction_enqueue, transaction_retry
 from tokens.services import TokenTerms, token_deploy, token_mint, token_set_paused
+from tokens.tests.support import DEV_ACCOUNTS, WALLETS, Chain
 
-from .conftest import WALLETS, Chain
-
-DEV = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+DEV = DEV_ACCOUNTS[0]  # the portal's sender on a local chain
 
 
 def _mint_call(chain: Chain, wallet: str, amount: int, key: str, gas_limit: int | None = None) -> ChainTransaction:
@@ -46,9 +45,11 @@ def test_drill_one_transaction_refused_for_good_among_twenty_fails_and_the_other
     others = ChainTransaction.objects.filter(pk__in=[t.pk for i, t in enumerate(queued) if i != 10])
     assert set(others.values_list("status", flat=True)) == {TxStatus.CONFIRMED}
     fill = ChainTransaction.objects.get(fill_for=refused)
+    assert refused.error_args is not None and fill.nonce is not None
     assert fill.status == TxStatus.CONFIRMED and fill.to_address == fill.sender and int(fill.value) == 0
     assert fill.nonce == int(refused.error_args["nonce"])  # the nonce it left behind was used by the fill
-    nonces = sorted([*others.values_list("nonce", flat=True), fill.nonce])
+    nonces = sorted([n for n in others.values_list("nonce", flat=True) if n is not None] + [fill.nonce])
+    assert len(nonces) == 20
     assert nonces == list(range(nonces[0], nonces[0] + 20))  # no gap, no nonce twice
     expected = [sum(i + 1 for i in range(20) if i % 3 == k and i != 10) for k in range(3)]
     assert [chain.balance(WALLETS[k]) for k in range(3)] == expected
@@ -67,7 +68,7 @@ def test_an_under_priced_transaction_is_re_priced_at_the_same_nonce(chain: Chain
     outbox_watch(chain_id=31337)
     mint.refresh_from_db()
     assert mint.nonce == nonce and mint.previous_hashes == [first_hash] and mint.tx_hash != first_hash
-    assert int(mint.max_fee_per_gas) > 500 * 10**9
+    assert int(mint.max_fee_per_gas or 0) > 500 * 10**9
     assert _audited("chain.transaction_repriced", mint)
     chain.rpc("evm_mine")
     chain.rpc("evm_setAutomine", [True])
@@ -79,7 +80,7 @@ def test_an_under_priced_transaction_is_re_priced_at_the_same_nonce(chain: Chain
 def test_a_sender_that_cannot_pay_for_gas_is_held_and_shown_without_losing_its_nonce(
     chain: Chain, cast: Cast, client: Client
 ) -> None:
-    balance = chain.w3.eth.get_balance(DEV)
+    balance = int(chain.rpc("eth_getBalance", [DEV, "latest"])["result"], 16)
     chain.rpc("anvil_setBalance", [DEV, "0x0"])
     mint = token_mint(owner_ref="offering:1", wallet=WALLETS[1], amount=4, idempotency_key="broke-1")
     outbox_flush(chain_id=31337, sender=mint.sender)
@@ -129,7 +130,8 @@ def test_nonce_too_low_without_our_receipt_fails_the_row_and_is_not_sent_again(c
     mint.refresh_from_db()
     # Something else signs with the same key at the same nonce (another system holding the key).
     chain.rpc("anvil_dropAllTransactions")
-    chain.w3.eth.send_transaction({"from": DEV, "to": DEV, "value": 1, "nonce": mint.nonce})
+    assert mint.nonce is not None
+    chain.rpc("eth_sendTransaction", [{"from": DEV, "to": DEV, "value": "0x1", "nonce": hex(mint.nonce)}])
     chain.rpc("evm_mine")
     chain.rpc("evm_setAutomine", [True])
     outbox_watch(chain_id=31337)
@@ -220,7 +222,7 @@ def test_a_gas_limit_too_low_is_decoded_as_out_of_gas_and_the_retry_estimates_ag
     transaction_retry(tx=tx, actor=None)
     chain.drain()
     tx.refresh_from_db()
-    assert tx.status == TxStatus.CONFIRMED and tx.gas_limit != 36_550 and tx.gas_used > 36_550
+    assert tx.status == TxStatus.CONFIRMED and tx.gas_limit != 36_550 and (tx.gas_used or 0) > 36_550
 
 
 def test_token_configuration_signed_before_its_deployment_is_mined_has_enough_gas(chain: Chain) -> None:
@@ -229,13 +231,14 @@ def test_token_configuration_signed_before_its_deployment_is_mined_has_enough_ga
         owner_ref="offering:2",
         terms=TokenTerms(name="Beacon Notes", symbol="BCN", allowed_countries=[840], lockup_seconds=365 * 86400),
     )
+    assert token.deploy_transaction is not None
     outbox_flush(chain_id=31337, sender=token.deploy_transaction.sender)
     chain.rpc("evm_mine")
     chain.rpc("evm_setAutomine", [True])
     chain.drain()
     setup = ChainTransaction.objects.filter(idempotency_key__startswith="token:31337:offering:2:setup:")
     assert {t.purpose: t.status for t in setup} == {t.purpose: TxStatus.CONFIRMED for t in setup}
-    assert setup.get(purpose__startswith="Set lock-up period").gas_used > 36_550
+    assert (setup.get(purpose__startswith="Set lock-up period").gas_used or 0) > 36_550
 
 
 def test_retry_never_re_signs_a_row_whose_transaction_succeeded(chain: Chain) -> None:

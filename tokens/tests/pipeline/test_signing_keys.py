@@ -8,37 +8,38 @@ import pytest
 from django.test import override_settings
 
 from core.models import AuditEvent
+from tokens.chain.anvil import Anvil
 from tokens.chain.signer import SigningNotAllowed, signer_for, signing_disable
 from tokens.models import ChainTransaction, ContractDeployment, SenderAccount, TxHold, TxStatus
 from tokens.outbox import outbox_flush, outbox_watch
 from tokens.services import registry_investor_sync, token_mint
+from tokens.tests.support import DEV_ACCOUNTS, DEV_KEYS, WALLETS, Chain, chain_build, in_a_year
 
-from .conftest import WALLETS, Chain, build_chain, in_a_year
-
-DEV = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
-# anvil's published development accounts 1 and 2 (funded on every local anvil).
-REGISTRAR = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
-REGISTRAR_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
-NEW_AGENT = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
-NEW_AGENT_KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a"
+DEV = DEV_ACCOUNTS[0]  # the portal's sender on a local chain
+# anvil's development accounts 9 and 8: funded, and no investor holds them in these tests.
+REGISTRAR, REGISTRAR_KEY = DEV_ACCOUNTS[-1], DEV_KEYS[-1]
+NEW_AGENT, NEW_AGENT_KEY = DEV_ACCOUNTS[-2], DEV_KEYS[-2]
 
 
 @pytest.fixture
-def two_senders(chain_settings: str, db: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
+def two_senders(chain_settings: Anvil, db: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
     """Registry administration signed by its own key; token agent operations by another."""
     monkeypatch.setenv("CHAIN_REGISTRY_SIGNER_KEY", REGISTRAR_KEY)
     with override_settings(CHAIN_SENDERS={"registry": REGISTRAR, "agent": DEV, "treasury": DEV}):
-        yield build_chain(chain_settings)
+        yield chain_build(chain_settings.rpc_url)
 
 
 def test_each_role_signs_with_its_own_key_and_nonce_stream(two_senders: Chain) -> None:
-    registry = ContractDeployment.objects.get(kind="registry")
-    assert registry.deploy_transaction.sender == REGISTRAR
-    assert two_senders.token is not None and two_senders.token.deploy_transaction.sender == DEV
+    registry = ContractDeployment.objects.select_related("deploy_transaction").get(kind="registry")
+    assert registry.deploy_transaction is not None and registry.deploy_transaction.sender == REGISTRAR
+    token = two_senders.token
+    assert token is not None and token.deploy_transaction is not None and token.deploy_transaction.sender == DEV
     senders = dict(SenderAccount.objects.values_list("address", "next_nonce"))
     assert set(senders) == {REGISTRAR, DEV}
     for address in (REGISTRAR, DEV):
-        nonces = sorted(ChainTransaction.objects.filter(sender=address).values_list("nonce", flat=True))
+        nonces = sorted(
+            n for n in ChainTransaction.objects.filter(sender=address).values_list("nonce", flat=True) if n is not None
+        )
         assert nonces == list(range(nonces[0], nonces[0] + len(nonces)))
     assert two_senders.verified(WALLETS[0])  # the registry's agent is the registrar
     token_mint(owner_ref="offering:1", wallet=WALLETS[0], amount=5, idempotency_key="roles-1")
@@ -61,6 +62,7 @@ def test_a_reorg_that_includes_a_reverted_transaction_successfully_is_seen(two_s
         mint.refresh_from_db()
         assert mint.status == TxStatus.MINED and "not final" in mint.last_error  # reverted, not yet failed
         # A reorg replaces that block with one that holds only the mint: now it succeeds.
+        assert mint.signed_raw is not None
         two_senders.rpc("anvil_reorg", [1, [["0x" + bytes(mint.signed_raw).hex(), 0]]])
         two_senders.rpc("anvil_mine", [3])
         outbox_watch(chain_id=31337)
