@@ -455,8 +455,11 @@ def _fill_and_fail(client: ChainClient, tx: ChainTransaction, *, reason: str) ->
 
 def transaction_nonce_fill(*, tx: ChainTransaction, actor: User | None) -> ChainTransaction:
     """Staff: give up on an open transaction and use its nonce for an empty transfer (signed by a worker)."""
-    client = chain_client()
-    if _mined_receipt(client, tx) is not None:
+    try:
+        mined = _mined_receipt(chain_client(), tx)
+    except NodeUnavailable as exc:
+        raise ApplicationError("The node cannot be reached to check it; try again shortly.", code="node") from exc
+    if mined is not None:
         raise ApplicationError("It was mined; its nonce is used already and is not filled.", code="mined")
     with transaction.atomic():
         locked = ChainTransaction.objects.select_for_update().get(pk=tx.pk)
