@@ -231,8 +231,8 @@ __all__ = [
     "portal_stablecoin",
     "registry_wallet_states",
     "registry_wallets_confirmed",
+    "sender_states",
     "stablecoin_receiving_address",
     "stablecoin_transfers_received",
-    "sender_states",
     "token_setup",
 ]

@@ -23,12 +23,12 @@ from tokens.chain.client import NodeUnavailable
 from tokens.chain.signer import sender_address
 from tokens.flags import InvestorFlag
 from tokens.models import ChainTransaction, ContractDeployment, ContractKind, RegistryInvestor, RegistryWallet
-from tokens.outbox import transaction_enqueue
+from tokens.outbox import transaction_enqueue, transaction_retry
 from tokens.stablecoin import stablecoin_send
 
 # What the rest of the portal may call besides the functions below: the registry's investor flags, the
 # stablecoin payout, and the errors after which a chain call is worth trying again.
-__all__ = ["CHAIN_TRANSIENT_ERRORS", "InvestorFlag", "NodeUnavailable", "stablecoin_send"]
+__all__ = ["CHAIN_TRANSIENT_ERRORS", "InvestorFlag", "NodeUnavailable", "stablecoin_send", "transaction_retry"]
 
 CHAIN_TRANSIENT_ERRORS = (NodeUnavailable, ConnectionError, TimeoutError)
 

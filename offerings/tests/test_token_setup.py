@@ -13,18 +13,15 @@ from investors.tests.support import verified_investor
 from offerings.services.offerings import offering_publish
 from offerings.services.subscriptions import subscription_create
 from offerings.tests.support import offering_draft
-from tokens.chain.anvil import Anvil
 from tokens.models import ChainTransaction, TxStatus
-from tokens.outbox import transaction_retry
-from tokens.services import portal_registry_ensure
+from tokens.services import portal_registry_ensure, transaction_retry
 from tokens.tests.support import WALLETS, drain
 
 
 @pytest.mark.chain
 @pytest.mark.django_db
-def test_a_lock_up_that_ran_out_of_gas_shows_on_the_dashboard_and_blocks_subscriptions(
-    cast: Cast, chain_settings: Anvil
-) -> None:
+@pytest.mark.usefixtures("chain_settings")
+def test_a_lock_up_that_ran_out_of_gas_shows_on_the_dashboard_and_blocks_subscriptions(cast: Cast) -> None:
     portal_registry_ensure()
     drain()
     investor = verified_investor(accreditation="verified", wallet=WALLETS[0], register=False)
