@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import stripe
@@ -182,74 +183,99 @@ class StripeCheckoutProvider(PaymentProvider):
             type(payment).objects.filter(pk=payment.pk).update(details=payment.details)
 
     def _dispatch(self, event: Any) -> str:
+        handler = _EVENT_HANDLERS.get(event.type)
+        if handler is None:
+            return f"ignored: {event.type}"
+        return handler(self, event)
+
+    def _session_paid(self, event: Any) -> str:
         from offerings.models import PaymentStatus
         from offerings.services import payments as ledger
 
         obj = event.data.object
-        kind = event.type
-        if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
-            payment = self._session_payment(obj)
-            if payment is None:
-                return "ignored: unknown checkout session"
-            intent = _get(obj, "payment_intent")
-            self._remember_intent(payment, intent)
-            if _get(obj, "payment_status") != "paid":
-                ledger.payment_status_set(payment=payment, status=PaymentStatus.PROCESSING)
-                return "processing: bank debit pending"
-            ledger.payment_received(
-                payment=payment,
-                amount_minor=int(_get(obj, "amount_total", 0)),
-                currency=str(_get(obj, "currency", "")),
-                external_ref=str(intent or obj.id),
-                occurred_at=_when(event),
-            )
-            return "paid"
-        if kind == "checkout.session.async_payment_failed":
-            payment = self._session_payment(obj)
-            if payment is None:
-                return "ignored: unknown checkout session"
-            ledger.payment_status_set(payment=payment, status=PaymentStatus.FAILED, reason="The bank debit failed.")
-            return "failed"
-        if kind == "checkout.session.expired":
-            payment = self._session_payment(obj)
-            if payment is None:
-                return "ignored: unknown checkout session"
-            ledger.payment_status_set(payment=payment, status=PaymentStatus.EXPIRED, reason="Checkout expired.")
-            return "expired"
-        if kind == "payment_intent.payment_failed":
-            payment = self._payment(obj)
-            if payment is None:
-                return "ignored: unknown payment"
-            error = _get(obj, "last_payment_error", {}) or {}
-            ledger.payment_status_set(
-                payment=payment, status=PaymentStatus.FAILED, reason=str(_get(error, "message", "Payment failed."))
-            )
-            return "failed"
-        if kind in ("charge.refunded", "charge.refund.updated", "refund.created", "refund.updated"):
-            return self._refunds(obj, kind)
-        if kind in ("charge.dispute.created", "charge.dispute.closed"):
-            payment = self._payment(obj)
-            if payment is None:
-                return "ignored: unknown payment"
-            if kind == "charge.dispute.created":
-                ledger.dispute_recorded(
-                    payment=payment,
-                    amount_minor=int(_get(obj, "amount", 0)),
-                    currency=str(_get(obj, "currency", "")),
-                    external_ref=obj.id,
-                )
-                return "disputed"
-            if _get(obj, "status") == "won":
-                ledger.dispute_recorded(
-                    payment=payment,
-                    amount_minor=int(_get(obj, "amount", 0)),
-                    currency=str(_get(obj, "currency", "")),
-                    external_ref=obj.id,
-                    won=True,
-                )
-                return "dispute won"
+        payment = self._session_payment(obj)
+        if payment is None:
+            return "ignored: unknown checkout session"
+        intent = _get(obj, "payment_intent")
+        self._remember_intent(payment, intent)
+        if _get(obj, "payment_status") != "paid":
+            ledger.payment_status_set(payment=payment, status=PaymentStatus.PROCESSING)
+            return "processing: bank debit pending"
+        ledger.payment_received(
+            payment=payment,
+            amount_minor=int(_get(obj, "amount_total", 0)),
+            currency=str(_get(obj, "currency", "")),
+            external_ref=str(intent or obj.id),
+            occurred_at=_when(event),
+        )
+        return "paid"
+
+    def _session_debit_failed(self, event: Any) -> str:
+        from offerings.models import PaymentStatus
+        from offerings.services import payments as ledger
+
+        payment = self._session_payment(event.data.object)
+        if payment is None:
+            return "ignored: unknown checkout session"
+        ledger.payment_status_set(payment=payment, status=PaymentStatus.FAILED, reason="The bank debit failed.")
+        return "failed"
+
+    def _session_expired(self, event: Any) -> str:
+        from offerings.models import PaymentStatus
+        from offerings.services import payments as ledger
+
+        payment = self._session_payment(event.data.object)
+        if payment is None:
+            return "ignored: unknown checkout session"
+        ledger.payment_status_set(payment=payment, status=PaymentStatus.EXPIRED, reason="Checkout expired.")
+        return "expired"
+
+    def _intent_failed(self, event: Any) -> str:
+        from offerings.models import PaymentStatus
+        from offerings.services import payments as ledger
+
+        obj = event.data.object
+        payment = self._payment(obj)
+        if payment is None:
+            return "ignored: unknown payment"
+        error = _get(obj, "last_payment_error", {}) or {}
+        ledger.payment_status_set(
+            payment=payment, status=PaymentStatus.FAILED, reason=str(_get(error, "message", "Payment failed."))
+        )
+        return "failed"
+
+    def _dispute_created(self, event: Any) -> str:
+        from offerings.services import payments as ledger
+
+        obj = event.data.object
+        payment = self._payment(obj)
+        if payment is None:
+            return "ignored: unknown payment"
+        ledger.dispute_recorded(
+            payment=payment,
+            amount_minor=int(_get(obj, "amount", 0)),
+            currency=str(_get(obj, "currency", "")),
+            external_ref=obj.id,
+        )
+        return "disputed"
+
+    def _dispute_closed(self, event: Any) -> str:
+        from offerings.services import payments as ledger
+
+        obj = event.data.object
+        payment = self._payment(obj)
+        if payment is None:
+            return "ignored: unknown payment"
+        if _get(obj, "status") != "won":
             return "dispute closed"
-        return f"ignored: {kind}"
+        ledger.dispute_recorded(
+            payment=payment,
+            amount_minor=int(_get(obj, "amount", 0)),
+            currency=str(_get(obj, "currency", "")),
+            external_ref=obj.id,
+            won=True,
+        )
+        return "dispute won"
 
     def _session_payment(self, session: Any) -> Payment | None:
         from offerings.models import Payment
@@ -257,9 +283,10 @@ class StripeCheckoutProvider(PaymentProvider):
         found = Payment.objects.filter(provider=self.identifier, external_id=session.id).first()
         return found or self._payment(session)
 
-    def _refunds(self, obj: Any, kind: str) -> str:
+    def _refunds(self, event: Any) -> str:
         from offerings.services import payments as ledger
 
+        obj, kind = event.data.object, event.type
         # charge.refunded carries the charge with its refunds; refund.* carries one refund.
         refunds = list(_get(_get(obj, "refunds", {}), "data", []) or []) if kind == "charge.refunded" else [obj]
         payment = self._payment(obj)
@@ -279,3 +306,19 @@ class StripeCheckoutProvider(PaymentProvider):
             )
             recorded += 1
         return f"refunds recorded: {recorded}"
+
+
+# Stripe event type → handler; any other event is acknowledged and ignored.
+_EVENT_HANDLERS: dict[str, Callable[[StripeCheckoutProvider, Any], str]] = {
+    "checkout.session.completed": StripeCheckoutProvider._session_paid,
+    "checkout.session.async_payment_succeeded": StripeCheckoutProvider._session_paid,
+    "checkout.session.async_payment_failed": StripeCheckoutProvider._session_debit_failed,
+    "checkout.session.expired": StripeCheckoutProvider._session_expired,
+    "payment_intent.payment_failed": StripeCheckoutProvider._intent_failed,
+    "charge.refunded": StripeCheckoutProvider._refunds,
+    "charge.refund.updated": StripeCheckoutProvider._refunds,
+    "refund.created": StripeCheckoutProvider._refunds,
+    "refund.updated": StripeCheckoutProvider._refunds,
+    "charge.dispute.created": StripeCheckoutProvider._dispute_created,
+    "charge.dispute.closed": StripeCheckoutProvider._dispute_closed,
+}
