@@ -22,6 +22,7 @@ from investors.models import (
     LetterSigner,
     LicenceType,
 )
+from investors.services.profiles import mark_step_saved
 
 M = AccreditationMethod
 D = DocumentKind
@@ -151,9 +152,7 @@ def accreditation_claim_start(
         claim.status = AccreditationStatus.SELF_CERTIFIED
         claim.decided_at = now
         claim.save(update_fields=["status", "decided_at"])
-    if "accreditation" not in investor.steps_saved:
-        investor.steps_saved = [*investor.steps_saved, "accreditation"]
-        investor.save(update_fields=["steps_saved", "updated_at"])
+    mark_step_saved(investor, "accreditation", save=True)
     audit_record(
         actor=actor,
         action="accreditation.started",

@@ -65,9 +65,17 @@ def ensure_editable(investor: InvestorProfile) -> None:
         )
 
 
-def mark_step_saved(investor: InvestorProfile, step: str) -> None:
-    if step not in investor.steps_saved:
-        investor.steps_saved = [*investor.steps_saved, step]
+def mark_step_saved(investor: InvestorProfile, step: str, *, save: bool = False) -> None:
+    """Record that the investor saved an onboarding step (the progress bar reads it).
+
+    Without `save` the caller writes `steps_saved` together with the fields it changed; with it the
+    marker is written now, and only if the step was not marked before.
+    """
+    if step in investor.steps_saved:
+        return
+    investor.steps_saved = [*investor.steps_saved, step]
+    if save:
+        investor.save(update_fields=["steps_saved", "updated_at"])
 
 
 def validate_country(value: str, *, label: str) -> str:

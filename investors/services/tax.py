@@ -13,7 +13,7 @@ from core.countries import UNITED_STATES
 from core.errors import ApplicationError
 from core.models import User
 from investors.models import InvestorProfile, TaxForm, TaxFormKind
-from investors.services.profiles import US_TAX_ID_KINDS, normalise_tax_id, validate_country
+from investors.services.profiles import US_TAX_ID_KINDS, mark_step_saved, normalise_tax_id, validate_country
 
 # 26 USC 1441: the statutory rate a treaty can only lower; a claim above it is a mistake.
 STATUTORY_WITHHOLDING_BPS = 3000
@@ -105,9 +105,7 @@ def tax_form_sign(
     form = TaxForm.objects.create(
         investor=investor, kind=kind, signer_name=signer_name, signed_on=signed_on, expires_on=expires_on, **fields
     )
-    if "tax" not in investor.steps_saved:
-        investor.steps_saved = [*investor.steps_saved, "tax"]
-        investor.save(update_fields=["steps_saved", "updated_at"])
+    mark_step_saved(investor, "tax", save=True)
     audit_record(
         actor=actor,
         action="tax_form.signed",

@@ -13,6 +13,7 @@ from core.audit import audit_record
 from core.errors import ApplicationError, Conflict, NotPermitted
 from core.models import Issuer, User
 from investors.models import InvestorProfile, SiweChallenge, Wallet, WalletKind
+from investors.services.profiles import mark_step_saved
 from investors.services.verification import investor_registry_refresh
 from investors.siwe import SignatureInvalid, SiweMessage, checksum_address, message_nonce, recover_signer
 
@@ -106,9 +107,7 @@ def wallet_link_by_signature(*, investor: InvestorProfile, actor: User, message:
         siwe_signature=signature.strip(),
         linked_by=actor,
     )
-    if "wallets" not in investor.steps_saved:
-        investor.steps_saved = [*investor.steps_saved, "wallets"]
-        investor.save(update_fields=["steps_saved", "updated_at"])
+    mark_step_saved(investor, "wallets", save=True)
     audit_record(
         actor=actor,
         action="wallet.linked",
