@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 
 from csp.decorators import csp_replace
 from django.contrib import messages
@@ -29,6 +30,7 @@ from compliance.services.reviews import (
 )
 from compliance.services.sanctions import screening_hit_clear, screening_hit_confirm
 from core.access import Perm, access_required, signed_in_user
+from core.actions import action_perform
 from core.errors import ApplicationError
 from core.models import Issuer
 from investors.forms import CustodialWalletForm
@@ -126,13 +128,6 @@ def _back(issuer: Issuer, investor: InvestorProfile) -> HttpResponse:
     return redirect("compliance_investor", slug=issuer.slug, public_id=investor.public_id)
 
 
-def _report(request: HttpRequest, exc: ApplicationError | None, success: str) -> None:
-    if exc is not None:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, success)
-
-
 @require_POST
 @access_required(Perm.COMPLIANCE_REVIEW, issuer_kwarg="slug")
 def compliance_kyc_decide(request: HttpRequest, issuer: Issuer, public_id: uuid.UUID) -> HttpResponse:
@@ -142,22 +137,16 @@ def compliance_kyc_decide(request: HttpRequest, issuer: Issuer, public_id: uuid.
         messages.error(request, "Choose a decision.")
         return _back(issuer, investor)
     actor, note = signed_in_user(request), form.cleaned_data["note"]
-    decision = form.cleaned_data["decision"]
-    error: ApplicationError | None = None
-    try:
-        if decision == "approve":
-            kyc_approve(investor=investor, actor=actor, issuer=issuer)
-        elif decision == "reject":
-            kyc_reject(investor=investor, actor=actor, issuer=issuer, reason=note)
-        else:
-            kyc_request_information(investor=investor, actor=actor, issuer=issuer, message=note)
-    except ApplicationError as exc:
-        error = exc
-    _report(
-        request,
-        error,
-        {"approve": "KYC approved.", "reject": "KYC rejected.", "request_info": "Request sent."}[decision],
-    )
+    decisions: dict[str, tuple[Callable[[], object], str]] = {
+        "approve": (lambda: kyc_approve(investor=investor, actor=actor, issuer=issuer), "KYC approved."),
+        "reject": (lambda: kyc_reject(investor=investor, actor=actor, issuer=issuer, reason=note), "KYC rejected."),
+        "request_info": (
+            lambda: kyc_request_information(investor=investor, actor=actor, issuer=issuer, message=note),
+            "Request sent.",
+        ),
+    }
+    action, success = decisions[form.cleaned_data["decision"]]
+    action_perform(request, action, success=success)
     return _back(issuer, investor)
 
 
@@ -172,23 +161,23 @@ def compliance_accreditation_decide(
     if not form.is_valid():
         messages.error(request, "Choose a decision.")
         return _back(issuer, investor)
-    actor, note, decision = signed_in_user(request), form.cleaned_data["note"], form.cleaned_data["decision"]
-    error: ApplicationError | None = None
-    try:
-        if decision == "approve":
-            accreditation_approve(claim=claim, actor=actor, issuer=issuer)
-        elif decision == "reject":
-            accreditation_reject(claim=claim, actor=actor, issuer=issuer, reason=note)
-        else:
-            accreditation_request_information(claim=claim, actor=actor, issuer=issuer, message=note)
-    except ApplicationError as exc:
-        error = exc
-    labels = {
-        "approve": "Accreditation verified.",
-        "reject": "Accreditation rejected.",
-        "request_info": "Request sent.",
+    actor, note = signed_in_user(request), form.cleaned_data["note"]
+    decisions: dict[str, tuple[Callable[[], object], str]] = {
+        "approve": (
+            lambda: accreditation_approve(claim=claim, actor=actor, issuer=issuer),
+            "Accreditation verified.",
+        ),
+        "reject": (
+            lambda: accreditation_reject(claim=claim, actor=actor, issuer=issuer, reason=note),
+            "Accreditation rejected.",
+        ),
+        "request_info": (
+            lambda: accreditation_request_information(claim=claim, actor=actor, issuer=issuer, message=note),
+            "Request sent.",
+        ),
     }
-    _report(request, error, labels[decision])
+    action, success = decisions[form.cleaned_data["decision"]]
+    action_perform(request, action, success=success)
     return _back(issuer, investor)
 
 
@@ -202,15 +191,12 @@ def compliance_hit_decide(request: HttpRequest, issuer: Issuer, public_id: uuid.
         messages.error(request, "Choose a decision and say what it rests on.")
         return _back(issuer, investor)
     actor, note = signed_in_user(request), form.cleaned_data["note"]
-    error: ApplicationError | None = None
-    try:
-        if form.cleaned_data["decision"] == "clear":
-            screening_hit_clear(hit=hit, actor=actor, issuer=issuer, reason=note)
-        else:
-            screening_hit_confirm(hit=hit, actor=actor, issuer=issuer, reason=note)
-    except ApplicationError as exc:
-        error = exc
-    _report(request, error, "The sanctions match was decided.")
+    decide = screening_hit_clear if form.cleaned_data["decision"] == "clear" else screening_hit_confirm
+    action_perform(
+        request,
+        lambda: decide(hit=hit, actor=actor, issuer=issuer, reason=note),
+        success="The sanctions match was decided.",
+    )
     return _back(issuer, investor)
 
 
@@ -223,18 +209,17 @@ def compliance_owner_decide(request: HttpRequest, issuer: Issuer, public_id: uui
     if not form.is_valid():
         messages.error(request, "Choose a decision.")
         return _back(issuer, investor)
-    error: ApplicationError | None = None
-    try:
-        owner_review(
+    action_perform(
+        request,
+        lambda: owner_review(
             owner=owner,
             actor=signed_in_user(request),
             issuer=issuer,
             verified=form.cleaned_data["decision"] == "verify",
             note=form.cleaned_data["note"],
-        )
-    except ApplicationError as exc:
-        error = exc
-    _report(request, error, f"{owner.full_name}: decision recorded.")
+        ),
+        success=f"{owner.full_name}: decision recorded.",
+    )
     return _back(issuer, investor)
 
 
@@ -243,21 +228,20 @@ def compliance_owner_decide(request: HttpRequest, issuer: Issuer, public_id: uui
 def compliance_custodial_wallet(request: HttpRequest, issuer: Issuer, public_id: uuid.UUID) -> HttpResponse:
     investor = _applicant(issuer, public_id)
     form = CustodialWalletForm(request.POST)
-    error: ApplicationError | None = None
-    if form.is_valid():
-        try:
-            wallet_custodial_record(
-                investor=investor,
-                actor=signed_in_user(request),
-                issuer=issuer,
-                address=form.cleaned_data["address"],
-                custodian_name=form.cleaned_data["custodian_name"],
-            )
-        except ApplicationError as exc:
-            error = exc
-        _report(request, error, "The custodial wallet was recorded.")
-    else:
+    if not form.is_valid():
         messages.error(request, "Enter the wallet address and the custodian's name.")
+        return _back(issuer, investor)
+    action_perform(
+        request,
+        lambda: wallet_custodial_record(
+            investor=investor,
+            actor=signed_in_user(request),
+            issuer=issuer,
+            address=form.cleaned_data["address"],
+            custodian_name=form.cleaned_data["custodian_name"],
+        ),
+        success="The custodial wallet was recorded.",
+    )
     return _back(issuer, investor)
 
 
