@@ -56,6 +56,29 @@ def issuer_create(
 
 
 @transaction.atomic
+def issuer_onboard(
+    *,
+    actor: User | None,
+    name: str,
+    legal_name: str,
+    jurisdiction: str,
+    country: str,
+    admin_email: str,
+) -> IssuerMembership:
+    """Create an issuer with its first admin, a user who has already signed up; both or neither.
+
+    Returns the admin's membership (its `issuer` is the new issuer).
+    """
+    admin = User.objects.filter(email__iexact=admin_email).first()
+    if admin is None:
+        raise ApplicationError(
+            "No registered user has this e-mail address.", code="unknown_user", extra={"field": "admin_email"}
+        )
+    issuer = issuer_create(actor=actor, name=name, legal_name=legal_name, jurisdiction=jurisdiction, country=country)
+    return membership_grant(actor=actor, issuer=issuer, user=admin, role=Role.ISSUER_ADMIN)
+
+
+@transaction.atomic
 def membership_grant(*, actor: User | None, issuer: Issuer, user: User, role: str) -> IssuerMembership:
     """Give `user` a role at `issuer`, or change the role they already have there."""
     if role not in Role.values:

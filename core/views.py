@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -16,7 +15,7 @@ from core.errors import ApplicationError
 from core.forms import IssuerCreateForm, MemberAddForm
 from core.models import Issuer, IssuerMembership, User
 from core.selectors import audit_events_for_issuer, audit_events_recent, issuer_list_visible_to, issuer_team
-from core.services import issuer_create, membership_grant, membership_revoke
+from core.services import issuer_onboard, membership_grant, membership_revoke
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -92,25 +91,22 @@ def staff_console(request: HttpRequest) -> HttpResponse:
     form = IssuerCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        admin_user = User.objects.filter(email__iexact=data["admin_email"]).first()
-        if admin_user is None:
-            form.add_error("admin_email", "No registered user has this e-mail address.")
+        try:
+            membership = issuer_onboard(
+                actor=signed_in_user(request),
+                name=data["name"],
+                legal_name=data["legal_name"],
+                jurisdiction=data["jurisdiction"],
+                country=data["country"],
+                admin_email=data["admin_email"],
+            )
+        except ApplicationError as exc:
+            form.add_error(exc.extra.get("field"), exc.message)
         else:
-            try:
-                with transaction.atomic():
-                    issuer = issuer_create(
-                        actor=signed_in_user(request),
-                        name=data["name"],
-                        legal_name=data["legal_name"],
-                        jurisdiction=data["jurisdiction"],
-                        country=data["country"],
-                    )
-                    membership_grant(actor=signed_in_user(request), issuer=issuer, user=admin_user, role="issuer_admin")
-            except ApplicationError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, f"{issuer.name} was created with {admin_user.email} as its admin.")
-                return redirect("staff_console")
+            messages.success(
+                request, f"{membership.issuer.name} was created with {membership.user.email} as its admin."
+            )
+            return redirect("staff_console")
     context = {
         "issuers": issuer_list_visible_to(user=request.user),
         "form": form,

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from core.errors import ApplicationError
-from core.models import AuditEvent, IssuerMembership, Role
+from core.models import AuditEvent, Issuer, IssuerMembership, Role
 from core.services import membership_grant, membership_revoke
 from core.tests.factories import UserFactory
 from core.tests.support import Cast
@@ -65,3 +65,20 @@ def test_an_admin_of_one_issuer_cannot_manage_another(client: Client, cast: Cast
     response = client.post(f"/issuers/{cast.issuer.slug}/team/", {"email": cast.investor.email, "role": "issuer_admin"})
     assert response.status_code == 403
     assert not IssuerMembership.objects.filter(user=cast.investor).exists()
+
+
+@pytest.mark.django_db
+def test_staff_create_an_issuer_only_with_a_registered_first_admin(client: Client) -> None:
+    staff = UserFactory(is_staff=True, mfa=True)
+    UserFactory(email="first.admin@beacon.example")
+    client.force_login(staff)
+    form = {"name": "Beacon Funds", "legal_name": "Beacon Funds LP", "jurisdiction": "Delaware", "country": "us"}
+
+    refused = client.post("/staff/", {**form, "admin_email": "ghost@example.com"})
+    assert "No registered user has this e-mail address." in refused.content.decode()
+    assert not Issuer.objects.filter(name="Beacon Funds").exists()
+
+    created = client.post("/staff/", {**form, "admin_email": "First.Admin@beacon.example"}, follow=True)
+    assert "Beacon Funds was created with first.admin@beacon.example as its admin." in created.content.decode()
+    membership = IssuerMembership.objects.get(issuer__name="Beacon Funds")
+    assert membership.role == Role.ISSUER_ADMIN and membership.user.email == "first.admin@beacon.example"
