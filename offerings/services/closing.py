@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections import OrderedDict
 
 from django.conf import settings
@@ -40,6 +41,7 @@ from tokens import services as chain
 from tokens.models import TxStatus
 from tokens.selectors import token_deployment
 
+log = logging.getLogger(__name__)
 END_CHUNK = 200
 
 
@@ -96,6 +98,26 @@ def offering_close(*, offering: Offering, actor: User | None, scheduled: bool = 
             closing_advance_task, offering.pk, when_broker_down="the beat's next pass advances every closing"
         )
     return offering
+
+
+def offerings_close_due(*, now: dt.datetime | None = None) -> int:
+    """Close the open offerings whose close date arrived; a refused close is logged and left open."""
+    closed = 0
+    for offering in Offering.objects.filter(status=OfferingStatus.OPEN, closes_at__lte=now or timezone.now()):
+        try:
+            offering_close(offering=offering, actor=None, scheduled=True)
+            closed += 1
+        except ApplicationError as exc:
+            log.warning("scheduled close of offering %s refused: %s", offering.pk, exc.message)
+    return closed
+
+
+def closings_advance() -> int:
+    """Carry on every closing (settles batches whose transactions confirmed)."""
+    ids = list(Offering.objects.filter(status=OfferingStatus.CLOSING).values_list("pk", flat=True))
+    for offering_id in ids:
+        closing_advance(offering_id=offering_id)
+    return len(ids)
 
 
 def closing_advance(*, offering_id: int, max_steps: int | None = None) -> str:

@@ -307,6 +307,19 @@ def refund_send(*, refund_id: int) -> Refund:
         return refund
 
 
+def refunds_stale_send(*, older_than: dt.timedelta = dt.timedelta(minutes=2), limit: int = 200) -> int:
+    """Send again the refunds still requested a while after they were asked for (a lost task)."""
+    stale = timezone.now() - older_than
+    ids = list(
+        Refund.objects.filter(status=RefundStatus.REQUESTED, requested_at__lt=stale)
+        .exclude(external_ref="manual")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for refund_id in ids:
+        refund_send(refund_id=refund_id)
+    return len(ids)
+
+
 @transaction.atomic
 def refund_retry(*, refund: Refund, actor: User) -> Refund:
     refund = Refund.objects.select_for_update().get(pk=refund.pk)

@@ -398,6 +398,25 @@ def subscription_end_system(*, subscription: Subscription, status: str, reason: 
     return _end(subscription, status=status, reason=reason, actor=None)
 
 
+def subscriptions_lapsed_end(*, now: dt.datetime | None = None) -> int:
+    """Cancel the open commitments of open offerings whose reconfirmation deadline passed."""
+    lapsed = Subscription.objects.filter(
+        reconfirm_by__lt=now or timezone.now(),
+        status__in=OPEN_SUBSCRIPTION_STATUSES,
+        offering__status=OfferingStatus.OPEN,
+    )
+    ended = 0
+    for subscription in lapsed:
+        # Reg CF 227.304(c): not reconfirmed within five business days of a material change.
+        subscription_end_system(
+            subscription=subscription,
+            status=SubscriptionStatus.CANCELLED,
+            reason="Not reconfirmed within five business days after a material change; your payment is refunded.",
+        )
+        ended += 1
+    return ended
+
+
 def subscription_payment_start(*, subscription: Subscription, actor: User, provider: str, return_url: str) -> Payment:
     """Begin paying through one provider. The provider's own call happens outside the lock."""
     from offerings.payments import payment_provider

@@ -149,6 +149,20 @@ def test_subscribing_reserves_the_amount_and_signing_records_the_documents(cast)
     assert content.startswith(b"%PDF") and len(subscription.agreement_sha256) == 64
 
 
+def test_a_reg_cf_commitment_not_reconfirmed_in_time_is_cancelled_by_the_beat(cast) -> None:
+    from offerings.tasks import offerings_scheduled_task
+
+    offering = offering_open(cast.issuer, cast.admin, exemption=Exemption.REG_CF, min_investment_minor=100_00)
+    investor = verified_investor(accreditation="self_certified")
+    lapsed = _signed(offering, investor, 1_000_00)
+    lapsed.reconfirm_by = timezone.now() - dt.timedelta(minutes=1)
+    lapsed.save(update_fields=["reconfirm_by"])
+    offerings_scheduled_task()
+    lapsed.refresh_from_db()
+    assert lapsed.status == SubscriptionStatus.CANCELLED
+    assert "Not reconfirmed within five business days" in lapsed.status_reason
+
+
 def test_an_ineligible_investor_gets_every_reason(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin)
     investor = verified_investor(accreditation=None, wallet=None)
