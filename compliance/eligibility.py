@@ -1,4 +1,5 @@
-"""May this investor subscribe this amount to this offering? Every reason, in words an investor reads.
+"""May this investor subscribe this amount to this offering? Every reason, with a stable code and in words
+an investor reads.
 
 `subscription_eligibility` is the one check the subscription API, the subscription pages and
 closing all call. It knows investors (compliance sits below offerings), so the offering arrives as
@@ -17,12 +18,67 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import models
 from django.utils import timezone
 
 from compliance.exemptions import InvestorLimit
 from core.countries import country_code, country_name
 from core.money import Money
 from investors.models import AccreditationStatus, InvestorProfile, KycStatus, ScreeningStatus
+
+
+class ReasonCode(models.TextChoices):
+    """Stable codes of the reasons an investor may not subscribe; pages and API clients choose by these."""
+
+    NO_INVESTOR_ACCOUNT = "no_investor_account", "No investor account yet"
+    NOT_ACCEPTING = "not_accepting", "Offering not accepting subscriptions"
+    KYC_NOT_SUBMITTED = "kyc_not_submitted", "Identity not submitted"
+    KYC_PENDING = "kyc_pending", "Identity under review"
+    KYC_MORE_INFO = "kyc_more_info", "Identity review needs more information"
+    KYC_REJECTED = "kyc_rejected", "Identity not approved"
+    KYC_EXPIRED = "kyc_expired", "Identity verification expired"
+    KYC_UNVERIFIED = "kyc_unverified", "Identity not verified"
+    SCREENING_NOT_CLEAR = "screening_not_clear", "Sanctions screening not clear"
+    SCREENING_BLOCKED = "screening_blocked", "Sanctions screening match"
+    COUNTRY_NOT_ALLOWED = "country_not_allowed", "Country not allowed"
+    COUNTRY_BLOCKED = "country_blocked", "Country blocked"
+    ACCREDITATION_NOT_VERIFIED = "accreditation_not_verified", "Accreditation not verified"
+    ACCREDITATION_REQUIRED = "accreditation_required", "Accredited investors only"
+    NON_ACCREDITED_PLACES_FULL = "non_accredited_places_full", "No places left for non-accredited investors"
+    US_PERSON = "us_person", "US persons excluded"
+    FINANCIALS_MISSING = "financials_missing", "Income and net worth needed"
+    REG_CF_LIMIT = "reg_cf_limit", "Regulation Crowdfunding investment limit"
+    REG_A_TIER2_LIMIT = "reg_a_tier2_limit", "Regulation A+ Tier 2 investment limit"
+    AMOUNT_NOT_POSITIVE = "amount_not_positive", "Amount not above zero"
+    AMOUNT_NOT_WHOLE_TOKENS = "amount_not_whole_tokens", "Amount not a whole number of tokens"
+    BELOW_MINIMUM = "below_minimum", "Below the minimum investment"
+    ABOVE_MAXIMUM = "above_maximum", "Above the maximum investment"
+    NO_REGISTERED_WALLET = "no_registered_wallet", "No wallet registered on-chain"
+
+
+# Reasons that depend on the income and net worth the investor types with the amount: a page that
+# shows what stands in the way before anything is typed leaves them out.
+FIGURE_REASONS = frozenset({ReasonCode.FINANCIALS_MISSING, ReasonCode.REG_CF_LIMIT, ReasonCode.REG_A_TIER2_LIMIT})
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why an investor may not subscribe: a stable `code`, the sentence they read, and its figures."""
+
+    code: ReasonCode
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": str(self.code), "message": self.message, "params": dict(self.params)}
+
+
+NO_INVESTOR_ACCOUNT = Reason(
+    ReasonCode.NO_INVESTOR_ACCOUNT, "Set up your investor account first: identity, documents, tax form and a wallet."
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +122,7 @@ class EligibilityContext:
 @dataclass(frozen=True)
 class Eligibility:
     allowed: bool
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     # The most this investor may still commit under a per-investor limit (None: no such limit).
     limit_remaining_minor: int | None = None
 
@@ -122,19 +178,31 @@ def verified_wallets(investor: InvestorProfile, *, registered: frozenset[str]) -
     return [w.address for w in investor.wallets.all() if w.removed_at is None and w.address in registered]
 
 
-def _kyc_reasons(investor: InvestorProfile, now: dt.datetime) -> list[str]:
+_KYC_REASONS: dict[str, Reason] = {
+    KycStatus.NOT_SUBMITTED: Reason(
+        ReasonCode.KYC_NOT_SUBMITTED,
+        "Your identity has not been verified yet. Finish onboarding and submit it for review.",
+    ),
+    KycStatus.PENDING: Reason(ReasonCode.KYC_PENDING, "Your identity verification is still under review."),
+    KycStatus.MORE_INFO: Reason(
+        ReasonCode.KYC_MORE_INFO,
+        "The compliance team asked you for more information before verifying your identity.",
+    ),
+    KycStatus.REJECTED: Reason(ReasonCode.KYC_REJECTED, "Your identity verification was not approved."),
+    KycStatus.EXPIRED: Reason(
+        ReasonCode.KYC_EXPIRED, "Your identity verification has expired. Renew it from your investor status page."
+    ),
+}
+
+
+def _kyc_reasons(investor: InvestorProfile, now: dt.datetime) -> list[Reason]:
     if investor.kyc_status == KycStatus.APPROVED:
         if investor.kyc_expires_at is None or investor.kyc_expires_at <= now:
-            return ["Your identity verification has expired. Renew it from your investor status page."]
+            return [_KYC_REASONS[KycStatus.EXPIRED]]
         return []
-    messages: dict[str, str] = {
-        KycStatus.NOT_SUBMITTED: "Your identity has not been verified yet. Finish onboarding and submit it for review.",
-        KycStatus.PENDING: "Your identity verification is still under review.",
-        KycStatus.MORE_INFO: "The compliance team asked you for more information before verifying your identity.",
-        KycStatus.REJECTED: "Your identity verification was not approved.",
-        KycStatus.EXPIRED: "Your identity verification has expired. Renew it from your investor status page.",
-    }
-    return [messages.get(investor.kyc_status, "Your identity has not been verified.")]
+    return [
+        _KYC_REASONS.get(investor.kyc_status, Reason(ReasonCode.KYC_UNVERIFIED, "Your identity has not been verified."))
+    ]
 
 
 def _limit_reasons(
@@ -144,30 +212,45 @@ def _limit_reasons(
     amount_minor: int,
     context: EligibilityContext,
     accredited: bool,
-) -> tuple[list[str], int | None]:
+) -> tuple[list[Reason], int | None]:
     if terms.investor_limit == InvestorLimit.NONE or accredited:
         return [], None
     income, worth = context.annual_income_minor, context.net_worth_minor
     if income is None or worth is None or income < 0 or worth < 0:
         what = "annual revenue and net assets" if investor.is_entity else "annual income and net worth"
-        return [f"Tell us your {what} so we can work out your investment limit for this offering."], None
+        return [
+            Reason(
+                ReasonCode.FINANCIALS_MISSING,
+                f"Tell us your {what} so we can work out your investment limit for this offering.",
+                {"entity": investor.is_entity},
+            )
+        ], None
     if terms.investor_limit == InvestorLimit.REG_CF:
         limit = reg_cf_annual_limit(income_minor=income, net_worth_minor=worth)
         remaining = max(limit - context.reg_cf_invested_12m_minor, 0)
         if amount_minor > remaining:
             already = context.reg_cf_invested_12m_minor
             return [
-                f"Regulation Crowdfunding limits you to {_money(limit, 'USD')} across all crowdfunding offerings "
-                f"in 12 months; you have invested {_money(already, 'USD')} in that time, so at most "
-                f"{_money(remaining, 'USD')} is left."
+                Reason(
+                    ReasonCode.REG_CF_LIMIT,
+                    f"Regulation Crowdfunding limits you to {_money(limit, 'USD')} across all crowdfunding "
+                    f"offerings in 12 months; you have invested {_money(already, 'USD')} in that time, so at most "
+                    f"{_money(remaining, 'USD')} is left.",
+                    {"limit_minor": limit, "invested_minor": already, "remaining_minor": remaining, "currency": "USD"},
+                )
             ], remaining
         return [], remaining
     limit = reg_a_tier2_limit(income_minor=income, net_worth_minor=worth)
     remaining = max(limit - context.existing_commitment_minor, 0)
     if amount_minor > remaining:
         return [
-            f"Regulation A+ Tier 2 limits investors who are not accredited to 10% of the greater of annual income "
-            f"and net worth: {_money(limit, 'USD')} in this offering, so at most {_money(remaining, 'USD')} more."
+            Reason(
+                ReasonCode.REG_A_TIER2_LIMIT,
+                f"Regulation A+ Tier 2 limits investors who are not accredited to 10% of the greater of annual "
+                f"income and net worth: {_money(limit, 'USD')} in this offering, so at most "
+                f"{_money(remaining, 'USD')} more.",
+                {"limit_minor": limit, "remaining_minor": remaining, "currency": "USD"},
+            )
         ], remaining
     return [], remaining
 
@@ -177,31 +260,53 @@ def subscription_eligibility(
 ) -> Eligibility:
     """Allowed, or denied with every reason that applies (not only the first)."""
     now = context.now or timezone.now()
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     if not terms.accepting:
-        reasons.append(terms.not_accepting_reason)
+        reasons.append(Reason(ReasonCode.NOT_ACCEPTING, terms.not_accepting_reason))
     reasons += _kyc_reasons(investor, now)
-    if investor.screening_status != ScreeningStatus.CLEAR:
+    if investor.screening_status == ScreeningStatus.BLOCKED:
         reasons.append(
-            "Your sanctions screening is not clear yet."
-            if investor.screening_status != ScreeningStatus.BLOCKED
-            else "You cannot invest: your sanctions screening found a match."
+            Reason(ReasonCode.SCREENING_BLOCKED, "You cannot invest: your sanctions screening found a match.")
         )
+    elif investor.screening_status != ScreeningStatus.CLEAR:
+        reasons.append(Reason(ReasonCode.SCREENING_NOT_CLEAR, "Your sanctions screening is not clear yet."))
     country = country_code(investor.country)
     if terms.allowed_countries and country not in terms.allowed_countries:
-        reasons.append(f"This offering is not open to investors in {country_name(country) or 'your country'}.")
+        reasons.append(
+            Reason(
+                ReasonCode.COUNTRY_NOT_ALLOWED,
+                f"This offering is not open to investors in {country_name(country) or 'your country'}.",
+                {"country": country},
+            )
+        )
     elif country in terms.blocked_countries:
-        reasons.append(f"This offering is not open to investors in {country_name(country)}.")
+        reasons.append(
+            Reason(
+                ReasonCode.COUNTRY_BLOCKED,
+                f"This offering is not open to investors in {country_name(country)}.",
+                {"country": country},
+            )
+        )
 
     verified, certified = accredited_status(investor, now=now)
     if terms.accredited_only and terms.accreditation_verified and not verified:
         # 506(c)(2)(ii): reasonable steps to verify accredited status.
         reasons.append(
-            f"{terms.exemption_label} offerings are open only to accredited investors whose status was verified; "
-            "yours is not verified (or has expired)."
+            Reason(
+                ReasonCode.ACCREDITATION_NOT_VERIFIED,
+                f"{terms.exemption_label} offerings are open only to accredited investors whose status was "
+                "verified; yours is not verified (or has expired).",
+                {"exemption": terms.exemption},
+            )
         )
     elif terms.accredited_only and not certified:
-        reasons.append(f"{terms.exemption_label} offerings are open only to accredited investors.")
+        reasons.append(
+            Reason(
+                ReasonCode.ACCREDITATION_REQUIRED,
+                f"{terms.exemption_label} offerings are open only to accredited investors.",
+                {"exemption": terms.exemption},
+            )
+        )
     elif (
         terms.max_non_accredited is not None
         and not certified
@@ -210,41 +315,69 @@ def subscription_eligibility(
     ):
         # 506(b)(2)(i): at most 35 non-accredited purchasers across 506(b) sales within 90 days.
         reasons.append(
-            "This offering has no places left for investors who are not accredited. "
-            "Certify your accreditation to subscribe."
+            Reason(
+                ReasonCode.NON_ACCREDITED_PLACES_FULL,
+                "This offering has no places left for investors who are not accredited. "
+                "Certify your accreditation to subscribe.",
+                {"max_non_accredited": terms.max_non_accredited},
+            )
         )
     if not terms.us_persons_allowed and investor.is_us_person:
         # Reg S Rule 903: offers and sales to non-US persons, in offshore transactions.
-        reasons.append(f"{terms.exemption_label} offerings cannot be sold to US persons.")
+        reasons.append(
+            Reason(
+                ReasonCode.US_PERSON,
+                f"{terms.exemption_label} offerings cannot be sold to US persons.",
+                {"exemption": terms.exemption},
+            )
+        )
 
     limit_reasons, remaining = _limit_reasons(
         investor=investor, terms=terms, amount_minor=amount_minor, context=context, accredited=certified
     )
     reasons += limit_reasons
 
+    currency = terms.currency
     if amount_minor <= 0:
-        reasons.append("Enter an amount above zero.")
+        reasons.append(Reason(ReasonCode.AMOUNT_NOT_POSITIVE, "Enter an amount above zero."))
     else:
         if amount_minor % terms.price_minor:
             reasons.append(
-                f"The amount must buy a whole number of tokens at {_money(terms.price_minor, terms.currency)} each."
+                Reason(
+                    ReasonCode.AMOUNT_NOT_WHOLE_TOKENS,
+                    f"The amount must buy a whole number of tokens at {_money(terms.price_minor, currency)} each.",
+                    {"price_minor": terms.price_minor, "currency": currency},
+                )
             )
         if amount_minor < terms.min_investment_minor:
-            reasons.append(f"The minimum investment is {_money(terms.min_investment_minor, terms.currency)}.")
-        total = amount_minor + context.existing_commitment_minor
-        if terms.max_investment_minor is not None and total > terms.max_investment_minor:
             reasons.append(
-                f"The maximum investment per investor is {_money(terms.max_investment_minor, terms.currency)}"
-                + (
-                    f"; you already committed {_money(context.existing_commitment_minor, terms.currency)}."
-                    if context.existing_commitment_minor
-                    else "."
+                Reason(
+                    ReasonCode.BELOW_MINIMUM,
+                    f"The minimum investment is {_money(terms.min_investment_minor, currency)}.",
+                    {"min_investment_minor": terms.min_investment_minor, "currency": currency},
+                )
+            )
+        existing = context.existing_commitment_minor
+        if terms.max_investment_minor is not None and amount_minor + existing > terms.max_investment_minor:
+            reasons.append(
+                Reason(
+                    ReasonCode.ABOVE_MAXIMUM,
+                    f"The maximum investment per investor is {_money(terms.max_investment_minor, currency)}"
+                    + (f"; you already committed {_money(existing, currency)}." if existing else "."),
+                    {
+                        "max_investment_minor": terms.max_investment_minor,
+                        "existing_commitment_minor": existing,
+                        "currency": currency,
+                    },
                 )
             )
 
     if not verified_wallets(investor, registered=_registered(investor, context)):
         reasons.append(
-            "You need a wallet that is linked and registered on-chain to receive the tokens. "
-            "Link one on your wallets page; registration follows verification."
+            Reason(
+                ReasonCode.NO_REGISTERED_WALLET,
+                "You need a wallet that is linked and registered on-chain to receive the tokens. "
+                "Link one on your wallets page; registration follows verification.",
+            )
         )
     return Eligibility(allowed=not reasons, reasons=reasons, limit_remaining_minor=remaining)

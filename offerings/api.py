@@ -12,11 +12,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from compliance.eligibility import ReasonCode
 from core.access import AccessPermission, Perm, signed_in_user
 from core.errors import ApplicationError
 from investors.models import InvestorProfile
-from offerings import selectors
 from offerings.models import Offering, OfferingStatus
+from offerings.selectors.offerings import offerings_public
 from offerings.services.subscriptions import NotEligible, subscription_check, subscription_create
 
 
@@ -48,7 +49,7 @@ class OfferingListApi(ListAPIView):
     serializer_class = OfferingOutput
 
     def get_queryset(self) -> Any:
-        return selectors.offerings_public()
+        return offerings_public()
 
 
 def _offering(public_id: Any) -> Offering:
@@ -73,6 +74,17 @@ def _investor(request: Request) -> InvestorProfile:
     return investor
 
 
+class ReasonOutput(serializers.Serializer):
+    """One reason the investor may not subscribe: a stable code to act on, the sentence to show, its figures."""
+
+    class Meta:
+        ref_name = "EligibilityReason"
+
+    code = serializers.ChoiceField(choices=ReasonCode.choices)
+    message = serializers.CharField()
+    params = serializers.DictField(child=serializers.JSONField())
+
+
 class EligibilityApi(APIView):
     access_perm = Perm.INVESTOR_SELF
     permission_classes = [AccessPermission]
@@ -82,7 +94,7 @@ class EligibilityApi(APIView):
             ref_name = "Eligibility"
 
         allowed = serializers.BooleanField()
-        reasons = serializers.ListField(child=serializers.CharField())
+        reasons = ReasonOutput(many=True)
         limit_remaining_minor = serializers.IntegerField(allow_null=True)
 
     @extend_schema(request=AmountInput, responses=OutputSerializer)
@@ -120,7 +132,7 @@ class SubscriptionCreateApi(APIView):
             )
         except NotEligible as exc:
             return Response(
-                {"error": {"code": exc.code, "message": "You cannot subscribe.", "details": {"reasons": exc.reasons}}},
+                {"error": {"code": exc.code, "message": "You cannot subscribe.", "details": exc.extra}},
                 status=400,
             )
         return Response(self.OutputSerializer(subscription).data, status=201)

@@ -366,6 +366,12 @@ class WireMatch(models.TextChoices):
     CLOSED = "closed", "The subscription is no longer open"
 
 
+class WireReceiptQuerySet(models.QuerySet["WireReceipt"]):
+    def flagged(self) -> WireReceiptQuerySet:
+        """Wires that need a person: the rule of `WireReceipt.flagged`, in SQL."""
+        return self.filter(resolved_at__isnull=True).exclude(match=WireMatch.EXACT)
+
+
 class WireReceipt(models.Model):
     """A wire the bank says arrived, recorded by hand or from a statement line. Flags need a person."""
 
@@ -385,6 +391,8 @@ class WireReceipt(models.Model):
     recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
 
+    objects = WireReceiptQuerySet.as_manager()
+
     class Meta:
         ordering = ["-recorded_at"]
         constraints = [models.UniqueConstraint(fields=["issuer", "bank_line_id"], name="bank_line_once")]
@@ -394,6 +402,7 @@ class WireReceipt(models.Model):
 
     @property
     def flagged(self) -> bool:
+        """Not matched exactly and not yet resolved by a person (`WireReceiptQuerySet.flagged` in SQL)."""
         return self.match != WireMatch.EXACT and self.resolved_at is None
 
 

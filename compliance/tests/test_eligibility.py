@@ -11,6 +11,7 @@ import pytest
 from compliance.eligibility import (
     EligibilityContext,
     OfferingTerms,
+    ReasonCode,
     reg_cf_annual_limit,
     subscription_eligibility,
 )
@@ -23,6 +24,7 @@ from investors.models import (
 )
 from investors.tests.support import verified_investor
 
+C = ReasonCode
 WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 USD = 100  # cents per dollar
 
@@ -64,8 +66,9 @@ def context(**overrides: Any) -> EligibilityContext:
 
 
 CASES = [
-    # (case id, investor kwargs, terms, amount in cents, context kwargs, expected reason fragments; [] = allowed)
-    ("506c verified accredited", {"accreditation": AccreditationStatus.VERIFIED}, terms(), 5_000 * USD, {}, []),
+    # (case id, investor kwargs, terms, amount in cents, context kwargs, expected reason fragments; [] = allowed,
+    #  then the expected reason codes)
+    ("506c verified accredited", {"accreditation": AccreditationStatus.VERIFIED}, terms(), 5_000 * USD, {}, [], set()),
     (
         "506c self-certified is not enough",
         {"accreditation": AccreditationStatus.SELF_CERTIFIED},
@@ -73,8 +76,17 @@ CASES = [
         5_000 * USD,
         {},
         ["whose status was verified"],
+        {C.ACCREDITATION_NOT_VERIFIED},
     ),
-    ("506c not accredited", {}, terms(), 5_000 * USD, {}, ["whose status was verified"]),
+    (
+        "506c not accredited",
+        {},
+        terms(),
+        5_000 * USD,
+        {},
+        ["whose status was verified"],
+        {C.ACCREDITATION_NOT_VERIFIED},
+    ),
     (
         "kyc pending",
         {"kyc": KycStatus.PENDING, "accreditation": "verified"},
@@ -82,6 +94,7 @@ CASES = [
         5_000 * USD,
         {},
         ["under review"],
+        {C.KYC_PENDING},
     ),
     (
         "kyc expired",
@@ -90,6 +103,7 @@ CASES = [
         5_000 * USD,
         {},
         ["expired"],
+        {C.KYC_EXPIRED},
     ),
     (
         "sanctions under review",
@@ -98,6 +112,7 @@ CASES = [
         5_000 * USD,
         {},
         ["sanctions screening is not clear"],
+        {C.SCREENING_NOT_CLEAR},
     ),
     (
         "sanctions blocked",
@@ -106,6 +121,7 @@ CASES = [
         5_000 * USD,
         {},
         ["found a match"],
+        {C.SCREENING_BLOCKED},
     ),
     (
         "506b self-certified accredited",
@@ -114,6 +130,7 @@ CASES = [
         5_000 * USD,
         {},
         [],
+        set(),
     ),
     (
         "506b non-accredited with places left",
@@ -122,6 +139,7 @@ CASES = [
         5_000 * USD,
         {"non_accredited_used": 34},
         [],
+        set(),
     ),
     (
         "506b non-accredited, 35 used in 90 days",
@@ -130,6 +148,7 @@ CASES = [
         5_000 * USD,
         {"non_accredited_used": 35},
         ["no places left"],
+        {C.NON_ACCREDITED_PLACES_FULL},
     ),
     (
         "506b already counted purchaser buys again",
@@ -138,9 +157,18 @@ CASES = [
         5_000 * USD,
         {"non_accredited_used": 35, "counted_as_non_accredited": True},
         [],
+        set(),
     ),
-    ("reg s non-US person", {"country": "DE"}, terms(Exemption.REG_S), 5_000 * USD, {}, []),
-    ("reg s US person", {"country": "US"}, terms(Exemption.REG_S), 5_000 * USD, {}, ["cannot be sold to US persons"]),
+    ("reg s non-US person", {"country": "DE"}, terms(Exemption.REG_S), 5_000 * USD, {}, [], set()),
+    (
+        "reg s US person",
+        {"country": "US"},
+        terms(Exemption.REG_S),
+        5_000 * USD,
+        {},
+        ["cannot be sold to US persons"],
+        {C.US_PERSON},
+    ),
     # Reg CF 227.100(a)(2): the $124,000 boundary.
     (
         "reg cf both at $124,000: 10% = $12,400 allowed",
@@ -149,6 +177,7 @@ CASES = [
         12_400 * USD,
         {"annual_income_minor": 124_000 * USD, "net_worth_minor": 124_000 * USD},
         [],
+        set(),
     ),
     (
         "reg cf both at $124,000: $12,410 is over",
@@ -157,6 +186,7 @@ CASES = [
         12_410 * USD,
         {"annual_income_minor": 124_000 * USD, "net_worth_minor": 124_000 * USD},
         ["limits you to 12,400.00 USD"],
+        {C.REG_CF_LIMIT},
     ),
     (
         "reg cf income one cent under $124,000: 5% of the greater ($124,000) = $6,200 allowed",
@@ -165,6 +195,7 @@ CASES = [
         6_200 * USD,
         {"annual_income_minor": 124_000 * USD - 1, "net_worth_minor": 124_000 * USD},
         [],
+        set(),
     ),
     (
         "reg cf income one cent under $124,000: $6,210 is over",
@@ -173,6 +204,7 @@ CASES = [
         6_210 * USD,
         {"annual_income_minor": 124_000 * USD - 1, "net_worth_minor": 124_000 * USD},
         ["limits you to 6,200.00 USD"],
+        {C.REG_CF_LIMIT},
     ),
     (
         "reg cf low income: the $2,500 floor",
@@ -181,6 +213,7 @@ CASES = [
         2_500 * USD,
         {"annual_income_minor": 30_000 * USD, "net_worth_minor": 20_000 * USD},
         [],
+        set(),
     ),
     (
         "reg cf counts the last 12 months across offerings",
@@ -193,6 +226,7 @@ CASES = [
             "reg_cf_invested_12m_minor": 1_000 * USD,
         },
         ["you have invested 1,000.00 USD", "at most 1,500.00 USD is left"],
+        {C.REG_CF_LIMIT},
     ),
     (
         "reg cf high earners capped at $124,000",
@@ -201,6 +235,7 @@ CASES = [
         124_010 * USD,
         {"annual_income_minor": 5_000_000 * USD, "net_worth_minor": 9_000_000 * USD},
         ["limits you to 124,000.00 USD"],
+        {C.REG_CF_LIMIT},
     ),
     (
         "reg cf accredited: no limit",
@@ -209,6 +244,7 @@ CASES = [
         500_000 * USD,
         {},
         [],
+        set(),
     ),
     (
         "reg cf without figures",
@@ -217,6 +253,7 @@ CASES = [
         1_000 * USD,
         {},
         ["annual income and net worth"],
+        {C.FINANCIALS_MISSING},
     ),
     (
         "reg a tier 2: 10% of the greater",
@@ -225,6 +262,7 @@ CASES = [
         10_000 * USD,
         {"annual_income_minor": 60_000 * USD, "net_worth_minor": 100_000 * USD},
         [],
+        set(),
     ),
     (
         "reg a tier 2 over 10% counting earlier commitments",
@@ -237,6 +275,7 @@ CASES = [
             "existing_commitment_minor": 6_000 * USD,
         },
         ["at most 4,000.00 USD more"],
+        {C.REG_A_TIER2_LIMIT},
     ),
     (
         "country not in the allowed list",
@@ -245,6 +284,7 @@ CASES = [
         5_000 * USD,
         {},
         ["not open to investors in France"],
+        {C.COUNTRY_NOT_ALLOWED},
     ),
     (
         "country blocked",
@@ -253,6 +293,7 @@ CASES = [
         5_000 * USD,
         {},
         ["not open to investors in Germany"],
+        {C.COUNTRY_BLOCKED},
     ),
     (
         "below the minimum",
@@ -261,6 +302,7 @@ CASES = [
         500 * USD,
         {},
         ["minimum investment is 1,000.00 USD"],
+        {C.BELOW_MINIMUM},
     ),
     (
         "above the maximum with an earlier commitment",
@@ -269,6 +311,7 @@ CASES = [
         5_000 * USD,
         {"existing_commitment_minor": 6_000 * USD},
         ["maximum investment per investor is 10,000.00 USD; you already committed 6,000.00 USD"],
+        {C.ABOVE_MAXIMUM},
     ),
     (
         "not a whole number of tokens",
@@ -277,8 +320,17 @@ CASES = [
         1_005 * USD,
         {},
         ["whole number of tokens"],
+        {C.AMOUNT_NOT_WHOLE_TOKENS},
     ),
-    ("no wallet", {"accreditation": "verified", "wallet": None}, terms(), 5_000 * USD, {}, ["wallet"]),
+    (
+        "no wallet",
+        {"accreditation": "verified", "wallet": None},
+        terms(),
+        5_000 * USD,
+        {},
+        ["wallet"],
+        {C.NO_REGISTERED_WALLET},
+    ),
     (
         "wallet linked but not registered on-chain",
         {"accreditation": "verified"},
@@ -286,6 +338,7 @@ CASES = [
         5_000 * USD,
         {"registered_wallets": frozenset()},
         ["registered on-chain"],
+        {C.NO_REGISTERED_WALLET},
     ),
     (
         "offering closed",
@@ -294,15 +347,16 @@ CASES = [
         5_000 * USD,
         {},
         ["This offering is closed."],
+        {C.NOT_ACCEPTING},
     ),
 ]
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("kwargs", "offering", "amount", "ctx", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+    ("kwargs", "offering", "amount", "ctx", "expected", "codes"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
 )
-def test_each_rule(kwargs, offering, amount, ctx, expected) -> None:
+def test_each_rule(kwargs, offering, amount, ctx, expected, codes) -> None:
     result = subscription_eligibility(
         investor=investor(**kwargs), terms=offering, amount_minor=amount, context=context(**ctx)
     )
@@ -311,9 +365,10 @@ def test_each_rule(kwargs, offering, amount, ctx, expected) -> None:
         assert result.reasons == []
     else:
         assert not result.allowed
-        text = " ".join(result.reasons)
+        text = " ".join(r.message for r in result.reasons)
         for fragment in expected:
             assert fragment in text, text
+    assert {r.code for r in result.reasons} == codes, result.reasons
 
 
 @pytest.mark.django_db
@@ -326,6 +381,15 @@ def test_every_reason_is_given_not_only_the_first() -> None:
         context=context(registered_wallets=frozenset()),
     )
     assert len(result.reasons) == 6, result.reasons
+    assert [r.code for r in result.reasons] == [
+        C.KYC_PENDING,
+        C.SCREENING_NOT_CLEAR,
+        C.COUNTRY_NOT_ALLOWED,
+        C.ACCREDITATION_NOT_VERIFIED,
+        C.AMOUNT_NOT_WHOLE_TOKENS,
+        C.NO_REGISTERED_WALLET,
+    ]
+    assert result.reasons[2].params == {"country": "FR"}
 
 
 @pytest.mark.parametrize(

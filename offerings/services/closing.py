@@ -34,7 +34,8 @@ from offerings.models import (
     Subscription,
     SubscriptionStatus,
 )
-from offerings.selectors import closing_contexts, paid_total
+from offerings.selectors.offerings import paid_total
+from offerings.selectors.subscriptions import closing_contexts
 from offerings.services.offerings import offering_terms
 from offerings.services.subscriptions import _end
 from tokens import services as chain
@@ -210,7 +211,7 @@ def _mint_next_batch(offering: Offering, actor: User | None) -> bool:
             _end(
                 s,
                 status=SubscriptionStatus.REJECTED,
-                reason="Not eligible when the offering closed: " + " ".join(result.reasons),
+                reason="Not eligible when the offering closed: " + " ".join(r.message for r in result.reasons),
                 actor=actor,
             )
             continue

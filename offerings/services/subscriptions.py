@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from compliance.eligibility import Eligibility, subscription_eligibility, verified_wallets
+from compliance.eligibility import Eligibility, Reason, subscription_eligibility, verified_wallets
 from compliance.exemptions import InvestorLimit
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict, NotPermitted
@@ -29,7 +29,8 @@ from offerings.models import (
     Subscription,
     SubscriptionStatus,
 )
-from offerings.selectors import current_documents, eligibility_context
+from offerings.selectors.offerings import current_documents
+from offerings.selectors.subscriptions import eligibility_context
 from offerings.services.offerings import offering_terms
 from offerings.services.payments import refunds_request_for
 from tokens.selectors import token_setup
@@ -67,8 +68,8 @@ def subscription_check(
 class NotEligible(ApplicationError):
     code = "not_eligible"
 
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__(" ".join(reasons), extra={"reasons": reasons})
+    def __init__(self, reasons: list[Reason]) -> None:
+        super().__init__(" ".join(r.message for r in reasons), extra={"reasons": [r.as_dict() for r in reasons]})
         self.reasons = reasons
 
 

@@ -181,7 +181,7 @@ class ImportReport:
 
     @property
     def flagged(self) -> list[WireReceipt]:
-        return [r for r in self.recorded if r.match != WireMatch.EXACT]
+        return [r for r in self.recorded if r.flagged]
 
 
 REQUIRED_COLUMNS = ("date", "amount", "currency", "reference")

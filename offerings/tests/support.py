@@ -15,7 +15,7 @@ from core.models import Issuer, User
 from core.tests.files import pdf_bytes
 from investors.models import InvestorProfile
 from offerings.models import DocumentKind, Offering, Subscription
-from offerings.selectors import current_documents
+from offerings.selectors.offerings import current_documents
 from offerings.services.documents import document_upload
 from offerings.services.offerings import OfferingInput, offering_create, offering_publish
 from offerings.services.subscriptions import subscription_create, subscription_sign

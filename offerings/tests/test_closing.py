@@ -10,7 +10,7 @@ from core.errors import ApplicationError
 from investors.services.verification import investor_registry_refresh
 from investors.tests.support import verified_investor
 from offerings.models import CloseOutcome, MintBatch, OfferingStatus, RefundStatus, SubscriptionStatus
-from offerings.selectors import portfolio
+from offerings.selectors.portfolio import portfolio
 from offerings.services import closing
 from offerings.services.closing import closing_advance, offering_close
 from offerings.services.offerings import offering_publish

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from core.tests.factories import TEST_PASSWORD
 from investors.tests.support import verified_investor
 from offerings.models import Subscription, SubscriptionStatus
-from offerings.selectors import current_documents
+from offerings.selectors.offerings import current_documents
 from offerings.tests.support import offering_open, pdf, subscribed, wire_received
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +97,23 @@ def test_an_ineligible_investor_sees_the_reasons(cast) -> None:
     assert "registered on-chain" in page
 
 
+def test_the_subscribe_page_waits_for_the_figures_before_it_speaks_of_limits(cast) -> None:
+    from compliance.exemptions import Exemption
+
+    # Not accredited, no figures typed yet: the Reg CF limit at zero income is the $2,500 floor, below the minimum.
+    offering = offering_open(cast.issuer, cast.admin, exemption=Exemption.REG_CF, min_investment_minor=5_000_00)
+    verified_investor(user=cast.investor, wallet=None)
+    page = _client(cast.investor).get(f"/offerings/{offering.public_id}/subscribe/").content.decode()
+    assert 'data-reason="no_registered_wallet"' in page and "registered on-chain" in page
+    assert "Regulation Crowdfunding limits you" not in page and "reg_cf_limit" not in page
+
+
+def test_a_visitor_without_an_investor_account_is_told_to_set_one_up(cast) -> None:
+    offering = offering_open(cast.issuer, cast.admin)
+    page = _client(cast.investor).get(f"/offerings/{offering.public_id}/subscribe/").content.decode()
+    assert 'data-reason="no_investor_account"' in page and "Set up your investor account first" in page
+
+
 def test_the_issuer_creates_an_offering_with_clear_errors(cast) -> None:
     client = _client(cast.admin)
     form = {
@@ -146,7 +163,10 @@ def test_the_api_answers_eligibility_and_subscribes(cast) -> None:
         {"amount_minor": 500_00},
         content_type="application/json",
     ).json()
-    assert check["allowed"] is False and any("minimum investment" in r for r in check["reasons"])
+    assert check["allowed"] is False and any("minimum investment" in r["message"] for r in check["reasons"])
+    assert {"code": "below_minimum", "params": {"min_investment_minor": 1_000_00, "currency": "USD"}}.items() <= next(
+        r for r in check["reasons"] if r["code"] == "below_minimum"
+    ).items()
     created = client.post(
         f"/api/v1/offerings/{offering.public_id}/subscriptions/",
         {"amount_minor": 2_000_00},

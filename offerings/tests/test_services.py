@@ -30,7 +30,7 @@ from offerings.models import (
     WireMatch,
 )
 from offerings.payments import payment_provider
-from offerings.selectors import current_documents
+from offerings.selectors.offerings import current_documents
 from offerings.services.documents import document_upload
 from offerings.services.offerings import offering_create, offering_update
 from offerings.services.payments import refund_mark_sent

@@ -1,0 +1,1 @@
+"""Offering pages, one module per audience: public, investor, issuer, staff."""
