@@ -6,10 +6,11 @@ from typing import Any
 
 from django import forms
 
+from core.forms import FormStyleMixin
 from core.models import Issuer
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(FormStyleMixin, forms.Form):
     decision = forms.ChoiceField(
         choices=[("approve", "Approve"), ("reject", "Reject"), ("request_info", "Request more information")]
     )
@@ -18,17 +19,17 @@ class DecisionForm(forms.Form):
     )
 
 
-class HitDecisionForm(forms.Form):
+class HitDecisionForm(FormStyleMixin, forms.Form):
     decision = forms.ChoiceField(choices=[("clear", "Not the listed person"), ("confirm", "Confirmed match")])
     note = forms.CharField(label="What the decision rests on", widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class OwnerDecisionForm(forms.Form):
+class OwnerDecisionForm(FormStyleMixin, forms.Form):
     decision = forms.ChoiceField(choices=[("verify", "Verified"), ("reject", "Not verified")])
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class SubmitForm(forms.Form):
+class SubmitForm(FormStyleMixin, forms.Form):
     issuers = forms.ModelMultipleChoiceField(
         label="Issuers to apply to",
         queryset=Issuer.objects.none(),

@@ -1,17 +1,64 @@
+"""Kernel forms, and how every form of the portal is drawn: Bootstrap classes on the widgets, set here,
+and one field template (`core/field.html`) chosen by the renderer in `FORM_RENDERER`."""
+
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.forms.renderers import TemplatesSetting
 
 from core.countries import country_code, is_country
 from core.models import Role
 
 
-class MemberAddForm(forms.Form):
+class PortalFormRenderer(TemplatesSetting):
+    """`{{ form }}` and `{{ field.as_field_group }}` draw through the site's templates (Django 5)."""
+
+    form_template_name = "core/form.html"
+    field_template_name = "core/field.html"
+
+
+def widget_css_class(widget: forms.Widget) -> str:
+    if isinstance(widget, forms.CheckboxInput | forms.RadioSelect | forms.CheckboxSelectMultiple):
+        return "form-check-input"
+    if isinstance(widget, forms.Select):
+        return "form-select"
+    return "form-control"
+
+
+class FormStyleMixin:
+    """Bootstrap classes on every visible widget, and `is-invalid` on each field that has an error."""
+
+    # Label optional fields "(optional)"; forms whose optional fields depend on other answers leave it off.
+    mark_optional = False
+
+    fields: dict[str, forms.Field]
+    _errors: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            widget = field.widget
+            if widget.is_hidden:
+                continue
+            css = widget.attrs.get("class", "")
+            widget.attrs["class"] = f"{widget_css_class(widget)} {css}".strip()
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        super().add_error(field, error)  # type: ignore[misc]
+        for name in self._errors or {}:
+            widget = self.fields[name].widget if name in self.fields else None
+            if widget is not None and "is-invalid" not in widget.attrs.get("class", "").split():
+                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+
+
+class MemberAddForm(FormStyleMixin, forms.Form):
     email = forms.EmailField(label="E-mail address of a registered user")
     role = forms.ChoiceField(choices=Role.choices)
 
 
-class IssuerCreateForm(forms.Form):
+class IssuerCreateForm(FormStyleMixin, forms.Form):
     name = forms.CharField(max_length=200)
     legal_name = forms.CharField(max_length=200)
     jurisdiction = forms.CharField(max_length=100, help_text="State or country of incorporation, e.g. Delaware.")

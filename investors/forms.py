@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from core.countries import country_choices
+from core.forms import FormStyleMixin
 from investors.models import (
     AccreditationMethod,
     DocumentKind,
@@ -19,7 +20,8 @@ from investors.models import (
 )
 
 COUNTRY_FIELD_CHOICES = [("", "Choose a country"), *country_choices()]
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+UPLOAD = forms.FileInput(attrs={"accept": "application/pdf,image/jpeg,image/png"})
 
 
 def _country(label: str, *, required: bool = True, help_text: str = "") -> forms.CharField:
@@ -32,11 +34,11 @@ def _country(label: str, *, required: bool = True, help_text: str = "") -> forms
     )
 
 
-class KindForm(forms.Form):
+class KindForm(FormStyleMixin, forms.Form):
     kind = forms.ChoiceField(label="I am investing as", choices=InvestorKind.choices, widget=forms.RadioSelect)
 
 
-class IndividualDetailsForm(forms.Form):
+class IndividualDetailsForm(FormStyleMixin, forms.Form):
     legal_name = forms.CharField(
         label="Full legal name", max_length=200, help_text="As printed on your passport or ID."
     )
@@ -58,7 +60,7 @@ class IndividualDetailsForm(forms.Form):
     tax_id_country = _country("Issuing country (foreign numbers)", required=False)
 
 
-class EntityDetailsForm(forms.Form):
+class EntityDetailsForm(FormStyleMixin, forms.Form):
     legal_name = forms.CharField(label="Registered name of the entity", max_length=200)
     entity_type = forms.ChoiceField(label="Entity type", choices=EntityType.choices)
     registration_number = forms.CharField(label="Registration number", max_length=64)
@@ -78,7 +80,7 @@ class EntityDetailsForm(forms.Form):
     tax_id_country = _country("Issuing country (foreign numbers)", required=False)
 
 
-class OwnerForm(forms.Form):
+class OwnerForm(FormStyleMixin, forms.Form):
     role = forms.ChoiceField(choices=OwnerRole.choices)
     full_name = forms.CharField(label="Full legal name", max_length=200)
     date_of_birth = forms.DateField(label="Date of birth", widget=DATE)
@@ -104,10 +106,10 @@ class OwnerForm(forms.Form):
         return data
 
 
-class DocumentForm(forms.Form):
+class DocumentForm(FormStyleMixin, forms.Form):
     kind = forms.ChoiceField(label="Document", choices=[])
     owner = forms.TypedChoiceField(label="Whose document", coerce=int, required=False, choices=[])
-    file = forms.FileField(label="File (PDF, JPEG or PNG)")
+    file = forms.FileField(label="File (PDF, JPEG or PNG)", widget=UPLOAD)
     document_number = forms.CharField(label="Document number", max_length=40, required=False)
     issuing_country = _country("Issuing country", required=False)
     expires_on = forms.DateField(label="Expiry date", required=False, widget=DATE)
@@ -123,7 +125,7 @@ class DocumentForm(forms.Form):
             del self.fields["owner"]
 
 
-class AccreditationForm(forms.Form):
+class AccreditationForm(FormStyleMixin, forms.Form):
     method = forms.ChoiceField(label="How you qualify", choices=AccreditationMethod.choices, widget=forms.RadioSelect)
     income_two_years_ago = forms.IntegerField(label="Income two years ago (USD)", required=False, min_value=0)
     income_last_year = forms.IntegerField(label="Income last year (USD)", required=False, min_value=0)
@@ -157,9 +159,9 @@ class AccreditationForm(forms.Form):
         }
 
 
-class EvidenceForm(forms.Form):
+class EvidenceForm(FormStyleMixin, forms.Form):
     kind = forms.ChoiceField(label="Evidence", choices=[])
-    file = forms.FileField(label="File (PDF, JPEG or PNG)")
+    file = forms.FileField(label="File (PDF, JPEG or PNG)", widget=UPLOAD)
     document_date = forms.DateField(label="Date of the document", required=False, widget=DATE)
 
     def __init__(self, *args: Any, kinds: list[str] | None = None, **kwargs: Any) -> None:
@@ -167,7 +169,7 @@ class EvidenceForm(forms.Form):
         self.fields["kind"].choices = [(k, DocumentKind(k).label) for k in (kinds or [])]  # type: ignore[attr-defined]
 
 
-class TaxFormForm(forms.Form):
+class TaxFormForm(FormStyleMixin, forms.Form):
     signer_name = forms.CharField(label="Signature (type your full name)", max_length=200)
     signed_on = forms.DateField(label="Date signed", widget=DATE)
     tin_certified = forms.BooleanField(
@@ -188,6 +190,6 @@ class TaxFormForm(forms.Form):
         return None if rate is None else int(rate * 100)
 
 
-class CustodialWalletForm(forms.Form):
+class CustodialWalletForm(FormStyleMixin, forms.Form):
     address = forms.CharField(label="Wallet address", max_length=42)
     custodian_name = forms.CharField(label="Custodian", max_length=200)

@@ -11,11 +11,13 @@ from django.utils import timezone
 
 from compliance.exemptions import DAY_SECONDS, Exemption
 from core.countries import country_choices
+from core.forms import FormStyleMixin
 from core.money import CURRENCY_EXPONENTS
 from offerings.models import DocumentKind, Offering, SecurityType
 from offerings.services.offerings import OfferingInput
 
 CURRENCY_CHOICES = [(c, c) for c in ("USD", "EUR", "GBP", "CHF", "JPY")]
+DECIMAL = forms.TextInput(attrs={"inputmode": "decimal"})
 
 
 def to_minor(value: str, currency: str, *, label: str) -> int:
@@ -43,7 +45,9 @@ def from_minor(minor: int | None, currency: str) -> str:
     return f"{whole}.{frac:0{exponent}d}"
 
 
-class OfferingForm(forms.Form):
+class OfferingForm(FormStyleMixin, forms.Form):
+    mark_optional = True
+
     title = forms.CharField(max_length=200)
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
     security_type = forms.ChoiceField(choices=SecurityType.choices)
@@ -63,9 +67,14 @@ class OfferingForm(forms.Form):
         label="Closes (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
     )
     allowed_countries = forms.MultipleChoiceField(
-        choices=country_choices, required=False, help_text="Leave empty to allow every country not blocked."
+        choices=country_choices,
+        required=False,
+        help_text="Leave empty to allow every country not blocked.",
+        widget=forms.SelectMultiple(attrs={"size": 6}),
     )
-    blocked_countries = forms.MultipleChoiceField(choices=country_choices, required=False)
+    blocked_countries = forms.MultipleChoiceField(
+        choices=country_choices, required=False, widget=forms.SelectMultiple(attrs={"size": 6})
+    )
     token_name = forms.CharField(max_length=64)
     token_symbol = forms.CharField(max_length=11, help_text="2 to 11 letters or digits.")
     lockup_days = forms.IntegerField(
@@ -175,10 +184,12 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
 
 
-class DocumentUploadForm(forms.Form):
+class DocumentUploadForm(FormStyleMixin, forms.Form):
+    mark_optional = True
+
     kind = forms.ChoiceField(choices=DocumentKind.choices, label="Document")
     title = forms.CharField(max_length=200, required=False, help_text="Leave empty to use the document's kind.")
-    file = forms.FileField(label="PDF file")
+    file = forms.FileField(label="PDF file", widget=forms.FileInput(attrs={"accept": "application/pdf"}))
     material = forms.BooleanField(
         required=False,
         label="This is a material change",
@@ -187,12 +198,19 @@ class DocumentUploadForm(forms.Form):
     change_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="What changed")
 
 
-class SubscribeForm(forms.Form):
-    amount = forms.CharField(label="Amount to invest")
+class SubscribeForm(FormStyleMixin, forms.Form):
+    mark_optional = True
+
+    amount = forms.CharField(label="Amount to invest", widget=DECIMAL)
     annual_income = forms.CharField(
-        label="Your annual income", required=False, help_text="Self-certified; used only for your investment limit."
+        label="Your annual income",
+        required=False,
+        help_text="Self-certified; used only for your investment limit.",
+        widget=DECIMAL,
     )
-    net_worth = forms.CharField(label="Your net worth", required=False, help_text="Excluding your primary residence.")
+    net_worth = forms.CharField(
+        label="Your net worth", required=False, help_text="Excluding your primary residence.", widget=DECIMAL
+    )
 
     def __init__(self, *args: Any, offering: Offering, needs_financials: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -227,11 +245,15 @@ class SubscribeForm(forms.Form):
         return to_minor(self.cleaned_data["net_worth"], "USD", label="net worth")
 
 
-class WireRecordForm(forms.Form):
+class WireRecordForm(FormStyleMixin, forms.Form):
+    mark_optional = True
+
     reference = forms.CharField(max_length=140, help_text="As it appears on the bank statement.")
     amount = forms.CharField()
     currency = forms.ChoiceField(choices=CURRENCY_CHOICES, initial="USD")
-    received_on = forms.DateField(label="Date received", widget=forms.DateInput(attrs={"type": "date"}))
+    received_on = forms.DateField(
+        label="Date received", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     payer = forms.CharField(max_length=200, required=False, label="Sent by")
 
     def clean(self) -> dict[str, Any]:
@@ -246,11 +268,15 @@ class WireRecordForm(forms.Form):
         return data
 
 
-class StatementImportForm(forms.Form):
+class StatementImportForm(FormStyleMixin, forms.Form):
     statement = forms.FileField(
-        label="Bank statement (CSV)", help_text="Columns: date, amount, currency, reference; optionally id, payer."
+        label="Bank statement (CSV)",
+        help_text="Columns: date, amount, currency, reference; optionally id, payer.",
+        widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
 
-class ReasonForm(forms.Form):
+class ReasonForm(FormStyleMixin, forms.Form):
+    mark_optional = True
+
     reason = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}))

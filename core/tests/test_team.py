@@ -68,10 +68,9 @@ def test_an_admin_of_one_issuer_cannot_manage_another(client: Client, cast: Cast
 
 
 @pytest.mark.django_db
-def test_staff_create_an_issuer_only_with_a_registered_first_admin(client: Client) -> None:
-    staff = UserFactory(is_staff=True, mfa=True)
+def test_staff_create_an_issuer_only_with_a_registered_first_admin(client: Client, cast: Cast) -> None:
     UserFactory(email="first.admin@beacon.example")
-    client.force_login(staff)
+    client.force_login(cast.staff)
     form = {"name": "Beacon Funds", "legal_name": "Beacon Funds LP", "jurisdiction": "Delaware", "country": "us"}
 
     refused = client.post("/staff/", {**form, "admin_email": "ghost@example.com"})
@@ -82,3 +81,16 @@ def test_staff_create_an_issuer_only_with_a_registered_first_admin(client: Clien
     assert "Beacon Funds was created with first.admin@beacon.example as its admin." in created.content.decode()
     membership = IssuerMembership.objects.get(issuer__name="Beacon Funds")
     assert membership.role == Role.ISSUER_ADMIN and membership.user.email == "first.admin@beacon.example"
+
+
+@pytest.mark.django_db
+def test_the_audit_log_pages_keep_the_other_query_parameters(client: Client, cast: Cast) -> None:
+    from core.audit import audit_record
+
+    for n in range(51):
+        audit_record(actor=cast.admin, action="test.event", issuer=cast.issuer, after={"n": n})
+    client.force_login(cast.admin)
+    first = client.get(f"/issuers/{cast.issuer.slug}/audit/", {"q": "x"}).content.decode()
+    assert "Page 1 of 2" in first and 'href="?q=x&amp;page=2">Older</a>' in first
+    second = client.get(f"/issuers/{cast.issuer.slug}/audit/?q=x&page=2").content.decode()
+    assert "Page 2 of 2" in second and 'href="?q=x&amp;page=1">Newer</a>' in second

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -73,6 +74,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Every form draws through the site's templates: one field template, Bootstrap classes from core.forms.
+FORM_RENDERER = "core.forms.PortalFormRenderer"
 
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'tessera.sqlite3'}"),
