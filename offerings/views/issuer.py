@@ -17,7 +17,16 @@ from core.actions import action_perform
 from core.errors import ApplicationError
 from core.models import Issuer
 from offerings.forms import DocumentUploadForm, OfferingForm, ReasonForm, StatementImportForm, WireRecordForm
-from offerings.models import Offering, OfferingStatus, Refund, Subscription, SubscriptionStatus, WireReceipt
+from offerings.models import (
+    CloseOutcome,
+    Offering,
+    OfferingStatus,
+    Refund,
+    Subscription,
+    SubscriptionStatus,
+    WireMatch,
+    WireReceipt,
+)
 from offerings.selectors import offerings as offering_selectors
 from offerings.selectors import payments as payment_selectors
 from offerings.selectors import subscriptions as subscription_selectors
@@ -150,7 +159,7 @@ def offering_close(request: HttpRequest, issuer: Issuer, public_id: Any) -> Http
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        if offering.close_outcome == "mint":
+        if offering.close_outcome == CloseOutcome.MINT:
             messages.success(request, "Closing: the soft cap is met and tokens are being minted.")
         else:
             messages.warning(request, "Closing: the soft cap was not met, so every payment is being refunded.")
@@ -262,7 +271,7 @@ def wire_receipts(request: HttpRequest, issuer: Issuer) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            level = messages.SUCCESS if receipt.match == "exact" else messages.WARNING
+            level = messages.SUCCESS if receipt.match == WireMatch.EXACT else messages.WARNING
             messages.add_message(request, level, f"Wire {receipt.reference} recorded: {receipt.get_match_display()}.")
             return redirect("wire_receipts", slug=issuer.slug)
     flagged_only = request.GET.get("show") == "flagged"
