@@ -58,6 +58,8 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
     uint8 internal constant CODE_MAX_INVESTORS = 11;
     uint8 internal constant CODE_MAX_NON_ACCREDITED = 12;
     uint8 internal constant CODE_MAX_BALANCE = 13;
+    /// A mint that would take the total supply past 2^128 - 1 (balances are 128-bit fields).
+    uint8 internal constant CODE_SUPPLY_LIMIT = 14;
 
     // ------------------------------------------------------------------ packed config word
     // bit 0 paused | bits 1..8 rules | bit 9 investor tracking on | bits 16..31 required flags
@@ -98,6 +100,8 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
     uint256 private constant MASK_32 = 0xffffffff;
     uint256 private constant MASK_40 = 0xffffffffff;
     uint256 private constant MASK_128 = type(uint128).max;
+    /// Longest lock-up (about 136 years): a release time `now + period` stays within its 40 bits.
+    uint256 private constant MAX_LOCKUP_PERIOD = MASK_32;
     uint256 private constant ACC_RELEASE_MASK = MASK_40 << ACC_RELEASE_SHIFT;
     uint256 private constant ACC_MARK_MASK = MASK_32 << ACC_MARK_SHIFT;
     uint256 private constant ACC_CACHE_MASK = (uint256(0x3ff) << ACC_COUNTRY_SHIFT) | (MASK_32 << ACC_EPOCH_SHIFT);
@@ -191,6 +195,11 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
     error RecoveryInvestorMismatch(address lostWallet, address newWallet, bytes32 investorId);
     error RecoveryWalletNotEmpty(address newWallet);
     error NothingToRecover(address lostWallet);
+    // bounds of the packed fields: none may overflow into its neighbour
+    error LockupPeriodTooLong(uint40 period, uint40 maxPeriod);
+    error RecordDatesExhausted();
+    error CountryListUpdatesExhausted();
+    error InvestorCountExhausted();
 
     constructor(
         string memory name_,
@@ -271,12 +280,18 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
     // ================================================================== ERC-1404
 
     /// Restriction code for a transfer (`from` = address(0) asks about a mint). 0 means allowed.
+    /// Non-zero exactly when the transfer (or mint) would revert, in the order its checks run.
     function detectTransferRestriction(address from, address to, uint256 value) public view returns (uint8) {
         uint256 cfg = _config;
+        // Checked first by every transfer and mint, whatever the rules (ERC20InvalidReceiver).
+        if (to == address(0)) return CODE_RECEIVER_NOT_VERIFIED;
         if (from == address(0)) {
             uint256 wt;
             if (_needsRegistry(cfg)) (, wt) = _registry.packedPair_anwI(to, to);
-            return uint8(_mintRestriction(cfg, wt, _accounts[to], to, value));
+            uint256 code = _mintRestriction(cfg, wt, _accounts[to], to, value);
+            // Every balance is at most the supply, so this is also the receiver's bound (SupplyOverflow).
+            if (code == 0 && value > MASK_128 - (_supply & MASK_128)) code = CODE_SUPPLY_LIMIT;
+            return uint8(code);
         }
         (uint256 wf, uint256 wt2) = _needsRegistry(cfg) ? _registry.packedPair_anwI(from, to) : (0, 0);
         return uint8(_transferRestriction(cfg, wf, wt2, _accounts[from], _accounts[to], from, to, value));
@@ -301,6 +316,7 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
         if (restrictionCode == CODE_MAX_INVESTORS) return "Maximum number of investors reached";
         if (restrictionCode == CODE_MAX_NON_ACCREDITED) return "Maximum number of non-accredited investors reached";
         if (restrictionCode == CODE_MAX_BALANCE) return "Receiver's investor would exceed the maximum balance per investor";
+        if (restrictionCode == CODE_SUPPLY_LIMIT) return "Amount would exceed the token's maximum total supply";
         return "Unknown restriction code";
     }
 
@@ -454,6 +470,7 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
         uint256 count = (cfg >> CFG_RECORDS_SHIFT) & MASK_32;
         uint256 last = (cfg >> CFG_LAST_RECORD_SHIFT) & MASK_40;
         if (count != 0 && last >= block.timestamp) revert RecordDatePending(uint32(count), uint40(last));
+        if (count == MASK_32) revert RecordDatesExhausted();
         recordId = uint32(count + 1);
         _recordDates[recordId] = timestamp;
         cfg &= ~((MASK_32 << CFG_RECORDS_SHIFT) | (MASK_40 << CFG_LAST_RECORD_SHIFT));
@@ -502,7 +519,9 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
             _countryBitmap[c >> 8] = allowed ? word | bit : word & ~bit;
         }
         // A new epoch invalidates every account's cached country check.
-        _config += uint256(1) << CFG_EPOCH_SHIFT;
+        uint256 cfg = _config;
+        if ((cfg >> CFG_EPOCH_SHIFT) & MASK_32 == MASK_32) revert CountryListUpdatesExhausted();
+        _config = cfg + (uint256(1) << CFG_EPOCH_SHIFT);
         emit CountriesUpdated(countries, allowed);
     }
 
@@ -519,6 +538,7 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
     /// Lock-up applied to every mint while RULE_LOCKUP is on: Rule 144(d) 6 or 12 months,
     /// Reg CF 227.501 one year, Reg S 903 distribution compliance period (40 days to 1 year).
     function setLockupPeriod(uint40 period) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (period > MAX_LOCKUP_PERIOD) revert LockupPeriodTooLong(period, uint40(MAX_LOCKUP_PERIOD));
         _limits = (_limits & ~(MASK_40 << LIM_PERIOD_SHIFT)) | (uint256(period) << LIM_PERIOD_SHIFT);
         emit LockupPeriodUpdated(period);
     }
@@ -743,7 +763,8 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
         if (from == address(0)) revert ERC20InvalidSender(address(0));
         uint256 code = _transferRestriction(cfg, wf, wt, af, at, from, to, amount);
         if (code != 0) _revertRestriction(code, cfg, wt, from, to, amount);
-        if (from != to) {
+        // A zero amount moves nothing: no account, count or bit changes, only the event.
+        if (from != to && amount != 0) {
             uint256 eff = _effectiveRecordId(cfg);
             af = _checkpoint(from, af, eff);
             // An elapsed lock-up is cleared on the way, so later reads skip it.
@@ -888,7 +909,8 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
         address to,
         uint256 amount
     ) private view returns (uint256) {
-        if (from != address(0) && uint160(wf) == uint160(wt)) return 0;
+        // Nobody's total changes: a zero amount, or a move between one investor's wallets.
+        if (amount == 0 || (from != address(0) && uint160(wf) == uint160(wt))) return 0;
         uint256 lim = _limits;
         {
             uint256 before = _investorTotal(address(uint160(wt)), to, at);
@@ -1017,7 +1039,7 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
         uint256 af = _accounts[from];
         uint256 balance = af & MASK_128;
         if (amount > balance) revert ERC20InsufficientBalance(from, balance, amount);
-        if (from != to) {
+        if (from != to && amount != 0) {
             uint256 eff = _effectiveRecordId(cfg);
             af = _releaseForced(from, _checkpoint(from, af, eff), amount);
             uint256 at = _prepareReceive(to, _checkpoint(to, _accounts[to], eff));
@@ -1037,19 +1059,22 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
         uint256 at = _accounts[to];
         uint256 code = _mintRestriction(cfg, wt, at, to, amount);
         if (code != 0) _revertRestriction(code, cfg, wt, address(0), to, amount);
-        at = _checkpoint(to, at, _effectiveRecordId(cfg));
-        if (cfg & (uint256(RULE_COUNTRY) << CFG_RULES_SHIFT) != 0) at = _cacheCountry(cfg, wt, at);
-        uint256 period = (lim >> LIM_PERIOD_SHIFT) & MASK_40;
-        if (cfg & (uint256(RULE_LOCKUP) << CFG_RULES_SHIFT) != 0 && period != 0) {
-            at = _lockMinted(to, at, amount, block.timestamp + period);
-        } else {
-            at = _prepareReceive(to, at);
+        // A zero amount issues nothing: no lock-up, count or bit changes, only the event.
+        if (amount != 0) {
+            at = _checkpoint(to, at, _effectiveRecordId(cfg));
+            if (cfg & (uint256(RULE_COUNTRY) << CFG_RULES_SHIFT) != 0) at = _cacheCountry(cfg, wt, at);
+            uint256 period = (lim >> LIM_PERIOD_SHIFT) & MASK_40;
+            if (cfg & (uint256(RULE_LOCKUP) << CFG_RULES_SHIFT) != 0 && period != 0) {
+                at = _lockMinted(to, at, amount, block.timestamp + period);
+            } else {
+                at = _prepareReceive(to, at);
+            }
+            // Checked here so the packed fields above the balance are never touched.
+            if (amount > MASK_128 - (at & MASK_128)) revert SupplyOverflow();
+            at += amount;
+            _accounts[to] = at;
+            if (cfg & CFG_TRACKING != 0) cfg = _trackCredit(cfg, wt, to, at, amount);
         }
-        // Checked here so the packed fields above the balance are never touched.
-        if (amount > MASK_128 - (at & MASK_128)) revert SupplyOverflow();
-        at += amount;
-        _accounts[to] = at;
-        if (cfg & CFG_TRACKING != 0) cfg = _trackCredit(cfg, wt, to, at, amount);
         emit Transfer(address(0), to, amount);
         return cfg;
     }
@@ -1082,12 +1107,14 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
         uint256 af = _accounts[from];
         uint256 balance = af & MASK_128;
         if (amount > balance) revert ERC20InsufficientBalance(from, balance, amount);
-        af = _releaseForced(from, _checkpoint(from, af, _effectiveRecordId(cfg)), amount);
-        af -= amount;
-        _accounts[from] = af;
-        if (cfg & CFG_TRACKING != 0) {
-            (uint256 wf,) = _registry.packedPair_anwI(from, from);
-            cfg = _trackDebit(cfg, wf, from, af, amount);
+        if (amount != 0) {
+            af = _releaseForced(from, _checkpoint(from, af, _effectiveRecordId(cfg)), amount);
+            af -= amount;
+            _accounts[from] = af;
+            if (cfg & CFG_TRACKING != 0) {
+                (uint256 wf,) = _registry.packedPair_anwI(from, from);
+                cfg = _trackDebit(cfg, wf, from, af, amount);
+            }
         }
         emit Transfer(from, address(0), amount);
         return cfg;
@@ -1157,6 +1184,8 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
             }
         }
         if (!entered) return cfg;
+        // The non-accredited count never exceeds this one, so neither can overflow.
+        if ((cfg >> CFG_INVESTORS_SHIFT) & MASK_32 == MASK_32) revert InvestorCountExhausted();
         cfg += uint256(1) << CFG_INVESTORS_SHIFT;
         // Counted by the accreditation the investor has when it becomes a holder.
         if ((wt >> REG_FLAGS_SHIFT) & FLAG_ACCREDITED == 0) {

@@ -16,7 +16,7 @@ const SOURCE_PREFIX = 'tokens/contracts/';
 const SETTINGS = {
   evmVersion: 'cancun',
   // Highest runs that keeps SecurityToken under the 24,576-byte code size limit (EIP-170).
-  optimizer: { enabled: true, runs: 5000 },
+  optimizer: { enabled: true, runs: 4000 },
   // Legacy pipeline: its dispatcher binary-searches selectors, while the IR one compares them
   // one by one (about 1,000 gas before reaching transfer()).
   viaIR: false,
