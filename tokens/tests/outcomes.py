@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from tokens.chain.abi import decode_result, encode_call
 from tokens.chain.errors import decode_revert
@@ -32,7 +32,7 @@ ERRORS_OF_CODE = {
 def raw_outcome(env: Env, sender: str, function: str, args: list[Any]) -> tuple[bytes, str | None]:
     """A SecurityToken call by raw eth_call (fast): its return data, or the error it reverts with."""
     data = "0x" + encode_call("SecurityToken", function, args).hex()
-    response = env.w3.provider.make_request(
+    response = cast(Any, env.w3.provider).make_request(
         "eth_call", [{"from": sender, "to": env.token.address, "data": data}, "latest"]
     )
     if "error" in response:

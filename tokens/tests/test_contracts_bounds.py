@@ -7,6 +7,8 @@ transactions could fill are set near their limit directly in storage.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from tokens.chain.testing import US, YEAR, Env
 
 MAX_32 = 2**32 - 1
@@ -24,7 +26,7 @@ def config(env: Env) -> int:
 
 def set_config_field(env: Env, shift: int, value: int) -> None:
     word = (config(env) & ~(MAX_32 << shift)) | (value << shift)
-    env.w3.provider.make_request(
+    cast(Any, env.w3.provider).make_request(
         "anvil_setStorageAt", [env.token.address, hex(CONFIG_SLOT), "0x" + word.to_bytes(32, "big").hex()]
     )
 

@@ -541,7 +541,7 @@ class TokenMachine(RuleBasedStateMachine):
     def bookkeeping_matches_the_holders(self) -> None:
         w = self.world
         wallets = [*self.all_wallets, w.stranger]
-        calls: list[tuple[str, str, str, list[Any], list[str]]] = [
+        calls: list[tuple[str, str, str, list[Any]]] = [
             ("SecurityToken", w.token, "balanceOf", [wallet]) for wallet in wallets
         ]
         calls += [
