@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from compliance.models import HitStatus, KycCheck, SanctionsList, ScreeningHit
@@ -41,6 +41,15 @@ def _count(model: Any, status_field: str, status: str) -> Coalesce:
     return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
 
 
+def _top_pending_hit_score() -> Subquery:
+    rows = (
+        ScreeningHit.objects.filter(investor=OuterRef("pk"), status=HitStatus.PENDING)
+        .order_by("-score")
+        .values("score")[:1]
+    )
+    return Subquery(rows, output_field=IntegerField())
+
+
 def applicants_of(*, issuer: Issuer) -> QuerySet[InvestorProfile]:
     return InvestorProfile.objects.filter(
         applications__issuer=issuer, applications__status=ApplicationStatus.SUBMITTED
@@ -48,10 +57,15 @@ def applicants_of(*, issuer: Issuer) -> QuerySet[InvestorProfile]:
 
 
 def review_queue(*, issuer: Issuer, show: str = "open", search: str = "") -> QuerySet[InvestorProfile]:
-    """Applicants of `issuer` with what each is waiting for, in a fixed number of queries."""
+    """Applicants of `issuer` with what each is waiting for, in a fixed number of queries.
+
+    Applicants with an undecided sanctions hit come first, the strongest match first; the rest
+    in the order they submitted.
+    """
     rows = applicants_of(issuer=issuer).annotate(
         pending_claims=_count(AccreditationClaim, "status", AccreditationStatus.PENDING),
         pending_hits=_count(ScreeningHit, "status", HitStatus.PENDING),
+        top_hit_score=_top_pending_hit_score(),
         pending_owners=_count(BeneficialOwner, "status", ReviewStatus.PENDING),
     )
     kyc_open = Q(kyc_status=KycStatus.PENDING)
@@ -67,7 +81,7 @@ def review_queue(*, issuer: Issuer, show: str = "open", search: str = "") -> Que
         rows = rows.filter(kyc_open | Q(pending_claims__gt=0) | Q(pending_hits__gt=0))
     if search.strip():
         rows = rows.filter(Q(legal_name__icontains=search.strip()) | Q(user__email__icontains=search.strip()))
-    return rows.select_related("user").order_by("submitted_at", "pk")
+    return rows.select_related("user").order_by(F("top_hit_score").desc(nulls_last=True), "submitted_at", "pk")
 
 
 def applicant_of(*, issuer: Issuer, public_id: Any) -> InvestorProfile | None:

@@ -5,7 +5,8 @@ accents), split into words, and each word is also reduced to a transliteration-n
 (Mohammed / Muhammad / Mohamed → "muhamad", Hussein / Husayn / Hussain → "husain"). Candidates
 come from an index of those words and their one-letter deletions (so a typo still meets its
 entry); rapidfuzz scores each candidate on sorted words, and date of birth and country move the
-score up or down to rank the hits.
+score up or down to rank the hits. They only rank: a name that matches strongly on its own is
+kept for a person to review even when its date of birth or country disagrees, at a lower score.
 """
 
 from __future__ import annotations
@@ -210,7 +211,9 @@ class Matcher:
                 continue
             adjustment, reasons = _rank(subject, listed)
             score = max(0, min(100, base + adjustment))
-            if score < self.threshold:
+            # A strong name match is never dropped for a disagreeing date of birth or country
+            # (those are often wrong or missing on the list); it is ranked lower for review.
+            if score < self.threshold and base < self.threshold:
                 continue
             previous = found.get(listed.ent_num)
             if previous is None or score > previous.score:

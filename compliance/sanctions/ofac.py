@@ -2,10 +2,13 @@
 
 The files have no header row; an empty field is written `-0-`; the last line may hold a lone
 SUB character (0x1A). Dates of birth and nationalities appear only inside the Remarks column.
+OFAC has published them in Windows-1252 and, lately, in UTF-8 (some tools add a byte-order mark);
+`decode` tells them apart instead of assuming one. ADD.CSV only improves matching and may be absent.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -31,6 +34,7 @@ SDN_COLUMNS = (
 ALT_COLUMNS = ("ent_num", "alt_num", "alt_type", "alt_name", "alt_remarks")
 ADD_COLUMNS = ("ent_num", "add_num", "address", "city_state_province_postal", "country", "add_remarks")
 FILES = ("SDN.CSV", "ALT.CSV", "ADD.CSV")
+REQUIRED_FILES = ("SDN.CSV", "ALT.CSV")
 EMPTY = "-0-"
 
 _MONTHS = {
@@ -70,6 +74,34 @@ _COUNTRY_BY_NAME = country_by_name() | _COUNTRY_ALIASES
 
 class ListFormatError(ValueError):
     pass
+
+
+def decode(raw: bytes, *, label: str) -> str:
+    """The text of one list file: UTF-8 (with or without a byte-order mark) or Windows-1252.
+
+    Strict UTF-8 is tried first: Windows-1252 text with letters beyond ASCII is almost never
+    valid UTF-8, so a file that decodes is UTF-8. Anything else (UTF-16, binary, a compressed
+    download) raises ListFormatError rather than being read as garbled names.
+    """
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in raw:
+        raise ListFormatError(f"{label} is not text in UTF-8 or Windows-1252 (UTF-16 or binary data)")
+    if raw.startswith(codecs.BOM_UTF8):
+        try:
+            return raw[len(codecs.BOM_UTF8) :].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ListFormatError(
+                f"{label} starts with a UTF-8 byte-order mark but byte {exc.start + 3} is not UTF-8"
+            ) from exc
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise ListFormatError(
+            f"{label} is neither UTF-8 nor Windows-1252 (byte {exc.start} is 0x{raw[exc.start]:02X})"
+        ) from exc
 
 
 @dataclass
@@ -140,7 +172,7 @@ def remark_countries(remarks: str) -> list[str]:
     return codes
 
 
-def parse(*, sdn: str, alt: str, add: str) -> list[Entry]:
+def parse(*, sdn: str, alt: str, add: str = "") -> list[Entry]:
     """All entries with their aliases and addresses; ListFormatError names the first bad line."""
     entries: dict[int, Entry] = {}
     for row in _rows(sdn, SDN_COLUMNS, "SDN.CSV"):

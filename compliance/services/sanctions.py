@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Iterator
@@ -40,9 +41,12 @@ class ListUnavailable(ApplicationError):
 
 
 def sanctions_files_fetch(*, source: str) -> dict[str, str]:
-    """SDN.CSV, ALT.CSV and ADD.CSV from a directory or a base URL (https or file)."""
+    """SDN.CSV, ALT.CSV and (when published) ADD.CSV from a directory or a base URL (https or file),
+    each decoded in the encoding it comes in. A file that cannot be read raises; nothing is loaded.
+    """
     texts: dict[str, str] = {}
     for name in ofac.FILES:
+        optional = name not in ofac.REQUIRED_FILES
         if "://" in source:
             url = urllib.parse.urljoin(source if source.endswith("/") else source + "/", name)
             if not url.startswith(("https://", "http://", "file://")):
@@ -50,17 +54,32 @@ def sanctions_files_fetch(*, source: str) -> dict[str, str]:
             try:
                 with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310 - checked above
                     raw = response.read(MAX_FILE_BYTES + 1)
+            except urllib.error.HTTPError as exc:
+                if optional and exc.code == 404:
+                    continue
+                raise ListUnavailable(f"Could not download {url}: {exc}") from exc
+            except urllib.error.URLError as exc:
+                # file:// reports a missing file as a URLError wrapping FileNotFoundError.
+                if optional and isinstance(exc.reason, FileNotFoundError):
+                    continue
+                raise ListUnavailable(f"Could not download {url}: {exc}") from exc
             except OSError as exc:
                 raise ListUnavailable(f"Could not download {url}: {exc}") from exc
         else:
             path = Path(source) / name
             if not path.is_file():
+                if optional:
+                    continue
                 raise ListUnavailable(f"{path} does not exist.")
             raw = path.read_bytes()[: MAX_FILE_BYTES + 1]
         if len(raw) > MAX_FILE_BYTES:
             raise ListUnavailable(f"{name} is larger than {MAX_FILE_BYTES // 1_048_576} MB.")
-        # OFAC publishes the CSV files in Windows-1252.
-        texts[name] = raw.decode("cp1252", errors="replace")
+        try:
+            texts[name] = ofac.decode(raw, label=name)
+        except ofac.ListFormatError as exc:
+            raise ApplicationError(
+                f"The sanctions list cannot be read: {exc}. The current list stays in force.", code="list_encoding"
+            ) from exc
     return texts
 
 
@@ -72,7 +91,8 @@ def _entry_digest(entry: ofac.Entry) -> str:
 def _files_digest(files: dict[str, str]) -> str:
     digest = hashlib.sha256()
     for name in ofac.FILES:
-        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+        if name in files:  # ADD.CSV may be absent
+            digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
     return digest.hexdigest()
 
 
@@ -89,9 +109,15 @@ def sanctions_list_load(
     if current is not None and current.digest == digest:
         return current, False
     try:
-        entries = ofac.parse(sdn=files["SDN.CSV"], alt=files["ALT.CSV"], add=files["ADD.CSV"])
+        missing = [name for name in ofac.REQUIRED_FILES if name not in files]
+        if missing:
+            raise ofac.ListFormatError(f"{', '.join(missing)} missing")
+        entries = ofac.parse(sdn=files["SDN.CSV"], alt=files["ALT.CSV"], add=files.get("ADD.CSV", ""))
     except ofac.ListFormatError as exc:
-        raise ApplicationError(f"The sanctions list is not in OFAC's CSV format: {exc}", code="list_format") from exc
+        raise ApplicationError(
+            f"The sanctions list is not in OFAC's CSV format: {exc}. The current list stays in force.",
+            code="list_format",
+        ) from exc
     if not entries:
         raise ApplicationError("The sanctions list has no entries; keeping the current one.", code="list_empty")
     if current is not None:

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from compliance.models import HitStatus, SanctionsList, ScreeningHit
 from compliance.sanctions import ofac
@@ -86,7 +86,6 @@ def test_listed_names_hit(sdn_list: SanctionsList, name: str, dob: dt.date | Non
     [
         ("Jennifer Whitfield", None),
         ("Ocean Star", None),  # vessels are not people or companies
-        ("Maria Garcia", dt.date(1994, 2, 2)),  # a common name whose date of birth contradicts the listing
         ("Ivan Petrenko", dt.date(1990, 1, 1)),
     ],
 )
@@ -100,7 +99,114 @@ def test_date_of_birth_and_country_rank_the_same_name(sdn_list: SanctionsList) -
     unknown = matcher.screen(Subject(1, "Mohammed Hussein", None, None))[0]
     assert agree.score > unknown.score
     assert "date of birth matches" in agree.reasons and "country matches" in agree.reasons
-    assert matcher.screen(Subject(1, "Mohammed Hussein", None, dt.date(1990, 1, 1))) == []
+    # A disagreeing date of birth ranks the same name lower; it never drops it.
+    differs = matcher.screen(Subject(1, "Mohammed Hussein", None, dt.date(1990, 1, 1)))[0]
+    assert differs.listed.ent_num == 10001 and differs.score < unknown.score
+    assert "date of birth differs" in differs.reasons
+
+
+@pytest.mark.parametrize(
+    ("name", "dob", "countries", "ent_num"),
+    [
+        ("Maria Garcia", dt.date(1994, 2, 2), frozenset(), 10007),  # subset of the listed name, DOB 14 years off
+        ("Reza Nazari", dt.date(1990, 5, 5), frozenset({"CA"}), 10010),  # exact name, DOB and country disagree
+        ("Hans Jurgen Muller", None, frozenset({"AT"}), 10005),  # country disagrees
+    ],
+)
+def test_a_strong_name_match_that_disagrees_on_birth_or_country_is_kept_lower(
+    sdn_list: SanctionsList, name: str, dob: dt.date | None, countries: frozenset[str], ent_num: int
+) -> None:
+    matcher = matcher_for(sdn_list)
+    kept = [m for m in matcher.screen(Subject(1, name, None, dob, countries)) if m.listed.ent_num == ent_num]
+    assert kept, name
+    plain = next(m for m in matcher.screen(Subject(1, name, None, None)) if m.listed.ent_num == ent_num)
+    assert kept[0].score < plain.score
+    assert {"date of birth differs", "country differs"} & set(kept[0].reasons)
+
+
+def test_a_disagreeing_date_of_birth_still_holds_the_investor_for_review(sdn_list: SanctionsList) -> None:
+    investor = _investor("Reza Nazari", dt.date(1990, 5, 5))
+    hits = investor_screen(investor=investor, actor=None)
+    assert [h.ent_num for h in hits] == [10010] and "date of birth differs" in hits[0].reasons
+    investor.refresh_from_db()
+    assert investor.screening_status == ScreeningStatus.UNDER_REVIEW
+
+
+def _copy_fixture(tmp_path: Path, encode) -> Path:  # type: ignore[no-untyped-def]
+    target = tmp_path / "ofac"
+    target.mkdir()
+    for name in ofac.FILES:
+        text = (FIXTURE / name).read_bytes().decode("cp1252")
+        (target / name).write_bytes(encode(text))
+    return target
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        pytest.param(lambda text: text.encode("utf-8"), id="utf-8"),
+        pytest.param(lambda text: b"\xef\xbb\xbf" + text.encode("utf-8"), id="utf-8 with byte-order mark"),
+        pytest.param(lambda text: text.encode("cp1252"), id="windows-1252"),
+    ],
+)
+def test_list_files_are_read_in_the_encoding_they_come_in(tmp_path: Path, encode) -> None:  # type: ignore[no-untyped-def]
+    source = _copy_fixture(tmp_path, encode)
+    loaded, _ = sanctions_list_load(
+        files=sanctions_files_fetch(source=str(source)), source=str(source), actor=None, rescreen_after_commit=False
+    )
+    assert loaded.entries == 10
+    assert loaded.entry_rows.get(ent_num=10005).name == "MÜLLER, Hans-Jürgen"
+    matches = matcher_for(loaded).screen(Subject(1, "Hans Jurgen Mueller", None, None))
+    assert 10005 in [m.listed.ent_num for m in matches]
+
+
+def test_the_address_file_is_optional(tmp_path: Path) -> None:
+    source = _copy_fixture(tmp_path, lambda text: text.encode("utf-8"))
+    (source / "ADD.CSV").unlink()
+    for where in (str(source), source.as_uri()):
+        files = sanctions_files_fetch(source=where)
+        assert set(files) == {"SDN.CSV", "ALT.CSV"}
+    loaded, changed = sanctions_list_load(files=files, source=str(source), actor=None, rescreen_after_commit=False)
+    assert changed and loaded.entries == 10 and loaded.addresses == 0
+    assert matcher_for(loaded).screen(Subject(1, "Reza Nazari", None, None))[0].listed.ent_num == 10010
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param('10001,"HUSSEIN, Mohammed"'.encode("utf-16"), id="utf-16"),
+        pytest.param(b"PK\x03\x04\x14\x00\x00\x00\x08\x00", id="a zip archive"),
+        pytest.param(b'10001,"M\x81LLER"', id="a byte Windows-1252 does not have"),
+    ],
+)
+def test_a_list_that_cannot_be_read_is_refused_and_the_current_one_kept(
+    sdn_list: SanctionsList, tmp_path: Path, raw: bytes
+) -> None:
+    source = _copy_fixture(tmp_path, lambda text: text.encode("cp1252"))
+    (source / "SDN.CSV").write_bytes(raw)
+    with pytest.raises(ApplicationError, match=r"SDN\.CSV .*The current list stays in force"):
+        sanctions_files_fetch(source=str(source))
+    with pytest.raises(CommandError, match="cannot be read"):
+        call_command("sanctions_load", source=str(source), verbosity=0)
+    assert SanctionsList.objects.get(active=True) == sdn_list
+
+
+def test_the_review_queue_puts_the_strongest_match_first(cast) -> None:  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    from compliance.tests.test_kyc import submitted_investor
+
+    first = submitted_investor(cast, "Walter Kessler")
+    weaker = submitted_investor(cast, "Maria Garcia", dob=dt.date(1994, 2, 2))
+    stronger = submitted_investor(cast, "Reza Nazari", dob=dt.date(1962, 11, 22))
+    assert weaker.screening_hits.get().score < stronger.screening_hits.get().score
+    client = Client()
+    client.force_login(cast.compliance)
+    for show in ("open", "sanctions", "all"):
+        page = client.get(f"/issuers/{cast.issuer.slug}/compliance/?show={show}").content.decode()
+        names = [n for n in ("Reza Nazari", "Maria Garcia", "Walter Kessler") if n in page]
+        assert sorted(names, key=page.index) == names, show
+    assert first.public_id
 
 
 def _investor(name: str, dob: dt.date = dt.date(1980, 1, 1)) -> InvestorProfile:
