@@ -20,7 +20,22 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from core.access import AccessPermission, Perm, memberships_of, signed_in_user
 from core.errors import ApplicationError
 from core.models import Issuer
+from core.money import MAX_AMOUNT_MINOR, AmountInvalid, minor_units_parse
 from core.selectors import issuer_list_visible_to, issuer_team
+
+
+class MinorAmountField(serializers.IntegerField):
+    """An amount in whole minor units (a JSON integer), read by core.money's one parser and bounded
+    by MAX_AMOUNT_MINOR, so an API client cannot send what a form would refuse."""
+
+    def __init__(self, *, min_value: int = 0, **kwargs: Any) -> None:
+        super().__init__(min_value=min_value, max_value=MAX_AMOUNT_MINOR, **kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        try:
+            return minor_units_parse(data, label="amount", minimum=self.min_value or 0, maximum=MAX_AMOUNT_MINOR)
+        except AmountInvalid as exc:
+            raise serializers.ValidationError(exc.message, code="invalid_amount") from exc
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -10,6 +10,26 @@ from django.forms.renderers import TemplatesSetting
 
 from core.countries import country_code, is_country
 from core.models import Role
+from core.money import AmountInvalid, amount_parse
+
+
+class AmountField(forms.CharField):
+    """A money amount typed in major units ("250,000" or "250000.50"), cleaned to minor units of
+    `currency` by core.money's one parser; empty is None when the field is optional."""
+
+    def __init__(self, *, currency: str, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
+        super().__init__(**kwargs)
+        self.currency = currency
+
+    def clean(self, value: Any) -> int | None:  # type: ignore[override]
+        text = super().clean(value)
+        if not text:
+            return None
+        try:
+            return amount_parse(text, self.currency, label=str(self.label or "amount").lower())
+        except AmountInvalid as exc:
+            raise forms.ValidationError(exc.message, code="invalid_amount") from exc
 
 
 class PortalFormRenderer(TemplatesSetting):

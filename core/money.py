@@ -1,12 +1,106 @@
-"""Money as an integer count of minor units plus an ISO 4217 code; exact splitting of amounts."""
+"""Money as an integer count of minor units plus an ISO 4217 code; exact splitting of amounts;
+the one parser that turns typed or imported amounts into minor units.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 # Minor-unit exponents for the currencies the portal accepts (ISO 4217).
 CURRENCY_EXPONENTS: dict[str, int] = {"USD": 2, "EUR": 2, "GBP": 2, "CHF": 2, "JPY": 0, "USDC": 2}
+
+# The largest amount any form, API or statement line may carry, in minor units: far above any raise,
+# and small enough that sums of many such amounts still fit the 64-bit columns (2**63 - 1).
+MAX_AMOUNT_MINOR = 10**15 - 1
+# Longer text is refused before it is looked at ("1,000,000,000,000.00" is 20 characters).
+_MAX_AMOUNT_CHARS = 40
+# Digits with an optional decimal point; ASCII only (no exponents, signs, NaN, Infinity, other scripts' digits).
+_PLAIN_DECIMAL = re.compile(r"(?P<whole>[0-9]*)(?:\.(?P<fraction>[0-9]*))?", re.ASCII)
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+# What people and banks write inside a number: grouping commas, spaces, a dollar sign.
+_DECORATION = re.compile(r"[,\s$]")
+
+
+class AmountInvalid(ValueError):
+    """An amount that is not a plain decimal number within bounds; `message` is for the person who typed it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _exponent(currency: str) -> int:
+    exponent = CURRENCY_EXPONENTS.get((currency or "").upper())
+    if exponent is None:
+        raise AmountInvalid(f"{currency or 'The currency'} is not a currency the portal accepts.")
+    return exponent
+
+
+def amount_parse(
+    text: Any, currency: str, *, label: str = "amount", minimum: int = 0, maximum: int = MAX_AMOUNT_MINOR
+) -> int:
+    """Decimal text in major units ("1,250.00", "$10", "1000") to exact minor units of `currency`.
+
+    Only plain decimal numbers are read: no exponent, sign, NaN or infinity, and no more decimal
+    places than the currency has (trailing zeros aside). The work is bounded by the length limit,
+    so no input is slow. Raises AmountInvalid with a message naming `label`.
+    """
+    exponent = _exponent(currency)
+    raw = text if isinstance(text, str) else ""
+    if len(raw) > _MAX_AMOUNT_CHARS:
+        raise AmountInvalid(f"The {label} is too long; enter a number like 1000 or 1000.50.")
+    cleaned = _DECORATION.sub("", raw)
+    if cleaned.startswith("-"):
+        raise AmountInvalid(f"The {label} cannot be negative.")
+    match = _PLAIN_DECIMAL.fullmatch(cleaned)
+    if match is None or not (match["whole"] or match["fraction"]):
+        example = "1000" if exponent == 0 else "1000 or 1000." + "5".ljust(exponent, "0")
+        raise AmountInvalid(f"Enter the {label} as a number, like {example}.")
+    whole, fraction = match["whole"] or "0", match["fraction"] or ""
+    if fraction[exponent:].strip("0"):
+        raise AmountInvalid(f"The {label} has more decimal places than {currency.upper()} allows.")
+    if len(whole.lstrip("0")) > len(str(MAX_AMOUNT_MINOR)):
+        raise AmountInvalid(f"The {label} is too large.")
+    minor = int(whole) * 10**exponent + int(fraction[:exponent].ljust(exponent, "0") or "0")
+    return amount_bounds_check(minor, currency=currency, label=label, minimum=minimum, maximum=maximum)
+
+
+def minor_units_parse(
+    value: Any, *, currency: str = "", label: str = "amount", minimum: int = 0, maximum: int = MAX_AMOUNT_MINOR
+) -> int:
+    """A whole count of minor units as an API sends it (a JSON integer, or digits as text)."""
+    if isinstance(value, bool):
+        raise AmountInvalid(f"The {label} must be a whole number of minor units.")
+    if isinstance(value, int):
+        minor = value
+    elif isinstance(value, str) and len(value) <= _MAX_AMOUNT_CHARS and _DIGITS.fullmatch(value.strip()):
+        minor = int(value.strip())
+    else:
+        raise AmountInvalid(f"The {label} must be a whole number of minor units.")
+    return amount_bounds_check(minor, currency=currency, label=label, minimum=minimum, maximum=maximum)
+
+
+def amount_bounds_check(
+    minor: int, *, currency: str, label: str = "amount", minimum: int = 0, maximum: int = MAX_AMOUNT_MINOR
+) -> int:
+    """`minor` itself, when it lies within [minimum, maximum]; AmountInvalid otherwise."""
+
+    def shown(value: int) -> str:
+        code = (currency or "").upper()
+        return str(Money(value, code)) if code in CURRENCY_EXPONENTS else f"{value:,} minor units"
+
+    if minor < minimum:
+        if minimum <= 0:
+            raise AmountInvalid(f"The {label} cannot be negative.")
+        if minimum == 1:
+            raise AmountInvalid(f"The {label} must be above zero.")
+        raise AmountInvalid(f"The {label} must be at least {shown(minimum)}.")
+    if minor > maximum:
+        raise AmountInvalid(f"The {label} must be at most {shown(maximum)}.")
+    return minor
 
 
 @dataclass(frozen=True, order=True)

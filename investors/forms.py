@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from core.countries import country_choices
-from core.forms import FormStyleMixin
+from core.forms import AmountField, FormStyleMixin
 from investors.models import (
     AccreditationMethod,
     DocumentKind,
@@ -127,11 +127,11 @@ class DocumentForm(FormStyleMixin, forms.Form):
 
 class AccreditationForm(FormStyleMixin, forms.Form):
     method = forms.ChoiceField(label="How you qualify", choices=AccreditationMethod.choices, widget=forms.RadioSelect)
-    income_two_years_ago = forms.IntegerField(label="Income two years ago (USD)", required=False, min_value=0)
-    income_last_year = forms.IntegerField(label="Income last year (USD)", required=False, min_value=0)
-    income_expected = forms.IntegerField(label="Expected income this year (USD)", required=False, min_value=0)
-    net_worth = forms.IntegerField(label="Net worth excluding primary residence (USD)", required=False, min_value=0)
-    entity_assets = forms.IntegerField(label="Entity's total assets (USD)", required=False, min_value=0)
+    income_two_years_ago = AmountField(currency="USD", label="Income two years ago (USD)", required=False)
+    income_last_year = AmountField(currency="USD", label="Income last year (USD)", required=False)
+    income_expected = AmountField(currency="USD", label="Expected income this year (USD)", required=False)
+    net_worth = AmountField(currency="USD", label="Net worth excluding primary residence (USD)", required=False)
+    entity_assets = AmountField(currency="USD", label="Entity's total assets (USD)", required=False)
     licence_type = forms.ChoiceField(label="Licence", choices=[("", "—"), *LicenceType.choices], required=False)
     licence_crd_number = forms.CharField(label="CRD number", max_length=20, required=False)
     letter_signer = forms.ChoiceField(
@@ -143,10 +143,10 @@ class AccreditationForm(FormStyleMixin, forms.Form):
     )
 
     def figures(self) -> dict[str, Any]:
-        """Whole dollars typed in the form → USD cents for the service."""
+        """Dollars typed in the form, as USD cents for the service."""
         data = self.cleaned_data
         cents = {
-            f"{name}_cents": data[name] * 100
+            f"{name}_cents": data[name]
             for name in ("income_two_years_ago", "income_last_year", "income_expected", "net_worth", "entity_assets")
             if data.get(name) is not None
         }

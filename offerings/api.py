@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from compliance.eligibility import ReasonCode
 from core.access import AccessPermission, Perm, signed_in_user
+from core.api import MinorAmountField
 from core.errors import ApplicationError
 from investors.models import InvestorProfile
 from offerings.models import Offering, OfferingStatus
@@ -62,9 +63,9 @@ class AmountInput(serializers.Serializer):
     class Meta:
         ref_name = "SubscriptionAmount"
 
-    amount_minor = serializers.IntegerField(min_value=1)
-    annual_income_minor = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    net_worth_minor = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    amount_minor = MinorAmountField(min_value=1)
+    annual_income_minor = MinorAmountField(required=False, allow_null=True)
+    net_worth_minor = MinorAmountField(required=False, allow_null=True)
 
 
 def _investor(request: Request) -> InvestorProfile:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -12,7 +11,7 @@ from django.utils import timezone
 from compliance.exemptions import DAY_SECONDS, Exemption
 from core.countries import country_choices
 from core.forms import FormStyleMixin
-from core.money import CURRENCY_EXPONENTS
+from core.money import CURRENCY_EXPONENTS, AmountInvalid, amount_parse
 from offerings.models import DocumentKind, Offering, SecurityType
 from offerings.services.offerings import OfferingInput
 
@@ -21,18 +20,10 @@ DECIMAL = forms.TextInput(attrs={"inputmode": "decimal"})
 
 
 def to_minor(value: str, currency: str, *, label: str) -> int:
-    cleaned = (value or "").strip().replace(",", "").replace("$", "").replace(" ", "")
     try:
-        amount = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise forms.ValidationError(f"Enter the {label} as a number, like 1000 or 1000.50.") from exc
-    if not amount.is_finite() or amount < 0:
-        raise forms.ValidationError(f"Enter the {label} as a positive number.")
-    exponent = CURRENCY_EXPONENTS.get(currency, 2)
-    minor = amount * (10**exponent)
-    if minor != minor.to_integral_value():
-        raise forms.ValidationError(f"The {label} has more decimal places than {currency} allows.")
-    return int(minor)
+        return amount_parse(value, currency, label=label)
+    except AmountInvalid as exc:
+        raise forms.ValidationError(exc.message) from exc
 
 
 def from_minor(minor: int | None, currency: str) -> str:
@@ -78,12 +69,17 @@ class OfferingForm(FormStyleMixin, forms.Form):
     token_name = forms.CharField(max_length=64)
     token_symbol = forms.CharField(max_length=11, help_text="2 to 11 letters or digits.")
     lockup_days = forms.IntegerField(
-        label="Lock-up (days)", required=False, min_value=0, help_text="Leave empty for the exemption's lock-up."
+        label="Lock-up (days)",
+        required=False,
+        min_value=0,
+        max_value=36_500,
+        help_text="Leave empty for the exemption's lock-up.",
     )
     max_non_accredited = forms.IntegerField(
         label="Non-accredited purchasers at most",
         required=False,
         min_value=0,
+        max_value=100_000,
         help_text="Rule 506(b) only; leave empty for the exemption's figure.",
     )
     accredited_only = forms.BooleanField(label="Accredited investors only", required=False)

@@ -3,8 +3,19 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from core.money import Money, allocate_largest_remainder
+from core.money import (
+    CURRENCY_EXPONENTS,
+    MAX_AMOUNT_MINOR,
+    AmountInvalid,
+    Money,
+    allocate_largest_remainder,
+    amount_parse,
+    minor_units_parse,
+)
+from core.tests.inputs import AMOUNT_TEXT, MINOR_UNITS
 
 
 def test_parts_always_sum_to_the_whole() -> None:
@@ -43,3 +54,65 @@ def test_money_is_whole_minor_units_in_one_currency() -> None:
         Money(1, "USD") + Money(1, "EUR")
     with pytest.raises(TypeError):
         Money(1.5, "USD")  # type: ignore[arg-type]  # the point: a float amount is refused
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "minor"),
+    [
+        ("1,234.56", "USD", 123456),
+        ("$10", "USD", 1000),
+        ("1000", "JPY", 1000),
+        ("100.500", "USD", 10050),
+        (".5", "EUR", 50),
+    ],
+)
+def test_plain_decimal_amounts_are_read_exactly(text: str, currency: str, minor: int) -> None:
+    assert amount_parse(text, currency) == minor
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("1e5", "as a number"),
+        ("1E+999999999", "as a number"),
+        ("NaN", "as a number"),
+        ("-Infinity", "negative"),
+        ("١٢٣", "as a number"),
+        ("0x10", "as a number"),
+        ("1.001", "more decimal places than USD allows"),
+        ("9" * 20, "too large"),
+        ("9" * 41, "too long"),
+        ("10000000000000", "at most"),
+    ],
+)
+def test_anything_but_a_plain_decimal_within_bounds_is_refused_with_a_reason(text: str, message: str) -> None:
+    with pytest.raises(AmountInvalid, match=message):
+        amount_parse(text, "USD")
+
+
+@given(minor=st.integers(min_value=0, max_value=MAX_AMOUNT_MINOR), currency=st.sampled_from(sorted(CURRENCY_EXPONENTS)))
+def test_a_formatted_amount_reads_back_as_itself(minor: int, currency: str) -> None:
+    shown = str(Money(minor, currency)).removesuffix(f" {currency}")
+    assert amount_parse(shown, currency) == minor
+
+
+@given(text=st.one_of(AMOUNT_TEXT, st.text()), currency=st.sampled_from(sorted(CURRENCY_EXPONENTS)))
+def test_any_text_is_an_amount_within_bounds_or_a_clear_refusal(text: str, currency: str) -> None:
+    try:
+        minor = amount_parse(text, currency)
+    except AmountInvalid as exc:
+        assert exc.message
+    else:
+        assert 0 <= minor <= MAX_AMOUNT_MINOR
+
+
+@given(value=MINOR_UNITS)
+def test_api_minor_units_are_whole_numbers_within_bounds(value: object) -> None:
+    try:
+        minor = minor_units_parse(value, minimum=1)
+    except AmountInvalid:
+        return
+    assert isinstance(minor, int) and 1 <= minor <= MAX_AMOUNT_MINOR

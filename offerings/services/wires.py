@@ -12,7 +12,6 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -20,7 +19,7 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
 from core.models import Issuer, User
-from core.money import CURRENCY_EXPONENTS, Money
+from core.money import AmountInvalid, Money, amount_bounds_check, amount_parse
 from offerings.models import (
     OPEN_SUBSCRIPTION_STATUSES,
     Payment,
@@ -42,23 +41,11 @@ def reference_find(text: str) -> str | None:
 
 
 def parse_amount(text: str, currency: str) -> int:
-    """A decimal amount as the bank prints it ("1,250.00") to exact minor units, never through a float."""
-    cleaned = (text or "").strip().replace(",", "").replace(" ", "")
+    """An amount as the bank prints it ("1,250.00") to exact minor units (core.money's one parser)."""
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise ApplicationError(f"“{text}” is not an amount.", code="invalid_amount") from exc
-    if not value.is_finite():
-        raise ApplicationError(f"“{text}” is not an amount.", code="invalid_amount")
-    exponent = CURRENCY_EXPONENTS.get(currency)
-    if exponent is None:
-        raise ApplicationError(f"{currency or 'The currency'} is not a currency the portal accepts.", code="currency")
-    minor = value * (10**exponent)
-    if minor != minor.to_integral_value():
-        raise ApplicationError(f"“{text}” has more decimal places than {currency} allows.", code="invalid_amount")
-    if minor <= 0:
-        raise ApplicationError("The amount received must be above zero.", code="invalid_amount")
-    return int(minor)
+        return amount_parse(text, currency, label="amount received", minimum=1)
+    except AmountInvalid as exc:
+        raise ApplicationError(f"“{text[:40]}”: {exc.message}", code="invalid_amount") from exc
 
 
 def _wire_payment(subscription: Subscription) -> Payment:
@@ -91,6 +78,10 @@ def wire_receipt_record(
     currency = (currency or "").upper()
     if amount_minor <= 0:
         raise ApplicationError("The amount received must be above zero.", code="invalid_amount")
+    try:
+        amount_bounds_check(amount_minor, currency=currency, label="amount received", minimum=1)
+    except AmountInvalid as exc:
+        raise ApplicationError(exc.message, code="invalid_amount") from exc
     if received_on > timezone.localdate():
         raise ApplicationError("The date received cannot be in the future.", code="future_date")
     found = reference_find(reference)
@@ -212,8 +203,12 @@ def bank_statement_import(*, issuer: Issuer, actor: User, content: bytes) -> Imp
     except UnicodeDecodeError:
         report.errors.append("The file is not UTF-8 text. Export the statement as CSV (UTF-8).")
         return report
-    reader = csv.DictReader(io.StringIO(text))
-    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader, [])
+    except csv.Error:
+        header = []
+    headers = [h.strip().lower() for h in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in headers]
     if missing:
         report.errors.append(
@@ -222,8 +217,17 @@ def bank_statement_import(*, issuer: Issuer, actor: User, content: bytes) -> Imp
         )
         return report
     seen: dict[str, int] = {}
-    for number, raw in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+    while True:
+        # Each line is read on its own, so a line the CSV reader cannot take is reported and the rest still count.
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            report.errors.append(f"Line {reader.line_num}: not a CSV line ({exc}).")
+            continue
+        number = reader.line_num
+        row = dict.fromkeys(REQUIRED_COLUMNS, "") | {h: v.strip() for h, v in zip(headers, cells, strict=False)}
         if not any(row.values()):
             continue
         try:
