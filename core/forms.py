@@ -22,7 +22,7 @@ class AmountField(forms.CharField):
         super().__init__(**kwargs)
         self.currency = currency
 
-    def clean(self, value: Any) -> int | None:  # type: ignore[override]
+    def clean(self, value: Any) -> int | None:
         text = super().clean(value)
         if not text:
             return None

@@ -132,11 +132,11 @@ def test_a_disagreeing_date_of_birth_still_holds_the_investor_for_review(sdn_lis
     assert investor.screening_status == ScreeningStatus.UNDER_REVIEW
 
 
-def _copy_fixture(tmp_path: Path, encode) -> Path:  # type: ignore[no-untyped-def]
+def _copy_fixture(tmp_path: Path, encode) -> Path:
     target = tmp_path / "ofac"
     target.mkdir()
     for name in ofac.FILES:
-        text = (FIXTURE / name).read_bytes().decode("cp1252")
+        text = (OFAC_FIXTURE / name).read_bytes().decode("cp1252")
         (target / name).write_bytes(encode(text))
     return target
 
@@ -149,7 +149,7 @@ def _copy_fixture(tmp_path: Path, encode) -> Path:  # type: ignore[no-untyped-de
         pytest.param(lambda text: text.encode("cp1252"), id="windows-1252"),
     ],
 )
-def test_list_files_are_read_in_the_encoding_they_come_in(tmp_path: Path, encode) -> None:  # type: ignore[no-untyped-def]
+def test_list_files_are_read_in_the_encoding_they_come_in(tmp_path: Path, encode) -> None:
     source = _copy_fixture(tmp_path, encode)
     loaded, _ = sanctions_list_load(
         files=sanctions_files_fetch(source=str(source)), source=str(source), actor=None, rescreen_after_commit=False
@@ -191,10 +191,10 @@ def test_a_list_that_cannot_be_read_is_refused_and_the_current_one_kept(
     assert SanctionsList.objects.get(active=True) == sdn_list
 
 
-def test_the_review_queue_puts_the_strongest_match_first(cast) -> None:  # type: ignore[no-untyped-def]
+def test_the_review_queue_puts_the_strongest_match_first(cast) -> None:
     from django.test import Client
 
-    from compliance.tests.test_kyc import submitted_investor
+    from compliance.tests.support import submitted_investor
 
     first = submitted_investor(cast, "Walter Kessler")
     weaker = submitted_investor(cast, "Maria Garcia", dob=dt.date(1994, 2, 2))

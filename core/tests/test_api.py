@@ -44,3 +44,11 @@ def test_errors_have_one_shape(client: Client, cast: Cast) -> None:
     assert denied["error"]["code"] == "permission_denied"
     missing = client.get("/api/v1/issuers/no-such-issuer/team/")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("query", ["limit=99999999999999999999", "offset=99999999999999999999", "limit=0&offset=-1"])
+def test_a_huge_limit_or_offset_is_bounded_not_a_server_error(cast, query: str) -> None:
+    client = Client()
+    client.force_login(cast.admin)
+    response = client.get(f"/api/v1/issuers/?{query}")
+    assert response.status_code == 200

@@ -31,14 +31,14 @@ pytestmark = pytest.mark.django_db
 TEXT = st.text(max_size=60)
 
 
-def _client(user) -> Client:  # type: ignore[no-untyped-def]
+def _client(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
 
 
 def _profile(investor: InvestorProfile) -> dict[str, object]:
-    return InvestorProfile.objects.filter(pk=investor.pk).values().get()
+    return dict(InvestorProfile.objects.filter(pk=investor.pk).values().get())
 
 
 def _post(client: Client, url: str, data: dict[str, object], investor: InvestorProfile | None = None) -> None:
@@ -58,7 +58,7 @@ def _post(client: Client, url: str, data: dict[str, object], investor: InvestorP
 
 
 def test_generated_individual_details(db: None) -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     investor = investor_kind_set(investor=investor_profile_ensure(user=user), actor=user, kind="individual")
     client = _client(user)
 
@@ -73,7 +73,7 @@ def test_generated_individual_details(db: None) -> None:
         tax_country=COUNTRY,
         postal=TEXT,
     )
-    def check(name, dob, country, citizenship, tax_kind, tax_id, tax_country, postal) -> None:  # type: ignore[no-untyped-def]
+    def check(name, dob, country, citizenship, tax_kind, tax_id, tax_country, postal) -> None:
         data = {
             "legal_name": name,
             "date_of_birth": dob,
@@ -93,7 +93,7 @@ def test_generated_individual_details(db: None) -> None:
 
 
 def test_generated_entity_details_and_owners(db: None) -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     investor = investor_kind_set(investor=investor_profile_ensure(user=user), actor=user, kind="entity")
     client = _client(user)
 
@@ -107,7 +107,7 @@ def test_generated_entity_details_and_owners(db: None) -> None:
         owner_country=COUNTRY,
         percent=AMOUNT_TEXT,
     )
-    def check(formation, country, tax_kind, tax_id, owner_dob, owner_country, percent) -> None:  # type: ignore[no-untyped-def]
+    def check(formation, country, tax_kind, tax_id, owner_dob, owner_country, percent) -> None:
         details = {
             "legal_name": "Generated Holdings LLC",
             "entity_type": "llc",
@@ -140,7 +140,7 @@ def test_generated_entity_details_and_owners(db: None) -> None:
 
 
 def test_generated_identity_documents(db: None) -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     investor_kind_set(investor=investor_profile_ensure(user=user), actor=user, kind="individual")
     client = _client(user)
 
@@ -152,7 +152,7 @@ def test_generated_identity_documents(db: None) -> None:
         country=COUNTRY,
         number=TEXT,
     )
-    def check(upload, kind, expires, country, number) -> None:  # type: ignore[no-untyped-def]
+    def check(upload, kind, expires, country, number) -> None:
         data = {
             "kind": kind,
             "file": upload,
@@ -166,7 +166,7 @@ def test_generated_identity_documents(db: None) -> None:
 
 
 def test_generated_accreditation_figures_and_evidence(db: None) -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     investor = onboarded_individual(user)
     accreditation_claim_start(
         investor=investor,
@@ -190,7 +190,7 @@ def test_generated_accreditation_figures_and_evidence(db: None) -> None:
         document_date=DATE_TEXT,
         kind=st.sampled_from(["tax_return", "w2", "bogus"]),
     )
-    def check(figures, method, letter_date, upload, document_date, kind) -> None:  # type: ignore[no-untyped-def]
+    def check(figures, method, letter_date, upload, document_date, kind) -> None:
         names = ("income_two_years_ago", "income_last_year", "income_expected", "net_worth", "entity_assets")
         claim = {"action": "claim", "method": method, "letter_date": letter_date, "attested": "on"}
         _post(client, "/onboarding/accreditation/", {**claim, **dict(zip(names, figures, strict=True))})
@@ -201,13 +201,13 @@ def test_generated_accreditation_figures_and_evidence(db: None) -> None:
 
 
 def test_generated_tax_forms(db: None) -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     onboarded_individual(user)
     client = _client(user)
 
     @examples
     @given(signed_on=DATE_TEXT, country=COUNTRY, rate=AMOUNT_TEXT, name=TEXT, tin=TEXT)
-    def check(signed_on, country, rate, name, tin) -> None:  # type: ignore[no-untyped-def]
+    def check(signed_on, country, rate, name, tin) -> None:
         data = {
             "signer_name": name,
             "signed_on": signed_on,
@@ -222,13 +222,13 @@ def test_generated_tax_forms(db: None) -> None:
 
 
 def test_generated_wallet_api_requests(db: None) -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     onboarded_individual(user)
     client = _client(user)
 
     @examples
     @given(address=WALLET_ADDRESS, chain_id=MINOR_UNITS, message=st.text(max_size=300), signature=WALLET_ADDRESS)
-    def check(address, chain_id, message, signature) -> None:  # type: ignore[no-untyped-def]
+    def check(address, chain_id, message, signature) -> None:
         for url, body in (
             ("/api/v1/investor/wallets/challenge/", {"address": address, "chain_id": chain_id}),
             ("/api/v1/investor/wallets/link/", {"message": message, "signature": signature}),
@@ -243,8 +243,8 @@ def test_generated_wallet_api_requests(db: None) -> None:
     check()
 
 
-def test_generated_custodial_wallets_and_issuers(cast) -> None:  # type: ignore[no-untyped-def]
-    from compliance.tests.test_kyc import submitted_investor
+def test_generated_custodial_wallets_and_issuers(cast) -> None:
+    from compliance.tests.support import submitted_investor
 
     investor = submitted_investor(cast)
     officer = _client(cast.compliance)
@@ -253,7 +253,7 @@ def test_generated_custodial_wallets_and_issuers(cast) -> None:  # type: ignore[
 
     @examples
     @given(address=WALLET_ADDRESS, custodian=TEXT, country=COUNTRY)
-    def check(address, custodian, country) -> None:  # type: ignore[no-untyped-def]
+    def check(address, custodian, country) -> None:
         before = stored_rows()
         with rolled_back():
             response = officer.post(url, {"address": address, "custodian_name": custodian})

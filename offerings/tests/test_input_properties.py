@@ -24,23 +24,24 @@ from core.tests.inputs import (
     rolled_back,
     stored_rows,
 )
+from investors.tests.support import verified_investor
 from offerings.forms import CURRENCY_CHOICES
 from offerings.models import Offering, Subscription, WireReceipt
 from offerings.services.subscriptions import subscription_create
 from offerings.services.wires import bank_statement_import
-from offerings.tests.support import offering_draft, offering_open, verified_investor
+from offerings.tests.support import offering_draft, offering_open
 
 pytestmark = pytest.mark.django_db
 CURRENCIES = st.sampled_from([c for c, _ in CURRENCY_CHOICES] + ["", "XYZ", "usd"])
 
 
-def _client(user) -> Client:  # type: ignore[no-untyped-def]
+def _client(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
 
 
-def _refused_or_done(response, before: dict[str, int], table: str) -> None:  # type: ignore[no-untyped-def]
+def _refused_or_done(response, before: dict[str, int], table: str) -> None:
     """A form page either re-renders with its errors and stores nothing, or redirects having stored the row."""
     assert response.status_code in (200, 302), response.status_code
     changed = changed_tables(before)
@@ -53,7 +54,7 @@ def _refused_or_done(response, before: dict[str, int], table: str) -> None:  # t
 @pytest.mark.parametrize(
     "amount", ["1e999999999", "1E+999999999", "9e99999999", "1" + "0" * 39, "NaN", "Infinity", "-1e5", "1e3"]
 )
-def test_an_exponent_or_a_huge_amount_is_refused_at_once_in_every_amount_field(cast, amount: str) -> None:  # type: ignore[no-untyped-def]
+def test_an_exponent_or_a_huge_amount_is_refused_at_once_in_every_amount_field(cast, amount: str) -> None:
     offering = offering_open(cast.issuer, cast.admin, exemption=Exemption.REG_CF, min_investment_minor=100_00)
     verified_investor(user=cast.investor, accreditation="self_certified")
     investor, admin = _client(cast.investor), _client(cast.admin)
@@ -79,7 +80,7 @@ def test_an_exponent_or_a_huge_amount_is_refused_at_once_in_every_amount_field(c
     assert report.recorded == [] and len(report.errors) == 1 and report.errors[0].startswith("Line 2:")
 
 
-def test_a_bad_statement_line_is_reported_and_the_good_lines_imported(cast) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_statement_line_is_reported_and_the_good_lines_imported(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin)
     investor = verified_investor(accreditation="verified")
     subscription = subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=2_000_00)
@@ -100,7 +101,7 @@ def test_a_bad_statement_line_is_reported_and_the_good_lines_imported(cast) -> N
     assert subscription.paid_minor == 2_000_00
 
 
-def test_amounts_beyond_the_columns_are_refused_by_the_api(cast) -> None:  # type: ignore[no-untyped-def]
+def test_amounts_beyond_the_columns_are_refused_by_the_api(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin, exemption=Exemption.REG_CF, min_investment_minor=100_00)
     verified_investor(user=cast.investor, accreditation="self_certified")
     client = _client(cast.investor)
@@ -114,7 +115,7 @@ def test_amounts_beyond_the_columns_are_refused_by_the_api(cast) -> None:  # typ
     assert not Subscription.objects.exists()
 
 
-def test_generated_subscription_amounts(cast) -> None:  # type: ignore[no-untyped-def]
+def test_generated_subscription_amounts(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin, exemption=Exemption.REG_CF, min_investment_minor=100_00)
     verified_investor(user=cast.investor, accreditation="self_certified")
     client = _client(cast.investor)
@@ -131,7 +132,7 @@ def test_generated_subscription_amounts(cast) -> None:  # type: ignore[no-untype
     check()
 
 
-def test_generated_api_amounts(cast) -> None:  # type: ignore[no-untyped-def]
+def test_generated_api_amounts(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin, exemption=Exemption.REG_CF, min_investment_minor=100_00)
     verified_investor(user=cast.investor, accreditation="self_certified")
     client = _client(cast.investor)
@@ -159,7 +160,7 @@ def test_generated_api_amounts(cast) -> None:  # type: ignore[no-untyped-def]
     check()
 
 
-def test_generated_wires(cast) -> None:  # type: ignore[no-untyped-def]
+def test_generated_wires(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin)
     investor = verified_investor(accreditation="verified")
     subscription = subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=2_000_00)
@@ -184,7 +185,7 @@ def test_generated_wires(cast) -> None:  # type: ignore[no-untyped-def]
     check()
 
 
-def test_generated_statements(cast) -> None:  # type: ignore[no-untyped-def]
+def test_generated_statements(cast) -> None:
     offering = offering_open(cast.issuer, cast.admin)
     investor = verified_investor(accreditation="verified")
     subscription = subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=2_000_00)
@@ -216,13 +217,13 @@ def test_generated_statements(cast) -> None:  # type: ignore[no-untyped-def]
     check()
 
 
-def _named(content: bytes):  # type: ignore[no-untyped-def]
+def _named(content: bytes):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("statement.csv", content, content_type="text/csv")
 
 
-def test_generated_offering_terms(cast) -> None:  # type: ignore[no-untyped-def]
+def test_generated_offering_terms(cast) -> None:
     client = _client(cast.admin)
     url = f"/issuers/{cast.issuer.slug}/offerings/new/"
 
@@ -235,7 +236,7 @@ def test_generated_offering_terms(cast) -> None:  # type: ignore[no-untyped-def]
         blocked=st.lists(COUNTRY, max_size=3),
         lockup=st.one_of(st.integers(), st.text(max_size=12)).map(str),
     )
-    def check(amounts, currency, dates, countries, blocked, lockup) -> None:  # type: ignore[no-untyped-def]
+    def check(amounts, currency, dates, countries, blocked, lockup) -> None:
         price, minimum, maximum, soft, hard = amounts
         data = {
             "title": "Generated",
@@ -263,14 +264,14 @@ def test_generated_offering_terms(cast) -> None:  # type: ignore[no-untyped-def]
     check()
 
 
-def test_generated_offering_documents(cast) -> None:  # type: ignore[no-untyped-def]
+def test_generated_offering_documents(cast) -> None:
     offering = offering_draft(cast.issuer, cast.admin)
     client = _client(cast.admin)
     url = f"/issuers/{cast.issuer.slug}/offerings/{offering.public_id}/documents/"
 
     @examples
     @given(upload=UPLOAD, kind=st.sampled_from(["ppm", "subscription_agreement", "other", "bogus"]))
-    def check(upload, kind: str) -> None:  # type: ignore[no-untyped-def]
+    def check(upload, kind: str) -> None:
         before = stored_rows()
         with rolled_back():
             response = client.post(url, {"kind": kind, "title": "", "file": upload, "change_note": ""})
