@@ -1,6 +1,5 @@
-"""Generated input through the onboarding forms, the wallet API, the custodial wallet form and the issuer
-form (dates, countries, amounts, wallet addresses, uploads): never a server error, and a refused request
-stores nothing."""
+"""Generated input through the onboarding forms and the wallet API (dates, countries, amounts, wallet
+addresses, uploads): never a server error, and a refused request stores nothing."""
 
 from __future__ import annotations
 
@@ -239,34 +238,5 @@ def test_generated_wallet_api_requests(db: None) -> None:
                 assert response.status_code in (201, 400, 409), (url, response.status_code, response.content[:300])
                 if response.status_code != 201:
                     assert changed_tables(before) == set()
-
-    check()
-
-
-def test_generated_custodial_wallets_and_issuers(cast) -> None:
-    from compliance.tests.support import submitted_investor
-
-    investor = submitted_investor(cast)
-    officer = _client(cast.compliance)
-    staff = _client(cast.staff)
-    url = f"/issuers/{cast.issuer.slug}/compliance/investors/{investor.public_id}/wallets/"
-
-    @examples
-    @given(address=WALLET_ADDRESS, custodian=TEXT, country=COUNTRY)
-    def check(address, custodian, country) -> None:
-        before = stored_rows()
-        with rolled_back():
-            response = officer.post(url, {"address": address, "custodian_name": custodian})
-            assert response.status_code in (200, 302)
-            changed = changed_tables(before)
-            assert not changed or {"investors.Wallet", "core.AuditEvent"} <= changed, changed
-        issuer = {
-            "name": "Generated",
-            "legal_name": "Generated Inc.",
-            "jurisdiction": "Delaware",
-            "country": country,
-            "admin_email": cast.admin.email,
-        }
-        _post(staff, "/staff/", issuer)
 
     check()
