@@ -267,6 +267,8 @@ class Payment(models.Model):
 class EntryKind(models.TextChoices):
     RECEIVED = "received", "Money received"
     REFUND = "refund", "Refund sent"
+    # A refund booked when it succeeded that the provider later reports failed: the money is back.
+    REFUND_REVERSED = "refund_reversed", "Refund failed (money returned to the portal)"
     DISPUTE = "dispute", "Disputed (money withdrawn by the card network)"
     DISPUTE_WON = "dispute_won", "Dispute won (money returned)"
 
@@ -310,15 +312,30 @@ class PaymentEntry(models.Model):
 
 class RefundStatus(models.TextChoices):
     REQUESTED = "requested", "Requested"
+    # Handed to the provider, which has not confirmed it yet (a pending Stripe refund, an unconfirmed
+    # stablecoin transfer). Nothing is booked until it succeeds.
+    PENDING = "pending", "Sent, waiting for confirmation"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
 
 
+OPEN_REFUND_STATUSES = (RefundStatus.REQUESTED, RefundStatus.PENDING)
+
+
+class RefundPurpose(models.TextChoices):
+    FULL = "full", "Everything the payment holds"
+    EXCESS = "excess", "What was paid beyond the subscription"
+
+
 class Refund(models.Model):
-    """A refund the portal owes, sent through the provider that took the money. One per payment."""
+    """A refund the portal owes, sent through the provider that took the money.
+
+    At most one full refund per payment; an overpayment adds refunds of the excess.
+    """
 
     subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="refunds")
-    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="refund")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    purpose = models.CharField(max_length=8, choices=RefundPurpose.choices, default=RefundPurpose.FULL)
     provider = models.CharField(max_length=32)
     amount_minor = models.BigIntegerField()
     currency = models.CharField(max_length=3)
@@ -333,25 +350,53 @@ class Refund(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
-        constraints = [models.CheckConstraint(condition=Q(amount_minor__gt=0), name="refund_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="refund_amount_positive"),
+            models.UniqueConstraint(
+                fields=["payment"], condition=Q(purpose="full"), name="one_full_refund_per_payment"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"refund of {self.amount_minor} {self.currency} [{self.status}]"
 
 
+class WebhookState(models.TextChoices):
+    RECEIVED = "received", "Stored, not applied yet"
+    APPLIED = "applied", "Applied"
+    IGNORED = "ignored", "Nothing to do"
+    # The payment it is about is not known yet (a refund or dispute before the checkout completed).
+    WAITING = "waiting", "Waiting for its payment"
+    FLAGGED = "flagged", "Could not be applied: needs review"
+
+
 class WebhookEvent(models.Model):
-    """A provider event processed once: its id is unique, a redelivery finds the row and stops."""
+    """A provider event, stored before it is applied: its id is unique, a redelivery finds the row.
+
+    An event that cannot be applied stays here flagged with the reason; one that waits for its
+    payment is applied when the payment appears (`waiting_for` names it at the provider).
+    """
 
     provider = models.CharField(max_length=32)
     event_id = models.CharField(max_length=255)
     event_type = models.CharField(max_length=100)
     created = models.DateTimeField(null=True, blank=True, help_text="When the provider created the event.")
     received_at = models.DateTimeField(auto_now_add=True)
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=16, choices=WebhookState.choices, default=WebhookState.RECEIVED)
     outcome = models.CharField(max_length=200, blank=True)
+    reason = models.TextField(blank=True, help_text="Why it could not be applied, for the person who reviews it.")
+    waiting_for = models.CharField(max_length=255, blank=True, db_index=True)
+    issuer = models.ForeignKey(Issuer, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    applied_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    resolution_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-received_at"]
         constraints = [models.UniqueConstraint(fields=["provider", "event_id"], name="process_event_once")]
+        indexes = [models.Index(fields=["state", "provider"])]
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_type} {self.event_id}"
@@ -455,3 +500,66 @@ class StablecoinReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount_units} units from {self.sender} [{self.match}]"
+
+
+class CaseKind(models.TextChoices):
+    DISPUTE = "dispute", "Chargeback (card dispute)"
+    OUTSIDE_REFUND = "outside_refund", "Refund made outside the portal"
+
+
+class CaseStage(models.TextChoices):
+    # Before issuance: no tokens to hold, the issuer reviews the subscription.
+    REVIEW = "review", "Open: review the subscription"
+    FROZEN = "frozen", "Open: tokens frozen"
+    RELEASED = "released", "Money recovered: tokens released"
+    TRANSFERRED = "transferred", "Not recovered: tokens transferred back to the issuer"
+    BURNED = "burned", "Not recovered: tokens burned"
+    CLOSED = "closed", "Reviewed and closed"
+
+
+OPEN_CASE_STAGES = (CaseStage.REVIEW, CaseStage.FROZEN)
+
+
+class PaymentCase(models.Model):
+    """Money taken back from a subscription by a chargeback or a refund made elsewhere.
+
+    Once tokens are allocated or issued, the investor's corresponding quantity is frozen on-chain
+    until the issuer resolves the case: released when the money is recovered, or transferred back
+    to the issuer or burned when it is not. Nothing is absorbed without a person deciding.
+    """
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="cases")
+    kind = models.CharField(max_length=16, choices=CaseKind.choices)
+    # The provider's id of the movement (Stripe dispute or refund).
+    external_ref = models.CharField(max_length=255)
+    amount_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    quantity = models.BigIntegerField(default=0, help_text="Tokens held for the case (0 before issuance).")
+    wallet_address = models.CharField(max_length=42, blank=True)
+    stage = models.CharField(max_length=16, choices=CaseStage.choices)
+    provider_status = models.CharField(max_length=40, blank=True, help_text="The provider's own word for it.")
+    freeze_transaction = models.ForeignKey(
+        "tokens.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolution_transaction = models.ForeignKey(
+        "tokens.ChainTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "kind", "external_ref"], name="one_case_per_movement"),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="case_amount_positive"),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="case_quantity_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on subscription {self.subscription_id} [{self.stage}]"
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_CASE_STAGES

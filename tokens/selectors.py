@@ -110,6 +110,11 @@ def chain_transactions(*, status: str | None = None) -> QuerySet[ChainTransactio
     return rows.filter(status=status) if status else rows
 
 
+def chain_transaction_by_key(*, idempotency_key: str) -> ChainTransaction | None:
+    """The transaction recorded under an idempotency key, if any (its status says how far it got)."""
+    return ChainTransaction.objects.defer("data", "signed_raw").filter(idempotency_key=idempotency_key).first()
+
+
 def chain_transaction_counts() -> dict[str, int]:
     return dict(ChainTransaction.objects.values_list("status").annotate(n=Count("id")).order_by())
 
@@ -227,6 +232,7 @@ __all__ = [
     "address_checksum",
     "address_is_valid",
     "chain_status",
+    "chain_transaction_by_key",
     "personal_sign_signer",
     "portal_stablecoin",
     "registry_wallet_states",

@@ -3,8 +3,9 @@
 A provider takes money for a subscription (`start`), gives it back (`refund`) and hears from its
 vendor (`webhook`). It never changes a subscription itself: it reports money movements to the
 ledger services in `offerings.services.payments` (`payment_received`, `payment_failed`,
-`payment_expired`, `refund_recorded`, `dispute_recorded`), which lock, check, write the immutable
-`PaymentEntry` and move the subscription along.
+`payment_expired`, `refund_recorded`, `refund_failed`, `dispute_recorded`), which lock, check,
+write the immutable `PaymentEntry` and move the subscription along. A refund is booked only when
+the provider says it succeeded (`RefundResult.settled`, or later `refund_state`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from core.errors import ApplicationError
 
 if TYPE_CHECKING:
-    from offerings.models import Offering, Payment, Subscription
+    from offerings.models import Offering, Payment, Refund, Subscription
 
 
 class PaymentError(ApplicationError):
@@ -30,11 +31,24 @@ class PaymentError(ApplicationError):
 
 @dataclass(frozen=True)
 class RefundResult:
-    """`sent`: the money is on its way and `external_ref` names the movement at the provider.
+    """`sent`: the money is on its way and `external_ref` names the movement at the provider;
+    `settled` when the provider already says it arrived, `failed` when it already says it did not.
     Not sent: a person must send it (a wire) and record it with `refund_mark_sent`."""
 
     sent: bool
     external_ref: str = ""
+    settled: bool = False
+    failed: bool = False
+    failure_reason: str = ""
+
+
+@dataclass(frozen=True)
+class RefundState:
+    """How a refund handed to the provider stands now: pending, succeeded or failed."""
+
+    status: str
+    amount_minor: int | None = None
+    reason: str = ""
 
 
 class PaymentProvider(ABC):
@@ -59,8 +73,17 @@ class PaymentProvider(ABC):
         """
 
     @abstractmethod
-    def refund(self, payment: Payment, *, amount_minor: int, idempotency_key: str) -> RefundResult:
-        """Send `amount_minor` of what `payment` took back to the investor. Safe to call twice with one key."""
+    def refund(
+        self, payment: Payment, *, amount_minor: int, idempotency_key: str, refund: Refund | None = None
+    ) -> RefundResult:
+        """Send `amount_minor` of what `payment` took back to the investor. Safe to call twice with one key.
+
+        `refund` is the portal's row, whose id the provider keeps with the movement where it can.
+        """
+
+    def refund_state(self, refund: Refund) -> RefundState:
+        """Ask the provider how a pending refund stands. Providers that settle at once never have one pending."""
+        return RefundState(status="pending")
 
     def webhook(self, request: HttpRequest) -> HttpResponse:
         """Verify and process a vendor notification. Providers without webhooks answer 404."""

@@ -10,10 +10,10 @@ from django.db import transaction
 
 from core.errors import ApplicationError
 from core.money import Money
-from offerings.payments.base import PaymentError, PaymentProvider, RefundResult
+from offerings.payments.base import PaymentError, PaymentProvider, RefundResult, RefundState
 
 if TYPE_CHECKING:
-    from offerings.models import Offering, Payment, Subscription
+    from offerings.models import Offering, Payment, Refund, Subscription
 
 
 class StablecoinProvider(PaymentProvider):
@@ -73,7 +73,9 @@ class StablecoinProvider(PaymentProvider):
         payment.save()
         return payment
 
-    def refund(self, payment: Payment, *, amount_minor: int, idempotency_key: str) -> RefundResult:
+    def refund(
+        self, payment: Payment, *, amount_minor: int, idempotency_key: str, refund: Refund | None = None
+    ) -> RefundResult:
         from offerings.services.stablecoin import cents_to_units
         from tokens.services import stablecoin_send
 
@@ -89,4 +91,19 @@ class StablecoinProvider(PaymentProvider):
             )
         except ApplicationError as exc:
             raise PaymentError(exc.message, code=exc.code) from exc
+        # Booked when the transfer is confirmed on-chain (`refund_state`), not when it is queued.
         return RefundResult(sent=True, external_ref=f"chain-tx:{tx.idempotency_key}")
+
+    def refund_state(self, refund: Refund) -> RefundState:
+        from tokens.models import TxStatus
+        from tokens.selectors import chain_transaction_by_key
+
+        key = refund.external_ref.removeprefix("chain-tx:")
+        tx = chain_transaction_by_key(idempotency_key=key) if key else None
+        if tx is None:
+            return RefundState(status="pending")
+        if tx.status == TxStatus.CONFIRMED:
+            return RefundState(status="succeeded")
+        if tx.status == TxStatus.FAILED:
+            return RefundState(status="failed", reason=f"The refund transfer failed on-chain: {tx.last_error}"[:500])
+        return RefundState(status="pending")

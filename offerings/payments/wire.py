@@ -10,7 +10,7 @@ from django.db import transaction
 from offerings.payments.base import PaymentProvider, RefundResult
 
 if TYPE_CHECKING:
-    from offerings.models import Offering, Payment, Subscription
+    from offerings.models import Offering, Payment, Refund, Subscription
 
 
 class WireTransferProvider(PaymentProvider):
@@ -41,6 +41,8 @@ class WireTransferProvider(PaymentProvider):
         payment.save(update_fields=["details", "amount_minor", "updated_at"])
         return payment
 
-    def refund(self, payment: Payment, *, amount_minor: int, idempotency_key: str) -> RefundResult:
+    def refund(
+        self, payment: Payment, *, amount_minor: int, idempotency_key: str, refund: Refund | None = None
+    ) -> RefundResult:
         # The escrow bank sends the wire back on the issuer's instruction; a person records it as sent.
         return RefundResult(sent=False)

@@ -3,7 +3,9 @@
 Providers call these functions; each locks the subscription, writes the entry once (its provider id
 is unique, so a duplicate or late notification changes nothing), keeps `paid_minor` equal to the
 sum of the entries, and moves the subscription along. Refunds leave through the provider that took
-the money, after commit.
+the money, after commit, and are booked when the provider reports them succeeded, matched to the
+portal's refund by reference and amount. Money taken back after tokens were allocated (a chargeback,
+a refund made elsewhere) opens a case (`offerings.services.cases`).
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ from core.audit import Actor, audit_record
 from core.errors import ApplicationError, Conflict
 from core.models import User
 from core.tasks import task_enqueue_on_commit
+from core.money import Money
 from offerings.models import (
+    OPEN_REFUND_STATUSES,
+    CaseKind,
     EntryKind,
     Payment,
     PaymentEntry,
     PaymentStatus,
     Refund,
+    RefundPurpose,
     RefundStatus,
     Subscription,
     SubscriptionStatus,
@@ -32,8 +38,16 @@ from offerings.models import (
 
 log = logging.getLogger(__name__)
 
-SIGN = {EntryKind.RECEIVED: 1, EntryKind.DISPUTE_WON: 1, EntryKind.REFUND: -1, EntryKind.DISPUTE: -1}
+SIGN = {
+    EntryKind.RECEIVED: 1,
+    EntryKind.DISPUTE_WON: 1,
+    EntryKind.REFUND_REVERSED: 1,
+    EntryKind.REFUND: -1,
+    EntryKind.DISPUTE: -1,
+}
 ENDED = (SubscriptionStatus.CANCELLED, SubscriptionStatus.REJECTED)
+# Tokens exist (or are on their way) for these: money taken back from them opens a case.
+TOKENS_ALLOCATED = (SubscriptionStatus.ALLOCATED, SubscriptionStatus.ISSUED)
 
 
 def _lock(subscription_id: int) -> Subscription:
@@ -66,7 +80,8 @@ def _record(
         return existing, subscription, False
     if currency.upper() != subscription.currency:
         raise ApplicationError(
-            f"The provider reported {currency.upper()}, but the subscription is in {subscription.currency}.",
+            f"The provider reported {money(amount_minor, currency.upper())}, but the subscription is "
+            f"{money(subscription.amount_minor, subscription.currency)}; nothing was booked.",
             code="currency_mismatch",
         )
     signed = SIGN[EntryKind(kind)] * amount_minor
@@ -150,6 +165,19 @@ def payment_received(
     return entry
 
 
+def _refund_matching(payment: Payment, *, external_ref: str, amount_minor: int, refund_id: int | None) -> Refund | None:
+    """The portal's refund this movement is: same reference (or our own id in its metadata) and same amount.
+
+    A smaller refund made elsewhere never closes the portal's full refund.
+    """
+    rows = Refund.objects.select_for_update().filter(payment=payment, amount_minor=amount_minor)
+    if refund_id is not None:
+        found = rows.filter(pk=refund_id).first()
+        if found is not None:
+            return found
+    return rows.filter(external_ref=external_ref).first() if external_ref else None
+
+
 @transaction.atomic
 def refund_recorded(
     *,
@@ -160,9 +188,15 @@ def refund_recorded(
     occurred_at: dt.datetime | None = None,
     actor: User | None = None,
     note: str = "",
+    refund_id: int | None = None,
 ) -> PaymentEntry:
-    """Money went back to the investor (sent by the portal, or reported by the provider)."""
-    entry, _, created = _record(
+    """Money went back to the investor and the provider says it arrived (or a person sent it by hand).
+
+    It closes the portal's refund it matches by reference and amount; a refund nobody asked for
+    here (made in the provider's dashboard) is booked as what it is, and opens a case when tokens
+    are already allocated.
+    """
+    entry, subscription, created = _record(
         payment=payment,
         kind=EntryKind.REFUND,
         amount_minor=amount_minor,
@@ -172,11 +206,76 @@ def refund_recorded(
         actor=actor,
         note=note,
     )
-    if created:
-        Refund.objects.filter(payment=payment, status__in=[RefundStatus.REQUESTED, RefundStatus.FAILED]).update(
-            status=RefundStatus.SENT, external_ref=external_ref, completed_at=timezone.now(), failure_reason=""
+    refund = _refund_matching(payment, external_ref=external_ref, amount_minor=amount_minor, refund_id=refund_id)
+    if refund is not None:
+        if refund.status != RefundStatus.SENT:
+            before = {"status": refund.status}
+            refund.status, refund.external_ref = RefundStatus.SENT, external_ref
+            refund.completed_at, refund.failure_reason = timezone.now(), ""
+            refund.save(update_fields=["status", "external_ref", "completed_at", "failure_reason"])
+            audit_record(
+                actor=actor or payment.provider,
+                action="refund.succeeded",
+                obj=refund,
+                issuer=subscription.offering.issuer,
+                before=before,
+                after={"status": refund.status, "external_ref": external_ref, "entry": entry.pk},
+            )
+    elif created and subscription.status in TOKENS_ALLOCATED:
+        from offerings.services.cases import case_open
+
+        case_open(
+            subscription=subscription,
+            kind=CaseKind.OUTSIDE_REFUND,
+            external_ref=external_ref,
+            amount_minor=amount_minor,
+            provider_status="succeeded",
         )
     return entry
+
+
+@transaction.atomic
+def refund_failed(
+    *,
+    payment: Payment,
+    amount_minor: int,
+    external_ref: str,
+    reason: str,
+    refund_id: int | None = None,
+    occurred_at: dt.datetime | None = None,
+) -> PaymentEntry | None:
+    """The provider reports a refund failed or was cancelled. A refund already booked is reversed
+    (the money is back with the portal); the portal's refund is marked failed, for a person to act."""
+    subscription = _lock(payment.subscription_id)
+    reversal = None
+    booked = PaymentEntry.objects.filter(provider=payment.provider, kind=EntryKind.REFUND, external_ref=external_ref)
+    if external_ref and booked.exists():
+        reversal, subscription, _ = _record(
+            payment=payment,
+            kind=EntryKind.REFUND_REVERSED,
+            amount_minor=-booked.get().amount_minor,
+            currency=payment.currency,
+            external_ref=external_ref,
+            occurred_at=occurred_at,
+            actor=None,
+            note=reason,
+        )
+    refund = _refund_matching(payment, external_ref=external_ref, amount_minor=amount_minor, refund_id=refund_id)
+    if refund is not None and refund.status != RefundStatus.FAILED:
+        before = {"status": refund.status}
+        refund.status, refund.failure_reason = RefundStatus.FAILED, reason or "The provider reports the refund failed."
+        refund.external_ref = external_ref or refund.external_ref
+        refund.completed_at = None
+        refund.save(update_fields=["status", "failure_reason", "external_ref", "completed_at"])
+        audit_record(
+            actor=payment.provider,
+            action="refund.failed",
+            obj=refund,
+            issuer=subscription.offering.issuer,
+            before=before,
+            after={"status": refund.status, "reason": refund.failure_reason, "reversed": bool(reversal)},
+        )
+    return reversal
 
 
 @transaction.atomic
@@ -188,9 +287,16 @@ def dispute_recorded(
     external_ref: str,
     won: bool = False,
     actor: User | None = None,
+    provider_status: str = "",
 ) -> PaymentEntry:
-    """A card dispute withdrew the money (or, won, returned it)."""
-    entry, _, _ = _record(
+    """A card dispute withdrew the money (or, won, returned it).
+
+    A dispute opens a case: tokens allocated or issued are frozen for it; before issuance the
+    subscription is flagged for the issuer's review. Either way the issuer is told.
+    """
+    from offerings.services.cases import case_dispute_won, case_open
+
+    entry, subscription, created = _record(
         payment=payment,
         kind=EntryKind.DISPUTE_WON if won else EntryKind.DISPUTE,
         amount_minor=amount_minor,
@@ -200,6 +306,17 @@ def dispute_recorded(
         actor=actor,
         note="",
     )
+    if won:
+        if created:
+            case_dispute_won(subscription=subscription, external_ref=external_ref)
+    else:
+        case_open(
+            subscription=subscription,
+            kind=CaseKind.DISPUTE,
+            external_ref=external_ref,
+            amount_minor=amount_minor,
+            provider_status=provider_status,
+        )
     return entry
 
 
@@ -231,7 +348,7 @@ def refund_request(*, payment: Payment, reason: str, actor: Actor = None) -> Ref
     """Owe the investor what `payment` still holds; sent after commit through the same provider."""
     Subscription.objects.select_for_update().filter(pk=payment.subscription_id).first()
     net = payment_net_minor(payment)
-    existing = Refund.objects.filter(payment=payment).first()
+    existing = Refund.objects.filter(payment=payment, purpose=RefundPurpose.FULL).first()
     if existing is not None:
         if existing.status == RefundStatus.SENT and net > 0:
             log.warning("payment %s holds %s after its refund was sent; a person must look", payment.pk, net)
@@ -273,8 +390,17 @@ def refunds_request_for(*, subscription: Subscription, reason: str, actor: User 
     return refunds
 
 
+def _refund_key(refund: Refund) -> str:
+    # A retry after a failure the provider confirmed is a new request; a repeat of the same attempt is not.
+    return f"tessera-refund-{refund.pk}" if refund.attempts <= 1 else f"tessera-refund-{refund.pk}-{refund.attempts}"
+
+
 def refund_send(*, refund_id: int) -> Refund:
-    """Ask the provider to send a requested refund. One provider idempotency key per refund row."""
+    """Ask the provider to send a requested refund. One provider idempotency key per attempt.
+
+    It is booked only when the provider reports it succeeded: at once when the answer says so,
+    later (webhook, chain confirmation, `refunds_pending_settle`) when it is pending.
+    """
     from offerings.payments import PaymentError, payment_provider
 
     with transaction.atomic():
@@ -284,7 +410,7 @@ def refund_send(*, refund_id: int) -> Refund:
         refund.attempts += 1
         try:
             result = payment_provider(refund.provider).refund(
-                refund.payment, amount_minor=refund.amount_minor, idempotency_key=f"tessera-refund-{refund.pk}"
+                refund.payment, amount_minor=refund.amount_minor, idempotency_key=_refund_key(refund), refund=refund
             )
         except PaymentError as exc:
             refund.status, refund.failure_reason = RefundStatus.FAILED, exc.message
@@ -295,14 +421,30 @@ def refund_send(*, refund_id: int) -> Refund:
             refund.external_ref = "manual"  # waits for a person to send it and record it
             refund.save(update_fields=["attempts", "external_ref"])
             return refund
-        refund.save(update_fields=["attempts"])
-        refund_recorded(
-            payment=refund.payment,
-            amount_minor=refund.amount_minor,
-            currency=refund.currency,
-            external_ref=result.external_ref,
-            note=refund.reason,
+        if result.failed:
+            refund.status, refund.failure_reason = RefundStatus.FAILED, result.failure_reason
+            refund.external_ref = result.external_ref
+            refund.save(update_fields=["status", "failure_reason", "attempts", "external_ref"])
+            audit_record(actor="system", action="refund.failed", obj=refund, after={"reason": result.failure_reason})
+            return refund
+        refund.status, refund.external_ref = RefundStatus.PENDING, result.external_ref
+        refund.save(update_fields=["attempts", "status", "external_ref"])
+        audit_record(
+            actor="system",
+            action="refund.sent",
+            obj=refund,
+            issuer=refund.payment.subscription.offering.issuer,
+            after={"status": refund.status, "external_ref": result.external_ref, "settled": result.settled},
         )
+        if result.settled:
+            refund_recorded(
+                payment=refund.payment,
+                amount_minor=refund.amount_minor,
+                currency=refund.currency,
+                external_ref=result.external_ref,
+                note=refund.reason,
+                refund_id=refund.pk,
+            )
         refund.refresh_from_db()
         return refund
 
@@ -318,6 +460,44 @@ def refunds_stale_send(*, older_than: dt.timedelta = dt.timedelta(minutes=2), li
     for refund_id in ids:
         refund_send(refund_id=refund_id)
     return len(ids)
+
+
+def refunds_pending_settle(*, limit: int = 200) -> int:
+    """Book the refunds whose provider now reports them succeeded; mark failed the ones it reports failed.
+
+    The beat runs this so a stablecoin refund is booked once its transfer is confirmed, and a
+    pending Stripe refund whose webhook never came is still settled.
+    """
+    from offerings.payments import PaymentError, payment_provider
+
+    settled = 0
+    rows = Refund.objects.filter(status=RefundStatus.PENDING).select_related("payment").order_by("pk")[:limit]
+    for refund in rows:
+        try:
+            state = payment_provider(refund.provider).refund_state(refund)
+        except PaymentError as exc:
+            log.warning("refund %s: the provider could not say how it stands: %s", refund.pk, exc.message)
+            continue
+        if state.status == "succeeded":
+            refund_recorded(
+                payment=refund.payment,
+                amount_minor=state.amount_minor or refund.amount_minor,
+                currency=refund.currency,
+                external_ref=refund.external_ref,
+                note=refund.reason,
+                refund_id=refund.pk,
+            )
+            settled += 1
+        elif state.status == "failed":
+            refund_failed(
+                payment=refund.payment,
+                amount_minor=refund.amount_minor,
+                external_ref=refund.external_ref,
+                reason=state.reason,
+                refund_id=refund.pk,
+            )
+            settled += 1
+    return settled
 
 
 @transaction.atomic
@@ -348,8 +528,74 @@ def refund_mark_sent(*, refund: Refund, actor: User, bank_reference: str) -> Ref
         external_ref=f"refund:{bank_reference}",
         actor=actor,
         note=refund.reason,
+        refund_id=refund.pk,
     )
     refund.refresh_from_db()
     refund.completed_by = actor
     refund.save(update_fields=["completed_by"])
     return refund
+
+
+def overpaid_minor(subscription: Subscription) -> int:
+    """What the portal holds beyond what the subscription needs, less refunds already on their way."""
+    needed = 0 if subscription.status in ENDED else subscription.amount_minor
+    in_flight = int(
+        Refund.objects.filter(subscription=subscription, status__in=OPEN_REFUND_STATUSES).aggregate(
+            total=Sum("amount_minor")
+        )["total"]
+        or 0
+    )
+    return max(subscription.paid_minor - needed - in_flight, 0)
+
+
+@transaction.atomic
+def overpayment_refund(*, subscription: Subscription, actor: User) -> list[Refund]:
+    """Send back what was paid beyond the subscription, through the provider(s) that took it, newest first."""
+    subscription = _lock(subscription.pk)
+    excess = overpaid_minor(subscription)
+    if excess <= 0:
+        raise Conflict("Nothing was paid beyond this subscription.", code="not_overpaid")
+    refunds: list[Refund] = []
+    for payment in subscription.payments.order_by("-pk"):
+        if excess <= 0:
+            break
+        in_flight = int(
+            Refund.objects.filter(payment=payment, status__in=OPEN_REFUND_STATUSES).aggregate(
+                total=Sum("amount_minor")
+            )["total"]
+            or 0
+        )
+        available = payment_net_minor(payment) - in_flight
+        if available <= 0:
+            continue
+        amount = min(available, excess)
+        refund = Refund.objects.create(
+            subscription=subscription,
+            payment=payment,
+            purpose=RefundPurpose.EXCESS,
+            provider=payment.provider,
+            amount_minor=amount,
+            currency=payment.currency,
+            reason="Paid beyond the subscription",
+        )
+        audit_record(
+            actor=actor,
+            action="refund.requested",
+            obj=refund,
+            issuer=subscription.offering.issuer,
+            after={"amount_minor": amount, "provider": payment.provider, "purpose": RefundPurpose.EXCESS},
+        )
+        _refund_send_on_commit(refund)
+        refunds.append(refund)
+        excess -= amount
+    if not refunds:
+        raise Conflict("No payment holds the excess any more.", code="not_overpaid")
+    return refunds
+
+
+def money(minor: int, currency: str) -> str:
+    """An amount for people to read; a currency the portal does not use is shown in minor units."""
+    try:
+        return str(Money(minor, currency))
+    except ValueError:
+        return f"{minor:,} minor units of {currency or 'an unnamed currency'}"

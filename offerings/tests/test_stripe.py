@@ -22,11 +22,12 @@ from offerings.services.subscriptions import (
 )
 from offerings.tests.stripe_fake import (
     WEBHOOK_SECRET,
+    charge_object,
     completed_session,
     dispute,
     event,
     fake_stripe,
-    refunded_charge,
+    refund_object,
     signed,
 )
 from offerings.tests.support import offering_open, subscribed
@@ -120,10 +121,12 @@ def test_expired_session(checkout) -> None:
 
 def test_refund_arriving_before_the_payment_leaves_the_same_ledger(checkout) -> None:
     subscription, payment, session = checkout
-    refund = {"id": "re_early", "object": "refund", "amount": 2_000_00, "currency": "usd", "status": "succeeded"}
-    deliver(event("charge.refunded", refunded_charge(intent="pi_4", payment_pk=payment.pk, refunds=[refund])))
+    refund = refund_object(intent="pi_4", charge="ch_4", amount=2_000_00, refund_id="re_early")
+    charge = charge_object(intent="pi_4", charge="ch_4", amount=2_000_00, amount_refunded=2_000_00)
+    assert deliver(event("refund.created", refund)).json()["state"] == "waiting"
     deliver(event("checkout.session.completed", completed_session(session, intent="pi_4")))
-    deliver(event("charge.refunded", refunded_charge(intent="pi_4", payment_pk=payment.pk, refunds=[refund])))
+    deliver(event("charge.refunded", charge))
+    deliver(event("refund.updated", refund))
     subscription.refresh_from_db()
     kinds = sorted(subscription.entries.values_list("kind", "amount_minor"))
     assert kinds == [(EntryKind.RECEIVED, 2_000_00), (EntryKind.REFUND, -2_000_00)]
@@ -156,7 +159,11 @@ def test_refund_goes_back_through_stripe_once(cast, checkout, stripe_api) -> Non
     assert len(calls) == 1 and calls[0][1]["payment_intent"] == "pi_6" and calls[0][1]["amount"] == "200000"
     # Stripe then reports the same refund by webhook: recorded once.
     stripe_refund = stripe_api.refunds[refund.external_ref]
-    deliver(event("charge.refunded", refunded_charge(intent="pi_6", payment_pk=payment.pk, refunds=[stripe_refund])))
+    deliver(event("refund.created", stripe_refund))
+    charge = charge_object(
+        intent="pi_6", charge=stripe_refund["charge"], amount=2_000_00, amount_refunded=2_000_00, payment_pk=payment.pk
+    )
+    deliver(event("charge.refunded", charge))
     subscription.refresh_from_db()
     assert subscription.paid_minor == 0 and subscription.entries.filter(kind=EntryKind.REFUND).count() == 1
 

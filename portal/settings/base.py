@@ -359,3 +359,8 @@ CELERY_BEAT_SCHEDULE["stablecoin-receipts-match"] = {
     "task": "offerings.tasks.stablecoin_receipts_match_task",
     "schedule": CHAIN_WATCH_SECONDS,
 }
+# Refunds handed to a provider are booked when it reports them succeeded (a confirmed transfer).
+CELERY_BEAT_SCHEDULE["refunds-pending-settle"] = {
+    "task": "offerings.tasks.refunds_pending_settle_task",
+    "schedule": CHAIN_WATCH_SECONDS,
+}
