@@ -503,7 +503,7 @@ class StripeCheckoutProvider(PaymentProvider):
                     f"not be listed ({exc.user_message or exc}); they are booked when their refund events arrive.",
                     issuer=issuer,
                 )
-            embedded = [dict(r) for r in listed.data]
+            embedded = [r.to_dict() for r in listed.data]
         for refund in embedded or []:
             # An embedded or listed refund names its charge's payment when it does not say so itself.
             known = {"payment_intent": _get(charge, "payment_intent"), "metadata": _get(charge, "metadata", {})}

@@ -14,7 +14,9 @@ from django.utils import timezone
 
 from investors.tests.support import verified_investor
 from offerings.models import EntryKind, Payment, PaymentStatus, RefundStatus, SubscriptionStatus, WebhookEvent
-from offerings.services.payments import refund_retry, refund_send
+from offerings.payments import PaymentError
+from offerings.selectors.payments import overpayments_of
+from offerings.services.payments import overpayment_refund, refund_retry, refund_send
 from offerings.services.subscriptions import (
     subscription_cancel,
     subscription_payment_start,
@@ -223,3 +225,222 @@ def test_webhook_is_off_without_configuration(settings) -> None:
     assert Client().post(URL, data=b"{}", content_type="application/json").status_code == 404
     assert Payment.objects.count() == 0
     assert timezone.now()
+
+
+# --------------------------------------------------------------------------- malformed events
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        [],
+        None,
+        "event",
+        {"id": "evt_1", "type": "checkout.session.completed"},
+        {"id": "evt_1", "type": "checkout.session.completed", "data": {}},
+        {"id": "evt_1", "type": "checkout.session.completed", "data": {"object": {"object": "checkout.session"}}},
+        {"id": "evt_1", "type": "checkout.session.completed", "data": {"object": []}},
+        {"type": "refund.created", "data": {"object": {"id": "re_1"}}},
+    ],
+    ids=["empty", "list", "null", "string", "no data", "no object", "no object id", "object not a dict", "no id"],
+)
+def test_a_signed_payload_that_is_not_a_well_formed_event_gets_400(checkout, payload) -> None:
+    response = deliver(payload)  # type: ignore[arg-type]
+    assert response.status_code == 400 and response.json()["error"]
+    assert not WebhookEvent.objects.exists()
+
+
+# --------------------------------------------------------------------------- today's refund shapes
+
+
+def _paid(checkout, intent: str, stripe_api) -> None:
+    _subscription, _payment, session = checkout
+    stripe_api.pay(session["id"], intent=intent)
+    deliver(event("checkout.session.completed", completed_session(session, intent=intent)))
+
+
+def test_a_dashboard_refund_reported_only_by_amount_refunded_is_booked(checkout, stripe_api) -> None:
+    """API 2022-11-15 and later: the refunded charge carries amount_refunded and no refunds list."""
+    subscription, payment, _session = checkout
+    _paid(checkout, "pi_dash", stripe_api)
+    charge = stripe_api.charge_of("pi_dash")
+    dashboard = refund_object(intent="pi_dash", charge=charge, amount=500_00)
+    stripe_api.refunds[dashboard["id"]] = dashboard  # made in Stripe's dashboard, not through the portal
+    refunded = charge_object(intent="pi_dash", charge=charge, amount=2_000_00, amount_refunded=500_00)
+    response = deliver(event("charge.refunded", refunded))
+    assert response.status_code == 200 and response.json()["state"] == "applied"
+    subscription.refresh_from_db()
+    assert subscription.paid_minor == 1_500_00 and subscription.status == SubscriptionStatus.SIGNED
+    # The refund's own event, later, books nothing more.
+    deliver(event("refund.created", dashboard))
+    deliver(event("charge.refunded", refunded))
+    subscription.refresh_from_db()
+    assert subscription.paid_minor == 1_500_00
+    assert list(payment.entries.filter(kind=EntryKind.REFUND).values_list("external_ref", flat=True)) == [
+        dashboard["id"]
+    ]
+
+
+def test_a_pending_refund_is_booked_only_when_stripe_reports_it_succeeded(cast, checkout, stripe_api) -> None:
+    subscription, _payment, _session = checkout
+    _paid(checkout, "pi_pend", stripe_api)
+    stripe_api.refund_status = "pending"
+    subscription_reject(subscription=subscription, actor=cast.admin, reason="Investor withdrew by letter.")
+    refund = refund_send(refund_id=subscription.refunds.get().pk)
+    subscription.refresh_from_db()
+    assert refund.status == RefundStatus.PENDING and subscription.paid_minor == 2_000_00
+    created = dict(stripe_api.refunds[refund.external_ref])
+    succeeded = stripe_api.refund_settle(refund.external_ref, "succeeded")
+    # Out of order: the success arrives before the creation event; each twice.
+    for payload in (event("refund.updated", succeeded), event("refund.created", created)):
+        deliver(payload)
+        deliver(payload)
+    refund.refresh_from_db()
+    subscription.refresh_from_db()
+    assert refund.status == RefundStatus.SENT and subscription.paid_minor == 0
+    assert subscription.entries.filter(kind=EntryKind.REFUND).count() == 1
+
+
+def test_a_failed_refund_is_reversed_and_shown_for_action(cast, checkout, stripe_api, client) -> None:
+    subscription, _payment, _session = checkout
+    _paid(checkout, "pi_fail", stripe_api)
+    subscription_reject(subscription=subscription, actor=cast.admin, reason="Investor withdrew by letter.")
+    refund = refund_send(refund_id=subscription.refunds.get().pk)
+    assert refund.status == RefundStatus.SENT  # the card refund succeeded at once
+    subscription.refresh_from_db()
+    assert subscription.paid_minor == 0
+    # Days later the card network returns it: refund.failed.
+    failed = stripe_api.refund_settle(refund.external_ref, "failed", failure_reason="expired_or_canceled_card")
+    assert deliver(event("refund.failed", failed)).json()["state"] == "applied"
+    deliver(event("refund.updated", failed))
+    refund.refresh_from_db()
+    subscription.refresh_from_db()
+    assert refund.status == RefundStatus.FAILED and "expired_or_canceled_card" in refund.failure_reason
+    assert subscription.paid_minor == 2_000_00
+    assert subscription.entries.filter(kind=EntryKind.REFUND_REVERSED).count() == 1
+    client.force_login(cast.admin)
+    page = client.get(f"/issuers/{cast.issuer.slug}/wires/")
+    assert b"expired_or_canceled_card" in page.content
+
+
+def test_a_small_refund_made_elsewhere_does_not_close_the_portals_full_refund(cast, checkout, stripe_api) -> None:
+    subscription, _payment, _session = checkout
+    _paid(checkout, "pi_small", stripe_api)
+    subscription_reject(subscription=subscription, actor=cast.admin, reason="Investor withdrew by letter.")
+    refund = subscription.refunds.get()
+    small = refund_object(intent="pi_small", charge=stripe_api.charge_of("pi_small"), amount=100_00)
+    deliver(event("refund.created", small))
+    refund.refresh_from_db()
+    subscription.refresh_from_db()
+    assert refund.status == RefundStatus.REQUESTED and subscription.paid_minor == 1_900_00
+
+
+# --------------------------------------------------------------------------- checkouts that do not match
+
+
+def test_a_checkout_paid_for_more_is_flagged_with_the_difference_and_listed_as_overpaid(
+    cast, checkout, stripe_api
+) -> None:
+    subscription, _payment, session = checkout
+    more = {**completed_session(session, intent="pi_more"), "amount_total": 2_500_00}
+    response = deliver(event("checkout.session.completed", more))
+    assert response.status_code == 200 and response.json()["state"] == "flagged"
+    stored = WebhookEvent.objects.get()
+    assert "500.00 USD more" in stored.reason and stored.issuer == cast.issuer
+    subscription.refresh_from_db()
+    assert subscription.paid_minor == 2_500_00 and subscription.overpaid_minor == 500_00
+
+
+def test_a_checkout_paid_for_less_is_flagged_and_not_paid(checkout) -> None:
+    subscription, _payment, session = checkout
+    less = {**completed_session(session, intent="pi_less"), "amount_total": 1_500_00}
+    response = deliver(event("checkout.session.completed", less))
+    assert response.json()["state"] == "flagged" and "500.00 USD less" in WebhookEvent.objects.get().reason
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.SIGNED and subscription.outstanding_minor == 500_00
+
+
+def test_a_checkout_in_another_currency_is_stored_flagged_never_500(checkout) -> None:
+    subscription, _payment, session = checkout
+    euros = {**completed_session(session, intent="pi_eur"), "currency": "eur"}
+    paid = event("checkout.session.completed", euros)
+    response = deliver(paid)
+    assert response.status_code == 200 and response.json()["state"] == "flagged"
+    stored = WebhookEvent.objects.get()
+    assert "EUR" in stored.reason and stored.payload["id"] == paid["id"]
+    subscription.refresh_from_db()
+    assert subscription.paid_minor == 0 and not subscription.entries.exists()
+    again = deliver(paid)  # Stripe retries: the same event id is the duplicate, and still stored once
+    assert again.status_code == 200 and again.json()["outcome"].startswith("duplicate")
+    assert WebhookEvent.objects.count() == 1
+
+
+# --------------------------------------------------------------------------- events before their payment
+
+
+def test_a_dispute_before_the_checkout_completion_waits_and_is_applied_when_the_payment_appears(checkout) -> None:
+    subscription, _payment, session = checkout
+    case = dispute(intent="pi_early", amount=2_000_00)
+    first = deliver(event("charge.dispute.created", case))
+    assert first.status_code == 200 and first.json()["state"] == "waiting"
+    deliver(event("checkout.session.completed", completed_session(session, intent="pi_early")))
+    subscription.refresh_from_db()
+    assert subscription.paid_minor == 0 and subscription.status == SubscriptionStatus.SIGNED
+    assert set(WebhookEvent.objects.values_list("state", flat=True)) == {"applied"}
+    assert subscription.cases.get().stage == "review"
+
+
+# --------------------------------------------------------------------------- one open checkout
+
+
+def test_starting_payment_again_reuses_the_open_checkout_session(checkout, stripe_api) -> None:
+    subscription, payment, _session = checkout
+    again = subscription_payment_start(
+        subscription=subscription, actor=subscription.investor.user, provider="stripe", return_url="http://t/s/"
+    )
+    assert again.pk == payment.pk and again.redirect_url == payment.redirect_url
+    assert [r[0] for r in stripe_api.requests].count("/v1/checkout/sessions") == 1
+
+
+def test_a_session_that_cannot_be_reused_is_expired_before_a_new_one_opens(checkout, stripe_api) -> None:
+    subscription, payment, session = checkout
+    Payment.objects.filter(pk=payment.pk).update(details={**payment.details, "expires_at": int(time.time()) + 60})
+    fresh = subscription_payment_start(
+        subscription=subscription, actor=subscription.investor.user, provider="stripe", return_url="http://t/s/"
+    )
+    payment.refresh_from_db()
+    assert fresh.pk != payment.pk and payment.status == PaymentStatus.EXPIRED
+    assert stripe_api.sessions[session["id"]]["status"] == "expired"
+    assert f"/v1/checkout/sessions/{session['id']}/expire" in [r[0] for r in stripe_api.requests]
+
+
+def test_a_completed_session_is_not_replaced_by_a_second_checkout(checkout, stripe_api) -> None:
+    subscription, payment, session = checkout
+    stripe_api.pay(session["id"], intent="pi_done")  # paid at Stripe, webhook not here yet
+    Payment.objects.filter(pk=payment.pk).update(details={**payment.details, "expires_at": int(time.time()) + 60})
+    with pytest.raises(PaymentError, match="being confirmed"):
+        subscription_payment_start(
+            subscription=subscription, actor=subscription.investor.user, provider="stripe", return_url="http://t/s/"
+        )
+    assert [r[0] for r in stripe_api.requests].count("/v1/checkout/sessions") == 1
+
+
+def test_a_second_paid_checkout_is_listed_and_its_excess_refunded_in_one_click(cast, checkout, stripe_api) -> None:
+    subscription, payment, session = checkout
+    # Two sessions paid (one opened before the portal kept one per subscription).
+    second = Payment.objects.create(
+        subscription=subscription, provider="stripe", amount_minor=2_000_00, currency="USD", external_id="cs_second"
+    )
+    deliver(event("checkout.session.completed", completed_session(session, intent="pi_one")))
+    twice = {**completed_session(session, intent="pi_two"), "id": "cs_second", "metadata": {"payment": str(second.pk)}}
+    assert deliver(event("checkout.session.completed", twice)).json()["state"] == "flagged"
+    assert [s.pk for s in overpayments_of(issuer=cast.issuer)] == [subscription.pk]
+    refunds = overpayment_refund(subscription=subscription, actor=cast.admin)
+    assert [(r.payment_id, r.amount_minor) for r in refunds] == [(second.pk, 2_000_00)]
+    refund_send(refund_id=refunds[0].pk)
+    call = [r for r in stripe_api.requests if r[0] == "/v1/refunds"][-1][1]
+    assert call["payment_intent"] == "pi_two" and call["amount"] == "200000"
+    subscription.refresh_from_db()
+    assert subscription.paid_minor == 2_000_00 and subscription.status == SubscriptionStatus.PAID
+    assert list(overpayments_of(issuer=cast.issuer)) == []
