@@ -1,7 +1,7 @@
 from django.urls import path
 
 from offerings import api
-from offerings.views import investor, issuer, public, staff
+from offerings.views import investor, issuer, money, public, staff
 
 urlpatterns = [
     path("offerings/", public.offering_list, name="offering_list"),
@@ -62,6 +62,18 @@ urlpatterns = [
     path("issuers/<slug:slug>/wires/<int:receipt_id>/resolve/", issuer.wire_resolve, name="wire_resolve"),
     path("issuers/<slug:slug>/refunds/<int:refund_id>/sent/", issuer.refund_sent, name="refund_sent"),
     path("issuers/<slug:slug>/refunds/<int:refund_id>/retry/", issuer.refund_retry, name="refund_retry"),
+    path("issuers/<slug:slug>/cases/", money.payment_cases, name="payment_cases"),
+    path("issuers/<slug:slug>/cases/<int:case_id>/resolve/", money.payment_case_resolve, name="payment_case_resolve"),
+    path(
+        "issuers/<slug:slug>/subscriptions/<uuid:subscription_id>/refund-excess/",
+        money.overpayment_refund,
+        name="overpayment_refund",
+    ),
+    path(
+        "issuers/<slug:slug>/events/<int:event_id>/reviewed/",
+        money.webhook_event_reviewed,
+        name="webhook_event_reviewed",
+    ),
     path("payments/<str:provider>/webhook/", public.payment_webhook, name="payment_webhook"),
     path("staff/stablecoin/", staff.stablecoin_receipts, name="stablecoin_receipts"),
     path(

@@ -135,6 +135,10 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "wire_resolve": ("POST", PAYMENTS_DESK_MISSING),
     "refund_sent": ("POST", PAYMENTS_DESK_MISSING),
     "refund_retry": ("POST", PAYMENTS_DESK_MISSING),
+    "payment_cases": ("GET", PAYMENTS_DESK),
+    "payment_case_resolve": ("POST", OFFERING_MANAGE_MISSING),
+    "overpayment_refund": ("POST", PAYMENTS_DESK_MISSING),
+    "webhook_event_reviewed": ("POST", PAYMENTS_DESK_MISSING),
     # Provider webhooks: no session; a provider that is not configured does not exist.
     "payment_webhook": ("POST", _all(404)),
     "api_offering_list": ("GET", API_SIGNED_IN),

@@ -139,6 +139,19 @@ def _resolve(
     return case
 
 
+def _unfreeze_first(case: PaymentCase, actor: User) -> None:
+    # The token spends a holder's free balance before frozen tokens, so the case's tokens are
+    # released first; the pipeline sends both from one sender in order.
+    chain.token_freeze_amount(
+        owner_ref=case.subscription.offering.owner_ref,
+        wallet=case.wallet_address,
+        amount=case.quantity,
+        frozen=False,
+        idempotency_key=f"case:{case.pk}:unfreeze",
+        actor=actor,
+    )
+
+
 def _note(note: str) -> str:
     note = note.strip()
     if not note:
@@ -180,6 +193,7 @@ def case_transfer(*, case: PaymentCase, actor: User, to_wallet: str, note: str) 
     case = _lock_open(case, stage=CaseStage.FROZEN)
     offering = case.subscription.offering
     key = f"case:{case.pk}:transfer"
+    _unfreeze_first(case, actor)
     tx = chain.token_forced_transfer(
         owner_ref=offering.owner_ref,
         from_wallet=case.wallet_address,
@@ -198,6 +212,7 @@ def case_burn(*, case: PaymentCase, actor: User, note: str) -> PaymentCase:
     note = _note(note)
     case = _lock_open(case, stage=CaseStage.FROZEN)
     key = f"case:{case.pk}:burn"
+    _unfreeze_first(case, actor)
     tx = chain.token_burn(
         owner_ref=case.subscription.offering.owner_ref,
         wallet=case.wallet_address,

@@ -20,8 +20,8 @@ from django.utils import timezone
 from core.audit import Actor, audit_record
 from core.errors import ApplicationError, Conflict
 from core.models import User
-from core.tasks import task_enqueue_on_commit
 from core.money import Money
+from core.tasks import task_enqueue_on_commit
 from offerings.models import (
     OPEN_REFUND_STATUSES,
     CaseKind,

@@ -7,10 +7,17 @@ import pytest
 
 from investors.services.verification import investor_registry_refresh
 from investors.tests.support import verified_investor
-from offerings.models import PaymentEntry, PaymentStatus, StablecoinMatch, StablecoinReceipt, SubscriptionStatus
+from offerings.models import (
+    PaymentEntry,
+    PaymentStatus,
+    RefundStatus,
+    StablecoinMatch,
+    StablecoinReceipt,
+    SubscriptionStatus,
+)
 from offerings.payments import PaymentError, payment_provider
 from offerings.services.offerings import offering_publish
-from offerings.services.payments import refund_request, refund_send
+from offerings.services.payments import refund_request, refund_send, refunds_pending_settle
 from offerings.services.stablecoin import stablecoin_receipts_match
 from offerings.tests.support import offering_draft, subscribed
 from tokens.services import portal_registry_ensure
@@ -78,9 +85,17 @@ def test_a_transfer_from_the_investors_wallet_pays_the_subscription_once(paying,
     before = _coin_balance(rpc_url, coin, WALLETS[0])
     refund = refund_request(payment=payment, reason="Cancelled by the investor")
     assert refund is not None
-    refund_send(refund_id=refund.pk)
+    refund = refund_send(refund_id=refund.pk)
+    # Queued on the chain, not booked: the money has not left yet.
+    assert refund.status == RefundStatus.PENDING
+    assert refunds_pending_settle() == 0
+    assert sum(PaymentEntry.objects.filter(payment=payment).values_list("amount_minor", flat=True)) == 2_500_00
     drain()
     assert _coin_balance(rpc_url, coin, WALLETS[0]) == before + 2_500_00 * 10**4
+    assert refunds_pending_settle() == 1  # booked once the transfer is confirmed
+    assert refunds_pending_settle() == 0
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SENT
     assert sum(PaymentEntry.objects.filter(payment=payment).values_list("amount_minor", flat=True)) == 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
@@ -16,12 +17,13 @@ from investors.tests.support import verified_investor
 from offerings.models import EntryKind, Payment, PaymentStatus, RefundStatus, SubscriptionStatus, WebhookEvent
 from offerings.payments import PaymentError
 from offerings.selectors.payments import overpayments_of
-from offerings.services.payments import overpayment_refund, refund_retry, refund_send
+from offerings.services.payments import refund_retry, refund_send
 from offerings.services.subscriptions import (
     subscription_cancel,
     subscription_payment_start,
     subscription_reject,
 )
+from offerings.tasks import case_notify_task
 from offerings.tests.stripe_fake import (
     WEBHOOK_SECRET,
     charge_object,
@@ -122,7 +124,7 @@ def test_expired_session(checkout) -> None:
 
 
 def test_refund_arriving_before_the_payment_leaves_the_same_ledger(checkout) -> None:
-    subscription, payment, session = checkout
+    subscription, _payment, session = checkout
     refund = refund_object(intent="pi_4", charge="ch_4", amount=2_000_00, refund_id="re_early")
     charge = charge_object(intent="pi_4", charge="ch_4", amount=2_000_00, amount_refunded=2_000_00)
     assert deliver(event("refund.created", refund)).json()["state"] == "waiting"
@@ -246,7 +248,7 @@ def test_webhook_is_off_without_configuration(settings) -> None:
     ids=["empty", "list", "null", "string", "no data", "no object", "no object id", "object not a dict", "no id"],
 )
 def test_a_signed_payload_that_is_not_a_well_formed_event_gets_400(checkout, payload) -> None:
-    response = deliver(payload)  # type: ignore[arg-type]
+    response = deliver(payload)
     assert response.status_code == 400 and response.json()["error"]
     assert not WebhookEvent.objects.exists()
 
@@ -388,7 +390,10 @@ def test_a_dispute_before_the_checkout_completion_waits_and_is_applied_when_the_
     subscription.refresh_from_db()
     assert subscription.paid_minor == 0 and subscription.status == SubscriptionStatus.SIGNED
     assert set(WebhookEvent.objects.values_list("state", flat=True)) == {"applied"}
-    assert subscription.cases.get().stage == "review"
+    review = subscription.cases.get()
+    assert review.stage == "review" and review.quantity == 0
+    # The issuer is told: nothing was issued, the subscription is to be reviewed.
+    assert case_notify_task(review.pk) == 1 and "review it before closing" in mail.outbox[-1].body
 
 
 # --------------------------------------------------------------------------- one open checkout
@@ -426,8 +431,10 @@ def test_a_completed_session_is_not_replaced_by_a_second_checkout(checkout, stri
     assert [r[0] for r in stripe_api.requests].count("/v1/checkout/sessions") == 1
 
 
-def test_a_second_paid_checkout_is_listed_and_its_excess_refunded_in_one_click(cast, checkout, stripe_api) -> None:
-    subscription, payment, session = checkout
+def test_a_second_paid_checkout_is_listed_and_its_excess_refunded_in_one_click(
+    cast, checkout, stripe_api, client
+) -> None:
+    subscription, _payment, session = checkout
     # Two sessions paid (one opened before the portal kept one per subscription).
     second = Payment.objects.create(
         subscription=subscription, provider="stripe", amount_minor=2_000_00, currency="USD", external_id="cs_second"
@@ -436,7 +443,14 @@ def test_a_second_paid_checkout_is_listed_and_its_excess_refunded_in_one_click(c
     twice = {**completed_session(session, intent="pi_two"), "id": "cs_second", "metadata": {"payment": str(second.pk)}}
     assert deliver(event("checkout.session.completed", twice)).json()["state"] == "flagged"
     assert [s.pk for s in overpayments_of(issuer=cast.issuer)] == [subscription.pk]
-    refunds = overpayment_refund(subscription=subscription, actor=cast.admin)
+    client.force_login(cast.admin)
+    page = client.get(f"/issuers/{cast.issuer.slug}/cases/")
+    assert b"Refund 2,000.00 USD" in page.content and b"already paid" in page.content
+    clicked = client.post(
+        f"/issuers/{cast.issuer.slug}/subscriptions/{subscription.public_id}/refund-excess/", follow=True
+    )
+    assert b"The excess is being refunded" in clicked.content
+    refunds = list(subscription.refunds.all())
     assert [(r.payment_id, r.amount_minor) for r in refunds] == [(second.pk, 2_000_00)]
     refund_send(refund_id=refunds[0].pk)
     call = [r for r in stripe_api.requests if r[0] == "/v1/refunds"][-1][1]

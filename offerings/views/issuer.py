@@ -181,6 +181,9 @@ def offering_dashboard(request: HttpRequest, issuer: Issuer, public_id: Any) -> 
         "can_record": can(request.user, Perm.ISSUER_RECORD_PAYMENTS, issuer),
         "refunds_open": list(payment_selectors.refunds_open(offering=offering)[:50]),
         "chart": dashboard.chart,
+        "money_todo": payment_selectors.money_to_act_on(issuer=issuer)
+        if can(request.user, Perm.ISSUER_RECORD_PAYMENTS, issuer)
+        else None,
     }
     return render(request, "offerings/dashboard.html", context)
 
