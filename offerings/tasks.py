@@ -74,36 +74,9 @@ def stablecoin_receipts_match_task() -> int:
 
 @shared_task(name="offerings.tasks.case_notify_task", max_retries=0, **COMMON)
 def case_notify_task(case_id: int) -> int:
-    """Tell the issuer's admins and compliance officers that money was taken back from a subscription."""
-    from core.models import IssuerMembership, Role
-    from offerings.models import PaymentCase
-    from offerings.services.payments import money
+    from offerings.services.notifications import case_opened_notify
 
-    case = PaymentCase.objects.select_related("subscription__offering__issuer", "subscription__investor").get(
-        pk=case_id
-    )
-    issuer = case.subscription.offering.issuer
-    recipients = sorted(
-        set(
-            IssuerMembership.objects.filter(
-                issuer=issuer, role__in=[Role.ISSUER_ADMIN, Role.COMPLIANCE_OFFICER]
-            ).values_list("user__email", flat=True)
-        )
-    )
-    if not recipients:
-        return 0
-    body = render_to_string(
-        "offerings/email/case_opened.txt",
-        {
-            "case": case,
-            "subscription": case.subscription,
-            "offering": case.subscription.offering,
-            "amount": money(case.amount_minor, case.currency),
-            "url": _site() + reverse("payment_cases", args=[issuer.slug]),
-        },
-    )
-    subject = f"[Tessera] {case.get_kind_display()} on {case.subscription.offering.title}: action needed"
-    return send_mass_mail([(subject, body, None, recipients)], fail_silently=False)
+    return case_opened_notify(case_id=case_id)
 
 
 @shared_task(name="offerings.tasks.refunds_pending_settle_task", max_retries=0, **COMMON)

@@ -256,6 +256,8 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "subscription_id": "00000000-0000-4000-8000-000000000003",
         "receipt_id": "999999",
         "refund_id": "999999",
+        "case_id": "999999",
+        "event_id": "999999",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

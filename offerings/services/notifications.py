@@ -1,4 +1,5 @@
-"""E-mails to investors about their subscriptions. Sent by tasks after the change that calls for them commits."""
+"""E-mails to investors about their subscriptions, and to issuers about money taken back. Sent by tasks after
+the change that calls for them commits."""
 
 from __future__ import annotations
 
@@ -63,3 +64,36 @@ def closing_notify(*, kind: str, offering_id: int, batch_id: int | None) -> int:
         )
         messages.append((subject, body, None, [s.investor.user.email]))
     return send_mass_mail(messages, fail_silently=False)
+
+
+def case_opened_notify(*, case_id: int) -> int:
+    """Tell the issuer's admins and compliance officers that money was taken back from a subscription."""
+    from core.models import IssuerMembership, Role
+    from offerings.models import PaymentCase
+    from offerings.services.payments import money
+
+    case = PaymentCase.objects.select_related("subscription__offering__issuer", "subscription__investor").get(
+        pk=case_id
+    )
+    issuer = case.subscription.offering.issuer
+    recipients = sorted(
+        set(
+            IssuerMembership.objects.filter(
+                issuer=issuer, role__in=[Role.ISSUER_ADMIN, Role.COMPLIANCE_OFFICER]
+            ).values_list("user__email", flat=True)
+        )
+    )
+    if not recipients:
+        return 0
+    body = render_to_string(
+        "offerings/email/case_opened.txt",
+        {
+            "case": case,
+            "subscription": case.subscription,
+            "offering": case.subscription.offering,
+            "amount": money(case.amount_minor, case.currency),
+            "url": _site() + reverse("payment_cases", args=[issuer.slug]),
+        },
+    )
+    subject = f"[Tessera] {case.get_kind_display()} on {case.subscription.offering.title}: action needed"
+    return send_mass_mail([(subject, body, None, recipients)], fail_silently=False)
