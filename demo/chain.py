@@ -10,22 +10,25 @@ them. Running it again queues nothing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from compliance.services.kyc import kyc_approve
 from compliance.services.reviews import accreditation_approve
 from core.errors import Conflict
+from core.models import User
 from core.money import Money
 from demo.seed import ALICE, DEMO_ISSUER_SLUG, FUND_TITLE, DemoTeam, demo_fund, demo_team, demo_user
 from investors.models import AccreditationStatus, InvestorProfile, KycStatus
 from investors.selectors import accreditation_current
 from offerings.models import Offering, OfferingStatus
-from offerings.services.offerings import offering_publish
+from offerings.services.offerings import RULE_FIELDS, TERM_FIELDS, OfferingInput, offering_publish, offering_update
 from tokens.chain.abi import decode_result, encode_call
 from tokens.chain.node import node_status
 from tokens.models import OPEN_STATUSES, ChainTransaction, ContractDeployment, ContractKind, TxStatus
@@ -52,6 +55,21 @@ class DemoChainResult:
     alice_wallet: str
     alice_stablecoin: int
     done: list[str]
+
+
+def _opening_not_past(fund: Offering, admin: User) -> Offering:
+    """An offering opens when it is published at the earliest: a seeded opening already past moves to now,
+    as the issuer would set it on the draft before publishing (the close date stays)."""
+    now = timezone.now()
+    if fund.opens_at >= now:
+        return fund
+    data = OfferingInput(
+        **{name: getattr(fund, name) for name in TERM_FIELDS if name not in ("allowed_countries", "blocked_countries")},
+        allowed_countries=tuple(fund.allowed_countries),
+        blocked_countries=tuple(fund.blocked_countries),
+        rules={name: getattr(fund, name) for name in RULE_FIELDS},
+    )
+    return offering_update(offering=fund, actor=admin, data=dataclasses.replace(data, opens_at=now))
 
 
 def _sleep_or_pump(pump: Callable[[], None] | None, poll: float) -> None:
@@ -196,6 +214,7 @@ def demo_chain(
         fund = demo_fund()
         assert fund is not None  # checked above
         if fund.status == OfferingStatus.DRAFT:
+            fund = _opening_not_past(fund, team.admin)
             fund = offering_publish(offering=fund, actor=team.admin)
             done.append(f"{team.issuer.name} published “{fund.title}”; its token {fund.token_symbol} is deploying.")
     for line in done:
@@ -257,8 +276,8 @@ def ready_lines(result: DemoChainResult, url: str) -> list[str]:
         "Try:",
         f"  1. alice@investor.example → {url}/offerings/ → {fund.title} → Subscribe "
         f"{Money(fund.soft_cap_minor, cur)} (the soft cap) → sign → pay by bank wire; note the wire reference.",
-        f"  2. admin@harborstreet.example (code: `make otp`) → {desk}/wires/ → record the wire (that reference "
-        "and amount).",
+        f"  2. admin@harborstreet.example (code: `make otp`) → {desk}/wires/ → record the wire (that reference, "
+        "the amount and the bank's reference of the wire).",
         f"  3. Same admin → {desk}/offerings/{fund.public_id}/dashboard/ → Close offering: the units are minted.",
         f"  4. alice → {url}/portfolio/: the units, their lock-up and the mint transaction.",
         f"  5. compliance@harborstreet.example → {desk}/compliance/: Bob waits for review; approve his KYC.",

@@ -116,7 +116,8 @@ def test_subscribe_sign_pay_close_and_see_the_tokens(world, live_server, browser
 
     # The issuer records the wire.
     desk.goto(f"{live_server.url}/issuers/harbor/wires/")
-    desk.get_by_label("Reference").fill(reference)
+    desk.get_by_label("Payment reference").fill(reference)
+    desk.get_by_label("Bank's reference").fill("FED20260101000042")
     desk.get_by_label("Amount", exact=True).fill("2000.00")
     desk.get_by_label("Date received").fill(timezone.localdate().isoformat())
     desk.get_by_role("button", name="Record wire").click()

@@ -68,6 +68,13 @@ class OfferingForm(FormStyleMixin, forms.Form):
     )
     token_name = forms.CharField(max_length=64)
     token_symbol = forms.CharField(max_length=11, help_text="2 to 11 letters or digits.")
+    payment_due_business_days = forms.IntegerField(
+        label="Time to pay (business days)",
+        required=False,
+        min_value=1,
+        max_value=30,
+        help_text="An unpaid reservation ends this long after it was made; empty: 5.",
+    )
     lockup_days = forms.IntegerField(
         label="Lock-up (days)",
         required=False,
@@ -139,6 +146,7 @@ class OfferingForm(FormStyleMixin, forms.Form):
             token_name=d["token_name"],
             token_symbol=d["token_symbol"],
             rules=rules,
+            payment_due_business_days=d.get("payment_due_business_days"),
         )
 
     @classmethod
@@ -164,6 +172,7 @@ class OfferingForm(FormStyleMixin, forms.Form):
             "blocked_countries": offering.blocked_countries,
             "token_name": offering.token_name,
             "token_symbol": offering.token_symbol,
+            "payment_due_business_days": offering.payment_due_business_days,
             "lockup_days": offering.lockup_seconds // DAY_SECONDS
             if offering.lockup_seconds != profile.lockup_seconds
             else None,
@@ -244,7 +253,15 @@ class SubscribeForm(FormStyleMixin, forms.Form):
 class WireRecordForm(FormStyleMixin, forms.Form):
     mark_optional = True
 
-    reference = forms.CharField(max_length=140, help_text="As it appears on the bank statement.")
+    reference = forms.CharField(
+        max_length=140, label="Payment reference", help_text="The investor's reference (TSR-…), as on the statement."
+    )
+    bank_reference = forms.CharField(
+        max_length=200,
+        label="Bank's reference",
+        help_text="The bank's own id of the wire on the statement (transaction, IMAD or UETR number): the same "
+        "wire is never credited twice.",
+    )
     amount = forms.CharField()
     currency = forms.ChoiceField(choices=CURRENCY_CHOICES, initial="USD")
     received_on = forms.DateField(

@@ -68,6 +68,8 @@ class Offering(models.Model):
     cancel_window_hours = models.PositiveIntegerField(default=0)
     reconfirm_business_days = models.PositiveIntegerField(default=0)
     lockup_seconds = models.BigIntegerField(default=0)
+    # A reservation not paid this many business days after it was made is ended and its amount released.
+    payment_due_business_days = models.PositiveSmallIntegerField(default=5)
 
     status = models.CharField(max_length=16, choices=OfferingStatus.choices, default=OfferingStatus.DRAFT)
     # Sum of open commitments, kept under the offering's row lock so the hard cap holds.
@@ -75,6 +77,9 @@ class Offering(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     close_requested_at = models.DateTimeField(null=True, blank=True)
     close_outcome = models.CharField(max_length=8, choices=CloseOutcome.choices, default="", blank=True)
+    # Closing screens every paid subscription before minting; the soft cap is decided again after it.
+    close_screened_through = models.BigIntegerField(default=0, help_text="Last subscription id screened.")
+    close_screened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -178,6 +183,7 @@ class Subscription(models.Model):
     agreement_pdf = models.FileField(storage=private_storage, upload_to="signed-agreements/%Y/%m/", blank=True)
     agreement_sha256 = models.CharField(max_length=64, blank=True)
     reconfirm_by = models.DateTimeField(null=True, blank=True, help_text="Reconfirm a material change by then.")
+    pay_by = models.DateTimeField(null=True, blank=True, help_text="Unpaid by then, the reservation ends.")
     paid_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     status_reason = models.TextField(blank=True)
@@ -429,6 +435,8 @@ class WireReceipt(models.Model):
     currency = models.CharField(max_length=3)
     received_on = models.DateField()
     bank_line_id = models.CharField(max_length=200, help_text="The bank's id of the line, or a fingerprint of it.")
+    # The bank's own reference of the wire (normalised), when known: one wire, one receipt.
+    bank_reference = models.CharField(max_length=200, blank=True)
     source = models.CharField(max_length=16, default="manual")
     match = models.CharField(max_length=16, choices=WireMatch.choices)
     payer = models.CharField(max_length=200, blank=True)
@@ -440,7 +448,12 @@ class WireReceipt(models.Model):
 
     class Meta:
         ordering = ["-recorded_at"]
-        constraints = [models.UniqueConstraint(fields=["issuer", "bank_line_id"], name="bank_line_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "bank_line_id"], name="bank_line_once"),
+            models.UniqueConstraint(
+                fields=["issuer", "bank_reference"], condition=~Q(bank_reference=""), name="bank_reference_once"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"wire {self.reference} {self.amount_minor} {self.currency} [{self.match}]"
@@ -463,6 +476,9 @@ class MintBatch(models.Model):
     quantity = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)
+    # Its transaction failed and the chain showed nothing minted: its subscriptions went back to be minted
+    # in a later batch, and this batch's transaction may never be sent again.
+    released_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["number"]

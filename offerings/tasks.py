@@ -29,11 +29,14 @@ def closings_advance_task() -> int:
 
 @shared_task(name="offerings.tasks.offerings_scheduled_task", max_retries=0, **COMMON)
 def offerings_scheduled_task() -> int:
-    """Beat: close offerings whose close date arrived; cancel Reg CF commitments not reconfirmed in time."""
+    """Beat: close offerings whose close date arrived; cancel Reg CF commitments not reconfirmed in time and
+    reservations not paid in time."""
     from offerings.services.closing import offerings_close_due
-    from offerings.services.subscriptions import subscriptions_lapsed_end
+    from offerings.services.subscriptions import subscriptions_expire_unpaid, subscriptions_lapsed_end
 
     subscriptions_lapsed_end()
+    # Reservations not paid in time end, so the hard cap is not held by commitments nobody pays.
+    subscriptions_expire_unpaid()
     return offerings_close_due()
 
 
@@ -55,6 +58,13 @@ def material_change_notify_task(document_id: int) -> int:
     from offerings.services.notifications import material_change_notify
 
     return material_change_notify(document_id=document_id)
+
+
+@shared_task(name="offerings.tasks.subscription_expired_notify_task", max_retries=0, **COMMON)
+def subscription_expired_notify_task(subscription_id: int) -> int:
+    from offerings.services.notifications import reservation_expired_notify
+
+    return reservation_expired_notify(subscription_id=subscription_id)
 
 
 @shared_task(name="offerings.tasks.closing_notify_task", max_retries=0, **COMMON)

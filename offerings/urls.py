@@ -43,6 +43,11 @@ urlpatterns = [
         name="offering_dashboard",
     ),
     path(
+        "issuers/<slug:slug>/offerings/<uuid:public_id>/batches/<int:batch_id>/retry/",
+        issuer.mint_batch_retry,
+        name="mint_batch_retry",
+    ),
+    path(
         "issuers/<slug:slug>/offerings/<uuid:public_id>/progress/",
         issuer.offering_progress_json,
         name="offering_progress_json",

@@ -13,6 +13,9 @@ from django.conf import settings
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from tokens.chain.abi import decode_result, encode_call
+from tokens.chain.addresses import checksum
+from tokens.chain.client import client_for
 from tokens.chain.node import node_status
 from tokens.chain.signatures import SignatureInvalid, address_checksum, address_is_valid, personal_sign_signer
 from tokens.chain.signer import sender_roles
@@ -223,10 +226,37 @@ def token_events(*, address: str, names: list[str] | None = None) -> QuerySet[Ch
     return events.filter(name__in=names) if names else events
 
 
+@dataclass(frozen=True)
+class TokenHoldings:
+    """What a token's contract says now: its total supply and the balances asked for."""
+
+    supply: int
+    balances: dict[str, int]
+
+
+def token_holdings_onchain(*, owner_ref: str, wallets: Iterable[str]) -> TokenHoldings | None:
+    """Read the token's supply and these wallets' balances from the node (not the indexer: it lags).
+
+    None when the token has no address yet. Raises the chain's transient errors when the node is down.
+    """
+    token = token_deployment(owner_ref=owner_ref)
+    if token is None or not token.address:
+        return None
+    client = client_for(settings.CHAIN_RPC_URL)
+
+    def view(function: str, args: list[Any]) -> int:
+        data = encode_call("SecurityToken", function, args)
+        return int(decode_result("SecurityToken", function, client.call({"to": token.address, "data": data}))[0])
+
+    balances = {wallet: view("balanceOf", [checksum(wallet)]) for wallet in wallets}
+    return TokenHoldings(supply=view("totalSupply", []), balances=balances)
+
+
 __all__ = [
     "RegistrationState",
     "SenderState",
     "SignatureInvalid",
+    "TokenHoldings",
     "TokenSetup",
     "WalletRegistration",
     "address_checksum",
@@ -240,5 +270,6 @@ __all__ = [
     "sender_states",
     "stablecoin_receiving_address",
     "stablecoin_transfers_received",
+    "token_holdings_onchain",
     "token_setup",
 ]

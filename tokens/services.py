@@ -6,7 +6,7 @@ change and its chain effect commit together) and audits the request. Workers sen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,18 +17,19 @@ from django.db import IntegrityError, transaction
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
 from core.models import User
+from tokens import outbox
 from tokens.chain.abi import encode_call, encode_deploy
 from tokens.chain.addresses import address_is_valid, checksum, keccak_text
 from tokens.chain.client import NodeUnavailable
 from tokens.chain.signer import sender_address
 from tokens.flags import InvestorFlag
 from tokens.models import ChainTransaction, ContractDeployment, ContractKind, RegistryInvestor, RegistryWallet
-from tokens.outbox import transaction_enqueue, transaction_retry
+from tokens.outbox import transaction_enqueue
 from tokens.stablecoin import stablecoin_send
 
 # What the rest of the portal may call besides the functions below: the registry's investor flags, the
 # stablecoin payout, and the errors after which a chain call is worth trying again.
-__all__ = ["CHAIN_TRANSIENT_ERRORS", "InvestorFlag", "NodeUnavailable", "stablecoin_send", "transaction_retry"]
+__all__ = ["CHAIN_TRANSIENT_ERRORS", "InvestorFlag", "NodeUnavailable", "stablecoin_send"]
 
 CHAIN_TRANSIENT_ERRORS = (NodeUnavailable, ConnectionError, TimeoutError)
 
@@ -58,6 +59,29 @@ def _address(value: str) -> str:
 def _sorted_wallets(addresses: Sequence[str]) -> list[str]:
     # The registry checks wallet lists in ascending numeric order.
     return sorted({_address(a) for a in addresses}, key=lambda a: int(a, 16))
+
+
+# --------------------------------------------------------------------------- retrying a failed transaction
+
+RetryGuard = Callable[[ChainTransaction], None]
+_retry_guards: dict[str, RetryGuard] = {}
+
+
+def transaction_retry_guard(*, key_prefix: str, guard: RetryGuard) -> None:
+    """Let the app that owns transactions keyed `key_prefix…` refuse a retry (by raising ApplicationError).
+
+    Tokens knows addresses and keys, not what a transaction means: the owner checks, e.g., whether the
+    effect is already on-chain or whether the business change behind it was withdrawn.
+    """
+    _retry_guards[key_prefix] = guard
+
+
+def transaction_retry(*, tx: ChainTransaction, actor: User | None) -> ChainTransaction:
+    """Try a failed transaction again, once the app that asked for it agrees."""
+    for prefix, guard in _retry_guards.items():
+        if tx.idempotency_key.startswith(prefix):
+            guard(tx)
+    return outbox.transaction_retry(tx=tx, actor=actor)
 
 
 # --------------------------------------------------------------------------- deployments

@@ -11,8 +11,9 @@ from django.views.decorators.http import require_POST
 from core.access import Perm, access_required, signed_in_user
 from core.actions import action_perform
 from tokens.models import ChainTransaction, TxStatus
-from tokens.outbox import transaction_nonce_fill, transaction_retry
+from tokens.outbox import transaction_nonce_fill
 from tokens.selectors import chain_status, chain_transaction_counts, chain_transactions, explorer_url, sender_states
+from tokens.services import transaction_retry
 
 
 @access_required(Perm.PLATFORM_ADMIN)

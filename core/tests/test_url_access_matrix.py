@@ -127,6 +127,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "offering_close": ("POST", OFFERING_MANAGE_MISSING),
     "offering_dashboard": ("GET", OFFERING_VIEW_MISSING),
     "offering_progress_json": ("GET", OFFERING_VIEW_MISSING),
+    "mint_batch_retry": ("POST", OFFERING_MANAGE_MISSING),
     "offering_subscriptions": ("GET", OFFERING_VIEW_MISSING),
     "subscription_reject": ("POST", OFFERING_MANAGE_MISSING),
     "wire_receipts": ("GET", PAYMENTS_DESK),
@@ -258,6 +259,7 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "refund_id": "999999",
         "case_id": "999999",
         "event_id": "999999",
+        "batch_id": "999999",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

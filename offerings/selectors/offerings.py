@@ -116,6 +116,14 @@ def paid_total(*, offering: Offering) -> int:
     return int(rows.aggregate(t=Sum(Least("paid_minor", "amount_minor")))["t"] or 0)
 
 
+@dataclass(frozen=True)
+class MintFailure:
+    batch_id: int
+    number: int
+    holders: int
+    error: str
+
+
 @dataclass
 class MintProgress:
     batches: int = 0
@@ -123,7 +131,7 @@ class MintProgress:
     failed: int = 0
     holders: int = 0
     holders_confirmed: int = 0
-    failures: list[str] = field(default_factory=list)
+    failures: list[MintFailure] = field(default_factory=list)
 
     @property
     def percent(self) -> int:
@@ -132,18 +140,31 @@ class MintProgress:
 
 def mint_progress(*, offering: Offering) -> MintProgress:
     progress = MintProgress()
-    rows = MintBatch.objects.filter(offering=offering).values_list(
-        "holders", "chain_transaction__status", "chain_transaction__error_name", "chain_transaction__last_error"
+    # A released batch failed with nothing minted; its holders are counted in the batch that replaced it.
+    rows = (
+        MintBatch.objects.filter(offering=offering, released_at__isnull=True)
+        .order_by("number")
+        .values_list(
+            "pk",
+            "number",
+            "holders",
+            "settled_at",
+            "chain_transaction__status",
+            "chain_transaction__error_name",
+            "chain_transaction__last_error",
+        )
     )
-    for holders, status, error_name, last_error in rows:
+    for pk, number, holders, settled_at, status, error_name, last_error in rows:
         progress.batches += 1
         progress.holders += holders
-        if status == TxStatus.CONFIRMED:
+        if status == TxStatus.CONFIRMED or settled_at is not None:
             progress.confirmed += 1
             progress.holders_confirmed += holders
         elif status == TxStatus.FAILED:
             progress.failed += 1
-            progress.failures.append(error_name or last_error[:200])
+            progress.failures.append(
+                MintFailure(batch_id=pk, number=number, holders=holders, error=error_name or last_error[:200])
+            )
     return progress
 
 

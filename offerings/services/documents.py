@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 
 from django.core.files.base import ContentFile
@@ -12,6 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core.audit import audit_record
+from core.business_days import business_days_add
 from core.errors import ApplicationError
 from core.filetypes import PDF, UnreadableFile, file_type_read
 from core.models import User
@@ -26,17 +26,6 @@ from offerings.models import (
 )
 
 MAX_DOCUMENT_BYTES = 25 * 1024 * 1024
-
-
-def add_business_days(start: dt.datetime, days: int) -> dt.datetime:
-    """Reg CF 227.304(c): five business days (Monday to Friday) after the change."""
-    current = start
-    added = 0
-    while added < days:
-        current += dt.timedelta(days=1)
-        if current.weekday() < 5:
-            added += 1
-    return current
 
 
 @transaction.atomic
@@ -110,7 +99,8 @@ def _material_change(*, offering: Offering, document: OfferingDocument, actor: U
     subscriptions = Subscription.objects.filter(offering=offering, status__in=OPEN_SUBSCRIPTION_STATUSES)
     deadline = None
     if offering.reconfirm_business_days:
-        deadline = add_business_days(timezone.now(), offering.reconfirm_business_days)
+        # Reg CF 227.304(c): reconfirm within five business days of the change.
+        deadline = business_days_add(timezone.now(), offering.reconfirm_business_days)
         subscriptions.update(reconfirm_by=deadline, updated_at=timezone.now())
     ids = list(subscriptions.values_list("pk", flat=True))
     audit_record(

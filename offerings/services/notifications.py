@@ -97,3 +97,20 @@ def case_opened_notify(*, case_id: int) -> int:
     )
     subject = f"[Tessera] {case.get_kind_display()} on {case.subscription.offering.title}: action needed"
     return send_mass_mail([(subject, body, None, recipients)], fail_silently=False)
+
+
+def reservation_expired_notify(*, subscription_id: int) -> int:
+    """Tell the investor that their unpaid reservation ended and its amount was released."""
+    subscription = Subscription.objects.select_related("offering", "investor__user").get(pk=subscription_id)
+    offering = subscription.offering
+    body = render_to_string(
+        "offerings/email/reservation_expired.txt",
+        {
+            "subscription": subscription,
+            "offering": offering,
+            "url": _site() + reverse("subscription_status", args=[subscription.public_id]),
+            "offering_url": _site() + reverse("offering_detail", args=[offering.public_id]),
+        },
+    )
+    subject = f"[Tessera] {offering.title}: your unpaid reservation has ended"
+    return send_mass_mail([(subject, body, None, [subscription.investor.user.email])], fail_silently=False)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -49,6 +50,7 @@ TERM_FIELDS = [
     "blocked_countries",
     "token_name",
     "token_symbol",
+    "payment_due_business_days",
 ]
 
 
@@ -72,6 +74,8 @@ class OfferingInput:
     blocked_countries: tuple[str, ...] = ()
     # Tightened rules; None keeps the exemption's default for that rule.
     rules: dict[str, Any] | None = None
+    # Business days an investor has to pay a reservation; None: the portal's default.
+    payment_due_business_days: int | None = None
 
 
 def offering_rules(offering: Offering) -> ExemptionRules:
@@ -161,6 +165,12 @@ def _validate(data: OfferingInput, *, issuer: Issuer, exclude_pk: int | None) ->
         errors.append("The hard cap must not be below the soft cap.")
     if data.closes_at <= data.opens_at:
         errors.append("The close date must be after the open date.")
+    due = data.payment_due_business_days
+    values["payment_due_business_days"] = due = (
+        int(settings.SUBSCRIPTION_PAYMENT_DUE_BUSINESS_DAYS) if due is None else due
+    )
+    if not 1 <= due <= 30:
+        errors.append("Investors have between 1 and 30 business days to pay a reservation.")
     symbol = data.token_symbol.strip().upper()
     if not re.fullmatch(r"[A-Z0-9]{2,11}", symbol):
         errors.append("The token symbol is 2 to 11 letters or digits.")
@@ -264,17 +274,47 @@ def offering_publish(*, offering: Offering, actor: User) -> Offering:
             raise Conflict("This offering is already published.", code="published")
         if not offering.documents.filter(kind=DocumentKind.SUBSCRIPTION_AGREEMENT).exists():
             raise ApplicationError("Upload the subscription agreement before publishing.", code="agreement_missing")
-        if offering.closes_at <= timezone.now():
+        now = timezone.now()
+        if offering.closes_at <= now:
             raise ApplicationError("The close date has passed; set a later one before publishing.", code="closed")
+        before: dict[str, Any] = {"status": OfferingStatus.DRAFT}
+        if offering.opens_at < now:
+            age = now - offering.opens_at
+            if age > dt.timedelta(seconds=int(settings.OFFERING_PUBLISH_OPENS_AT_MAX_AGE_SECONDS)):
+                raise ApplicationError(
+                    f"The opening date ({offering.opens_at:%d %B %Y at %H:%M} UTC) has passed; an offering opens "
+                    "when it is published or later. Set an opening date from now on, then publish.",
+                    code="opens_in_past",
+                )
+            # Opening "now", typed a few minutes ago: the offering opens when it is published.
+            before["opens_at"] = offering.opens_at
+            offering.opens_at = now
+        if offering.min_open_days and offering.closes_at - offering.opens_at < dt.timedelta(
+            days=offering.min_open_days
+        ):
+            # Reg CF 227.303(a): at least 21 days open to the public, counted from publication.
+            earliest = offering.opens_at + dt.timedelta(days=offering.min_open_days)
+            raise ApplicationError(
+                f"{offering.get_exemption_display()} offerings stay open at least {offering.min_open_days} days "
+                f"from publication: the close date must be {earliest:%d %B %Y at %H:%M} UTC or later.",
+                code="open_too_short",
+            )
         chain.token_deploy(owner_ref=offering.owner_ref, terms=token_terms(offering), actor=actor)
         offering.status = OfferingStatus.OPEN
-        offering.published_at = timezone.now()
-        offering.save(update_fields=["status", "published_at", "updated_at"])
+        offering.published_at = now
+        offering.save(update_fields=["status", "published_at", "opens_at", "updated_at"])
         audit_record(
             actor=actor,
             action="offering.published",
             obj=offering,
-            before={"status": OfferingStatus.DRAFT},
-            after={"status": offering.status, "token": offering.owner_ref},
+            before=before,
+            after={"status": offering.status, "token": offering.owner_ref, "opens_at": offering.opens_at},
         )
     return offering
+
+
+def offering_opened_at(offering: Offering) -> dt.datetime:
+    """When investors could first see the offering: its opening, never before its publication."""
+    if offering.published_at is None:
+        return offering.opens_at
+    return max(offering.opens_at, offering.published_at)

@@ -15,9 +15,11 @@ from django.utils import timezone
 from compliance.eligibility import Eligibility, Reason, subscription_eligibility, verified_wallets
 from compliance.exemptions import InvestorLimit
 from core.audit import audit_record
+from core.business_days import business_days_add
 from core.errors import ApplicationError, Conflict, NotPermitted
 from core.models import User
 from core.money import Money
+from core.tasks import task_enqueue_on_commit
 from investors.models import InvestorProfile
 from offerings.agreements import signed_agreement_pdf
 from offerings.models import (
@@ -26,6 +28,7 @@ from offerings.models import (
     Offering,
     OfferingStatus,
     Payment,
+    PaymentStatus,
     Subscription,
     SubscriptionStatus,
 )
@@ -159,7 +162,10 @@ def _create(
 
     _, certified = accredited_status(investor, now=timezone.now())
     wallets = verified_wallets(investor, registered=_registered(investor))
+    now = timezone.now()
     subscription = Subscription.objects.create(
+        # Not paid by then, the reservation ends and its amount is free for others again.
+        pay_by=business_days_add(now, offering.payment_due_business_days),
         offering=offering,
         investor=investor,
         amount_minor=amount_minor,
@@ -182,6 +188,7 @@ def _create(
             "amount_minor": amount_minor,
             "quantity": subscription.quantity,
             "wallet": subscription.wallet_address,
+            "pay_by": subscription.pay_by,
             "self_certified_income_minor": annual_income_minor,
             "self_certified_net_worth_minor": net_worth_minor,
         },
@@ -356,12 +363,15 @@ def cancel_refusal(subscription: Subscription, *, now: dt.datetime | None = None
         return "This subscription is no longer open."
     if offering.status != OfferingStatus.OPEN:
         return "The offering is closing; subscriptions can no longer be cancelled."
-    if subscription.status == SubscriptionStatus.PAID:
-        deadline = cancel_deadline(offering)
-        if deadline is None:
-            return "A paid subscription is binding; contact the issuer to withdraw it."
-        if now >= deadline:
-            return f"Cancellation closed on {deadline:%d %B %Y at %H:%M} UTC, 48 hours before the deadline."
+    deadline = cancel_deadline(offering)
+    if deadline is not None and now >= deadline:
+        # Reg CF 227.304(a): within the last 48 hours every commitment stands, paid or not.
+        return (
+            f"Cancellation closed on {deadline:%d %B %Y at %H:%M} UTC, {offering.cancel_window_hours} hours "
+            f"before the deadline ({offering.closes_at:%d %B %Y at %H:%M} UTC)."
+        )
+    if subscription.status == SubscriptionStatus.PAID and deadline is None:
+        return "A paid subscription is binding; contact the issuer to withdraw it."
     return None
 
 
@@ -415,6 +425,50 @@ def subscriptions_lapsed_end(*, now: dt.datetime | None = None) -> int:
             reason="Not reconfirmed within five business days after a material change; your payment is refunded.",
         )
         ended += 1
+    return ended
+
+
+UNPAID_STATUSES = (SubscriptionStatus.COMMITTED, SubscriptionStatus.SIGNED)
+
+
+def subscriptions_expire_unpaid(*, now: dt.datetime | None = None, limit: int = 500) -> list[Subscription]:
+    """End reservations not paid in time, so no investor holds part of the hard cap without paying.
+
+    A subscription whose payment the provider is still processing waits for the outcome; money that
+    arrives after the end is refunded (payments._refund_if_ended).
+    """
+    now = now or timezone.now()
+    due = (
+        Subscription.objects.filter(pay_by__lt=now, status__in=UNPAID_STATUSES, offering__status=OfferingStatus.OPEN)
+        .exclude(payments__status=PaymentStatus.PROCESSING)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    ended = []
+    for pk in list(due):
+        with transaction.atomic():
+            _, subscription = _lock_pair(Subscription.objects.only("pk", "offering_id").get(pk=pk))
+            if subscription.status not in UNPAID_STATUSES or subscription.pay_by is None or subscription.pay_by >= now:
+                continue
+            if subscription.payments.filter(status=PaymentStatus.PROCESSING).exists():
+                continue
+            days = subscription.offering.payment_due_business_days
+            _end(
+                subscription,
+                status=SubscriptionStatus.CANCELLED,
+                reason=(
+                    f"Not paid within {days} business days (by {subscription.pay_by:%d %B %Y at %H:%M} UTC): the "
+                    "reservation has ended and its amount is released. Any part payment is refunded; you may "
+                    "subscribe again while the offering is open."
+                ),
+                actor=None,
+            )
+            from offerings.tasks import subscription_expired_notify_task
+
+            task_enqueue_on_commit(
+                subscription_expired_notify_task, subscription.pk, when_broker_down="the status page says it"
+            )
+            ended.append(subscription)
     return ended
 
 

@@ -62,6 +62,60 @@ def _wire_payment(subscription: Subscription) -> Payment:
     return payment
 
 
+def bank_reference_normalise(text: str) -> str:
+    """The bank's reference as one comparable string: case, spaces and dashes as typed do not matter."""
+    return re.sub(r"[\s\-]+", "", text or "").upper()[:200]
+
+
+class DuplicateWire(Conflict):
+    """The wire is already recorded (same bank reference, or the same wire seen from another source)."""
+
+    code = "duplicate_line"
+
+    def __init__(self, message: str, *, receipt: WireReceipt) -> None:
+        super().__init__(message, code="duplicate_line", extra={"receipt": receipt.pk})
+        self.receipt = receipt
+
+
+def _same_wire(
+    *,
+    issuer: Issuer,
+    bank_reference: str,
+    reference: str,
+    subscription: Subscription | None,
+    amount_minor: int,
+    currency: str,
+    received_on: dt.date,
+    occurrence: int,
+) -> WireReceipt | None:
+    """The receipt already recorded for this wire, if any.
+
+    A wire is known by the bank's reference when the bank gave one. Without it on one side (a statement
+    without an id column, or a line recorded before references were kept), the same portal reference,
+    amount, currency and date on the same day is the same wire: the n-th such line of a statement is a
+    duplicate when n such receipts are already recorded.
+    """
+    if bank_reference:
+        known = WireReceipt.objects.filter(issuer=issuer, bank_reference=bank_reference).first()
+        if known is not None:
+            return known
+    alike = WireReceipt.objects.filter(
+        issuer=issuer, amount_minor=amount_minor, currency=currency, received_on=received_on
+    ).order_by("pk")
+    alike = alike.filter(subscription=subscription) if subscription else alike.filter(reference__iexact=reference)
+    if bank_reference:
+        # Two different bank references are two wires; a receipt without one may be this wire.
+        return alike.filter(bank_reference="").first()
+    rows = list(alike[:occurrence])
+    return rows[occurrence - 1] if len(rows) >= occurrence else None
+
+
+def _recorded_how(receipt: WireReceipt) -> str:
+    how = "by hand" if receipt.source == "manual" else "from a bank statement"
+    ref = f" with bank reference {receipt.bank_reference}" if receipt.bank_reference else ""
+    return f"recorded {how}{ref} on {receipt.recorded_at:%d %B %Y}"
+
+
 @transaction.atomic
 def wire_receipt_record(
     *,
@@ -71,11 +125,20 @@ def wire_receipt_record(
     amount_minor: int,
     currency: str,
     received_on: dt.date,
+    bank_reference: str = "",
     bank_line_id: str = "",
     payer: str = "",
     source: str = "manual",
+    occurrence: int = 1,
 ) -> WireReceipt:
+    """Record one wire the bank received and credit it once.
+
+    The same wire recorded twice, or by hand and then from a statement, is refused as a duplicate
+    (`DuplicateWire`) and credited only the first time. A wire recorded by hand carries the bank's
+    reference, date and amount.
+    """
     currency = (currency or "").upper()
+    bank_reference = bank_reference_normalise(bank_reference)
     if amount_minor <= 0:
         raise ApplicationError("The amount received must be above zero.", code="invalid_amount")
     try:
@@ -84,12 +147,37 @@ def wire_receipt_record(
         raise ApplicationError(exc.message, code="invalid_amount") from exc
     if received_on > timezone.localdate():
         raise ApplicationError("The date received cannot be in the future.", code="future_date")
+    if source == "manual" and not bank_reference:
+        raise ApplicationError(
+            "Enter the bank's reference of the wire (its transaction or IMAD number on the statement), so the "
+            "same wire is never credited twice.",
+            code="bank_reference_missing",
+        )
+    # One recorder of an issuer's wires at a time: the duplicate check below reads what others write.
+    Issuer.objects.select_for_update().filter(pk=issuer.pk).first()
     found = reference_find(reference)
     subscription = (
         Subscription.objects.select_related("offering").filter(wire_reference=found, offering__issuer=issuer).first()
         if found
         else None
     )
+    known = _same_wire(
+        issuer=issuer,
+        bank_reference=bank_reference,
+        reference=reference.strip()[:140],
+        subscription=subscription,
+        amount_minor=amount_minor,
+        currency=currency,
+        received_on=received_on,
+        occurrence=max(occurrence, 1),
+    )
+    if known is not None:
+        raise DuplicateWire(
+            f"This wire was already {_recorded_how(known)} ({known.reference}, "
+            f"{money(known.amount_minor, known.currency)} received {known.received_on:%d %B %Y}); "
+            "it is credited once.",
+            receipt=known,
+        )
     if subscription is None:
         match = WireMatch.UNMATCHED
     elif currency != subscription.currency:
@@ -106,7 +194,8 @@ def wire_receipt_record(
             match = WireMatch.EXACT
     line_id = (
         bank_line_id.strip()
-        or "manual:"
+        or (f"bank:{bank_reference}" if bank_reference else "")
+        or f"{source}:"
         + hashlib.sha256(
             f"{reference}|{amount_minor}|{currency}|{received_on}|{timezone.now().isoformat()}".encode()
         ).hexdigest()
@@ -121,6 +210,7 @@ def wire_receipt_record(
                 currency=currency,
                 received_on=received_on,
                 bank_line_id=line_id[:200],
+                bank_reference=bank_reference,
                 source=source,
                 match=match,
                 payer=payer.strip()[:200],
@@ -133,7 +223,14 @@ def wire_receipt_record(
         action="wire.recorded",
         obj=receipt,
         issuer=issuer,
-        after={"reference": receipt.reference, "amount_minor": amount_minor, "currency": currency, "match": match},
+        after={
+            "reference": receipt.reference,
+            "bank_reference": bank_reference,
+            "amount_minor": amount_minor,
+            "currency": currency,
+            "received_on": received_on.isoformat(),
+            "match": match,
+        },
     )
     if subscription is not None and match != WireMatch.WRONG_CURRENCY:
         # The money is in the account: the ledger says so whatever the flag. Ended subscriptions refund it.
@@ -240,9 +337,11 @@ def bank_statement_import(*, issuer: Issuer, actor: User, content: bytes) -> Imp
         if not row["reference"]:
             report.errors.append(f"Line {number}: the reference is empty.")
             continue
-        fingerprint = "|".join([row["date"], str(amount), currency, row["reference"], row.get("payer", "")])
+        # Equal lines without the bank's id are told apart by their position among equal lines.
+        fingerprint = "|".join([received_on.isoformat(), str(amount), currency, row["reference"]])
         seen[fingerprint] = seen.get(fingerprint, 0) + 1
-        line_id = row.get("id") or "csv:" + hashlib.sha256(f"{fingerprint}#{seen[fingerprint]}".encode()).hexdigest()
+        bank_id = row.get("id", "")
+        line_id = bank_id or "csv:" + hashlib.sha256(f"{fingerprint}#{seen[fingerprint]}".encode()).hexdigest()
         try:
             receipt = wire_receipt_record(
                 issuer=issuer,
@@ -251,9 +350,11 @@ def bank_statement_import(*, issuer: Issuer, actor: User, content: bytes) -> Imp
                 amount_minor=amount,
                 currency=currency,
                 received_on=received_on,
+                bank_reference=bank_id,
                 bank_line_id=line_id,
                 payer=row.get("payer", ""),
                 source="csv",
+                occurrence=seen[fingerprint],
             )
         except Conflict as exc:
             if exc.code == "duplicate_line":

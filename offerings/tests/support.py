@@ -5,6 +5,7 @@ Investors come from `investors.tests.support`, subscriptions from `subscribed` b
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -39,7 +40,8 @@ def offering_input(**overrides: Any) -> OfferingInput:
         "max_investment_minor": None,
         "soft_cap_minor": 5_000_00,
         "hard_cap_minor": 100_000_00,
-        "opens_at": now - dt.timedelta(days=30),
+        # Published at once: an offering opens at its publication at the earliest.
+        "opens_at": now,
         "closes_at": now + dt.timedelta(days=30),
         "token_name": "Harbor Street Class A",
         "token_symbol": "HSCA",
@@ -98,6 +100,14 @@ def subscribed(
     )
 
 
+_bank_references = itertools.count(1)
+
+
+def bank_reference_new() -> str:
+    """A bank's own reference of one wire, different for every wire a test records."""
+    return f"FED{next(_bank_references):010d}"
+
+
 def wire_received(issuer: Issuer, actor: User, subscription: Subscription, amount_minor: int) -> None:
     """The issuer records a wire for the subscription's reference, received today."""
     wire_receipt_record(
@@ -107,4 +117,15 @@ def wire_received(issuer: Issuer, actor: User, subscription: Subscription, amoun
         amount_minor=amount_minor,
         currency="USD",
         received_on=timezone.localdate(),
+        bank_reference=bank_reference_new(),
     )
+
+
+def offering_in_time(offering: Offering, *, opened_at: dt.datetime, closes_at: dt.datetime | None = None) -> Offering:
+    """Time has passed: the offering was published and opened at `opened_at` (and closes at `closes_at`)."""
+    changes: dict[str, Any] = {"opens_at": opened_at, "published_at": opened_at}
+    if closes_at is not None:
+        changes["closes_at"] = closes_at
+    Offering.objects.filter(pk=offering.pk).update(**changes)
+    offering.refresh_from_db()
+    return offering

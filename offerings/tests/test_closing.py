@@ -15,7 +15,7 @@ from offerings.services import closing
 from offerings.services.closing import closing_advance, offering_close
 from offerings.services.offerings import offering_publish
 from offerings.services.subscriptions import subscription_create
-from offerings.tests.support import offering_draft, offering_open, subscribed, wire_received
+from offerings.tests.support import offering_draft, offering_in_time, offering_open, subscribed, wire_received
 from tokens.models import ChainTransaction, ContractDeployment
 from tokens.services import portal_registry_ensure
 from tokens.tests.support import WALLETS, drain, token_balance
@@ -125,9 +125,9 @@ def test_reg_cf_cannot_close_before_21_days(cast) -> None:
         cast.admin,
         exemption="reg_cf",
         min_investment_minor=100_00,
-        opens_at=timezone.now() - dt.timedelta(days=3),
         closes_at=timezone.now() + dt.timedelta(days=40),
     )
+    offering = offering_in_time(offering, opened_at=timezone.now() - dt.timedelta(days=3))
     with pytest.raises(ApplicationError) as refused:
         offering_close(offering=offering, actor=cast.admin)
     assert "no earlier than 21 days after opening" in refused.value.message

@@ -41,7 +41,15 @@ from offerings.services.subscriptions import (
     subscription_payment_start,
 )
 from offerings.services.wires import bank_statement_import, parse_amount, reference_find, wire_receipt_record
-from offerings.tests.support import offering_draft, offering_input, offering_open, pdf, subscribed
+from offerings.tests.support import (
+    bank_reference_new,
+    offering_draft,
+    offering_in_time,
+    offering_input,
+    offering_open,
+    pdf,
+    subscribed,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -196,6 +204,7 @@ def test_wire_matches_by_reference_and_flags_partial_and_over_payments(cast) -> 
         amount_minor=500_00,
         currency="USD",
         received_on=timezone.localdate(),
+        bank_reference=bank_reference_new(),
     )
     assert partial.match == WireMatch.PARTIAL and partial.flagged
     subscription.refresh_from_db()
@@ -207,6 +216,7 @@ def test_wire_matches_by_reference_and_flags_partial_and_over_payments(cast) -> 
         amount_minor=2_000_00,
         currency="USD",
         received_on=timezone.localdate(),
+        bank_reference=bank_reference_new(),
     )
     assert over.match == WireMatch.OVERPAID
     subscription.refresh_from_db()
@@ -218,6 +228,7 @@ def test_wire_matches_by_reference_and_flags_partial_and_over_payments(cast) -> 
         amount_minor=1_00,
         currency="USD",
         received_on=timezone.localdate(),
+        bank_reference=bank_reference_new(),
     )
     assert unknown.match == WireMatch.UNMATCHED and unknown.subscription is None
 
@@ -271,6 +282,7 @@ def test_cancelling_a_paid_reg_cf_subscription_refunds_it_and_releases_the_amoun
         amount_minor=1_000_00,
         currency="USD",
         received_on=timezone.localdate(),
+        bank_reference=bank_reference_new(),
     )
     with django_capture_on_commit_callbacks(execute=True):
         subscription_cancel(subscription=subscription, actor=investor.user)
@@ -292,8 +304,10 @@ def test_reg_cf_cancellation_closes_48_hours_before_the_deadline(cast) -> None:
         cast.admin,
         exemption=Exemption.REG_CF,
         min_investment_minor=100_00,
-        opens_at=timezone.now() - dt.timedelta(days=25),
-        closes_at=timezone.now() + dt.timedelta(hours=30),
+        closes_at=timezone.now() + dt.timedelta(days=22),
+    )
+    offering = offering_in_time(
+        offering, opened_at=timezone.now() - dt.timedelta(days=25), closes_at=timezone.now() + dt.timedelta(hours=30)
     )
     investor = verified_investor(accreditation="self_certified")
     subscription = _signed(offering, investor, 1_000_00)
@@ -304,6 +318,7 @@ def test_reg_cf_cancellation_closes_48_hours_before_the_deadline(cast) -> None:
         amount_minor=1_000_00,
         currency="USD",
         received_on=timezone.localdate(),
+        bank_reference=bank_reference_new(),
     )
     with pytest.raises(Conflict) as refused:
         subscription_cancel(subscription=subscription, actor=investor.user)
@@ -321,6 +336,7 @@ def test_payment_entries_are_append_only(cast) -> None:
         amount_minor=2_000_00,
         currency="USD",
         received_on=timezone.localdate(),
+        bank_reference=bank_reference_new(),
     )
     entry = PaymentEntry.objects.get(subscription=subscription)
     entry.amount_minor = 1

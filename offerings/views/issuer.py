@@ -19,6 +19,7 @@ from core.models import Issuer
 from offerings.forms import DocumentUploadForm, OfferingForm, ReasonForm, StatementImportForm, WireRecordForm
 from offerings.models import (
     CloseOutcome,
+    MintBatch,
     Offering,
     OfferingStatus,
     Refund,
@@ -160,9 +161,34 @@ def offering_close(request: HttpRequest, issuer: Issuer, public_id: Any) -> Http
         messages.error(request, exc.message)
     else:
         if offering.close_outcome == CloseOutcome.MINT:
-            messages.success(request, "Closing: the soft cap is met and tokens are being minted.")
+            messages.success(
+                request,
+                "Closing: the soft cap is met. Each paid subscription is checked once more, then tokens are minted "
+                "if the eligible ones still reach the soft cap (otherwise every payment is refunded).",
+            )
         else:
             messages.warning(request, "Closing: the soft cap was not met, so every payment is being refunded.")
+    return redirect("offering_dashboard", slug=issuer.slug, public_id=offering.public_id)
+
+
+@require_POST
+@access_required(Perm.ISSUER_MANAGE_OFFERINGS, issuer_kwarg="slug")
+def mint_batch_retry(request: HttpRequest, issuer: Issuer, public_id: Any, batch_id: int) -> HttpResponse:
+    offering = _issuer_offering(issuer, public_id)
+    batch = get_object_or_404(MintBatch, offering=offering, pk=batch_id)
+    try:
+        finding = closing_services.mint_batch_retry(batch=batch, actor=signed_in_user(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        if finding == closing_services.MintFinding.MINTED:
+            messages.success(request, f"Batch {batch.number} is on-chain after all: its holders are marked issued.")
+        else:
+            messages.success(
+                request,
+                f"Nothing of batch {batch.number} is on-chain: its subscriptions are checked again and minted in a "
+                "new batch.",
+            )
     return redirect("offering_dashboard", slug=issuer.slug, public_id=offering.public_id)
 
 
@@ -269,6 +295,7 @@ def wire_receipts(request: HttpRequest, issuer: Issuer) -> HttpResponse:
                 amount_minor=d["amount_minor"],
                 currency=d["currency"],
                 received_on=d["received_on"],
+                bank_reference=d["bank_reference"],
                 payer=d.get("payer", ""),
             )
         except ApplicationError as exc:

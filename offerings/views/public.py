@@ -18,6 +18,7 @@ from offerings.payments import PaymentError, payment_provider
 from offerings.selectors import offerings as offering_selectors
 from offerings.selectors import subscriptions as subscription_selectors
 from offerings.services import offerings as offering_services
+from offerings.services.subscriptions import cancel_deadline
 
 
 @require_GET
@@ -55,6 +56,8 @@ def offering_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "progress": offering_selectors.offering_progress(offering=offering),
         "documents": offering_selectors.current_documents(offering=offering),
         "terms": offering_services.offering_terms(offering),
+        "opened_at": offering_services.offering_opened_at(offering),
+        "cancel_deadline": cancel_deadline(offering),
         "my_subscriptions": mine,
         "can_manage": can(request.user, Perm.ISSUER_VIEW, offering.issuer),
     }

@@ -345,6 +345,13 @@ WIRE_BANK_DETAILS = {
     "routing_number": env.str("WIRE_ROUTING_NUMBER", default="021000021"),
     "swift": env.str("WIRE_SWIFT", default="DEMOUS33"),
 }
+# Business days skip weekends and this country's public holidays (core/business_days.py; US: federal).
+BUSINESS_DAY_HOLIDAYS = env.str("BUSINESS_DAY_HOLIDAYS", default="US")
+# A new offering's time to pay a reservation, in business days; the issuer may set another per offering.
+SUBSCRIPTION_PAYMENT_DUE_BUSINESS_DAYS = env.int("SUBSCRIPTION_PAYMENT_DUE_BUSINESS_DAYS", default=5)
+# How far in the past an offering's opening may lie when it is published (the minute the issuer typed);
+# an opening in that window becomes the moment of publication, an older one is refused.
+OFFERING_PUBLISH_OPENS_AT_MAX_AGE_SECONDS = env.int("OFFERING_PUBLISH_OPENS_AT_MAX_AGE_SECONDS", default=600)
 # Closing mints to at most this many holders per chain transaction (never more than 100).
 CLOSING_MINT_MAX_HOLDERS = env.int("CLOSING_MINT_MAX_HOLDERS", default=100)
 CELERY_BEAT_SCHEDULE["offerings-closing-advance"] = {
