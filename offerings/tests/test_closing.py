@@ -131,3 +131,120 @@ def test_reg_cf_cannot_close_before_21_days(cast) -> None:
     with pytest.raises(ApplicationError) as refused:
         offering_close(offering=offering, actor=cast.admin)
     assert "no earlier than 21 days after opening" in refused.value.message
+
+
+@pytest.mark.django_db
+def test_closing_decides_the_soft_cap_again_after_dropping_ineligible_subscriptions(cast) -> None:
+    import datetime as dt
+
+    offering = offering_open(cast.issuer, cast.admin, soft_cap_minor=5_000_00)
+    stays = _paid(cast, offering, verified_investor(accreditation="verified"), 3_000_00)
+    lapsed_investor = verified_investor(accreditation="verified")
+    lapses = _paid(cast, offering, lapsed_investor, 3_000_00)
+    # Paid 6,000 against a 5,000 soft cap; then one investor's identity verification expires.
+    type(lapsed_investor).objects.filter(pk=lapsed_investor.pk).update(
+        kyc_expires_at=timezone.now() - dt.timedelta(days=1)
+    )
+
+    offering = offering_close(offering=offering, actor=cast.admin)
+    closing_advance(offering_id=offering.pk)
+
+    offering.refresh_from_db()
+    lapses.refresh_from_db()
+    stays.refresh_from_db()
+    assert lapses.status == SubscriptionStatus.REJECTED and "identity verification has expired" in lapses.status_reason
+    assert offering.close_outcome == CloseOutcome.REFUND and offering.status == OfferingStatus.FAILED
+    assert stays.status == SubscriptionStatus.CANCELLED and stays.refunds.get().amount_minor == 3_000_00
+    assert not MintBatch.objects.filter(offering=offering).exists()
+
+
+def _registry_flags_dropped(investor, wallet: str) -> None:
+    """The on-chain registry stops holding the investor's accreditation (the portal's records still do)."""
+    from tokens.models import RegistryInvestor
+    from tokens.services import InvestorFlag, registry_investor_sync
+
+    row = RegistryInvestor.objects.get(investor_ref=investor.reference)
+    registry_investor_sync(
+        investor_ref=investor.reference,
+        country_numeric=row.country,
+        flags=row.flags & ~int(InvestorFlag.ACCREDITED),
+        expires_at=investor.kyc_expires_at,
+        wallets=[wallet],
+    )
+
+
+@pytest.mark.chain
+@pytest.mark.django_db
+def test_a_failed_mint_batch_is_retried_from_the_dashboard_after_the_chain_shows_nothing_minted(
+    cast, chain_offering, chain_settings
+) -> None:
+    from django.test import Client
+
+    from tokens.services import transaction_retry
+
+    offering, investors = chain_offering
+    _paid(cast, offering, investors[0], 3_000_00)
+    _paid(cast, offering, investors[1], 4_000_00)
+    _registry_flags_dropped(investors[1], WALLETS[1])
+    drain()
+
+    offering = offering_close(offering=offering, actor=cast.admin)
+    closing_advance(offering_id=offering.pk)
+    drain(failures_allowed=True)
+    assert closing_advance(offering_id=offering.pk) == OfferingStatus.CLOSING
+    failed = MintBatch.objects.get(offering=offering, number=2)
+    assert failed.chain_transaction.status == "failed"
+
+    admin = Client()
+    admin.force_login(cast.admin)
+    dashboard = f"/issuers/{cast.issuer.slug}/offerings/{offering.public_id}/dashboard/"
+    page = admin.get(dashboard).content.decode()
+    assert "Mint batch 2 (1 holder) failed" in page and "Check the chain and try batch 2 again" in page
+    # The chain page's retry does not send a closing mint: only the offering's retry checks the chain first.
+    with pytest.raises(ApplicationError) as refused:
+        transaction_retry(tx=failed.chain_transaction, actor=None)
+    assert "retry it from the offering's dashboard" in refused.value.message
+
+    investor_registry_refresh(investor=investors[1], actor=None)  # the registry holds the investor again
+    drain(failures_allowed=True)  # (the failed batch stays failed)
+    response = admin.post(f"/issuers/{cast.issuer.slug}/offerings/{offering.public_id}/batches/{failed.pk}/retry/")
+    assert response.status_code == 302
+    assert "Nothing of batch 2 is on-chain" in admin.get(dashboard).content.decode()
+    failed.refresh_from_db()
+    assert failed.released_at is not None
+    closing_advance(offering_id=offering.pk)
+    drain(failures_allowed=True)
+    assert closing_advance(offering_id=offering.pk) == OfferingStatus.CLOSED
+
+    token = ContractDeployment.objects.get(owner_ref=offering.owner_ref)
+    assert token_balance(chain_settings.rpc_url, token, WALLETS[0]) == 3_000_00 // offering.price_minor
+    assert token_balance(chain_settings.rpc_url, token, WALLETS[1]) == 4_000_00 // offering.price_minor
+    assert MintBatch.objects.filter(offering=offering, released_at__isnull=True).count() == 2
+    with pytest.raises(ApplicationError):
+        transaction_retry(tx=failed.chain_transaction, actor=None)  # a released batch is never sent again
+
+
+@pytest.mark.chain
+@pytest.mark.django_db
+def test_a_mint_batch_marked_failed_but_minted_on_chain_is_settled_not_sent_again(
+    cast, chain_offering, chain_settings
+) -> None:
+    from offerings.services.closing import MintFinding, mint_batch_retry
+
+    offering, investors = chain_offering
+    subscription = _paid(cast, offering, investors[0], 6_000_00)
+    offering = offering_close(offering=offering, actor=cast.admin)
+    closing_advance(offering_id=offering.pk)
+    drain()
+    batch = MintBatch.objects.get(offering=offering)
+    # Its receipt was read as failed (a reorg, a node that lost it), yet the tokens are on-chain.
+    ChainTransaction.objects.filter(pk=batch.chain_transaction_id).update(status="failed", last_error="lost")
+
+    assert mint_batch_retry(batch=batch, actor=cast.admin) == MintFinding.MINTED
+
+    subscription.refresh_from_db()
+    assert subscription.status == SubscriptionStatus.ISSUED
+    assert closing_advance(offering_id=offering.pk) == OfferingStatus.CLOSED
+    token = ContractDeployment.objects.get(owner_ref=offering.owner_ref)
+    assert token_balance(chain_settings.rpc_url, token, WALLETS[0]) == 6_000_00 // offering.price_minor
+    assert MintBatch.objects.filter(offering=offering).count() == 1
