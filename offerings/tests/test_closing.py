@@ -200,6 +200,11 @@ def test_a_failed_mint_batch_is_retried_from_the_dashboard_after_the_chain_shows
     dashboard = f"/issuers/{cast.issuer.slug}/offerings/{offering.public_id}/dashboard/"
     page = admin.get(dashboard).content.decode()
     assert "Mint batch 2 (1 holder) failed" in page and "Check the chain and try batch 2 again" in page
+    waiting = failed.subscriptions.get()
+    holder = Client()
+    holder.force_login(investors[1].user)
+    status_page = holder.get(f"/subscriptions/{waiting.public_id}/").content.decode()
+    assert "The transaction minting your tokens failed" in status_page
     # The chain page's retry does not send a closing mint: only the offering's retry checks the chain first.
     with pytest.raises(ApplicationError) as refused:
         transaction_retry(tx=failed.chain_transaction, actor=None)
