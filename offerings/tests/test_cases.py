@@ -68,6 +68,7 @@ def issued(cast, chain_settings, settings):
         type(offering).objects.filter(pk=offering.pk).update(soft_cap_minor=1_000_00)
         offering.refresh_from_db()
         offering_close(offering=offering, actor=cast.admin)
+        closing_advance(offering_id=offering.pk)  # each paid subscription screened, then the batch queued
         drain()
         closing_advance(offering_id=offering.pk)
         subscription.refresh_from_db()
