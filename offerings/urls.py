@@ -26,7 +26,6 @@ urlpatterns = [
         investor.subscription_agreement,
         name="subscription_agreement",
     ),
-    path("portfolio/", investor.portfolio, name="portfolio"),
     path("issuers/<slug:slug>/offerings/", issuer.issuer_offerings, name="issuer_offerings"),
     path("issuers/<slug:slug>/offerings/new/", issuer.offering_create, name="offering_create"),
     path("issuers/<slug:slug>/offerings/<uuid:public_id>/edit/", issuer.offering_edit, name="offering_edit"),

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("investors.urls")),
     path("", include("compliance.urls")),
     path("", include("offerings.urls")),
+    path("", include("registry.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),

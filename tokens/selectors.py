@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -252,6 +252,40 @@ def token_holdings_onchain(*, owner_ref: str, wallets: Iterable[str]) -> TokenHo
     return TokenHoldings(supply=view("totalSupply", []), balances=balances)
 
 
+# --------------------------------------------------------------------------- on-chain reads
+
+
+def token_total_supply(*, address: str, block: int | str = "latest") -> int:
+    """The token's `totalSupply()` read from the node (at a block number, or the head)."""
+    client = client_for(settings.CHAIN_RPC_URL)
+    data = client.call({"to": address, "data": "0x" + encode_call("SecurityToken", "totalSupply", []).hex()}, block)
+    return int(decode_result("SecurityToken", "totalSupply", data)[0])
+
+
+def token_balances(*, address: str, wallets: Iterable[str], block: int | str = "latest") -> dict[str, int]:
+    """wallet → the token's `balanceOf(wallet)` read from the node, one call per wallet."""
+    client = client_for(settings.CHAIN_RPC_URL)
+    result = {}
+    for wallet in wallets:
+        data = client.call(
+            {"to": address, "data": "0x" + encode_call("SecurityToken", "balanceOf", [address_checksum(wallet)]).hex()},
+            block,
+        )
+        result[wallet] = int(decode_result("SecurityToken", "balanceOf", data)[0])
+    return result
+
+
+def block_times(*, numbers: Iterable[int]) -> dict[int, datetime]:
+    """block number → when the chain says it was made (UTC); numbers past the head are absent."""
+    client = client_for(settings.CHAIN_RPC_URL)
+    times = {}
+    for number in sorted(set(numbers)):
+        block = client.block(number)
+        if block is not None:
+            times[number] = datetime.fromtimestamp(block["timestamp"], tz=UTC)
+    return times
+
+
 __all__ = [
     "RegistrationState",
     "SenderState",
@@ -261,6 +295,7 @@ __all__ = [
     "WalletRegistration",
     "address_checksum",
     "address_is_valid",
+    "block_times",
     "chain_status",
     "chain_transaction_by_key",
     "personal_sign_signer",
@@ -270,6 +305,8 @@ __all__ = [
     "sender_states",
     "stablecoin_receiving_address",
     "stablecoin_transfers_received",
+    "token_balances",
     "token_holdings_onchain",
     "token_setup",
+    "token_total_supply",
 ]

@@ -1,4 +1,4 @@
-"""The investor's pages: subscribe, sign, pay, follow, cancel or reconfirm a subscription, and the portfolio."""
+"""The investor's pages: subscribe, sign, pay, follow, cancel or reconfirm a subscription."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from offerings.models import Subscription, SubscriptionStatus
 from offerings.payments import PaymentError, payment_provider, payment_providers
 from offerings.selectors import offerings as offering_selectors
 from offerings.selectors import payments as payment_selectors
-from offerings.selectors import portfolio as portfolio_selectors
 from offerings.selectors import subscriptions as subscription_selectors
 from offerings.services import subscriptions as subscription_services
 from offerings.services.subscriptions import NotEligible, cancel_refusal
@@ -242,12 +241,3 @@ def subscription_agreement(request: HttpRequest, subscription_id: Any) -> HttpRe
     response = FileResponse(subscription.agreement_pdf.open("rb"), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="subscription-{subscription.wire_reference}.pdf"'
     return response
-
-
-@require_GET
-@access_required(Perm.INVESTOR_SELF)
-def portfolio(request: HttpRequest) -> HttpResponse:
-    investor = _investor(request)
-    holdings = portfolio_selectors.portfolio(investor=investor) if investor else []
-    subscriptions = list(subscription_selectors.subscriptions_of(investor=investor)[:50]) if investor else []
-    return render(request, "offerings/portfolio.html", {"holdings": holdings, "subscriptions": subscriptions})

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from compliance.exemptions import Exemption, exemption_profile
@@ -210,8 +212,18 @@ def offering_dashboard(request: HttpRequest, issuer: Issuer, public_id: Any) -> 
         "money_todo": payment_selectors.money_to_act_on(issuer=issuer)
         if can(request.user, Perm.ISSUER_RECORD_PAYMENTS, issuer)
         else None,
+        "panels": dashboard_panels(offering),
     }
     return render(request, "offerings/dashboard.html", context)
+
+
+def dashboard_panels(offering: Offering) -> list[dict[str, Any]]:
+    """Sections apps above offerings add to the dashboard (settings.OFFERING_DASHBOARD_PANELS)."""
+    panels = []
+    for path in getattr(settings, "OFFERING_DASHBOARD_PANELS", []):
+        template, panel_context = import_string(path)(offering)
+        panels.append({"template": template, **panel_context})
+    return panels
 
 
 @require_GET

@@ -371,3 +371,17 @@ CELERY_BEAT_SCHEDULE["refunds-pending-settle"] = {
     "task": "offerings.tasks.refunds_pending_settle_task",
     "schedule": CHAIN_WATCH_SECONDS,
 }
+
+# The holdings ledger posts indexed token events; reconciliation compares control book, supply and ledger.
+CELERY_BEAT_SCHEDULE["registry-ledger-sync"] = {
+    "task": "registry.tasks.ledger_sync_task",
+    "schedule": CHAIN_WATCH_SECONDS,
+}
+RECONCILIATION_SECONDS = env.float("RECONCILIATION_SECONDS", default=3600.0)
+CELERY_BEAT_SCHEDULE["registry-reconcile"] = {
+    "task": "registry.tasks.reconcile_task",
+    "schedule": RECONCILIATION_SECONDS,
+}
+# Panels other apps add to an offering's dashboard: dotted paths to `panel(offering) -> (template, context)`.
+# The dashboard lives in offerings, which cannot import the apps above it; they plug in here.
+OFFERING_DASHBOARD_PANELS = ["registry.panels.record_differences_panel"]

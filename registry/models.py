@@ -1,0 +1,257 @@
+"""The holdings ledger, derived from indexed token events, and the control book it is reconciled with.
+
+A `LedgerPosting` is one indexed `ChainEvent` as the register records it; it is deleted with its event
+when the indexer rolls back past a reorg (on_delete=CASCADE), and with it the lots it opened and the
+lot movements it made, so the ledger always equals a replay of the events still on the chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.utils import timezone
+
+from core.models import User
+from investors.models import InvestorProfile
+from offerings.models import MintBatch, Offering
+
+# 17Ad-9: a record difference is "aged" once it has stood for 30 calendar days.
+AGED_AFTER_DAYS = 30
+# 17Ad-10: postings are prompt within 30 calendar days of the event (small transfer agents).
+POSTING_LATE_AFTER_DAYS = 30
+
+
+class PostingKind(models.TextChoices):
+    MINT = "mint", "Mint"
+    BURN = "burn", "Burn"
+    TRANSFER = "transfer", "Transfer"
+    FORCED_TRANSFER = "forced_transfer", "Forced transfer"
+    RECOVERY = "recovery", "Recovery"
+    FREEZE = "freeze", "Wallet frozen"
+    UNFREEZE = "unfreeze", "Wallet unfrozen"
+    PARTIAL_FREEZE = "partial_freeze", "Amount frozen"
+    PARTIAL_UNFREEZE = "partial_unfreeze", "Amount unfrozen"
+    PAUSE = "pause", "Token paused"
+    UNPAUSE = "unpause", "Token unpaused"
+
+
+MOVING_KINDS = (
+    PostingKind.MINT,
+    PostingKind.BURN,
+    PostingKind.TRANSFER,
+    PostingKind.FORCED_TRANSFER,
+    PostingKind.RECOVERY,
+)
+
+
+class LedgerPosting(models.Model):
+    """One token event on the register: what moved or changed, for whom, and when it was posted."""
+
+    event = models.OneToOneField("tokens.ChainEvent", on_delete=models.CASCADE, related_name="ledger_posting")
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="ledger_postings")
+    kind = models.CharField(max_length=20, choices=PostingKind.choices)
+    block_number = models.BigIntegerField()
+    block_hash = models.CharField(max_length=66)
+    log_index = models.IntegerField()
+    transaction_hash = models.CharField(max_length=66, db_index=True)
+    from_wallet = models.CharField(max_length=42, blank=True)
+    to_wallet = models.CharField(max_length=42, blank=True)
+    from_investor = models.ForeignKey(
+        InvestorProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_investor = models.ForeignKey(InvestorProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    quantity = models.BigIntegerField(default=0)
+    # Sent by the portal's outbox (a ChainTransaction), or made on-chain some other way.
+    via_portal = models.BooleanField(default=False)
+    reason = models.CharField(max_length=500, blank=True)
+    chain_time = models.DateTimeField(help_text="When the block holding the event was made.")
+    posted_at = models.DateTimeField(default=timezone.now, help_text="When the event reached the ledger.")
+
+    class Meta:
+        ordering = ["block_number", "log_index"]
+        indexes = [
+            models.Index(fields=["offering", "block_number", "log_index"]),
+            models.Index(fields=["offering", "chain_time"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["offering", "block_hash", "log_index"], name="posting_once_per_event"),
+            models.CheckConstraint(condition=models.Q(quantity__gte=0), name="posting_quantity_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.quantity} @ {self.block_number}:{self.log_index}"
+
+    @property
+    def posting_delay(self) -> dt.timedelta:
+        return self.posted_at - self.chain_time
+
+    @property
+    def late(self) -> bool:
+        return self.posting_delay > dt.timedelta(days=POSTING_LATE_AFTER_DAYS)
+
+
+class Lot(models.Model):
+    """Units one wallet acquired together; a transfer closes part of the sender's lots and opens new ones."""
+
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="lots")
+    investor = models.ForeignKey(InvestorProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="lots")
+    wallet = models.CharField(max_length=42, db_index=True)
+    quantity = models.BigIntegerField(help_text="Units the lot opened with.")
+    issued_at = models.DateTimeField(help_text="When the units were first issued (the original mint).")
+    acquired_at = models.DateTimeField(help_text="When this holder acquired them.")
+    exemption = models.CharField(max_length=16, blank=True)
+    lockup_release = models.DateTimeField(null=True, blank=True)
+    cost_basis_minor = models.BigIntegerField(null=True, blank=True, help_text="Unknown for units not bought here.")
+    currency = models.CharField(max_length=3, blank=True)
+    transaction_hash = models.CharField(max_length=66)
+    opened_by = models.ForeignKey(LedgerPosting, on_delete=models.CASCADE, related_name="lots_opened")
+    source = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["acquired_at", "id"]
+        indexes = [models.Index(fields=["offering", "wallet", "acquired_at"])]
+        constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="lot_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"lot {self.pk}: {self.quantity} in {self.wallet}"
+
+
+class LotMovement(models.Model):
+    """A change to one lot's remaining units; a lot's remaining quantity is the sum of its movements."""
+
+    lot = models.ForeignKey(Lot, on_delete=models.CASCADE, related_name="movements")
+    posting = models.ForeignKey(LedgerPosting, on_delete=models.CASCADE, related_name="movements")
+    delta = models.BigIntegerField()
+    # Copied from the posting, so "as of a block or date" reads one table.
+    block_number = models.BigIntegerField()
+    chain_time = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["lot", "block_number"])]
+
+    def __str__(self) -> str:
+        return f"{self.delta:+d} on lot {self.lot_id}"
+
+
+class IssuerAuthorization(models.Model):
+    """A written issuer authorization (a board resolution): the only way the control book changes."""
+
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="authorizations")
+    authorized_quantity = models.BigIntegerField(help_text="Units authorized from this record on.")
+    description = models.CharField(max_length=300)
+    document = models.FileField(upload_to="issuer-authorizations/%Y/%m/")
+    document_sha256 = models.CharField(max_length=64)
+    authorized_on = models.DateField(help_text="The date on the authorization itself.")
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(authorized_quantity__gte=0), name="authorized_quantity_not_negative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.authorized_quantity} authorized for {self.offering} on {self.authorized_on}"
+
+
+class ControlEntryKind(models.TextChoices):
+    ISSUE = "issue", "Issued"
+    CANCEL = "cancel", "Cancelled"
+
+
+class ControlBookEntry(models.Model):
+    """Units the issuer issued or cancelled through the portal, with the transaction that carried them."""
+
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="control_book_entries")
+    kind = models.CharField(max_length=8, choices=ControlEntryKind.choices)
+    quantity = models.BigIntegerField()
+    transaction_hash = models.CharField(max_length=66, db_index=True)
+    mint_batch = models.OneToOneField(
+        MintBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="control_book_entry"
+    )
+    authorization = models.ForeignKey(IssuerAuthorization, null=True, blank=True, on_delete=models.PROTECT)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["recorded_at", "id"]
+        constraints = [models.CheckConstraint(condition=models.Q(quantity__gt=0), name="control_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.quantity} of {self.offering}"
+
+    @property
+    def signed_quantity(self) -> int:
+        return self.quantity if self.kind == ControlEntryKind.ISSUE else -self.quantity
+
+
+class DifferenceKind(models.TextChoices):
+    # The control book and the ledger disagree about what one transaction issued or cancelled.
+    UNRECORDED_ISSUANCE = "unrecorded", "On-chain issuance or cancellation not in the control book"
+    UNPOSTED_ISSUANCE = "unposted", "Control book issuance not on the ledger"
+    # The ledger total differs from the token's on-chain total supply.
+    LEDGER_VS_SUPPLY = "ledger_supply", "Ledger total differs from on-chain supply"
+    OVER_AUTHORIZED = "over_authorized", "Issued exceeds authorized"
+
+
+class RecordDifference(models.Model):
+    """One record difference (17Ad-9) found by a reconciliation, open until a later run no longer finds it."""
+
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="record_differences")
+    kind = models.CharField(max_length=20, choices=DifferenceKind.choices)
+    transaction_hash = models.CharField(max_length=66, blank=True, help_text="The transaction that caused it.")
+    expected = models.BigIntegerField(help_text="What the control book (or the chain) says.")
+    actual = models.BigIntegerField(help_text="What the other record says.")
+    arose_at = models.DateTimeField(help_text="When the cause happened (the block time), else when first found.")
+    first_found_at = models.DateTimeField()
+    last_found_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["arose_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["offering", "kind", "transaction_hash"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="one_open_difference_per_cause",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.difference:+d} ({self.offering})"
+
+    @property
+    def difference(self) -> int:
+        return self.actual - self.expected
+
+    def age(self, now: dt.datetime | None = None) -> dt.timedelta:
+        return (now or timezone.now()) - self.arose_at
+
+    def aged(self, now: dt.datetime | None = None) -> bool:
+        return self.age(now) >= dt.timedelta(days=AGED_AFTER_DAYS)
+
+
+class Reconciliation(models.Model):
+    """One run of the reconciliation over one token: the three numbers it compared."""
+
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="reconciliations")
+    authorized = models.BigIntegerField(null=True, blank=True)
+    issued = models.BigIntegerField(help_text="Control book: issued less cancelled.")
+    on_chain_supply = models.BigIntegerField()
+    ledger_total = models.BigIntegerField()
+    ledger_block = models.BigIntegerField(help_text="The last block the ledger had posted.")
+    differences_open = models.PositiveIntegerField()
+    ran_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-ran_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"reconciliation of {self.offering} at {self.ran_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def balanced(self) -> bool:
+        return self.issued == self.on_chain_supply == self.ledger_total

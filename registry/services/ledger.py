@@ -1,0 +1,323 @@
+"""Posting indexed token events to the holdings ledger, in chain order, once each.
+
+The ledger is a replay of the token's `ChainEvent` rows: postings are keyed by (token, block hash,
+log index), and when an event appears before the last one posted (the indexer rolled back and read
+again) every posting after it is deleted and replayed, so the lots always equal a replay from the
+fork point. A rollback that deletes events deletes their postings with them (on_delete=CASCADE).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, Sum
+
+from core.audit import audit_record
+from core.errors import ApplicationError
+from investors.models import InvestorProfile, Wallet
+from offerings.models import MintBatch, Offering
+from registry.models import LedgerPosting, Lot, LotMovement, PostingKind
+from tokens.models import ChainEvent, ChainTransaction, ContractDeployment, ContractKind, RegistryWallet
+from tokens.selectors import address_checksum, block_times, token_deployment, token_events
+
+ZERO = "0x0000000000000000000000000000000000000000"
+# The events that change who holds what or what they may do with it; the rest are read as context.
+POSTED_EVENTS = ["Transfer", "AddressFrozen", "TokensFrozen", "TokensUnfrozen", "Paused", "Unpaused"]
+CONTEXT_EVENTS = ["ForcedTransfer", "RecoverySuccess"]
+
+
+class LedgerInconsistent(ApplicationError):
+    """An event moves more than the ledger holds for the sender: an event was missed."""
+
+
+@dataclass
+class _OpenLot:
+    lot: Lot
+    remaining: int
+
+
+class _Book:
+    """The open lots of the wallets one sync touches, with their remaining units kept in step."""
+
+    def __init__(self, offering: Offering) -> None:
+        self.offering = offering
+        self.wallets: dict[str, list[_OpenLot]] = {}
+
+    def open_lots(self, wallet: str) -> list[_OpenLot]:
+        if wallet not in self.wallets:
+            rows = (
+                Lot.objects.filter(offering=self.offering, wallet=wallet)
+                .annotate(remaining=Sum("movements__delta"))
+                .filter(remaining__gt=0)
+                .order_by("acquired_at", "id")
+            )
+            self.wallets[wallet] = [_OpenLot(lot=lot, remaining=int(lot.remaining)) for lot in rows]
+        return self.wallets[wallet]
+
+    def take(self, wallet: str, quantity: int) -> list[tuple[Lot, int]]:
+        """Units leave a wallet first-in, first-out by acquisition date (the oldest lots go first)."""
+        lots = self.open_lots(wallet)
+        if sum(o.remaining for o in lots) < quantity:
+            raise LedgerInconsistent(
+                f"{wallet} sends {quantity} but the ledger holds {sum(o.remaining for o in lots)} for it.",
+                code="ledger_short",
+            )
+        taken = []
+        left = quantity
+        for open_lot in lots:
+            if left == 0:
+                break
+            part = min(open_lot.remaining, left)
+            open_lot.remaining -= part
+            left -= part
+            taken.append((open_lot.lot, part))
+        self.wallets[wallet] = [o for o in lots if o.remaining > 0]
+        return taken
+
+    def add(self, lot: Lot) -> None:
+        lots = self.open_lots(lot.wallet)
+        lots.append(_OpenLot(lot=lot, remaining=lot.quantity))
+        lots.sort(key=lambda o: (o.lot.acquired_at, o.lot.pk))
+
+
+def wallet_investors(addresses: Iterable[str]) -> dict[str, InvestorProfile]:
+    """wallet → the investor it belongs to: the investor's linked wallets, else the on-chain registry's."""
+    wanted = {address_checksum(a) for a in addresses if a and a != ZERO}
+    found: dict[str, InvestorProfile] = {}
+    # A wallet linked, removed and linked again belongs to its latest owner.
+    for wallet in Wallet.objects.filter(address__in=wanted).select_related("investor").order_by("linked_at"):
+        found[wallet.address] = wallet.investor
+    missing = wanted - set(found)
+    if missing:
+        refs = dict(RegistryWallet.objects.filter(address__in=missing).values_list("address", "investor__investor_ref"))
+        by_ref = {p.reference: p for p in InvestorProfile.objects.filter(public_id__in=set(refs.values()))}
+        for address, ref in refs.items():
+            if ref in by_ref:
+                found[address] = by_ref[ref]
+    return found
+
+
+def _after(*, block: int, log: int) -> Q:
+    return Q(block_number__gt=block) | Q(block_number=block, log_index__gt=log)
+
+
+def ledger_sync(*, offering: Offering) -> int:
+    """Post every indexed event of the offering's token not yet on the ledger; returns how many.
+
+    Idempotent: running it again posts nothing. Runs under the offering's row lock.
+    """
+    deployment = token_deployment(owner_ref=offering.owner_ref)
+    if deployment is None or not deployment.address:
+        return 0
+    events = token_events(address=deployment.address, names=POSTED_EVENTS).order_by("block_number", "log_index")
+    with transaction.atomic():
+        Offering.objects.select_for_update().only("pk").get(pk=offering.pk)
+        first = events.filter(ledger_posting__isnull=True).first()
+        if first is None:
+            return 0
+        later = LedgerPosting.objects.filter(offering=offering).filter(
+            _after(block=first.block_number, log=first.log_index)
+        )
+        replayed = later.count()
+        if replayed:
+            later.delete()  # their lots and movements go with them; they are posted again below
+        rows = list(events.filter(ledger_posting__isnull=True))
+        posted = _post(offering=offering, address=deployment.address, rows=rows)
+        audit_record(
+            actor="ledger",
+            action="registry.ledger_posted",
+            obj=offering,
+            after={
+                "postings": posted,
+                "replayed": replayed,
+                "from_block": rows[0].block_number,
+                "to_block": rows[-1].block_number,
+            },
+        )
+    return posted
+
+
+def _post(*, offering: Offering, address: str, rows: list[ChainEvent]) -> int:
+    times = block_times(numbers={e.block_number for e in rows})
+    hashes = {e.transaction_hash for e in rows}
+    context: dict[str, list[ChainEvent]] = defaultdict(list)
+    for e in token_events(address=address, names=CONTEXT_EVENTS).filter(transaction_hash__in=hashes):
+        context[e.transaction_hash].append(e)
+    portal_hashes = set(ChainTransaction.objects.filter(tx_hash__in=hashes).values_list("tx_hash", flat=True))
+    mint_prices = _closing_mints(offering, hashes)
+    wallets: set[str] = set()
+    for e in rows:
+        wallets.update(str(e.args.get(k, "")) for k in ("from", "to", "userAddress"))
+    investors = wallet_investors(wallets)
+    book = _Book(offering)
+    for event in rows:
+        chain_time = times.get(event.block_number)
+        if chain_time is None:
+            raise ApplicationError(f"Block {event.block_number} is not on the chain.", code="block_missing")
+        _post_one(
+            offering=offering,
+            event=event,
+            chain_time=chain_time,
+            context=context.get(event.transaction_hash, []),
+            via_portal=event.transaction_hash in portal_hashes,
+            investors=investors,
+            book=book,
+            closing_mint=event.transaction_hash in mint_prices,
+        )
+    return len(rows)
+
+
+def _closing_mints(offering: Offering, hashes: set[str]) -> set[str]:
+    """Transaction hashes of the offering's closing mints among these (their units cost the offering price)."""
+    rows = MintBatch.objects.filter(offering=offering, chain_transaction__tx_hash__in=hashes)
+    return {h for h in rows.values_list("chain_transaction__tx_hash", flat=True) if h}
+
+
+def _kind_of_transfer(event: ChainEvent, source: str, target: str, context: list[ChainEvent]) -> tuple[str, str]:
+    if source == ZERO:
+        return PostingKind.MINT, ""
+    if target == ZERO:
+        return PostingKind.BURN, ""
+    for other in context:
+        if other.name == "RecoverySuccess" and other.args.get("lostWallet") == source:
+            return PostingKind.RECOVERY, ""
+        if (
+            other.name == "ForcedTransfer"
+            and other.log_index == event.log_index + 1
+            and other.args.get("from") == source
+            and other.args.get("to") == target
+        ):
+            return PostingKind.FORCED_TRANSFER, str(other.args.get("reason", ""))[:500]
+    return PostingKind.TRANSFER, ""
+
+
+def _post_one(
+    *,
+    offering: Offering,
+    event: ChainEvent,
+    chain_time: dt.datetime,
+    context: list[ChainEvent],
+    via_portal: bool,
+    investors: dict[str, InvestorProfile],
+    book: _Book,
+    closing_mint: bool,
+) -> LedgerPosting:
+    args = event.args
+    posting = LedgerPosting(
+        event=event,
+        offering=offering,
+        block_number=event.block_number,
+        block_hash=event.block_hash,
+        log_index=event.log_index,
+        transaction_hash=event.transaction_hash,
+        via_portal=via_portal,
+        chain_time=chain_time,
+    )
+    if event.name == "Transfer":
+        source, target, quantity = str(args["from"]), str(args["to"]), int(args["value"])
+        posting.kind, posting.reason = _kind_of_transfer(event, source, target, context)
+        posting.from_wallet = "" if source == ZERO else source
+        posting.to_wallet = "" if target == ZERO else target
+        posting.from_investor = investors.get(source)
+        posting.to_investor = investors.get(target)
+        posting.quantity = quantity
+        posting.save()
+        if quantity:
+            _move(posting=posting, offering=offering, book=book, closing_mint=closing_mint)
+        return posting
+    wallet = str(args.get("userAddress", ""))
+    posting.kind = {
+        ("AddressFrozen", True): PostingKind.FREEZE,
+        ("AddressFrozen", False): PostingKind.UNFREEZE,
+        ("TokensFrozen", None): PostingKind.PARTIAL_FREEZE,
+        ("TokensUnfrozen", None): PostingKind.PARTIAL_UNFREEZE,
+        ("Paused", None): PostingKind.PAUSE,
+        ("Unpaused", None): PostingKind.UNPAUSE,
+    }[(event.name, bool(args["isFrozen"]) if event.name == "AddressFrozen" else None)]
+    if event.name in ("AddressFrozen", "TokensFrozen", "TokensUnfrozen"):
+        posting.to_wallet = wallet
+        posting.to_investor = investors.get(wallet)
+    posting.quantity = int(args.get("amount", 0))
+    posting.save()
+    return posting
+
+
+def _move(*, posting: LedgerPosting, offering: Offering, book: _Book, closing_mint: bool) -> None:
+    movements: list[LotMovement] = []
+
+    def moved(lot: Lot, delta: int) -> None:
+        movements.append(
+            LotMovement(
+                lot=lot, posting=posting, delta=delta, block_number=posting.block_number, chain_time=posting.chain_time
+            )
+        )
+
+    if posting.kind == PostingKind.MINT:
+        lot = Lot.objects.create(
+            offering=offering,
+            investor=posting.to_investor,
+            wallet=posting.to_wallet,
+            quantity=posting.quantity,
+            issued_at=posting.chain_time,
+            acquired_at=posting.chain_time,
+            exemption=offering.exemption,
+            lockup_release=(
+                posting.chain_time + dt.timedelta(seconds=offering.lockup_seconds) if offering.lockup_seconds else None
+            ),
+            # Primary issuance at closing: the subscription price. Units minted any other way: unknown.
+            cost_basis_minor=posting.quantity * offering.price_minor if closing_mint else None,
+            currency=offering.currency if closing_mint else "",
+            transaction_hash=posting.transaction_hash,
+            opened_by=posting,
+        )
+        moved(lot, posting.quantity)
+        book.add(lot)
+    else:
+        same_holder = posting.from_investor_id is not None and posting.from_investor_id == posting.to_investor_id
+        for source, part in book.take(posting.from_wallet, posting.quantity):
+            moved(source, -part)
+            if posting.kind == PostingKind.BURN:
+                continue
+            lot = Lot.objects.create(
+                offering=offering,
+                investor=posting.to_investor,
+                wallet=posting.to_wallet,
+                quantity=part,
+                issued_at=source.issued_at,
+                # Between one investor's own wallets nothing is acquired: the lot keeps its date and basis.
+                acquired_at=source.acquired_at if same_holder else posting.chain_time,
+                exemption=source.exemption,
+                lockup_release=source.lockup_release,
+                cost_basis_minor=(
+                    source.cost_basis_minor * part // source.quantity
+                    if same_holder and source.cost_basis_minor is not None
+                    else None
+                ),
+                currency=source.currency if same_holder else "",
+                transaction_hash=posting.transaction_hash,
+                opened_by=posting,
+                source=source,
+            )
+            moved(lot, part)
+            book.add(lot)
+    LotMovement.objects.bulk_create(movements)
+
+
+def ledger_sync_all() -> int:
+    """Post new events for every offering with a token (the beat task after each indexing pass)."""
+    total = 0
+    for offering in Offering.objects.filter(pk__in=offerings_with_tokens()).order_by("pk"):
+        total += ledger_sync(offering=offering)
+    return total
+
+
+def offerings_with_tokens() -> list[int]:
+    refs = ContractDeployment.objects.filter(
+        chain_id=settings.CHAIN_ID, kind=ContractKind.SECURITY_TOKEN, owner_ref__startswith="offering:"
+    ).exclude(address="")
+    return [int(ref.removeprefix("offering:")) for ref in refs.values_list("owner_ref", flat=True)]
