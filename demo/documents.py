@@ -140,3 +140,19 @@ def verification_letter_pdf(*, name: str, signer: str, dated: dt.date) -> bytes:
         ],
         author=signer,
     )
+
+
+def board_resolution_pdf(*, issuer: str, title: str, units: int, dated: dt.date) -> bytes:
+    return _pdf(
+        "Written consent of the board (specimen)",
+        [
+            ("p", f"Date: {dated.isoformat()}"),
+            (
+                "p",
+                f"The board of {issuer} authorizes the issuance of up to {units:,} units of {title}, "
+                "uncertificated and recorded on the issuer's register kept on-chain.",
+            ),
+            ("p", "Secretary of the board"),
+        ],
+        author=issuer,
+    )

@@ -54,6 +54,7 @@ from offerings.models import DocumentKind as OfferingDocumentKind
 from offerings.models import Offering, SecurityType
 from offerings.services.documents import document_upload as offering_document_upload
 from offerings.services.offerings import OfferingInput, offering_create
+from registry.services.control_book import authorization_record, authorized_quantity_of
 
 DEMO_PASSWORD = "tessera-demo-2026"
 # A fixed base32 secret so the demo's authenticator codes can be printed (`make otp`). Demo only.
@@ -494,9 +495,27 @@ def demo_seed() -> DemoSeed:
     _investor(seed, team, ALICE, accredited=True)
     _investor(seed, team, BOB, accredited=False)
     today = timezone.localdate()
-    _offering(seed, team, _fund_input(today), sections=FUND_SECTIONS, agreement=True)
+    fund = _offering(seed, team, _fund_input(today), sections=FUND_SECTIONS, agreement=True)
+    _authorization(seed, team, fund, today)
     _offering(seed, team, _notes_input(today), sections=NOTES_SECTIONS, agreement=False)
     return seed
+
+
+def _authorization(seed: DemoSeed, team: DemoTeam, fund: Offering, today: dt.date) -> None:
+    """The board's written consent for the fund's units: the control book's authorized quantity."""
+    if authorized_quantity_of(offering=fund) is not None:
+        return
+    units = fund.hard_cap_minor // fund.price_minor
+    content = pdfs.board_resolution_pdf(issuer=team.issuer.legal_name, title=fund.title, units=units, dated=today)
+    authorization_record(
+        offering=fund,
+        authorized_quantity=units,
+        description="Written consent of the board authorizing the fund's units",
+        document=_pdf_upload("board-resolution.pdf", content),
+        authorized_on=today,
+        actor=team.admin,
+    )
+    seed.done.append(f"“{fund.title}”: {units:,} units authorized in the control book.")
 
 
 def login_lines(url: str) -> list[str]:

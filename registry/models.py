@@ -16,7 +16,7 @@ from core.models import User
 from investors.models import InvestorProfile
 from offerings.models import MintBatch, Offering
 
-# 17Ad-9: a record difference is "aged" once it has stood for 30 calendar days.
+# 17Ad-9: a record difference is "aged" once it has existed for more than 30 calendar days.
 AGED_AFTER_DAYS = 30
 # 17Ad-10: postings are prompt within 30 calendar days of the event (small transfer agents).
 POSTING_LATE_AFTER_DAYS = 30
@@ -231,7 +231,7 @@ class RecordDifference(models.Model):
         return (now or timezone.now()) - self.arose_at
 
     def aged(self, now: dt.datetime | None = None) -> bool:
-        return self.age(now) >= dt.timedelta(days=AGED_AFTER_DAYS)
+        return self.age(now) > dt.timedelta(days=AGED_AFTER_DAYS)
 
 
 class Reconciliation(models.Model):

@@ -14,7 +14,6 @@ from offerings.models import Offering, SubscriptionStatus
 from offerings.services.closing import closing_advance, offering_close
 from offerings.services.offerings import offering_publish
 from offerings.tests.support import offering_draft, subscribed, wire_received
-from tokens.chain.anvil import Anvil
 from tokens.models import ContractDeployment
 from tokens.services import portal_registry_ensure
 from tokens.tests.support import WALLETS, drain
@@ -39,13 +38,18 @@ def _investor(*wallets: str) -> InvestorProfile:
 
 
 @pytest.fixture
-def closed(cast, chain_settings: Anvil) -> Closed:
-    """Alice paid for 200 units and Bob for 300; the issuer closed and the mints are confirmed."""
+def closed(cast, chain_settings) -> Closed:
+    """Alice paid for 200 units and Bob for 300; the issuer closed and the mints are confirmed.
+
+    Reg A+ Tier 2 units are not restricted (no lock-up), so holders can move them at once."""
+    return offering_closed(cast, chain_settings.rpc_url, exemption=Exemption.REG_A_TIER2)
+
+
+def offering_closed(cast, rpc_url: str, *, exemption: str) -> Closed:
     portal_registry_ensure()
     drain()
     alice, bob, carol = _investor(WALLETS[0], WALLETS[1]), _investor(WALLETS[2]), _investor(WALLETS[3], WALLETS[4])
-    # Reg A+ Tier 2 units are not restricted (no lock-up), so holders can move them at once.
-    draft = offering_draft(cast.issuer, cast.admin, exemption=Exemption.REG_A_TIER2)
+    draft = offering_draft(cast.issuer, cast.admin, exemption=exemption)
     offering = offering_publish(offering=draft, actor=cast.admin)
     drain()
     for investor, amount in ((alice, 2_000_00), (bob, 3_000_00)):
@@ -58,4 +62,4 @@ def closed(cast, chain_settings: Anvil) -> Closed:
     drain()
     closing_advance(offering_id=offering.pk)
     token = ContractDeployment.objects.get(owner_ref=offering.owner_ref)
-    return Closed(offering=offering, token=token, alice=alice, bob=bob, carol=carol, rpc_url=chain_settings.rpc_url)
+    return Closed(offering=offering, token=token, alice=alice, bob=bob, carol=carol, rpc_url=rpc_url)

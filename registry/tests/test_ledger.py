@@ -3,6 +3,8 @@ follows a reorg, answers "as of" a past block or date, and keeps lots first-in, 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db.models import Sum
 
@@ -22,7 +24,7 @@ from registry.services.ledger import ledger_sync
 from registry.tests.conftest import Closed
 from tokens.selectors import token_balances, token_total_supply
 from tokens.services import token_burn, token_forced_transfer, token_freeze_amount, token_recover
-from tokens.tests.support import WALLETS, chain_indexed, contract_send, drain
+from tokens.tests.support import WALLETS, Chain, chain_indexed, contract_send, drain
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -76,6 +78,7 @@ def test_the_ledger_equals_the_chain_after_transfers_forced_transfers_recoveries
 ) -> None:
     _posted(closed)
     own = _direct_transfer(closed, WALLETS[0], WALLETS[1], 50)  # Alice between her own wallets
+    Chain(rpc_url=closed.rpc_url).rpc("evm_increaseTime", [3600])  # an hour later
     _direct_transfer(closed, WALLETS[0], WALLETS[2], 30)  # Alice sells to Bob, outside the portal
     token_forced_transfer(
         owner_ref=closed.offering.owner_ref,
@@ -112,7 +115,7 @@ def test_the_ledger_equals_the_chain_after_transfers_forced_transfers_recoveries
     assert moved.acquired_at == original.acquired_at and moved.cost_basis_minor == 500_00
     # Bob bought 30 from Alice: a new acquisition with no known cost.
     bought = Lot.objects.get(wallet=WALLETS[2], source__isnull=False)
-    assert bought.cost_basis_minor is None and bought.acquired_at > original.acquired_at
+    assert bought.cost_basis_minor is None and bought.acquired_at >= original.acquired_at + dt.timedelta(hours=1)
     assert holder_count(offering=closed.offering) == 3  # persons, not wallets
 
     # A block holding a direct transfer is replaced: the ledger follows the chain back.
@@ -120,10 +123,7 @@ def test_the_ledger_equals_the_chain_after_transfers_forced_transfers_recoveries
     _direct_transfer(closed, WALLETS[2], WALLETS[0], 7)
     _posted(closed)
     assert wallet_balances(offering=closed.offering)[WALLETS[0]] == before[WALLETS[0]] + 7
-    client_rpc = closed.rpc_url
-    from tokens.tests.support import Chain
-
-    Chain(rpc_url=client_rpc).rpc("anvil_reorg", [1, []])
+    Chain(rpc_url=closed.rpc_url).rpc("anvil_reorg", [1, []])
     _posted(closed)
     _assert_ledger_equals_chain(closed)
     assert wallet_balances(offering=closed.offering) == before
@@ -137,6 +137,7 @@ def test_as_of_a_past_block_or_date_shows_the_holders_then(closed: Closed) -> No
     after_closing = ledger_block(offering=closed.offering)
     assert after_closing is not None
     closing_time = LedgerPosting.objects.get(block_number=after_closing, to_wallet=WALLETS[0]).chain_time
+    Chain(rpc_url=closed.rpc_url).rpc("evm_increaseTime", [60])  # the sale is a minute after the closing
     _direct_transfer(closed, WALLETS[0], WALLETS[2], 200)
     _posted(closed)
     _assert_ledger_equals_chain(closed, block=after_closing)
