@@ -17,6 +17,7 @@ from registry.selectors.ledger import (
     ledger_block,
     ledger_total,
     lots_held,
+    postings_late,
     restrictions,
     wallet_balances,
 )
@@ -157,3 +158,13 @@ def test_transfers_take_the_oldest_lots_first(closed: Closed) -> None:
     _posted(closed)
     left = lots_held(offering=closed.offering, wallet=WALLETS[0])
     assert [(r.lot.quantity, r.remaining) for r in left] == [(100, 50)]  # the 200 lot went first, whole
+
+
+def test_each_posting_records_its_chain_time_and_a_late_posting_is_listed(closed: Closed) -> None:
+    _posted(closed)
+    posting = LedgerPosting.objects.get(to_wallet=WALLETS[0])
+    assert dt.timedelta(0) <= posting.posting_delay < dt.timedelta(minutes=5)
+    assert postings_late(offering=closed.offering) == []
+    # 17Ad-10: a posting made more than 30 calendar days after its event is late.
+    LedgerPosting.objects.filter(pk=posting.pk).update(posted_at=posting.chain_time + dt.timedelta(days=31))
+    assert postings_late(offering=closed.offering) == [LedgerPosting.objects.get(pk=posting.pk)]
