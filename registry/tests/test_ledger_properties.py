@@ -10,6 +10,7 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.models import AuditEvent
 from registry.models import LedgerPosting, LotMovement
 from registry.selectors.ledger import ledger_total, lots_held, wallet_balances
 from registry.services.ledger import ZERO, ledger_sync
@@ -43,6 +44,17 @@ def offering(cast, registry):
     from offerings.tests.support import offering_open
 
     return offering_open(cast.issuer, cast.admin)
+
+
+def _replayed(events: list[ChainEvent]) -> dict[str, int]:
+    balances: dict[str, int] = {}
+    for e in events:
+        amount = int(e.args["value"])
+        if e.args["from"] != ZERO:
+            balances[e.args["from"]] -= amount
+        if e.args["to"] != ZERO:
+            balances[e.args["to"]] = balances.get(e.args["to"], 0) + amount
+    return {w: n for w, n in balances.items() if n}
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -93,3 +105,36 @@ def test_lots_never_go_negative_and_sum_to_the_wallet_balances(chain_settings, o
         assert sum(row.remaining for row in lots) == balances[wallet]
     remaining = LotMovement.objects.filter(lot__offering=offering).values_list("lot_id").annotate(n=Sum("delta"))
     assert all(n >= 0 for _, n in remaining)
+
+    # The indexer rolls back the events from `split` on: their postings, lots and movements go with them.
+    ChainEvent.objects.filter(log_index__gte=split).delete()
+    ledger_sync(offering=offering)
+    assert wallet_balances(offering=offering) == _replayed([e for e in events if e.log_index < split])
+
+
+def test_an_event_read_after_later_ones_replays_the_ledger_from_it(chain_settings, offering) -> None:
+    token = _token(offering)
+    block_hash = f"0x{next(_block_hashes):064x}"
+
+    def mint(log_index: int, wallet: str, amount: int) -> ChainEvent:
+        return ChainEvent.objects.create(
+            chain_id=31337,
+            contract_address=token.address,
+            block_number=0,
+            block_hash=block_hash,
+            transaction_hash=f"0x{log_index + 100:064x}",
+            log_index=log_index,
+            name="Transfer",
+            args={"from": ZERO, "to": wallet, "value": str(amount)},
+        )
+
+    mint(0, HOLDERS[0], 10)
+    mint(2, HOLDERS[0], 5)
+    assert ledger_sync(offering=offering) == 2
+    mint(1, HOLDERS[1], 3)  # read late: the posting after it is replayed behind it
+    assert ledger_sync(offering=offering) == 2
+    postings = list(LedgerPosting.objects.filter(offering=offering).values_list("log_index", flat=True))
+    assert postings == [0, 1, 2]
+    assert wallet_balances(offering=offering) == {HOLDERS[0]: 15, HOLDERS[1]: 3}
+    audit = AuditEvent.objects.filter(action="registry.ledger_posted").order_by("-id").first()
+    assert audit is not None and audit.after is not None and audit.after["replayed"] == 1
