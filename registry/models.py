@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.models import User
-from investors.models import InvestorProfile
+from investors.models import InvestorProfile, private_storage
 from offerings.models import MintBatch, Offering
 
 # 17Ad-9: a record difference is "aged" once it has existed for more than 30 calendar days.
@@ -140,7 +140,7 @@ class IssuerAuthorization(models.Model):
     offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="authorizations")
     authorized_quantity = models.BigIntegerField(help_text="Units authorized from this record on.")
     description = models.CharField(max_length=300)
-    document = models.FileField(upload_to="issuer-authorizations/%Y/%m/")
+    document = models.FileField(storage=private_storage, upload_to="issuer-authorizations/%Y/%m/", max_length=255)
     document_sha256 = models.CharField(max_length=64)
     authorized_on = models.DateField(help_text="The date on the authorization itself.")
     recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
