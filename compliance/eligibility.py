@@ -32,6 +32,7 @@ class ReasonCode(models.TextChoices):
 
     NO_INVESTOR_ACCOUNT = "no_investor_account", "No investor account yet"
     NOT_ACCEPTING = "not_accepting", "Offering not accepting subscriptions"
+    NOT_ADMITTED = "not_admitted", "Declined by the issuer"
     KYC_NOT_SUBMITTED = "kyc_not_submitted", "Identity not submitted"
     KYC_PENDING = "kyc_pending", "Identity under review"
     KYC_MORE_INFO = "kyc_more_info", "Identity review needs more information"
@@ -114,6 +115,8 @@ class EligibilityContext:
     # Self-certified (Reg CF 227.100(c), Reg A 251(d)(2)(i)(D)), in USD cents. Entities: revenue, net assets.
     annual_income_minor: int | None = None
     net_worth_minor: int | None = None
+    # The offering's issuer declined the investor's application (its own decision, not identity).
+    declined_by_issuer: bool = False
     # Wallet addresses the on-chain registry holds for the investor; None looks them up.
     registered_wallets: frozenset[str] | None = None
     now: dt.datetime | None = None
@@ -263,6 +266,8 @@ def subscription_eligibility(
     reasons: list[Reason] = []
     if not terms.accepting:
         reasons.append(Reason(ReasonCode.NOT_ACCEPTING, terms.not_accepting_reason))
+    if context.declined_by_issuer:
+        reasons.append(Reason(ReasonCode.NOT_ADMITTED, "The issuer of this offering did not admit you as an investor."))
     reasons += _kyc_reasons(investor, now)
     if investor.screening_status == ScreeningStatus.BLOCKED:
         reasons.append(

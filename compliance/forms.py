@@ -29,12 +29,21 @@ class OwnerDecisionForm(FormStyleMixin, forms.Form):
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class ApplicationDecisionForm(FormStyleMixin, forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("admit", "Admit to our offerings"), ("decline", "Decline"), ("note", "Add a note only")]
+    )
+    note = forms.CharField(
+        label="Note (only your team sees it)", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
 class SubmitForm(FormStyleMixin, forms.Form):
     issuers = forms.ModelMultipleChoiceField(
         label="Issuers to apply to",
         queryset=Issuer.objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        help_text="Their compliance officers will review your identity and documents.",
+        help_text="Platform compliance verifies your identity once; each issuer then decides whether to admit you.",
     )
     confirm = forms.BooleanField(label="Everything I entered is true and complete.", required=True)
 

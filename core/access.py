@@ -2,8 +2,13 @@
 
 Every page and API endpoint names a `Perm`; `can()` answers for a user and an object, and
 `require()` / `access_required` / `AccessPermission` apply the answer to pages and the API.
-Holders of issuer roles and platform staff must have multi-factor authentication enrolled
-before any page that needs those roles opens for them.
+Holders of issuer roles, platform compliance and platform staff must have multi-factor
+authentication enrolled before any page that needs those roles opens for them.
+
+Who decides what: identity (KYC, sanctions matches, accreditation verification, custodial
+wallets) is decided once for the whole platform by platform compliance (or the configured KYC
+vendor), because every issuer and the shared on-chain registry rely on it. An issuer's admins
+and compliance officers decide only whether their issuer admits an applicant.
 """
 
 from __future__ import annotations
@@ -32,9 +37,10 @@ class Perm(StrEnum):
     ISSUER_VIEW_AUDIT = "issuer.view_audit"
     ISSUER_MANAGE_OFFERINGS = "issuer.manage_offerings"
     ISSUER_RECORD_PAYMENTS = "issuer.record_payments"  # wires received, refunds sent by hand
-    COMPLIANCE_REVIEW = "compliance.review"
+    COMPLIANCE_REVIEW = "compliance.review"  # the issuer admits or declines its applicants
     REGISTRY_VIEW = "registry.view"
     PLATFORM_ADMIN = "platform.admin"
+    PLATFORM_COMPLIANCE = "platform.compliance"  # identity decisions for every issuer
 
 
 ROLE_GRANTS: dict[str, frozenset[Perm]] = {
@@ -94,8 +100,16 @@ def role_at(user: Any, issuer: Issuer) -> str | None:
     return memberships_of(user).get(issuer.pk)
 
 
+def is_privileged(user: Any) -> bool:
+    """Holds a role whose pages need a second factor: issuer roles, platform compliance, staff."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and (user.is_staff or getattr(user, "platform_compliance", False) or memberships_of(user))
+    )
+
+
 def needs_mfa(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False) and (user.is_staff or memberships_of(user)))
+    return is_privileged(user)
 
 
 def has_mfa(user: Any) -> bool:
@@ -118,6 +132,9 @@ def can(user: Any, perm: Perm, obj: Any = None) -> bool:
         return True
     if perm == Perm.PLATFORM_ADMIN:
         return bool(user.is_staff)
+    if perm == Perm.PLATFORM_COMPLIANCE:
+        # Staff support the platform but do not decide identity; only the platform role does.
+        return bool(getattr(user, "platform_compliance", False))
     if perm in ISSUER_SCOPED:
         issuer = issuer_of(obj)
         if issuer is None:

@@ -19,20 +19,35 @@ from django_celery_beat.models import (
 
 from core.audit import audit_record
 from core.models import AuditEvent, Issuer, IssuerMembership, User
+from core.services import platform_compliance_set
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
+    list_display = ["email", "full_name", "is_staff", "platform_compliance", "is_active", "date_joined"]
+    list_filter = ["is_staff", "platform_compliance", "is_active"]
     search_fields = ["email", "full_name"]
+    # The platform compliance role changes only through the audited actions below.
+    readonly_fields = ["platform_compliance"]
+    actions = ["grant_platform_compliance", "revoke_platform_compliance"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Person", {"fields": ("full_name",)}),
-        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "platform_compliance", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    @admin.action(description="Give the platform compliance role (they must enrol two-factor)")
+    def grant_platform_compliance(self, request: HttpRequest, queryset: Any) -> None:
+        for user in queryset:
+            platform_compliance_set(actor=request.user, user=user, granted=True)  # type: ignore[arg-type]
+
+    @admin.action(description="Take the platform compliance role away")
+    def revoke_platform_compliance(self, request: HttpRequest, queryset: Any) -> None:
+        for user in queryset:
+            platform_compliance_set(actor=request.user, user=user, granted=False)  # type: ignore[arg-type]
 
 
 class MembershipInline(admin.TabularInline):

@@ -21,7 +21,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         {"name": m.issuer.name, "role": m.get_role_display(), "url": reverse("issuer_overview", args=[m.issuer.slug])}
         for m in memberships
     ]
-    if not memberships and not user.is_staff:
+    if can(user, Perm.PLATFORM_COMPLIANCE):
+        items.append({"label": "Identity reviews", "url": reverse("identity_queue")})
+    if not memberships and not user.is_staff and not user.platform_compliance:
         items.append({"label": "Investor status", "url": reverse("investor_status")})
         items.append({"label": "Portfolio", "url": reverse("portfolio")})
     issuers += [

@@ -40,6 +40,13 @@ class User(AbstractUser):
     username = None  # type: ignore[assignment]
     email = models.EmailField("e-mail address", unique=True)
     full_name = models.CharField(max_length=200, blank=True)
+    # Platform compliance decides identity (KYC, sanctions, accreditation, custodial wallets) for
+    # every issuer; an issuer's own officers decide only whether they admit an investor.
+    platform_compliance = models.BooleanField(
+        "platform compliance",
+        default=False,
+        help_text="Decides KYC, sanctions matches, accreditation and custodial wallets for the whole platform.",
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

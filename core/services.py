@@ -124,3 +124,21 @@ def membership_revoke(*, actor: User | None, membership: IssuerMembership) -> No
         before={"user": locked.user.email, "role": locked.role},
     )
     locked.delete()
+
+
+@transaction.atomic
+def platform_compliance_set(*, actor: User | None, user: User, granted: bool) -> User:
+    """Give or take the platform compliance role (identity decisions for every issuer)."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if locked.platform_compliance == granted:
+        return locked
+    locked.platform_compliance = granted
+    locked.save(update_fields=["platform_compliance"])
+    audit_record(
+        actor=actor,
+        action="platform_compliance.granted" if granted else "platform_compliance.revoked",
+        obj=locked,
+        before={"platform_compliance": not granted},
+        after={"platform_compliance": granted},
+    )
+    return locked

@@ -1,10 +1,10 @@
 """The demo's chain phase: once anvil and a worker run, finish what needs the chain.
 
-The investor registry and the test stablecoin are queued for deployment unless they are already. The
-compliance officer verifies Alice's accreditation and approves her KYC (the pipeline registers her
-wallet on the InvestorRegistry), the portal's test stablecoin is minted to her wallet, and the issuer
-publishes the fund (the pipeline deploys its token). Workers send the transactions; this waits for
-them. Running it again queues nothing.
+The investor registry and the test stablecoin are queued for deployment unless they are already.
+Platform compliance verifies Alice's accreditation and approves her KYC (the pipeline registers her
+wallet on the InvestorRegistry), the issuer's compliance officer admits her, the portal's test
+stablecoin is minted to her wallet, and the issuer publishes the fund (the pipeline deploys its
+token). Workers send the transactions; this waits for them. Running it again queues nothing.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from core.errors import Conflict
 from core.models import User
 from core.money import Money
 from demo.seed import ALICE, DEMO_ISSUER_SLUG, FUND_TITLE, DemoTeam, demo_fund, demo_team, demo_user
-from investors.models import AccreditationStatus, InvestorProfile, KycStatus
+from investors.models import AccreditationStatus, ApplicationStatus, InvestorProfile, KycStatus
 from investors.selectors import accreditation_current
+from investors.services.applications import issuer_application_decide
 from offerings.models import Offering, OfferingStatus
 from offerings.services.offerings import RULE_FIELDS, TERM_FIELDS, OfferingInput, offering_publish, offering_update
 from tokens.chain.abi import decode_result, encode_call
@@ -154,12 +155,16 @@ def _alice_approvals(team: DemoTeam, done: list[str]) -> InvestorProfile:
     investor = InvestorProfile.objects.get(user=demo_user(ALICE.email))
     claim = accreditation_current(investor=investor)
     if claim is not None and claim.status == AccreditationStatus.PENDING:
-        accreditation_approve(claim=claim, actor=team.compliance, issuer=team.issuer)
-        done.append("Compliance verified Alice's accreditation (CPA letter, Rule 506(c)).")
+        accreditation_approve(claim=claim, actor=team.identity)
+        done.append("Platform compliance verified Alice's accreditation (CPA letter, Rule 506(c)).")
     investor.refresh_from_db()
     if investor.kyc_status in {KycStatus.PENDING, KycStatus.MORE_INFO}:
-        kyc_approve(investor=investor, actor=team.compliance, issuer=team.issuer)
-        done.append("Compliance approved Alice's KYC; her wallet goes to the on-chain investor registry.")
+        kyc_approve(investor=investor, actor=team.identity)
+        done.append("Platform compliance approved Alice's KYC; her wallet goes to the on-chain investor registry.")
+    application = investor.applications.filter(issuer=team.issuer, status=ApplicationStatus.SUBMITTED).first()
+    if application is not None:
+        issuer_application_decide(application=application, actor=team.compliance, decision="admit")
+        done.append(f"{team.issuer.name}'s compliance officer admitted Alice to its offerings.")
     investor.refresh_from_db()
     return investor
 
@@ -280,6 +285,7 @@ def ready_lines(result: DemoChainResult, url: str) -> list[str]:
         "the amount and the bank's reference of the wire).",
         f"  3. Same admin → {desk}/offerings/{fund.public_id}/dashboard/ → Close offering: the units are minted.",
         f"  4. alice → {url}/portfolio/: the units, their lock-up and the mint transaction.",
-        f"  5. compliance@harborstreet.example → {desk}/compliance/: Bob waits for review; approve his KYC.",
+        f"  5. identity@tessera.local → {url}/platform/compliance/: Bob waits for identity review; approve his KYC.",
+        f"  6. compliance@harborstreet.example → {desk}/compliance/: admit Bob to Harbor Street's offerings.",
         f"  Staff: {url}/staff/chain/ lists every chain transaction; {url}/health/ shows each process.",
     ]

@@ -28,7 +28,7 @@ from compliance.services.sanctions import (
 from core.mfa import totp_enroll
 from core.models import Issuer, Role, User
 from core.money import Money
-from core.services import issuer_create, membership_grant
+from core.services import issuer_create, membership_grant, platform_compliance_set
 from demo import documents as pdfs
 from investors.models import (
     AccreditationMethod,
@@ -78,6 +78,7 @@ class DemoLogin:
 
 DEMO_LOGINS = [
     DemoLogin("staff@tessera.local", "Platform staff", True),
+    DemoLogin("identity@tessera.local", "Platform compliance (KYC, sanctions, accreditation)", True),
     DemoLogin("admin@harborstreet.example", "Issuer admin, Harbor Street Capital", True),
     DemoLogin("compliance@harborstreet.example", "Compliance officer, Harbor Street Capital", True),
     DemoLogin("agent@ledgertransfer.example", "Transfer agent, Harbor Street Capital", True),
@@ -91,6 +92,7 @@ ROLES = {
 }
 NAMES = {
     "staff@tessera.local": "Sam Staff",
+    "identity@tessera.local": "Priya Natarajan",
     "admin@harborstreet.example": "Hannah Reyes",
     "compliance@harborstreet.example": "Carlos Ortiz",
     "agent@ledgertransfer.example": "Tara Agent",
@@ -158,6 +160,7 @@ class DemoTeam:
     issuer: Issuer
     admin: User
     compliance: User
+    identity: User  # platform compliance
 
 
 def demo_user(email: str) -> User:
@@ -170,6 +173,7 @@ def demo_team() -> DemoTeam:
         issuer=Issuer.objects.get(slug=DEMO_ISSUER_SLUG),
         admin=demo_user("admin@harborstreet.example"),
         compliance=demo_user("compliance@harborstreet.example"),
+        identity=demo_user("identity@tessera.local"),
     )
 
 
@@ -305,7 +309,7 @@ def _tax_form(investor: InvestorProfile, user: User, person: DemoPerson) -> None
 
 
 def _investor(seed: DemoSeed, team: DemoTeam, person: DemoPerson, *, accredited: bool) -> None:
-    """Every onboarding step, a wallet the issuer's custodian holds, and submission for review."""
+    """Every onboarding step, a wallet a custodian holds (recorded by platform compliance), and submission."""
     user = demo_user(person.email)
     investor = investor_profile_ensure(user=user)
     if investor.kyc_status != KycStatus.NOT_SUBMITTED:
@@ -321,13 +325,14 @@ def _investor(seed: DemoSeed, team: DemoTeam, person: DemoPerson, *, accredited:
     if not wallets_active(investor=investor).exists():
         wallet_custodial_record(
             investor=investor,
-            actor=team.compliance,
-            issuer=team.issuer,
+            actor=team.identity,
             address=person.wallet,
             custodian_name=DEMO_CUSTODIAN,
         )
     onboarding_submit(investor=investor, actor=user, issuers=[team.issuer])
-    seed.done.append(f"{investor.legal_name}: onboarding finished and sent to {team.issuer.name}'s review queue.")
+    seed.done.append(
+        f"{investor.legal_name}: onboarding finished, sent to platform compliance and applied to {team.issuer.name}."
+    )
 
 
 # --------------------------------------------------------------------------- offerings
@@ -488,6 +493,8 @@ def demo_seed() -> DemoSeed:
         user = _user(login.email)
         if login.email in ROLES:
             membership_grant(actor=staff, issuer=issuer, user=user, role=ROLES[login.email])
+        if login.email == "identity@tessera.local" and not user.platform_compliance:
+            platform_compliance_set(actor=staff, user=user, granted=True)
         if login.mfa:
             totp_enroll(actor=staff, user=user, secret=DEMO_TOTP_SECRET)
     team = demo_team()

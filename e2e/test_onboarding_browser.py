@@ -1,4 +1,4 @@
-"""From sign-up to a verified wallet on-chain: an investor in one browser, a compliance officer in another.
+"""From sign-up to a verified wallet on-chain: an investor in one browser, platform compliance in another.
 
 The investor's browser has an EIP-1193 provider injected whose `personal_sign` is done in Python
 with a test key (eth_account), as a wallet extension would do it. The chain is a real anvil with
@@ -16,7 +16,7 @@ from django.core import mail
 
 from core.mfa import totp_code
 from core.models import Role
-from core.tests.factories import TEST_PASSWORD, TEST_TOTP_SECRET, IssuerFactory, MembershipFactory
+from core.tests.factories import TEST_PASSWORD, TEST_TOTP_SECRET, IssuerFactory, MembershipFactory, UserFactory
 from core.tests.files import pdf_bytes, png_bytes
 from investors.models import InvestorProfile, KycStatus
 from tokens.models import ContractDeployment, ContractKind
@@ -91,7 +91,8 @@ def test_an_investor_onboards_and_their_wallet_is_verified_on_chain(chain, live_
         files=sanctions_files_fetch(source=str(OFAC_FIXTURE)), source="fixture", actor=None, rescreen_after_commit=False
     )
     issuer = IssuerFactory.create(name="Harbor Street Capital", slug="harbor")
-    officer = MembershipFactory.create(
+    officer = UserFactory.create(email="identity@tessera.example", platform_compliance=True, mfa=True)
+    issuer_officer = MembershipFactory.create(
         issuer=issuer, role=Role.COMPLIANCE_OFFICER, user__email="co@harbor.example"
     ).user
 
@@ -175,25 +176,44 @@ def test_an_investor_onboards_and_their_wallet_is_verified_on_chain(chain, live_
     investor = InvestorProfile.objects.get(user__email="alice.marchetti@example.com")
     assert investor.screening_status == "clear"
 
-    # The compliance officer signs in with their authenticator code and approves.
+    # Platform compliance signs in with their authenticator code and approves the identity.
     officer_context = browser.new_context(viewport={"width": 1280, "height": 900})
     review = officer_context.new_page()
     review.set_default_timeout(15_000)
-    review.goto(f"{live_server.url}/issuers/harbor/compliance/")
+    review.goto(f"{live_server.url}/platform/compliance/")
     review.get_by_label("Email").fill(officer.email)
     review.locator("#id_password").fill(TEST_PASSWORD)
     review.get_by_role("button", name="Sign In").click()
     review.get_by_label("Code").fill(totp_code(secret=TEST_TOTP_SECRET))
     review.get_by_role("button", name="Sign In").click()
-    review.get_by_role("heading", name="Review queue").wait_for()
+    review.get_by_role("heading", name="Identity reviews").wait_for()
     review.get_by_role("link", name="Review Alice Marchetti").click()
     review.get_by_role("heading", name="Alice Marchetti").wait_for()
     assert review.locator("img.doc-preview").evaluate("img => img.complete && img.naturalWidth > 0")
     review.locator("#kyc-decision").select_option("approve")
     review.get_by_role("button", name="Record KYC decision").click()
-    review.get_by_text("KYC approved.").wait_for()
+    review.get_by_text("KYC approved. The investor is registered on-chain for every issuer's tokens.").wait_for()
     investor.refresh_from_db()
     assert investor.kyc_status == KycStatus.APPROVED
+
+    # The issuer's compliance officer decides only whether the issuer admits her.
+    issuer_context = browser.new_context(viewport={"width": 1280, "height": 900})
+    desk = issuer_context.new_page()
+    desk.set_default_timeout(15_000)
+    desk.goto(f"{live_server.url}/issuers/harbor/compliance/")
+    desk.get_by_label("Email").fill(issuer_officer.email)
+    desk.locator("#id_password").fill(TEST_PASSWORD)
+    desk.get_by_role("button", name="Sign In").click()
+    desk.get_by_label("Code").fill(totp_code(secret=TEST_TOTP_SECRET))
+    desk.get_by_role("button", name="Sign In").click()
+    desk.get_by_role("heading", name="Applicants").wait_for()
+    desk.get_by_role("link", name="Review Alice Marchetti").click()
+    desk.get_by_role("heading", name="Alice Marchetti").wait_for()
+    assert desk.locator("#kyc-decision").count() == 0
+    desk.locator("#application-decision").select_option("admit")
+    desk.get_by_role("button", name="Record admission decision").click()
+    desk.get_by_text("Alice Marchetti is admitted to Harbor Street Capital's offerings.").wait_for()
+    issuer_context.close()
 
     # The worker registers the wallet; the watcher confirms it.
     wait_until(

@@ -408,17 +408,25 @@ class SiweChallenge(models.Model):
 
 
 class ApplicationStatus(models.TextChoices):
-    SUBMITTED = "submitted", "Submitted"
+    SUBMITTED = "submitted", "Awaiting the issuer's decision"
+    ADMITTED = "admitted", "Admitted"
+    DECLINED = "declined", "Declined"
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
 class IssuerApplication(models.Model):
-    """The investor asked to invest with this issuer; its compliance staff may now review them."""
+    """The investor asked to invest with this issuer; its officers decide whether the issuer admits them.
+
+    Identity (KYC, sanctions, accreditation) is not decided here: platform compliance decides it
+    once for every issuer.
+    """
 
     investor = models.ForeignKey(InvestorProfile, on_delete=models.CASCADE, related_name="applications")
     issuer = models.ForeignKey(Issuer, on_delete=models.CASCADE, related_name="investor_applications")
     status = models.CharField(max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED)
     created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]
@@ -426,3 +434,19 @@ class IssuerApplication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.investor} → {self.issuer}"
+
+
+class ApplicationNote(models.Model):
+    """A note or decision of the issuer's officers on one application, seen by that issuer only."""
+
+    application = models.ForeignKey(IssuerApplication, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    decision = models.CharField(max_length=16, choices=ApplicationStatus.choices, blank=True)
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"note on {self.application}"

@@ -1,1 +1,1 @@
-"""KYC providers: manual review by a compliance officer, or a vendor that answers by signed webhook."""
+"""KYC providers: manual review by platform compliance, or a vendor that answers by signed webhook."""

@@ -14,7 +14,7 @@ from compliance.kyc.base import KycProviderError, VendorResult, VendorVerdict, d
 from compliance.models import OPEN_CHECK_STATES, HitStatus, KycCheck, KycCheckStatus, VendorWebhookEvent
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
-from core.models import Issuer, User
+from core.models import User
 from core.tasks import task_enqueue_on_commit
 from investors.models import PHOTO_ID_KINDS, InvestorProfile, KycStatus, ReviewStatus
 from investors.selectors import identity_documents_missing
@@ -100,7 +100,6 @@ def _decide(
     *,
     investor: InvestorProfile,
     actor: User | None,
-    issuer: Issuer | None,
     status: str,
     check_status: str,
     note: str,
@@ -123,7 +122,6 @@ def _decide(
         actor=actor or "kyc vendor",
         action=action,
         obj=investor,
-        issuer=issuer,
         before=before,
         after={"kyc_status": status, "kyc_expires_at": expires_at, "note": note, "check": check.pk if check else None},
     )
@@ -136,7 +134,7 @@ def _lock(investor: InvestorProfile) -> InvestorProfile:
 
 
 @transaction.atomic
-def kyc_approve(*, investor: InvestorProfile, actor: User, issuer: Issuer) -> InvestorProfile:
+def kyc_approve(*, investor: InvestorProfile, actor: User) -> InvestorProfile:
     investor = _lock(investor)
     if investor.kyc_status == KycStatus.APPROVED:
         return investor
@@ -157,7 +155,6 @@ def kyc_approve(*, investor: InvestorProfile, actor: User, issuer: Issuer) -> In
     return _decide(
         investor=investor,
         actor=actor,
-        issuer=issuer,
         status=KycStatus.APPROVED,
         check_status=KycCheckStatus.APPROVED,
         note="",
@@ -167,7 +164,7 @@ def kyc_approve(*, investor: InvestorProfile, actor: User, issuer: Issuer) -> In
 
 
 @transaction.atomic
-def kyc_reject(*, investor: InvestorProfile, actor: User, issuer: Issuer, reason: str) -> InvestorProfile:
+def kyc_reject(*, investor: InvestorProfile, actor: User, reason: str) -> InvestorProfile:
     reason = reason.strip()
     if not reason:
         raise ApplicationError("Give the reason for the rejection; the investor will read it.", code="reason")
@@ -177,7 +174,6 @@ def kyc_reject(*, investor: InvestorProfile, actor: User, issuer: Issuer, reason
     return _decide(
         investor=investor,
         actor=actor,
-        issuer=issuer,
         status=KycStatus.REJECTED,
         check_status=KycCheckStatus.REJECTED,
         note=reason,
@@ -187,7 +183,7 @@ def kyc_reject(*, investor: InvestorProfile, actor: User, issuer: Issuer, reason
 
 
 @transaction.atomic
-def kyc_request_information(*, investor: InvestorProfile, actor: User, issuer: Issuer, message: str) -> InvestorProfile:
+def kyc_request_information(*, investor: InvestorProfile, actor: User, message: str) -> InvestorProfile:
     message = message.strip()
     if not message:
         raise ApplicationError("Say what the investor should add or correct.", code="message")
@@ -197,7 +193,6 @@ def kyc_request_information(*, investor: InvestorProfile, actor: User, issuer: I
     return _decide(
         investor=investor,
         actor=actor,
-        issuer=issuer,
         status=KycStatus.MORE_INFO,
         check_status=KycCheckStatus.MORE_INFO,
         note=message,
@@ -251,7 +246,6 @@ def kyc_vendor_result_apply(*, provider: str, result: VendorResult) -> KycCheck 
         _decide(
             investor=investor,
             actor=None,
-            issuer=None,
             status=KycStatus.APPROVED,
             check_status=KycCheckStatus.APPROVED,
             note="",
@@ -262,7 +256,6 @@ def kyc_vendor_result_apply(*, provider: str, result: VendorResult) -> KycCheck 
         _decide(
             investor=investor,
             actor=None,
-            issuer=None,
             status=KycStatus.REJECTED,
             check_status=KycCheckStatus.REJECTED,
             note=result.reason or "The identity check was not passed.",

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import ApplicationError
-from core.models import Issuer, User
+from core.models import User
 from investors.models import (
     AccreditationClaim,
     AccreditationStatus,
@@ -29,7 +29,7 @@ def _claim_locked(claim: AccreditationClaim) -> AccreditationClaim:
 
 
 @transaction.atomic
-def accreditation_approve(*, claim: AccreditationClaim, actor: User, issuer: Issuer) -> AccreditationClaim:
+def accreditation_approve(*, claim: AccreditationClaim, actor: User) -> AccreditationClaim:
     """Rule 506(c)(2)(ii): the reviewer took reasonable steps with this evidence; valid for a set time."""
     claim = _claim_locked(claim)
     if claim.status == AccreditationStatus.VERIFIED:
@@ -51,7 +51,6 @@ def accreditation_approve(*, claim: AccreditationClaim, actor: User, issuer: Iss
         actor=actor,
         action="accreditation.verified",
         obj=claim,
-        issuer=issuer,
         before={"status": AccreditationStatus.PENDING},
         after={"status": claim.status, "method": claim.method, "expires_at": claim.expires_at},
     )
@@ -60,7 +59,7 @@ def accreditation_approve(*, claim: AccreditationClaim, actor: User, issuer: Iss
 
 
 @transaction.atomic
-def accreditation_reject(*, claim: AccreditationClaim, actor: User, issuer: Issuer, reason: str) -> AccreditationClaim:
+def accreditation_reject(*, claim: AccreditationClaim, actor: User, reason: str) -> AccreditationClaim:
     reason = reason.strip()
     if not reason:
         raise ApplicationError("Give the reason; the investor will read it.", code="reason")
@@ -79,7 +78,6 @@ def accreditation_reject(*, claim: AccreditationClaim, actor: User, issuer: Issu
         actor=actor,
         action="accreditation.rejected",
         obj=claim,
-        issuer=issuer,
         before=before,
         after={"status": claim.status, "reason": reason},
     )
@@ -88,9 +86,7 @@ def accreditation_reject(*, claim: AccreditationClaim, actor: User, issuer: Issu
 
 
 @transaction.atomic
-def accreditation_request_information(
-    *, claim: AccreditationClaim, actor: User, issuer: Issuer, message: str
-) -> AccreditationClaim:
+def accreditation_request_information(*, claim: AccreditationClaim, actor: User, message: str) -> AccreditationClaim:
     message = message.strip()
     if not message:
         raise ApplicationError("Say what evidence the investor should add.", code="message")
@@ -103,7 +99,6 @@ def accreditation_request_information(
         actor=actor,
         action="accreditation.information_requested",
         obj=claim,
-        issuer=issuer,
         before={"status": AccreditationStatus.PENDING},
         after={"status": claim.status, "message": message},
     )
@@ -111,9 +106,7 @@ def accreditation_request_information(
 
 
 @transaction.atomic
-def owner_review(
-    *, owner: BeneficialOwner, actor: User, issuer: Issuer, verified: bool, note: str = ""
-) -> BeneficialOwner:
+def owner_review(*, owner: BeneficialOwner, actor: User, verified: bool, note: str = "") -> BeneficialOwner:
     """A reviewer verifies (or rejects) the identification of one owner or the controlling person."""
     owner = BeneficialOwner.objects.select_for_update().get(pk=owner.pk)
     if not verified and not note.strip():
@@ -130,7 +123,6 @@ def owner_review(
         actor=actor,
         action="investor.owner_reviewed",
         obj=owner,
-        issuer=issuer,
         before=before,
         after={"status": target, "note": owner.review_note},
     )

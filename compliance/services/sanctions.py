@@ -22,7 +22,7 @@ from compliance.sanctions import ofac
 from compliance.sanctions.matching import ListedName, Match, Matcher, Name, Subject
 from core.audit import audit_record
 from core.errors import ApplicationError
-from core.models import Issuer, User
+from core.models import User
 from core.tasks import task_enqueue_on_commit
 from investors.models import BeneficialOwner, InvestorProfile, ScreeningStatus
 from investors.services.verification import investor_registry_refresh
@@ -355,7 +355,7 @@ def _hit_locked(hit: ScreeningHit) -> ScreeningHit:
 
 
 @transaction.atomic
-def screening_hit_clear(*, hit: ScreeningHit, actor: User, issuer: Issuer, reason: str) -> ScreeningHit:
+def screening_hit_clear(*, hit: ScreeningHit, actor: User, reason: str) -> ScreeningHit:
     """A person decided the investor is not the listed party; lift the hold if nothing else is open."""
     if not reason.strip():
         raise ApplicationError("Say why this is not the listed person (e.g. a different date of birth).", code="reason")
@@ -370,7 +370,6 @@ def screening_hit_clear(*, hit: ScreeningHit, actor: User, issuer: Issuer, reaso
         actor=actor,
         action="sanctions.hit_cleared",
         obj=hit,
-        issuer=issuer,
         before={"status": HitStatus.PENDING},
         after={"status": hit.status, "reason": reason},
     )
@@ -383,7 +382,6 @@ def screening_hit_clear(*, hit: ScreeningHit, actor: User, issuer: Issuer, reaso
             actor=actor,
             action="sanctions.investor_cleared",
             obj=investor,
-            issuer=issuer,
             before=before,
             after={"screening_status": investor.screening_status},
         )
@@ -392,7 +390,7 @@ def screening_hit_clear(*, hit: ScreeningHit, actor: User, issuer: Issuer, reaso
 
 
 @transaction.atomic
-def screening_hit_confirm(*, hit: ScreeningHit, actor: User, issuer: Issuer, reason: str) -> ScreeningHit:
+def screening_hit_confirm(*, hit: ScreeningHit, actor: User, reason: str) -> ScreeningHit:
     """A person confirmed the match: the investor is blocked and leaves the on-chain registry."""
     if not reason.strip():
         raise ApplicationError("Record what confirmed the match.", code="reason")
@@ -406,7 +404,6 @@ def screening_hit_confirm(*, hit: ScreeningHit, actor: User, issuer: Issuer, rea
         actor=actor,
         action="sanctions.hit_confirmed",
         obj=hit,
-        issuer=issuer,
         before=before,
         after={"status": hit.status},
     )
@@ -419,7 +416,6 @@ def screening_hit_confirm(*, hit: ScreeningHit, actor: User, issuer: Issuer, rea
             actor=actor,
             action="sanctions.investor_blocked",
             obj=investor,
-            issuer=issuer,
             before=before,
             after={"screening_status": investor.screening_status},
         )

@@ -54,6 +54,6 @@ def submitted_investor(cast: Cast, name: str = "Walter Kessler", **person: Any) 
 
 def approved_investor(cast: Cast, name: str = "Walter Kessler") -> InvestorProfile:
     investor = submitted_investor(cast, name)
-    kyc_approve(investor=investor, actor=cast.compliance, issuer=cast.issuer)
+    kyc_approve(investor=investor, actor=cast.platform_compliance)
     investor.refresh_from_db()
     return investor

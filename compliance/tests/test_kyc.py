@@ -64,38 +64,37 @@ def test_approval_registers_the_wallets_with_country_flags_and_expiry(cast, regi
     assert mirror.expiry == int(investor.kyc_expires_at.timestamp())
     assert [w.address for w in mirror.wallets.filter(active=True)] == [investor.wallets.get().address]
     event = AuditEvent.objects.get(action="kyc.approved")
-    assert event.issuer_id == cast.issuer.pk and event.actor_id == cast.compliance.pk
+    # A platform decision: it belongs to no issuer and is made by platform compliance.
+    assert event.issuer_id is None and event.actor_id == cast.platform_compliance.pk
 
 
 def test_approval_is_refused_while_something_is_open(cast, registry) -> None:
     blocked = submitted_investor(cast, "Reza Nazari", dob=dt.date(1962, 11, 22))
     with pytest.raises(ApplicationError, match="sanctions match is open"):
-        kyc_approve(investor=blocked, actor=cast.compliance, issuer=cast.issuer)
+        kyc_approve(investor=blocked, actor=cast.platform_compliance)
     assert InvestorProfile.objects.get(pk=blocked.pk).kyc_status == KycStatus.PENDING
 
 
 def test_reject_and_request_information_reach_the_investor(cast, registry) -> None:
     investor = submitted_investor(cast)
     with pytest.raises(ApplicationError, match="Say what"):
-        kyc_request_information(investor=investor, actor=cast.compliance, issuer=cast.issuer, message="")
-    kyc_request_information(
-        investor=investor, actor=cast.compliance, issuer=cast.issuer, message="The passport scan is blurred."
-    )
+        kyc_request_information(investor=investor, actor=cast.platform_compliance, message="")
+    kyc_request_information(investor=investor, actor=cast.platform_compliance, message="The passport scan is blurred.")
     investor.refresh_from_db()
     assert investor.kyc_status == KycStatus.MORE_INFO and investor.kyc_note == "The passport scan is blurred."
     # The investor fixes it and submits again: the same check goes back to pending.
     onboarding_submit(investor=investor, actor=investor.user, issuers=[cast.issuer])
     assert KycCheck.objects.get(investor=investor).status == KycCheckStatus.PENDING
     with pytest.raises(ApplicationError, match="Give the reason"):
-        kyc_reject(investor=investor, actor=cast.compliance, issuer=cast.issuer, reason=" ")
-    kyc_reject(investor=investor, actor=cast.compliance, issuer=cast.issuer, reason="Document appears altered.")
+        kyc_reject(investor=investor, actor=cast.platform_compliance, reason=" ")
+    kyc_reject(investor=investor, actor=cast.platform_compliance, reason="Document appears altered.")
     investor.refresh_from_db()
     assert investor.kyc_status == KycStatus.REJECTED and investor.registry_state == RegistryState.NONE
 
 
 def test_rejecting_an_approved_investor_removes_them_from_the_registry(cast, registry) -> None:
     investor = approved_investor(cast)
-    kyc_reject(investor=investor, actor=cast.compliance, issuer=cast.issuer, reason="Fraud report received.")
+    kyc_reject(investor=investor, actor=cast.platform_compliance, reason="Fraud report received.")
     investor.refresh_from_db()
     assert investor.registry_state == RegistryState.REVOKED
     assert not RegistryInvestor.objects.get(investor_ref=investor.reference).active
@@ -120,7 +119,7 @@ def test_expiry_makes_the_investor_ineligible_and_clears_the_flags(cast, registr
             document_date=timezone.localdate(),
         )
     accreditation_claim_submit(claim=claim, actor=investor.user)
-    accreditation_approve(claim=claim, actor=cast.compliance, issuer=cast.issuer)
+    accreditation_approve(claim=claim, actor=cast.platform_compliance)
     mirror = RegistryInvestor.objects.get(investor_ref=investor.reference)
     assert mirror.flags & InvestorFlag.ACCREDITED
 
@@ -204,9 +203,9 @@ def test_entity_owners_must_be_verified_before_approval(cast, registry) -> None:
     wallet_linked(entity)
     entity = onboarding_submit(investor=entity, actor=user, issuers=[cast.issuer])
     with pytest.raises(ApplicationError, match="Verify every owner"):
-        kyc_approve(investor=entity, actor=cast.compliance, issuer=cast.issuer)
-    owner_review(owner=owner, actor=cast.compliance, issuer=cast.issuer, verified=True)
-    kyc_approve(investor=entity, actor=cast.compliance, issuer=cast.issuer)
+        kyc_approve(investor=entity, actor=cast.platform_compliance)
+    owner_review(owner=owner, actor=cast.platform_compliance, verified=True)
+    kyc_approve(investor=entity, actor=cast.platform_compliance)
     mirror = RegistryInvestor.objects.get(investor_ref=entity.reference)
     assert mirror.flags == InvestorFlag.KYC | InvestorFlag.US_PERSON | InvestorFlag.ENTITY
 
@@ -342,19 +341,21 @@ def test_accreditation_can_be_sent_back_then_rejected_with_reasons(cast, registr
     investor = approved_investor(cast)
     claim = _pending_claim(investor)
     with pytest.raises(ApplicationError, match="Say what evidence"):
-        accreditation_request_information(claim=claim, actor=cast.compliance, issuer=cast.issuer, message="")
+        accreditation_request_information(claim=claim, actor=cast.platform_compliance, message="")
     claim = accreditation_request_information(
-        claim=claim, actor=cast.compliance, issuer=cast.issuer, message="The letter is unsigned."
+        claim=claim, actor=cast.platform_compliance, message="The letter is unsigned."
     )
     assert claim.status == AccreditationStatus.MORE_INFO and claim.decision_note == "The letter is unsigned."
     with pytest.raises(ApplicationError, match="nothing to verify"):
-        accreditation_approve(claim=claim, actor=cast.compliance, issuer=cast.issuer)
+        accreditation_approve(claim=claim, actor=cast.platform_compliance)
     claim = accreditation_claim_submit(claim=claim, actor=investor.user)
-    claim = accreditation_reject(claim=claim, actor=cast.compliance, issuer=cast.issuer, reason="Signer not licensed.")
+    claim = accreditation_reject(claim=claim, actor=cast.platform_compliance, reason="Signer not licensed.")
     assert claim.status == AccreditationStatus.REJECTED
     mirror = RegistryInvestor.objects.get(investor_ref=investor.reference)
     assert not mirror.flags & InvestorFlag.ACCREDITED
-    assert AuditEvent.objects.filter(action="accreditation.rejected", issuer_id=cast.issuer.pk).exists()
+    assert AuditEvent.objects.filter(
+        action="accreditation.rejected", issuer_id__isnull=True, actor_id=cast.platform_compliance.pk
+    ).exists()
 
 
 def test_an_owner_can_be_rejected_with_a_reason(cast) -> None:
@@ -379,10 +380,10 @@ def test_an_owner_can_be_rejected_with_a_reason(cast) -> None:
         },
     )
     with pytest.raises(ApplicationError, match="Give the reason"):
-        owner_review(owner=owner, actor=cast.compliance, issuer=cast.issuer, verified=False)
+        owner_review(owner=owner, actor=cast.platform_compliance, verified=False)
     with pytest.raises(ApplicationError, match="No identity document"):
-        owner_review(owner=owner, actor=cast.compliance, issuer=cast.issuer, verified=True)
-    owner_review(owner=owner, actor=cast.compliance, issuer=cast.issuer, verified=False, note="ID photo unreadable")
+        owner_review(owner=owner, actor=cast.platform_compliance, verified=True)
+    owner_review(owner=owner, actor=cast.platform_compliance, verified=False, note="ID photo unreadable")
     assert BeneficialOwner.objects.get(pk=owner.pk).status == ReviewStatus.REJECTED
 
 

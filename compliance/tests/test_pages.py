@@ -57,21 +57,73 @@ def test_the_applicant_page_shows_documents_inline_only_to_the_issuers_reviewers
     assert _client(cast.agent).get(url).status_code == 403
 
 
-def test_decisions_from_the_page_are_audited_and_refusals_explained(cast, registry) -> None:
+def test_identity_decisions_from_the_platform_page_are_audited_and_refusals_explained(cast, registry) -> None:
     investor = submitted_investor(cast)
-    base = f"/issuers/{cast.issuer.slug}/compliance/investors/{investor.public_id}/"
-    officer = _client(cast.compliance)
+    base = f"/platform/compliance/investors/{investor.public_id}/"
+    officer = _client(cast.platform_compliance)
+    assert "Walter Kessler" in officer.get("/platform/compliance/").content.decode()
     refused = officer.post(f"{base}kyc/", {"decision": "reject", "note": ""}, follow=True)
     assert "Give the reason for the rejection" in refused.content.decode()
     investor.refresh_from_db()
     assert investor.kyc_status == KycStatus.PENDING
-    officer.post(f"{base}kyc/", {"decision": "approve", "note": ""})
+    approved = officer.post(f"{base}kyc/", {"decision": "approve", "note": ""}, follow=True).content.decode()
+    assert "KYC approved. The investor is registered on-chain for every issuer" in approved
     investor.refresh_from_db()
     assert investor.kyc_status == KycStatus.APPROVED
     event = AuditEvent.objects.get(action="kyc.approved")
-    assert event.issuer_id == cast.issuer.pk and event.actor_label == cast.compliance.email
+    assert event.issuer_id is None and event.actor_label == cast.platform_compliance.email
     officer.post(
         f"{base}wallets/", {"address": "0x000000000000000000000000000000000000dEaD", "custodian_name": "Anchorage"}
     )
     assert investor.wallets.filter(kind="custodial", custodian_name="Anchorage").exists()
-    assert AuditEvent.objects.filter(action="wallet.custodial_recorded", issuer_id=cast.issuer.pk).exists()
+    assert AuditEvent.objects.filter(action="wallet.custodial_recorded").exists()
+
+
+def test_an_issuers_compliance_officer_cannot_decide_identity(cast) -> None:
+    investor = submitted_investor(cast, "Reza Nazari", dob=__import__("datetime").date(1962, 11, 22))
+    hit = investor.screening_hits.get()
+    officer = _client(cast.compliance)
+    for path in (
+        f"/platform/compliance/investors/{investor.public_id}/kyc/",
+        f"/platform/compliance/investors/{investor.public_id}/hits/{hit.pk}/",
+    ):
+        assert officer.post(path, {"decision": "approve", "note": "looks fine"}).status_code == 403
+    # The issuer's own pages have no identity decisions at all any more.
+    issuer_base = f"/issuers/{cast.issuer.slug}/compliance/investors/{investor.public_id}/"
+    assert officer.post(f"{issuer_base}kyc/", {"decision": "approve"}).status_code == 404
+    assert officer.post(f"{issuer_base}hits/{hit.pk}/", {"decision": "clear", "note": "x"}).status_code == 404
+    page = officer.get(issuer_base).content.decode()
+    assert "KYC decision" not in page and "sanctions match</span>" not in page
+    investor.refresh_from_db()
+    hit.refresh_from_db()
+    assert investor.kyc_status == KycStatus.PENDING and hit.status == "pending"
+    # Staff support the platform but do not decide identity either.
+    assert _client(cast.staff).get("/platform/compliance/").status_code == 403
+
+
+def test_the_issuer_admits_or_declines_and_its_notes_stay_its_own(cast) -> None:
+    investor = submitted_investor(cast)
+    other_officer = MembershipFactory.create(issuer=cast.other_issuer, role=Role.COMPLIANCE_OFFICER).user
+    from investors.services.applications import issuer_application_create
+
+    issuer_application_create(investor=investor, issuer=cast.other_issuer, actor=investor.user)
+    ours = f"/issuers/{cast.issuer.slug}/compliance/investors/{investor.public_id}/"
+    theirs = f"/issuers/{cast.other_issuer.slug}/compliance/investors/{investor.public_id}/"
+    refused = _client(cast.compliance).post(f"{ours}decision/", {"decision": "decline", "note": ""}, follow=True)
+    assert "Say why the investor is declined" in refused.content.decode()
+    _client(other_officer).post(f"{theirs}decision/", {"decision": "decline", "note": "Concentration risk in our book"})
+    admitted = _client(cast.compliance).post(
+        f"{ours}decision/", {"decision": "admit", "note": "Known to our partners"}, follow=True
+    )
+    page = admitted.content.decode()
+    assert "is admitted to Harbor Street Capital" in page and "Known to our partners" in page
+    assert investor.applications.get(issuer=cast.issuer).status == "admitted"
+    # The other issuer's note, decision and application never appear on our page, nor ours on theirs.
+    assert "Concentration risk" not in page and "Other Issuer" not in page and "application.declined" not in page
+    their_page = _client(other_officer).get(theirs).content.decode()
+    assert "Concentration risk" in their_page and "Known to our partners" not in their_page
+    assert "application.admitted" not in their_page and "Harbor Street" not in their_page
+    event = AuditEvent.objects.get(action="application.admitted")
+    assert event.issuer_id == cast.issuer.pk and "Known to our partners" not in str(event.after)
+    queue = _client(cast.compliance).get(f"/issuers/{cast.issuer.slug}/compliance/?show=admitted").content.decode()
+    assert "Walter Kessler" in queue

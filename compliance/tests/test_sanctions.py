@@ -229,16 +229,17 @@ def test_a_hit_holds_the_investor_until_a_person_clears_it(sdn_list: SanctionsLi
     investor.refresh_from_db()
     assert investor.screening_status == ScreeningStatus.UNDER_REVIEW
     with pytest.raises(ApplicationError, match="Say why"):
-        screening_hit_clear(hit=hits[0], actor=cast.compliance, issuer=cast.issuer, reason=" ")
+        screening_hit_clear(hit=hits[0], actor=cast.platform_compliance, reason=" ")
     screening_hit_clear(
         hit=hits[0],
-        actor=cast.compliance,
-        issuer=cast.issuer,
+        actor=cast.platform_compliance,
         reason="Different person: passport shows another father's name",
     )
     investor.refresh_from_db()
     assert investor.screening_status == ScreeningStatus.CLEAR
-    assert AuditEvent.objects.filter(action="sanctions.hit_cleared", issuer_id=cast.issuer.pk).exists()
+    assert AuditEvent.objects.filter(
+        action="sanctions.hit_cleared", issuer_id__isnull=True, actor_id=cast.platform_compliance.pk
+    ).exists()
     # Screening again with the same listing does not raise the cleared hit again.
     assert investor_screen(investor=investor, actor=None) == []
 
@@ -246,11 +247,11 @@ def test_a_hit_holds_the_investor_until_a_person_clears_it(sdn_list: SanctionsLi
 def test_a_confirmed_hit_blocks(sdn_list: SanctionsList, cast) -> None:
     investor = _investor("Ivan Sergeyevich Petrov", dt.date(1971, 6, 1))
     hit = investor_screen(investor=investor, actor=None)[0]
-    screening_hit_confirm(hit=hit, actor=cast.compliance, issuer=cast.issuer, reason="Same DOB and passport")
+    screening_hit_confirm(hit=hit, actor=cast.platform_compliance, reason="Same DOB and passport")
     investor.refresh_from_db()
     assert investor.screening_status == ScreeningStatus.BLOCKED
     with pytest.raises(ApplicationError, match="cannot be cleared"):
-        screening_hit_clear(hit=hit, actor=cast.compliance, issuer=cast.issuer, reason="oops")
+        screening_hit_clear(hit=hit, actor=cast.platform_compliance, reason="oops")
 
 
 def test_an_unchanged_list_changes_nothing_and_a_changed_list_rescreens_everyone(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ class Cast:
     compliance: User
     agent: User
     staff: User
+    platform_compliance: User
     admin_membership: IssuerMembership
     agent_membership: IssuerMembership
 
@@ -25,7 +26,7 @@ class Cast:
         return None if role == "anonymous" else getattr(self, role)
 
 
-ROLES = ["anonymous", "investor", "other_admin", "admin", "compliance", "agent", "staff"]
+ROLES = ["anonymous", "investor", "other_admin", "admin", "compliance", "agent", "staff", "platform_compliance"]
 
 
 def cast_build() -> Cast:
@@ -47,6 +48,7 @@ def cast_build() -> Cast:
         compliance=compliance_m.user,
         agent=agent_m.user,
         staff=staff,
+        platform_compliance=UserFactory.create(email="identity@tessera.example", platform_compliance=True, mfa=True),
         admin_membership=admin_m,
         agent_membership=agent_m,
     )

@@ -18,43 +18,47 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from core.tests.support import ROLES, Cast
 
-#                       anonymous investor other_admin admin compliance agent staff
-PUBLIC = dict(zip(ROLES, (200, 200, 200, 200, 200, 200, 200), strict=True))
-SIGNED_IN = dict(zip(ROLES, (302, 200, 200, 200, 200, 200, 200), strict=True))
-ISSUER_MEMBERS = dict(zip(ROLES, (302, 403, 403, 200, 200, 200, 200), strict=True))
-ISSUER_AUDIT = dict(zip(ROLES, (302, 403, 403, 200, 200, 403, 200), strict=True))
-ISSUER_TEAM = dict(zip(ROLES, (302, 403, 403, 200, 403, 403, 403), strict=True))
-ISSUER_TEAM_POST = dict(zip(ROLES, (302, 403, 403, 302, 403, 403, 403), strict=True))
-STAFF_ONLY = dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 200), strict=True))
-API_SIGNED_IN = dict(zip(ROLES, (403, 200, 200, 200, 200, 200, 200), strict=True))
-API_ISSUER_MEMBERS = dict(zip(ROLES, (403, 403, 403, 200, 200, 200, 200), strict=True))
+#                       anonymous investor other_admin admin compliance agent staff platform_compliance
+PUBLIC = dict(zip(ROLES, (200, 200, 200, 200, 200, 200, 200, 200), strict=True))
+SIGNED_IN = dict(zip(ROLES, (302, 200, 200, 200, 200, 200, 200, 200), strict=True))
+ISSUER_MEMBERS = dict(zip(ROLES, (302, 403, 403, 200, 200, 200, 200, 403), strict=True))
+ISSUER_AUDIT = dict(zip(ROLES, (302, 403, 403, 200, 200, 403, 200, 403), strict=True))
+ISSUER_TEAM = dict(zip(ROLES, (302, 403, 403, 200, 403, 403, 403, 403), strict=True))
+ISSUER_TEAM_POST = dict(zip(ROLES, (302, 403, 403, 302, 403, 403, 403, 403), strict=True))
+STAFF_ONLY = dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 200, 403), strict=True))
+API_SIGNED_IN = dict(zip(ROLES, (403, 200, 200, 200, 200, 200, 200, 200), strict=True))
+API_ISSUER_MEMBERS = dict(zip(ROLES, (403, 403, 403, 200, 200, 200, 200, 403), strict=True))
 # Pages for visitors who are not signed in: a signed-in user is sent on to the dashboard.
-SIGNED_OUT = dict(zip(ROLES, (200, 302, 302, 302, 302, 302, 302), strict=True))
+SIGNED_OUT = dict(zip(ROLES, (200, 302, 302, 302, 302, 302, 302, 302), strict=True))
 # Account pages that need a sign-in but no role.
 ACCOUNT = SIGNED_IN
 # allauth's MFA management asks for a fresh sign-in first (a forced login in a test is not one).
-REAUTHENTICATE = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 302), strict=True))
+REAUTHENTICATE = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 302, 302), strict=True))
 # No recovery codes were generated for anyone in the cast, so there is nothing to show.
-NO_RECOVERY_CODES = dict(zip(ROLES, (302, 404, 404, 404, 404, 404, 404), strict=True))
+NO_RECOVERY_CODES = dict(zip(ROLES, (302, 404, 404, 404, 404, 404, 404, 404), strict=True))
 # Onboarding steps that send a user who has not chosen individual/entity back to the first step.
-ONBOARDING_LATER_STEP = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 302), strict=True))
+ONBOARDING_LATER_STEP = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 302, 302), strict=True))
 # An investor's own object that does not exist (any signed-in user gets 404 for someone else's too).
-OWN_OBJECT_POST = dict(zip(ROLES, (302, 404, 404, 404, 404, 404, 404), strict=True))
+OWN_OBJECT_POST = dict(zip(ROLES, (302, 404, 404, 404, 404, 404, 404, 404), strict=True))
 # Compliance pages of the issuer: its admin and compliance officer only (staff do not review).
-COMPLIANCE = dict(zip(ROLES, (302, 403, 403, 200, 200, 403, 403), strict=True))
+COMPLIANCE = dict(zip(ROLES, (302, 403, 403, 200, 200, 403, 403, 403), strict=True))
 # The same for one applicant: the cast's investor has not applied, so the officers get 404.
-COMPLIANCE_APPLICANT = dict(zip(ROLES, (302, 403, 403, 404, 404, 403, 403), strict=True))
-API_POST_EMPTY = dict(zip(ROLES, (403, 400, 400, 400, 400, 400, 400), strict=True))
+COMPLIANCE_APPLICANT = dict(zip(ROLES, (302, 403, 403, 404, 404, 403, 403, 403), strict=True))
+# Identity decisions: platform compliance only (not issuer officers, not staff).
+PLATFORM_COMPLIANCE = dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 403, 200), strict=True))
+# The same for one investor: the cast's investor has not submitted onboarding, so it is 404.
+PLATFORM_COMPLIANCE_INVESTOR = dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 403, 404), strict=True))
+API_POST_EMPTY = dict(zip(ROLES, (403, 400, 400, 400, 400, 400, 400, 400), strict=True))
 # Offerings: an object that does not exist, behind the rule that names who may open it.
-NO_SUCH_OWN = dict(zip(ROLES, (302, 404, 404, 404, 404, 404, 404), strict=True))
-OFFERING_MANAGE = dict(zip(ROLES, (302, 403, 403, 200, 403, 403, 403), strict=True))
-OFFERING_MANAGE_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403), strict=True))
-OFFERING_VIEW_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 404, 404, 404), strict=True))
-PAYMENTS_DESK = dict(zip(ROLES, (302, 403, 403, 200, 200, 403, 403), strict=True))
-PAYMENTS_DESK_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 404, 403, 403), strict=True))
-API_MISSING = dict(zip(ROLES, (403, 404, 404, 404, 404, 404, 404), strict=True))
+NO_SUCH_OWN = dict(zip(ROLES, (302, 404, 404, 404, 404, 404, 404, 404), strict=True))
+OFFERING_MANAGE = dict(zip(ROLES, (302, 403, 403, 200, 403, 403, 403, 403), strict=True))
+OFFERING_MANAGE_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403, 403), strict=True))
+OFFERING_VIEW_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 404, 404, 404, 403), strict=True))
+PAYMENTS_DESK = dict(zip(ROLES, (302, 403, 403, 200, 200, 403, 403, 403), strict=True))
+PAYMENTS_DESK_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 404, 403, 403, 403), strict=True))
+API_MISSING = dict(zip(ROLES, (403, 404, 404, 404, 404, 404, 404, 404), strict=True))
 # Django's admin: staff with MFA only; everyone else is sent to the portal's login.
-ADMIN = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 200), strict=True))
+ADMIN = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 200, 302), strict=True))
 
 
 def _all(status: int) -> dict[str, int]:
@@ -72,9 +76,9 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "staff_console": ("GET", STAFF_ONLY),
     "chain_transactions": ("GET", STAFF_ONLY),
     "stablecoin_receipts": ("GET", STAFF_ONLY),
-    "stablecoin_receipt_return": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404), strict=True))),
-    "chain_transaction_retry": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404), strict=True))),
-    "chain_transaction_fill": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404), strict=True))),
+    "stablecoin_receipt_return": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404, 403), strict=True))),
+    "chain_transaction_retry": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404, 403), strict=True))),
+    "chain_transaction_fill": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404, 403), strict=True))),
     "health": ("GET", _all(200)),
     "api_me": ("GET", API_SIGNED_IN),
     "api_issuer_list": ("GET", API_SIGNED_IN),
@@ -99,12 +103,16 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "api_wallet_link": ("POST", API_POST_EMPTY),
     "compliance_queue": ("GET", COMPLIANCE),
     "compliance_investor": ("GET", COMPLIANCE_APPLICANT),
-    "compliance_kyc_decide": ("POST", COMPLIANCE_APPLICANT),
-    "compliance_accreditation_decide": ("POST", COMPLIANCE_APPLICANT),
-    "compliance_hit_decide": ("POST", COMPLIANCE_APPLICANT),
-    "compliance_owner_decide": ("POST", COMPLIANCE_APPLICANT),
-    "compliance_custodial_wallet": ("POST", COMPLIANCE_APPLICANT),
+    "compliance_application_decide": ("POST", COMPLIANCE_APPLICANT),
     "compliance_document_file": ("GET", COMPLIANCE_APPLICANT),
+    "identity_queue": ("GET", PLATFORM_COMPLIANCE),
+    "identity_investor": ("GET", PLATFORM_COMPLIANCE_INVESTOR),
+    "identity_kyc_decide": ("POST", PLATFORM_COMPLIANCE_INVESTOR),
+    "identity_accreditation_decide": ("POST", PLATFORM_COMPLIANCE_INVESTOR),
+    "identity_hit_decide": ("POST", PLATFORM_COMPLIANCE_INVESTOR),
+    "identity_owner_decide": ("POST", PLATFORM_COMPLIANCE_INVESTOR),
+    "identity_custodial_wallet": ("POST", PLATFORM_COMPLIANCE_INVESTOR),
+    "identity_document_file": ("GET", PLATFORM_COMPLIANCE_INVESTOR),
     # Vendor webhook: no session; an unsigned delivery is refused whoever sends it.
     "kyc_webhook": ("POST", _all(401)),
     # offerings, subscriptions, payments and closing (offerings/)
@@ -132,7 +140,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "subscription_reject": ("POST", OFFERING_MANAGE_MISSING),
     "wire_receipts": ("GET", PAYMENTS_DESK),
     # An empty import is sent back to the wires page with a message.
-    "wire_import": ("POST", dict(zip(ROLES, (302, 403, 403, 302, 302, 403, 403), strict=True))),
+    "wire_import": ("POST", dict(zip(ROLES, (302, 403, 403, 302, 302, 403, 403, 403), strict=True))),
     "wire_resolve": ("POST", PAYMENTS_DESK_MISSING),
     "refund_sent": ("POST", PAYMENTS_DESK_MISSING),
     "refund_retry": ("POST", PAYMENTS_DESK_MISSING),
@@ -148,15 +156,15 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     # django-allauth
     "account_login": ("GET", SIGNED_OUT),
     "account_signup": ("GET", SIGNED_OUT),
-    "account_logout": ("GET", dict(zip(ROLES, (302, 200, 200, 200, 200, 200, 200), strict=True))),
+    "account_logout": ("GET", dict(zip(ROLES, (302, 200, 200, 200, 200, 200, 200, 200), strict=True))),
     "account_inactive": ("GET", PUBLIC),
     "account_reauthenticate": ("GET", ACCOUNT),
     "account_email": ("GET", ACCOUNT),
     "account_email_verification_sent": ("GET", PUBLIC),
     "account_change_password": ("GET", ACCOUNT),
-    "account_set_password": ("GET", dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 302), strict=True))),
+    "account_set_password": ("GET", dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 302, 302), strict=True))),
     "account_reset_password": ("GET", PUBLIC),
-    "account_confirm_login_code": ("GET", dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 302), strict=True))),
+    "account_confirm_login_code": ("GET", dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 302, 302), strict=True))),
     "account_confirm_email": ("GET", PUBLIC),
     "account_reset_password_from_key_done": ("GET", PUBLIC),
     "account_reset_password_from_key": ("GET", PUBLIC),
@@ -164,10 +172,10 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "mfa_index": ("GET", ACCOUNT),
     "mfa_authenticate": ("GET", REAUTHENTICATE),  # only during a login that is waiting for its code
     # Re-entering a code needs an authenticator: the investor has none and is sent on.
-    "mfa_reauthenticate": ("GET", dict(zip(ROLES, (302, 302, 200, 200, 200, 200, 200), strict=True))),
+    "mfa_reauthenticate": ("GET", dict(zip(ROLES, (302, 302, 200, 200, 200, 200, 200, 200), strict=True))),
     "mfa_activate_totp": ("GET", REAUTHENTICATE),
     # The investor has no TOTP to deactivate.
-    "mfa_deactivate_totp": ("GET", dict(zip(ROLES, (302, 404, 302, 302, 302, 302, 302), strict=True))),
+    "mfa_deactivate_totp": ("GET", dict(zip(ROLES, (302, 404, 302, 302, 302, 302, 302, 302), strict=True))),
     "mfa_view_recovery_codes": ("GET", NO_RECOVERY_CODES),
     "mfa_generate_recovery_codes": ("GET", REAUTHENTICATE),
     "mfa_download_recovery_codes": ("GET", NO_RECOVERY_CODES),

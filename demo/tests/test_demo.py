@@ -47,11 +47,14 @@ def test_demo_data_loads_twice_without_changing_anything_the_second_time(
         assert user.check_password(DEMO_PASSWORD)
         assert EmailAddress.objects.get(user=user).verified
         assert has_mfa(user) == login.mfa
-    assert (User.objects.count(), IssuerMembership.objects.count()) == (6, 3)
+    assert (User.objects.count(), IssuerMembership.objects.count()) == (7, 3)
+    # Identity is decided by a platform compliance person, who holds no issuer role.
+    identity = User.objects.get(email="identity@tessera.local")
+    assert identity.platform_compliance and not identity.memberships.exists()
     sanctions = active_list()
     assert sanctions is not None and sanctions.entries > 0
 
-    # Both investors finished onboarding and wait for the compliance officer; Alice with a CPA's letter.
+    # Both investors finished onboarding and wait for platform compliance; Alice with a CPA's letter.
     alice = InvestorProfile.objects.get(user__email=ALICE.email)
     bob = InvestorProfile.objects.get(user__email="bob@investor.example")
     for investor, wallet in ((alice, ALICE_WALLET), (bob, BOB_WALLET)):

@@ -1,4 +1,4 @@
-"""Wallets: linked by an EIP-4361 signature in the browser, or recorded as the issuer custodian's."""
+"""Wallets: linked by an EIP-4361 signature in the browser, or recorded by platform compliance as a custodian's."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict, NotPermitted
-from core.models import Issuer, User
+from core.models import User
 from investors.models import InvestorProfile, SiweChallenge, Wallet, WalletKind
 from investors.services.profiles import mark_step_saved
 from investors.services.verification import investor_registry_refresh
@@ -119,10 +119,8 @@ def wallet_link_by_signature(*, investor: InvestorProfile, actor: User, message:
 
 
 @transaction.atomic
-def wallet_custodial_record(
-    *, investor: InvestorProfile, actor: User, issuer: Issuer, address: str, custodian_name: str
-) -> Wallet:
-    """Compliance records an address that the issuer's custodian controls for this investor."""
+def wallet_custodial_record(*, investor: InvestorProfile, actor: User, address: str, custodian_name: str) -> Wallet:
+    """Platform compliance records an address that a custodian controls for this investor."""
     address = _address(address)
     custodian_name = custodian_name.strip()
     if not custodian_name:
@@ -140,7 +138,6 @@ def wallet_custodial_record(
         actor=actor,
         action="wallet.custodial_recorded",
         obj=wallet,
-        issuer=issuer,
         after={"investor": investor.reference, "address": address, "custodian": custodian_name},
     )
     investor_registry_refresh(investor=investor, actor=actor)
@@ -153,7 +150,7 @@ def wallet_remove(*, wallet: Wallet, actor: User) -> None:
     if wallet.removed_at is not None:
         return
     if wallet.kind == WalletKind.CUSTODIAL and wallet.investor.user_id == actor.pk:
-        raise NotPermitted("A custodial wallet is removed by the issuer's compliance team.")
+        raise NotPermitted("A custodial wallet is removed by platform compliance.")
     wallet.removed_at = timezone.now()
     wallet.save(update_fields=["removed_at"])
     audit_record(

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from compliance.eligibility import EligibilityContext
 from compliance.exemptions import Exemption
-from investors.models import InvestorProfile
+from investors.models import ApplicationStatus, InvestorProfile, IssuerApplication
 from offerings.models import COMMITTED_STATUSES, Offering, Subscription
 from tokens.selectors import registry_wallets_confirmed
 
@@ -60,7 +60,11 @@ def eligibility_context(
             purchasers = purchasers.exclude(pk=exclude_subscription)
         used = purchasers.values("investor").distinct().count()
         counted = purchasers.filter(investor=investor).exists()
+    declined = IssuerApplication.objects.filter(
+        investor=investor, issuer_id=offering.issuer_id, status=ApplicationStatus.DECLINED
+    ).exists()
     return EligibilityContext(
+        declined_by_issuer=declined,
         existing_commitment_minor=existing,
         reg_cf_invested_12m_minor=reg_cf,
         non_accredited_used=used,
@@ -84,10 +88,16 @@ def closing_contexts(*, offering: Offering, subscriptions: list[Subscription]) -
     for pk, investor_id, amount in rows.values_list("pk", "investor_id", "amount_minor"):
         totals[investor_id] += amount
         per_sub[pk] = amount
+    declined = set(
+        IssuerApplication.objects.filter(
+            investor_id__in=investor_ids, issuer_id=offering.issuer_id, status=ApplicationStatus.DECLINED
+        ).values_list("investor_id", flat=True)
+    )
     contexts = {}
     for s in subscriptions:
         others = totals[s.investor_id] - per_sub.get(s.pk, 0)
         contexts[s.pk] = EligibilityContext(
+            declined_by_issuer=s.investor_id in declined,
             existing_commitment_minor=others if offering.exemption != Exemption.REG_CF else 0,
             reg_cf_invested_12m_minor=others if offering.exemption == Exemption.REG_CF else 0,
             counted_as_non_accredited=True,  # counted when the commitment was accepted

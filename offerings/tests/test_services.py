@@ -17,6 +17,7 @@ from core.models import AuditEvent
 from core.tests.files import png_bytes
 from core.tests.support import Cast
 from investors.models import InvestorProfile
+from investors.services.applications import issuer_application_create, issuer_application_decide
 from investors.tests.support import verified_investor
 from offerings.models import (
     EntryKind,
@@ -177,6 +178,19 @@ def test_an_ineligible_investor_gets_every_reason(cast) -> None:
     with pytest.raises(NotEligible) as refused:
         subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=1_005_00)
     assert len(refused.value.reasons) == 3
+
+
+def test_an_investor_the_issuer_declined_cannot_subscribe_to_its_offerings(cast) -> None:
+    offering = offering_open(cast.issuer, cast.admin)
+    investor = verified_investor(accreditation="verified")
+    application = issuer_application_create(investor=investor, issuer=cast.issuer, actor=investor.user)
+    issuer_application_decide(application=application, actor=cast.compliance, decision="decline", note="Not a fit")
+    with pytest.raises(NotEligible) as refused:
+        subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=1_000_00)
+    assert refused.value.reasons == ["The issuer of this offering did not admit you as an investor."]
+    # Admitting again opens the offerings; identity was never the issuer's to change.
+    issuer_application_decide(application=application, actor=cast.compliance, decision="admit")
+    subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=1_000_00)
 
 
 def test_the_hard_cap_refuses_what_does_not_fit(cast) -> None:
