@@ -37,6 +37,7 @@ class Perm(StrEnum):
     ISSUER_VIEW_AUDIT = "issuer.view_audit"
     ISSUER_MANAGE_OFFERINGS = "issuer.manage_offerings"
     ISSUER_RECORD_PAYMENTS = "issuer.record_payments"  # wires received, refunds sent by hand
+    ISSUER_APPROVE_MONEY = "issuer.approve_money"  # the second pair of eyes on money moved by hand
     COMPLIANCE_REVIEW = "compliance.review"  # the issuer admits or declines its applicants
     REGISTRY_VIEW = "registry.view"
     PLATFORM_ADMIN = "platform.admin"
@@ -51,13 +52,13 @@ ROLE_GRANTS: dict[str, frozenset[Perm]] = {
             Perm.ISSUER_VIEW_AUDIT,
             Perm.ISSUER_MANAGE_OFFERINGS,
             Perm.ISSUER_RECORD_PAYMENTS,
+            Perm.ISSUER_APPROVE_MONEY,
             Perm.COMPLIANCE_REVIEW,
             Perm.REGISTRY_VIEW,
         }
     ),
-    Role.COMPLIANCE_OFFICER: frozenset(
-        {Perm.ISSUER_VIEW, Perm.ISSUER_VIEW_AUDIT, Perm.COMPLIANCE_REVIEW, Perm.ISSUER_RECORD_PAYMENTS}
-    ),
+    # Compliance officers review applicants; they do not move or book money.
+    Role.COMPLIANCE_OFFICER: frozenset({Perm.ISSUER_VIEW, Perm.ISSUER_VIEW_AUDIT, Perm.COMPLIANCE_REVIEW}),
     # Transfer agents read the register; they change nothing at the issuer.
     Role.TRANSFER_AGENT: frozenset({Perm.ISSUER_VIEW, Perm.REGISTRY_VIEW}),
 }

@@ -92,3 +92,9 @@ class IssuerCreateForm(FormStyleMixin, forms.Form):
         if not is_country(value):
             raise forms.ValidationError("Use a two-letter ISO country code such as US or DE.")
         return value
+
+
+class FourEyesThresholdForm(forms.Form):
+    threshold_minor = forms.IntegerField(
+        label="Second approval needed above (cents; 0: always)", min_value=0, max_value=10**15
+    )

@@ -74,6 +74,14 @@ class Issuer(models.Model):
     country = CountryField(help_text="ISO 3166-1 alpha-2 of the principal place of business.")
     website = models.URLField(blank=True)
     description = models.TextField(blank=True)
+    # Four eyes: money moved by hand above this amount (minor units of the money's currency) needs a
+    # second admin's approval; 0 means every such movement does.
+    four_eyes_threshold_minor = models.PositiveBigIntegerField(
+        "four-eyes threshold",
+        default=0,
+        help_text="Wires recorded by hand and refunds marked sent above this amount (in cents) need a second "
+        "admin's approval. 0: always.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -103,6 +111,54 @@ class IssuerMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} at {self.issuer}"
+
+
+class ApprovalState(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    APPROVED = "approved", "Approved and done"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn by the proposer"
+
+
+class ApprovalRequest(models.Model):
+    """Maker-checker: one person of the issuer proposes an action, another approves it, then it runs.
+
+    The action is named by `kind` (registered in `core.approvals`) and described by `payload`; the
+    database refuses an approval by the person who proposed it.
+    """
+
+    issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="approval_requests")
+    kind = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    summary = models.CharField(max_length=300)
+    amount_minor = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3, blank=True)
+    payload = models.JSONField(default=dict)
+    state = models.CharField(max_length=16, choices=ApprovalState.choices, default=ApprovalState.PENDING)
+    proposed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(decided_by__isnull=True) | ~models.Q(decided_by=models.F("proposed_by")),
+                name="approval_not_by_its_proposer",
+            ),
+            # One open proposal per object (a refund cannot be proposed as sent twice at once).
+            models.UniqueConstraint(
+                fields=["kind", "object_type", "object_id"],
+                condition=models.Q(state="pending") & ~models.Q(object_id=""),
+                name="one_pending_approval_per_object",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} [{self.state}]"
 
 
 class AuditEvent(models.Model):

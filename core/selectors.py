@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from core.models import AuditEvent, Issuer, IssuerMembership
+from core.models import ApprovalRequest, ApprovalState, AuditEvent, Issuer, IssuerMembership
 
 
 def issuer_list_visible_to(*, user: Any) -> QuerySet[Issuer]:
@@ -27,3 +27,20 @@ def audit_events_for_issuer(*, issuer: Issuer) -> QuerySet[AuditEvent]:
 
 def audit_events_recent(*, limit: int = 50) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.order_by("-id")[:limit]
+
+
+def approvals_pending(*, issuer: Issuer) -> QuerySet[ApprovalRequest]:
+    return (
+        ApprovalRequest.objects.filter(issuer=issuer, state=ApprovalState.PENDING)
+        .select_related("proposed_by")
+        .order_by("proposed_at", "pk")
+    )
+
+
+def approvals_decided(*, issuer: Issuer) -> QuerySet[ApprovalRequest]:
+    return (
+        ApprovalRequest.objects.filter(issuer=issuer)
+        .exclude(state=ApprovalState.PENDING)
+        .select_related("proposed_by", "decided_by")
+        .order_by("-decided_at", "-pk")
+    )

@@ -9,6 +9,17 @@ urlpatterns = [
     path("issuers/<slug:slug>/team/", views.issuer_team_page, name="issuer_team"),
     path("issuers/<slug:slug>/team/<int:membership_id>/remove/", views.issuer_team_remove, name="issuer_team_remove"),
     path("issuers/<slug:slug>/audit/", views.issuer_audit_log, name="issuer_audit_log"),
+    path("issuers/<slug:slug>/approvals/", views.issuer_approvals, name="issuer_approvals"),
+    path(
+        "issuers/<slug:slug>/approvals/threshold/",
+        views.issuer_four_eyes_threshold,
+        name="issuer_four_eyes_threshold",
+    ),
+    path(
+        "issuers/<slug:slug>/approvals/<int:approval_id>/",
+        views.issuer_approval_decide,
+        name="issuer_approval_decide",
+    ),
     path("staff/", views.staff_console, name="staff_console"),
 ]
 

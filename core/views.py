@@ -10,11 +10,19 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import Perm, access_required, can, require, signed_in_user
 from core.actions import action_perform
+from core.approvals import approval_approve, approval_reject, four_eyes_threshold_propose
 from core.audit import audit_chain_verify
 from core.errors import ApplicationError
-from core.forms import IssuerCreateForm, MemberAddForm
-from core.models import Issuer, IssuerMembership, User
-from core.selectors import audit_events_for_issuer, audit_events_recent, issuer_list_visible_to, issuer_team
+from core.forms import FourEyesThresholdForm, IssuerCreateForm, MemberAddForm
+from core.models import ApprovalRequest, Issuer, IssuerMembership, User
+from core.selectors import (
+    approvals_decided,
+    approvals_pending,
+    audit_events_for_issuer,
+    audit_events_recent,
+    issuer_list_visible_to,
+    issuer_team,
+)
 from core.services import issuer_onboard, membership_grant, membership_revoke
 
 
@@ -35,6 +43,10 @@ def issuer_overview(request: HttpRequest, issuer: Issuer) -> HttpResponse:
         "team": issuer_team(issuer=issuer),
         "can_manage_team": can(request.user, Perm.ISSUER_MANAGE_TEAM, issuer),
         "can_view_audit": can(request.user, Perm.ISSUER_VIEW_AUDIT, issuer),
+        "can_approve": can(request.user, Perm.ISSUER_APPROVE_MONEY, issuer),
+        "pending_approvals": approvals_pending(issuer=issuer).count()
+        if can(request.user, Perm.ISSUER_APPROVE_MONEY, issuer)
+        else 0,
         "recent_events": audit_events_for_issuer(issuer=issuer)[:10]
         if can(request.user, Perm.ISSUER_VIEW_AUDIT, issuer)
         else [],
@@ -114,6 +126,61 @@ def staff_console(request: HttpRequest) -> HttpResponse:
         "chain": audit_chain_verify() if request.GET.get("verify") else None,
     }
     return render(request, "core/staff_console.html", context)
+
+
+@access_required(Perm.ISSUER_APPROVE_MONEY, issuer_kwarg="slug")
+def issuer_approvals(request: HttpRequest, issuer: Issuer) -> HttpResponse:
+    """Money moved by hand that waits for a second admin, and what was decided lately."""
+    context = {
+        "issuer": issuer,
+        "pending": approvals_pending(issuer=issuer),
+        "decided": approvals_decided(issuer=issuer)[:20],
+        "threshold_form": FourEyesThresholdForm(initial={"threshold_minor": issuer.four_eyes_threshold_minor}),
+        "section": "approvals",
+    }
+    return render(request, "core/approvals.html", context)
+
+
+@require_POST
+@access_required(Perm.ISSUER_APPROVE_MONEY, issuer_kwarg="slug")
+def issuer_four_eyes_threshold(request: HttpRequest, issuer: Issuer) -> HttpResponse:
+    form = FourEyesThresholdForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter the threshold as a whole number of cents (0: always).")
+        return redirect("issuer_approvals", slug=issuer.slug)
+    try:
+        outcome = four_eyes_threshold_propose(
+            issuer=issuer, actor=signed_in_user(request), threshold_minor=form.cleaned_data["threshold_minor"]
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        if outcome.pending:
+            messages.info(request, "A looser threshold needs a second admin: it waits for approval below.")
+        else:
+            messages.success(request, "The threshold is changed.")
+    return redirect("issuer_approvals", slug=issuer.slug)
+
+
+@require_POST
+@access_required(Perm.ISSUER_APPROVE_MONEY, issuer_kwarg="slug")
+def issuer_approval_decide(request: HttpRequest, issuer: Issuer, approval_id: int) -> HttpResponse:
+    approval = get_object_or_404(ApprovalRequest, pk=approval_id, issuer=issuer)
+    actor = signed_in_user(request)
+    if request.POST.get("decision") == "approve":
+        action_perform(
+            request,
+            lambda: approval_approve(request=approval, actor=actor),
+            success=f"Approved and done: {approval.summary}.",
+        )
+    else:
+        own = approval.proposed_by_id == actor.pk
+        action_perform(
+            request,
+            lambda: approval_reject(request=approval, actor=actor, note=request.POST.get("note", "")),
+            success="Withdrawn; nothing was recorded." if own else "Rejected; nothing was recorded.",
+        )
+    return redirect("issuer_approvals", slug=issuer.slug)
 
 
 def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -282,7 +282,8 @@ def ready_lines(result: DemoChainResult, url: str) -> list[str]:
         f"  1. alice@investor.example → {url}/offerings/ → {fund.title} → Subscribe "
         f"{Money(fund.soft_cap_minor, cur)} (the soft cap) → sign → pay by bank wire; note the wire reference.",
         f"  2. admin@harborstreet.example (code: `make otp`) → {desk}/wires/ → record the wire (that reference, "
-        "the amount and the bank's reference of the wire).",
+        "the amount and the bank's reference of the wire); it waits for a second admin.",
+        f"     finance@harborstreet.example → {desk}/approvals/ → approve it: the wire is booked.",
         f"  3. Same admin → {desk}/offerings/{fund.public_id}/dashboard/ → Close offering: the units are minted.",
         f"  4. alice → {url}/portfolio/: the units, their lock-up and the mint transaction.",
         f"  5. identity@tessera.local → {url}/platform/compliance/: Bob waits for identity review; approve his KYC.",

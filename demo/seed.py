@@ -80,6 +80,7 @@ DEMO_LOGINS = [
     DemoLogin("staff@tessera.local", "Platform staff", True),
     DemoLogin("identity@tessera.local", "Platform compliance (KYC, sanctions, accreditation)", True),
     DemoLogin("admin@harborstreet.example", "Issuer admin, Harbor Street Capital", True),
+    DemoLogin("finance@harborstreet.example", "Issuer admin (second approver), Harbor Street Capital", True),
     DemoLogin("compliance@harborstreet.example", "Compliance officer, Harbor Street Capital", True),
     DemoLogin("agent@ledgertransfer.example", "Transfer agent, Harbor Street Capital", True),
     DemoLogin("alice@investor.example", "Investor, verified and accredited", False),
@@ -87,6 +88,7 @@ DEMO_LOGINS = [
 ]
 ROLES = {
     "admin@harborstreet.example": Role.ISSUER_ADMIN,
+    "finance@harborstreet.example": Role.ISSUER_ADMIN,
     "compliance@harborstreet.example": Role.COMPLIANCE_OFFICER,
     "agent@ledgertransfer.example": Role.TRANSFER_AGENT,
 }
@@ -94,6 +96,7 @@ NAMES = {
     "staff@tessera.local": "Sam Staff",
     "identity@tessera.local": "Priya Natarajan",
     "admin@harborstreet.example": "Hannah Reyes",
+    "finance@harborstreet.example": "Femi Adeyemi",
     "compliance@harborstreet.example": "Carlos Ortiz",
     "agent@ledgertransfer.example": "Tara Agent",
     "alice@investor.example": "Alice Moreau",

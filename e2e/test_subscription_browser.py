@@ -59,7 +59,8 @@ def _signed_in(browser, live_server, user):
 
 
 def test_subscribe_sign_pay_close_and_see_the_tokens(world, live_server, browser) -> None:
-    issuer = IssuerFactory.create(name="Harbor Street Capital", slug="harbor")
+    # Wires up to 5,000.00 are booked by one admin; above that a second admin approves (not exercised here).
+    issuer = IssuerFactory.create(name="Harbor Street Capital", slug="harbor", four_eyes_threshold_minor=5_000_00)
     admin = MembershipFactory.create(issuer=issuer, role=Role.ISSUER_ADMIN, user__email="admin@harbor.example").user
     portal_registry_ensure()
     drain()

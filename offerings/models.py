@@ -333,6 +333,11 @@ class RefundPurpose(models.TextChoices):
     EXCESS = "excess", "What was paid beyond the subscription"
 
 
+# Only money that leaves by hand is recorded by hand: Stripe and stablecoin refunds are booked from
+# what the provider or the chain reports, never from a person saying they were sent.
+HAND_REFUND_PROVIDERS = frozenset({"wire"})
+
+
 class Refund(models.Model):
     """A refund the portal owes, sent through the provider that took the money.
 

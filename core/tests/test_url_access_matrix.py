@@ -54,8 +54,11 @@ NO_SUCH_OWN = dict(zip(ROLES, (302, 404, 404, 404, 404, 404, 404, 404), strict=T
 OFFERING_MANAGE = dict(zip(ROLES, (302, 403, 403, 200, 403, 403, 403, 403), strict=True))
 OFFERING_MANAGE_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403, 403), strict=True))
 OFFERING_VIEW_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 404, 404, 404, 403), strict=True))
-PAYMENTS_DESK = dict(zip(ROLES, (302, 403, 403, 200, 200, 403, 403, 403), strict=True))
-PAYMENTS_DESK_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 404, 403, 403, 403), strict=True))
+# Money desk: the issuer's admins only (compliance officers do not record payments).
+PAYMENTS_DESK = dict(zip(ROLES, (302, 403, 403, 200, 403, 403, 403, 403), strict=True))
+PAYMENTS_DESK_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403, 403), strict=True))
+# Four eyes: the issuer's admins approve what another admin proposed.
+APPROVALS = PAYMENTS_DESK
 API_MISSING = dict(zip(ROLES, (403, 404, 404, 404, 404, 404, 404, 404), strict=True))
 # Django's admin: staff with MFA only; everyone else is sent to the portal's login.
 ADMIN = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 200, 302), strict=True))
@@ -73,6 +76,10 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "issuer_team": ("GET", ISSUER_TEAM),
     "issuer_team_remove": ("POST", ISSUER_TEAM_POST),
     "issuer_audit_log": ("GET", ISSUER_AUDIT),
+    "issuer_approvals": ("GET", APPROVALS),
+    "issuer_approval_decide": ("POST", PAYMENTS_DESK_MISSING),
+    # An empty threshold is sent back to the approvals page with a message.
+    "issuer_four_eyes_threshold": ("POST", dict(zip(ROLES, (302, 403, 403, 302, 403, 403, 403, 403), strict=True))),
     "staff_console": ("GET", STAFF_ONLY),
     "chain_transactions": ("GET", STAFF_ONLY),
     "stablecoin_receipts": ("GET", STAFF_ONLY),
@@ -140,7 +147,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "subscription_reject": ("POST", OFFERING_MANAGE_MISSING),
     "wire_receipts": ("GET", PAYMENTS_DESK),
     # An empty import is sent back to the wires page with a message.
-    "wire_import": ("POST", dict(zip(ROLES, (302, 403, 403, 302, 302, 403, 403, 403), strict=True))),
+    "wire_import": ("POST", dict(zip(ROLES, (302, 403, 403, 302, 403, 403, 403, 403), strict=True))),
     "wire_resolve": ("POST", PAYMENTS_DESK_MISSING),
     "refund_sent": ("POST", PAYMENTS_DESK_MISSING),
     "refund_retry": ("POST", PAYMENTS_DESK_MISSING),
@@ -268,6 +275,7 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "case_id": "999999",
         "event_id": "999999",
         "batch_id": "999999",
+        "approval_id": "999999",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

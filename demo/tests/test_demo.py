@@ -47,7 +47,7 @@ def test_demo_data_loads_twice_without_changing_anything_the_second_time(
         assert user.check_password(DEMO_PASSWORD)
         assert EmailAddress.objects.get(user=user).verified
         assert has_mfa(user) == login.mfa
-    assert (User.objects.count(), IssuerMembership.objects.count()) == (7, 3)
+    assert (User.objects.count(), IssuerMembership.objects.count()) == (8, 4)
     # Identity is decided by a platform compliance person, who holds no issuer role.
     identity = User.objects.get(email="identity@tessera.local")
     assert identity.platform_compliance and not identity.memberships.exists()

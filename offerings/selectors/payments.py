@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 
 from core.models import Issuer
 from offerings.models import (
+    HAND_REFUND_PROVIDERS,
     OPEN_CASE_STAGES,
     OPEN_REFUND_STATUSES,
     Offering,
@@ -52,7 +53,9 @@ def refunds_open(*, offering: Offering) -> QuerySet[Refund]:
 def refunds_to_send_by_hand(*, issuer: Issuer, limit: int = 100) -> list[Refund]:
     """Refunds the provider cannot send itself (a wire back): a person sends them and records it."""
     return list(
-        Refund.objects.filter(subscription__offering__issuer=issuer, external_ref="manual")
+        Refund.objects.filter(
+            subscription__offering__issuer=issuer, external_ref="manual", provider__in=HAND_REFUND_PROVIDERS
+        )
         .exclude(status=RefundStatus.SENT)
         .select_related("subscription__investor", "subscription__offering")
         .order_by("requested_at")[:limit]

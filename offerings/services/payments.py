@@ -17,12 +17,14 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.approvals import ApprovalKind, ApprovalOutcome, approval_kind_register, approval_propose
 from core.audit import Actor, audit_record
 from core.errors import ApplicationError, Conflict
-from core.models import User
+from core.models import ApprovalRequest, User
 from core.money import Money
 from core.tasks import task_enqueue_on_commit
 from offerings.models import (
+    HAND_REFUND_PROVIDERS,
     OPEN_REFUND_STATUSES,
     CaseKind,
     EntryKind,
@@ -512,15 +514,58 @@ def refund_retry(*, refund: Refund, actor: User) -> Refund:
     return refund
 
 
+REFUND_MARK_SENT = "refund.mark_sent"
+
+
+def _refund_sendable_by_hand(refund: Refund, bank_reference: str) -> None:
+    if refund.provider not in HAND_REFUND_PROVIDERS:
+        raise ApplicationError(
+            f"This refund goes back through {refund.provider}, not by hand; it is booked when {refund.provider} "
+            "reports it. Retry it instead if it failed.",
+            code="not_by_hand",
+        )
+    if not bank_reference:
+        raise ApplicationError("Enter the bank's reference of the refund wire.", code="reference_missing")
+    if refund.status == RefundStatus.SENT:
+        raise Conflict("This refund is already recorded as sent.", code="sent")
+
+
+def _refund_mark_sent_perform(request: ApprovalRequest, actor: User) -> Refund:
+    refund = Refund.objects.get(pk=int(request.object_id))
+    return refund_mark_sent(refund=refund, actor=actor, bank_reference=request.payload["bank_reference"])
+
+
+approval_kind_register(
+    ApprovalKind(kind=REFUND_MARK_SENT, label="Record a refund wire as sent", perform=_refund_mark_sent_perform)
+)
+
+
+@transaction.atomic
+def refund_sent_propose(*, refund: Refund, actor: User, bank_reference: str) -> ApprovalOutcome:
+    """A person says they wired a refund back: recorded now within the issuer's four-eyes threshold,
+    else once a second admin approves."""
+    refund = Refund.objects.select_related("subscription__offering__issuer").get(pk=refund.pk)
+    bank_reference = bank_reference.strip()
+    _refund_sendable_by_hand(refund, bank_reference)
+    return approval_propose(
+        issuer=refund.subscription.offering.issuer,
+        kind=REFUND_MARK_SENT,
+        proposer=actor,
+        summary=f"Refund of {Money(refund.amount_minor, refund.currency)} wired back, bank reference "
+        f"{bank_reference[:100]}",
+        amount_minor=refund.amount_minor,
+        currency=refund.currency,
+        payload={"bank_reference": bank_reference[:200]},
+        obj=refund,
+    )
+
+
 @transaction.atomic
 def refund_mark_sent(*, refund: Refund, actor: User, bank_reference: str) -> Refund:
     """A person sent a refund the provider cannot send itself (a wire back) and records it."""
     refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund.pk)
     bank_reference = bank_reference.strip()
-    if not bank_reference:
-        raise ApplicationError("Enter the bank's reference of the refund wire.", code="reference_missing")
-    if refund.status == RefundStatus.SENT:
-        raise Conflict("This refund is already recorded as sent.", code="sent")
+    _refund_sendable_by_hand(refund, bank_reference)
     refund_recorded(
         payment=refund.payment,
         amount_minor=refund.amount_minor,

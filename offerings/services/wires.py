@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.approvals import ApprovalKind, ApprovalOutcome, approval_kind_register, approval_propose
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
-from core.models import Issuer, User
+from core.models import ApprovalRequest, Issuer, User
 from core.money import AmountInvalid, Money, amount_bounds_check, amount_parse
 from offerings.models import (
     OPEN_SUBSCRIPTION_STATUSES,
@@ -116,6 +117,87 @@ def _recorded_how(receipt: WireReceipt) -> str:
     return f"recorded {how}{ref} on {receipt.recorded_at:%d %B %Y}"
 
 
+def _wire_input_check(
+    *, amount_minor: int, currency: str, received_on: dt.date, bank_reference: str, by_hand: bool
+) -> None:
+    if amount_minor <= 0:
+        raise ApplicationError("The amount received must be above zero.", code="invalid_amount")
+    try:
+        amount_bounds_check(amount_minor, currency=currency, label="amount received", minimum=1)
+    except AmountInvalid as exc:
+        raise ApplicationError(exc.message, code="invalid_amount") from exc
+    if received_on > timezone.localdate():
+        raise ApplicationError("The date received cannot be in the future.", code="future_date")
+    if by_hand and not bank_reference:
+        raise ApplicationError(
+            "Enter the bank's reference of the wire (its transaction or IMAD number on the statement), so the "
+            "same wire is never credited twice.",
+            code="bank_reference_missing",
+        )
+
+
+WIRE_RECORD = "wire.record"
+
+
+def _wire_record_perform(request: ApprovalRequest, actor: User) -> WireReceipt:
+    data = request.payload
+    return wire_receipt_record(
+        issuer=request.issuer,
+        actor=actor,
+        reference=data["reference"],
+        amount_minor=int(data["amount_minor"]),
+        currency=data["currency"],
+        received_on=dt.date.fromisoformat(data["received_on"]),
+        bank_reference=data.get("bank_reference", ""),
+        payer=data.get("payer", ""),
+    )
+
+
+approval_kind_register(ApprovalKind(kind=WIRE_RECORD, label="Record a wire received", perform=_wire_record_perform))
+
+
+@transaction.atomic
+def wire_receipt_propose(
+    *,
+    issuer: Issuer,
+    actor: User,
+    reference: str,
+    amount_minor: int,
+    currency: str,
+    received_on: dt.date,
+    bank_reference: str = "",
+    payer: str = "",
+) -> ApprovalOutcome:
+    """A wire recorded by hand: recorded now within the issuer's four-eyes threshold, else once a
+    second admin approves (the statement import, read from the bank's own file, needs no second person)."""
+    currency = (currency or "").upper()
+    bank_reference = bank_reference_normalise(bank_reference)
+    _wire_input_check(
+        amount_minor=amount_minor,
+        currency=currency,
+        received_on=received_on,
+        bank_reference=bank_reference,
+        by_hand=True,
+    )
+    return approval_propose(
+        issuer=issuer,
+        kind=WIRE_RECORD,
+        proposer=actor,
+        summary=f"Record a wire of {money(amount_minor, currency)} received {received_on.isoformat()}, "
+        f"reference {reference.strip()[:140]}, bank reference {bank_reference}",
+        amount_minor=amount_minor,
+        currency=currency,
+        payload={
+            "reference": reference.strip()[:140],
+            "amount_minor": amount_minor,
+            "currency": currency,
+            "received_on": received_on.isoformat(),
+            "bank_reference": bank_reference,
+            "payer": payer.strip()[:200],
+        },
+    )
+
+
 @transaction.atomic
 def wire_receipt_record(
     *,
@@ -139,20 +221,13 @@ def wire_receipt_record(
     """
     currency = (currency or "").upper()
     bank_reference = bank_reference_normalise(bank_reference)
-    if amount_minor <= 0:
-        raise ApplicationError("The amount received must be above zero.", code="invalid_amount")
-    try:
-        amount_bounds_check(amount_minor, currency=currency, label="amount received", minimum=1)
-    except AmountInvalid as exc:
-        raise ApplicationError(exc.message, code="invalid_amount") from exc
-    if received_on > timezone.localdate():
-        raise ApplicationError("The date received cannot be in the future.", code="future_date")
-    if source == "manual" and not bank_reference:
-        raise ApplicationError(
-            "Enter the bank's reference of the wire (its transaction or IMAD number on the statement), so the "
-            "same wire is never credited twice.",
-            code="bank_reference_missing",
-        )
+    _wire_input_check(
+        amount_minor=amount_minor,
+        currency=currency,
+        received_on=received_on,
+        bank_reference=bank_reference,
+        by_hand=source == "manual",
+    )
     # One recorder of an issuer's wires at a time: the duplicate check below reads what others write.
     Issuer.objects.select_for_update().filter(pk=issuer.pk).first()
     found = reference_find(reference)

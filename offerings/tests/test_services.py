@@ -305,7 +305,7 @@ def test_cancelling_a_paid_reg_cf_subscription_refunds_it_and_releases_the_amoun
     assert subscription.status == SubscriptionStatus.CANCELLED and offering.committed_minor == 0
     refund = subscription.refunds.get()
     assert refund.amount_minor == 1_000_00 and refund.status == RefundStatus.REQUESTED  # a wire goes back by hand
-    refund_mark_sent(refund=refund, actor=cast.compliance, bank_reference="OUT-123")
+    refund_mark_sent(refund=refund, actor=cast.admin, bank_reference="OUT-123")
     subscription.refresh_from_db()
     assert subscription.paid_minor == 0
     kinds = list(PaymentEntry.objects.filter(subscription=subscription).values_list("kind", "amount_minor"))

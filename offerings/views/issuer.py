@@ -300,7 +300,7 @@ def wire_receipts(request: HttpRequest, issuer: Issuer) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            receipt = wire_services.wire_receipt_record(
+            outcome = wire_services.wire_receipt_propose(
                 issuer=issuer,
                 actor=signed_in_user(request),
                 reference=d["reference"],
@@ -313,8 +313,18 @@ def wire_receipts(request: HttpRequest, issuer: Issuer) -> HttpResponse:
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            level = messages.SUCCESS if receipt.match == WireMatch.EXACT else messages.WARNING
-            messages.add_message(request, level, f"Wire {receipt.reference} recorded: {receipt.get_match_display()}.")
+            if outcome.pending:
+                messages.info(
+                    request,
+                    f"Wire {d['reference']} waits for a second admin of {issuer.name} to approve it on the "
+                    "approvals page; it is booked then.",
+                )
+            else:
+                receipt = outcome.result
+                level = messages.SUCCESS if receipt.match == WireMatch.EXACT else messages.WARNING
+                messages.add_message(
+                    request, level, f"Wire {receipt.reference} recorded: {receipt.get_match_display()}."
+                )
             return redirect("wire_receipts", slug=issuer.slug)
     flagged_only = request.GET.get("show") == "flagged"
     rows = payment_selectors.wire_receipts_of(issuer=issuer, flagged_only=flagged_only)
@@ -365,13 +375,17 @@ def wire_resolve(request: HttpRequest, issuer: Issuer, receipt_id: int) -> HttpR
 @access_required(Perm.ISSUER_RECORD_PAYMENTS, issuer_kwarg="slug")
 def refund_sent(request: HttpRequest, issuer: Issuer, refund_id: int) -> HttpResponse:
     refund = get_object_or_404(Refund, subscription__offering__issuer=issuer, pk=refund_id)
-    action_perform(
-        request,
-        lambda: payment_services.refund_mark_sent(
+    try:
+        outcome = payment_services.refund_sent_propose(
             refund=refund, actor=signed_in_user(request), bank_reference=request.POST.get("bank_reference", "")
-        ),
-        success="Refund recorded as sent.",
-    )
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        if outcome.pending:
+            messages.info(request, "The refund waits for a second admin to approve it on the approvals page.")
+        else:
+            messages.success(request, "Refund recorded as sent.")
     return redirect("wire_receipts", slug=issuer.slug)
 
 
