@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -43,3 +44,48 @@ class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current_request_id() or "-"
         return True
+
+
+class PrivilegedIdleTimeoutMiddleware:
+    """Sessions of privileged users (issuer roles, platform compliance, staff) end after a quiet spell.
+
+    The time of the last request is kept in the session; a request after more than
+    PRIVILEGED_IDLE_TIMEOUT_SECONDS signs the user out and sends them to sign in again.
+    """
+
+    SESSION_KEY = "tessera_last_activity"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from django.conf import settings
+        from django.contrib import messages
+        from django.contrib.auth import logout
+        from django.contrib.auth.views import redirect_to_login
+        from django.http import JsonResponse
+
+        from core.access import is_privileged
+
+        user = getattr(request, "user", None)
+        if user is not None and is_privileged(user):
+            now = int(time.time())
+            last = request.session.get(self.SESSION_KEY)
+            limit = int(settings.PRIVILEGED_IDLE_TIMEOUT_SECONDS)
+            if isinstance(last, int) and now - last > limit:
+                logout(request)
+                minutes = max(limit // 60, 1)
+                if request.path.startswith("/api/"):
+                    return JsonResponse(
+                        {"error": {"code": "session_expired", "message": "Your session ended; sign in again."}},
+                        status=401,
+                    )
+                messages.info(
+                    request,
+                    f"You were signed out after {minutes} minutes without activity, as every account with an "
+                    "issuer, compliance or staff role is. Sign in again to continue.",
+                )
+                return redirect_to_login(request.get_full_path())
+            if not isinstance(last, int) or now - last >= 60:  # a session write at most once a minute
+                request.session[self.SESSION_KEY] = now
+        return self.get_response(request)

@@ -55,6 +55,21 @@ def issuer_create(
     return issuer
 
 
+def _memberships_locked(issuer_id: int) -> None:
+    """Lock every membership of the issuer (in primary-key order) before counting its admins, so two
+    people removing or demoting each other at once cannot both succeed and leave no admin."""
+    Issuer.objects.select_for_update().filter(pk=issuer_id).first()
+    list(IssuerMembership.objects.select_for_update().filter(issuer_id=issuer_id).order_by("pk").values_list("pk"))
+
+
+def _keep_an_admin(issuer_id: int, *, leaving: int) -> None:
+    others = IssuerMembership.objects.filter(issuer_id=issuer_id, role=Role.ISSUER_ADMIN).exclude(pk=leaving)
+    if not others.exists():
+        raise ApplicationError(
+            "An issuer must keep at least one admin. Make someone else an admin first.", code="last_admin"
+        )
+
+
 @transaction.atomic
 def issuer_onboard(
     *,
@@ -83,10 +98,13 @@ def membership_grant(*, actor: User | None, issuer: Issuer, user: User, role: st
     """Give `user` a role at `issuer`, or change the role they already have there."""
     if role not in Role.values:
         raise ApplicationError("Choose one of the listed roles.", code="invalid_role")
-    existing = IssuerMembership.objects.select_for_update().filter(issuer=issuer, user=user).first()
+    _memberships_locked(issuer.pk)
+    existing = IssuerMembership.objects.filter(issuer=issuer, user=user).first()
     if existing is not None:
         if existing.role == role:
             return existing
+        if existing.role == Role.ISSUER_ADMIN:
+            _keep_an_admin(issuer.pk, leaving=existing.pk)
         before = {"user": user.email, "role": existing.role}
         existing.role = role
         existing.save(update_fields=["role"])
@@ -109,13 +127,12 @@ def membership_grant(*, actor: User | None, issuer: Issuer, user: User, role: st
 
 @transaction.atomic
 def membership_revoke(*, actor: User | None, membership: IssuerMembership) -> None:
-    locked = IssuerMembership.objects.select_for_update().get(pk=membership.pk)
+    _memberships_locked(membership.issuer_id)
+    locked = IssuerMembership.objects.select_related("user", "issuer").filter(pk=membership.pk).first()
+    if locked is None:
+        raise Conflict("That person no longer has a role at this issuer.", code="membership_gone")
     if locked.role == Role.ISSUER_ADMIN:
-        admins = IssuerMembership.objects.filter(issuer_id=locked.issuer_id, role=Role.ISSUER_ADMIN).count()
-        if admins <= 1:
-            raise ApplicationError(
-                "An issuer must keep at least one admin. Add another admin first.", code="last_admin"
-            )
+        _keep_an_admin(locked.issuer_id, leaving=locked.pk)
     audit_record(
         actor=actor,
         action="membership.revoked",

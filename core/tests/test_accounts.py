@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -11,6 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from core.mfa import totp_code
+from core.middleware import PrivilegedIdleTimeoutMiddleware
 from core.models import Role, User
 from core.tests.factories import TEST_PASSWORD, TEST_TOTP_SECRET, MembershipFactory, UserFactory
 
@@ -104,3 +106,29 @@ def test_repeated_failed_logins_are_rate_limited(client: Client) -> None:
     assert blocked.status_code == 200
     assert b"Too many failed login attempts" in blocked.content
     assert client.get("/dashboard/").status_code == 302
+
+
+def _idle_for(client: Client, seconds: int) -> None:
+    session = client.session
+    session[PrivilegedIdleTimeoutMiddleware.SESSION_KEY] = int(time.time()) - seconds
+    session.save()
+
+
+@pytest.mark.django_db
+def test_a_privileged_session_ends_after_the_idle_timeout(cast) -> None:
+    client = Client()
+    client.force_login(cast.admin)
+    assert client.get(f"/issuers/{cast.issuer.slug}/").status_code == 200
+    _idle_for(client, 29 * 60)
+    assert client.get(f"/issuers/{cast.issuer.slug}/").status_code == 200  # still inside the 30 minutes
+    _idle_for(client, 31 * 60)
+    response = client.get(f"/issuers/{cast.issuer.slug}/", follow=True)
+    assert response.redirect_chain[0][0].startswith("/accounts/login/")
+    assert "signed out after 30 minutes without activity" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    # Investors are not privileged: their sessions follow the ordinary session lifetime.
+    investor = Client()
+    investor.force_login(cast.investor)
+    investor.get("/dashboard/")
+    _idle_for(investor, 31 * 60)
+    assert investor.get("/dashboard/").status_code == 200

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connection, connections
 from django.test import Client
 
 from core.errors import ApplicationError
 from core.models import AuditEvent, Issuer, IssuerMembership, Role
 from core.services import membership_grant, membership_revoke
-from core.tests.factories import UserFactory
+from core.tests.factories import MembershipFactory, UserFactory
 from core.tests.support import Cast
 
 
@@ -94,3 +97,50 @@ def test_the_audit_log_pages_keep_the_other_query_parameters(client: Client, cas
     assert "Page 1 of 2" in first and 'href="?q=x&amp;page=2">Older</a>' in first
     second = client.get(f"/issuers/{cast.issuer.slug}/audit/?q=x&page=2").content.decode()
     assert "Page 2 of 2" in second and 'href="?q=x&amp;page=1">Newer</a>' in second
+
+
+@pytest.mark.django_db
+def test_the_last_admin_cannot_be_demoted(client: Client, cast: Cast) -> None:
+    with pytest.raises(ApplicationError, match="at least one admin"):
+        membership_grant(actor=cast.admin, issuer=cast.issuer, user=cast.admin, role=Role.TRANSFER_AGENT)
+    client.force_login(cast.admin)
+    page = client.post(f"/issuers/{cast.issuer.slug}/team/", {"email": cast.admin.email, "role": "compliance_officer"})
+    assert b"must keep at least one admin" in page.content
+    assert IssuerMembership.objects.get(pk=cast.admin_membership.pk).role == Role.ISSUER_ADMIN
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_removing_each_other_at_once_leave_one_admin(cast: Cast) -> None:
+    """Each request locks the issuer's memberships before counting admins (PostgreSQL: SELECT ... FOR UPDATE)."""
+    second = MembershipFactory.create(issuer=cast.issuer, role=Role.ISSUER_ADMIN)
+    first = cast.admin_membership
+    start = threading.Barrier(4)
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def act(action) -> None:
+        try:
+            start.wait()
+            action()
+            result = "ok"
+        except ApplicationError as exc:
+            result = exc.code
+        finally:
+            connections.close_all()
+        with lock:
+            results.append(result)
+
+    actions = [
+        lambda: membership_revoke(actor=second.user, membership=first),
+        lambda: membership_revoke(actor=cast.admin, membership=second),
+        lambda: membership_grant(actor=second.user, issuer=cast.issuer, user=cast.admin, role=Role.TRANSFER_AGENT),
+        lambda: membership_grant(actor=cast.admin, issuer=cast.issuer, user=second.user, role=Role.TRANSFER_AGENT),
+    ]
+    threads = [threading.Thread(target=act, args=(a,)) for a in actions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(results) == 4 and "last_admin" in results, results
+    assert IssuerMembership.objects.filter(issuer=cast.issuer, role=Role.ISSUER_ADMIN).count() == 1
+    assert connection.vendor in ("postgresql", "sqlite")

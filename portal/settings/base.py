@@ -53,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "core.middleware.PrivilegedIdleTimeoutMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -240,6 +241,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
+# Sessions of issuer, compliance, transfer-agent, platform-compliance and staff accounts end after
+# this long without a request.
+PRIVILEGED_IDLE_TIMEOUT_SECONDS = env.int("PRIVILEGED_IDLE_TIMEOUT_SECONDS", default=30 * 60)
 CSRF_COOKIE_HTTPONLY = False
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
