@@ -189,7 +189,11 @@ def test_an_investor_onboards_and_their_wallet_is_verified_on_chain(chain, live_
     review.get_by_role("heading", name="Identity reviews").wait_for()
     review.get_by_role("link", name="Review Alice Marchetti").click()
     review.get_by_role("heading", name="Alice Marchetti").wait_for()
-    assert review.locator("img.doc-preview").evaluate("img => img.complete && img.naturalWidth > 0")
+    # The passport shows inline (served to platform compliance only); wait for the image to arrive.
+    review.wait_for_function(
+        "() => { const img = document.querySelector('img.doc-preview'); "
+        "return img !== null && img.complete && img.naturalWidth > 0; }"
+    )
     review.locator("#kyc-decision").select_option("approve")
     review.get_by_role("button", name="Record KYC decision").click()
     review.get_by_text("KYC approved. The investor is registered on-chain for every issuer's tokens.").wait_for()
