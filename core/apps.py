@@ -7,6 +7,12 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from celery.signals import worker_ready
+        from django.contrib.auth.signals import user_logged_in
+
+        from core.middleware import idle_clock_start
+
+        # The idle clock of a privileged session starts at sign-in.
+        user_logged_in.connect(idle_clock_start, weak=False, dispatch_uid="tessera_idle_clock_start")
 
         @worker_ready.connect(weak=False)
         def _announce(**kwargs: object) -> None:

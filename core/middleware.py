@@ -46,6 +46,12 @@ class RequestIdLogFilter(logging.Filter):
         return True
 
 
+def idle_clock_start(sender: object, request: HttpRequest | None = None, **kwargs: object) -> None:
+    """At sign-in: the session's last activity is now (so the first pages need no extra session write)."""
+    if request is not None and hasattr(request, "session"):
+        request.session[PrivilegedIdleTimeoutMiddleware.SESSION_KEY] = int(time.time())
+
+
 class PrivilegedIdleTimeoutMiddleware:
     """Sessions of privileged users (issuer roles, platform compliance, staff) end after a quiet spell.
 
