@@ -187,7 +187,9 @@ def test_an_investor_the_issuer_declined_cannot_subscribe_to_its_offerings(cast)
     issuer_application_decide(application=application, actor=cast.compliance, decision="decline", note="Not a fit")
     with pytest.raises(NotEligible) as refused:
         subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=1_000_00)
-    assert refused.value.reasons == ["The issuer of this offering did not admit you as an investor."]
+    assert [(r.code, r.message) for r in refused.value.reasons] == [
+        ("not_admitted", "The issuer of this offering did not admit you as an investor.")
+    ]
     # Admitting again opens the offerings; identity was never the issuer's to change.
     issuer_application_decide(application=application, actor=cast.compliance, decision="admit")
     subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=1_000_00)
