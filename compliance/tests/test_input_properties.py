@@ -1,4 +1,4 @@
-"""Generated input through the compliance officer's custodial wallet form and the staff's issuer form
+"""Generated input through platform compliance's custodial wallet form and the staff's issuer form
 (wallet addresses, countries): never a server error, and a refused request stores nothing."""
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ def _post(client: Client, url: str, data: dict[str, object]) -> None:
 
 def test_generated_custodial_wallets_and_issuers(cast) -> None:
     investor = submitted_investor(cast)
-    officer = _client(cast.compliance)
+    officer = _client(cast.platform_compliance)  # custodial wallets are a platform decision
     staff = _client(cast.staff)
-    url = f"/issuers/{cast.issuer.slug}/compliance/investors/{investor.public_id}/wallets/"
+    url = f"/platform/compliance/investors/{investor.public_id}/wallets/"
 
     @examples
     @given(address=WALLET_ADDRESS, custodian=TEXT, country=COUNTRY)
