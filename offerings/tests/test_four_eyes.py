@@ -34,6 +34,7 @@ def _wire_form(subscription, amount: str = "2000.00") -> dict[str, str]:
         "amount": amount,
         "currency": "USD",
         "received_on": timezone.localdate().isoformat(),
+        "bank_reference": f"IMAD-{subscription.wire_reference}",
     }
 
 
@@ -87,6 +88,7 @@ def test_under_the_issuers_threshold_one_admin_records_the_wire(cast) -> None:
         amount_minor=6_000_00,
         currency="USD",
         received_on=timezone.localdate(),
+        bank_reference=f"IMAD-{big.wire_reference}",
     )
     assert outcome.pending and WireReceipt.objects.count() == 1
 
@@ -173,6 +175,7 @@ def test_two_admins_approving_at_once_book_the_wire_once(cast) -> None:
         amount_minor=2_000_00,
         currency="USD",
         received_on=timezone.localdate(),
+        bank_reference=f"IMAD-{subscription.wire_reference}",
     )
     assert outcome.request is not None
     request = outcome.request
