@@ -86,17 +86,19 @@ def approval_propose(
     currency: str,
     payload: dict[str, Any],
     obj: models.Model | None = None,
+    object_key: tuple[str, str] | None = None,
     required: bool | None = None,
 ) -> ApprovalOutcome:
     """Run the action now if the amount is within the issuer's threshold, else wait for a second person.
-    `required` overrides the threshold (True: always ask, False: never)."""
+    `required` overrides the threshold (True: always ask, False: never). The request is about `obj`, or
+    about `object_key` (type, id) when the thing does not exist yet; one pending request per object."""
     handler = approval_kind(kind)
     issuer = Issuer.objects.get(pk=issuer.pk)  # the threshold as it is now, not as the caller loaded it
     request = ApprovalRequest(
         issuer=issuer,
         kind=kind,
-        object_type=obj._meta.label_lower if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
+        object_type=obj._meta.label_lower if obj is not None else (object_key or ("", ""))[0],
+        object_id=str(obj.pk) if obj is not None else (object_key or ("", ""))[1],
         summary=summary[:300],
         amount_minor=amount_minor,
         currency=currency,

@@ -117,6 +117,43 @@ def _recorded_how(receipt: WireReceipt) -> str:
     return f"recorded {how}{ref} on {receipt.recorded_at:%d %B %Y}"
 
 
+def _subscription_of(issuer: Issuer, reference: str) -> Subscription | None:
+    found = reference_find(reference)
+    if not found:
+        return None
+    return Subscription.objects.select_related("offering").filter(wire_reference=found, offering__issuer=issuer).first()
+
+
+def _refuse_if_recorded(
+    *,
+    issuer: Issuer,
+    bank_reference: str,
+    reference: str,
+    subscription: Subscription | None,
+    amount_minor: int,
+    currency: str,
+    received_on: dt.date,
+    occurrence: int = 1,
+) -> None:
+    known = _same_wire(
+        issuer=issuer,
+        bank_reference=bank_reference,
+        reference=reference.strip()[:140],
+        subscription=subscription,
+        amount_minor=amount_minor,
+        currency=currency,
+        received_on=received_on,
+        occurrence=max(occurrence, 1),
+    )
+    if known is not None:
+        raise DuplicateWire(
+            f"This wire was already {_recorded_how(known)} ({known.reference}, "
+            f"{money(known.amount_minor, known.currency)} received {known.received_on:%d %B %Y}); "
+            "it is credited once.",
+            receipt=known,
+        )
+
+
 def _wire_input_check(
     *, amount_minor: int, currency: str, received_on: dt.date, bank_reference: str, by_hand: bool
 ) -> None:
@@ -179,6 +216,16 @@ def wire_receipt_propose(
         bank_reference=bank_reference,
         by_hand=True,
     )
+    # Told at once when the wire is already booked; the approval would only fail later.
+    _refuse_if_recorded(
+        issuer=issuer,
+        bank_reference=bank_reference,
+        reference=reference,
+        subscription=_subscription_of(issuer, reference),
+        amount_minor=amount_minor,
+        currency=currency,
+        received_on=received_on,
+    )
     return approval_propose(
         issuer=issuer,
         kind=WIRE_RECORD,
@@ -195,6 +242,8 @@ def wire_receipt_propose(
             "bank_reference": bank_reference,
             "payer": payer.strip()[:200],
         },
+        # One open proposal per bank wire: the same wire proposed twice waits once.
+        object_key=("offerings.bank_wire", bank_reference[:64]),
     )
 
 
@@ -230,29 +279,17 @@ def wire_receipt_record(
     )
     # One recorder of an issuer's wires at a time: the duplicate check below reads what others write.
     Issuer.objects.select_for_update().filter(pk=issuer.pk).first()
-    found = reference_find(reference)
-    subscription = (
-        Subscription.objects.select_related("offering").filter(wire_reference=found, offering__issuer=issuer).first()
-        if found
-        else None
-    )
-    known = _same_wire(
+    subscription = _subscription_of(issuer, reference)
+    _refuse_if_recorded(
         issuer=issuer,
         bank_reference=bank_reference,
-        reference=reference.strip()[:140],
+        reference=reference,
         subscription=subscription,
         amount_minor=amount_minor,
         currency=currency,
         received_on=received_on,
-        occurrence=max(occurrence, 1),
+        occurrence=occurrence,
     )
-    if known is not None:
-        raise DuplicateWire(
-            f"This wire was already {_recorded_how(known)} ({known.reference}, "
-            f"{money(known.amount_minor, known.currency)} received {known.received_on:%d %B %Y}); "
-            "it is credited once.",
-            receipt=known,
-        )
     if subscription is None:
         match = WireMatch.UNMATCHED
     elif currency != subscription.currency:

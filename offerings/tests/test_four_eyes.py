@@ -49,6 +49,9 @@ def test_a_wire_recorded_by_hand_is_booked_only_when_a_second_admin_approves(cas
     subscription.refresh_from_db()
     assert subscription.paid_minor == 0
     approval = ApprovalRequest.objects.get()
+    # The same bank wire proposed again waits once.
+    twice = maker.post(f"/issuers/{cast.issuer.slug}/wires/", _wire_form(subscription)).content.decode()
+    assert "already waiting for approval" in twice and ApprovalRequest.objects.count() == 1
     # The one who proposed it cannot approve it.
     own = maker.post(
         f"/issuers/{cast.issuer.slug}/approvals/{approval.pk}/", {"decision": "approve"}, follow=True
@@ -205,6 +208,17 @@ def test_two_admins_approving_at_once_book_the_wire_once(cast) -> None:
     assert results[cast.admin.pk] in {"four_eyes", "decided"}
     assert set(results.values()) <= {"ok", "decided", "four_eyes"}
     assert WireReceipt.objects.count() == 1
+    # Once booked, proposing that wire again is refused at once.
+    with pytest.raises(Conflict, match="already recorded by hand"):
+        wire_receipt_propose(
+            issuer=cast.issuer,
+            actor=cast.admin,
+            reference=subscription.wire_reference,
+            amount_minor=2_000_00,
+            currency="USD",
+            received_on=timezone.localdate(),
+            bank_reference=f"IMAD-{subscription.wire_reference}",
+        )
     subscription.refresh_from_db()
     assert subscription.paid_minor == 2_000_00
     assert ApprovalRequest.objects.get(pk=request.pk).decided_by_id != cast.admin.pk
