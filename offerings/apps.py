@@ -12,5 +12,5 @@ class OfferingsConfig(AppConfig):
         # A closing mint is retried only through the offering, which checks the chain first.
         transaction_retry_guard(key_prefix="close:", guard=mint_transaction_retry_guard)
 
-        # Registers the four-eyes actions (a wire recorded by hand, a refund marked sent).
-        from offerings.services import payments, wires  # noqa: F401
+        # Registers the four-eyes actions (a wire recorded by hand, a refund marked sent, a case's release).
+        from offerings.services import cases, payments, wires  # noqa: F401

@@ -13,9 +13,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from core.approvals import ApprovalKind, ApprovalOutcome, approval_kind_register, approval_propose
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
-from core.models import User
+from core.models import ApprovalRequest, User
+from core.money import Money
 from core.tasks import task_enqueue_on_commit
 from offerings.models import CaseKind, CaseStage, PaymentCase, Subscription, SubscriptionStatus
 from tokens import services as chain
@@ -159,21 +161,25 @@ def _note(note: str) -> str:
     return note[:1000]
 
 
-@transaction.atomic
-def case_release(*, case: PaymentCase, actor: User, note: str) -> PaymentCase:
-    """The money is recovered (a dispute won, the investor paid again): unfreeze the tokens.
-
-    One call, so the issuer's second-person approval can wrap it.
-    """
-    note = _note(note)
-    case = _lock_open(case, stage=CaseStage.FROZEN)
-    subscription = Subscription.objects.select_for_update().get(pk=case.subscription_id)
+def _recovered_or_refuse(subscription: Subscription) -> None:
     if subscription.paid_minor < subscription.amount_minor:
         raise Conflict(
             "The money is not back yet: the subscription holds less than it costs. "
             "Transfer the tokens back or burn them instead.",
             code="not_recovered",
         )
+
+
+@transaction.atomic
+def case_release(*, case: PaymentCase, actor: User, note: str) -> PaymentCase:
+    """The money is recovered (a dispute won, the investor paid again): unfreeze the tokens.
+
+    Runs once a second person approved it (`case_release_propose`), or at once within the threshold.
+    """
+    note = _note(note)
+    case = _lock_open(case, stage=CaseStage.FROZEN)
+    subscription = Subscription.objects.select_for_update().get(pk=case.subscription_id)
+    _recovered_or_refuse(subscription)
     key = f"case:{case.pk}:release"
     tx = chain.token_freeze_amount(
         owner_ref=subscription.offering.owner_ref,
@@ -184,6 +190,40 @@ def case_release(*, case: PaymentCase, actor: User, note: str) -> PaymentCase:
         actor=actor,
     )
     return _resolve(case, stage=CaseStage.RELEASED, actor=actor, note=note, tx_key=key, tx=tx)
+
+
+CASE_RELEASE = "offerings.case_release"
+
+
+def _case_release_perform(request: ApprovalRequest, actor: User) -> PaymentCase:
+    case = PaymentCase.objects.get(pk=int(request.object_id))
+    return case_release(case=case, actor=actor, note=str(request.payload["note"]))
+
+
+approval_kind_register(
+    ApprovalKind(kind=CASE_RELEASE, label="Release tokens frozen after a chargeback", perform=_case_release_perform)
+)
+
+
+@transaction.atomic
+def case_release_propose(*, case: PaymentCase, actor: User, note: str) -> ApprovalOutcome:
+    """Unfreezing after a chargeback moves value back to the investor: a second person of the issuer
+    approves it above the issuer's four-eyes threshold (always, at the default 0)."""
+    note = _note(note)
+    case = _lock_open(case, stage=CaseStage.FROZEN)
+    subscription = Subscription.objects.select_related("offering__issuer").get(pk=case.subscription_id)
+    _recovered_or_refuse(subscription)  # said now, not only when the approver clicks
+    return approval_propose(
+        issuer=subscription.offering.issuer,
+        kind=CASE_RELEASE,
+        proposer=actor,
+        summary=f"Release {case.quantity} tokens frozen for a {case.get_kind_display().lower()} of "
+        f"{Money(case.amount_minor, case.currency)}",
+        amount_minor=case.amount_minor,
+        currency=case.currency,
+        payload={"note": note},
+        obj=case,
+    )
 
 
 @transaction.atomic

@@ -8,12 +8,14 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from core.errors import Conflict
-from core.models import AuditEvent
+from core.approvals import approval_approve
+from core.errors import Conflict, NotPermitted
+from core.models import ApprovalRequest, AuditEvent, Role
+from core.tests.factories import MembershipFactory
 from investors.services.verification import investor_registry_refresh
 from investors.tests.support import verified_investor
 from offerings.models import CaseKind, CaseStage, PaymentCase, SubscriptionStatus
-from offerings.services.cases import case_burn, case_release, case_transfer
+from offerings.services.cases import case_burn, case_release, case_release_propose, case_transfer
 from offerings.services.closing import closing_advance, offering_close
 from offerings.services.offerings import offering_publish
 from offerings.services.subscriptions import subscription_payment_start
@@ -148,3 +150,41 @@ def test_a_lost_chargeback_moves_the_tokens_back_to_the_issuers_wallet(cast, iss
     assert case.stage == CaseStage.TRANSFERRED
     assert token_balance(chain_settings.rpc_url, token, WALLETS[0]) == 0
     assert token_balance(chain_settings.rpc_url, token, WALLETS[1]) == 200
+
+
+def test_releasing_a_chargeback_case_needs_a_second_admin_and_the_proposer_cannot_approve(
+    cast, issued, chain_settings
+) -> None:
+    _subscription, token, _fake = issued
+    chargeback = dispute(intent="pi_issued", amount=2_000_00)
+    deliver(event("charge.dispute.created", chargeback))
+    case = PaymentCase.objects.get()
+    drain()
+    deliver(event("charge.dispute.closed", {**chargeback, "status": "won"}))
+
+    # The default threshold (0) asks for a second person every time.
+    outcome = case_release_propose(case=case, actor=cast.admin, note="Stripe reports the dispute won")
+    assert outcome.pending and outcome.request is not None
+    case.refresh_from_db()
+    assert case.stage == CaseStage.FROZEN
+    with pytest.raises(NotPermitted):
+        approval_approve(request=outcome.request, actor=cast.admin)
+    with pytest.raises(Conflict, match="already waiting"):
+        case_release_propose(case=case, actor=cast.admin, note="again")
+    drain()
+    assert _frozen(chain_settings, token, WALLETS[0]) == 200
+
+    second = MembershipFactory.create(issuer=cast.issuer, role=Role.ISSUER_ADMIN).user
+    approval_approve(request=outcome.request, actor=second)
+    case.refresh_from_db()
+    assert case.stage == CaseStage.RELEASED and case.resolved_by == second
+    drain()
+    assert _frozen(chain_settings, token, WALLETS[0]) == 0
+
+
+def test_a_case_release_is_refused_when_proposed_if_the_money_is_not_back(cast, issued) -> None:
+    deliver(event("charge.dispute.created", dispute(intent="pi_issued", amount=2_000_00)))
+    case = PaymentCase.objects.get()
+    with pytest.raises(Conflict, match="not back"):
+        case_release_propose(case=case, actor=cast.admin, note="Dispute won")
+    assert not ApprovalRequest.objects.exists()

@@ -44,7 +44,11 @@ def payment_case_resolve(request: HttpRequest, issuer: Issuer, case_id: int) -> 
     case = get_object_or_404(PaymentCase, subscription__offering__issuer=issuer, pk=case_id)
     actor, note = signed_in_user(request), request.POST.get("note", "")
     actions = {
-        "release": (lambda: case_services.case_release(case=case, actor=actor, note=note), "Tokens released."),
+        "release": (
+            lambda: case_services.case_release_propose(case=case, actor=actor, note=note),
+            "Release recorded: the tokens are released now if no second person is needed, "
+            "otherwise once another admin approves it on the approvals page.",
+        ),
         "transfer": (
             lambda: case_services.case_transfer(
                 case=case, actor=actor, to_wallet=request.POST.get("wallet", "").strip(), note=note
