@@ -1,58 +1,83 @@
-"""Database-level refusal of UPDATE / DELETE / TRUNCATE on the audit chain (SQLite and PostgreSQL).
+"""Database-level refusal of UPDATE / DELETE / TRUNCATE on append-only tables (SQLite and PostgreSQL):
+the audit chain (core_auditevent) and the money ledger (offerings_paymententry).
 
-Installed by a migration in every environment except the test database, where the test runner
-must empty tables between tests; a test installs it on its own to prove it works.
+Installed by migrations in every environment except the test database, where the test runner
+must empty tables between tests; tests install them on their own to prove they work.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-STATEMENTS: dict[str, list[str]] = {
-    "sqlite": [
-        "CREATE TRIGGER IF NOT EXISTS core_auditevent_no_update BEFORE UPDATE ON core_auditevent "
-        "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;",
-        "CREATE TRIGGER IF NOT EXISTS core_auditevent_no_delete BEFORE DELETE ON core_auditevent "
-        "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;",
-    ],
-    "postgresql": [
-        """
-        CREATE OR REPLACE FUNCTION core_auditevent_append_only() RETURNS trigger AS $$
-        BEGIN
-            RAISE EXCEPTION 'audit events are append-only';
-        END;
-        $$ LANGUAGE plpgsql;
-        """,
-        "DROP TRIGGER IF EXISTS core_auditevent_append_only ON core_auditevent;",
-        "CREATE TRIGGER core_auditevent_append_only BEFORE UPDATE OR DELETE ON core_auditevent "
-        "FOR EACH ROW EXECUTE FUNCTION core_auditevent_append_only();",
-        # TRUNCATE skips row triggers; a statement trigger covers it.
-        "DROP TRIGGER IF EXISTS core_auditevent_no_truncate ON core_auditevent;",
-        "CREATE TRIGGER core_auditevent_no_truncate BEFORE TRUNCATE ON core_auditevent "
-        "FOR EACH STATEMENT EXECUTE FUNCTION core_auditevent_append_only();",
-    ],
-}
+AUDIT_TABLE = "core_auditevent"
+PAYMENT_ENTRY_TABLE = "offerings_paymententry"
+MESSAGES = {AUDIT_TABLE: "audit events are append-only", PAYMENT_ENTRY_TABLE: "payment entries are append-only"}
 
-REMOVE: dict[str, list[str]] = {
-    "sqlite": [
-        "DROP TRIGGER IF EXISTS core_auditevent_no_update;",
-        "DROP TRIGGER IF EXISTS core_auditevent_no_delete;",
-    ],
-    "postgresql": [
-        "DROP TRIGGER IF EXISTS core_auditevent_no_truncate ON core_auditevent;",
-        "DROP TRIGGER IF EXISTS core_auditevent_append_only ON core_auditevent;",
-        "DROP FUNCTION IF EXISTS core_auditevent_append_only();",
-    ],
-}
+
+def _install_statements(vendor: str, table: str) -> list[str]:
+    message = MESSAGES[table]
+    if vendor == "sqlite":
+        return [
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{message}'); END;",
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, '{message}'); END;",
+        ]
+    if vendor == "postgresql":
+        return [
+            f"""
+            CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION '{message}';
+            END;
+            $$ LANGUAGE plpgsql;
+            """,
+            f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};",
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only();",
+            # TRUNCATE skips row triggers; a statement trigger covers it.
+            f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};",
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only();",
+        ]
+    return []
+
+
+def _remove_statements(vendor: str, table: str) -> list[str]:
+    if vendor == "sqlite":
+        return [f"DROP TRIGGER IF EXISTS {table}_no_update;", f"DROP TRIGGER IF EXISTS {table}_no_delete;"]
+    if vendor == "postgresql":
+        return [
+            f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};",
+            f"DROP TRIGGER IF EXISTS {table}_append_only ON {table};",
+            f"DROP FUNCTION IF EXISTS {table}_append_only();",
+        ]
+    return []
+
+
+def append_only_guard_install(*, connection: Any, table: str) -> None:
+    with connection.cursor() as cursor:
+        for statement in _install_statements(connection.vendor, table):
+            cursor.execute(statement)
+
+
+def append_only_guard_remove(*, connection: Any, table: str) -> None:
+    with connection.cursor() as cursor:
+        for statement in _remove_statements(connection.vendor, table):
+            cursor.execute(statement)
 
 
 def audit_guard_install(*, connection: Any) -> None:
-    with connection.cursor() as cursor:
-        for statement in STATEMENTS.get(connection.vendor, []):
-            cursor.execute(statement)
+    append_only_guard_install(connection=connection, table=AUDIT_TABLE)
 
 
 def audit_guard_remove(*, connection: Any) -> None:
-    with connection.cursor() as cursor:
-        for statement in REMOVE.get(connection.vendor, []):
-            cursor.execute(statement)
+    append_only_guard_remove(connection=connection, table=AUDIT_TABLE)
+
+
+def payment_entry_guard_install(*, connection: Any) -> None:
+    append_only_guard_install(connection=connection, table=PAYMENT_ENTRY_TABLE)
+
+
+def payment_entry_guard_remove(*, connection: Any) -> None:
+    append_only_guard_remove(connection=connection, table=PAYMENT_ENTRY_TABLE)

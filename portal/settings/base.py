@@ -274,7 +274,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# The database refuses UPDATE/DELETE on the audit chain (see core/db_guards.py).
+# The database refuses UPDATE/DELETE on the audit chain and the payment ledger (see core/db_guards.py).
 AUDIT_APPEND_ONLY_GUARD = True
 
 # --- Chain signer and outbox -------------------------------------------------------------

@@ -31,7 +31,7 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 CELERY_BROKER_URL = env.str(
     "CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / f'test-celery-broker-{TEST_RUN_ID}.sqlite3'}"
 )
-# The test runner empties tables between transactional tests; test_audit installs the guard itself.
+# The test runner empties tables between transactional tests; the guards tests install them themselves.
 AUDIT_APPEND_ONLY_GUARD = False
 
 # One key for every role on a local chain: anvil's first account (its address and published key).
