@@ -4,7 +4,9 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
+# A deployment runs these; without DJANGO_SETTINGS_MODULE it gets production settings (which refuse to
+# start without their secrets), never the local ones with DEBUG and demo keys. Local runs set it.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.production")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

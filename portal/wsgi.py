@@ -2,5 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.local")
+# A deployment runs these; without DJANGO_SETTINGS_MODULE it gets production settings (which refuse to
+# start without their secrets), never the local ones with DEBUG and demo keys. Local runs set it.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.production")
 application = get_wsgi_application()

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 
 PRODUCTION_ENV = {
@@ -63,3 +64,40 @@ def test_production_settings_hold_sender_addresses_and_never_a_signing_key() -> 
     result = _manage("shell", "-c", probe, env={**PRODUCTION_ENV, "CHAIN_SIGNER_KEY": key})
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-2:] == ["False", "['0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A']"]
+
+
+def _python(code: str, *, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    ours = ("DJANGO_", "DATABASE_URL", "CELERY_", "CACHE_URL", "CHAIN_", "FIELD_ENCRYPTION_KEYS")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, **env},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+SERVER_ENTRY_POINTS = {
+    "wsgi": "import portal.wsgi; from django.conf import settings; print('DEBUG', settings.DEBUG)",
+    "asgi": "import portal.asgi; from django.conf import settings; print('DEBUG', settings.DEBUG)",
+    "celery": "from portal.celery import app; from django.conf import settings; print('DEBUG', settings.DEBUG)",
+}
+
+
+@pytest.mark.parametrize("entry", sorted(SERVER_ENTRY_POINTS))
+def test_a_server_started_without_a_settings_module_gets_production_and_refuses_without_secrets(entry: str) -> None:
+    result = _python(SERVER_ENTRY_POINTS[entry], env={})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr, result.stderr[-2000:]
+    secrets = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SETTINGS_MODULE"}
+    started = _python(SERVER_ENTRY_POINTS[entry], env=secrets)
+    assert started.returncode == 0, started.stderr[-2000:]
+    assert "DEBUG False" in started.stdout
+
+
+def test_manage_py_keeps_the_local_settings_without_a_settings_module() -> None:
+    result = _manage("shell", "-c", "from django.conf import settings; print('DEBUG', settings.DEBUG)", env={})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "DEBUG True" in result.stdout
