@@ -3,6 +3,8 @@
 503 when the database or the broker cannot be reached (the portal cannot take work);
 200 with status "degraded" when only the chain or the workers are behind, or a sender's oldest
 unconfirmed nonce is older than CHAIN_NONCE_STALL_SECONDS or a sender waits for funds or a key.
+Anyone sees each component's status and the kind of failure; only staff see the failure's text
+(it can name hosts, ports and credentials in URLs).
 """
 
 from __future__ import annotations
@@ -20,6 +22,13 @@ from kombu import Connection
 
 from core.models import WorkerHeartbeat
 from tokens.selectors import chain_status, sender_states
+
+# What a failing check adds for staff only.
+PRIVATE_KEYS = frozenset({"detail"})
+
+
+def _public(checks: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {name: {k: v for k, v in check.items() if k not in PRIVATE_KEYS} for name, check in checks.items()}
 
 
 def _timed(check: Any) -> dict[str, Any]:
@@ -85,4 +94,6 @@ def health(request: HttpRequest) -> JsonResponse:
         and checks["senders"].get("all_ok", False)
     )
     status = "ok" if everything_ok else ("degraded" if critical_ok else "down")
-    return JsonResponse({"status": status, "checks": checks}, status=200 if critical_ok else 503)
+    user = getattr(request, "user", None)
+    shown = checks if user is not None and user.is_authenticated and user.is_staff else _public(checks)
+    return JsonResponse({"status": status, "checks": shown}, status=200 if critical_ok else 503)

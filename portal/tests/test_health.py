@@ -36,3 +36,20 @@ def test_a_running_node_with_the_right_chain_id_is_healthy(client: Client, anvil
     with override_settings(CHAIN_RPC_URL=anvil_node.rpc_url, CHAIN_ID=1):
         wrong = client.get("/health/").json()["checks"]["chain"]
     assert wrong["ok"] is False and wrong["error"] == "WrongChain"
+
+
+@pytest.mark.django_db
+def test_failures_are_named_without_their_text_except_to_staff(client: Client) -> None:
+    from core.tests.factories import UserFactory
+
+    broker = f"redis://:hunter2@127.0.0.1:{free_port()}/0"
+    with override_settings(CELERY_BROKER_URL=broker, CHAIN_RPC_URL=f"http://127.0.0.1:{free_port()}"):
+        anonymous = client.get("/health/")
+        client.force_login(UserFactory.create(is_staff=True, mfa=True))
+        staff = client.get("/health/")
+    body = anonymous.json()
+    assert body["status"] == "down" and body["checks"]["broker"]["ok"] is False
+    assert body["checks"]["broker"]["error"] and body["checks"]["chain"]["error"]
+    assert all("detail" not in check for check in body["checks"].values())
+    assert "127.0.0.1" not in anonymous.content.decode() and "hunter2" not in anonymous.content.decode()
+    assert "detail" in staff.json()["checks"]["chain"]
