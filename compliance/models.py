@@ -176,3 +176,6 @@ class ScreeningHit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_name} ~ {self.entry_name} ({self.score})"
+
+    def audit_label(self) -> str:
+        return f"hit #{self.pk} of investor #{self.investor_id} ~ SDN #{self.ent_num} ({self.score})"

@@ -17,7 +17,7 @@ from django_celery_beat.models import (
     SolarSchedule,
 )
 
-from core.audit import audit_record
+from core.audit import audit_object_label, audit_record
 from core.models import AuditEvent, Issuer, IssuerMembership, User
 from core.services import platform_compliance_set
 
@@ -88,9 +88,14 @@ class AuditedAdminMixin:
     """Admin edits are state changes too: each one is written to the audit chain."""
 
     audit_exclude = frozenset({"password", "data", "secret"})
+    # Personal data: the event says the field changed, never what it holds (core.audit keeps no personal data).
+    audit_personal = frozenset({"full_name", "first_name", "last_name", "legal_name", "date_of_birth", "phone"})
+
+    def _shown(self, field: str, value: Any) -> str:
+        return "(changed)" if field in self.audit_personal else str(value)
 
     def _snapshot(self, values: dict[str, Any], fields: list[str]) -> dict[str, Any]:
-        return {f: str(values.get(f)) for f in fields if f not in self.audit_exclude}
+        return {f: self._shown(f, values.get(f)) for f in fields if f not in self.audit_exclude}
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)  # type: ignore[misc]
@@ -108,14 +113,14 @@ class AuditedAdminMixin:
         for obj in formset.new_objects:
             audit_record(actor=request.user, action=f"admin.{obj._meta.model_name}.added", obj=obj)
         for obj, fields in formset.changed_objects:
-            after = {f: str(getattr(obj, f, "")) for f in fields if f not in self.audit_exclude}
+            after = {f: self._shown(f, getattr(obj, f, "")) for f in fields if f not in self.audit_exclude}
             audit_record(actor=request.user, action=f"admin.{obj._meta.model_name}.changed", obj=obj, after=after)
         for obj in formset.deleted_objects:
             audit_record(
                 actor=request.user,
                 action=f"admin.{obj._meta.model_name}.deleted",
                 obj=None,
-                before={"object": str(obj)},
+                before={"object": audit_object_label(obj)},
                 issuer=getattr(obj, "issuer", None),
             )
 

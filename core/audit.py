@@ -1,4 +1,16 @@
-"""The audit chain: every state change writes an event in the same transaction as the change."""
+"""The audit chain: every state change writes an event in the same transaction as the change.
+
+What enters the chain: who acted, the object's type and id, states and field changes. Never
+personal data (names, incomes, dates of birth, tax ids, addresses): a model whose `str()` names a
+person defines `audit_label()` (a label by id), and people acting as investors are labelled by
+their user id, so a person's data can be erased where law requires while the chain still verifies.
+
+Lock order, for every service: row locks first, in the order issuer, offering, subscription,
+payment, refund, then other rows (each kind in primary-key order), and the audit chain head last.
+The first `audit_record` of a transaction locks the head until commit, so a service takes every
+row lock it needs before it writes its first event; taken the other way round, two services could
+each hold what the other waits for (a deadlock on PostgreSQL).
+"""
 
 from __future__ import annotations
 
@@ -48,6 +60,18 @@ def _content_of(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+def audit_object_label(obj: models.Model) -> str:
+    """How an object is named in the chain: its `audit_label()` when the model has one, else `str()`."""
+    label = getattr(obj, "audit_label", None)
+    return str(label() if callable(label) else obj)[:200]
+
+
+def audit_actor_label(actor: Actor | AnonymousUser) -> str:
+    if isinstance(actor, User) and actor.is_authenticated:
+        return actor.audit_label()[:254]
+    return (str(actor) if actor else "system")[:254]
+
+
 def _issuer_id_of(obj: Any, issuer: Issuer | None) -> int | None:
     if issuer is not None:
         return issuer.pk
@@ -72,11 +96,11 @@ def audit_record(
         event = AuditEvent(
             occurred_at=timezone.now(),
             actor_id=user.pk if user else None,
-            actor_label=(user.email if user else (str(actor) if actor else "system"))[:254],
+            actor_label=audit_actor_label(actor),
             action=action,
             object_type=obj._meta.label_lower if obj is not None else "",
             object_id=str(obj.pk) if obj is not None else "",
-            object_label=str(obj)[:200] if obj is not None else "",
+            object_label=audit_object_label(obj) if obj is not None else "",
             issuer_id=_issuer_id_of(obj, issuer),
             before=_canonical_json(before) if before is not None else None,
             after=_canonical_json(after) if after is not None else None,

@@ -63,6 +63,13 @@ class User(AbstractUser):
     def display_name(self) -> str:
         return self.full_name or self.email
 
+    def audit_label(self) -> str:
+        """Team members and staff by their e-mail address; investors by id (their personal data stays out
+        of the immutable audit chain)."""
+        if type(self)._default_manager.filter(pk=self.pk, investor_profile__isnull=False).exists():
+            return f"user {self.pk}"
+        return self.email
+
 
 class Issuer(models.Model):
     """A company that raises money by issuing a tokenized security."""

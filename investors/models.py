@@ -137,6 +137,9 @@ class InvestorProfile(models.Model):
     def __str__(self) -> str:
         return self.legal_name or f"investor {self.public_id.hex[:8]}"
 
+    def audit_label(self) -> str:
+        return f"investor {self.reference}"  # never the name: the audit chain holds no personal data
+
     @property
     def reference(self) -> str:
         """The stable id the on-chain registry knows this investor by."""
@@ -197,6 +200,9 @@ class BeneficialOwner(models.Model):
     def __str__(self) -> str:
         return f"{self.full_name} ({self.get_role_display()})"
 
+    def audit_label(self) -> str:
+        return f"{self.get_role_display()} #{self.pk} of investor #{self.investor_id}"
+
     @property
     def ownership_percent(self) -> str:
         return f"{self.ownership_bps // 100}.{self.ownership_bps % 100:02d}%"
@@ -252,6 +258,9 @@ class InvestorDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.investor}"
+
+    def audit_label(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} of investor #{self.investor_id}"
 
     @property
     def is_image(self) -> bool:
@@ -435,6 +444,9 @@ class IssuerApplication(models.Model):
     def __str__(self) -> str:
         return f"{self.investor} → {self.issuer}"
 
+    def audit_label(self) -> str:
+        return f"investor #{self.investor_id} → {self.issuer_id}"
+
 
 class ApplicationNote(models.Model):
     """A note or decision of the issuer's officers on one application, seen by that issuer only."""
@@ -450,3 +462,6 @@ class ApplicationNote(models.Model):
 
     def __str__(self) -> str:
         return f"note on {self.application}"
+
+    def audit_label(self) -> str:
+        return f"note #{self.pk} on application #{self.application_id}"

@@ -208,6 +208,9 @@ class Subscription(models.Model):
     def __str__(self) -> str:
         return f"{self.investor} → {self.offering}: {self.amount_minor} {self.currency}"
 
+    def audit_label(self) -> str:
+        return f"subscription #{self.pk} of investor #{self.investor_id} to offering #{self.offering_id}"
+
     @property
     def outstanding_minor(self) -> int:
         return max(self.amount_minor - self.paid_minor, 0)

@@ -157,7 +157,8 @@ def accreditation_claim_start(
         actor=actor,
         action="accreditation.started",
         obj=claim,
-        after={"investor": investor.reference, "method": method, "status": claim.status, **clean},
+        # Which figures were given, not their amounts: incomes and net worth stay out of the audit chain.
+        after={"investor": investor.reference, "method": method, "status": claim.status, "figures": sorted(clean)},
     )
     return claim
 

@@ -189,8 +189,8 @@ def _create(
             "quantity": subscription.quantity,
             "wallet": subscription.wallet_address,
             "pay_by": subscription.pay_by,
-            "self_certified_income_minor": annual_income_minor,
-            "self_certified_net_worth_minor": net_worth_minor,
+            # Whether figures were self-certified, never the figures: incomes stay out of the audit chain.
+            "self_certified_financials": annual_income_minor is not None or net_worth_minor is not None,
         },
     )
     return subscription
