@@ -1,4 +1,5 @@
-"""Model fields whose values are encrypted at rest (tax ids, dates of birth, id numbers).
+"""Model fields whose values are encrypted at rest (tax ids, dates of birth, id numbers), and the
+encryption of files at rest (identity documents) with the same keys.
 
 Values are Fernet tokens (AES-128-CBC + HMAC-SHA256) made with the newest key of
 `settings.FIELD_ENCRYPTION_KEYS`; older keys still decrypt, so keys rotate by putting a new key
@@ -59,6 +60,39 @@ def token_is_current(stored: str) -> bool:
     primary = Fernet(next(k.strip() for k in settings.FIELD_ENCRYPTION_KEYS if k.strip()).encode())
     try:
         primary.decrypt(stored[len(TOKEN_PREFIX) :].encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+# Files (identity documents) are stored as this prefix and a Fernet token of their bytes.
+FILE_PREFIX = b"tessera-fernet:"
+
+
+def encrypt_bytes(data: bytes) -> bytes:
+    """File content as stored at rest: a Fernet token made with the newest key."""
+    return FILE_PREFIX + field_cipher().encrypt(data)
+
+
+def decrypt_bytes(stored: bytes) -> bytes:
+    """The clear content of a file written by `encrypt_bytes` (any key in the list still reads it)."""
+    if not stored.startswith(FILE_PREFIX):
+        raise ValueError("the file was not written encrypted")
+    try:
+        return field_cipher().decrypt(stored[len(FILE_PREFIX) :])
+    except InvalidToken as exc:
+        raise ImproperlyConfigured(
+            "An encrypted file cannot be read with any key in FIELD_ENCRYPTION_KEYS (was a key removed too early?)."
+        ) from exc
+
+
+def bytes_token_is_current(stored: bytes) -> bool:
+    """True when the stored file was encrypted with the newest key (nothing to re-encrypt)."""
+    if not stored.startswith(FILE_PREFIX):
+        return False
+    primary = Fernet(next(k.strip() for k in settings.FIELD_ENCRYPTION_KEYS if k.strip()).encode())
+    try:
+        primary.decrypt(stored[len(FILE_PREFIX) :])
     except InvalidToken:
         return False
     return True

@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.fields import FILE_PREFIX, decrypt_bytes
 from core.models import User
 from investors.models import (
     PHOTO_ID_KINDS,
@@ -163,3 +164,11 @@ def investor_status(*, investor: InvestorProfile) -> InvestorStatus:
         documents_missing=identity_documents_missing(investor=investor),
         applications=list(investor.applications.select_related("issuer")),
     )
+
+
+def document_content(*, document: InvestorDocument) -> bytes:
+    """The clear bytes of a stored document (files stored before encryption are read as they are,
+    until `pii_reencrypt` encrypts them). FileNotFoundError when storage lost it."""
+    with document.file.open("rb") as handle:
+        stored = handle.read()
+    return decrypt_bytes(stored) if stored.startswith(FILE_PREFIX) else stored

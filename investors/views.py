@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,6 +24,7 @@ from investors.models import (
 )
 from investors.selectors import (
     accreditation_current,
+    document_content,
     documents_active,
     identity_documents_missing,
     investor_status,
@@ -230,10 +231,10 @@ def investor_document_file(request: HttpRequest, public_id: str) -> HttpResponse
 
 def document_response(document: InvestorDocument) -> HttpResponseBase:
     try:
-        handle = document.file.open("rb")
+        content = document_content(document=document)
     except FileNotFoundError as exc:
         raise Http404("The file is missing from storage.") from exc
-    response = FileResponse(handle, content_type=document.content_type)
+    response = HttpResponse(content, content_type=document.content_type)
     extension = (document.file.name or "").rsplit(".", 1)[-1]
     response["Content-Disposition"] = f'inline; filename="{document.public_id}.{extension}"'
     response["Cache-Control"] = "private, no-store"

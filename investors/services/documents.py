@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from functools import partial
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import ApplicationError, NotPermitted
+from core.fields import FILE_PREFIX, bytes_token_is_current, decrypt_bytes, encrypt_bytes
 from core.filetypes import ACCEPTED, UnreadableFile, file_type_read
 from core.models import User
 from investors.models import (
@@ -122,7 +124,8 @@ def document_upload(
         expires_on=expires_on,
         uploaded_by=actor,
     )
-    document.file.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(content), save=False)
+    # Encrypted at rest with the field-encryption keys; `document_content` reads it back.
+    document.file.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(encrypt_bytes(content)), save=False)
     try:
         document.save()
         audit_record(
@@ -164,3 +167,27 @@ def document_remove(*, document: InvestorDocument, actor: User) -> None:
         obj=document,
         before={"investor": document.investor.reference, "kind": document.kind, "sha256": document.sha256},
     )
+
+
+def documents_reencrypt() -> int:
+    """Rewrite every document file not encrypted with the newest key (key rotation, and files stored
+    before encryption at rest). Returns how many were rewritten; the old file is deleted after commit."""
+    rewritten = 0
+    for pk in list(InvestorDocument.objects.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=1000)):
+        with transaction.atomic():
+            document = InvestorDocument.objects.select_for_update().get(pk=pk)
+            try:
+                with document.file.open("rb") as handle:
+                    stored = handle.read()
+            except FileNotFoundError:
+                continue
+            if bytes_token_is_current(stored):
+                continue
+            clear = decrypt_bytes(stored) if stored.startswith(FILE_PREFIX) else stored
+            old_name = document.file.name or ""
+            storage = document.file.storage
+            document.file.save(old_name.rsplit("/", 1)[-1], ContentFile(encrypt_bytes(clear)), save=False)
+            InvestorDocument.objects.filter(pk=pk).update(file=document.file.name)
+            transaction.on_commit(partial(storage.delete, old_name))
+            rewritten += 1
+    return rewritten

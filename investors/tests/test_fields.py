@@ -76,3 +76,53 @@ def test_encrypted_columns_cannot_be_searched_by_value() -> None:
 def test_mask_shows_only_the_last_characters() -> None:
     assert mask("123456789") == "•••••••89"
     assert mask("") == ""
+
+
+def _stored(document: InvestorDocument) -> bytes:
+    with document.file.open("rb") as handle:
+        return handle.read()
+
+
+def test_identity_documents_are_encrypted_at_rest_and_reencrypted_on_rotation(settings) -> None:
+    from django.core.management import call_command
+    from django.test import Client
+
+    from core.fields import bytes_token_is_current
+    from core.tests.files import png_bytes
+    from investors.selectors import document_content
+
+    settings.FIELD_ENCRYPTION_KEYS = [OLD_KEY]
+    investor = onboarded_individual(UserFactory.create())
+    passport = InvestorDocument.objects.get(investor=investor, kind="passport")
+    old = _stored(passport)
+    assert png_bytes() not in old and b"PNG" not in old and bytes_token_is_current(old)
+
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]  # rotation: new key first
+    assert not bytes_token_is_current(old)
+    call_command("pii_reencrypt", verbosity=0)
+    passport.refresh_from_db()
+    new = _stored(passport)
+    assert new != old and bytes_token_is_current(new)
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]  # the old key can now be retired
+    assert document_content(document=passport) == png_bytes()
+    client = Client()
+    client.force_login(investor.user)
+    response = client.get(f"/onboarding/documents/{passport.public_id}/")
+    assert response.status_code == 200 and response.getvalue() == png_bytes()
+
+
+def test_a_document_stored_before_encryption_is_encrypted_by_pii_reencrypt(settings) -> None:
+    from django.core.files.base import ContentFile
+    from django.core.management import call_command
+
+    from core.fields import bytes_token_is_current
+    from core.tests.files import pdf_bytes
+    from investors.selectors import document_content
+
+    investor = onboarded_individual(UserFactory.create())
+    bill = InvestorDocument.objects.get(investor=investor, kind="proof_of_address")
+    bill.file.save("legacy.pdf", ContentFile(pdf_bytes()), save=True)  # as the portal stored files before
+    assert document_content(document=bill) == pdf_bytes()
+    call_command("pii_reencrypt", verbosity=0)
+    bill.refresh_from_db()
+    assert bytes_token_is_current(_stored(bill)) and document_content(document=bill) == pdf_bytes()

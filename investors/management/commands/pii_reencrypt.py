@@ -1,4 +1,5 @@
-"""Re-encrypt every encrypted column with the newest key of FIELD_ENCRYPTION_KEYS (key rotation)."""
+"""Re-encrypt every encrypted column and every identity document file with the newest key of
+FIELD_ENCRYPTION_KEYS (key rotation; files stored before encryption at rest are encrypted too)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.db import models, transaction
 from django.db.models.functions import Cast
 
 from core.fields import EncryptedField, decrypt_text, token_is_current
+from investors.services.documents import documents_reencrypt
 
 
 class Command(BaseCommand):
@@ -37,4 +39,5 @@ class Command(BaseCommand):
                         # Saving the clear value encrypts it again with the newest key.
                         manager.filter(pk=pk).update(**{field.name: field.decode(decrypt_text(stored))})
                         total += 1
-        self.stdout.write(f"Re-encrypted {total} values.")
+        files = documents_reencrypt()
+        self.stdout.write(f"Re-encrypted {total} values and {files} document files.")
