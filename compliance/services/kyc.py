@@ -133,24 +133,38 @@ def _lock(investor: InvestorProfile) -> InvestorProfile:
     return InvestorProfile.objects.select_for_update().get(pk=investor.pk)
 
 
+def approval_refusal(investor: InvestorProfile, *, name_owners: bool = True) -> ApplicationError | None:
+    """Why KYC cannot be approved now (documents, owners, sanctions, screening), or None.
+
+    The one list of checks for every approval, by an officer or by the KYC vendor. `name_owners`
+    lists unverified owners by name (for the officer's page; never for what goes into the audit chain).
+    """
+    if investor.kyc_status not in DECIDABLE | {KycStatus.APPROVED}:  # approved again: a renewal
+        return ApplicationError(
+            f"KYC is {investor.get_kyc_status_display().lower()}; nothing to approve.", code="state"
+        )
+    missing = identity_documents_missing(investor=investor)
+    if missing:
+        return ApplicationError("Identity documents are missing: " + "; ".join(missing) + ".", code="documents")
+    unverified = investor.owners.exclude(status=ReviewStatus.VERIFIED)
+    if unverified.exists():
+        names = ": " + ", ".join(o.full_name for o in unverified) if name_owners else ""
+        return ApplicationError(f"Verify every owner and the controlling person first{names}.", code="owners")
+    if investor.screening_hits.filter(status__in=[HitStatus.PENDING, HitStatus.CONFIRMED]).exists():
+        return ApplicationError("A sanctions match is open for this investor; decide it first.", code="sanctions")
+    if investor.screened_at is None:
+        return ApplicationError("The investor has not been screened against the sanctions list yet.", code="unscreened")
+    return None
+
+
 @transaction.atomic
 def kyc_approve(*, investor: InvestorProfile, actor: User) -> InvestorProfile:
     investor = _lock(investor)
     if investor.kyc_status == KycStatus.APPROVED:
         return investor
-    if investor.kyc_status not in DECIDABLE:
-        raise ApplicationError(f"KYC is {investor.get_kyc_status_display().lower()}; nothing to approve.", code="state")
-    missing = identity_documents_missing(investor=investor)
-    if missing:
-        raise ApplicationError("Identity documents are missing: " + "; ".join(missing) + ".", code="documents")
-    unverified = investor.owners.exclude(status=ReviewStatus.VERIFIED)
-    if unverified.exists():
-        names = ", ".join(o.full_name for o in unverified)
-        raise ApplicationError(f"Verify every owner and the controlling person first: {names}.", code="owners")
-    if investor.screening_hits.filter(status__in=[HitStatus.PENDING, HitStatus.CONFIRMED]).exists():
-        raise ApplicationError("A sanctions match is open for this investor; decide it first.", code="sanctions")
-    if investor.screened_at is None:
-        raise ApplicationError("The investor has not been screened against the sanctions list yet.", code="unscreened")
+    refusal = approval_refusal(investor)
+    if refusal is not None:
+        raise refusal
     now = timezone.now()
     return _decide(
         investor=investor,
@@ -234,12 +248,17 @@ def kyc_vendor_result_apply(*, provider: str, result: VendorResult) -> KycCheck 
         audit_record(actor="kyc vendor", action="kyc.vendor_needs_review", obj=check, after={"reason": result.reason})
         return check
     if result.result == VendorVerdict.APPROVED:
-        if investor.screening_hits.filter(status__in=[HitStatus.PENDING, HitStatus.CONFIRMED]).exists():
+        # The vendor verified the identity; the portal's own checks for an approval still apply.
+        refusal = approval_refusal(investor, name_owners=False)
+        if refusal is not None:
             check.status = KycCheckStatus.NEEDS_REVIEW
-            check.reason = "The vendor approved, but a sanctions match is open."
+            check.reason = f"The vendor approved, but: {refusal.message}"[:500]
             check.save(update_fields=["status", "reason"])
             audit_record(
-                actor="kyc vendor", action="kyc.vendor_needs_review", obj=check, after={"reason": check.reason}
+                actor="kyc vendor",
+                action="kyc.vendor_needs_review",
+                obj=check,
+                after={"reason": check.reason, "code": refusal.code},
             )
             return check
         now = timezone.now()
