@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from core.audit import audit_record
 from tokens.chain.abi import decode_log
 from tokens.chain.addresses import transfer_topics_to
 from tokens.chain.client import ChainClient
@@ -45,8 +46,13 @@ def _fork_point(client: ChainClient, chain_id: int) -> int | None:
 def _rollback(chain_id: int, fork: int) -> None:
     with transaction.atomic():
         dropped = ChainEvent.objects.filter(chain_id=chain_id, block_number__gt=fork).delete()[0]
-        IndexedBlock.objects.filter(chain_id=chain_id, number__gt=fork).delete()
-        IndexerCursor.objects.filter(chain_id=chain_id, last_block__gt=fork).update(last_block=fork)
+        blocks = IndexedBlock.objects.filter(chain_id=chain_id, number__gt=fork).delete()[0]
+        cursors = IndexerCursor.objects.filter(chain_id=chain_id, last_block__gt=fork).update(last_block=fork)
+        audit_record(
+            actor=None,
+            action="chain.index_rolled_back",
+            after={"chain_id": chain_id, "fork_block": fork, "events": dropped, "blocks": blocks, "cursors": cursors},
+        )
     log.warning("chain reorganised above block %s: %s events rolled back", fork, dropped)
 
 

@@ -286,12 +286,29 @@ def _record(matches: list[Match], sanctions_list: SanctionsList, actor: User | N
     return new_hits, held
 
 
-def _mark_clear(investor_ids: set[int]) -> None:
-    """Screened with no open hit: clear (a held investor stays held until a person decides)."""
-    if investor_ids:
-        InvestorProfile.objects.filter(
-            pk__in=investor_ids, screening_status__in=[ScreeningStatus.NOT_SCREENED, ScreeningStatus.CLEAR]
-        ).update(screening_status=ScreeningStatus.CLEAR, screened_at=timezone.now())
+def _lock_investors(investor_ids: Iterable[int]) -> None:
+    """Lock the screened investors first (primary-key order), before any audit event: core.audit's lock order."""
+    list(InvestorProfile.objects.select_for_update().filter(pk__in=list(investor_ids)).order_by("pk").values("pk"))
+
+
+def _mark_clear(investor_ids: set[int], sanctions_list: SanctionsList, actor: User | None) -> None:
+    """Screened with no open hit: clear (a held investor stays held until a person decides). The
+    investors whose status moves to clear are named, by id, in one audit event of the same transaction."""
+    if not investor_ids:
+        return
+    rows = InvestorProfile.objects.filter(
+        pk__in=investor_ids, screening_status__in=[ScreeningStatus.NOT_SCREENED, ScreeningStatus.CLEAR]
+    )
+    moved = sorted(rows.exclude(screening_status=ScreeningStatus.CLEAR).values_list("pk", flat=True))
+    rows.update(screening_status=ScreeningStatus.CLEAR, screened_at=timezone.now())
+    if moved:
+        audit_record(
+            actor=actor,
+            action="sanctions.investors_cleared",
+            obj=sanctions_list,
+            before={"screening_status": ScreeningStatus.NOT_SCREENED},
+            after={"screening_status": ScreeningStatus.CLEAR, "investors": moved},
+        )
 
 
 @transaction.atomic
@@ -301,9 +318,10 @@ def investor_screen(*, investor: InvestorProfile, actor: User | None) -> list[Sc
     if sanctions_list is None:
         raise ListUnavailable("No sanctions list is loaded; run `manage.py sanctions_load` before reviewing investors.")
     matcher = matcher_for(sanctions_list)
+    _lock_investors([investor.pk])
     matches = matcher.screen_all(_subjects([investor.pk]))
     _, held = _record(matches, sanctions_list, actor)
-    _mark_clear({investor.pk} - held)
+    _mark_clear({investor.pk} - held, sanctions_list, actor)
     return list(investor.screening_hits.filter(status__in=OPEN_HIT_STATES))
 
 
@@ -320,9 +338,10 @@ def sanctions_rescreen_all(*, actor: User | None = None, chunk_size: int = 5000)
     def flush() -> None:
         nonlocal matches_total, new_total
         with transaction.atomic():
+            _lock_investors({s.investor_id for s in batch})
             matches = matcher.screen_all(batch)
             new_hits, held = _record(matches, sanctions_list, actor)
-            _mark_clear({s.investor_id for s in batch} - held)
+            _mark_clear({s.investor_id for s in batch} - held, sanctions_list, actor)
         matches_total += len(matches)
         new_total += new_hits
         held_total.update(held)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from django.http import HttpRequest, HttpResponse
 
+from core.audit import audit_record
 from core.errors import ApplicationError
 
 if TYPE_CHECKING:
@@ -27,6 +28,18 @@ class PaymentError(ApplicationError):
 
     status_code = 502
     code = "payment_error"
+
+
+def payment_change_audit(payment: Payment, *, action: str, after: dict[str, object] | None = None) -> None:
+    """The audit event of a provider's write to its `Payment` row; call it in the transaction of the write."""
+    subscription = payment.subscription
+    audit_record(
+        actor=subscription.investor.user,
+        action=action,
+        obj=payment,
+        issuer=subscription.offering.issuer,
+        after={"provider": payment.provider, "amount_minor": payment.amount_minor, **(after or {})},
+    )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from core.errors import ApplicationError
 from core.money import Money
-from offerings.payments.base import PaymentError, PaymentProvider, RefundResult, RefundState
+from offerings.payments.base import PaymentError, PaymentProvider, RefundResult, RefundState, payment_change_audit
 
 if TYPE_CHECKING:
     from offerings.models import Offering, Payment, Refund, Subscription
@@ -70,7 +70,9 @@ class StablecoinProvider(PaymentProvider):
             "amount_units": str(cents_to_units(amount)),
             "from_wallets": wallets,
         }
-        payment.save()
+        with transaction.atomic():
+            payment.save()
+            payment_change_audit(payment, action="payment.started", after={"token": coin.address})
         return payment
 
     def refund(

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from offerings.payments.base import PaymentError, PaymentProvider, RefundResult, RefundState
+from offerings.payments.base import PaymentError, PaymentProvider, RefundResult, RefundState, payment_change_audit
 
 if TYPE_CHECKING:
     from offerings.models import Offering, Payment, Refund, Subscription
@@ -130,6 +130,7 @@ class StripeCheckoutProvider(PaymentProvider):
                     currency=locked.currency,
                     status=PaymentStatus.STARTED,
                 )
+                payment_change_audit(payment, action="payment.started")
         if payment.external_id:
             return payment
         return self._session_create(subscription, payment, return_url=return_url)
@@ -177,6 +178,7 @@ class StripeCheckoutProvider(PaymentProvider):
         from offerings.models import Payment, PaymentStatus
 
         amount = payment.amount_minor
+        # Stripe is called outside any transaction; each write around the call carries its audit event.
         metadata = {"subscription": str(subscription.public_id), "payment": str(payment.pk)}
         offering = subscription.offering
         methods = list(settings.STRIPE_PAYMENT_METHOD_TYPES)
@@ -209,14 +211,18 @@ class StripeCheckoutProvider(PaymentProvider):
                 options={"idempotency_key": f"tessera-checkout-{payment.pk}"},
             )
         except stripe.StripeError as exc:
-            Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.FAILED, failure_reason=str(exc)[:500])
+            with transaction.atomic():
+                Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.FAILED, failure_reason=str(exc)[:500])
+                payment_change_audit(payment, action="payment.start_failed", after={"reason": str(exc)[:200]})
             raise PaymentError(
                 "Stripe could not start the checkout. Try again, or pay by wire.", code="stripe_unavailable"
             ) from exc
         payment.external_id = session.id
         payment.redirect_url = session.url or ""
         payment.details = {"checkout_session": session.id, "expires_at": _get(session, "expires_at")}
-        payment.save(update_fields=["external_id", "redirect_url", "details", "updated_at"])
+        with transaction.atomic():
+            payment.save(update_fields=["external_id", "redirect_url", "details", "updated_at"])
+            payment_change_audit(payment, action="payment.checkout_opened", after={"external_id": session.id})
         return payment
 
     # ------------------------------------------------------------------ refunds

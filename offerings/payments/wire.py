@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import transaction
 
-from offerings.payments.base import PaymentProvider, RefundResult
+from offerings.payments.base import PaymentProvider, RefundResult, payment_change_audit
 
 if TYPE_CHECKING:
     from offerings.models import Offering, Payment, Refund, Subscription
@@ -26,19 +26,22 @@ class WireTransferProvider(PaymentProvider):
     def start(self, subscription: Subscription, *, return_url: str) -> Payment:
         from offerings.models import Payment, PaymentStatus
 
-        payment, _ = Payment.objects.get_or_create(
-            provider=self.identifier,
-            external_id=subscription.wire_reference,
-            defaults={
-                "subscription": subscription,
-                "amount_minor": subscription.amount_minor,
-                "currency": subscription.currency,
-                "status": PaymentStatus.STARTED,
-            },
-        )
-        payment.details = {**settings.WIRE_BANK_DETAILS, "reference": subscription.wire_reference}
-        payment.amount_minor = max(subscription.amount_minor - subscription.paid_minor, 0) or subscription.amount_minor
-        payment.save(update_fields=["details", "amount_minor", "updated_at"])
+        with transaction.atomic():
+            payment, _ = Payment.objects.get_or_create(
+                provider=self.identifier,
+                external_id=subscription.wire_reference,
+                defaults={
+                    "subscription": subscription,
+                    "amount_minor": subscription.amount_minor,
+                    "currency": subscription.currency,
+                    "status": PaymentStatus.STARTED,
+                },
+            )
+            payment.details = {**settings.WIRE_BANK_DETAILS, "reference": subscription.wire_reference}
+            outstanding = max(subscription.amount_minor - subscription.paid_minor, 0)
+            payment.amount_minor = outstanding or subscription.amount_minor
+            payment.save(update_fields=["details", "amount_minor", "updated_at"])
+            payment_change_audit(payment, action="payment.started", after={"external_id": payment.external_id})
         return payment
 
     def refund(

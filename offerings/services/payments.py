@@ -53,7 +53,8 @@ TOKENS_ALLOCATED = (SubscriptionStatus.ALLOCATED, SubscriptionStatus.ISSUED)
 
 
 def _lock(subscription_id: int) -> Subscription:
-    return Subscription.objects.select_for_update().select_related("offering").get(pk=subscription_id)
+    # The subscription's row only (`of`): its offering is read, not locked, so no lock comes after it.
+    return Subscription.objects.select_for_update(of=("self",)).select_related("offering").get(pk=subscription_id)
 
 
 def payment_net_minor(payment: Payment) -> int:
@@ -392,9 +393,9 @@ def refunds_request_for(*, subscription: Subscription, reason: str, actor: User 
     return refunds
 
 
-def _refund_key(refund: Refund) -> str:
+def _refund_key(refund_id: int, attempt: int) -> str:
     # A retry after a failure the provider confirmed is a new request; a repeat of the same attempt is not.
-    return f"tessera-refund-{refund.pk}" if refund.attempts <= 1 else f"tessera-refund-{refund.pk}-{refund.attempts}"
+    return f"tessera-refund-{refund_id}" if attempt <= 1 else f"tessera-refund-{refund_id}-{attempt}"
 
 
 def refund_send(*, refund_id: int) -> Refund:
@@ -402,26 +403,52 @@ def refund_send(*, refund_id: int) -> Refund:
 
     It is booked only when the provider reports it succeeded: at once when the answer says so,
     later (webhook, chain confirmation, `refunds_pending_settle`) when it is pending.
+
+    The provider is called outside any database transaction (no row stays locked while Stripe
+    answers). Nothing is written before the call, so a repeated or interrupted send of the same
+    attempt uses the same idempotency key and is the same refund at the provider; the answer is
+    recorded afterwards, under the locks, with its audit event.
     """
     from offerings.payments import PaymentError, payment_provider
 
-    with transaction.atomic():
-        refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund_id)
-        if refund.status != RefundStatus.REQUESTED or refund.external_ref == "manual":
-            return refund
-        refund.attempts += 1
-        try:
-            result = payment_provider(refund.provider).refund(
-                refund.payment, amount_minor=refund.amount_minor, idempotency_key=_refund_key(refund), refund=refund
-            )
-        except PaymentError as exc:
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.status != RefundStatus.REQUESTED or refund.external_ref == "manual":
+        return refund
+    attempt = refund.attempts + 1
+    try:
+        result = payment_provider(refund.provider).refund(
+            refund.payment,
+            amount_minor=refund.amount_minor,
+            idempotency_key=_refund_key(refund.pk, attempt),
+            refund=refund,
+        )
+    except PaymentError as exc:
+        with transaction.atomic():
+            _lock(refund.subscription_id)  # the subscription before its refund, as every writer does
+            refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund_id)
+            if refund.status != RefundStatus.REQUESTED:
+                return refund  # recorded meanwhile (by the provider's webhook, or a concurrent send)
+            refund.attempts = max(refund.attempts, attempt)
             refund.status, refund.failure_reason = RefundStatus.FAILED, exc.message
             refund.save(update_fields=["status", "failure_reason", "attempts"])
             audit_record(actor="system", action="refund.failed", obj=refund, after={"reason": exc.message})
+        return refund
+    with transaction.atomic():
+        _lock(refund.subscription_id)
+        refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund_id)
+        if refund.status != RefundStatus.REQUESTED:
             return refund
+        refund.attempts = max(refund.attempts, attempt)
         if not result.sent:
             refund.external_ref = "manual"  # waits for a person to send it and record it
             refund.save(update_fields=["attempts", "external_ref"])
+            audit_record(
+                actor="system",
+                action="refund.moved_to_manual",
+                obj=refund,
+                issuer=refund.payment.subscription.offering.issuer,
+                after={"external_ref": "manual", "provider": refund.provider},
+            )
             return refund
         if result.failed:
             refund.status, refund.failure_reason = RefundStatus.FAILED, result.failure_reason
@@ -447,8 +474,8 @@ def refund_send(*, refund_id: int) -> Refund:
                 note=refund.reason,
                 refund_id=refund.pk,
             )
-        refund.refresh_from_db()
-        return refund
+    refund.refresh_from_db()
+    return refund
 
 
 def refunds_stale_send(*, older_than: dt.timedelta = dt.timedelta(minutes=2), limit: int = 200) -> int:
@@ -563,6 +590,7 @@ def refund_sent_propose(*, refund: Refund, actor: User, bank_reference: str) -> 
 @transaction.atomic
 def refund_mark_sent(*, refund: Refund, actor: User, bank_reference: str) -> Refund:
     """A person sent a refund the provider cannot send itself (a wire back) and records it."""
+    _lock(refund.subscription_id)  # the subscription before its refund, as every writer does
     refund = Refund.objects.select_for_update().select_related("payment").get(pk=refund.pk)
     bank_reference = bank_reference.strip()
     _refund_sendable_by_hand(refund, bank_reference)

@@ -343,7 +343,9 @@ def _lock_pair(subscription: Subscription) -> tuple[Offering, Subscription]:
     # Offering first, then subscription: the order every writer uses.
     offering = Offering.objects.select_for_update().get(pk=subscription.offering_id)
     locked = (
-        Subscription.objects.select_for_update().select_related("offering__issuer", "investor").get(pk=subscription.pk)
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("offering__issuer", "investor")
+        .get(pk=subscription.pk)
     )
     return offering, locked
 
@@ -490,14 +492,16 @@ def subscription_payment_start(*, subscription: Subscription, actor: User, provi
         if not method.supports(locked.offering):
             raise ApplicationError(f"{method.verbose_name} is not available for this offering.", code="unsupported")
         if locked.payment_provider != provider:
+            before = {"payment_provider": locked.payment_provider}
             locked.payment_provider = provider
             locked.save(update_fields=["payment_provider", "updated_at"])
-    payment = method.start(locked, return_url=return_url)
-    audit_record(
-        actor=actor,
-        action="payment.started",
-        obj=payment,
-        issuer=locked.offering.issuer,
-        after={"provider": provider, "amount_minor": payment.amount_minor, "external_id": payment.external_id},
-    )
-    return payment
+            audit_record(
+                actor=actor,
+                action="subscription.payment_method_chosen",
+                obj=locked,
+                issuer=locked.offering.issuer,
+                before=before,
+                after={"payment_provider": provider},
+            )
+    # The provider writes its Payment row and that row's audit event in one transaction ("payment.started").
+    return method.start(locked, return_url=return_url)

@@ -15,7 +15,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,6 +58,8 @@ class FakeStripe:
         refund = self.refunds[refund_id]
         refund.update(status=status, failure_reason=failure_reason)
         return dict(refund)
+    # Called (in the server's thread) with each request's path before it is answered.
+    on_request: Callable[[str], None] | None = None
 
 
 def _flatten(form: dict[str, list[str]]) -> dict[str, Any]:
@@ -119,6 +121,8 @@ def _handler(state: FakeStripe) -> type[BaseHTTPRequestHandler]:
             params = _flatten(parse_qs(self.rfile.read(length).decode()))
             headers = {k.lower(): v for k, v in self.headers.items()}
             state.requests.append((self.path, params, headers))
+            if state.on_request is not None:
+                state.on_request(self.path)
             key = headers.get("idempotency-key")
             if key and key in state.idempotent:
                 return self._send(200, state.idempotent[key])

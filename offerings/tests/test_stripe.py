@@ -172,6 +172,21 @@ def test_refund_goes_back_through_stripe_once(cast, checkout, stripe_api) -> Non
     assert subscription.paid_minor == 0 and subscription.entries.filter(kind=EntryKind.REFUND).count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_stripe_is_asked_for_a_refund_outside_any_database_transaction(cast, checkout, stripe_api) -> None:
+    from django.db import connections
+
+    subscription, _payment, session = checkout
+    deliver(event("checkout.session.completed", completed_session(session, intent="pi_tx")))
+    subscription_reject(subscription=subscription, actor=cast.admin, reason="Investor withdrew by letter.")
+    portal = connections["default"]  # this thread's connection object, read from the fake server's thread
+    during_refund: list[bool] = []
+    stripe_api.on_request = lambda path: during_refund.append(portal.in_atomic_block) if path == "/v1/refunds" else None
+    refund = refund_send(refund_id=subscription.refunds.get().pk)
+    assert refund.status == RefundStatus.SENT
+    assert during_refund == [False]  # no transaction (and no row lock) was open while Stripe answered
+
+
 def test_a_refund_stripe_refuses_is_visible_and_can_be_retried(cast, checkout, stripe_api) -> None:
     subscription, _payment, session = checkout
     deliver(event("checkout.session.completed", completed_session(session, intent="pi_7")))
