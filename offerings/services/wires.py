@@ -23,6 +23,7 @@ from core.models import ApprovalRequest, Issuer, User
 from core.money import AmountInvalid, Money, amount_bounds_check, amount_parse
 from offerings.models import (
     OPEN_SUBSCRIPTION_STATUSES,
+    Offering,
     Payment,
     PaymentStatus,
     Subscription,
@@ -117,11 +118,20 @@ def _recorded_how(receipt: WireReceipt) -> str:
     return f"recorded {how}{ref} on {receipt.recorded_at:%d %B %Y}"
 
 
-def _subscription_of(issuer: Issuer, reference: str) -> Subscription | None:
+def _subscription_of(issuer: Issuer, reference: str, *, lock: bool = False) -> Subscription | None:
+    """The issuer's subscription whose reference the text holds; with `lock`, its offering's row and then
+    its own row are locked (core.audit's order)."""
     found = reference_find(reference)
     if not found:
         return None
-    return Subscription.objects.select_related("offering").filter(wire_reference=found, offering__issuer=issuer).first()
+    rows = Subscription.objects.select_related("offering").filter(wire_reference=found, offering__issuer=issuer)
+    if not lock:
+        return rows.first()
+    target = rows.values("pk", "offering_id").first()
+    if target is None:
+        return None
+    Offering.objects.select_for_update().filter(pk=target["offering_id"]).first()
+    return Subscription.objects.select_for_update(of=("self",)).select_related("offering").get(pk=target["pk"])
 
 
 def _refuse_if_recorded(
@@ -279,7 +289,9 @@ def wire_receipt_record(
     )
     # One recorder of an issuer's wires at a time: the duplicate check below reads what others write.
     Issuer.objects.select_for_update().filter(pk=issuer.pk).first()
-    subscription = _subscription_of(issuer, reference)
+    # Offering, then subscription, locked before anything is written (so before the audit chain head):
+    # the order of core/audit.py, which a cancellation follows too, so the two cannot deadlock.
+    subscription = _subscription_of(issuer, reference, lock=True)
     _refuse_if_recorded(
         issuer=issuer,
         bank_reference=bank_reference,
