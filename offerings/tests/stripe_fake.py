@@ -58,6 +58,7 @@ class FakeStripe:
         refund = self.refunds[refund_id]
         refund.update(status=status, failure_reason=failure_reason)
         return dict(refund)
+
     # Called (in the server's thread) with each request's path before it is answered.
     on_request: Callable[[str], None] | None = None
 

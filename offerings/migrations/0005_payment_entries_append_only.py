@@ -14,6 +14,6 @@ def remove(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("offerings", "0003_stablecoin_returns")]
+    dependencies = [("offerings", "0004_money_after_issuance")]
 
     operations = [migrations.RunPython(install, remove)]
