@@ -72,6 +72,9 @@ _COUNTRY_ALIASES = {
 _COUNTRY_BY_NAME = country_by_name() | _COUNTRY_ALIASES
 
 
+_NUMBER = re.compile(r"[0-9]{1,9}", re.ASCII)
+
+
 class ListFormatError(ValueError):
     pass
 
@@ -129,8 +132,10 @@ def _rows(text: str, columns: tuple[str, ...], label: str) -> Iterator[list[str]
             continue
         if len(row) != len(columns):
             raise ListFormatError(f"{label} line {number}: {len(row)} columns, expected {len(columns)}")
-        if not row[0].strip().isdigit():
-            raise ListFormatError(f"{label} line {number}: ent_num “{row[0][:20]}” is not a number")
+        for position, column in enumerate(columns):
+            # Entry, alias and address numbers: ASCII digits that fit the columns that store them.
+            if column.endswith("_num") and not _NUMBER.fullmatch(row[position].strip()):
+                raise ListFormatError(f"{label} line {number}: {column} “{row[position][:20]}” is not a number")
         yield [_value(v) for v in row]
 
 

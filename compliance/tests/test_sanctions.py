@@ -289,3 +289,20 @@ def test_screening_an_investor_already_on_chain_removes_them(sdn_list: Sanctions
     from tokens.models import RegistryInvestor
 
     assert not RegistryInvestor.objects.get(investor_ref=investor.reference).active
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('\u00b2,"SOMEONE, Else","individual","SDGT",-0-,-0-,-0-,-0-,-0-,-0-,-0-,-0-', "ent_num “²” is not a number"),
+        ("9" * 12 + ',"SOMEONE, Else","individual","SDGT",-0-,-0-,-0-,-0-,-0-,-0-,-0-,-0-', "is not a number"),
+    ],
+)
+def test_a_list_with_a_number_that_is_not_one_is_refused(sdn_list: SanctionsList, line: str, message: str) -> None:
+    files = sanctions_files_fetch(source=str(OFAC_FIXTURE))
+    with pytest.raises(ApplicationError, match=message):
+        sanctions_list_load(files={**files, "SDN.CSV": files["SDN.CSV"] + line + "\r\n"}, source="test", actor=None)
+    alias = files["ALT.CSV"] + '10001,x2x,"aka","SOMEONE",-0-\r\n'
+    with pytest.raises(ApplicationError, match="alt_num “x2x” is not a number"):
+        sanctions_list_load(files={**files, "ALT.CSV": alias}, source="test", actor=None)
+    assert SanctionsList.objects.get(active=True) == sdn_list
