@@ -279,3 +279,23 @@ def test_generated_offering_documents(cast) -> None:
 
     check()
     assert Offering.objects.count() == 1
+
+
+def test_generated_document_choices_when_signing(cast) -> None:
+    offering = offering_open(cast.issuer, cast.admin)
+    investor = verified_investor(user=cast.investor, accreditation="verified")
+    subscription = subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=2_000_00)
+    client = _client(cast.investor)
+    url = f"/subscriptions/{subscription.public_id}/sign/"
+
+    @examples
+    @given(documents=st.lists(st.one_of(st.text(max_size=25), st.integers().map(str), st.just("²")), max_size=4))
+    def check(documents: list[str]) -> None:
+        before = stored_rows()
+        with rolled_back():
+            response = client.post(url, {"documents": documents})
+            assert response.status_code in (200, 302), response.status_code
+            if response.status_code == 200:
+                assert changed_tables(before) == set()
+
+    check()

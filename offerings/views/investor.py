@@ -92,6 +92,12 @@ def subscription_start(request: HttpRequest, public_id: Any) -> HttpResponse:
     return render(request, "offerings/subscribe.html", context, status=200)
 
 
+def _document_ids(request: HttpRequest) -> list[int]:
+    # Ticked document ids: ASCII digits of a size a row id can have (a superscript digit or a
+    # 30-digit number is not a document, and was a server error).
+    return [int(v) for v in request.POST.getlist("documents") if v.isascii() and v.isdigit() and len(v) <= 18]
+
+
 @require_http_methods(["GET", "POST"])
 @access_required(Perm.INVESTOR_SELF)
 def subscription_sign(request: HttpRequest, subscription_id: Any) -> HttpResponse:
@@ -101,7 +107,7 @@ def subscription_sign(request: HttpRequest, subscription_id: Any) -> HttpRespons
     documents = offering_selectors.current_documents(offering=subscription.offering)
     error = ""
     if request.method == "POST":
-        accepted = [int(v) for v in request.POST.getlist("documents") if v.isdigit()]
+        accepted = _document_ids(request)
         try:
             subscription_services.subscription_sign(
                 subscription=subscription,
@@ -210,7 +216,7 @@ def subscription_reconfirm(request: HttpRequest, subscription_id: Any) -> HttpRe
             subscription_services.subscription_reconfirm(
                 subscription=subscription,
                 actor=signed_in_user(request),
-                accepted_document_ids=[int(v) for v in request.POST.getlist("documents") if v.isdigit()],
+                accepted_document_ids=_document_ids(request),
                 ip_address=_client_ip(request),
                 user_agent=request.headers.get("User-Agent", ""),
             )
