@@ -14,6 +14,6 @@ def remove(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("offerings", "0004_money_after_issuance")]
+    dependencies = [("offerings", "0005_reservations_wires_batches")]
 
     operations = [migrations.RunPython(install, remove)]
