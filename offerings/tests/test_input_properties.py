@@ -65,7 +65,13 @@ def test_an_exponent_or_a_huge_amount_is_refused_at_once_in_every_amount_field(c
     )
     wire = admin.post(
         f"/issuers/{cast.issuer.slug}/wires/",
-        {"reference": "TSR-AAAA-BBBBB", "amount": amount, "currency": "USD", "received_on": "2024-01-02"},
+        {
+            "reference": "TSR-AAAA-BBBBB",
+            "bank_reference": "FED0000000001",
+            "amount": amount,
+            "currency": "USD",
+            "received_on": "2024-01-02",
+        },
     )
     report = bank_statement_import(
         issuer=cast.issuer,
@@ -174,12 +180,13 @@ def test_generated_wires(cast) -> None:
         received_on=DATE_TEXT,
         reference=st.one_of(st.just(subscription.wire_reference), st.text(max_size=150)),
         payer=st.text(max_size=210),
+        bank_reference=st.one_of(st.from_regex(r"\AFED[0-9]{10}\Z"), st.text(max_size=40)),
     )
-    def check(amount: str, currency: str, received_on: str, reference: str, payer: str) -> None:
+    def check(amount: str, currency: str, received_on: str, reference: str, payer: str, bank_reference: str) -> None:
         before = stored_rows()
         with rolled_back():
             data = {"reference": reference, "amount": amount, "currency": currency, "received_on": received_on}
-            response = client.post(url, {**data, "payer": payer})
+            response = client.post(url, {**data, "payer": payer, "bank_reference": bank_reference})
             _refused_or_done(response, before, "offerings.WireReceipt")
 
     check()

@@ -18,7 +18,7 @@ from offerings.models import Payment, PaymentEntry, RefundStatus, Subscription, 
 from offerings.services.payments import refund_send
 from offerings.services.subscriptions import subscription_cancel, subscription_payment_start, subscription_reject
 from offerings.services.wires import wire_receipt_record
-from offerings.tests.support import offering_open, subscribed, wire_received
+from offerings.tests.support import bank_reference_new, offering_open, subscribed, wire_received
 
 
 @pytest.mark.django_db
@@ -127,6 +127,7 @@ def test_recording_a_wire_and_cancelling_at_the_same_time_cannot_deadlock(cast) 
                 amount_minor=500_00,
                 currency="USD",
                 received_on=timezone.localdate(),
+                bank_reference=bank_reference_new(),
             )
 
         def cancel(s: Subscription = subscription) -> None:
