@@ -1,9 +1,14 @@
 """Reads contract events back from the chain, once each, and follows reorgs.
 
 The only writer of `ChainEvent`. For every contract the portal deployed it keeps a cursor,
-reads logs up to head minus the confirmation depth, records the hash of every block it
+reads logs up to the last final block (tokens/finality.py), records the hash of every block it
 relied on, and when a stored hash no longer matches the chain (parent-hash mismatch) rolls
 events and cursors back to the fork point and reads again.
+
+Since only final blocks are read, a rollback means the chain reorganised deeper than the
+portal's finality rule: it is recorded as a `ChainReorg` for staff, every transaction the outbox
+had confirmed above the fork is reopened (the watcher finds it again or re-sends its signed
+bytes), and readers of the dropped events (stablecoin receipts) reverse what they did with them.
 """
 
 from __future__ import annotations
@@ -18,7 +23,17 @@ from core.audit import audit_record
 from tokens.chain.abi import decode_log
 from tokens.chain.addresses import transfer_topics_to
 from tokens.chain.client import ChainClient
-from tokens.models import ChainEvent, ContractDeployment, ContractKind, IndexedBlock, IndexerCursor, TxStatus
+from tokens.finality import final_block_number
+from tokens.models import (
+    ChainEvent,
+    ChainReorg,
+    ChainTransaction,
+    ContractDeployment,
+    ContractKind,
+    IndexedBlock,
+    IndexerCursor,
+    TxStatus,
+)
 from tokens.stablecoin import stablecoin_receiving_address
 
 log = logging.getLogger(__name__)
@@ -43,17 +58,47 @@ def _fork_point(client: ChainClient, chain_id: int) -> int | None:
     return min(n for n, _ in stored) - 1
 
 
-def _rollback(chain_id: int, fork: int) -> None:
+def _rollback(chain_id: int, fork: int) -> ChainReorg:
     with transaction.atomic():
+        read_to = IndexedBlock.objects.filter(chain_id=chain_id).order_by("-number").values_list("number", flat=True)
         dropped = ChainEvent.objects.filter(chain_id=chain_id, block_number__gt=fork).delete()[0]
+        highest = read_to.first()
         blocks = IndexedBlock.objects.filter(chain_id=chain_id, number__gt=fork).delete()[0]
         cursors = IndexerCursor.objects.filter(chain_id=chain_id, last_block__gt=fork).update(last_block=fork)
-        audit_record(
-            actor=None,
-            action="chain.index_rolled_back",
-            after={"chain_id": chain_id, "fork_block": fork, "events": dropped, "blocks": blocks, "cursors": cursors},
+        # Confirmed above the fork means confirmed in blocks that are gone: the watcher looks again.
+        reopened = list(
+            ChainTransaction.objects.filter(
+                chain_id=chain_id, status=TxStatus.CONFIRMED, block_number__gt=fork
+            ).values_list("pk", flat=True)
         )
-    log.warning("chain reorganised above block %s: %s events rolled back", fork, dropped)
+        ChainTransaction.objects.filter(pk__in=reopened).update(status=TxStatus.MINED)
+        reorg = ChainReorg.objects.create(
+            chain_id=chain_id,
+            fork_block=fork,
+            depth=max((highest or fork) - fork, 0),
+            events_dropped=dropped,
+            transactions_reopened=len(reopened),
+        )
+        audit_record(
+            actor="indexer",
+            action="chain.index_rolled_back",  # a reorg past finality
+            obj=reorg,
+            after={
+                "chain_id": chain_id,
+                "fork_block": fork,
+                "events": dropped,
+                "blocks": blocks,
+                "cursors": cursors,
+                "transactions_reopened": reopened[:100],
+            },
+        )
+    log.error(
+        "chain reorganised above block %s, past finality: %s events rolled back, %s transactions reopened",
+        fork,
+        dropped,
+        len(reopened),
+    )
+    return reorg
 
 
 def _remember_block(chain_id: int, block: dict) -> None:
@@ -114,12 +159,10 @@ class ReorgDetected(Exception):
 def chain_index(*, client: ChainClient, chain_id: int | None = None, confirmations: int | None = None) -> int:
     """One indexing pass over every deployed contract; returns how many events were stored."""
     chain_id = chain_id or settings.CHAIN_ID
-    depth = settings.CHAIN_CONFIRMATIONS if confirmations is None else confirmations
     fork = _fork_point(client, chain_id)
     if fork is not None:
         _rollback(chain_id, fork)
-    head = client.block_number()
-    target = head - max(depth - 1, 0)
+    target = final_block_number(client, confirmations=confirmations)
     stored = 0
     deployments = (
         ContractDeployment.objects.filter(chain_id=chain_id).exclude(address="").select_related("deploy_transaction")

@@ -215,3 +215,20 @@ class ChainEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.block_number}:{self.log_index}"
+
+
+class ChainReorg(models.Model):
+    """The chain replaced blocks the portal had treated as final: a person must know."""
+
+    chain_id = models.BigIntegerField()
+    fork_block = models.BigIntegerField(help_text="The highest block still on the chain.")
+    depth = models.PositiveIntegerField(help_text="How many blocks the indexer had read above the fork.")
+    events_dropped = models.PositiveIntegerField(default=0)
+    transactions_reopened = models.PositiveIntegerField(default=0)
+    detected_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"reorg above block {self.fork_block} ({self.events_dropped} events dropped)"

@@ -34,6 +34,7 @@ from tokens.chain.client import ChainClient, NodeRejected, NodeUnavailable, Rece
 from tokens.chain.errors import INSUFFICIENT_FUNDS, INVALID, NONCE_TOO_LOW, UNDERPRICED
 from tokens.chain.failpoints import failpoint
 from tokens.chain.signer import SenderKeyMissing, Signer, sender_address, signer_for
+from tokens.finality import final_block_number
 from tokens.models import (
     OPEN_STATUSES,
     ChainEvent,
@@ -509,7 +510,7 @@ def _nonce_used(client: ChainClient, tx: ChainTransaction) -> None:
         )
         return  # the watcher reads the receipt
     assert tx.nonce is not None
-    final_block = max(client.block_number() - max(settings.CHAIN_CONFIRMATIONS, 1) + 1, 0)
+    final_block = max(final_block_number(client), 0)
     if client.mined_nonce(tx.sender, final_block) <= tx.nonce or _mined_receipt(client, tx) is not None:
         ChainTransaction.objects.filter(pk=tx.pk).update(
             last_error="Its nonce is used in a block that is not final yet; waiting for it to settle."
@@ -575,7 +576,7 @@ def _fail_reverted(client: ChainClient, tx: ChainTransaction, receipt: Receipt) 
     _fail(tx, error=_revert_reason(client, tx, receipt.block_number))
 
 
-def _watch_one(client: ChainClient, tx: ChainTransaction, head: int) -> None:
+def _watch_one(client: ChainClient, tx: ChainTransaction, final_block: int) -> None:
     mined = _mined_receipt(client, tx)
     if mined is None:
         if tx.status == TxStatus.MINED:
@@ -602,7 +603,7 @@ def _watch_one(client: ChainClient, tx: ChainTransaction, head: int) -> None:
         return
     mined_hash, receipt = mined
     # A revert is a failure only once final: until then a reorg may still include it successfully.
-    confirmed = head - receipt.block_number + 1 >= max(settings.CHAIN_CONFIRMATIONS, 1)
+    confirmed = receipt.block_number <= final_block  # tokens/finality.py: depth or the node's finalized tag
     with transaction.atomic():
         locked = ChainTransaction.objects.select_for_update().get(pk=tx.pk)
         if locked.status not in OPEN_STATUSES:
@@ -631,13 +632,13 @@ def outbox_watch(*, chain_id: int | None = None) -> int:
     """One pass over every open transaction; returns how many are still open."""
     client = chain_client()
     chain_id = chain_id or settings.CHAIN_ID
-    head = client.block_number()
+    final_block = final_block_number(client)
     open_rows = ChainTransaction.objects.filter(chain_id=chain_id).filter(
         Q(status__in=[TxStatus.BROADCAST, TxStatus.MINED])
         | Q(status=TxStatus.SIGNED, updated_at__lt=timezone.now() - timedelta(seconds=5))
     )
     for tx in open_rows.select_related("to_deployment").order_by("nonce"):
-        _watch_one(client, tx, head)
+        _watch_one(client, tx, final_block)
     for sender in (
         ChainTransaction.objects.filter(chain_id=chain_id, status=TxStatus.PENDING)
         .values_list("sender", flat=True)

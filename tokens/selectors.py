@@ -23,6 +23,7 @@ from tokens.models import (
     NONCE_OPEN_STATUSES,
     OPEN_STATUSES,
     ChainEvent,
+    ChainReorg,
     ChainTransaction,
     ContractDeployment,
     ContractKind,
@@ -284,6 +285,11 @@ def block_times(*, numbers: Iterable[int]) -> dict[int, datetime]:
         if block is not None:
             times[number] = datetime.fromtimestamp(block["timestamp"], tz=UTC)
     return times
+
+
+def chain_reorgs_recent(*, limit: int = 10) -> list[ChainReorg]:
+    """Reorgs deeper than the finality rule, newest first (each one is an alert)."""
+    return list(ChainReorg.objects.filter(chain_id=settings.CHAIN_ID)[:limit])
 
 
 __all__ = [

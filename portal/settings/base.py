@@ -198,6 +198,9 @@ CELERY_BEAT_SCHEDULE = {
 # --- Chain ------------------------------------------------------------------------------
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
 CHAIN_ID = env.int("CHAIN_ID", default=31337)
+# What the portal treats as final (credited, minted against, shown as done): a block this many deep
+# ("depth"), or at or below the node's `finalized` block tag ("finalized", proof-of-stake chains).
+CHAIN_FINALITY = env.str("CHAIN_FINALITY", default="depth")
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=1)
 
 # --- Investor onboarding and compliance ---------------------------------------------------

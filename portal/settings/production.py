@@ -1,5 +1,7 @@
 """Production: every secret comes from the environment and has no default."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *
 from .base import env
 
@@ -18,6 +20,17 @@ CHAIN_SENDERS = {
     role: env.str(f"CHAIN_{role.upper()}_SENDER_ADDRESS", default="") or CHAIN_SENDER_ADDRESS
     for role in ("registry", "agent", "treasury")
 }
+# Nothing is credited, minted against or shown as final before this depth (or the node's finalized tag).
+CHAIN_FINALITY = env.str("CHAIN_FINALITY", default="depth")
+CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=12)
+CHAIN_MIN_CONFIRMATIONS = 12  # not from the environment: the floor a deployment cannot lower
+if CHAIN_FINALITY not in ("depth", "finalized"):
+    raise ImproperlyConfigured("CHAIN_FINALITY must be 'depth' or 'finalized'.")
+if CHAIN_FINALITY == "depth" and CHAIN_CONFIRMATIONS < CHAIN_MIN_CONFIRMATIONS:
+    raise ImproperlyConfigured(
+        f"CHAIN_CONFIRMATIONS={CHAIN_CONFIRMATIONS} is below the production minimum of {CHAIN_MIN_CONFIRMATIONS}; "
+        "raise it, or set CHAIN_FINALITY=finalized to use the node's finalized block."
+    )
 # Personal data at rest is encrypted with these (newest first); production will not start without them.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 
