@@ -280,6 +280,8 @@ class EntryKind(models.TextChoices):
     REFUND_REVERSED = "refund_reversed", "Refund failed (money returned to the portal)"
     DISPUTE = "dispute", "Disputed (money withdrawn by the card network)"
     DISPUTE_WON = "dispute_won", "Dispute won (money returned)"
+    # A stablecoin transfer credited from a final block vanished in a deeper reorg; re-inclusion credits again.
+    REORG_REVERSAL = "reorg_reversal", "Reversed: the chain dropped the transfer"
 
 
 class PaymentEntry(models.Model):
@@ -505,25 +507,51 @@ class StablecoinMatch(models.TextChoices):
 
 
 class StablecoinReceipt(models.Model):
-    """A stablecoin transfer into the receiving address, read from the chain once (flagged or matched)."""
+    """A stablecoin transfer into the receiving address, read from final blocks (flagged or matched).
 
-    chain_event_id = models.BigIntegerField(unique=True)
+    One row per transfer, keyed by (transaction hash, log index): a reorg that drops the block and
+    includes the same transaction again leaves the same receipt, pointed at the new event.
+    """
+
+    # The indexed event it was read from; empty while the chain does not hold the transfer.
+    chain_event_id = models.BigIntegerField(unique=True, null=True, blank=True)
     transaction_hash = models.CharField(max_length=66)
     log_index = models.IntegerField()
+    block_number = models.BigIntegerField(null=True, blank=True)
     sender = models.CharField(max_length=42, db_index=True)
     amount_units = models.DecimalField(max_digits=78, decimal_places=0, help_text="In the token's smallest unit.")
     amount_minor = models.BigIntegerField(null=True, blank=True, help_text="USD cents, when whole.")
     match = models.CharField(max_length=20, choices=StablecoinMatch.choices)
     payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="receipts")
+    # How many times the chain has held it; each holding credits (and a drop reverses) once.
+    inclusions = models.PositiveIntegerField(default=1)
+    credited = models.BooleanField(default=False, help_text="Its amount is in the payment ledger now.")
+    reorged_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a reorg deeper than the finality rule dropped it (still dropped)."
+    )
+    reorg_note = models.CharField(max_length=300, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     returned_at = models.DateTimeField(null=True, blank=True)
     returned_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        ordering = ["-chain_event_id"]
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["transaction_hash", "log_index"], name="stablecoin_receipt_once_per_log")
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount_units} units from {self.sender} [{self.match}]"
+
+    @property
+    def on_chain(self) -> bool:
+        return self.reorged_at is None
+
+    @property
+    def credit_ref(self) -> str:
+        """The ledger reference of this holding: the first keeps the plain `hash:log` of earlier receipts."""
+        base = f"{self.transaction_hash}:{self.log_index}"
+        return base if self.inclusions == 1 else f"{base}:{self.inclusions}"
 
 
 class CaseKind(models.TextChoices):

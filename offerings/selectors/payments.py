@@ -72,8 +72,11 @@ def refunds_failed(*, issuer: Issuer, limit: int = 100) -> list[Refund]:
 
 
 def stablecoin_receipts(*, flagged_only: bool) -> QuerySet[StablecoinReceipt]:
-    rows = StablecoinReceipt.objects.select_related("payment__subscription__offering").order_by("-chain_event_id")
-    return rows.exclude(match__in=[StablecoinMatch.MATCHED, StablecoinMatch.RETURNED]) if flagged_only else rows
+    """Flagged: not matched nor returned, or dropped from the chain by a reorg past finality."""
+    rows = StablecoinReceipt.objects.select_related("payment__subscription__offering").order_by("-pk")
+    if not flagged_only:
+        return rows
+    return rows.filter(~Q(match__in=[StablecoinMatch.MATCHED, StablecoinMatch.RETURNED]) | Q(reorged_at__isnull=False))
 
 
 def overpayments_of(*, issuer: Issuer) -> QuerySet[Subscription]:

@@ -46,6 +46,7 @@ SIGN = {
     EntryKind.REFUND_REVERSED: 1,
     EntryKind.REFUND: -1,
     EntryKind.DISPUTE: -1,
+    EntryKind.REORG_REVERSAL: -1,
 }
 ENDED = (SubscriptionStatus.CANCELLED, SubscriptionStatus.REJECTED)
 # Tokens exist (or are on their way) for these: money taken back from them opens a case.
@@ -319,6 +320,31 @@ def dispute_recorded(
             external_ref=external_ref,
             amount_minor=amount_minor,
             provider_status=provider_status,
+        )
+    return entry
+
+
+@transaction.atomic
+def payment_reversed(
+    *, payment: Payment, amount_minor: int, currency: str, external_ref: str, actor: Actor = None, note: str = ""
+) -> PaymentEntry:
+    """Money credited from the chain is no longer there (a reorg past finality): a compensating entry.
+
+    The payment is open again when it holds nothing, so the same money arriving again pays it.
+    """
+    entry, _, created = _record(
+        payment=payment,
+        kind=EntryKind.REORG_REVERSAL,
+        amount_minor=amount_minor,
+        currency=currency,
+        external_ref=external_ref,
+        occurred_at=None,
+        actor=actor,
+        note=note,
+    )
+    if created and payment_net_minor(payment) <= 0:
+        Payment.objects.filter(pk=payment.pk, status=PaymentStatus.SUCCEEDED).update(
+            status=PaymentStatus.PROCESSING, updated_at=timezone.now()
         )
     return entry
 

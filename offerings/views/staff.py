@@ -12,6 +12,7 @@ from core.actions import action_perform
 from offerings.models import StablecoinReceipt
 from offerings.selectors import payments as payment_selectors
 from offerings.services import stablecoin as stablecoin_services
+from tokens.selectors import chain_reorgs_recent
 
 
 @access_required(Perm.PLATFORM_ADMIN)
@@ -21,7 +22,11 @@ def stablecoin_receipts(request: HttpRequest) -> HttpResponse:
     page = Paginator(payment_selectors.stablecoin_receipts(flagged_only=show == "flagged"), 50).get_page(
         request.GET.get("page")
     )
-    return render(request, "offerings/stablecoin_receipts.html", {"page": page, "show": show})
+    return render(
+        request,
+        "offerings/stablecoin_receipts.html",
+        {"page": page, "show": show, "reorgs": chain_reorgs_recent(limit=5)},
+    )
 
 
 @require_POST
