@@ -101,3 +101,24 @@ def test_manage_py_keeps_the_local_settings_without_a_settings_module() -> None:
     result = _manage("shell", "-c", "from django.conf import settings; print('DEBUG', settings.DEBUG)", env={})
     assert result.returncode == 0, result.stderr[-2000:]
     assert "DEBUG True" in result.stdout
+
+
+def test_production_refuses_a_shallow_confirmation_depth_unless_the_node_finalizes() -> None:
+    shallow = _manage("check", env={**PRODUCTION_ENV, "CHAIN_CONFIRMATIONS": "3"})
+    assert shallow.returncode != 0
+    assert "CHAIN_CONFIRMATIONS=3 is below the production minimum of 12" in shallow.stderr
+    finalized = _manage("check", env={**PRODUCTION_ENV, "CHAIN_CONFIRMATIONS": "3", "CHAIN_FINALITY": "finalized"})
+    assert finalized.returncode == 0, finalized.stderr
+    unknown = _manage("check", env={**PRODUCTION_ENV, "CHAIN_FINALITY": "soon"})
+    assert unknown.returncode != 0 and "CHAIN_FINALITY" in unknown.stderr
+
+
+def test_production_waits_for_twelve_confirmations_by_default() -> None:
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.CHAIN_FINALITY, settings.CHAIN_CONFIRMATIONS)",
+        env=PRODUCTION_ENV,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].split() == ["depth", "12"]
