@@ -58,6 +58,23 @@ def _fork_point(client: ChainClient, chain_id: int) -> int | None:
     return min(n for n, _ in stored) - 1
 
 
+def _confirmed_fork(client: ChainClient, chain_id: int) -> int | None:
+    """Like `_fork_point`, over the blocks of transactions the outbox confirmed (the indexer may not
+    have read them yet): the highest such block still on the chain, or None when nothing changed."""
+    stored = list(
+        ChainTransaction.objects.filter(chain_id=chain_id, status=TxStatus.CONFIRMED, block_number__isnull=False)
+        .exclude(block_hash="")
+        .order_by("-block_number")
+        .values_list("block_number", "block_hash")
+        .distinct()[:256]
+    )
+    for position, (number, stored_hash) in enumerate(stored):
+        block = client.block(number)
+        if block is not None and block["hash"] == stored_hash:
+            return None if position == 0 else int(number)
+    return min(n for n, _ in stored) - 1 if stored else None
+
+
 def _rollback(chain_id: int, fork: int) -> ChainReorg:
     with transaction.atomic():
         read_to = IndexedBlock.objects.filter(chain_id=chain_id).order_by("-number").values_list("number", flat=True)
@@ -159,9 +176,9 @@ class ReorgDetected(Exception):
 def chain_index(*, client: ChainClient, chain_id: int | None = None, confirmations: int | None = None) -> int:
     """One indexing pass over every deployed contract; returns how many events were stored."""
     chain_id = chain_id or settings.CHAIN_ID
-    fork = _fork_point(client, chain_id)
-    if fork is not None:
-        _rollback(chain_id, fork)
+    forks = [f for f in (_fork_point(client, chain_id), _confirmed_fork(client, chain_id)) if f is not None]
+    if forks:
+        _rollback(chain_id, min(forks))
     target = final_block_number(client, confirmations=confirmations)
     stored = 0
     deployments = (

@@ -113,3 +113,23 @@ def test_a_reorg_deeper_than_the_depth_is_recorded_and_the_confirmed_mint_lands_
     assert chain.balance(WALLETS[0]) == 34  # on the chain again, once
     assert ChainEvent.objects.filter(name="Transfer", args__value="34").count() == 1
     assert ChainTransaction.objects.filter(idempotency_key="fin-4").count() == 1
+
+
+def test_a_confirmed_mint_dropped_before_the_indexer_read_its_block_is_found_and_lands_again(chain: Chain) -> None:
+    with override_settings(CHAIN_CONFIRMATIONS=2):
+        mint = token_mint(owner_ref="offering:1", wallet=WALLETS[1], amount=35, idempotency_key="fin-5")
+        outbox_flush(chain_id=31337, sender=mint.sender)
+        chain.rpc("anvil_mine", [2])
+        outbox_watch(chain_id=31337)
+        mint.refresh_from_db()
+        assert mint.status == TxStatus.CONFIRMED
+        chain.rpc("anvil_reorg", [3, []])
+        _index(chain)  # first pass after the reorg: it had read none of these blocks
+        assert ChainReorg.objects.get().transactions_reopened == 1
+        for _ in range(3):
+            outbox_watch(chain_id=31337)
+            chain.rpc("anvil_mine", [2])
+        outbox_watch(chain_id=31337)
+    mint.refresh_from_db()
+    assert mint.status == TxStatus.CONFIRMED
+    assert chain.balance(WALLETS[1]) == 35
