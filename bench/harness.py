@@ -69,7 +69,7 @@ class Stack:
 
 
 @contextmanager
-def stack(*, state_file: bool = False, keep: bool = False) -> Iterator[Stack]:
+def stack(*, state_file: bool = False, keep: bool = False, confirmations: int = 1) -> Iterator[Stack]:
     """Scratch SQLite database and broker, one anvil, Django configured for them in this process."""
     workdir = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
     from tokens.chain.anvil import Anvil
@@ -82,7 +82,7 @@ def stack(*, state_file: bool = False, keep: bool = False) -> Iterator[Stack]:
         "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", f"sqla+sqlite:///{workdir / 'broker.sqlite3'}"),
         "CHAIN_RPC_URL": node.rpc_url,
         "CHAIN_ID": "31337",
-        "CHAIN_CONFIRMATIONS": "1",
+        "CHAIN_CONFIRMATIONS": str(confirmations),
         "CHAIN_REPLACE_UNMINED_AFTER_SECONDS": "30",
         "LOG_LEVEL": "WARNING",
     }
