@@ -23,6 +23,7 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -307,7 +308,7 @@ def main() -> None:
                         s.anvil.start()
                     restarts += 1
 
-        def reorg(depth: int, *, include_again: bool) -> None:
+        def reorg(depth: int | Callable[[int], int], *, include_again: bool) -> None:
             # Right after the restart the node has the blocks but not yet the states under them.
             for _ in range(120):
                 try:
@@ -316,12 +317,13 @@ def main() -> None:
                     if "Required data unavailable" not in str(exc):
                         raise
                     time.sleep(1.0)
-            raise RuntimeError(f"anvil could not reorganise {depth} blocks")
+            raise RuntimeError("anvil could not reorganise")
 
-        def reorg_once(depth: int, *, include_again: bool) -> None:
+        def reorg_once(depth_or_rule: int | Callable[[int], int], *, include_again: bool) -> None:
             """Replace the top `depth` blocks; with `include_again` the new blocks hold the same transactions."""
             with node:
                 head = client.block_number()
+                depth = depth_or_rule(head) if callable(depth_or_rule) else depth_or_rule
                 dropped = []
                 for number in range(head - depth + 1, head + 1):
                     block = rpc("eth_getBlockByNumber", [hex(number), False])
@@ -363,10 +365,14 @@ def main() -> None:
             deadline = time.monotonic() + 240
             while credited_count() < max(5, payments // 4) and time.monotonic() < deadline:
                 time.sleep(0.5)
+
             # Deep enough to take back the last credited payments (final by the depth rule, credited).
-            credited = Receipt.objects.filter(credited=True).order_by("-block_number")
-            latest = credited.values_list("block_number", flat=True).first() or client.block_number()
-            reorg(max(CONFIRMATIONS + 4, min(client.block_number() - latest + 3, 200)), include_again=False)
+            def to_the_last_credit(head: int) -> int:
+                credited = Receipt.objects.filter(credited=True).order_by("-block_number")
+                latest = credited.values_list("block_number", flat=True).first() or head
+                return max(CONFIRMATIONS + 4, min(head - latest + 2, 200))
+
+            reorg(to_the_last_credit, include_again=False)
             time.sleep(3)
             reorg(1, include_again=True)
 

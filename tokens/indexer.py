@@ -61,17 +61,21 @@ def _fork_point(client: ChainClient, chain_id: int) -> int | None:
 def _confirmed_fork(client: ChainClient, chain_id: int) -> int | None:
     """Like `_fork_point`, over the blocks of transactions the outbox confirmed (the indexer may not
     have read them yet): the highest such block still on the chain, or None when nothing changed."""
-    stored = list(
-        ChainTransaction.objects.filter(chain_id=chain_id, status=TxStatus.CONFIRMED, block_number__isnull=False)
+    stored: list[tuple[int, str]] = [
+        (int(number), block_hash)
+        for number, block_hash in ChainTransaction.objects.filter(
+            chain_id=chain_id, status=TxStatus.CONFIRMED, block_number__isnull=False
+        )
         .exclude(block_hash="")
         .order_by("-block_number")
         .values_list("block_number", "block_hash")
         .distinct()[:256]
-    )
+        if number is not None
+    ]
     for position, (number, stored_hash) in enumerate(stored):
         block = client.block(number)
         if block is not None and block["hash"] == stored_hash:
-            return None if position == 0 else int(number)
+            return None if position == 0 else number
     return min(n for n, _ in stored) - 1 if stored else None
 
 

@@ -103,8 +103,10 @@ def _follow_reorgs() -> int:
             receipt = (
                 StablecoinReceipt.objects.select_for_update().select_related("payment__subscription").get(pk=receipt_id)
             )
-            if receipt.reorged_at is not None or received.filter(pk=receipt.chain_event_id).exists():
+            if receipt.reorged_at is not None or receipt.chain_event_id is None:
                 continue  # another pass dealt with it
+            if received.filter(pk=receipt.chain_event_id).exists():
+                continue  # its event is back (a concurrent pass re-read it)
             again = received.filter(transaction_hash=receipt.transaction_hash, log_index=receipt.log_index).first()
             if again is not None and not StablecoinReceipt.objects.filter(chain_event_id=again.pk).exists():
                 # Re-included in a new block before this pass saw it gone: the same holding, nothing to undo.
