@@ -330,6 +330,7 @@ def main() -> None:
                     dropped += block["transactions"]
                 raws = [rpc("eth_getRawTransactionByHash", [h]) for h in dropped]
                 payers_dropped = [by_hash[h] for h in dropped if h in by_hash]
+                credited_dropped = Receipt.objects.filter(credited=True, block_number__gt=head - depth).count()
                 if not include_again:
                     # Some payers never send again: those credits were final and must be reversed.
                     abandoned.update(i for i in payers_dropped if rng.random() < 0.3)
@@ -341,6 +342,7 @@ def main() -> None:
                     "past_finality": depth >= CONFIRMATIONS,
                     "transactions_dropped": len(dropped),
                     "payments_dropped": len(payers_dropped),
+                    "credited_payments_dropped": credited_dropped,
                     "included_again_by_the_reorg": include_again,
                 }
             )
@@ -362,15 +364,14 @@ def main() -> None:
             time.sleep(4)
             reorg(3, include_again=True)
             # The deep one once payments have been credited from final blocks, so it drops credits.
-            deadline = time.monotonic() + 240
-            while credited_count() < max(5, payments // 4) and time.monotonic() < deadline:
+            while credited_count() < max(5, payments // 4) and not stop.is_set():
                 time.sleep(0.5)
 
             # Deep enough to take back the last credited payments (final by the depth rule, credited).
             def to_the_last_credit(head: int) -> int:
                 credited = Receipt.objects.filter(credited=True).order_by("-block_number")
                 latest = credited.values_list("block_number", flat=True).first() or head
-                return max(CONFIRMATIONS + 4, min(head - latest + 2, 200))
+                return max(CONFIRMATIONS + 4, min(head - latest + 2, 400))
 
             reorg(to_the_last_credit, include_again=False)
             time.sleep(3)
@@ -574,6 +575,15 @@ def main() -> None:
                 f"{len(reorgs)}, depths {[r['depth'] for r in reorgs]} "
                 f"({sum(r['past_finality'] for r in reorgs)} past finality, {detected} detected past finality)",
             ),
+            *[
+                (
+                    f"  reorg of {r['depth']} blocks",
+                    f"{r['transactions_dropped']} transactions dropped, {r['payments_dropped']} payments "
+                    f"({r['credited_payments_dropped']} already credited), "
+                    f"{'included again by the reorg' if r['included_again_by_the_reorg'] else 'not included again'}",
+                )
+                for r in reorgs
+            ],
             ("mint expected total", expected_total),
             ("mint on-chain total", f"{onchain_total}  {'= expected' if ok_mints else 'MISMATCH'}"),
             ("payments on-chain", f"{f['on_chain']} ({dropped_for_good} dropped for good by the deep reorg)"),
