@@ -416,7 +416,7 @@ def main() -> None:
             token_mint(owner_ref="offering:chaos", wallet=_wallet(holder), amount=amount, idempotency_key=f"chaos-{i}")
             if i % 50 == 0:
                 time.sleep(0.05)
-            if time.monotonic() - last_tick > 2:
+            if time.monotonic() - last_tick > 4:
                 last_tick = time.monotonic()
                 tick()
                 refunds_request()
@@ -470,7 +470,7 @@ def main() -> None:
 
         timed_out = False
         try:
-            wait_until(finished, timeout=1800, tick=tick, poll=1.5)
+            wait_until(finished, timeout=1800, tick=tick, poll=4.0)
         except TimeoutError:
             timed_out = True  # report what is, not what was hoped for
         stop.set()

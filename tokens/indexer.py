@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 
 from core.audit import audit_record
 from tokens.chain.abi import decode_log
@@ -40,43 +41,52 @@ log = logging.getLogger(__name__)
 MAX_RANGE = 2_000
 
 
+def _highest_still_on_chain(client: ChainClient, rows: QuerySet[Any, tuple[int, str]]) -> int | None:
+    """Over stored (number, hash) rows, newest first: None when the newest is still on the chain, else
+    the highest stored block that still is (-1 when none is). Rows above the fork differ and rows at or
+    below it match, so a doubling then binary search finds it however deep the reorg, in few calls."""
+
+    def matches(position: int) -> bool:
+        number, stored_hash = rows[position : position + 1][0]
+        block = client.block(int(number))
+        return block is not None and block["hash"] == stored_hash
+
+    if not rows[:1] or matches(0):
+        return None
+    count = rows.count()  # only after a reorg
+    low, high = 0, 1  # low differs; look further down until a row matches
+    while high < count and not matches(high):
+        low, high = high, high * 2
+    if high >= count:
+        high = count - 1
+        if high == low or not matches(high):
+            return -1
+    while high - low > 1:
+        middle = (low + high) // 2
+        if matches(middle):
+            high = middle
+        else:
+            low = middle
+    return int(rows[high : high + 1][0][0])
+
+
 def _fork_point(client: ChainClient, chain_id: int) -> int | None:
     """The highest stored block that is still on the chain, or None when nothing changed."""
-    stored = list(
-        IndexedBlock.objects.filter(chain_id=chain_id).order_by("-number").values_list("number", "hash")[:256]
-    )
-    if not stored:
-        return None
-    top_number, top_hash = stored[0]
-    block = client.block(top_number)
-    if block is not None and block["hash"] == top_hash:
-        return None
-    for number, stored_hash in stored[1:]:
-        block = client.block(number)
-        if block is not None and block["hash"] == stored_hash:
-            return number
-    return min(n for n, _ in stored) - 1
+    rows = IndexedBlock.objects.filter(chain_id=chain_id).order_by("-number").values_list("number", "hash")
+    return _highest_still_on_chain(client, rows)
 
 
 def _confirmed_fork(client: ChainClient, chain_id: int) -> int | None:
     """Like `_fork_point`, over the blocks of transactions the outbox confirmed (the indexer may not
     have read them yet): the highest such block still on the chain, or None when nothing changed."""
-    stored: list[tuple[int, str]] = [
-        (int(number), block_hash)
-        for number, block_hash in ChainTransaction.objects.filter(
-            chain_id=chain_id, status=TxStatus.CONFIRMED, block_number__isnull=False
-        )
+    rows = (
+        ChainTransaction.objects.filter(chain_id=chain_id, status=TxStatus.CONFIRMED, block_number__isnull=False)
         .exclude(block_hash="")
         .order_by("-block_number")
         .values_list("block_number", "block_hash")
-        .distinct()[:256]
-        if number is not None
-    ]
-    for position, (number, stored_hash) in enumerate(stored):
-        block = client.block(number)
-        if block is not None and block["hash"] == stored_hash:
-            return None if position == 0 else number
-    return min(n for n, _ in stored) - 1 if stored else None
+        .distinct()
+    )
+    return _highest_still_on_chain(client, rows)  # type: ignore[arg-type]
 
 
 def _rollback(chain_id: int, fork: int) -> ChainReorg:
