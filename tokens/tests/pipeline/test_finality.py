@@ -11,16 +11,11 @@ from tokens.indexer import chain_index
 from tokens.models import ChainEvent, ChainReorg, ChainTransaction, TxStatus
 from tokens.outbox import outbox_flush, outbox_watch
 from tokens.services import token_mint
-
-from .conftest import WALLETS, Chain
+from tokens.tests.support import WALLETS, Chain
 
 
 def _index(chain: Chain) -> int:
     return chain_index(client=client_for(chain.rpc_url), chain_id=31337)
-
-
-def _head(chain: Chain) -> int:
-    return int(chain.w3.eth.block_number)
 
 
 def test_with_the_finalized_rule_a_mint_is_neither_read_nor_confirmed_before_the_nodes_finalized_block(

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tokens", "0002_stablecoin_contracts"),
+        ("tokens", "0003_outbox_holds_fills"),
     ]
 
     operations = [
