@@ -162,6 +162,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="200 mints, 40 payments, 10 refunds, 10 kills, for CI")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--seed", type=int, default=20261122)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch directory (database, logs, chain)")
     args = parser.parse_args()
     mints = 200 if args.quick else args.mints
     payments = 40 if args.quick else args.payments
@@ -169,7 +170,7 @@ def main() -> None:
     kills_wanted = max(10, args.kills)
     rng = random.Random(args.seed)
 
-    with stack(state_file=True, confirmations=CONFIRMATIONS) as s:
+    with stack(state_file=True, confirmations=CONFIRMATIONS, keep=args.keep) as s:
         from django.conf import settings
 
         from offerings.models import EntryKind, Payment, PaymentEntry, PaymentStatus, Refund, RefundStatus
