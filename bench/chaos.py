@@ -31,6 +31,7 @@ from bench.harness import report, stack, wait_until
 
 HOLDERS = 20
 CONFIRMATIONS = 4
+DEEPEST = 48  # blocks: deeper than the confirmation depth, within the states anvil keeps
 GWEI = 10**9
 
 
@@ -337,6 +338,8 @@ def main() -> None:
                     abandoned.update(i for i in payers_dropped if rng.random() < 0.3)
                 # All in the first new block, in their old order (nonces stay in sequence).
                 rpc("anvil_reorg", [depth, [[raw, 0] for raw in raws] if include_again else []])
+                if rpc("eth_getCode", [coin, "latest"]) in ("0x", ""):
+                    raise RuntimeError(f"anvil lost the chain's state in a reorg of {depth} blocks")
             reorgs.append(
                 {
                     "depth": depth,
@@ -368,11 +371,22 @@ def main() -> None:
             while credited_count() < max(5, payments // 4) and not stop.is_set():
                 time.sleep(0.5)
 
-            # Deep enough to take back the last credited payments (final by the depth rule, credited).
-            def to_the_last_credit(head: int) -> int:
+            def latest_credit() -> int | None:
                 credited = Receipt.objects.filter(credited=True).order_by("-block_number")
-                latest = credited.values_list("block_number", flat=True).first() or head
-                return max(CONFIRMATIONS + 4, min(head - latest + 2, 400))
+                return credited.values_list("block_number", flat=True).first()
+
+            # anvil keeps the states of recent blocks only: a reorg deeper than that empties the chain's
+            # state, so the deep reorg waits for a fresh credit close enough to take back.
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and not stop.is_set():
+                latest = latest_credit()
+                if latest is not None and client.block_number() - latest + 2 <= DEEPEST:
+                    break
+                time.sleep(0.2)
+
+            def to_the_last_credit(head: int) -> int:
+                latest = latest_credit() or head
+                return max(CONFIRMATIONS + 4, min(head - latest + 2, DEEPEST))
 
             reorg(to_the_last_credit, include_again=False)
             time.sleep(3)
