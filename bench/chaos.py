@@ -31,7 +31,6 @@ from bench.harness import report, stack, wait_until
 
 HOLDERS = 20
 CONFIRMATIONS = 4
-DEEPEST = 48  # blocks: deeper than the confirmation depth, within the states anvil keeps
 GWEI = 10**9
 
 
@@ -362,33 +361,54 @@ def main() -> None:
             except Exception as exc:  # noqa: BLE001 - reported in the figures, never hidden
                 reorg_errors.append(repr(exc))
 
+        def deep_reorg() -> None:
+            """Back to a snapshot taken while payments were still arriving, once a payment mined after it
+            has been credited (so final blocks and credits are taken back), then a longer chain on top.
+
+            anvil_reorg cannot go this deep here: anvil keeps the states of recent blocks only, and a
+            deeper anvil_reorg empties the chain's state. evm_revert to a snapshot restores it whole.
+            """
+            while restarts < 1 and not stop.is_set():
+                time.sleep(0.2)  # the node's restart forgets snapshots
+            with node:
+                fork = client.block_number()
+                snapshot = rpc("evm_snapshot", [])
+            deadline = time.monotonic() + 900
+            while not Receipt.objects.filter(credited=True, block_number__gt=fork).exists():
+                if time.monotonic() > deadline or stop.is_set():
+                    raise RuntimeError("no payment mined after the snapshot was credited in time")
+                time.sleep(0.3)
+            with node:
+                head = client.block_number()
+                dropped = []
+                for number in range(fork + 1, head + 1):
+                    dropped += rpc("eth_getBlockByNumber", [hex(number), False])["transactions"]
+                payers_dropped = [by_hash[h] for h in dropped if h in by_hash]
+                credited_dropped = Receipt.objects.filter(credited=True, block_number__gt=fork).count()
+                # Some payers never send again: those credits were final and must be reversed.
+                abandoned.update(i for i in payers_dropped if rng.random() < 0.3)
+                if rpc("evm_revert", [snapshot]) is not True:
+                    raise RuntimeError("anvil did not revert to the snapshot")
+                rpc("anvil_mine", [head - fork + 1])  # the chain that wins is the longer one
+                if rpc("eth_getCode", [coin, "latest"]) in ("0x", ""):
+                    raise RuntimeError("anvil lost the chain's state in the deep reorg")
+            reorgs.append(
+                {
+                    "depth": head - fork,
+                    "past_finality": head - fork >= CONFIRMATIONS,
+                    "transactions_dropped": len(dropped),
+                    "payments_dropped": len(payers_dropped),
+                    "credited_payments_dropped": credited_dropped,
+                    "included_again_by_the_reorg": False,
+                }
+            )
+
         def reorgs_planned() -> None:
             time.sleep(4)
             reorg(2, include_again=True)
             time.sleep(4)
             reorg(3, include_again=True)
-            # The deep one once payments have been credited from final blocks, so it drops credits.
-            while credited_count() < max(5, payments // 4) and not stop.is_set():
-                time.sleep(0.5)
-
-            def latest_credit() -> int | None:
-                credited = Receipt.objects.filter(credited=True).order_by("-block_number")
-                return credited.values_list("block_number", flat=True).first()
-
-            # anvil keeps the states of recent blocks only: a reorg deeper than that empties the chain's
-            # state, so the deep reorg waits for a fresh credit close enough to take back.
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline and not stop.is_set():
-                latest = latest_credit()
-                if latest is not None and client.block_number() - latest + 2 <= DEEPEST:
-                    break
-                time.sleep(0.2)
-
-            def to_the_last_credit(head: int) -> int:
-                latest = latest_credit() or head
-                return max(CONFIRMATIONS + 4, min(head - latest + 2, DEEPEST))
-
-            reorg(to_the_last_credit, include_again=False)
+            deep_reorg()
             time.sleep(3)
             reorg(1, include_again=True)
 
