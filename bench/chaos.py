@@ -3,11 +3,12 @@
 N single mints through the outbox, stablecoin payments from investors' wallets and refunds of some
 of them, all in flight while worker processes are SIGKILLed at random moments, the anvil node is
 stopped and restarted from its state file once, and the chain reorganises: shallow reorgs (fewer
-blocks than the confirmation depth, the dropped transactions included again) and one deeper than
-the depth, which replaces blocks the portal had treated as final. After the deep one the outbox must
-land its own dropped transactions again; investors' wallets send their dropped payments again,
-except a few that are never included again (the payer spent the money elsewhere): those credits
-must be reversed.
+blocks than the confirmation depth, anvil_reorg with the dropped transactions included again) and
+one deeper than the depth (evm_revert to a snapshot taken while payments arrived, once a payment
+mined after it was credited, then a longer chain), which replaces blocks the portal had treated as
+final. After the deep one the outbox must land its own dropped transactions again; investors'
+wallets send their dropped payments again, except about a third that are never included again (the
+payer spent the money elsewhere): those credits must be reversed and stay reversed.
 
 Afterwards, read from the chain: every intended mint is on-chain exactly once; every payment on the
 chain is credited once and nothing is credited that the chain does not hold; every refund is on
