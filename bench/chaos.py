@@ -174,11 +174,19 @@ def main() -> None:
     with stack(state_file=True, confirmations=CONFIRMATIONS, keep=args.keep) as s:
         from django.conf import settings
 
-        from offerings.models import EntryKind, Payment, PaymentEntry, PaymentStatus, Refund, RefundStatus
+        from offerings.models import (
+            OPEN_REFUND_STATUSES,
+            EntryKind,
+            Payment,
+            PaymentEntry,
+            PaymentStatus,
+            Refund,
+            RefundStatus,
+        )
         from offerings.models import StablecoinReceipt as Receipt
         from offerings.services.payments import refund_request
         from offerings.services.stablecoin import cents_to_units
-        from offerings.tasks import closings_advance_task, stablecoin_receipts_match_task
+        from offerings.tasks import closings_advance_task, refunds_pending_settle_task, stablecoin_receipts_match_task
         from tokens.chain.abi import encode_call
         from tokens.chain.addresses import keccak_text
         from tokens.chain.client import ChainClient, NodeUnavailable
@@ -222,6 +230,7 @@ def main() -> None:
                 chain_index_task.delay()
                 stablecoin_receipts_match_task.delay()
                 closings_advance_task.delay()
+                refunds_pending_settle_task.delay()  # a refund is booked once its transfer is final
 
         s.start_worker("setup")
 
@@ -499,7 +508,7 @@ def main() -> None:
                 status__in=[TxStatus.PENDING, TxStatus.SIGNED, TxStatus.BROADCAST, TxStatus.MINED]
             ).exists():
                 return False
-            if Refund.objects.exclude(status__in=[RefundStatus.SENT, RefundStatus.FAILED]).exists():
+            if Refund.objects.filter(status__in=OPEN_REFUND_STATUSES).exists():
                 return False
             f = figures()
             return f["credited_not_on_chain"] == 0 and f["on_chain_not_credited"] == 0
@@ -547,7 +556,8 @@ def main() -> None:
         refunds_sent = Refund.objects.filter(provider="stablecoin", status=RefundStatus.SENT).count()
         refunds_failed = Refund.objects.filter(provider="stablecoin", status=RefundStatus.FAILED).count()
         refunded_wallets = {
-            p.details.get("paid_from", "").lower() for p in stablecoin_payments.filter(refund__status=RefundStatus.SENT)
+            p.details.get("paid_from", "").lower()
+            for p in stablecoin_payments.filter(refunds__status=RefundStatus.SENT).distinct()
         }
         refunds_on_chain = f["refunds_on_chain"]
         duplicate_refunds = sum(n - 1 for n in refunds_on_chain.values() if n > 1)
