@@ -11,7 +11,7 @@ def matched_receipts_are_credited(apps, schema_editor):  # type: ignore[no-untyp
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("offerings", "0005_reservations_wires_batches"),
+        ("offerings", "0006_payment_entries_append_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
