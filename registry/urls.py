@@ -1,7 +1,7 @@
 from django.urls import path
 
-from registry import views
+from registry.views import portfolio
 
 urlpatterns = [
-    path("portfolio/", views.portfolio, name="portfolio"),
+    path("portfolio/", portfolio.portfolio, name="portfolio"),
 ]

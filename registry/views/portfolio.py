@@ -1,4 +1,4 @@
-"""Pages that read the holdings ledger: the investor's portfolio, the issuer's record differences."""
+"""The investor's portfolio page, read from the holdings ledger."""
 
 from __future__ import annotations
 
