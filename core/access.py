@@ -40,6 +40,8 @@ class Perm(StrEnum):
     ISSUER_APPROVE_MONEY = "issuer.approve_money"  # the second pair of eyes on money moved by hand
     COMPLIANCE_REVIEW = "compliance.review"  # the issuer admits or declines its applicants
     REGISTRY_VIEW = "registry.view"
+    # Freeze, unfreeze, pause, forced transfer and recovery on the issuer's tokens (issuer admins only).
+    REGISTRY_ADMINISTER = "registry.administer"
     PLATFORM_ADMIN = "platform.admin"
     PLATFORM_COMPLIANCE = "platform.compliance"  # identity decisions for every issuer
 
@@ -55,6 +57,7 @@ ROLE_GRANTS: dict[str, frozenset[Perm]] = {
             Perm.ISSUER_APPROVE_MONEY,
             Perm.COMPLIANCE_REVIEW,
             Perm.REGISTRY_VIEW,
+            Perm.REGISTRY_ADMINISTER,
         }
     ),
     # Compliance officers review applicants; they do not move or book money.

@@ -8,13 +8,15 @@ lot movements it made, so the ledger always equals a replay of the events still 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.db import models
 from django.utils import timezone
 
-from core.models import User
+from core.models import ApprovalRequest, User
 from investors.models import InvestorProfile, private_storage
 from offerings.models import MintBatch, Offering
+from tokens.models import ChainTransaction
 
 # 17Ad-9: a record difference is "aged" once it has existed for more than 30 calendar days.
 AGED_AFTER_DAYS = 30
@@ -255,3 +257,100 @@ class Reconciliation(models.Model):
     @property
     def balanced(self) -> bool:
         return self.issued == self.on_chain_supply == self.ledger_total
+
+
+class TokenAdminKind(models.TextChoices):
+    FREEZE_WALLET = "freeze_wallet", "Freeze a wallet"
+    UNFREEZE_WALLET = "unfreeze_wallet", "Unfreeze a wallet"
+    FREEZE_AMOUNT = "freeze_amount", "Freeze an amount"
+    UNFREEZE_AMOUNT = "unfreeze_amount", "Unfreeze an amount"
+    FORCED_TRANSFER = "forced_transfer", "Forced transfer"
+    RECOVERY = "recovery", "Wallet recovery"
+    PAUSE = "pause", "Pause the token"
+    UNPAUSE = "unpause", "Unpause the token"
+
+
+# Moving a holder's units without their signature needs a document and a second admin.
+FOUR_EYES_KINDS = (TokenAdminKind.FORCED_TRANSFER, TokenAdminKind.RECOVERY)
+
+
+class TokenAdminState(models.TextChoices):
+    PROPOSED = "proposed", "Awaiting approval"
+    APPROVED = "approved", "Approved, waiting to be sent"
+    SENT = "sent", "Sent, waiting for confirmations"
+    CONFIRMED = "confirmed", "Confirmed, waiting for the ledger"
+    POSTED = "posted", "On the ledger"
+    FAILED = "failed", "Failed"
+    REJECTED = "rejected", "Not approved"
+
+
+OPEN_TOKEN_ADMIN_STATES = (
+    TokenAdminState.PROPOSED,
+    TokenAdminState.APPROVED,
+    TokenAdminState.SENT,
+    TokenAdminState.CONFIRMED,
+)
+
+
+class TokenAdminAction(models.Model):
+    """One token administration action (freeze, unfreeze, forced transfer, recovery, pause) and how far it got.
+
+    Its chain transaction goes through the outbox; it is done once a ledger posting from that
+    transaction exists. Forced transfers and recoveries carry a supporting document and wait for a
+    second admin's approval (core.approvals) before anything is sent.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="token_admin_actions")
+    kind = models.CharField(max_length=20, choices=TokenAdminKind.choices)
+    state = models.CharField(
+        max_length=16, choices=TokenAdminState.choices, default=TokenAdminState.PROPOSED, db_index=True
+    )
+    # The wallet acted on (frozen, sent from, lost); empty for pause and unpause.
+    wallet = models.CharField(max_length=42, blank=True)
+    # The receiving wallet of a forced transfer, the new wallet of a recovery.
+    to_wallet = models.CharField(max_length=42, blank=True)
+    investor = models.ForeignKey(InvestorProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    to_investor = models.ForeignKey(InvestorProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    quantity = models.BigIntegerField(default=0)
+    reason = models.CharField(max_length=500)
+    document = models.FileField(storage=private_storage, upload_to="token-admin/%Y/%m/", max_length=255, blank=True)
+    document_name = models.CharField(max_length=200, blank=True)
+    document_content_type = models.CharField(max_length=64, blank=True)
+    document_sha256 = models.CharField(max_length=64, blank=True)
+    # The form's one-time token: submitting the same form twice finds this row instead of making another.
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    proposed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    approval = models.OneToOneField(
+        ApprovalRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="token_admin_action"
+    )
+    approved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    chain_transaction = models.OneToOneField(
+        ChainTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="token_admin_action"
+    )
+    posted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "-id"]
+        indexes = [models.Index(fields=["offering", "state"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(quantity__gte=0), name="token_admin_quantity_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(approved_by__isnull=True) | ~models.Q(approved_by=models.F("proposed_by")),
+                name="token_admin_not_approved_by_proposer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} [{self.state}]"
+
+    @property
+    def needs_four_eyes(self) -> bool:
+        return self.kind in FOUR_EYES_KINDS
+
+    @property
+    def open(self) -> bool:
+        return self.state in OPEN_TOKEN_ADMIN_STATES

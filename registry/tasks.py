@@ -6,6 +6,7 @@ from celery import shared_task
 
 from registry.services.ledger import ledger_sync_all
 from registry.services.reconciliation import reconcile_all
+from registry.services.token_admin import token_admin_actions_advance
 from tokens.services import CHAIN_TRANSIENT_ERRORS
 
 COMMON = {
@@ -20,7 +21,10 @@ COMMON = {
 
 @shared_task(name="registry.tasks.ledger_sync_task", **COMMON)
 def ledger_sync_task() -> int:
-    return ledger_sync_all()
+    """Post new events, then move each token administration action on to what the outbox and ledger show."""
+    posted = ledger_sync_all()
+    token_admin_actions_advance()
+    return posted
 
 
 @shared_task(name="registry.tasks.reconcile_task", **COMMON)

@@ -59,6 +59,8 @@ PAYMENTS_DESK = dict(zip(ROLES, (302, 403, 403, 200, 403, 403, 403, 403), strict
 PAYMENTS_DESK_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403, 403), strict=True))
 # Four eyes: the issuer's admins approve what another admin proposed.
 APPROVALS = PAYMENTS_DESK
+# Token administration: the issuer's admins; the offering or action in the URL does not exist.
+TOKEN_ADMIN_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403, 403), strict=True))
 API_MISSING = dict(zip(ROLES, (403, 404, 404, 404, 404, 404, 404, 404), strict=True))
 # Django's admin: staff with MFA only; everyone else is sent to the portal's login.
 ADMIN = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 200, 302), strict=True))
@@ -157,6 +159,13 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "webhook_event_reviewed": ("POST", PAYMENTS_DESK_MISSING),
     # Provider webhooks: no session; a provider that is not configured does not exist.
     "payment_webhook": ("POST", _all(404)),
+    # Token administration (registry/): the issuer's admins only; not its transfer agent or compliance officer.
+    "token_admin": ("GET", TOKEN_ADMIN_MISSING),
+    "token_admin_holder": ("GET", TOKEN_ADMIN_MISSING),
+    "token_admin_action": ("GET", TOKEN_ADMIN_MISSING),
+    "token_admin_action_progress": ("GET", TOKEN_ADMIN_MISSING),
+    "token_admin_action_decide": ("POST", TOKEN_ADMIN_MISSING),
+    "token_admin_action_document": ("GET", TOKEN_ADMIN_MISSING),
     "api_offering_list": ("GET", API_SIGNED_IN),
     "api_offering_eligibility": ("POST", API_MISSING),
     "api_subscription_create": ("POST", API_MISSING),
@@ -276,6 +285,8 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "event_id": "999999",
         "batch_id": "999999",
         "approval_id": "999999",
+        "investor_id": "00000000-0000-4000-8000-000000000004",
+        "action_id": "00000000-0000-4000-8000-000000000005",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

@@ -1,0 +1,109 @@
+"""Token administration forms. Each carries a one-time form token: submitting it twice makes one action."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+
+from core.forms import FormStyleMixin
+
+REASON_HELP = "Kept in the audit log with the action."
+
+
+class TokenAdminForm(FormStyleMixin, forms.Form):
+    operation = forms.CharField(widget=forms.HiddenInput)
+    form_token = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(max_length=500, help_text=REASON_HELP)
+
+    operation_name = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        prefix = kwargs.pop("prefix", None) or self.operation_name
+        super().__init__(*args, prefix=prefix, **kwargs)
+        self.fields["operation"].initial = self.operation_name
+        if not self.is_bound:
+            self.fields["form_token"].initial = str(uuid.uuid4())
+
+
+def _wallet_choices(wallets: list[str]) -> list[tuple[str, str]]:
+    return [(w, w) for w in wallets]
+
+
+class FreezeWalletForm(TokenAdminForm):
+    operation_name = "freeze_wallet"
+    wallet = forms.ChoiceField(choices=[])
+    frozen = forms.TypedChoiceField(
+        label="Action",
+        choices=[("1", "Freeze the wallet (it can neither send nor receive)"), ("0", "Unfreeze the wallet")],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+        initial="1",
+    )
+    field_order = ["wallet", "frozen", "reason"]
+
+    def __init__(self, *args: Any, wallets: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["wallet"].choices = _wallet_choices(wallets)  # type: ignore[attr-defined]
+
+
+class FreezeAmountForm(TokenAdminForm):
+    operation_name = "freeze_amount"
+    wallet = forms.ChoiceField(choices=[])
+    frozen = forms.TypedChoiceField(
+        label="Action",
+        choices=[("1", "Freeze units"), ("0", "Unfreeze units")],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+        initial="1",
+    )
+    quantity = forms.IntegerField(min_value=1, label="Units", help_text="At most what the wallet holds unfrozen.")
+    field_order = ["wallet", "frozen", "quantity", "reason"]
+
+    def __init__(self, *args: Any, wallets: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["wallet"].choices = _wallet_choices(wallets)  # type: ignore[attr-defined]
+
+
+DOCUMENT_HELP = "The court order, instruction or evidence behind it: PDF, JPEG or PNG, at most 20 MB."
+
+
+class ForcedTransferForm(TokenAdminForm):
+    operation_name = "forced_transfer"
+    from_wallet = forms.ChoiceField(choices=[], label="From wallet")
+    to_wallet = forms.CharField(
+        label="To wallet", max_length=42, help_text="A registered wallet of an eligible investor (0x…)."
+    )
+    quantity = forms.IntegerField(min_value=1, label="Units")
+    document = forms.FileField(label="Supporting document", help_text=DOCUMENT_HELP, required=False)
+    field_order = ["from_wallet", "to_wallet", "quantity", "reason", "document"]
+
+    def __init__(self, *args: Any, wallets: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["from_wallet"].choices = _wallet_choices(wallets)  # type: ignore[attr-defined]
+        self.fields["to_wallet"].widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
+
+
+class RecoveryForm(TokenAdminForm):
+    operation_name = "recovery"
+    lost_wallet = forms.ChoiceField(choices=[], label="Lost wallet")
+    new_wallet = forms.ChoiceField(
+        choices=[], label="New wallet", help_text="The investor's own wallet, confirmed in the registry and empty."
+    )
+    document = forms.FileField(label="Supporting document", help_text=DOCUMENT_HELP, required=False)
+    field_order = ["lost_wallet", "new_wallet", "reason", "document"]
+
+    def __init__(self, *args: Any, wallets: list[str], targets: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["lost_wallet"].choices = _wallet_choices(wallets)  # type: ignore[attr-defined]
+        self.fields["new_wallet"].choices = _wallet_choices(targets)  # type: ignore[attr-defined]
+
+
+class PauseForm(TokenAdminForm):
+    operation_name = "pause"
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject"), ("withdraw", "Withdraw")])
+    note = forms.CharField(max_length=500, required=False)
