@@ -13,7 +13,8 @@ REASON_HELP = "Kept in the audit log with the action."
 
 
 class TokenAdminForm(FormStyleMixin, forms.Form):
-    operation = forms.CharField(widget=forms.HiddenInput)
+    """Each form on a page has its own prefix; the page's forms post an unprefixed `operation` naming theirs."""
+
     form_token = forms.CharField(widget=forms.HiddenInput)
     reason = forms.CharField(max_length=500, help_text=REASON_HELP)
 
@@ -22,7 +23,6 @@ class TokenAdminForm(FormStyleMixin, forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         prefix = kwargs.pop("prefix", None) or self.operation_name
         super().__init__(*args, prefix=prefix, **kwargs)
-        self.fields["operation"].initial = self.operation_name
         if not self.is_bound:
             self.fields["form_token"].initial = str(uuid.uuid4())
 

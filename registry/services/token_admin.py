@@ -132,7 +132,9 @@ def _no_open_action(
 ) -> None:
     """One action at a time per wallet (and for the token's pause): the ledger must show the first one before
     the next is checked against it. `exclude`: the proposal being approved, checked against the others."""
-    rows = TokenAdminAction.objects.filter(offering=offering, state__in=OPEN_TOKEN_ADMIN_STATES).exclude(pk=exclude)
+    rows = TokenAdminAction.objects.filter(offering=offering, state__in=OPEN_TOKEN_ADMIN_STATES)
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude)
     for action in rows.only("kind", "wallet", "to_wallet", "state"):
         if kinds is not None and action.kind in kinds:
             raise Conflict(
@@ -620,7 +622,7 @@ def token_admin_retry_guard(tx: ChainTransaction) -> None:
 # --------------------------------------------------------------------------- progress
 
 
-def _tx_state(tx: ChainTransaction) -> str | None:
+def _tx_state(tx: ChainTransaction) -> TokenAdminState | None:
     if tx.status == TxStatus.FAILED:
         return TokenAdminState.FAILED
     if tx.status == TxStatus.CONFIRMED:

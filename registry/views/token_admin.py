@@ -260,7 +260,7 @@ def token_admin_action_document(request: HttpRequest, issuer: Issuer, action_id:
     if not action.document:
         raise Http404("This action has no supporting document.")
     response = FileResponse(action.document.open("rb"), content_type=action.document_content_type)
-    extension = action.document.name.rsplit(".", 1)[-1]
+    extension = (action.document.name or "").rsplit(".", 1)[-1]
     response["Content-Disposition"] = f'inline; filename="{action.get_kind_display()} {action.pk}.{extension}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response
