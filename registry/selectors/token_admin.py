@@ -224,17 +224,18 @@ def token_admin_progress(*, action: TokenAdminAction) -> Progress:
     tx = action.chain_transaction
     tx_hash = tx.tx_hash if tx is not None and tx.tx_hash else None
     four_eyes = action.kind in FOUR_EYES_KINDS
-    order = [TokenAdminState.PROPOSED, TokenAdminState.APPROVED, TokenAdminState.SENT, TokenAdminState.CONFIRMED]
-    order.append(TokenAdminState.POSTED)
-    reached = {
-        TokenAdminState.PROPOSED: 0,
-        TokenAdminState.REJECTED: 0,
-        TokenAdminState.APPROVED: 1,
-        TokenAdminState.SENT: 2,
-        TokenAdminState.CONFIRMED: 3,
-        TokenAdminState.POSTED: 4,
+    # The index of the first step not done yet (the one the action waits at, or failed at).
+    waiting_at = {
+        TokenAdminState.PROPOSED: 1,
+        TokenAdminState.REJECTED: 1,
+        TokenAdminState.APPROVED: 2,
+        TokenAdminState.SENT: 3,
+        TokenAdminState.CONFIRMED: 4,
+        TokenAdminState.POSTED: 5,
     }
-    at = (2 if tx_hash else 1) if state == TokenAdminState.FAILED else reached[TokenAdminState(state)]
+    # A transaction refused before it was sent (its gas estimate reverted) fails at "Sent"; a revert in a block
+    # fails at "Confirmed".
+    at = (3 if tx_hash else 2) if state == TokenAdminState.FAILED else waiting_at[TokenAdminState(state)]
     approver = action.approved_by.email if action.approved_by else ""
     labels = [
         ("Proposed" if four_eyes else "Requested", f"by {action.proposed_by.email}"),
@@ -248,19 +249,15 @@ def token_admin_progress(*, action: TokenAdminAction) -> Progress:
     ]
     steps = []
     for i, (label, detail) in enumerate(labels):
-        done = i < at or (i == at and state == TokenAdminState.POSTED)
-        steps.append(Step(label=label, done=done, current=i == at and state != TokenAdminState.POSTED, detail=detail))
+        steps.append(Step(label=label, done=i < at, current=i == at, detail=detail))
     failure = next_step = None
     if state == TokenAdminState.FAILED:
         failure, next_step = _failure(action)
     elif state == TokenAdminState.REJECTED:
-        assert action.approval is not None
-        note = action.approval.decision_note
-        failure = (
-            "Withdrawn by its proposer."
-            if action.approval.state == "withdrawn"
-            else "Rejected" + (f": {note}" if note else ".")
-        )
+        approval = action.approval
+        note = approval.decision_note if approval is not None else ""
+        withdrawn = approval is not None and approval.state == "withdrawn"
+        failure = "Withdrawn by its proposer." if withdrawn else "Rejected" + (f": {note}" if note else ".")
         next_step = "Nothing was sent. Propose it again if it is still needed."
     return Progress(
         state=state,
