@@ -21,15 +21,40 @@ from django.utils import timezone
 
 from compliance.services.kyc import kyc_approve
 from compliance.services.reviews import accreditation_approve
+from core.approvals import approval_approve
 from core.errors import Conflict
 from core.models import User
 from core.money import Money
-from demo.seed import ALICE, DEMO_ISSUER_SLUG, FUND_TITLE, DemoTeam, demo_fund, demo_team, demo_user
+from demo import documents as pdfs
+from demo.seed import (
+    ALICE,
+    ALICE_NEW_WALLET,
+    DEMO_CUSTODIAN,
+    DEMO_ISSUER_SLUG,
+    FUND_TITLE,
+    NOTES_TITLE,
+    DemoTeam,
+    _pdf_upload,
+    _terms_table,
+    demo_fund,
+    demo_team,
+    demo_token_admin,
+    demo_token_admin_done,
+    demo_user,
+)
 from investors.models import AccreditationStatus, ApplicationStatus, InvestorProfile, KycStatus
 from investors.selectors import accreditation_current
 from investors.services.applications import issuer_application_decide
-from offerings.models import Offering, OfferingStatus
+from investors.services.wallets import wallet_custodial_record
+from offerings.models import DocumentKind, Offering, OfferingStatus, Subscription, SubscriptionStatus
+from offerings.selectors.offerings import current_documents
+from offerings.services.closing import offering_close
+from offerings.services.documents import document_upload
 from offerings.services.offerings import RULE_FIELDS, TERM_FIELDS, OfferingInput, offering_publish, offering_update
+from offerings.services.subscriptions import subscription_create, subscription_sign
+from offerings.services.wires import wire_receipt_propose
+from registry.models import TokenAdminAction, TokenAdminState
+from registry.selectors.ledger import wallet_balances
 from tokens.chain.abi import decode_result, encode_call
 from tokens.chain.node import node_status
 from tokens.models import OPEN_STATUSES, ChainTransaction, ContractDeployment, ContractKind, TxStatus
@@ -58,19 +83,14 @@ class DemoChainResult:
     done: list[str]
 
 
-def _opening_not_past(fund: Offering, admin: User) -> Offering:
+def _opening_not_past(fund: Offering, admin: User, *, now_at_the_latest: bool = False) -> Offering:
     """An offering opens when it is published at the earliest: a seeded opening already past moves to now,
-    as the issuer would set it on the draft before publishing (the close date stays)."""
+    as the issuer would set it on the draft before publishing (the close date stays). With
+    `now_at_the_latest`, a later opening moves to now too (the notes open at once for the register)."""
     now = timezone.now()
-    if fund.opens_at >= now:
+    if fund.opens_at >= now and not now_at_the_latest:
         return fund
-    data = OfferingInput(
-        **{name: getattr(fund, name) for name in TERM_FIELDS if name not in ("allowed_countries", "blocked_countries")},
-        allowed_countries=tuple(fund.allowed_countries),
-        blocked_countries=tuple(fund.blocked_countries),
-        rules={name: getattr(fund, name) for name in RULE_FIELDS},
-    )
-    return offering_update(offering=fund, actor=admin, data=dataclasses.replace(data, opens_at=now))
+    return offering_update(offering=fund, actor=admin, data=dataclasses.replace(_input_of(fund), opens_at=now))
 
 
 def _sleep_or_pump(pump: Callable[[], None] | None, poll: float) -> None:
@@ -177,6 +197,129 @@ def _failed_since(first_id: int) -> list[ChainTransaction]:
     return list(ChainTransaction.objects.filter(chain_id=settings.CHAIN_ID, status=TxStatus.FAILED, pk__gt=first_id))
 
 
+# Alice buys the notes' whole soft cap (1,000 notes), so they close and the register has a holder.
+NOTES_ALICE_MINOR = 1_000_000_00
+
+
+def _notes_published(team: DemoTeam, done: list[str]) -> Offering | None:
+    """The notes, published with a subscription agreement and opening now, so that they can close."""
+    notes = Offering.objects.filter(issuer=team.issuer, title=NOTES_TITLE).first()
+    if notes is None or notes.status != OfferingStatus.DRAFT:
+        return notes
+    if not notes.documents.filter(kind=DocumentKind.SUBSCRIPTION_AGREEMENT).exists():
+        content = pdfs.subscription_agreement_pdf(
+            title=notes.title, issuer=team.issuer.legal_name, terms=_terms_table(_input_of(notes))
+        )
+        document_upload(
+            offering=notes,
+            actor=team.admin,
+            kind=DocumentKind.SUBSCRIPTION_AGREEMENT,
+            title="Subscription agreement",
+            upload=_pdf_upload("agreement.pdf", content),
+        )
+    notes = _opening_not_past(notes, team.admin, now_at_the_latest=True)
+    notes = offering_publish(offering=notes, actor=team.admin)
+    done.append(f"{team.issuer.name} published “{notes.title}”; its token {notes.token_symbol} is deploying.")
+    return notes
+
+
+def _input_of(offering: Offering) -> OfferingInput:
+    return OfferingInput(
+        **{n: getattr(offering, n) for n in TERM_FIELDS if n not in ("allowed_countries", "blocked_countries")},
+        allowed_countries=tuple(offering.allowed_countries),
+        blocked_countries=tuple(offering.blocked_countries),
+        rules={name: getattr(offering, name) for name in RULE_FIELDS},
+    )
+
+
+def _notes_sold(team: DemoTeam, alice: InvestorProfile, notes: Offering, done: list[str]) -> None:
+    """Alice subscribes, signs and pays by wire (recorded by the admin, approved by the second admin); the admin
+    closes the notes; a new custody wallet of Alice's is registered for the recovery."""
+    if notes.status != OfferingStatus.OPEN:
+        return
+    subscription = Subscription.objects.filter(offering=notes, investor=alice).first()
+    if subscription is None:
+        subscription = subscription_create(
+            offering=notes, investor=alice, actor=alice.user, amount_minor=NOTES_ALICE_MINOR
+        )
+        subscription = subscription_sign(
+            subscription=subscription,
+            actor=alice.user,
+            accepted_document_ids=[d.pk for d in current_documents(offering=notes)],
+            ip_address="127.0.0.1",
+            user_agent="demo",
+        )
+        done.append(f"Alice subscribed {Money(NOTES_ALICE_MINOR, notes.currency)} to “{notes.title}” and signed.")
+    if subscription.status == SubscriptionStatus.SIGNED:
+        outcome = wire_receipt_propose(
+            issuer=team.issuer,
+            actor=team.admin,
+            reference=subscription.wire_reference,
+            amount_minor=subscription.amount_minor,
+            currency=notes.currency,
+            received_on=timezone.localdate(),
+            bank_reference="DEMO-NOTES-0001",
+            payer=str(ALICE.details["legal_name"]),
+        )
+        if outcome.request is not None and outcome.pending:
+            approval_approve(request=outcome.request, actor=demo_user("finance@harborstreet.example"))
+        done.append("Her wire was recorded by the admin and approved by the second admin.")
+    if not alice.wallets.filter(address=ALICE_NEW_WALLET).exists():
+        wallet_custodial_record(
+            investor=alice, actor=team.identity, address=ALICE_NEW_WALLET, custodian_name=DEMO_CUSTODIAN
+        )
+        done.append(f"Platform compliance recorded Alice's new custody wallet {ALICE_NEW_WALLET}.")
+    subscription.refresh_from_db()
+    if subscription.status == SubscriptionStatus.PAID:
+        offering_close(offering=notes, actor=team.admin)
+        done.append(f"The admin closed “{notes.title}”: the soft cap is met, the notes are minted.")
+
+
+def _notes_held(notes: Offering) -> bool:
+    notes.refresh_from_db()
+    return notes.status == OfferingStatus.CLOSED and bool(wallet_balances(offering=notes).get(ALICE.wallet))
+
+
+def _freeze_posted() -> bool:
+    return TokenAdminAction.objects.filter(
+        kind="freeze_amount", state__in=[TokenAdminState.POSTED, TokenAdminState.FAILED]
+    ).exists()
+
+
+def _register(
+    team: DemoTeam, *, timeout: float, poll: float, pump: Callable[[], None] | None, say: Callable[[str], None]
+) -> list[str]:
+    """The notes sold and closed, then token administration on them (demo.seed.demo_token_admin)."""
+    done: list[str] = []
+    alice = InvestorProfile.objects.get(user=demo_user(ALICE.email))
+    with transaction.atomic():
+        notes = _notes_published(team, done)
+    if notes is None or demo_token_admin_done():
+        return done
+    hint = "Check the worker and beat output above, and /staff/chain/ once signed in as staff."
+    _wait(
+        "the notes' token", lambda: _open_transactions() == 0, timeout=timeout, poll=poll, pump=pump, hint=hint, say=say
+    )
+    notes.refresh_from_db()
+    with transaction.atomic():
+        _notes_sold(team, alice, notes, done)
+    _wait(
+        "the notes to be minted and posted to the ledger",
+        lambda: _notes_held(notes),
+        timeout=timeout,
+        poll=poll,
+        pump=pump,
+        hint=hint,
+        say=say,
+    )
+    with transaction.atomic():
+        done += demo_token_admin(notes=notes, alice=alice, team=team)
+    _wait("the frozen notes on the ledger", _freeze_posted, timeout=timeout, poll=poll, pump=pump, hint=hint, say=say)
+    with transaction.atomic():
+        done += demo_token_admin(notes=notes, alice=alice, team=team)
+    return done
+
+
 def demo_chain(
     *, timeout: float = 240.0, poll: float = 1.0, pump: Callable[[], None] | None = None, say: Callable[[str], None]
 ) -> DemoChainResult:
@@ -250,6 +393,9 @@ def demo_chain(
     if state is None or state.state != RegistrationState.CONFIRMED or not on_chain:
         raise DemoChainError(f"Alice's wallet {ALICE.wallet} is not verified on the registry; see /staff/chain/.")
     balance = int(_view("TestStablecoin", coin.address, "balanceOf", ALICE.wallet))  # type: ignore[call-overload]
+    for line in _register(team, timeout=timeout, poll=poll, pump=pump, say=say):
+        done.append(line)
+        say(f"  {line}")
     return DemoChainResult(
         registry=registry.address,
         stablecoin=coin.address,
@@ -288,5 +434,8 @@ def ready_lines(result: DemoChainResult, url: str) -> list[str]:
         f"  4. alice → {url}/portfolio/: the units, their lock-up and the mint transaction.",
         f"  5. identity@tessera.local → {url}/platform/compliance/: Bob waits for identity review; approve his KYC.",
         f"  6. compliance@harborstreet.example → {desk}/compliance/: admit Bob to Harbor Street's offerings.",
+        f"  7. finance@harborstreet.example → {desk}/approvals/ → approve the recovery of Alice's {NOTES_TITLE} to "
+        "her new custody wallet (proposed by the admin with the custodian's notice); the notes' Token administration "
+        "tab follows it to the ledger and shows the 100 notes frozen as collateral.",
         f"  Staff: {url}/staff/chain/ lists every chain transaction; {url}/health/ shows each process.",
     ]

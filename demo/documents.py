@@ -156,3 +156,20 @@ def board_resolution_pdf(*, issuer: str, title: str, units: int, dated: dt.date)
         ],
         author=issuer,
     )
+
+
+def custody_key_rotation_pdf(*, name: str, custodian: str, old_wallet: str, new_wallet: str, dated: dt.date) -> bytes:
+    return _pdf(
+        "Custody key rotation notice (specimen)",
+        [
+            ("p", f"Date: {dated.isoformat()}"),
+            (
+                "p",
+                f"{custodian} retired the key of wallet {old_wallet}, held in custody for {name}, and now holds "
+                f"that investor's securities in wallet {new_wallet}. We ask the issuer to recover the holdings of "
+                "the retired wallet to the new one.",
+            ),
+            ("p", f"{custodian}, operations"),
+        ],
+        author=custodian,
+    )

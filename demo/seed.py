@@ -54,7 +54,9 @@ from offerings.models import DocumentKind as OfferingDocumentKind
 from offerings.models import Offering, SecurityType
 from offerings.services.documents import document_upload as offering_document_upload
 from offerings.services.offerings import OfferingInput, offering_create
+from registry.models import TokenAdminAction, TokenAdminKind, TokenAdminState
 from registry.services.control_book import authorization_record, authorized_quantity_of
+from registry.services.token_admin import token_admin_freeze_amount, token_admin_recovery_propose
 
 DEMO_PASSWORD = "tessera-demo-2026"
 # A fixed base32 secret so the demo's authenticator codes can be printed (`make otp`). Demo only.
@@ -64,6 +66,8 @@ SANCTIONS_FIXTURE = Path(settings.BASE_DIR) / "compliance" / "fixtures" / "ofac"
 # anvil's dev accounts #1 and #2: public keys of a local chain, recorded as custodial wallets.
 ALICE_WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 BOB_WALLET = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+# anvil's dev account #3: the new custody wallet Alice's notes are proposed to be recovered to.
+ALICE_NEW_WALLET = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
 DEMO_CUSTODIAN = "Harbor Street Capital demo custody"
 FUND_TITLE = "Harbor Street Logistics Fund I"
 NOTES_TITLE = "Harbor Street Cold Storage Notes"
@@ -526,6 +530,62 @@ def _authorization(seed: DemoSeed, team: DemoTeam, fund: Offering, today: dt.dat
         actor=team.admin,
     )
     seed.done.append(f"“{fund.title}”: {units:,} units authorized in the control book.")
+
+
+# --------------------------------------------------------------------------- token administration
+
+# The demo's keys for its token administration, fixed so a second run finds the actions the first made.
+FREEZE_KEY = "4d656d6f-0000-4000-8000-667265657a65"
+RECOVERY_KEY = "4d656d6f-0000-4000-8000-7265636f7665"
+FROZEN_NOTES = 100
+
+
+def demo_token_admin(*, notes: Offering, alice: InvestorProfile, team: DemoTeam) -> list[str]:
+    """Token administration on the notes once Alice holds them: 100 of her notes frozen as pledged collateral,
+    then, once that is on the ledger, a recovery of her custody wallet to a new one, proposed by the admin and
+    waiting for the second admin. Call it again until it returns nothing; a later run changes nothing."""
+    done: list[str] = []
+    freeze = TokenAdminAction.objects.filter(idempotency_key=FREEZE_KEY).first()
+    if freeze is None:
+        token_admin_freeze_amount(
+            offering=notes,
+            wallet=ALICE.wallet,
+            quantity=FROZEN_NOTES,
+            frozen=True,
+            reason="Pledged as collateral for a margin loan (pledge agreement of the demo custodian)",
+            actor=team.admin,
+            idempotency_key=FREEZE_KEY,
+        )
+        done.append(f"“{notes.title}”: {FROZEN_NOTES} of Alice's notes frozen as pledged collateral.")
+        return done
+    if freeze.state != TokenAdminState.POSTED or TokenAdminAction.objects.filter(idempotency_key=RECOVERY_KEY).exists():
+        return done
+    notice = pdfs.custody_key_rotation_pdf(
+        name=str(ALICE.details["legal_name"]),
+        custodian=DEMO_CUSTODIAN,
+        old_wallet=ALICE.wallet,
+        new_wallet=ALICE_NEW_WALLET,
+        dated=timezone.localdate(),
+    )
+    token_admin_recovery_propose(
+        offering=notes,
+        investor=alice,
+        lost_wallet=ALICE.wallet,
+        new_wallet=ALICE_NEW_WALLET,
+        reason="The custodian rotated Alice's custody key; the old key is retired",
+        document=_pdf_upload("custody-key-rotation.pdf", notice),
+        actor=team.admin,
+        idempotency_key=RECOVERY_KEY,
+    )
+    done.append(
+        f"“{notes.title}”: recovery of Alice's wallet {ALICE.wallet} to {ALICE_NEW_WALLET} proposed; "
+        "it waits for the second admin."
+    )
+    return done
+
+
+def demo_token_admin_done() -> bool:
+    return TokenAdminAction.objects.filter(idempotency_key=RECOVERY_KEY, kind=TokenAdminKind.RECOVERY).exists()
 
 
 def login_lines(url: str) -> list[str]:

@@ -10,7 +10,16 @@ from core.access import has_mfa
 from core.audit import audit_chain_verify
 from core.models import AuditEvent, IssuerMembership, User
 from demo.chain import FAUCET_DOLLARS, demo_chain
-from demo.seed import ALICE, ALICE_WALLET, BOB_WALLET, DEMO_LOGINS, DEMO_PASSWORD, FUND_TITLE, NOTES_TITLE
+from demo.seed import (
+    ALICE,
+    ALICE_NEW_WALLET,
+    ALICE_WALLET,
+    BOB_WALLET,
+    DEMO_LOGINS,
+    DEMO_PASSWORD,
+    FUND_TITLE,
+    NOTES_TITLE,
+)
 from investors.models import (
     AccreditationStatus,
     InvestorDocument,
@@ -21,9 +30,14 @@ from investors.models import (
     WalletKind,
 )
 from offerings.models import DocumentKind, Offering, OfferingDocument, OfferingStatus
+from offerings.services.closing import closings_advance
+from registry.models import TokenAdminAction, TokenAdminKind, TokenAdminState
+from registry.selectors.ledger import restrictions, wallet_balances
+from registry.tasks import ledger_sync_task
 from tokens.chain.abi import decode_result, encode_call
 from tokens.chain.signer import signing_allowed
 from tokens.flags import InvestorFlag
+from tokens.indexer import chain_index
 from tokens.models import ChainTransaction, ContractDeployment, ContractKind, TxStatus
 from tokens.outbox import chain_client, outbox_flush, outbox_watch
 from tokens.tasks import chain_bootstrap_task
@@ -88,11 +102,15 @@ def _counts() -> tuple[int, ...]:
 
 
 def _pump() -> None:
-    """One pass of what the workers and the beat do: sign and send what is queued, confirm what was mined."""
+    """One pass of what the workers and the beat do: sign and send what is queued, confirm what was mined,
+    carry closings on, index the chain and post it to the ledger."""
     with signing_allowed():
         for sender in set(ChainTransaction.objects.filter(status=TxStatus.PENDING).values_list("sender", flat=True)):
             outbox_flush(chain_id=31337, sender=sender)
         outbox_watch(chain_id=31337)
+        closings_advance()
+        chain_index(client=chain_client(), chain_id=31337)
+        ledger_sync_task()
 
 
 @pytest.fixture
@@ -135,6 +153,17 @@ def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothin
     assert _view("SecurityToken", token.address, "symbol") == "HSLF1"
     assert result.alice_stablecoin == FAUCET_DOLLARS * 10**6
     assert not ChainTransaction.objects.exclude(status=TxStatus.CONFIRMED).exists()
+
+    # The notes closed with Alice as their holder; 100 of her notes are frozen on the ledger, and a recovery of
+    # her wallet to a new custody wallet waits for the second admin.
+    notes = Offering.objects.get(title=NOTES_TITLE)
+    assert notes.status == OfferingStatus.CLOSED
+    assert wallet_balances(offering=notes) == {ALICE_WALLET: 1000}
+    assert restrictions(offering=notes).frozen_amounts == {ALICE_WALLET: 100}
+    recovery = TokenAdminAction.objects.get(kind=TokenAdminKind.RECOVERY)
+    assert recovery.state == TokenAdminState.PROPOSED and recovery.to_wallet == ALICE_NEW_WALLET
+    assert recovery.approval is not None and recovery.approval.state == "pending" and recovery.document_sha256
+    assert TokenAdminAction.objects.get(kind=TokenAdminKind.FREEZE_AMOUNT).state == TokenAdminState.POSTED
 
     # Again, as `make demo` does on every start: nothing new is queued or audited.
     counts = (ChainTransaction.objects.count(), AuditEvent.objects.count())
