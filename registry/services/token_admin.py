@@ -25,6 +25,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import timezone
 
 from compliance.eligibility import EligibilityContext, ReasonCode, subscription_eligibility
@@ -281,7 +282,13 @@ def _create(
             summary=_summary(action),
             amount_minor=0,
             currency="",
-            payload={"action": str(action.public_id)},
+            # The approvals page links to the action's page, where the approver reads the document first.
+            payload={
+                "action": str(action.public_id),
+                "detail_url": reverse(
+                    "token_admin_action", kwargs={"slug": offering.issuer.slug, "action_id": action.public_id}
+                ),
+            },
             obj=action,
             required=True,
         )

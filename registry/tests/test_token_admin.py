@@ -346,6 +346,9 @@ def test_a_forced_transfer_waits_for_a_second_admin_then_moves_the_lots(
     decide = f"/issuers/{cast.issuer.slug}/token-actions/{action.public_id}/decide/"
     client.post(decide, {"decision": "approve"})
     assert _done(action).state == TokenAdminState.PROPOSED
+    # The issuer's approvals page lists it with a link to its page, where the document is.
+    approvals = _client(second_admin).get(f"/issuers/{cast.issuer.slug}/approvals/").content.decode()
+    assert f'href="/issuers/{cast.issuer.slug}/token-actions/{action.public_id}/"' in approvals
     page = _client(second_admin).get(f"/issuers/{cast.issuer.slug}/token-actions/{action.public_id}/").content.decode()
     assert "Approve and send" in page and action.document_sha256 in page
     document = _client(second_admin).get(f"/issuers/{cast.issuer.slug}/token-actions/{action.public_id}/document/")

@@ -140,3 +140,44 @@ def test_progress_is_done_steps_then_one_current_step_then_steps_to_come(cast, k
         assert progress.failure and progress.next_step  # why, and what to do next
     else:
         assert progress.failure is None
+
+
+def _minted_to(offering, wallets: list[str]) -> None:
+    token = ContractDeployment.objects.get(kind=ContractKind.SECURITY_TOKEN, owner_ref=offering.owner_ref)
+    block_hash = f"0x{next(_block_hashes):064x}"
+    ChainEvent.objects.bulk_create(
+        ChainEvent(
+            chain_id=31337,
+            contract_address=token.address,
+            block_number=0,
+            block_hash=block_hash,
+            transaction_hash=f"0x{next(_block_hashes):064x}",
+            log_index=i,
+            name="Transfer",
+            args={"from": ZERO, "to": wallet, "value": "10"},
+        )
+        for i, wallet in enumerate(wallets)
+    )
+    ledger_sync(offering=offering)
+
+
+def test_the_token_administration_page_makes_as_many_queries_for_sixty_holders_as_for_two(
+    chain_settings, offering, cast
+) -> None:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(cast.admin)
+    url = f"/issuers/{cast.issuer.slug}/offerings/{offering.public_id}/token/"
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    _minted_to(offering, [f"0x{n:040X}" for n in range(1, 3)])
+    few = queries()
+    _minted_to(offering, [f"0x{n:040X}" for n in range(3, 61)])
+    assert queries() == few
