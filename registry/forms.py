@@ -101,7 +101,17 @@ class RecoveryForm(TokenAdminForm):
 
 
 class PauseForm(TokenAdminForm):
+    """`paused` is what the admin saw the button do (pause or unpause), not worked out again on submit: if
+    another admin paused the token meanwhile, a second "Pause" is refused rather than turned into an unpause."""
+
     operation_name = "pause"
+    paused = forms.TypedChoiceField(
+        choices=[("1", "Pause"), ("0", "Unpause")], coerce=lambda v: v == "1", widget=forms.HiddenInput
+    )
+
+    def __init__(self, *args: Any, paused: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["paused"].initial = "1" if paused else "0"
 
 
 class DecisionForm(forms.Form):

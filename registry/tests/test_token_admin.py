@@ -280,6 +280,27 @@ def test_a_wallet_is_frozen_and_unfrozen_and_the_token_paused_and_unpaused_on_th
     assert not TokenAdminAction.objects.exclude(state=TokenAdminState.POSTED).exists()
 
 
+def test_pausing_from_the_page_twice_never_turns_into_an_unpause(
+    posted: Closed, cast: Cast, second_admin: User
+) -> None:
+    url = f"/issuers/{cast.issuer.slug}/offerings/{posted.offering.public_id}/token/"
+    # Both admins opened the page while transfers were open: each sees "Pause".
+    forms = [
+        {"pause-form_token": _key(), "pause-paused": "1", "pause-reason": reason}
+        for reason in ("Corporate action", "Corporate action, again")
+    ]
+    first = _client(cast.admin).post(url, forms[0])
+    assert first.status_code == 302
+    _settle(posted)
+    assert restrictions(offering=posted.offering).paused
+    late = _client(second_admin).post(url, forms[1])
+    assert late.status_code == 200 and "The token is paused already." in late.content.decode()
+    assert restrictions(offering=posted.offering).paused
+    assert TokenAdminAction.objects.filter(kind=TokenAdminKind.UNPAUSE).count() == 0
+    page = _client(cast.admin).get(url).content.decode()
+    assert f"Unpause {posted.offering.token_symbol}" in page
+
+
 def test_a_revert_shows_the_contracts_decoded_reason_and_what_to_do(posted: Closed, cast: Cast) -> None:
     # Alice moves 150 units herself, outside the portal; the ledger has not read it yet.
     receipt = contract_send(posted.rpc_url, ALICE_0, posted.token.address, "SecurityToken", "transfer", BOB, 150)

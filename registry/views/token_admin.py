@@ -68,12 +68,12 @@ def token_admin(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpRes
     """The token's pause state, frozen wallets and amounts, its holders, and the latest actions."""
     offering = _offering(issuer, public_id)
     current = restrictions(offering=offering)
-    form = PauseForm(request.POST if request.method == "POST" else None)
+    form = PauseForm(request.POST if request.method == "POST" else None, paused=not current.paused)
     if request.method == "POST" and form.is_valid():
         try:
             action = services.token_admin_set_paused(
                 offering=offering,
-                paused=not current.paused,
+                paused=form.cleaned_data["paused"],
                 reason=form.cleaned_data["reason"],
                 actor=signed_in_user(request),
                 idempotency_key=form.cleaned_data["form_token"],
