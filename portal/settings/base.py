@@ -392,3 +392,14 @@ CELERY_BEAT_SCHEDULE["registry-reconcile"] = {
 # Panels other apps add to an offering's dashboard: dotted paths to `panel(offering) -> (template, context)`.
 # The dashboard lives in offerings, which cannot import the apps above it; they plug in here.
 OFFERING_DASHBOARD_PANELS = ["registry.panels.record_differences_panel"]
+
+# Register exports, in the order the exports page lists them (registry/exporters/).
+REGISTRY_EXPORTERS = env.list(
+    "REGISTRY_EXPORTERS",
+    default=[
+        "registry.exporters.master_file.MasterFileExporter",
+        "registry.exporters.journal.JournalExporter",
+        "registry.exporters.control_book.ControlBookExporter",
+        "registry.exporters.record_differences.RecordDifferencesExporter",
+    ],
+)
