@@ -71,6 +71,9 @@ def celery_worker_process(
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                # The default queue and the exports queue (settings.CELERY_TASK_ROUTES).
+                "-Q",
+                "celery,exports",
                 "-n",
                 f"{name}@%h",
                 "--loglevel=INFO",

@@ -43,6 +43,8 @@ class Stack:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
+                "-Q",
+                "celery,exports",
                 "-n",
                 f"{name}@%h",
                 "--loglevel=WARNING",

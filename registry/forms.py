@@ -1,4 +1,5 @@
-"""Token administration forms. Each carries a one-time form token: submitting it twice makes one action."""
+"""Forms of the register's pages. Token administration forms carry a one-time form token: submitting one
+twice makes one action."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Any
 from django import forms
 
 from core.forms import FormStyleMixin
+from offerings.models import Offering
+from registry.exporters import ExportParams, exporters
+from registry.exporters.base import FORMAT_LABELS
 
 REASON_HELP = "Kept in the audit log with the action."
 
@@ -117,3 +121,63 @@ class PauseForm(TokenAdminForm):
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject"), ("withdraw", "Withdraw")])
     note = forms.CharField(max_length=500, required=False)
+
+
+class ExportRequestForm(FormStyleMixin, forms.Form):
+    offering = forms.ModelChoiceField(queryset=Offering.objects.none(), label="Token", empty_label=None)
+    exporter = forms.ChoiceField(label="Export")
+    format = forms.ChoiceField(label="Format")
+    as_of_date = forms.DateField(
+        label="As of the end of (UTC)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Leave empty for now. Used by the master file, control book and record differences.",
+    )
+    as_of_block = forms.IntegerField(
+        label="Or as of block",
+        required=False,
+        min_value=0,
+        help_text="Master file and cap table; leave empty for the latest.",
+    )
+    since = forms.DateField(label="Journal from", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(
+        label="Journal to (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    include_closed = forms.BooleanField(
+        label="Also list lots emptied by then, with their cancellation date", required=False
+    )
+
+    def __init__(self, *args: Any, offerings: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["offering"].queryset = offerings  # type: ignore[attr-defined]
+        self.fields["exporter"].choices = [(e.identifier, e.verbose_name) for e in exporters().values()]  # type: ignore[attr-defined]
+        formats = sorted({f for e in exporters().values() for f in e.formats}, key=list(FORMAT_LABELS).index)
+        self.fields["format"].choices = [(f, FORMAT_LABELS[f]) for f in formats]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        exporter = exporters().get(data.get("exporter", ""))
+        if exporter is None:
+            return data
+        fmt = data.get("format")
+        if fmt and fmt not in exporter.formats:
+            names = ", ".join(FORMAT_LABELS[f] for f in exporter.formats)
+            self.add_error("format", f"{exporter.verbose_name} is available as {names}.")
+        if "period" not in exporter.takes and (data.get("since") or data.get("until")):
+            self.add_error("since", f"{exporter.verbose_name} is as of a point, not for a period.")
+        if "as_of" not in exporter.takes and (data.get("as_of_date") or data.get("as_of_block") is not None):
+            self.add_error("as_of_date", f"{exporter.verbose_name} covers a period: use the journal dates.")
+        if data.get("as_of_block") is not None and "block" not in exporter.takes:
+            self.add_error("as_of_block", f"{exporter.verbose_name} is read as of a date, not a block.")
+        return data
+
+    def params(self) -> ExportParams:
+        d = self.cleaned_data
+        exporter = exporters()[d["exporter"]]
+        return ExportParams(
+            as_of_block=d.get("as_of_block") if "block" in exporter.takes else None,
+            as_of_date=d.get("as_of_date") if "as_of" in exporter.takes else None,
+            since=d.get("since") if "period" in exporter.takes else None,
+            until=d.get("until") if "period" in exporter.takes else None,
+            include_closed=bool(d.get("include_closed")) and "closed" in exporter.takes,
+        )

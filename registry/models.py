@@ -13,7 +13,7 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
-from core.models import ApprovalRequest, User
+from core.models import ApprovalRequest, Issuer, User
 from investors.models import InvestorProfile, private_storage
 from offerings.models import MintBatch, Offering
 from tokens.models import ChainTransaction
@@ -354,3 +354,53 @@ class TokenAdminAction(models.Model):
     @property
     def open(self) -> bool:
         return self.state in OPEN_TOKEN_ADMIN_STATES
+
+
+class ExportState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"
+    EXPIRED = "expired", "Expired (file deleted)"
+
+
+class ExportJob(models.Model):
+    """One export someone asked for: made by a worker, kept in private storage until it expires."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="export_jobs")
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="export_jobs")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    exporter = models.CharField(max_length=40)
+    format = models.CharField(max_length=8)
+    params = models.JSONField(default=dict, blank=True, help_text="The as-of point or period (ExportParams).")
+    state = models.CharField(max_length=8, choices=ExportState.choices, default=ExportState.QUEUED)
+    rows_done = models.PositiveBigIntegerField(default=0)
+    rows_total = models.PositiveBigIntegerField(null=True, blank=True)
+    file = models.FileField(storage=private_storage, upload_to="exports/%Y/%m/", max_length=255, blank=True)
+    filename = models.CharField(max_length=200, blank=True, help_text="The name the download is saved under.")
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True, help_text="Why it failed, for the person who asked.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="When the file is deleted.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["issuer", "-created_at"]),
+            models.Index(fields=["state", "expires_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exporter} ({self.format}) of {self.offering_id}: {self.state}"
+
+    @property
+    def percent(self) -> int:
+        if self.state == ExportState.DONE:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, self.rows_done * 100 // self.rows_total)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from registry.services.exports import export_job_run, exports_expired_delete
 from registry.services.ledger import ledger_sync_all
 from registry.services.reconciliation import reconcile_all
 from registry.services.token_admin import token_admin_actions_advance
@@ -30,3 +31,21 @@ def ledger_sync_task() -> int:
 @shared_task(name="registry.tasks.reconcile_task", **COMMON)
 def reconcile_task() -> int:
     return reconcile_all()
+
+
+@shared_task(
+    name="registry.tasks.export_job_run_task",
+    acks_late=True,
+    max_retries=0,
+    # A large export may run for a while; the job is marked failed if it is stopped (see the service).
+    time_limit=3600,
+    soft_time_limit=3540,
+    ignore_result=True,
+)
+def export_job_run_task(job_id: int) -> str:
+    return export_job_run(job_id=job_id).state
+
+
+@shared_task(name="registry.tasks.exports_expired_task", acks_late=True, time_limit=600, ignore_result=True)
+def exports_expired_task() -> int:
+    return exports_expired_delete()

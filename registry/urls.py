@@ -1,6 +1,6 @@
 from django.urls import path
 
-from registry.views import portfolio, token_admin
+from registry.views import exports, portfolio, token_admin
 
 urlpatterns = [
     path("portfolio/", portfolio.portfolio, name="portfolio"),
@@ -31,5 +31,18 @@ urlpatterns = [
         "issuers/<slug:slug>/token-actions/<uuid:action_id>/document/",
         token_admin.token_admin_action_document,
         name="token_admin_action_document",
+    ),
+    path("issuers/<slug:slug>/exports/", exports.exports_page, name="registry_exports"),
+    path("issuers/<slug:slug>/exports/new/", exports.export_create, name="registry_export_create"),
+    path("issuers/<slug:slug>/exports/<uuid:job_id>/status/", exports.export_status, name="registry_export_status"),
+    path(
+        "issuers/<slug:slug>/exports/<uuid:job_id>/download/",
+        exports.export_download,
+        name="registry_export_download",
+    ),
+    path(
+        "issuers/<slug:slug>/offerings/<uuid:public_id>/master-file.csv",
+        exports.master_file_csv,
+        name="registry_master_file_csv",
     ),
 ]

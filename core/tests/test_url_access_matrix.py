@@ -62,6 +62,10 @@ APPROVALS = PAYMENTS_DESK
 # Token administration: the issuer's admins; the offering or action in the URL does not exist.
 TOKEN_ADMIN_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403, 403), strict=True))
 API_MISSING = dict(zip(ROLES, (403, 404, 404, 404, 404, 404, 404, 404), strict=True))
+# The register's exports: its admins and transfer agents (REGISTRY_VIEW); not compliance officers, not staff.
+REGISTRY = dict(zip(ROLES, (302, 403, 403, 200, 403, 200, 403, 403), strict=True))
+REGISTRY_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 404, 403, 403), strict=True))
+REGISTRY_POST_EMPTY = dict(zip(ROLES, (302, 403, 403, 400, 403, 400, 403, 403), strict=True))
 # Django's admin: staff with MFA only; everyone else is sent to the portal's login.
 ADMIN = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 200, 302), strict=True))
 
@@ -136,6 +140,11 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "subscription_reconfirm": ("GET", NO_SUCH_OWN),
     "subscription_agreement": ("GET", NO_SUCH_OWN),
     "portfolio": ("GET", SIGNED_IN),
+    "registry_exports": ("GET", REGISTRY),
+    "registry_export_create": ("POST", REGISTRY_POST_EMPTY),
+    "registry_export_status": ("GET", REGISTRY_MISSING),
+    "registry_export_download": ("GET", REGISTRY_MISSING),
+    "registry_master_file_csv": ("GET", REGISTRY_MISSING),
     "issuer_offerings": ("GET", ISSUER_MEMBERS),
     "offering_create": ("GET", OFFERING_MANAGE),
     "offering_edit": ("GET", OFFERING_MANAGE_MISSING),
@@ -287,6 +296,7 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "approval_id": "999999",
         "investor_id": "00000000-0000-4000-8000-000000000004",
         "action_id": "00000000-0000-4000-8000-000000000005",
+        "job_id": "00000000-0000-4000-8000-000000000006",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

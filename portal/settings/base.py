@@ -403,3 +403,10 @@ REGISTRY_EXPORTERS = env.list(
         "registry.exporters.record_differences.RecordDifferencesExporter",
     ],
 )
+# Exports run on their own queue so a long one never holds up chain signing or indexing.
+CELERY_TASK_ROUTES = {"registry.tasks.export_job_run_task": {"queue": "exports"}}
+# Export files name holders: they are deleted this long after they were made.
+REGISTRY_EXPORT_RETENTION_HOURS = env.int("REGISTRY_EXPORT_RETENTION_HOURS", default=72)
+# A job still queued or running after this long is shown as failed (its worker is gone).
+REGISTRY_EXPORT_STALE_HOURS = env.int("REGISTRY_EXPORT_STALE_HOURS", default=6)
+CELERY_BEAT_SCHEDULE["registry-exports-expire"] = {"task": "registry.tasks.exports_expired_task", "schedule": 3600.0}

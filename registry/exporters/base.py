@@ -69,8 +69,8 @@ class ExportParams:
     def point(self) -> AsOf:
         return AsOf(block=self.as_of_block, at=self.as_of_moment)
 
-    def describe(self) -> str:
-        """The as-of line printed on every page and in every file name."""
+    def describe(self, *, now: dt.datetime | None = None) -> str:
+        """The as-of line printed on every page; `now` is when an export "as of now" was made."""
         if self.since is not None or self.until is not None:
             start = self.since.isoformat() if self.since else "the first posting"
             end = self.until.isoformat() if self.until else "today"
@@ -80,7 +80,7 @@ class ExportParams:
             parts.append(f"end of {self.as_of_date.isoformat()} (UTC)")
         if self.as_of_block is not None:
             parts.append(f"block {self.as_of_block}")
-        return "As of " + (", ".join(parts) if parts else timezone.now().strftime("%Y-%m-%d %H:%M UTC"))
+        return "As of " + (", ".join(parts) if parts else (now or timezone.now()).strftime("%Y-%m-%d %H:%M UTC"))
 
     def slug(self) -> str:
         if self.since is not None or self.until is not None:
@@ -150,7 +150,7 @@ class Exporter(ABC):
     formats: ClassVar[tuple[str, ...]] = (CSV, XLSX, PDF)
     # Rows name holders (names, addresses, tax status): requests and downloads are audited.
     holder_data: ClassVar[bool] = False
-    # Which parameters the export takes: "as_of" (a date or a block), "period" (since/until), "closed".
+    # Which parameters the export takes: "as_of" (a date), "block", "period" (since/until), "closed".
     takes: ClassVar[frozenset[str]] = frozenset({"as_of"})
     columns: ClassVar[tuple[Column, ...]] = ()
     chunk_size: ClassVar[int] = 2000

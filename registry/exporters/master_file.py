@@ -61,7 +61,7 @@ class MasterFileExporter(Exporter):
     verbose_name = "Master securityholder file"
     description = "Every holding as of a date or block: holder registration, quantity, dates, exemption, legend."
     holder_data = True
-    takes = frozenset({"as_of", "closed"})
+    takes = frozenset({"as_of", "block", "closed"})
     columns = (
         Column("holder_id", "Holder id", 1.4),
         Column("legal_name", "Registered name", 1.6),
