@@ -401,6 +401,7 @@ REGISTRY_EXPORTERS = env.list(
         "registry.exporters.journal.JournalExporter",
         "registry.exporters.control_book.ControlBookExporter",
         "registry.exporters.record_differences.RecordDifferencesExporter",
+        "registry.exporters.ocf.OcfCapTableExporter",
     ],
 )
 # Exports run on their own queue so a long one never holds up chain signing or indexing.

@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from core.models import AuditEvent
 from registry.exporters import ExportParams
 from registry.models import ExportJob, ExportState
@@ -100,6 +101,20 @@ def test_asking_twice_while_it_runs_queues_one_job_and_running_twice_makes_one_f
     name = done.file.name
     assert export_job_run(job_id=first.pk).file.name == name
     assert AuditEvent.objects.filter(action="registry.export_finished", object_id=str(first.pk)).count() == 1
+
+
+def test_the_cap_table_job_makes_an_ocf_package_that_reads_back(cast, offering) -> None:
+    from registry.exporters.ocf import ocf_package_read
+
+    job = export_job_run(job_id=_request(offering, cast.agent, exporter_id="cap_table_ocf", fmt="ocf").pk)
+    assert job.state == ExportState.DONE, job.error
+    assert job.filename.endswith(".ocf.zip")
+    response = _client(cast.agent).get(f"/issuers/{cast.issuer.slug}/exports/{job.public_id}/download/")
+    assert response["Content-Type"] == "application/zip"
+    table = ocf_package_read(io.BytesIO(_body(response)))
+    assert list(table.holdings().values()) == [200]
+    with pytest.raises(ApplicationError, match="not available as CSV"):
+        _request(offering, cast.agent, exporter_id="cap_table_ocf", fmt="csv")
 
 
 def test_a_pdf_longer_than_a_pdf_holds_is_refused_before_it_is_queued(cast, offering, monkeypatch) -> None:
