@@ -19,8 +19,13 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 Cell = str | int | float | Decimal | None
 
 
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
+
+
 def csv_cell(value: Cell) -> str | int | float | Decimal:
     """What is written for one value: numbers as they are, text with a leading formula character neutralised."""
+    if type(value) is str:  # the common case first: exports write millions of these
+        return "'" + value if value and value[0] in _FORMULA_FIRST else value
     if value is None:
         return ""
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):

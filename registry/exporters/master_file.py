@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Max, Q, QuerySet, Sum
+from django.db.models import CharField, Max, Q, QuerySet, Sum
+from django.db.models.functions import Cast
 
 from compliance.exemptions import Exemption
 from core.csv import Cell
-from registry.exporters.base import Column, Exporter, ExportParams, day_text, moment_text
+from registry.exporters.base import Column, Exporter, ExportParams
 from registry.legends import legend_for
 from registry.models import Lot
 from registry.selectors.holders import holder_details
@@ -24,21 +25,28 @@ if TYPE_CHECKING:
     from offerings.models import Offering
 
 UNKNOWN_HOLDER = "Wallet not linked to a registered holder"
+UNREGISTERED = ("", UNKNOWN_HOLDER, "", "", "", "", "", "", "")
+# Timestamps are read as the database's text (UTC, "YYYY-MM-DD HH:MM:SS..."): parsing a million of
+# them into datetimes only to print them again would cost more than the rest of a row.
 FIELDS = (
     "pk",
     "investor_id",
     "wallet",
     "quantity",
-    "issued_at",
-    "acquired_at",
+    "issued_text",
+    "acquired_text",
     "exemption",
-    "lockup_release",
+    "lockup_text",
     "cost_basis_minor",
     "currency",
     "transaction_hash",
     "remaining",
-    "closed_at",
+    "closed_text",
 )
+
+
+def _moment(text: str | None) -> str:
+    return f"{text[:10]}T{text[11:19]}Z" if text else ""
 
 
 def lots_as_of(offering: Offering, params: ExportParams) -> QuerySet[Lot]:
@@ -50,7 +58,10 @@ def lots_as_of(offering: Offering, params: ExportParams) -> QuerySet[Lot]:
         moved &= Q(movements__chain_time__lte=params.as_of_moment)
     rows = Lot.objects.filter(offering=offering).annotate(
         remaining=Sum("movements__delta", filter=moved),
-        closed_at=Max("movements__chain_time", filter=moved & Q(movements__delta__lt=0)),
+        closed_text=Cast(Max("movements__chain_time", filter=moved & Q(movements__delta__lt=0)), CharField()),
+        issued_text=Cast("issued_at", CharField()),
+        acquired_text=Cast("acquired_at", CharField()),
+        lockup_text=Cast("lockup_release", CharField()),
     )
     # A lot whose opening is after the point has no movement then (remaining is NULL).
     return rows.filter(remaining__isnull=False) if params.include_closed else rows.filter(remaining__gt=0)
@@ -97,50 +108,62 @@ class MasterFileExporter(Exporter):
             legend = legend_for(value)
             legends[value] = legend.name if legend else ""
         base = lots_as_of(offering, params).order_by("pk")
+        ids = Lot.objects.filter(offering=offering).order_by("pk").values_list("pk", flat=True)
         last = 0
         while True:
-            chunk: list[tuple[Any, ...]] = list(base.filter(pk__gt=last).values_list(*FIELDS)[: self.chunk_size])
-            if not chunk:
+            # The next chunk's last lot id comes from the index alone, so each aggregate covers at most
+            # `chunk_size` lots whatever the database's planner would do with a LIMIT over a GROUP BY.
+            upper = next(iter(ids.filter(pk__gt=last)[self.chunk_size - 1 : self.chunk_size]), None)
+            window = base.filter(pk__gt=last) if upper is None else base.filter(pk__gt=last, pk__lte=upper)
+            chunk: list[tuple[Any, ...]] = list(window.values_list(*FIELDS))
+            if upper is None and not chunk:
                 return
-            last = chunk[-1][0]
             holders = holder_details(investor_ids={r[1] for r in chunk}, at=params.as_of_moment)
+            registered = {
+                pk: (
+                    h.reference,
+                    h.legal_name,
+                    h.holder_type,
+                    h.address,
+                    h.country,
+                    h.tax_form,
+                    h.tax_form_status,
+                    h.accreditation_status,
+                    h.accreditation_method,
+                )
+                for pk, h in holders.items()
+            }
             for (
                 pk,
                 investor_id,
                 wallet,
                 quantity,
-                issued_at,
-                acquired_at,
+                issued,
+                acquired,
                 exemption,
-                lockup_release,
+                lockup,
                 cost_basis,
                 currency,
                 tx_hash,
                 remaining,
-                closed_at,
+                closed,
             ) in chunk:
-                h = holders.get(investor_id) if investor_id is not None else None
                 yield (
-                    h.reference if h else "",
-                    h.legal_name if h else UNKNOWN_HOLDER,
-                    h.holder_type if h else "",
-                    h.address if h else "",
-                    h.country if h else "",
-                    h.tax_form if h else "",
-                    h.tax_form_status if h else "",
-                    h.accreditation_status if h else "",
-                    h.accreditation_method if h else "",
+                    *registered.get(investor_id, UNREGISTERED),
                     wallet,
                     pk,
                     int(remaining),
                     quantity,
-                    day_text(issued_at),
-                    day_text(acquired_at),
-                    day_text(closed_at) if remaining == 0 else "",
+                    issued[:10],
+                    acquired[:10],
+                    closed[:10] if remaining == 0 and closed else "",
                     exemptions.get(exemption, exemption),
                     legends.get(exemption, ""),
-                    moment_text(lockup_release),
+                    _moment(lockup),
                     cost_basis,
                     currency,
                     tx_hash,
                 )
+            if upper is None:
+                return
+            last = upper

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from investors.models import (
     AccreditationClaim,
+    AccreditationMethod,
     AccreditationStatus,
     EntityType,
     InvestorKind,
@@ -41,26 +42,46 @@ class HolderDetails:
     accreditation_method: str
 
 
-def _holder_type(profile: InvestorProfile) -> str:
-    if profile.kind == InvestorKind.ENTITY:
-        kind = EntityType(profile.entity_type).label if profile.entity_type in EntityType.values else "Entity"
-        return f"Entity ({kind})"
-    return "Individual" if profile.kind == InvestorKind.INDIVIDUAL else ""
+ENTITY_TYPES = dict(EntityType.choices)
+ACCREDITATION_STATUSES = dict(AccreditationStatus.choices)
+ACCREDITATION_METHODS = dict(AccreditationMethod.choices)
 
 
-def _address(profile: InvestorProfile) -> str:
-    parts = [profile.address_line1, profile.address_line2, profile.city, profile.region, profile.postal_code]
-    return ", ".join(p for p in parts if p)
+def _holder_type(kind: str, entity_type: str) -> str:
+    if kind == InvestorKind.ENTITY:
+        return f"Entity ({ENTITY_TYPES.get(entity_type, 'Entity')})" if entity_type else "Entity"
+    return "Individual" if kind == InvestorKind.INDIVIDUAL else ""
 
 
 def holder_details(*, investor_ids: Iterable[int], at: dt.datetime | None = None) -> dict[int, HolderDetails]:
-    """investor id → registration details, in three queries whatever the number of investors."""
+    """investor id → registration details, in three queries whatever the number of investors.
+
+    Reads plain values, not model instances: the master file asks for every holder of the register.
+    """
     ids = sorted({i for i in investor_ids if i is not None})
     if not ids:
         return {}
     moment = at or timezone.now()
     day = moment.date()
-    profiles = InvestorProfile.objects.filter(pk__in=ids).only(
+    forms: dict[int, tuple[str, dt.date | None]] = {}
+    form_rows = (
+        TaxForm.objects.filter(investor_id__in=ids, created_at__lte=moment)
+        .filter(Q(superseded_at__isnull=True) | Q(superseded_at__gt=moment))
+        .order_by("investor_id", "-created_at", "-id")
+        .values_list("investor_id", "kind", "expires_on")
+    )
+    for investor_id, kind, expires_on in form_rows:
+        forms.setdefault(investor_id, (kind, expires_on))
+    claims: dict[int, tuple[str, str, dt.datetime | None]] = {}
+    claim_rows = (
+        AccreditationClaim.objects.filter(investor_id__in=ids, submitted_at__lte=moment)
+        .exclude(status=AccreditationStatus.WITHDRAWN)
+        .order_by("investor_id", "-submitted_at", "-id")
+        .values_list("investor_id", "method", "status", "expires_at")
+    )
+    for investor_id, method, status, expires_at in claim_rows:
+        claims.setdefault(investor_id, (method, status, expires_at))
+    profiles = InvestorProfile.objects.filter(pk__in=ids).values_list(
         "id",
         "public_id",
         "kind",
@@ -73,50 +94,32 @@ def holder_details(*, investor_ids: Iterable[int], at: dt.datetime | None = None
         "postal_code",
         "country",
     )
-    forms: dict[int, TaxForm] = {}
-    form_rows = (
-        TaxForm.objects.filter(investor_id__in=ids, created_at__lte=moment)
-        .filter(Q(superseded_at__isnull=True) | Q(superseded_at__gt=moment))
-        .only("investor_id", "kind", "expires_on", "created_at")
-        .order_by("investor_id", "-created_at", "-id")
-    )
-    for row in form_rows:
-        forms.setdefault(row.investor_id, row)
-    claims: dict[int, AccreditationClaim] = {}
-    claim_rows = (
-        AccreditationClaim.objects.filter(investor_id__in=ids, submitted_at__lte=moment)
-        .exclude(status=AccreditationStatus.WITHDRAWN)
-        .only("investor_id", "method", "status", "expires_at", "submitted_at")
-        .order_by("investor_id", "-submitted_at", "-id")
-    )
-    for claim_row in claim_rows:
-        claims.setdefault(claim_row.investor_id, claim_row)
     found = {}
-    for p in profiles:
-        form = forms.get(p.pk)
+    for pk, public_id, kind, entity_type, name, line1, line2, city, region, postal_code, country in profiles:
+        form = forms.get(pk)
         if form is None:
             form_status = "missing"
-        elif form.expires_on is not None and form.expires_on < day:
+        elif form[1] is not None and form[1] < day:
             form_status = "expired"
         else:
             form_status = "valid"
-        claim = claims.get(p.pk)
+        claim = claims.get(pk)
         if claim is None:
             accreditation = "none"
-        elif claim.expires_at is not None and claim.expires_at < moment:
+        elif claim[2] is not None and claim[2] < moment:
             accreditation = AccreditationStatus.EXPIRED.label
         else:
-            accreditation = claim.get_status_display()
-        found[p.pk] = HolderDetails(
-            investor_id=p.pk,
-            reference=p.reference,
-            legal_name=p.legal_name,
-            holder_type=_holder_type(p),
-            address=_address(p),
-            country=str(p.country or ""),
-            tax_form=TAX_FORM_SHORT.get(form.kind, form.kind) if form else "",
+            accreditation = ACCREDITATION_STATUSES.get(claim[1], claim[1])
+        found[pk] = HolderDetails(
+            investor_id=pk,
+            reference=public_id.hex,
+            legal_name=name,
+            holder_type=_holder_type(kind, entity_type),
+            address=", ".join(p for p in (line1, line2, city, region, postal_code) if p),
+            country=str(country or ""),
+            tax_form=TAX_FORM_SHORT.get(form[0], form[0]) if form else "",
             tax_form_status=form_status,
             accreditation_status=accreditation,
-            accreditation_method=claim.get_method_display() if claim else "",
+            accreditation_method=ACCREDITATION_METHODS.get(claim[0], claim[0]) if claim else "",
         )
     return found

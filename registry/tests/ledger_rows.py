@@ -166,9 +166,11 @@ def mints_bulk(
     at: dt.datetime,
     first_block: int = 1,
     token: str = "0x00000000000000000000000000000000000000aa",
+    per_transaction: int = 1,
     batch: int = 5000,
 ) -> None:
-    """One mint per (investor id, wallet, quantity), written with bulk_create in batches of `batch`."""
+    """One mint per (investor id, wallet, quantity), `per_transaction` of them in one transaction and block
+    (closing mints up to 100 holders at once), written with bulk_create in batches of `batch`."""
     for start in range(0, len(holdings), batch):
         part = holdings[start : start + batch]
         events = ChainEvent.objects.bulk_create(
@@ -176,11 +178,11 @@ def mints_bulk(
                 ChainEvent(
                     chain_id=31337,
                     contract_address=token,
-                    block_number=first_block + start + i,
+                    block_number=first_block + (start + i) // per_transaction,
                     # "b…" keeps these apart from the hashes `Register` counts up from 1.
-                    block_hash=f"0xb{first_block + start + i:063x}",
-                    transaction_hash=f"0xb{first_block + start + i:063x}",
-                    log_index=0,
+                    block_hash=f"0xb{first_block + (start + i) // per_transaction:063x}",
+                    transaction_hash=f"0xb{first_block + (start + i) // per_transaction:063x}",
+                    log_index=(start + i) % per_transaction,
                     name="Transfer",
                     args={"from": ZERO, "to": wallet, "value": str(quantity)},
                 )
@@ -195,7 +197,7 @@ def mints_bulk(
                     kind=PostingKind.MINT,
                     block_number=e.block_number,
                     block_hash=e.block_hash,
-                    log_index=0,
+                    log_index=e.log_index,
                     transaction_hash=e.transaction_hash,
                     to_wallet=wallet,
                     to_investor_id=investor_id,

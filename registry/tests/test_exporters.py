@@ -259,6 +259,16 @@ def test_a_date_in_the_future_is_refused(book: Book) -> None:
         exporter_get("journal").params_check(ExportParams(since=NOW.date(), until=ISSUED.date()))
 
 
+def test_master_file_read_in_small_chunks_is_the_same_file(book: Book, monkeypatch) -> None:
+    from registry.exporters.master_file import MasterFileExporter
+
+    mints_bulk(book.offering, [(book.bob.pk, f"0x{n:040x}", 2) for n in range(0xE000, 0xE000 + 9)], at=ISSUED)
+    whole = _export(book.offering, "master_file", include_closed=True)
+    monkeypatch.setattr(MasterFileExporter, "chunk_size", 2)
+    assert _export(book.offering, "master_file", include_closed=True) == whole
+    assert len(whole.decode().splitlines()) == 1 + 3 + 9  # the header, the three lots of the fixture, the new ones
+
+
 def test_master_file_reads_the_same_number_of_queries_for_more_holdings(book: Book) -> None:
     def queries() -> int:
         with CaptureQueriesContext(connection) as ctx:
