@@ -52,6 +52,21 @@ class FreezeWalletForm(TokenAdminForm):
         self.fields["wallet"].choices = _wallet_choices(wallets)  # type: ignore[attr-defined]
 
 
+class FreezeAddressForm(TokenAdminForm):
+    """Any wallet by its address, also one no investor of the portal has linked (a stolen or unknown wallet)."""
+
+    operation_name = "freeze_address"
+    wallet = forms.CharField(max_length=42, label="Wallet address", help_text="0x and 40 hex digits.")
+    frozen = forms.TypedChoiceField(
+        label="Action",
+        choices=[("1", "Freeze the wallet"), ("0", "Unfreeze the wallet")],
+        coerce=lambda v: v == "1",
+        widget=forms.RadioSelect,
+        initial="1",
+    )
+    field_order = ["wallet", "frozen", "reason"]
+
+
 class FreezeAmountForm(TokenAdminForm):
     operation_name = "freeze_amount"
     wallet = forms.ChoiceField(choices=[])

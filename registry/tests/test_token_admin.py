@@ -286,7 +286,7 @@ def test_pausing_from_the_page_twice_never_turns_into_an_unpause(
     url = f"/issuers/{cast.issuer.slug}/offerings/{posted.offering.public_id}/token/"
     # Both admins opened the page while transfers were open: each sees "Pause".
     forms = [
-        {"pause-form_token": _key(), "pause-paused": "1", "pause-reason": reason}
+        {"operation": "pause", "pause-form_token": _key(), "pause-paused": "1", "pause-reason": reason}
         for reason in ("Corporate action", "Corporate action, again")
     ]
     first = _client(cast.admin).post(url, forms[0])
@@ -294,11 +294,26 @@ def test_pausing_from_the_page_twice_never_turns_into_an_unpause(
     _settle(posted)
     assert restrictions(offering=posted.offering).paused
     late = _client(second_admin).post(url, forms[1])
-    assert late.status_code == 200 and "The token is paused already." in late.content.decode()
+    assert late.status_code == 400 and "The token is paused already." in late.content.decode()
     assert restrictions(offering=posted.offering).paused
     assert TokenAdminAction.objects.filter(kind=TokenAdminKind.UNPAUSE).count() == 0
     page = _client(cast.admin).get(url).content.decode()
     assert f"Unpause {posted.offering.token_symbol}" in page
+
+
+def test_a_wallet_no_investor_linked_is_frozen_by_its_address(posted: Closed, cast: Cast) -> None:
+    url = f"/issuers/{cast.issuer.slug}/offerings/{posted.offering.public_id}/token/"
+    form = {"operation": "freeze_address", "freeze_address-form_token": _key(), "freeze_address-frozen": "1"}
+    bad = _client(cast.admin).post(url, {**form, "freeze_address-wallet": "0x123", "freeze_address-reason": "Stolen"})
+    assert bad.status_code == 400 and "is not an Ethereum address" in bad.content.decode()
+    sent = _client(cast.admin).post(
+        url, {**form, "freeze_address-wallet": STRANGER, "freeze_address-reason": "Reported stolen"}
+    )
+    assert sent.status_code == 302
+    _settle(posted)
+    assert restrictions(offering=posted.offering).frozen_wallets == {STRANGER}
+    page = _client(cast.admin).get(url).content.decode()
+    assert STRANGER in page.split('id="frozen-wallets"')[1].split("</ul>")[0]
 
 
 def test_a_revert_shows_the_contracts_decoded_reason_and_what_to_do(posted: Closed, cast: Cast) -> None:

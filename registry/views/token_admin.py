@@ -21,6 +21,7 @@ from offerings.models import Offering
 from registry.forms import (
     DecisionForm,
     ForcedTransferForm,
+    FreezeAddressForm,
     FreezeAmountForm,
     FreezeWalletForm,
     PauseForm,
@@ -68,20 +69,29 @@ def token_admin(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpRes
     """The token's pause state, frozen wallets and amounts, its holders, and the latest actions."""
     offering = _offering(issuer, public_id)
     current = restrictions(offering=offering)
-    form = PauseForm(request.POST if request.method == "POST" else None, paused=not current.paused)
-    if request.method == "POST" and form.is_valid():
-        try:
-            action = services.token_admin_set_paused(
-                offering=offering,
-                paused=form.cleaned_data["paused"],
-                reason=form.cleaned_data["reason"],
-                actor=signed_in_user(request),
-                idempotency_key=form.cleaned_data["form_token"],
-            )
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
-        else:
-            return _sent(request, issuer, action)
+    operation = request.POST.get("operation", "") if request.method == "POST" else ""
+    form = PauseForm(request.POST if operation == "pause" else None, paused=not current.paused)
+    address_form = FreezeAddressForm(request.POST if operation == "freeze_address" else None)
+    status = 200
+    if request.method == "POST":
+        bound = form if operation == "pause" else address_form
+        if bound.is_valid():
+            d = bound.cleaned_data
+            common = {"offering": offering, "reason": d["reason"], "actor": signed_in_user(request)}
+            try:
+                if operation == "pause":
+                    action = services.token_admin_set_paused(
+                        paused=d["paused"], idempotency_key=d["form_token"], **common
+                    )
+                else:
+                    action = services.token_admin_freeze_wallet(
+                        wallet=d["wallet"], frozen=d["frozen"], idempotency_key=d["form_token"], **common
+                    )
+            except ApplicationError as exc:
+                bound.add_error(None, exc.message)
+            else:
+                return _sent(request, issuer, action)
+        status = 400
     query = request.GET.get("q", "")[:100]
     holders = selectors.token_holders(offering=offering, current=current, query=query)
     page = Paginator(holders, HOLDERS_PER_PAGE).get_page(request.GET.get("page"))
@@ -94,11 +104,12 @@ def token_admin(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpRes
         "frozen_amounts": sorted(current.frozen_amounts.items()),
         "frozen_wallets": sorted(current.frozen_wallets),
         "pause_form": form,
+        "address_form": address_form,
         "page": page,
         "query": query,
         "actions": list(selectors.token_admin_actions(offering=offering)[:20]),
     }
-    return render(request, "registry/token_admin.html", context)
+    return render(request, "registry/token_admin.html", context, status=status)
 
 
 def _holder_forms(
