@@ -103,6 +103,7 @@ class ContractKind(models.TextChoices):
     REGISTRY = "registry", "Investor registry"
     SECURITY_TOKEN = "security_token", "Security token"
     STABLECOIN = "stablecoin", "Stablecoin"
+    DISTRIBUTION_PAYOUT = "distribution_payout", "Distribution payout"
 
 
 class ContractDeployment(models.Model):

@@ -32,6 +32,14 @@ from tokens.models import (
     TxHold,
     TxStatus,
 )
+from tokens.payout import (
+    TreasuryFunds,
+    distribution_line_payments,
+    distribution_lines_paid,
+    distribution_payout_events,
+    payout_treasury_funds,
+    portal_payout,
+)
 from tokens.stablecoin import portal_stablecoin, stablecoin_receiving_address, stablecoin_transfers_received
 
 
@@ -298,13 +306,19 @@ __all__ = [
     "SignatureInvalid",
     "TokenHoldings",
     "TokenSetup",
+    "TreasuryFunds",
     "WalletRegistration",
     "address_checksum",
     "address_is_valid",
     "block_times",
     "chain_status",
     "chain_transaction_by_key",
+    "distribution_line_payments",
+    "distribution_lines_paid",
+    "distribution_payout_events",
+    "payout_treasury_funds",
     "personal_sign_signer",
+    "portal_payout",
     "portal_stablecoin",
     "registry_wallet_states",
     "registry_wallets_confirmed",

@@ -25,11 +25,28 @@ from tokens.chain.signer import sender_address
 from tokens.flags import InvestorFlag
 from tokens.models import ChainTransaction, ContractDeployment, ContractKind, RegistryInvestor, RegistryWallet
 from tokens.outbox import transaction_enqueue
+from tokens.payout import (
+    PayoutLine,
+    distribution_batch_pay,
+    distribution_chain_id,
+    payout_allowance_ensure,
+    payout_contract_deploy,
+)
 from tokens.stablecoin import stablecoin_send
 
 # What the rest of the portal may call besides the functions below: the registry's investor flags, the
-# stablecoin payout, and the errors after which a chain call is worth trying again.
-__all__ = ["CHAIN_TRANSIENT_ERRORS", "InvestorFlag", "NodeUnavailable", "stablecoin_send"]
+# stablecoin refund and distribution payouts, and the errors after which a chain call is worth trying again.
+__all__ = [
+    "CHAIN_TRANSIENT_ERRORS",
+    "InvestorFlag",
+    "NodeUnavailable",
+    "PayoutLine",
+    "distribution_batch_pay",
+    "distribution_chain_id",
+    "payout_allowance_ensure",
+    "payout_contract_deploy",
+    "stablecoin_send",
+]
 
 CHAIN_TRANSIENT_ERRORS = (NodeUnavailable, ConnectionError, TimeoutError)
 

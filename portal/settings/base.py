@@ -369,6 +369,10 @@ CELERY_BEAT_SCHEDULE["offerings-scheduled"] = {"task": "offerings.tasks.offering
 # Stablecoin payments arrive here; empty means the portal signer's own address (it can refund).
 STABLECOIN_RECEIVING_ADDRESS = env.str("STABLECOIN_RECEIVING_ADDRESS", default="")
 STABLECOIN_DECIMALS = env.int("STABLECOIN_DECIMALS", default=6)
+# Distribution lines paid per payout transaction (tokens/payout.py). A line costs 13.3k gas to a wallet that
+# holds the coin and 30.4k to one that never did (python -m bench.payout_gas), so 200 lines stay under
+# 8M gas, a quarter of a 30M block, whoever the payees are.
+PAYOUT_BATCH_MAX_LINES = env.int("PAYOUT_BATCH_MAX_LINES", default=200)
 CELERY_BEAT_SCHEDULE["stablecoin-receipts-match"] = {
     "task": "offerings.tasks.stablecoin_receipts_match_task",
     "schedule": CHAIN_WATCH_SECONDS,
