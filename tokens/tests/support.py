@@ -41,8 +41,9 @@ from tokens.models import (
     TxStatus,
 )
 from tokens.outbox import outbox_flush, outbox_watch
+from tokens.payout import payout_allowance_ensure, payout_contract_deploy, payout_treasury
 from tokens.services import TokenTerms, registry_deploy, registry_investor_sync, token_deploy
-from tokens.stablecoin import stablecoin_deploy, stablecoin_faucet, stablecoin_receiving_address
+from tokens.stablecoin import portal_stablecoin, stablecoin_deploy, stablecoin_faucet, stablecoin_receiving_address
 
 __all__ = [
     "DE",
@@ -55,12 +56,14 @@ __all__ = [
     "address_for",
     "chain_build",
     "chain_indexed",
+    "coin_balance",
     "contract_send",
     "contract_view",
     "dev_key",
     "drain",
     "free_port",
     "in_a_year",
+    "payout_ready",
     "personal_sign",
     "registry_deployed",
     "registry_wallet_recorded",
@@ -125,6 +128,28 @@ def chain_indexed(rpc_url: str, *, confirmations: int = 1) -> None:
 
 def token_balance(rpc_url: str, token: ContractDeployment, wallet: str) -> int:
     return int(contract_view(rpc_url, "SecurityToken", token.address, "balanceOf", wallet))
+
+
+def coin_balance(rpc_url: str, wallet: str) -> int:
+    """The portal stablecoin's `balanceOf(wallet)`."""
+    coin = portal_stablecoin()
+    assert coin is not None and coin.address
+    return int(contract_view(rpc_url, "TestStablecoin", coin.address, "balanceOf", wallet))
+
+
+def payout_ready(*, treasury_units: int) -> ContractDeployment:
+    """The test stablecoin, a treasury holding `treasury_units` of it, and the payout contract it approved."""
+    if portal_stablecoin() is None:
+        stablecoin_deploy()
+        drain()
+    if treasury_units:
+        stablecoin_faucet(wallet=payout_treasury(), amount=treasury_units, idempotency_key=f"treasury-{next(_counter)}")
+    payout = payout_contract_deploy()
+    drain()
+    payout_allowance_ensure()
+    drain()
+    payout.refresh_from_db()
+    return payout
 
 
 def in_a_year() -> datetime:

@@ -10,14 +10,17 @@ from core.errors import ApplicationError
 from tokens.chain.signer import signing_allowed
 from tokens.models import ChainTransaction, ContractDeployment, TxStatus
 from tokens.outbox import outbox_flush, outbox_watch
-from tokens.services import TokenTerms, registry_deploy, token_deploy
+from tokens.services import TokenTerms, payout_allowance_ensure, payout_contract_deploy, registry_deploy, token_deploy
 
 
 class Command(BaseCommand):
-    help = "Deploy the portal's investor registry, or a security token for an owner (e.g. offering:12)."
+    help = (
+        "Deploy the portal's investor registry, a security token for an owner (e.g. offering:12), or the "
+        "distribution payout contract (with --wait, the treasury then approves it)."
+    )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("what", choices=["registry", "token"])
+        parser.add_argument("what", choices=["registry", "token", "payout"])
         parser.add_argument("--owner", help="what the token belongs to, e.g. offering:12")
         parser.add_argument("--name")
         parser.add_argument("--symbol")
@@ -29,6 +32,8 @@ class Command(BaseCommand):
         try:
             if options["what"] == "registry":
                 deployment = registry_deploy(actor=None)
+            elif options["what"] == "payout":
+                deployment = payout_contract_deploy(actor=None)
             else:
                 if not (options["owner"] and options["name"] and options["symbol"]):
                     raise CommandError("A token needs --owner, --name and --symbol.")
@@ -41,8 +46,26 @@ class Command(BaseCommand):
         if options["wait"]:
             with signing_allowed():  # --wait makes this command the worker that signs
                 self._wait(deployment, options["timeout"])
+                if options["what"] == "payout":
+                    self._approve(options["timeout"])
+
+    def _approve(self, timeout: float) -> None:
+        try:
+            approval = payout_allowance_ensure(actor=None)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        if approval is None:
+            self.stdout.write("The treasury has approved the payout contract already.")
+            return
+        self._wait_for(approval, timeout)
+        self.stdout.write(self.style.SUCCESS(f"The treasury approved the payout contract (tx {approval.tx_hash})"))
 
     def _wait(self, deployment: ContractDeployment, timeout: float) -> None:
+        tx = self._wait_for(ChainTransaction.objects.get(deployment=deployment), timeout)
+        deployment.refresh_from_db()
+        self.stdout.write(self.style.SUCCESS(f"Deployed at {deployment.address} (tx {tx.tx_hash})"))
+
+    def _wait_for(self, tx: ChainTransaction, timeout: float) -> ChainTransaction:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for sender in set(
@@ -50,12 +73,10 @@ class Command(BaseCommand):
             ):
                 outbox_flush(chain_id=settings.CHAIN_ID, sender=sender)
             outbox_watch(chain_id=settings.CHAIN_ID)
-            tx = ChainTransaction.objects.get(deployment=deployment)
+            tx.refresh_from_db()
             if tx.status == TxStatus.CONFIRMED:
-                deployment.refresh_from_db()
-                self.stdout.write(self.style.SUCCESS(f"Deployed at {deployment.address} (tx {tx.tx_hash})"))
-                return
+                return tx
             if tx.status == TxStatus.FAILED:
-                raise CommandError(f"Deployment failed: {tx.error_name or tx.last_error}")
+                raise CommandError(f"{tx.purpose} failed: {tx.error_name or tx.last_error}")
             time.sleep(0.5)
-        raise CommandError("Timed out waiting for the deployment to confirm; the workers will finish it.")
+        raise CommandError(f"Timed out waiting for “{tx.purpose}” to confirm; the workers will finish it.")
