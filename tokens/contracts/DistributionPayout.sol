@@ -31,6 +31,7 @@ contract DistributionPayout is AccessControl {
     error LinesNotAscending(uint256 previous, uint256 line);
     error TreasuryShort(address treasury, uint256 balance, uint256 needed);
     error AllowanceShort(address treasury, uint256 allowance, uint256 needed);
+    error LineRefused(uint256 line, address payee);
 
     constructor(IERC20 stablecoin_, address treasury_, address admin, address agent) {
         if (address(stablecoin_) == address(0) || treasury_ == address(0) || admin == address(0)) {
@@ -43,6 +44,7 @@ contract DistributionPayout is AccessControl {
     }
 
     /// @notice Pay each line not paid yet; lines in strictly ascending order. Returns how many were paid.
+    /// Reverts as a whole, naming the line, when the stablecoin refuses one (nothing of the batch is paid).
     function pay(
         bytes32 distributionId,
         uint256[] calldata lines,
@@ -62,7 +64,8 @@ contract DistributionPayout is AccessControl {
             }
             address payee = payees[i];
             uint256 amount = amounts[i];
-            stablecoin.safeTransferFrom(treasury, payee, amount);
+            // The line is named so the batch can be sent again without it (a payee the coin refuses).
+            if (!stablecoin.trySafeTransferFrom(treasury, payee, amount)) revert LineRefused(line, payee);
             emit LinePaid(distributionId, payee, line, amount);
             ++paid;
         }

@@ -141,6 +141,15 @@ def test_only_the_agent_pays(p: Payout) -> None:
     assert p.balance(p.env.outsider) == 0
 
 
+def test_a_payee_the_coin_refuses_fails_the_whole_batch_naming_its_line(p: Payout) -> None:
+    wallets = payees(2)
+    zero = "0x" + "0" * 40  # OpenZeppelin's ERC-20 refuses to send there
+    decoded = p.reverts(p.call(DIST_A, [(0, wallets[0], 1), (1, zero, 1), (2, wallets[1], 1)]))
+    assert (decoded.name, decoded.args) == ("LineRefused", (1, zero))
+    assert [p.balance(w) for w in wallets] == [0, 0]
+    assert p.payout.functions.isPaid(DIST_A, 0).call() is False
+
+
 def test_lines_out_of_order_or_of_unequal_lengths_are_refused(p: Payout) -> None:
     wallets = payees(2)
     decoded = p.reverts(p.call(DIST_A, [(5, wallets[0], 1), (5, wallets[1], 1)]))

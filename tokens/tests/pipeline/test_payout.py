@@ -104,6 +104,19 @@ def test_a_duplicate_task_under_another_key_pays_nothing_twice(chain: Chain) -> 
     assert {e.transaction_hash for e in skipped} == {ChainTransaction.objects.get(pk=b[0].pk).tx_hash}
 
 
+def test_paid_lines_are_read_from_the_contract_at_the_final_block(chain: Chain) -> None:
+    payout_ready(treasury_units=TREASURY_UNITS)
+    far_apart = [PayoutLine(index=i, payee=address_for(f"far-{i}"), amount=10) for i in (0, 300, 70_000)]
+    with override_settings(CHAIN_CONFIRMATIONS=3):
+        (batch,) = distribution_batch_pay(key="far", distribution_ref="dist-f", lines=far_apart)
+        outbox_flush(chain_id=31337, sender=batch.sender)
+        asked = [0, 1, 299, 300, 301, 70_000, 70_001, 2**40]
+        assert distribution_lines_paid(distribution_ref="dist-f", indices=asked, final=False) == {0, 300, 70_000}
+        assert distribution_lines_paid(distribution_ref="dist-f", indices=asked) == set()  # mined, not final yet
+        chain.rpc("anvil_mine", [2])
+        assert distribution_lines_paid(distribution_ref="dist-f", indices=asked) == {0, 300, 70_000}
+
+
 def test_a_short_treasury_fails_the_batch_with_its_shortfall_and_a_retry_pays_once_funded(chain: Chain) -> None:
     payout_ready(treasury_units=1_000_000)
     lines = [PayoutLine(index=0, payee=address_for("big"), amount=1_500_000)]
