@@ -44,7 +44,11 @@ WORDS_PER_CALL = 1024  # paidWords: 262,144 lines per eth_call
 
 @dataclass(frozen=True)
 class PayoutLine:
-    """One payment of a distribution: its number within the distribution, who gets it, how much (minor units)."""
+    """One payment of a distribution: its number within the distribution, who gets it, how much (minor units).
+
+    The number is the line's for the distribution's whole life: the contract guards each number, so
+    numbering the lines afresh after a batch was sent could pay a holder twice.
+    """
 
     index: int
     payee: str
