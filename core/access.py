@@ -19,7 +19,6 @@ from functools import wraps
 from typing import Any
 
 from allauth.mfa.models import Authenticator
-from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -171,19 +170,22 @@ def decide(user: Any, perm: Perm, obj: Any = None) -> Decision:
     return Decision.ALLOW
 
 
-MFA_REQUIRED_MESSAGE = "Your role needs two-factor authentication. Set up an authenticator app to continue."
+MFA_REQUIRED_MESSAGE = (
+    "Your role needs two-factor authentication, and your account has none. It is set up only from an "
+    "invitation link: ask an admin of your issuer to resend your invitation, or platform staff for a two-factor reset."
+)
 
 
 def require(request: HttpRequest, perm: Perm, obj: Any = None) -> HttpResponse | None:
-    """For pages: None when allowed, else the response to send (login, MFA enrolment, or 403)."""
+    """For pages: None when allowed, else the response to send (login, the page that explains how a factor is
+    enrolled, or 403). A password alone never leads to an enrolment page: see `core.invitations`."""
     decision = decide(request.user, perm, obj)
     if decision == Decision.ALLOW:
         return None
     if decision == Decision.LOGIN:
         return redirect_to_login(request.get_full_path())
     if decision == Decision.ENROLL_MFA:
-        messages.warning(request, MFA_REQUIRED_MESSAGE)
-        return redirect("mfa_activate_totp")
+        return redirect("mfa_required")
     raise PermissionDenied("You do not have access to this page.")
 
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.db import models
@@ -18,6 +18,7 @@ from django_celery_beat.models import (
 )
 
 from core.audit import audit_object_label, audit_record
+from core.errors import ApplicationError
 from core.models import AuditEvent, Issuer, IssuerMembership, User
 from core.services import platform_compliance_set
 
@@ -39,10 +40,13 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
 
-    @admin.action(description="Give the platform compliance role (they must enrol two-factor)")
+    @admin.action(description="Give the platform compliance role (to accounts that use two-factor)")
     def grant_platform_compliance(self, request: HttpRequest, queryset: Any) -> None:
         for user in queryset:
-            platform_compliance_set(actor=request.user, user=user, granted=True)  # type: ignore[arg-type]
+            try:
+                platform_compliance_set(actor=request.user, user=user, granted=True)  # type: ignore[arg-type]
+            except ApplicationError as exc:
+                self.message_user(request, exc.message, level=messages.ERROR)
 
     @admin.action(description="Take the platform compliance role away")
     def revoke_platform_compliance(self, request: HttpRequest, queryset: Any) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.contrib.admin import AdminSite
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from core.access import MFA_REQUIRED_MESSAGE, has_mfa
+from core.access import has_mfa
 
 
 class TesseraAdminSite(AdminSite):
@@ -25,8 +24,7 @@ class TesseraAdminSite(AdminSite):
         """Sign-in goes through the portal's own login (with its MFA step), never a second form."""
         user = request.user
         if user.is_authenticated and user.is_active and user.is_staff and not has_mfa(user):
-            messages.warning(request, MFA_REQUIRED_MESSAGE)
-            return redirect("mfa_activate_totp")
+            return redirect("mfa_required")
         if user.is_authenticated:
             return redirect("home")
         return redirect_to_login(request.GET.get("next", self.index_url if hasattr(self, "index_url") else "/admin/"))

@@ -9,7 +9,7 @@ from django import forms
 from django.forms.renderers import TemplatesSetting
 
 from core.countries import country_code, is_country
-from core.models import Role
+from core.models import InvitationRole, Role
 from core.money import AmountInvalid, amount_parse
 
 
@@ -74,8 +74,57 @@ class FormStyleMixin:
 
 
 class MemberAddForm(FormStyleMixin, forms.Form):
-    email = forms.EmailField(label="E-mail address of a registered user")
+    email = forms.EmailField(label="E-mail address")
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class PlatformInviteForm(FormStyleMixin, forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    role = forms.ChoiceField(
+        choices=[
+            (InvitationRole.PLATFORM_COMPLIANCE.value, InvitationRole.PLATFORM_COMPLIANCE.label),
+            (InvitationRole.PLATFORM_STAFF.value, InvitationRole.PLATFORM_STAFF.label),
+        ]
+    )
+
+
+class MfaResetForm(FormStyleMixin, forms.Form):
+    email = forms.EmailField(label="E-mail address of the account")
+    reason = forms.CharField(
+        max_length=300, help_text="How the person proved who they are (a ticket number, a call back on file)."
+    )
+
+
+class InvitationAcceptForm(FormStyleMixin, forms.Form):
+    """Asks only for what this acceptance needs: a password for an account without one, a code for a new factor."""
+
+    full_name = forms.CharField(label="Your name", max_length=200, required=False)
+    password1 = forms.CharField(
+        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Password again", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    code = forms.CharField(
+        label="Code from your authenticator app",
+        max_length=12,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args: Any, password: bool, factor: bool, new_account: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not new_account:
+            del self.fields["full_name"]
+        if not password:
+            del self.fields["password1"], self.fields["password2"]
+        if not factor:
+            del self.fields["code"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "password1" in self.fields and data.get("password1") != data.get("password2"):
+            self.add_error("password2", "The two passwords differ.")
+        return data
 
 
 class IssuerCreateForm(FormStyleMixin, forms.Form):
@@ -85,7 +134,7 @@ class IssuerCreateForm(FormStyleMixin, forms.Form):
     country = forms.CharField(
         max_length=2, min_length=2, help_text="Two-letter ISO country code of the principal place of business."
     )
-    admin_email = forms.EmailField(label="First issuer admin (e-mail of a registered user)")
+    admin_email = forms.EmailField(label="First issuer admin (e-mail address)")
 
     def clean_country(self) -> str:
         value = country_code(self.cleaned_data["country"])

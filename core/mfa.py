@@ -24,6 +24,13 @@ def totp_enroll(*, actor: User | None, user: User, secret: str) -> bool:
     return True
 
 
+def mfa_enrolled(user: User) -> bool:
+    """The account has a second factor (an authenticator app or a security key), read from the database now."""
+    return Authenticator.objects.filter(
+        user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+    ).exists()
+
+
 def totp_code(*, secret: str, at: float | None = None) -> str:
     counter = int(at if at is not None else time.time()) // TOTP_PERIOD_SECONDS
     return format_hotp_value(hotp_value(secret, counter))

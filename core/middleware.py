@@ -95,3 +95,33 @@ class PrivilegedIdleTimeoutMiddleware:
             if not isinstance(last, int) or now - last >= 60:  # a session write at most once a minute
                 request.session[self.SESSION_KEY] = now
         return self.get_response(request)
+
+
+class PrivilegedEnrolmentGuardMiddleware:
+    """allauth's own pages that add a second factor refuse privileged accounts that have none.
+
+    A privileged account without a factor is exactly the one whose stolen password must not be enough:
+    its factor is enrolled only through an invitation link (`core.invitations`). Investors and accounts
+    that already have a factor (adding a security key, say) use allauth's pages as before.
+    """
+
+    GUARDED_URL_NAMES = frozenset({"mfa_activate_totp", "mfa_add_webauthn", "mfa_signup_webauthn"})
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view: object, args: object, kwargs: object) -> HttpResponse | None:
+        from django.shortcuts import render
+
+        from core.access import has_mfa, is_privileged
+
+        match = request.resolver_match
+        if match is None or match.url_name not in self.GUARDED_URL_NAMES:
+            return None
+        user = getattr(request, "user", None)
+        if user is None or not is_privileged(user) or has_mfa(user):
+            return None
+        return render(request, "core/mfa_required.html", {"refused": True}, status=403)

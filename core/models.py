@@ -120,6 +120,72 @@ class IssuerMembership(models.Model):
         return f"{self.user} — {self.get_role_display()} at {self.issuer}"
 
 
+class InvitationRole(models.TextChoices):
+    """What accepting an invitation gives: an issuer role, a platform role, or only a new second factor."""
+
+    ISSUER_ADMIN = "issuer_admin", "Issuer admin"
+    COMPLIANCE_OFFICER = "compliance_officer", "Compliance officer"
+    TRANSFER_AGENT = "transfer_agent", "Transfer agent"
+    PLATFORM_COMPLIANCE = "platform_compliance", "Platform compliance"
+    PLATFORM_STAFF = "platform_staff", "Platform staff"
+    MFA_RESET = "mfa_reset", "Two-factor set-up after a reset"
+
+
+ISSUER_INVITATION_ROLES = frozenset(Role.values)
+
+
+class Invitation(models.Model):
+    """A link, sent by e-mail, that sets a password and enrols a second factor in one flow, then gives a role.
+
+    Privileged roles are reached only through one (or, for someone who already has a factor, directly), so a
+    stolen password of an account without a factor can never be used to enrol the thief's authenticator.
+    Only a SHA-256 hash of the link's token is stored.
+    """
+
+    issuer = models.ForeignKey(Issuer, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField("e-mail address")
+    role = models.CharField(max_length=32, choices=InvitationRole.choices)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # An issuer role is given at one issuer; platform roles and resets belong to no issuer.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(role__in=sorted(ISSUER_INVITATION_ROLES), issuer__isnull=False)
+                    | (~models.Q(role__in=sorted(ISSUER_INVITATION_ROLES)) & models.Q(issuer__isnull=True))
+                ),
+                name="invitation_issuer_iff_issuer_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} ({self.role})"
+
+    def audit_label(self) -> str:
+        """By id: a reset invitation may be addressed to an investor, whose address stays out of the chain."""
+        return str(self)
+
+    @property
+    def is_issuer_role(self) -> bool:
+        return self.role in ISSUER_INVITATION_ROLES
+
+    @property
+    def is_expired(self) -> bool:
+        from django.utils import timezone
+
+        return self.expires_at <= timezone.now()
+
+
 class ApprovalState(models.TextChoices):
     PENDING = "pending", "Waiting for approval"
     APPROVED = "approved", "Approved and done"

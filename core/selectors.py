@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from core.models import ApprovalRequest, ApprovalState, AuditEvent, Issuer, IssuerMembership
+from core.models import ApprovalRequest, ApprovalState, AuditEvent, Invitation, Issuer, IssuerMembership
 
 
 def issuer_list_visible_to(*, user: Any) -> QuerySet[Issuer]:
@@ -44,3 +44,11 @@ def approvals_decided(*, issuer: Issuer) -> QuerySet[ApprovalRequest]:
         .select_related("proposed_by", "decided_by")
         .order_by("-decided_at", "-pk")
     )
+
+
+def invitations_open(*, issuer: Issuer | None) -> QuerySet[Invitation]:
+    """Invitations not yet accepted or withdrawn (expired ones too: they can be resent), of an issuer or, with
+    None, of the platform (platform roles and two-factor resets)."""
+    rows = Invitation.objects.filter(accepted_at__isnull=True, revoked_at__isnull=True).select_related("invited_by")
+    rows = rows.filter(issuer=issuer) if issuer is not None else rows.filter(issuer__isnull=True)
+    return rows.order_by("-sent_at", "-pk")

@@ -10,6 +10,7 @@ from django.utils.text import slugify
 from core.audit import audit_record
 from core.countries import country_code, is_country
 from core.errors import ApplicationError, Conflict
+from core.mfa import mfa_enrolled
 from core.models import Issuer, IssuerMembership, Role, User
 
 
@@ -55,7 +56,7 @@ def issuer_create(
     return issuer
 
 
-def _memberships_locked(issuer_id: int) -> None:
+def issuer_memberships_lock(issuer_id: int) -> None:
     """Lock every membership of the issuer (in primary-key order) before counting its admins, so two
     people removing or demoting each other at once cannot both succeed and leave no admin."""
     Issuer.objects.select_for_update().filter(pk=issuer_id).first()
@@ -71,35 +72,21 @@ def _keep_an_admin(issuer_id: int, *, leaving: int) -> None:
 
 
 @transaction.atomic
-def issuer_onboard(
-    *,
-    actor: User | None,
-    name: str,
-    legal_name: str,
-    jurisdiction: str,
-    country: str,
-    admin_email: str,
-) -> IssuerMembership:
-    """Create an issuer with its first admin, a user who has already signed up; both or neither.
-
-    Returns the admin's membership (its `issuer` is the new issuer).
-    """
-    admin = User.objects.filter(email__iexact=admin_email).first()
-    if admin is None:
-        raise ApplicationError(
-            "No registered user has this e-mail address.", code="unknown_user", extra={"field": "admin_email"}
-        )
-    issuer = issuer_create(actor=actor, name=name, legal_name=legal_name, jurisdiction=jurisdiction, country=country)
-    return membership_grant(actor=actor, issuer=issuer, user=admin, role=Role.ISSUER_ADMIN)
-
-
-@transaction.atomic
 def membership_grant(*, actor: User | None, issuer: Issuer, user: User, role: str) -> IssuerMembership:
-    """Give `user` a role at `issuer`, or change the role they already have there."""
+    """Give `user` a role at `issuer`, or change the role they already have there.
+
+    A new member must already have a second factor: everyone else joins through an invitation
+    (`core.invitations`), whose link enrols one before the role is given.
+    """
     if role not in Role.values:
         raise ApplicationError("Choose one of the listed roles.", code="invalid_role")
-    _memberships_locked(issuer.pk)
+    issuer_memberships_lock(issuer.pk)
     existing = IssuerMembership.objects.filter(issuer=issuer, user=user).first()
+    if existing is None and not mfa_enrolled(user):
+        raise ApplicationError(
+            f"{user.email} has no second factor yet: invite them, so the link enrols one first.",
+            code="needs_invitation",
+        )
     if existing is not None:
         if existing.role == role:
             return existing
@@ -127,7 +114,7 @@ def membership_grant(*, actor: User | None, issuer: Issuer, user: User, role: st
 
 @transaction.atomic
 def membership_revoke(*, actor: User | None, membership: IssuerMembership) -> None:
-    _memberships_locked(membership.issuer_id)
+    issuer_memberships_lock(membership.issuer_id)
     locked = IssuerMembership.objects.select_related("user", "issuer").filter(pk=membership.pk).first()
     if locked is None:
         raise Conflict("That person no longer has a role at this issuer.", code="membership_gone")
@@ -149,6 +136,11 @@ def platform_compliance_set(*, actor: User | None, user: User, granted: bool) ->
     locked = User.objects.select_for_update().get(pk=user.pk)
     if locked.platform_compliance == granted:
         return locked
+    if granted and not mfa_enrolled(locked):
+        raise ApplicationError(
+            f"{locked.email} has no second factor yet: invite them from the Platform page instead.",
+            code="needs_invitation",
+        )
     locked.platform_compliance = granted
     locked.save(update_fields=["platform_compliance"])
     audit_record(

@@ -2,28 +2,55 @@
 
 from __future__ import annotations
 
+import base64
+from urllib.parse import urlencode
+
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
+from allauth.mfa.totp.internal.auth import generate_totp_secret
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core.access import Perm, access_required, can, require, signed_in_user
+from core.access import Perm, access_required, can, signed_in_user
 from core.actions import action_perform
 from core.approvals import approval_approve, approval_reject, four_eyes_threshold_propose
 from core.audit import audit_chain_verify
 from core.errors import ApplicationError
-from core.forms import FourEyesThresholdForm, IssuerCreateForm, MemberAddForm
-from core.models import ApprovalRequest, Issuer, IssuerMembership, User
+from core.forms import (
+    FourEyesThresholdForm,
+    InvitationAcceptForm,
+    IssuerCreateForm,
+    MemberAddForm,
+    MfaResetForm,
+    PlatformInviteForm,
+)
+from core.invitations import (
+    invitation_accept,
+    invitation_by_token,
+    invitation_check,
+    invitation_resend,
+    invitation_revoke,
+    issuer_onboard,
+    mfa_reset,
+    platform_member_add,
+    team_member_add,
+)
+from core.models import ApprovalRequest, Invitation, InvitationRole, Issuer, IssuerMembership, User
 from core.selectors import (
     approvals_decided,
     approvals_pending,
     audit_events_for_issuer,
     audit_events_recent,
+    invitations_open,
     issuer_list_visible_to,
     issuer_team,
 )
-from core.services import issuer_onboard, membership_grant, membership_revoke
+from core.services import membership_revoke
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -54,27 +81,71 @@ def issuer_overview(request: HttpRequest, issuer: Issuer) -> HttpResponse:
     return render(request, "core/issuer_overview.html", context)
 
 
+def site_of(request: HttpRequest) -> str:
+    """The scheme and host links in e-mails start with: the ones this request came in on."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _invited_message(invitation: Invitation) -> str:
+    return (
+        f"An invitation was sent to {invitation.email}. The role is theirs once they open the link, which sets "
+        "a password (for a new account) and an authenticator app."
+    )
+
+
 @require_http_methods(["GET", "POST"])
 @access_required(Perm.ISSUER_MANAGE_TEAM, issuer_kwarg="slug")
 def issuer_team_page(request: HttpRequest, issuer: Issuer) -> HttpResponse:
     form = MemberAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = User.objects.filter(email__iexact=form.cleaned_data["email"]).first()
-        if user is None:
-            form.add_error("email", "No registered user has this e-mail address. Ask them to sign up first.")
+        try:
+            outcome = team_member_add(
+                actor=signed_in_user(request),
+                issuer=issuer,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                site=site_of(request),
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
         else:
-            try:
-                membership_grant(
-                    actor=signed_in_user(request), issuer=issuer, user=user, role=form.cleaned_data["role"]
-                )
-            except ApplicationError as exc:
-                form.add_error(None, exc.message)
+            if isinstance(outcome, Invitation):
+                messages.success(request, _invited_message(outcome))
             else:
-                messages.success(request, f"{user.email} is now {form.cleaned_data['role'].replace('_', ' ')}.")
-                return redirect("issuer_team", slug=issuer.slug)
-    return render(
-        request, "core/issuer_team.html", {"issuer": issuer, "team": issuer_team(issuer=issuer), "form": form}
+                messages.success(request, f"{outcome.user.email} is now {outcome.get_role_display().lower()}.")
+            return redirect("issuer_team", slug=issuer.slug)
+    context = {
+        "issuer": issuer,
+        "team": issuer_team(issuer=issuer),
+        "invitations": invitations_open(issuer=issuer),
+        "validity_days": settings.INVITATION_VALIDITY_DAYS,
+        "form": form,
+    }
+    return render(request, "core/issuer_team.html", context)
+
+
+@require_POST
+@access_required(Perm.ISSUER_MANAGE_TEAM, issuer_kwarg="slug")
+def issuer_invitation_resend(request: HttpRequest, issuer: Issuer, invitation_id: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation, pk=invitation_id, issuer=issuer)
+    action_perform(
+        request,
+        lambda: invitation_resend(actor=signed_in_user(request), invitation=invitation, site=site_of(request)),
+        success=f"A new link was sent to {invitation.email}; the earlier one no longer works.",
     )
+    return redirect("issuer_team", slug=issuer.slug)
+
+
+@require_POST
+@access_required(Perm.ISSUER_MANAGE_TEAM, issuer_kwarg="slug")
+def issuer_invitation_revoke(request: HttpRequest, issuer: Issuer, invitation_id: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation, pk=invitation_id, issuer=issuer)
+    action_perform(
+        request,
+        lambda: invitation_revoke(actor=signed_in_user(request), invitation=invitation),
+        success=f"The invitation of {invitation.email} was withdrawn; its link no longer works.",
+    )
+    return redirect("issuer_team", slug=issuer.slug)
 
 
 @require_POST
@@ -95,37 +166,218 @@ def issuer_audit_log(request: HttpRequest, issuer: Issuer) -> HttpResponse:
     return render(request, "core/audit_log.html", {"issuer": issuer, "page": page})
 
 
+def _staff_console_page(
+    request: HttpRequest,
+    *,
+    form: IssuerCreateForm | None = None,
+    invite_form: PlatformInviteForm | None = None,
+    reset_form: MfaResetForm | None = None,
+) -> HttpResponse:
+    context = {
+        "issuers": issuer_list_visible_to(user=request.user),
+        "form": form or IssuerCreateForm(),
+        "invite_form": invite_form or PlatformInviteForm(),
+        "reset_form": reset_form or MfaResetForm(),
+        "invitations": invitations_open(issuer=None),
+        "events": audit_events_recent(limit=20),
+        "chain": audit_chain_verify() if request.GET.get("verify") else None,
+    }
+    return render(request, "core/staff_console.html", context)
+
+
 @require_http_methods(["GET", "POST"])
+@access_required(Perm.PLATFORM_ADMIN)
 def staff_console(request: HttpRequest) -> HttpResponse:
-    refusal = require(request, Perm.PLATFORM_ADMIN)
-    if refusal is not None:
-        return refusal
     form = IssuerCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            membership = issuer_onboard(
+            outcome = issuer_onboard(
                 actor=signed_in_user(request),
                 name=data["name"],
                 legal_name=data["legal_name"],
                 jurisdiction=data["jurisdiction"],
                 country=data["country"],
                 admin_email=data["admin_email"],
+                site=site_of(request),
             )
         except ApplicationError as exc:
             form.add_error(exc.extra.get("field"), exc.message)
         else:
-            messages.success(
-                request, f"{membership.issuer.name} was created with {membership.user.email} as its admin."
-            )
+            if isinstance(outcome, Invitation):
+                issuer_name = outcome.issuer.name if outcome.issuer else data["name"]
+                messages.success(request, f"{issuer_name} was created. {_invited_message(outcome)}")
+            else:
+                messages.success(request, f"{outcome.issuer.name} was created with {outcome.user.email} as its admin.")
             return redirect("staff_console")
-    context = {
-        "issuers": issuer_list_visible_to(user=request.user),
-        "form": form,
-        "events": audit_events_recent(limit=20),
-        "chain": audit_chain_verify() if request.GET.get("verify") else None,
-    }
-    return render(request, "core/staff_console.html", context)
+    return _staff_console_page(request, form=form)
+
+
+@require_POST
+@access_required(Perm.PLATFORM_ADMIN)
+def staff_invitation_create(request: HttpRequest) -> HttpResponse:
+    form = PlatformInviteForm(request.POST)
+    if form.is_valid():
+        try:
+            outcome = platform_member_add(
+                actor=signed_in_user(request),
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                site=site_of(request),
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            if isinstance(outcome, Invitation):
+                messages.success(request, _invited_message(outcome))
+            else:
+                messages.success(request, f"{outcome.email} now has the role (they already use two-factor).")
+            return redirect("staff_console")
+    return _staff_console_page(request, invite_form=form)
+
+
+@require_POST
+@access_required(Perm.PLATFORM_ADMIN)
+def staff_mfa_reset(request: HttpRequest) -> HttpResponse:
+    form = MfaResetForm(request.POST)
+    if form.is_valid():
+        user = User.objects.filter(email__iexact=form.cleaned_data["email"]).first()
+        if user is None:
+            form.add_error("email", "No account has this e-mail address.")
+        else:
+            try:
+                mfa_reset(
+                    actor=signed_in_user(request), user=user, reason=form.cleaned_data["reason"], site=site_of(request)
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    f"Two-factor authentication of {user.email} was removed and their sessions ended. A link to set "
+                    "a new password and authenticator was sent to that address.",
+                )
+                return redirect("staff_console")
+    return _staff_console_page(request, reset_form=form)
+
+
+@require_POST
+@access_required(Perm.PLATFORM_ADMIN)
+def staff_invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation, pk=invitation_id, issuer__isnull=True)
+    action_perform(
+        request,
+        lambda: invitation_resend(actor=signed_in_user(request), invitation=invitation, site=site_of(request)),
+        success=f"A new link was sent to {invitation.email}; the earlier one no longer works.",
+    )
+    return redirect("staff_console")
+
+
+@require_POST
+@access_required(Perm.PLATFORM_ADMIN)
+def staff_invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation, pk=invitation_id, issuer__isnull=True)
+    action_perform(
+        request,
+        lambda: invitation_revoke(actor=signed_in_user(request), invitation=invitation),
+        success=f"The invitation of {invitation.email} was withdrawn; its link no longer works.",
+    )
+    return redirect("staff_console")
+
+
+# --------------------------------------------------------------------------- invitations and second factors
+
+INVITATION_SECRET_SESSION_KEY = "tessera.invitation.{pk}.totp_secret"
+
+
+def _invitation_destination(invitation: Invitation) -> HttpResponse:
+    if invitation.issuer is not None:
+        return redirect("issuer_overview", slug=invitation.issuer.slug)
+    if invitation.role == InvitationRole.PLATFORM_COMPLIANCE:
+        return redirect("identity_queue")
+    if invitation.role == InvitationRole.PLATFORM_STAFF:
+        return redirect("staff_console")
+    return redirect("home")
+
+
+def _totp_qr_data_uri(*, email: str, secret: str) -> tuple[str, str]:
+    """The otpauth:// URL and its QR code as an inline SVG data URI (drawn here: nothing from a CDN)."""
+    adapter = get_mfa_adapter()
+    url = adapter.build_totp_url(User(email=email), secret)
+    svg = adapter.build_totp_svg(url)
+    return url, "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept_page(request: HttpRequest, token: str) -> HttpResponse:
+    """Reachable without signing in: the link is the proof. Sets a password and a factor, then gives the role."""
+    invitation = invitation_by_token(token=token)
+    if invitation is None:
+        return render(
+            request,
+            "core/invitation_closed.html",
+            {"message": "This invitation link is not valid. Check that you opened the whole link from the e-mail."},
+            status=404,
+        )
+    visitor = request.user if isinstance(request.user, User) else None
+    try:
+        needs = invitation_check(invitation=invitation, user=visitor)
+    except ApplicationError as exc:
+        return render(
+            request,
+            "core/invitation_closed.html",
+            {"message": exc.message, "invitation": invitation},
+            status=exc.status_code,
+        )
+    context: dict[str, object] = {"invitation": invitation, "needs": needs}
+    if needs.sign_in:
+        context["login_url"] = f"{reverse('account_login')}?{urlencode({'next': request.path})}"
+        return render(request, "core/invitation_accept.html", context)
+    session_key = INVITATION_SECRET_SESSION_KEY.format(pk=invitation.pk)
+    secret = ""
+    if needs.factor:
+        secret = request.session.get(session_key) or generate_totp_secret()
+        request.session[session_key] = secret
+    form = InvitationAcceptForm(
+        request.POST or None, password=needs.password, factor=needs.factor, new_account=needs.account is None
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            account = invitation_accept(
+                token=token,
+                user=visitor,
+                password=data.get("password1", ""),
+                full_name=data.get("full_name", ""),
+                totp_secret=secret,
+                totp_code=data.get("code", ""),
+            )
+        except ApplicationError as exc:
+            field = exc.extra.get("field")
+            form.add_error(field if field in form.fields else None, exc.message)
+        else:
+            request.session.pop(session_key, None)
+            if visitor is None:
+                login(request, account, backend="django.contrib.auth.backends.ModelBackend")
+            what = invitation.get_role_display().lower()
+            messages.success(
+                request,
+                "Two-factor authentication is set up; sign in with your password and a code from now on."
+                if invitation.role == InvitationRole.MFA_RESET
+                else f"Welcome. You are now {what}{f' at {invitation.issuer.name}' if invitation.issuer else ''}.",
+            )
+            return _invitation_destination(invitation)
+    if needs.factor:
+        context["totp_url"], context["totp_qr"] = _totp_qr_data_uri(email=invitation.email, secret=secret)
+        context["totp_secret"] = secret
+    context["form"] = form
+    return render(request, "core/invitation_accept.html", context)
+
+
+@access_required(Perm.INVESTOR_SELF)
+def mfa_required(request: HttpRequest) -> HttpResponse:
+    """Where a privileged account without a factor is sent: how to get one (never a self-service enrolment)."""
+    return render(request, "core/mfa_required.html", {"refused": False})
 
 
 @access_required(Perm.ISSUER_APPROVE_MONEY, issuer_kwarg="slug")

@@ -25,8 +25,9 @@ from compliance.services.sanctions import (
     sanctions_list_load,
     sanctions_rescreen_all,
 )
+from core.invitations import invitation_create
 from core.mfa import totp_enroll
-from core.models import Issuer, Role, User
+from core.models import Invitation, Issuer, Role, User
 from core.money import Money
 from core.services import issuer_create, membership_grant, platform_compliance_set
 from demo import documents as pdfs
@@ -62,6 +63,8 @@ DEMO_PASSWORD = "tessera-demo-2026"
 # A fixed base32 secret so the demo's authenticator codes can be printed (`make otp`). Demo only.
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 DEMO_ISSUER_SLUG = "harbor-street"
+# Invited to the team and not yet accepted: the team page shows an open invitation.
+DEMO_INVITEE = "analyst@harborstreet.example"
 SANCTIONS_FIXTURE = Path(settings.BASE_DIR) / "compliance" / "fixtures" / "ofac"
 # anvil's dev accounts #1 and #2: public keys of a local chain, recorded as custodial wallets.
 ALICE_WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -480,7 +483,7 @@ def _offering(
 
 
 @transaction.atomic
-def demo_seed() -> DemoSeed:
+def demo_seed(*, site: str = "http://127.0.0.1:8000") -> DemoSeed:
     seed = DemoSeed(logins=DEMO_LOGINS)
     staff = _user("staff@tessera.local")
     if not staff.is_staff:
@@ -498,13 +501,15 @@ def demo_seed() -> DemoSeed:
     )
     for login in DEMO_LOGINS:
         user = _user(login.email)
+        # The factor first: roles go only to accounts that have one (others are invited, core.invitations).
+        if login.mfa:
+            totp_enroll(actor=staff, user=user, secret=DEMO_TOTP_SECRET)
         if login.email in ROLES:
             membership_grant(actor=staff, issuer=issuer, user=user, role=ROLES[login.email])
         if login.email == "identity@tessera.local" and not user.platform_compliance:
             platform_compliance_set(actor=staff, user=user, granted=True)
-        if login.mfa:
-            totp_enroll(actor=staff, user=user, secret=DEMO_TOTP_SECRET)
     team = demo_team()
+    _pending_invitation(seed, team, site)
     _sanctions(seed, staff)
     _investor(seed, team, ALICE, accredited=True)
     _investor(seed, team, BOB, accredited=False)
@@ -513,6 +518,14 @@ def demo_seed() -> DemoSeed:
     _authorization(seed, team, fund, today)
     _offering(seed, team, _notes_input(today), sections=NOTES_SECTIONS, agreement=False)
     return seed
+
+
+def _pending_invitation(seed: DemoSeed, team: DemoTeam, site: str) -> None:
+    """One invitation waiting on the team page (the console mail backend prints its e-mail with the link)."""
+    if Invitation.objects.filter(issuer=team.issuer, email=DEMO_INVITEE).exists():
+        return
+    invitation_create(actor=team.admin, email=DEMO_INVITEE, role=Role.COMPLIANCE_OFFICER, site=site, issuer=team.issuer)
+    seed.done.append(f"{DEMO_INVITEE} invited as compliance officer (pending on the team page).")
 
 
 def _authorization(seed: DemoSeed, team: DemoTeam, fund: Offering, today: dt.date) -> None:

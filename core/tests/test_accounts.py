@@ -85,14 +85,17 @@ def test_an_issuer_admin_signs_in_with_password_and_authenticator_code(client: C
 
 
 @pytest.mark.django_db
-def test_an_admin_without_mfa_must_enrol_before_the_issuer_pages_open(client: Client) -> None:
+def test_an_admin_without_mfa_is_told_to_use_an_invitation_not_sent_to_enrol(client: Client) -> None:
     membership = MembershipFactory.create(
         role=Role.ISSUER_ADMIN, user=UserFactory.create(email="new.admin@issuer.example")
     )
     client.post("/accounts/login/", {"login": "new.admin@issuer.example", "password": TEST_PASSWORD})
     page = client.get(f"/issuers/{membership.issuer.slug}/", follow=True)
-    assert page.redirect_chain[0] == ("/accounts/2fa/totp/activate/", 302)
-    assert b"two-factor authentication" in page.content
+    assert page.redirect_chain[0] == ("/two-factor/needed/", 302)
+    text = page.content.decode()
+    assert "Your role needs two-factor authentication" in text
+    assert "invitation" in text and "two-factor reset" in text
+    assert "/accounts/2fa/totp/activate/" not in text
 
 
 @pytest.mark.django_db

@@ -7,15 +7,15 @@ from django.db import connection, connections
 from django.test import Client
 
 from core.errors import ApplicationError
-from core.models import AuditEvent, Issuer, IssuerMembership, Role
+from core.models import AuditEvent, Invitation, Issuer, IssuerMembership, Role
 from core.services import membership_grant, membership_revoke
 from core.tests.factories import MembershipFactory, UserFactory
 from core.tests.support import Cast
 
 
 @pytest.mark.django_db
-def test_an_admin_gives_a_registered_user_a_role_from_the_team_page(client: Client, cast: Cast) -> None:
-    newcomer = UserFactory.create(email="analyst@harbor.example")
+def test_an_admin_gives_a_user_who_has_a_second_factor_a_role_at_once(client: Client, cast: Cast) -> None:
+    newcomer = UserFactory.create(email="analyst@harbor.example", mfa=True)
     client.force_login(cast.admin)
     response = client.post(
         f"/issuers/{cast.issuer.slug}/team/", {"email": "Analyst@Harbor.example", "role": "compliance_officer"}
@@ -27,13 +27,28 @@ def test_an_admin_gives_a_registered_user_a_role_from_the_team_page(client: Clie
 
 
 @pytest.mark.django_db
-def test_an_unknown_email_gets_a_clear_error_and_changes_nothing(client: Client, cast: Cast) -> None:
+def test_a_registered_user_without_a_second_factor_is_invited_not_given_the_role(client: Client, cast: Cast) -> None:
+    newcomer = UserFactory.create(email="analyst@harbor.example")
     client.force_login(cast.admin)
-    before = IssuerMembership.objects.count()
-    response = client.post(f"/issuers/{cast.issuer.slug}/team/", {"email": "ghost@example.com", "role": "issuer_admin"})
+    page = client.post(
+        f"/issuers/{cast.issuer.slug}/team/", {"email": "analyst@harbor.example", "role": "issuer_admin"}, follow=True
+    )
+    assert "An invitation was sent to analyst@harbor.example" in page.content.decode()
+    assert not IssuerMembership.objects.filter(user=newcomer).exists()
+    invitation = Invitation.objects.get(email="analyst@harbor.example")
+    assert invitation.issuer == cast.issuer and invitation.role == Role.ISSUER_ADMIN
+    with pytest.raises(ApplicationError, match="no second factor"):
+        membership_grant(actor=cast.admin, issuer=cast.issuer, user=newcomer, role=Role.ISSUER_ADMIN)
+
+
+@pytest.mark.django_db
+def test_a_malformed_email_gets_a_clear_error_and_changes_nothing(client: Client, cast: Cast) -> None:
+    client.force_login(cast.admin)
+    before = (IssuerMembership.objects.count(), Invitation.objects.count())
+    response = client.post(f"/issuers/{cast.issuer.slug}/team/", {"email": "not-an-address", "role": "issuer_admin"})
     assert response.status_code == 200
-    assert b"No registered user has this e-mail address" in response.content
-    assert IssuerMembership.objects.count() == before
+    assert b"Enter a valid email address" in response.content
+    assert (IssuerMembership.objects.count(), Invitation.objects.count()) == before
 
 
 @pytest.mark.django_db
@@ -71,19 +86,26 @@ def test_an_admin_of_one_issuer_cannot_manage_another(client: Client, cast: Cast
 
 
 @pytest.mark.django_db
-def test_staff_create_an_issuer_only_with_a_registered_first_admin(client: Client, cast: Cast) -> None:
-    UserFactory(email="first.admin@beacon.example")
+def test_staff_create_an_issuer_whose_first_admin_is_granted_or_invited(client: Client, cast: Cast) -> None:
+    UserFactory(email="first.admin@beacon.example", mfa=True)
     client.force_login(cast.staff)
     form = {"name": "Beacon Funds", "legal_name": "Beacon Funds LP", "jurisdiction": "Delaware", "country": "us"}
-
-    refused = client.post("/staff/", {**form, "admin_email": "ghost@example.com"})
-    assert "No registered user has this e-mail address." in refused.content.decode()
-    assert not Issuer.objects.filter(name="Beacon Funds").exists()
 
     created = client.post("/staff/", {**form, "admin_email": "First.Admin@beacon.example"}, follow=True)
     assert "Beacon Funds was created with first.admin@beacon.example as its admin." in created.content.decode()
     membership = IssuerMembership.objects.get(issuer__name="Beacon Funds")
     assert membership.role == Role.ISSUER_ADMIN and membership.user.email == "first.admin@beacon.example"
+
+    # A first admin without an account (or without a second factor) is invited; the issuer exists meanwhile.
+    invited = client.post(
+        "/staff/",
+        {**form, "name": "Cove Funds", "legal_name": "Cove LP", "admin_email": "ceo@cove.example"},
+        follow=True,
+    )
+    assert "Cove Funds was created. An invitation was sent to ceo@cove.example" in invited.content.decode()
+    cove = Issuer.objects.get(name="Cove Funds")
+    assert not cove.memberships.exists()
+    assert Invitation.objects.get(issuer=cove).role == Role.ISSUER_ADMIN
 
 
 @pytest.mark.django_db

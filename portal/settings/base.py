@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "core.middleware.PrivilegedIdleTimeoutMiddleware",
+    "core.middleware.PrivilegedEnrolmentGuardMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -247,6 +248,8 @@ SESSION_COOKIE_HTTPONLY = True
 # Sessions of issuer, compliance, transfer-agent, platform-compliance and staff accounts end after
 # this long without a request.
 PRIVILEGED_IDLE_TIMEOUT_SECONDS = env.int("PRIVILEGED_IDLE_TIMEOUT_SECONDS", default=30 * 60)
+# How long an invitation link (a role, or a second factor after a reset) can be used.
+INVITATION_VALIDITY_DAYS = env.int("INVITATION_VALIDITY_DAYS", default=7)
 CSRF_COOKIE_HTTPONLY = False
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -13,7 +13,7 @@ class Command(BaseCommand):
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="Where the demo is served.")
 
     def handle(self, *args: object, **options: object) -> None:
-        seed = demo_seed()
+        seed = demo_seed(site=str(options["url"]).rstrip("/"))
         w = self.stdout.write
         w("")
         if seed.done:
