@@ -13,15 +13,24 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from django.core import mail
 from django.core.cache import cache
-from django.db import connections
+from django.db import connections, transaction
 from django.test import Client
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.errors import ApplicationError
-from core.invitations import invitation_accept, invitation_create, invitation_token_hash
+from core.invitations import (
+    invitation_accept,
+    invitation_create,
+    invitation_resend,
+    invitation_revoke,
+    invitation_token_hash,
+)
 from core.mfa import totp_code
 from core.models import AuditEvent, Invitation, InvitationRole, IssuerMembership, Role, User
 from core.tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
+from core.tests.inputs import examples, rolled_back
 from core.tests.support import Cast
 
 NEW_PASSWORD = "a-long-new-passphrase-31"
@@ -348,3 +357,78 @@ def test_a_staff_reset_removes_the_factor_ends_sessions_and_mails_a_link_that_se
     assert Authenticator.objects.filter(user=cast.admin, type=Authenticator.Type.TOTP).exists()
     assert IssuerMembership.objects.filter(user=cast.admin, issuer=cast.issuer).exists()  # the role stays
     assert Invitation.objects.get(role=InvitationRole.MFA_RESET).accepted_by == cast.admin
+
+
+# --------------------------------------------------------------------------- whatever happens, one grant at most
+
+OPERATIONS = st.lists(
+    st.sampled_from(["accept", "accept_old_link", "resend", "revoke", "expire", "wrong_code"]), max_size=8
+)
+
+
+@pytest.mark.django_db
+def test_an_invitation_grants_at_most_once_and_only_through_its_latest_link(
+    cast: Cast, django_capture_on_commit_callbacks
+) -> None:
+    secret = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
+
+    def sent(action: Callable[[], object]) -> str:
+        """Run a service that mails a link (the mail leaves on commit) and return the link's token."""
+        with django_capture_on_commit_callbacks(execute=True):
+            action()
+        return _link_in_last_mail().strip("/").split("/")[-1]
+
+    @examples
+    @given(operations=OPERATIONS)
+    def run(operations: list[str]) -> None:
+        with rolled_back():
+            created: list[Invitation] = []
+            tokens = [
+                sent(
+                    lambda: created.append(
+                        invitation_create(
+                            actor=cast.admin,
+                            email="p@harbor.example",
+                            role=Role.TRANSFER_AGENT,
+                            site=SITE,
+                            issuer=cast.issuer,
+                        )
+                    )
+                )
+            ]
+            invitation = created[0]
+
+            def resend() -> None:
+                invitation_resend(actor=cast.admin, invitation=invitation, site=SITE)
+
+            grants = 0
+            for op in operations:
+                try:
+                    if op == "resend":
+                        tokens.append(
+                            sent(lambda: invitation_resend(actor=cast.admin, invitation=invitation, site=SITE))
+                        )
+                    elif op == "revoke":
+                        invitation_revoke(actor=cast.admin, invitation=invitation)
+                    elif op == "expire":
+                        Invitation.objects.filter(pk=invitation.pk).update(expires_at=timezone.now())
+                    else:
+                        token = tokens[0] if op == "accept_old_link" else tokens[-1]
+                        code = "000000" if op == "wrong_code" else totp_code(secret=secret)
+                        with transaction.atomic():
+                            invitation_accept(
+                                token=token, user=None, password=NEW_PASSWORD, totp_secret=secret, totp_code=code
+                            )
+                        grants += 1
+                        assert token == tokens[-1], "an earlier link was accepted"
+                except ApplicationError:
+                    pass
+            invitation.refresh_from_db()
+            assert grants <= 1
+            assert IssuerMembership.objects.filter(user__email="p@harbor.example").count() == grants
+            assert User.objects.filter(email="p@harbor.example").count() == grants
+            assert (invitation.accepted_at is not None) == (grants == 1)
+            if invitation.accepted_at is not None:
+                assert invitation.revoked_at is None, "an accepted invitation was withdrawn afterwards"
+
+    run()

@@ -87,6 +87,18 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     # An empty threshold is sent back to the approvals page with a message.
     "issuer_four_eyes_threshold": ("POST", dict(zip(ROLES, (302, 403, 403, 302, 403, 403, 403, 403), strict=True))),
     "staff_console": ("GET", STAFF_ONLY),
+    # Invitations of an issuer that do not exist: its admins get 404, everyone else the usual refusal.
+    "issuer_invitation_resend": ("POST", dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403, 403), strict=True))),
+    "issuer_invitation_revoke": ("POST", dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403, 403), strict=True))),
+    # Staff forms posted empty are shown again with their errors; unknown invitations are 404.
+    "staff_invitation_create": ("POST", STAFF_ONLY),
+    "staff_mfa_reset": ("POST", STAFF_ONLY),
+    "staff_invitation_resend": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404, 403), strict=True))),
+    "staff_invitation_revoke": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404, 403), strict=True))),
+    # The link is the proof, so no sign-in is needed; a token that matches nothing is 404 for everyone.
+    "invitation_accept": ("GET", _all(404)),
+    # How a privileged account without a factor gets one (the page explains; it enrols nothing).
+    "mfa_required": ("GET", SIGNED_IN),
     "chain_transactions": ("GET", STAFF_ONLY),
     "stablecoin_receipts": ("GET", STAFF_ONLY),
     "stablecoin_receipt_return": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404, 403), strict=True))),
@@ -297,6 +309,8 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "investor_id": "00000000-0000-4000-8000-000000000004",
         "action_id": "00000000-0000-4000-8000-000000000005",
         "job_id": "00000000-0000-4000-8000-000000000006",
+        "invitation_id": "999999",
+        "token": "not-a-real-token",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)
@@ -343,7 +357,7 @@ def test_every_url_answers_each_role_as_the_access_rules_say(name: str, route: s
     assert got == statuses, f"{method} {path}"
 
 
-def test_privileged_roles_without_mfa_are_sent_to_enrol(cast: Cast) -> None:
+def test_privileged_roles_without_mfa_are_told_how_to_get_a_factor(cast: Cast) -> None:
     from allauth.mfa.models import Authenticator
 
     Authenticator.objects.filter(user=cast.admin).delete()
@@ -351,9 +365,24 @@ def test_privileged_roles_without_mfa_are_sent_to_enrol(cast: Cast) -> None:
     client.force_login(cast.admin)
     response = client.get(f"/issuers/{cast.issuer.slug}/")
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/2fa/totp/activate/"
+    assert response["Location"] == "/two-factor/needed/"
     api = client.get(f"/api/v1/issuers/{cast.issuer.slug}/team/")
     assert api.status_code == 403
     assert "two-factor" in api.json()["error"]["message"]
     # Investor pages stay open: MFA is required for the role's pages, not for the account.
     assert client.get("/dashboard/").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["admin", "compliance", "agent", "staff", "platform_compliance"])
+def test_allauths_enrolment_pages_refuse_privileged_roles_without_a_factor(role: str, cast: Cast) -> None:
+    from allauth.mfa.models import Authenticator
+
+    user = cast.by_role(role)
+    Authenticator.objects.filter(user=user).delete()
+    client = Client()
+    client.force_login(user)
+    for name in ("mfa_activate_totp", "mfa_add_webauthn"):
+        path = next(_concrete_path(r, n, cast) for n, r, _ in ALL_PATTERNS if n == name)
+        assert client.get(path).status_code == 403, path
+        assert client.post(path, {"code": "123456"}).status_code == 403, path
+    assert not Authenticator.objects.filter(user=user).exists()

@@ -3,18 +3,20 @@ from __future__ import annotations
 import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from compliance.models import SanctionsList
 from compliance.services.sanctions import active_list
 from core.access import has_mfa
 from core.audit import audit_chain_verify
-from core.models import AuditEvent, IssuerMembership, User
+from core.models import AuditEvent, Invitation, IssuerMembership, User
 from demo.chain import FAUCET_DOLLARS, demo_chain
 from demo.seed import (
     ALICE,
     ALICE_NEW_WALLET,
     ALICE_WALLET,
     BOB_WALLET,
+    DEMO_INVITEE,
     DEMO_LOGINS,
     DEMO_PASSWORD,
     FUND_TITLE,
@@ -89,6 +91,14 @@ def test_demo_data_loads_twice_without_changing_anything_the_second_time(
     assert not ChainTransaction.objects.exists()  # nothing here needs the chain
     assert audit_chain_verify().ok
 
+    # One invitation waits on the team page; the invitee has no account until they accept it.
+    invited = Invitation.objects.get(email=DEMO_INVITEE)
+    assert invited.accepted_at is None and invited.revoked_at is None and not User.objects.filter(email=DEMO_INVITEE)
+    admin = Client()
+    admin.force_login(User.objects.get(email="admin@harborstreet.example"))
+    team = admin.get("/issuers/harbor-street/team/").content.decode()
+    assert "Open invitations" in team and DEMO_INVITEE in team
+
 
 def _counts() -> tuple[int, ...]:
     return (
@@ -98,6 +108,7 @@ def _counts() -> tuple[int, ...]:
         OfferingDocument.objects.count(),
         Offering.objects.count(),
         SanctionsList.objects.count(),
+        Invitation.objects.count(),
     )
 
 
