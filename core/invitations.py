@@ -52,6 +52,12 @@ log = logging.getLogger(__name__)
 TOKEN_BYTES = 32
 
 
+class InvitationClosed(ApplicationError):
+    """The link was used, withdrawn, expired or never existed: gone for good (HTTP 410)."""
+
+    status_code = 410
+
+
 def invitation_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -105,20 +111,27 @@ def _mail_after_commit(invitation: Invitation, token: str, site: str) -> None:
 
 
 def _pending_for(*, email: str, role: str, issuer: Issuer | None) -> Invitation | None:
-    now = timezone.now()
-    rows = Invitation.objects.filter(
-        email=email, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
-    ).filter(issuer=issuer)
+    """An invitation not accepted or withdrawn (an expired one too: resending it is the way on)."""
+    rows = Invitation.objects.filter(email=email, accepted_at__isnull=True, revoked_at__isnull=True).filter(
+        issuer=issuer
+    )
     if issuer is None:
         rows = rows.filter(role=role)
     return rows.first()
 
 
-@transaction.atomic
 def invitation_create(
     *, actor: User | None, email: str, role: str, site: str, issuer: Issuer | None = None
 ) -> Invitation:
     """Invite `email` to `role` (at `issuer` for an issuer role) and mail them the link after commit."""
+    return invitation_issue(actor=actor, email=email, role=role, site=site, issuer=issuer)[0]
+
+
+@transaction.atomic
+def invitation_issue(
+    *, actor: User | None, email: str, role: str, site: str, issuer: Issuer | None = None
+) -> tuple[Invitation, str]:
+    """`invitation_create`, also returning the raw token (for an operator's terminal: `manage.py invite`)."""
     email = _normalized(email)
     if role not in InvitationRole.values:
         raise ApplicationError("Choose one of the listed roles.", code="invalid_role")
@@ -144,7 +157,7 @@ def invitation_create(
     )
     audit_record(actor=actor, action="invitation.created", obj=invitation, issuer=issuer, after=_state(invitation))
     _mail_after_commit(invitation, token, site)
-    return invitation
+    return invitation, token
 
 
 def _locked(invitation: Invitation) -> Invitation:
@@ -170,10 +183,6 @@ def _refuse_closed(invitation: Invitation) -> None:
             "send it again.",
             code="invitation_expired",
         )
-
-
-class InvitationClosed(ApplicationError):
-    status_code = 410
 
 
 @transaction.atomic
@@ -293,6 +302,8 @@ def invitation_accept(
             f"An account with {invitation.email} exists: sign in with it, then open the link again.", code="sign_in"
         )
     account = needs.account
+    if account is not None:  # its row before the audit head (core.audit's lock order)
+        account = User.objects.select_for_update().get(pk=account.pk)
     if needs.password:
         try:
             validate_password(password, user=account or User(email=invitation.email, full_name=full_name))

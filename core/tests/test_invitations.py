@@ -432,3 +432,22 @@ def test_an_invitation_grants_at_most_once_and_only_through_its_latest_link(
                 assert invitation.revoked_at is None, "an accepted invitation was withdrawn afterwards"
 
     run()
+
+
+@pytest.mark.django_db
+def test_a_fresh_install_gets_its_first_staff_member_from_the_invite_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from django.core.management import call_command
+
+    call_command("invite", "ops@tessera.example", "--url", "http://testserver")
+    link = re.search(r"http://testserver(/invitations/\S+/)", capsys.readouterr().out)
+    assert link
+    invitee = Client()
+    secret = _secret_on(invitee.get(link[1]).content.decode())
+    done = invitee.post(
+        link[1], {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "code": totp_code(secret=secret)}, follow=True
+    )
+    assert done.redirect_chain[-1][0] == "/staff/"
+    assert User.objects.get(email="ops@tessera.example").is_staff
+    assert AuditEvent.objects.filter(action="platform_staff.granted").exists()

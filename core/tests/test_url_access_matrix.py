@@ -378,6 +378,7 @@ def test_allauths_enrolment_pages_refuse_privileged_roles_without_a_factor(role:
     from allauth.mfa.models import Authenticator
 
     user = cast.by_role(role)
+    assert user is not None
     Authenticator.objects.filter(user=user).delete()
     client = Client()
     client.force_login(user)
