@@ -1,4 +1,5 @@
-"""Kernel pages: landing, dashboard, issuer console (overview, team, audit log), staff console."""
+"""Kernel pages: landing, dashboard, issuer console (overview, team and invitations, audit log), staff console,
+the invitation link's accept page, and where a privileged account without a second factor is sent."""
 
 from __future__ import annotations
 
