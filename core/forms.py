@@ -98,7 +98,7 @@ class MfaResetForm(FormStyleMixin, forms.Form):
 class InvitationAcceptForm(FormStyleMixin, forms.Form):
     """Asks only for what this acceptance needs: a password for an account without one, a code for a new factor."""
 
-    full_name = forms.CharField(label="Your name", max_length=200, required=False)
+    full_name = forms.CharField(label="Your name (optional)", max_length=200, required=False)
     password1 = forms.CharField(
         label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )

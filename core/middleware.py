@@ -124,4 +124,4 @@ class PrivilegedEnrolmentGuardMiddleware:
         user = getattr(request, "user", None)
         if user is None or not is_privileged(user) or has_mfa(user):
             return None
-        return render(request, "core/mfa_required.html", {"refused": True}, status=403)
+        return render(request, "core/mfa_required.html", {"refused": True, "hide_mfa_banner": True}, status=403)

@@ -378,7 +378,7 @@ def invitation_accept_page(request: HttpRequest, token: str) -> HttpResponse:
 @access_required(Perm.INVESTOR_SELF)
 def mfa_required(request: HttpRequest) -> HttpResponse:
     """Where a privileged account without a factor is sent: how to get one (never a self-service enrolment)."""
-    return render(request, "core/mfa_required.html", {"refused": False})
+    return render(request, "core/mfa_required.html", {"refused": False, "hide_mfa_banner": True})
 
 
 @access_required(Perm.ISSUER_APPROVE_MONEY, issuer_kwarg="slug")
