@@ -29,8 +29,9 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "full_name", "is_staff", "platform_compliance", "is_active", "date_joined"]
     list_filter = ["is_staff", "platform_compliance", "is_active"]
     search_fields = ["email", "full_name"]
-    # The platform compliance role changes only through the audited actions below.
-    readonly_fields = ["platform_compliance"]
+    # Privileged roles are given only through invitations (core.invitations), which enrol a second
+    # factor and audit the grant; platform compliance is also taken away by the actions below.
+    readonly_fields = ["is_staff", "is_superuser", "platform_compliance"]
     actions = ["grant_platform_compliance", "revoke_platform_compliance"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
@@ -55,9 +56,22 @@ class UserAdmin(DjangoUserAdmin):
 
 
 class MembershipInline(admin.TabularInline):
+    """Read-only: roles change on the issuer's team page, through invitations that enrol a second factor,
+    and the last admin is kept (core.services)."""
+
     model = IssuerMembership
     extra = 0
-    autocomplete_fields = ["user"]
+    fields = ["user", "role"]
+    readonly_fields = ["user", "role"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Issuer)
