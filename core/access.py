@@ -37,6 +37,7 @@ class Perm(StrEnum):
     ISSUER_MANAGE_OFFERINGS = "issuer.manage_offerings"
     ISSUER_RECORD_PAYMENTS = "issuer.record_payments"  # wires received, refunds sent by hand
     ISSUER_APPROVE_MONEY = "issuer.approve_money"  # the second pair of eyes on money moved by hand
+    ISSUER_MANAGE_DISTRIBUTIONS = "issuer.manage_distributions"  # declare, compute and approve distributions
     COMPLIANCE_REVIEW = "compliance.review"  # the issuer admits or declines its applicants
     REGISTRY_VIEW = "registry.view"
     # Freeze, unfreeze, pause, forced transfer and recovery on the issuer's tokens (issuer admins only).
@@ -54,6 +55,7 @@ ROLE_GRANTS: dict[str, frozenset[Perm]] = {
             Perm.ISSUER_MANAGE_OFFERINGS,
             Perm.ISSUER_RECORD_PAYMENTS,
             Perm.ISSUER_APPROVE_MONEY,
+            Perm.ISSUER_MANAGE_DISTRIBUTIONS,
             Perm.COMPLIANCE_REVIEW,
             Perm.REGISTRY_VIEW,
             Perm.REGISTRY_ADMINISTER,

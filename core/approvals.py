@@ -32,6 +32,9 @@ class ApprovalKind:
     # Runs the action inside the approving transaction; the actor is the approver (or the proposer
     # when no approval is needed). Raises ApplicationError when a rule says no.
     perform: Callable[[ApprovalRequest, User], Any]
+    # Runs inside the rejecting (or withdrawing) transaction, for kinds whose object waits in a state of
+    # its own while the request is pending (a distribution "waiting for approval" goes back to draft).
+    on_decline: Callable[[ApprovalRequest, User], Any] | None = None
 
 
 _KINDS: dict[str, ApprovalKind] = {}
@@ -162,6 +165,9 @@ def approval_reject(*, request: ApprovalRequest, actor: User, note: str = "") ->
     locked.decided_by = None if own else actor
     locked.decided_at, locked.decision_note = timezone.now(), note.strip()[:500]
     locked.save(update_fields=["state", "decided_by", "decided_at", "decision_note"])
+    declined = approval_kind(locked.kind).on_decline
+    if declined is not None:
+        declined(locked, actor)
     audit_record(
         actor=actor,
         action="approval.withdrawn" if own else "approval.rejected",

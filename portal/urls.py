@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("compliance.urls")),
     path("", include("offerings.urls")),
     path("", include("registry.urls")),
+    path("", include("distributions.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),

@@ -197,6 +197,8 @@ class DifferenceKind(models.TextChoices):
     # The ledger total differs from the token's on-chain total supply.
     LEDGER_VS_SUPPLY = "ledger_supply", "Ledger total differs from on-chain supply"
     OVER_AUTHORIZED = "over_authorized", "Issued exceeds authorized"
+    # A distribution's entitlements: the ledger at the record date differs from the token's checkpoint.
+    RECORD_DATE_CHECKPOINT = "record_checkpoint", "Ledger differs from the token's checkpoint at a record date"
 
 
 class RecordDifference(models.Model):

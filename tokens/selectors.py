@@ -27,6 +27,7 @@ from tokens.models import (
     ChainTransaction,
     ContractDeployment,
     ContractKind,
+    IndexerCursor,
     RegistryWallet,
     SenderAccount,
     TxHold,
@@ -284,6 +285,86 @@ def token_balances(*, address: str, wallets: Iterable[str], block: int | str = "
     return result
 
 
+def _token_view(address: str, function: str, args: list[Any], block: int | str = "latest") -> Any:
+    client = client_for(settings.CHAIN_RPC_URL)
+    data = client.call({"to": address, "data": "0x" + encode_call("SecurityToken", function, args).hex()}, block)
+    return decode_result("SecurityToken", function, data)[0]
+
+
+def token_record_id(*, address: str, timestamp: int) -> int | None:
+    """The id the token gave the record date scheduled at `timestamp` (`scheduleRecordDate`), if any.
+
+    Record dates are scheduled in increasing order, so the search walks back from the newest only as
+    far as dates at or after `timestamp`."""
+    record_id = int(_token_view(address, "recordDateCount", []))
+    while record_id > 0:
+        scheduled = int(_token_view(address, "recordDate", [record_id]))
+        if scheduled == timestamp:
+            return record_id
+        if scheduled < timestamp:
+            return None
+        record_id -= 1
+    return None
+
+
+def token_balances_at(*, address: str, wallets: Iterable[str], record_id: int) -> dict[str, int]:
+    """wallet → the token's checkpoint `balanceOfAt(wallet, record_id)`, one call per wallet.
+
+    Raises the chain's `Reverted` (RecordDateNotPassed) while the record date is still ahead."""
+    return {w: int(_token_view(address, "balanceOfAt", [address_checksum(w), record_id])) for w in wallets}
+
+
+def token_total_supply_at(*, address: str, record_id: int) -> int:
+    """The token's checkpoint `totalSupplyAt(record_id)`."""
+    return int(_token_view(address, "totalSupplyAt", [record_id]))
+
+
+def chain_head_time() -> datetime:
+    """When the chain's newest block was made (the chain's own clock, which record dates follow)."""
+    block = client_for(settings.CHAIN_RPC_URL).block("latest")
+    assert block is not None
+    return datetime.fromtimestamp(block["timestamp"], tz=UTC)
+
+
+def block_at_or_before(*, timestamp: int) -> int | None:
+    """The last block whose timestamp is at or before `timestamp` (a binary search over the node's blocks).
+
+    None when the head itself is not later than `timestamp` yet: a later block may still be made
+    with an earlier timestamp, so the answer is not final."""
+    client = client_for(settings.CHAIN_RPC_URL)
+    head = client.block_number()
+    head_block = client.block(head)
+    if head_block is None or head_block["timestamp"] <= timestamp:
+        return None
+    low, high = 0, head  # invariant: the answer lies in [low - 1, high - 1]
+    while low < high:
+        mid = (low + high) // 2
+        block = client.block(mid)
+        if block is not None and block["timestamp"] <= timestamp:
+            low = mid + 1
+        else:
+            high = mid
+    return low - 1 if low > 0 else None
+
+
+def indexed_through(*, address: str) -> int:
+    """The last block whose events of this contract the indexer has read (-1: none yet)."""
+    cursor = IndexerCursor.objects.filter(chain_id=settings.CHAIN_ID, contract_address=address).first()
+    return cursor.last_block if cursor is not None else -1
+
+
+def stablecoin_balance(*, wallet: str) -> int | None:
+    """The portal stablecoin's `balanceOf(wallet)` in its own units; None when no stablecoin is set up."""
+    coin = portal_stablecoin()
+    if coin is None or not coin.address:
+        return None
+    client = client_for(settings.CHAIN_RPC_URL)
+    data = client.call(
+        {"to": coin.address, "data": "0x" + encode_call("TestStablecoin", "balanceOf", [checksum(wallet)]).hex()}
+    )
+    return int(decode_result("TestStablecoin", "balanceOf", data)[0])
+
+
 def block_times(*, numbers: Iterable[int]) -> dict[int, datetime]:
     """block number → when the chain says it was made (UTC); numbers past the head are absent."""
     client = client_for(settings.CHAIN_RPC_URL)
@@ -310,23 +391,30 @@ __all__ = [
     "WalletRegistration",
     "address_checksum",
     "address_is_valid",
+    "block_at_or_before",
     "block_times",
+    "chain_head_time",
     "chain_status",
     "chain_transaction_by_key",
     "distribution_line_payments",
     "distribution_lines_paid",
     "distribution_payout_events",
     "payout_treasury_funds",
+    "indexed_through",
     "personal_sign_signer",
     "portal_payout",
     "portal_stablecoin",
     "registry_wallet_states",
     "registry_wallets_confirmed",
     "sender_states",
+    "stablecoin_balance",
     "stablecoin_receiving_address",
     "stablecoin_transfers_received",
     "token_balances",
+    "token_balances_at",
     "token_holdings_onchain",
+    "token_record_id",
     "token_setup",
     "token_total_supply",
+    "token_total_supply_at",
 ]

@@ -542,6 +542,25 @@ def token_set_paused(
     )
 
 
+@transaction.atomic
+def token_record_date_schedule(
+    *, owner_ref: str, timestamp: int, idempotency_key: str, actor: User | None = None, purpose: str = ""
+) -> ChainTransaction:
+    """Ask the token to take a checkpoint at `timestamp` (`scheduleRecordDate`): balances then are final.
+
+    The token refuses a timestamp already past and a second record date while one is still ahead."""
+    if not isinstance(timestamp, int) or not 0 < timestamp < 2**40:
+        raise ApplicationError("A record date is a moment in seconds since 1970.", code="invalid_record_date")
+    return _token_call(
+        owner_ref=owner_ref,
+        function="scheduleRecordDate",
+        args=[timestamp],
+        idempotency_key=idempotency_key,
+        purpose=purpose or f"Schedule a record date at {timestamp}",
+        actor=actor,
+    )
+
+
 def portal_registry_ensure(*, actor: User | None = None) -> str:
     """Deploy the registry unless it is deployed (or on its way). Returns what it did."""
     if ContractDeployment.objects.filter(

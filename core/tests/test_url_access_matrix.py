@@ -57,6 +57,8 @@ OFFERING_VIEW_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 404, 404, 404, 403)
 # Money desk: the issuer's admins only (compliance officers do not record payments).
 PAYMENTS_DESK = dict(zip(ROLES, (302, 403, 403, 200, 403, 403, 403, 403), strict=True))
 PAYMENTS_DESK_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403, 403), strict=True))
+# Distributions: the issuer's admins only, for an offering or distribution that does not exist.
+DISTRIBUTIONS_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403, 403), strict=True))
 # Four eyes: the issuer's admins approve what another admin proposed.
 APPROVALS = PAYMENTS_DESK
 # Token administration: the issuer's admins; the offering or action in the URL does not exist.
@@ -187,6 +189,14 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "token_admin_action_progress": ("GET", TOKEN_ADMIN_MISSING),
     "token_admin_action_decide": ("POST", TOKEN_ADMIN_MISSING),
     "token_admin_action_document": ("GET", TOKEN_ADMIN_MISSING),
+    # distributions (distributions/): the issuer's admins only; transfer agents and compliance officers are refused.
+    "distribution_list": ("GET", DISTRIBUTIONS_MISSING),
+    "distribution_declare": ("GET", DISTRIBUTIONS_MISSING),
+    "distribution_detail": ("GET", DISTRIBUTIONS_MISSING),
+    "distribution_compute": ("POST", DISTRIBUTIONS_MISSING),
+    "distribution_propose": ("POST", DISTRIBUTIONS_MISSING),
+    "distribution_decide": ("POST", DISTRIBUTIONS_MISSING),
+    "distribution_cancel": ("POST", DISTRIBUTIONS_MISSING),
     "api_offering_list": ("GET", API_SIGNED_IN),
     "api_offering_eligibility": ("POST", API_MISSING),
     "api_subscription_create": ("POST", API_MISSING),
@@ -311,6 +321,7 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "job_id": "00000000-0000-4000-8000-000000000006",
         "invitation_id": "999999",
         "token": "not-a-real-token",
+        "distribution_id": "00000000-0000-4000-8000-000000000007",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "offerings",
     "tokens",
     "registry",
+    "distributions",
     "demo",
 ]
 
@@ -398,7 +399,10 @@ CELERY_BEAT_SCHEDULE["registry-reconcile"] = {
 }
 # Panels other apps add to an offering's dashboard: dotted paths to `panel(offering) -> (template, context)`.
 # The dashboard lives in offerings, which cannot import the apps above it; they plug in here.
-OFFERING_DASHBOARD_PANELS = ["registry.panels.record_differences_panel"]
+OFFERING_DASHBOARD_PANELS = [
+    "registry.panels.record_differences_panel",
+    "distributions.panels.distributions_panel",
+]
 
 # Register exports, in the order the exports page lists them (registry/exporters/).
 REGISTRY_EXPORTERS = env.list(

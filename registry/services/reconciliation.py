@@ -30,6 +30,14 @@ from registry.services.control_book import authorized_quantity_of, control_book_
 from registry.services.ledger import ledger_sync, offerings_with_tokens
 from tokens.selectors import token_deployment, token_total_supply
 
+# The differences this run finds, and so may resolve; a distribution's record-date difference is resolved by a person.
+RECONCILED_KINDS = (
+    DifferenceKind.UNRECORDED_ISSUANCE,
+    DifferenceKind.UNPOSTED_ISSUANCE,
+    DifferenceKind.LEDGER_VS_SUPPLY,
+    DifferenceKind.OVER_AUTHORIZED,
+)
+
 
 @dataclass(frozen=True)
 class _Found:
@@ -91,7 +99,9 @@ def reconcile(*, offering: Offering) -> Reconciliation | None:
         Offering.objects.select_for_update().only("pk").get(pk=offering.pk)
         open_rows = {
             (d.kind, d.transaction_hash): d
-            for d in RecordDifference.objects.select_for_update().filter(offering=offering, resolved_at__isnull=True)
+            for d in RecordDifference.objects.select_for_update().filter(
+                offering=offering, resolved_at__isnull=True, kind__in=RECONCILED_KINDS
+            )
         }
         seen = set()
         for f in found:

@@ -1,0 +1,221 @@
+"""Reads for distributions: the lists and registers the pages show, and the inputs of a register."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from django.db.models import QuerySet, Sum
+
+from core.countries import UNITED_STATES
+from distributions.models import (
+    Distribution,
+    DistributionLine,
+    DistributionState,
+    PaymentMethod,
+    ReinvestmentElection,
+)
+from distributions.withholding import TaxStatus
+from investors.models import InvestorKind, InvestorProfile, TaxForm, Wallet
+from offerings.models import Offering
+from offerings.services.stablecoin import units_per_cent
+from registry.models import LotMovement
+from tokens.selectors import stablecoin_balance, stablecoin_receiving_address
+
+# SQLite allows 32,766 parameters per statement; 900 keeps every backend far inside its limit.
+CHUNK = 900
+
+
+def distributions_of(*, offering: Offering) -> QuerySet[Distribution]:
+    return Distribution.objects.filter(offering=offering).select_related("declared_by", "approved_by")
+
+
+def distribution_lines(*, distribution: Distribution) -> QuerySet[DistributionLine]:
+    """The register in investor order, with what a page shows of each investor and their form."""
+    return (
+        DistributionLine.objects.filter(distribution=distribution)
+        .select_related("investor", "tax_form")
+        .only(
+            "balance_at_record",
+            "gross_minor",
+            "withholding_rate_bps",
+            "withholding_reason",
+            "tax_form_kind",
+            "withheld_minor",
+            "net_minor",
+            "destination_status",
+            "destination_wallet",
+            "reinvest",
+            "investor__legal_name",
+            "investor__public_id",
+            "tax_form__signed_on",
+            "tax_form__expires_on",
+        )
+        .order_by("investor_id")
+    )
+
+
+@dataclass(frozen=True)
+class WithholdingTotal:
+    reason: str
+    rate_bps: int
+    holders: int
+    gross_minor: int
+    withheld_minor: int
+
+
+def withholding_totals(*, distribution: Distribution) -> list[WithholdingTotal]:
+    """Per reason and rate: how many holders and how much is withheld (the issuer remits the total)."""
+    rows = (
+        DistributionLine.objects.filter(distribution=distribution)
+        .values_list("withholding_reason", "withholding_rate_bps")
+        .annotate(n=Sum(1), gross=Sum("gross_minor"), withheld=Sum("withheld_minor"))
+        .order_by("withholding_reason", "withholding_rate_bps")
+    )
+    return [WithholdingTotal(r, rate, int(n), int(g or 0), int(w or 0)) for r, rate, n, g, w in rows]
+
+
+def destination_missing(*, distribution: Distribution) -> int:
+    """Lines whose payment destination is not on file yet."""
+    return (
+        DistributionLine.objects.filter(distribution=distribution)
+        .exclude(destination_status="wallet")
+        .filter(net_minor__gt=0)
+        .count()
+    )
+
+
+@dataclass(frozen=True)
+class TreasuryCheck:
+    """Whether the treasury holds the net total of an on-chain payment."""
+
+    wallet: str
+    balance_minor: int | None  # None: no stablecoin is set up
+    needed_minor: int
+
+    @property
+    def short_by(self) -> int:
+        return max(self.needed_minor - (self.balance_minor or 0), 0)
+
+    @property
+    def enough(self) -> bool:
+        return self.balance_minor is not None and self.short_by == 0
+
+
+def treasury_check(*, distribution: Distribution) -> TreasuryCheck | None:
+    """For stablecoin payments: the treasury's balance against the net total (None for bank payments).
+
+    Raises the chain's transient errors when the node is down."""
+    if distribution.payment_method != PaymentMethod.STABLECOIN:
+        return None
+    wallet = stablecoin_receiving_address()
+    units = stablecoin_balance(wallet=wallet)
+    balance = None if units is None else units // units_per_cent()
+    return TreasuryCheck(wallet=wallet, balance_minor=balance, needed_minor=distribution.total_net_minor)
+
+
+def record_dates_ahead(*, offering: Offering, after: object) -> QuerySet[Distribution]:
+    """Distributions of the token whose record date, scheduled on-chain, is still ahead of `after`."""
+    return Distribution.objects.filter(offering=offering, record_at__gt=after).exclude(
+        record_transaction__status="failed"
+    )
+
+
+# --------------------------------------------------------------------------- inputs of a register
+
+
+@dataclass(frozen=True)
+class WalletHolding:
+    wallet: str
+    investor_id: int | None
+    units: int
+
+
+def holdings_at(*, offering: Offering, block: int) -> list[WalletHolding]:
+    """Each wallet's units on the ledger at the end of `block`, with the investor it belongs to."""
+    rows = (
+        LotMovement.objects.filter(lot__offering=offering, block_number__lte=block)
+        .values_list("lot__wallet", "lot__investor_id")
+        .annotate(total=Sum("delta"))
+        .order_by("lot__wallet", "lot__investor_id")
+    )
+    return [WalletHolding(wallet, investor_id, int(total)) for wallet, investor_id, total in rows if total]
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+@dataclass(frozen=True)
+class TaxStanding:
+    status: TaxStatus
+    form_id: int | None
+    form_kind: str
+
+
+def tax_standings(*, investor_ids: Iterable[int]) -> dict[int, TaxStanding]:
+    """investor id → residence and current (not superseded) tax form, read in bounded batches."""
+    ids = sorted(set(investor_ids))
+    result: dict[int, TaxStanding] = {}
+    for chunk in _chunks(ids):
+        forms = {
+            f.investor_id: f
+            for f in TaxForm.objects.filter(investor_id__in=chunk, superseded_at__isnull=True)
+            .only(
+                "investor_id",
+                "kind",
+                "expires_on",
+                "tin_certified",
+                "not_subject_to_backup_withholding",
+                "treaty_rate_bps",
+            )
+            .order_by("investor_id", "created_at")
+        }
+        people = InvestorProfile.objects.filter(pk__in=chunk).values_list(
+            "pk", "kind", "country", "citizenship", "formation_country"
+        )
+        for pk, kind, country, citizenship, formation in people:
+            entity = kind == InvestorKind.ENTITY
+            # IRC 7701(a)(30), as InvestorProfile.is_us_taxpayer: citizens, residents, US-formed entities.
+            us_taxpayer = (
+                str(formation) == UNITED_STATES if entity else UNITED_STATES in (str(country), str(citizenship))
+            )
+            form = forms.get(pk)
+            status = TaxStatus(
+                us_taxpayer=us_taxpayer,
+                form_kind=form.kind if form else "",
+                form_expires_on=form.expires_on if form else None,
+                tin_certified=bool(form and form.tin_certified),
+                exempt_from_backup=bool(form and form.not_subject_to_backup_withholding),
+                treaty_rate_bps=form.treaty_rate_bps if form else None,
+            )
+            result[pk] = TaxStanding(status, form.pk if form else None, form.kind if form else "")
+    return result
+
+
+def active_wallets(*, investor_ids: Iterable[int]) -> dict[int, list[str]]:
+    """investor id → wallets on file and not removed, oldest first."""
+    result: dict[int, list[str]] = {}
+    for chunk in _chunks(sorted(set(investor_ids))):
+        rows = (
+            Wallet.objects.filter(investor_id__in=chunk, removed_at__isnull=True)
+            .values_list("investor_id", "address")
+            .order_by("investor_id", "linked_at", "pk")
+        )
+        for investor_id, address in rows:
+            result.setdefault(investor_id, []).append(address)
+    return result
+
+
+def reinvestment_elected(*, offering: Offering) -> set[int]:
+    return set(
+        ReinvestmentElection.objects.filter(offering=offering, withdrawn_at__isnull=True).values_list(
+            "investor_id", flat=True
+        )
+    )
+
+
+def distribution_state_counts(*, offering: Offering) -> dict[str, int]:
+    rows = Distribution.objects.filter(offering=offering).values_list("state").annotate(n=Sum(1)).order_by()
+    return {state: int(n) for state, n in rows if state in DistributionState.values}

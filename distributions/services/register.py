@@ -1,0 +1,322 @@
+"""The register of a distribution: entitlements at the record date, allocation, withholding, one line each.
+
+Entitlements come from the holdings ledger at the last block of the record date, per investor across
+their wallets, cross-checked against the token's own checkpoint (`balanceOfAt` / `totalSupplyAt` for the
+record date's id). Any difference stops the distribution and records a record difference (17Ad-9):
+nothing is paid from a register the chain does not confirm.
+"""
+
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core.audit import audit_record
+from core.errors import ApplicationError, Conflict
+from core.models import User
+from distributions.allocation import allocation_compute
+from distributions.models import (
+    AmountBasis,
+    DestinationStatus,
+    Distribution,
+    DistributionLine,
+    DistributionState,
+    PaymentMethod,
+)
+from distributions.selectors import (
+    WalletHolding,
+    active_wallets,
+    holdings_at,
+    reinvestment_elected,
+    tax_standings,
+)
+from distributions.withholding import withholding_for
+from offerings.models import Offering
+from registry.models import DifferenceKind, RecordDifference
+from registry.services.ledger import ledger_sync
+from tokens.models import TxStatus
+from tokens.selectors import (
+    block_at_or_before,
+    indexed_through,
+    token_balances_at,
+    token_deployment,
+    token_record_id,
+    token_total_supply_at,
+)
+from tokens.services import CHAIN_TRANSIENT_ERRORS
+
+LINE_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class RecordPoint:
+    address: str
+    record_id: int
+    block: int
+
+
+def _record_point(distribution: Distribution) -> RecordPoint:
+    tx = distribution.record_transaction
+    if tx is None:
+        raise ApplicationError("The record date was never sent to the token.", code="not_scheduled")
+    if tx.status == TxStatus.FAILED:
+        raise ApplicationError(
+            f"The token refused the record date ({tx.error_name or tx.last_error or 'failed'}); cancel this "
+            "distribution and declare it again.",
+            code="schedule_failed",
+        )
+    if tx.status != TxStatus.CONFIRMED:
+        raise ApplicationError(
+            "The record date is still being scheduled on the token; try again once its transaction is confirmed.",
+            code="schedule_pending",
+        )
+    token = token_deployment(owner_ref=distribution.offering.owner_ref)
+    assert token is not None and token.address
+    timestamp = int(distribution.record_at.timestamp())
+    try:
+        record_id = distribution.record_id or token_record_id(address=token.address, timestamp=timestamp)
+        block = block_at_or_before(timestamp=timestamp)
+    except CHAIN_TRANSIENT_ERRORS as exc:
+        raise ApplicationError("The chain cannot be reached just now; try again shortly.", code="chain_down") from exc
+    if record_id is None:
+        raise ApplicationError("The token holds no record date at this moment.", code="record_missing")
+    if block is None:
+        raise ApplicationError(
+            f"The record date ({timezone.localtime(distribution.record_at):%d %B %Y %H:%M}) has not passed on the "
+            "chain yet; the register is computed once it has.",
+            code="record_ahead",
+        )
+    through = indexed_through(address=token.address)
+    if through < block:
+        raise ApplicationError(
+            f"The register has read the chain up to block {through}; the record date ends at block {block}. "
+            "Try again in a minute.",
+            code="ledger_behind",
+        )
+    return RecordPoint(address=token.address, record_id=record_id, block=block)
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    wallet: str
+    ledger: int
+    chain: int
+
+
+def _cross_check(point: RecordPoint, holdings: list[WalletHolding]) -> tuple[list[Mismatch], int, int]:
+    ledger_by_wallet: dict[str, int] = {}
+    for h in holdings:
+        ledger_by_wallet[h.wallet] = ledger_by_wallet.get(h.wallet, 0) + h.units
+    try:
+        chain_by_wallet = token_balances_at(address=point.address, wallets=ledger_by_wallet, record_id=point.record_id)
+        chain_supply = token_total_supply_at(address=point.address, record_id=point.record_id)
+    except CHAIN_TRANSIENT_ERRORS as exc:
+        raise ApplicationError("The chain cannot be reached just now; try again shortly.", code="chain_down") from exc
+    mismatches = [
+        Mismatch(wallet, units, chain_by_wallet[wallet])
+        for wallet, units in sorted(ledger_by_wallet.items())
+        if chain_by_wallet[wallet] != units
+    ]
+    return mismatches, sum(ledger_by_wallet.values()), chain_supply
+
+
+def _stop(distribution: Distribution, *, actor: User | None, reason: str, expected: int, actual: int) -> None:
+    """17Ad-9: the ledger and the token disagree at the record date; stop and record the difference."""
+    now = timezone.now()
+    tx = distribution.record_transaction
+    cause = (tx.tx_hash or "") if tx else ""
+    difference = RecordDifference.objects.filter(
+        offering=distribution.offering,
+        kind=DifferenceKind.RECORD_DATE_CHECKPOINT,
+        transaction_hash=cause,
+        resolved_at__isnull=True,
+    ).first()
+    if difference is None:
+        difference = RecordDifference.objects.create(
+            offering=distribution.offering,
+            kind=DifferenceKind.RECORD_DATE_CHECKPOINT,
+            transaction_hash=cause,
+            expected=expected,
+            actual=actual,
+            arose_at=distribution.record_at,
+            first_found_at=now,
+            last_found_at=now,
+        )
+        audit_record(
+            actor=actor,
+            action="registry.difference_found",
+            obj=difference,
+            issuer=distribution.offering.issuer,
+            after={"kind": difference.kind, "transaction": cause, "expected": expected, "actual": actual},
+        )
+    else:
+        difference.expected, difference.actual, difference.last_found_at = expected, actual, now
+        difference.save(update_fields=["expected", "actual", "last_found_at"])
+    distribution.state = DistributionState.STOPPED
+    distribution.stop_reason = reason
+    distribution.record_difference = difference
+    distribution.save(update_fields=["state", "stop_reason", "record_difference", "record_id", "record_block"])
+    audit_record(
+        actor=actor,
+        action="distribution.stopped",
+        obj=distribution,
+        issuer=distribution.offering.issuer,
+        before={"state": DistributionState.DRAFT},
+        after={"state": distribution.state, "record_difference": difference.pk, "reason": reason},
+    )
+
+
+def distribution_register_compute(*, distribution: Distribution, actor: User | None) -> Distribution:
+    """Compute (or compute again) the register of a draft whose record date has passed.
+
+    Returns the distribution: a draft with its register, or stopped with a record difference."""
+    current = Distribution.objects.select_related("offering", "record_transaction").get(pk=distribution.pk)
+    if current.state != DistributionState.DRAFT:
+        raise Conflict(
+            f"The register is fixed once the distribution is {current.get_state_display().lower()}.", code="state"
+        )
+    point = _record_point(current)
+    ledger_sync(offering=current.offering)  # every indexed event on the ledger before it is read
+    holdings = holdings_at(offering=current.offering, block=point.block)
+    mismatches, ledger_sum, chain_supply = _cross_check(point, holdings)
+
+    with transaction.atomic():
+        Offering.objects.select_for_update().only("pk").get(pk=current.offering_id)
+        locked = (
+            Distribution.objects.select_for_update(of=("self",))
+            .select_related("offering__issuer", "record_transaction")
+            .get(pk=current.pk)
+        )
+        if locked.state != DistributionState.DRAFT:
+            raise Conflict("Someone else changed this distribution meanwhile; reload the page.", code="state")
+        locked.record_id, locked.record_block = point.record_id, point.block
+        if mismatches or ledger_sum != chain_supply:
+            shown = "; ".join(f"{m.wallet}: ledger {m.ledger:,}, token {m.chain:,}" for m in mismatches[:5])
+            more = f" and {len(mismatches) - 5} more" if len(mismatches) > 5 else ""
+            reason = (
+                f"At the record date (block {point.block}) the ledger holds {ledger_sum:,} units and the token's "
+                f"checkpoint {chain_supply:,}." + (f" Wallets that differ: {shown}{more}." if shown else "")
+            )
+            _stop(locked, actor=actor, reason=reason, expected=chain_supply, actual=ledger_sum)
+            return locked
+        _lines_write(locked, holdings=holdings, actor=actor)
+    return locked
+
+
+def _lines_write(distribution: Distribution, *, holdings: list[WalletHolding], actor: User | None) -> None:
+    excluded = set(distribution.excluded_wallets)
+    excluded_units = sum(h.units for h in holdings if h.wallet in excluded)
+    unknown = [h for h in holdings if h.investor_id is None and h.wallet not in excluded]
+    if unknown:
+        raise ApplicationError(
+            f"{sum(h.units for h in unknown):,} units sat at the record date in wallets the register knows no "
+            f"investor for ({', '.join(h.wallet for h in unknown[:3])}); declare the distribution again excluding "
+            "them if they are the issuer's own.",
+            code="unknown_holders",
+        )
+    per_investor: dict[int, int] = {}
+    top_wallet: dict[int, tuple[int, str]] = {}
+    for h in holdings:
+        if h.wallet in excluded or h.investor_id is None:
+            continue
+        per_investor[h.investor_id] = per_investor.get(h.investor_id, 0) + h.units
+        if h.units > top_wallet.get(h.investor_id, (0, ""))[0]:
+            top_wallet[h.investor_id] = (h.units, h.wallet)
+    ids = array("q", sorted(per_investor))
+    balances = array("q", (per_investor[i] for i in ids))
+    eligible = sum(balances)
+    if eligible == 0:
+        raise ApplicationError("Nobody held units of the token at the record date.", code="no_holders")
+    standings = tax_standings(investor_ids=ids)
+    payment_date = distribution.payment_date
+    rules = [
+        withholding_for(status=standings[i].status, kind=distribution.kind, payment_date=payment_date) for i in ids
+    ]
+    rates = array("q", (r.rate_bps for r in rules))
+    allocation = allocation_compute(
+        balances=balances,
+        holder_ids=ids,
+        rates_bps=rates,
+        total=distribution.amount_minor if distribution.amount_basis == AmountBasis.TOTAL else None,
+        per_unit=distribution.amount_minor if distribution.amount_basis == AmountBasis.PER_UNIT else None,
+    )
+    wallets = active_wallets(investor_ids=ids) if distribution.payment_method == PaymentMethod.STABLECOIN else {}
+    reinvesting = (
+        reinvestment_elected(offering=distribution.offering) if distribution.reinvestment_price_minor else set()
+    )
+
+    DistributionLine.objects.filter(distribution=distribution).delete()
+    key_prefix = f"distribution:{settings.CHAIN_ID}:{distribution.public_id}:line"
+    batch: list[DistributionLine] = []
+    for n, investor_id in enumerate(ids):
+        standing, rule = standings[investor_id], rules[n]
+        destination, status = "", DestinationStatus.BANK_MISSING
+        if distribution.payment_method == PaymentMethod.STABLECOIN:
+            on_file = wallets.get(investor_id, [])
+            held = top_wallet[investor_id][1]
+            # Paid to the wallet that held most of the units, while it is still on file.
+            destination = held if held in on_file else (on_file[0] if on_file else "")
+            status = DestinationStatus.WALLET if destination else DestinationStatus.NO_WALLET
+        batch.append(
+            DistributionLine(
+                distribution=distribution,
+                investor_id=investor_id,
+                balance_at_record=balances[n],
+                gross_minor=allocation.gross[n],
+                withholding_rate_bps=rule.rate_bps,
+                withholding_reason=rule.reason,
+                tax_form_id=standing.form_id if rule.form_applies else None,
+                tax_form_kind=standing.form_kind,
+                withheld_minor=allocation.withheld[n],
+                net_minor=allocation.net[n],
+                destination_status=status,
+                destination_wallet=destination,
+                reinvest=investor_id in reinvesting,
+                idempotency_key=f"{key_prefix}:{investor_id}",
+            )
+        )
+        if len(batch) == LINE_BATCH:
+            DistributionLine.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        DistributionLine.objects.bulk_create(batch)
+    distribution.register_computed_at = timezone.now()
+    distribution.holders = len(ids)
+    distribution.eligible_units = eligible
+    distribution.excluded_units = excluded_units
+    distribution.total_gross_minor = allocation.total_gross
+    distribution.total_withheld_minor = allocation.total_withheld
+    distribution.total_net_minor = allocation.total_net
+    distribution.save(
+        update_fields=[
+            "record_id",
+            "record_block",
+            "register_computed_at",
+            "holders",
+            "eligible_units",
+            "excluded_units",
+            "total_gross_minor",
+            "total_withheld_minor",
+            "total_net_minor",
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="distribution.register_computed",
+        obj=distribution,
+        issuer=distribution.offering.issuer,
+        after={
+            "record_id": distribution.record_id,
+            "record_block": distribution.record_block,
+            "holders": distribution.holders,
+            "eligible_units": eligible,
+            "excluded_units": excluded_units,
+            "total_gross_minor": distribution.total_gross_minor,
+            "total_withheld_minor": distribution.total_withheld_minor,
+            "total_net_minor": distribution.total_net_minor,
+        },
+    )
