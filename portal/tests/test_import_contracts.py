@@ -43,6 +43,8 @@ KERNEL = "core is the kernel"
         ("core", "import offerings.models", {LAYERS, KERNEL}),
         ("core", "import tokens.models", {KERNEL}),
         ("investors", "import compliance.models", {LAYERS}),
+        ("registry", "import distributions.models", {LAYERS}),
+        ("tokens", "import distributions.models", {"tokens depends on core only"}),
         ("registry", "import web3", {"Only tokens.chain imports web3"}),
         ("registry", "import eth_account", {"Only tokens.chain imports web3"}),
         ("registry", "import stripe", {"Only offerings.payments.stripe imports stripe"}),
