@@ -36,12 +36,14 @@ from demo.seed import (
     DemoTeam,
     _pdf_upload,
     _terms_table,
+    demo_dividend,
     demo_fund,
     demo_team,
     demo_token_admin,
     demo_token_admin_done,
     demo_user,
 )
+from distributions.models import Distribution
 from investors.models import AccreditationStatus, ApplicationStatus, InvestorProfile, KycStatus
 from investors.selectors import accreditation_current
 from investors.services.applications import issuer_application_decide
@@ -81,6 +83,7 @@ class DemoChainResult:
     alice_wallet: str
     alice_stablecoin: int
     done: list[str]
+    dividend: Distribution | None = None
 
 
 def _opening_not_past(fund: Offering, admin: User, *, now_at_the_latest: bool = False) -> Offering:
@@ -376,6 +379,19 @@ def demo_chain(
         hint=worker_hint,
         say=say,
     )
+    fund.refresh_from_db()
+    dividend = demo_dividend(team, fund)
+    if dividend is not None:
+        say(f"  {team.issuer.name} declared a dividend on {fund.token_symbol}; the token schedules its record date.")
+        _wait(
+            "the worker to schedule the dividend's record date on the token",
+            lambda: _open_transactions() == 0,
+            timeout=timeout,
+            poll=poll,
+            pump=pump,
+            hint=worker_hint,
+            say=say,
+        )
     failed = _failed_since(first_id)
     if failed:
         names = "; ".join(f"{tx.purpose}: {tx.error_name or tx.last_error or 'failed'}" for tx in failed)
@@ -404,7 +420,20 @@ def demo_chain(
         alice_wallet=ALICE.wallet,
         alice_stablecoin=balance,
         done=done,
+        dividend=Distribution.objects.filter(offering=fund).order_by("pk").first(),
     )
+
+
+def _dividend_lines(result: DemoChainResult, desk: str) -> list[str]:
+    dividend = result.dividend
+    if dividend is None:
+        return []
+    per_unit = Money(dividend.amount_minor, dividend.currency)
+    return [
+        f"     A dividend of {per_unit} per unit is declared, record date {dividend.record_date:%d %B %Y}:",
+        f"     {desk}/offerings/{result.offering.public_id}/distributions/ — after the record date admin@ computes",
+        "     its register and asks for approval; finance@ approves it.",
+    ]
 
 
 def ready_lines(result: DemoChainResult, url: str) -> list[str]:
@@ -432,6 +461,7 @@ def ready_lines(result: DemoChainResult, url: str) -> list[str]:
         f"     finance@harborstreet.example → {desk}/approvals/ → approve it: the wire is booked.",
         f"  3. Same admin → {desk}/offerings/{fund.public_id}/dashboard/ → Close offering: the units are minted.",
         f"  4. alice → {url}/portfolio/: the units, their lock-up and the mint transaction.",
+        *_dividend_lines(result, desk),
         f"  5. identity@tessera.local → {url}/platform/compliance/: Bob waits for identity review; approve his KYC.",
         f"  6. compliance@harborstreet.example → {desk}/compliance/: admit Bob to Harbor Street's offerings.",
         f"  7. finance@harborstreet.example → {desk}/approvals/ → approve the recovery of Alice's {NOTES_TITLE} to "

@@ -31,6 +31,8 @@ from core.models import Invitation, Issuer, Role, User
 from core.money import Money
 from core.services import issuer_create, membership_grant, platform_compliance_set
 from demo import documents as pdfs
+from distributions.models import AmountBasis, Distribution, DistributionKind, PaymentMethod
+from distributions.services.declaring import DistributionInput, distribution_declare
 from investors.models import (
     AccreditationMethod,
     AccreditationStatus,
@@ -599,6 +601,34 @@ def demo_token_admin(*, notes: Offering, alice: InvestorProfile, team: DemoTeam)
 
 def demo_token_admin_done() -> bool:
     return TokenAdminAction.objects.filter(idempotency_key=RECOVERY_KEY, kind=TokenAdminKind.RECOVERY).exists()
+
+
+# The fund's first quarterly dividend, per unit (a unit is sold at 100.00 USD).
+DIVIDEND_PER_UNIT_MINOR = 1_25
+
+
+def demo_dividend(team: DemoTeam, fund: Offering) -> Distribution | None:
+    """The fund's first quarterly dividend, declared once its token is on the chain (the chain phase calls it):
+    1.25 USD per unit to holders at the end of the next day, paid in stablecoin two weeks later. The token
+    schedules the record date; after it, the register is computed from the units held then and a second admin
+    approves it. Returns the distribution when this call declared it."""
+    if Distribution.objects.filter(offering=fund).exists():
+        return None
+    record = timezone.localdate() + dt.timedelta(days=1)
+    return distribution_declare(
+        issuer=team.issuer,
+        offering=fund,
+        actor=team.admin,
+        data=DistributionInput(
+            kind=DistributionKind.DIVIDEND,
+            amount_basis=AmountBasis.PER_UNIT,
+            amount_minor=DIVIDEND_PER_UNIT_MINOR,
+            currency=fund.currency,
+            record_date=record,
+            payment_date=record + dt.timedelta(days=14),
+            payment_method=PaymentMethod.STABLECOIN,
+        ),
+    )
 
 
 def login_lines(url: str) -> list[str]:

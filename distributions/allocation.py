@@ -12,7 +12,7 @@ never under-withholds by rounding); the net is the gross less what is withheld, 
 net exactly for every holder.
 
 Sized for 1,000,000 holders within seconds and a few tens of megabytes: inputs and outputs are
-`array('q')` columns, and the tie-break is one integer per holder sorted once.
+`array('q')` columns, and only the holders at the cut between "one more unit" and "none" are sorted.
 """
 
 from __future__ import annotations
@@ -40,38 +40,66 @@ def allocate_largest_remainder(*, total: int, balances: Sequence[int], holder_id
         raise AllocationError("every balance needs its holder id")
     if total < 0:
         raise AllocationError("the total must not be negative")
-    eligible = sum(balances)
     if n and min(balances) < 0:
         raise AllocationError("balances must not be negative")
+    eligible = sum(balances)
     if eligible == 0:
         if total:
             raise AllocationError("nothing is held, so nothing can be allocated")
         return array("q", bytes(8 * n))
     parts = array("q", bytes(8 * n))
-    # One sort key per holder with a remainder: remainder, then balance, then the id reversed (smaller id
-    # first), then the position, packed into one integer so a single descending sort orders them.
-    keys: list[int] = []
-    append = keys.append
-    span = eligible + 1
+    remainders: array | list[int] = array("q", bytes(8 * n)) if eligible < 1 << 63 else [0] * n
     given = 0
     for i in range(n):
-        balance = balances[i]
-        share, remainder = divmod(total * balance, eligible)
+        share, remainders[i] = divmod(total * balances[i], eligible)
         parts[i] = share
         given += share
-        if remainder:
-            holder = holder_ids[i]
-            if not 0 <= holder < _ID_SPAN:
-                raise AllocationError("holder ids must be positive 64-bit integers")
-            append((((remainder * span + balance) << 63) + (_ID_SPAN - 1 - holder)) * n + i)
-    left = total - given
-    if left:
-        if len(set(holder_ids)) != n:
-            raise AllocationError("holder ids must be unique")
-        keys.sort(reverse=True)
-        for key in keys[:left]:
-            parts[key % n] += 1
+    left = total - given  # fewer than the holders with a remainder: each remainder is below `eligible`
+    if not left:
+        return parts
+    _ids_check(holder_ids)
+    # The `left` largest remainders get one unit each. Find the cut without sorting everyone: count the
+    # remainders in 2**16 buckets by their leading bits, walk down from the top bucket, and order only the
+    # bucket the cut falls in by the full tie-break.
+    shift = max(eligible.bit_length() - 16, 0)
+    counts = [0] * ((eligible >> shift) + 1)
+    for r in remainders:
+        counts[r >> shift] += 1
+    above, cut = 0, len(counts) - 1
+    while above + counts[cut] < left:
+        above += counts[cut]
+        cut -= 1
+    span = eligible + 1
+    # Larger remainder, then larger balance, then smaller investor id, then position, as one integer.
+    keys = [
+        (((remainders[i] * span + balances[i]) << 63) + (_ID_SPAN - 1 - holder_ids[i])) * n + i
+        for i in range(n)
+        if remainders[i] >> shift == cut
+    ]
+    keys.sort(reverse=True)
+    for key in keys[: left - above]:
+        parts[key % n] += 1
+    del keys
+    for i in range(n):
+        if remainders[i] >> shift > cut:
+            parts[i] += 1
     return parts
+
+
+def _ids_check(holder_ids: Sequence[int]) -> None:
+    """Ids must be unique 63-bit keys, or the tie-break would depend on the order holders come in."""
+    previous = -1
+    for holder in holder_ids:
+        if holder <= previous:
+            break
+        previous = holder
+    else:
+        if previous < _ID_SPAN:
+            return  # strictly increasing, as the register passes them
+    if min(holder_ids) < 0 or max(holder_ids) >= _ID_SPAN:
+        raise AllocationError("holder ids must be positive 64-bit integers")
+    if len(set(holder_ids)) != len(holder_ids):
+        raise AllocationError("holder ids must be unique")
 
 
 def withheld_of(*, gross: int, rate_bps: int) -> int:

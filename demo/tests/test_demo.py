@@ -163,6 +163,10 @@ def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothin
     assert chain_client().rpc("eth_getCode", [token.address, "latest"])["result"] not in ("0x", "")
     assert _view("SecurityToken", token.address, "symbol") == "HSLF1"
     assert result.alice_stablecoin == FAUCET_DOLLARS * 10**6
+    # The fund's first dividend is declared and its record date scheduled on the token.
+    assert result.dividend is not None and result.dividend.offering == fund
+    assert result.dividend.record_transaction is not None
+    assert result.dividend.record_transaction.status == TxStatus.CONFIRMED
     assert not ChainTransaction.objects.exclude(status=TxStatus.CONFIRMED).exists()
 
     # The notes closed with Alice as their holder; 100 of her notes are frozen on the ledger, and a recovery of
