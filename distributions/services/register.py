@@ -18,6 +18,7 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
 from core.models import User
+from core.money import MAX_AMOUNT_MINOR, Money
 from distributions.allocation import allocation_compute
 from distributions.models import (
     AmountBasis,
@@ -34,7 +35,7 @@ from distributions.selectors import (
     reinvestment_elected,
     tax_standings,
 )
-from distributions.withholding import withholding_for
+from distributions.withholding import TaxStatus, Withholding, withholding_for
 from offerings.models import Offering
 from registry.models import DifferenceKind, RecordDifference
 from registry.services.ledger import ledger_sync
@@ -233,9 +234,16 @@ def _lines_write(distribution: Distribution, *, holdings: list[WalletHolding], a
         raise ApplicationError("Nobody held units of the token at the record date.", code="no_holders")
     standings = tax_standings(investor_ids=ids)
     payment_date = distribution.payment_date
-    rules = [
-        withholding_for(status=standings[i].status, kind=distribution.kind, payment_date=payment_date) for i in ids
-    ]
+    # Holders share a handful of tax standings: each distinct one is judged once.
+    judged: dict[TaxStatus, Withholding] = {}
+    rules: list[Withholding] = []
+    for investor_id in ids:
+        standing_status = standings[investor_id].status
+        rule = judged.get(standing_status)
+        if rule is None:
+            rule = withholding_for(status=standing_status, kind=distribution.kind, payment_date=payment_date)
+            judged[standing_status] = rule
+        rules.append(rule)
     rates = array("q", (r.rate_bps for r in rules))
     allocation = allocation_compute(
         balances=balances,
@@ -244,6 +252,12 @@ def _lines_write(distribution: Distribution, *, holdings: list[WalletHolding], a
         total=distribution.amount_minor if distribution.amount_basis == AmountBasis.TOTAL else None,
         per_unit=distribution.amount_minor if distribution.amount_basis == AmountBasis.PER_UNIT else None,
     )
+    if allocation.total_gross > MAX_AMOUNT_MINOR:
+        raise ApplicationError(
+            f"{Money(distribution.amount_minor, distribution.currency)} on each of the {eligible:,} units entitled is "
+            f"more than the {Money(MAX_AMOUNT_MINOR, distribution.currency)} any distribution may pay.",
+            code="invalid_amount",
+        )
     wallets = active_wallets(investor_ids=ids) if distribution.payment_method == PaymentMethod.STABLECOIN else {}
     reinvesting = (
         reinvestment_elected(offering=distribution.offering) if distribution.reinvestment_price_minor else set()
