@@ -160,3 +160,14 @@ def test_on_chain_payment_is_refused_while_the_treasury_is_short_and_the_declare
     assert refused.value.code == "four_eyes"
     distribution.refresh_from_db()
     assert distribution.state == DistributionState.PROPOSED and distribution.approved_by is None
+
+
+def test_units_in_the_issuers_own_excluded_wallets_take_no_part(closed: Closed, cast) -> None:
+    distribution = _declared(closed, cast, excluded_wallets=[WALLETS[2]], kind="return_of_capital")
+    _past_the_record_date(closed, distribution)
+    _indexed(closed)
+    result = distribution_register_compute(distribution=distribution, actor=cast.admin)
+    (line,) = DistributionLine.objects.filter(distribution=result)
+    assert line.investor == closed.alice and line.gross_minor == 1_000_000_01
+    assert (line.withholding_reason, line.withheld_minor) == (WithholdingReason.RETURN_OF_CAPITAL, 0)
+    assert (result.eligible_units, result.excluded_units) == (200, 300)
