@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         ("core", "0005_four_eyes_approvals"),
         ("investors", "0003_application_decisions"),
         ("offerings", "0007_stablecoin_receipt_finality"),
-        ("registry", "0004_record_date_checkpoint_difference"),
+        ("registry", "0005_record_date_checkpoint_difference"),
         ("tokens", "0004_chain_reorgs"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

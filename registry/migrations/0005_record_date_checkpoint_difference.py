@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0003_token_admin_actions"),
+        ("registry", "0004_export_jobs"),
     ]
 
     operations = [
