@@ -69,6 +69,9 @@ class LedgerPosting(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     chain_time = models.DateTimeField(help_text="When the block holding the event was made.")
     posted_at = models.DateTimeField(default=timezone.now, help_text="When the event reached the ledger.")
+    # How many holders of record (persons, or wallets the portal does not know) the posting added (+) or
+    # removed (-); summed per day in `RegisterDay` for the holders-over-time chart.
+    holders_delta = models.IntegerField(default=0)
 
     class Meta:
         ordering = ["block_number", "log_index"]
@@ -134,6 +137,87 @@ class LotMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delta:+d} on lot {self.lot_id}"
+
+
+class HolderPosition(models.Model):
+    """What one holder holds of one token now: an investor across all their wallets, or one wallet the portal
+    does not know. Kept by the ledger posting service in the same transaction as the lots it sums, and put
+    right when postings are deleted (a replay or an indexer rollback), so it always equals the open lots;
+    the cap table sorts and pages this table instead of summing every movement on each request."""
+
+    offering = models.ForeignKey(Offering, on_delete=models.CASCADE, related_name="positions")
+    investor = models.ForeignKey(InvestorProfile, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    wallet = models.CharField(max_length=42, blank=True, help_text="The holder's wallet when no investor owns it.")
+    quantity = models.BigIntegerField()
+    wallets = models.TextField(help_text="Wallets holding the units, comma-separated.")
+    lots = models.PositiveIntegerField(help_text="Open lots.")
+    first_acquired_at = models.DateTimeField(help_text="When the oldest open lot was acquired.")
+    exemptions = models.CharField(max_length=200, help_text="Exemptions of the open lots, comma-separated.")
+    lockup_last_release = models.DateTimeField(null=True, blank=True, help_text="The latest lock-up release.")
+    lockup_first_release = models.DateTimeField(
+        null=True, blank=True, help_text="The earliest lock-up release when every open lot is locked up."
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["offering", "quantity", "id"]),
+            models.Index(fields=["offering", "first_acquired_at", "id"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["offering", "investor"],
+                condition=models.Q(investor__isnull=False),
+                name="position_per_investor",
+            ),
+            models.UniqueConstraint(
+                fields=["offering", "wallet"], condition=models.Q(investor__isnull=True), name="position_per_wallet"
+            ),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="position_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of {self.offering_id} held by {self.investor_id or self.wallet}"
+
+
+class RegisterDay(models.Model):
+    """Per token and calendar day (UTC), how the holders of record and the supply changed that day."""
+
+    offering = models.ForeignKey(Offering, on_delete=models.CASCADE, related_name="register_days")
+    day = models.DateField()
+    holders_delta = models.IntegerField(default=0)
+    supply_delta = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [models.UniqueConstraint(fields=["offering", "day"], name="register_day_once")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: holders {self.holders_delta:+d}, supply {self.supply_delta:+d}"
+
+
+class HolderCountPolicy(models.Model):
+    """What the issuer states for counting holders of record under Exchange Act 12(g).
+
+    Without a row nothing is excluded and the asset test is unknown, so every holder counts (the cautious
+    reading). The exclusions are conditional, so the issuer confirms it meets them:
+    Rule 12g-6 (Reg CF): current annual reports, a registered transfer agent, total assets of $25M or less;
+    Rule 12g5-1(a)(7) (Reg A Tier 2): current periodic reports, a registered transfer agent, a public float
+    under $75M (or revenue under $50M without a float)."""
+
+    issuer = models.OneToOneField(Issuer, on_delete=models.CASCADE, related_name="holder_count_policy")
+    total_assets_minor = models.BigIntegerField(
+        null=True, blank=True, help_text="Total assets at the last fiscal year end, in USD cents."
+    )
+    reg_cf_excluded = models.BooleanField(default=False, help_text="Meets the conditions of Rule 12g-6.")
+    reg_a_tier2_excluded = models.BooleanField(default=False, help_text="Meets the conditions of Rule 12g5-1(a)(7).")
+    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"holder count policy of {self.issuer}"
+
+    def audit_label(self) -> str:
+        return f"holder count policy of {self.issuer.slug}"
 
 
 class IssuerAuthorization(models.Model):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.db.models import Max, Q, QuerySet, Sum
 
@@ -36,6 +37,65 @@ class AsOf:
 
 
 NOW = AsOf()
+
+# A holder of record: (investor id, "") for an investor across their wallets, (None, wallet) for a wallet
+# the portal does not know. Exchange Act 12(g) counts persons, not wallets.
+HolderKey = tuple[int | None, str]
+
+
+def holder_key(investor_id: int | None, wallet: str) -> HolderKey:
+    return (investor_id, "") if investor_id is not None else (None, wallet)
+
+
+@dataclass(frozen=True)
+class OpenLot:
+    investor_id: int | None
+    wallet: str
+    remaining: int
+    acquired_at: dt.datetime
+    exemption: str
+    lockup_release: dt.datetime | None
+
+
+@dataclass
+class PositionFigures:
+    """One holder's open lots summed: what `HolderPosition` stores and the as-of cap table computes."""
+
+    quantity: int = 0
+    lots: int = 0
+    wallets: list[str] = field(default_factory=list)
+    exemptions: list[str] = field(default_factory=list)
+    first_acquired_at: dt.datetime | None = None
+    lockup_last_release: dt.datetime | None = None
+    lockup_first_release: dt.datetime | None = None
+    _all_locked: bool = True
+
+
+def positions_of_lots(lots: Iterable[OpenLot]) -> dict[HolderKey, PositionFigures]:
+    """Open lots (remaining > 0) summed per holder."""
+    out: dict[HolderKey, PositionFigures] = {}
+    for lot in lots:
+        p = out.setdefault(holder_key(lot.investor_id, lot.wallet), PositionFigures())
+        p.quantity += lot.remaining
+        p.lots += 1
+        if lot.wallet not in p.wallets:
+            p.wallets.append(lot.wallet)
+        if lot.exemption not in p.exemptions:
+            p.exemptions.append(lot.exemption)
+        if p.first_acquired_at is None or lot.acquired_at < p.first_acquired_at:
+            p.first_acquired_at = lot.acquired_at
+        release = lot.lockup_release
+        if release is not None and (p.lockup_last_release is None or release > p.lockup_last_release):
+            p.lockup_last_release = release
+        if release is None:
+            p._all_locked = False
+            p.lockup_first_release = None
+        elif p._all_locked and (p.lockup_first_release is None or release < p.lockup_first_release):
+            p.lockup_first_release = release
+    for p in out.values():
+        p.wallets.sort()
+        p.exemptions.sort()
+    return out
 
 
 def wallet_balances(*, offering: Offering, as_of: AsOf = NOW) -> dict[str, int]:

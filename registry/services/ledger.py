@@ -22,6 +22,8 @@ from core.errors import ApplicationError
 from investors.models import InvestorProfile, Wallet
 from offerings.models import MintBatch, Offering
 from registry.models import LedgerPosting, Lot, LotMovement, PostingKind
+from registry.selectors.ledger import holder_key
+from registry.services.positions import PositionTracker
 from tokens.models import ChainEvent, ChainTransaction, ContractDeployment, ContractKind, RegistryWallet
 from tokens.selectors import address_checksum, block_times, token_deployment, token_events
 
@@ -155,6 +157,10 @@ def _post(*, offering: Offering, address: str, rows: list[ChainEvent]) -> int:
         wallets.update(str(e.args.get(k, "")) for k in ("from", "to", "userAddress"))
     investors = wallet_investors(wallets)
     book = _Book(offering)
+    tracker = PositionTracker(
+        offering=offering,
+        expected={holder_key(investors[w].pk if w in investors else None, w) for w in wallets if w and w != ZERO},
+    )
     for event in rows:
         chain_time = times.get(event.block_number)
         if chain_time is None:
@@ -167,8 +173,10 @@ def _post(*, offering: Offering, address: str, rows: list[ChainEvent]) -> int:
             via_portal=event.transaction_hash in portal_hashes,
             investors=investors,
             book=book,
+            tracker=tracker,
             closing_mint=event.transaction_hash in mint_prices,
         )
+    tracker.finish()
     return len(rows)
 
 
@@ -205,6 +213,7 @@ def _post_one(
     via_portal: bool,
     investors: dict[str, InvestorProfile],
     book: _Book,
+    tracker: PositionTracker,
     closing_mint: bool,
 ) -> LedgerPosting:
     args = event.args
@@ -228,7 +237,7 @@ def _post_one(
         posting.quantity = quantity
         posting.save()
         if quantity:
-            _move(posting=posting, offering=offering, book=book, closing_mint=closing_mint)
+            _move(posting=posting, offering=offering, book=book, tracker=tracker, closing_mint=closing_mint)
         return posting
     wallet = str(args.get("userAddress", ""))
     posting.kind = {
@@ -247,10 +256,14 @@ def _post_one(
     return posting
 
 
-def _move(*, posting: LedgerPosting, offering: Offering, book: _Book, closing_mint: bool) -> None:
+def _move(
+    *, posting: LedgerPosting, offering: Offering, book: _Book, tracker: PositionTracker, closing_mint: bool
+) -> None:
     movements: list[LotMovement] = []
+    moves: list[tuple[Lot, int]] = []
 
     def moved(lot: Lot, delta: int) -> None:
+        moves.append((lot, delta))
         movements.append(
             LotMovement(
                 lot=lot, posting=posting, delta=delta, block_number=posting.block_number, chain_time=posting.chain_time
@@ -306,6 +319,7 @@ def _move(*, posting: LedgerPosting, offering: Offering, book: _Book, closing_mi
             moved(lot, part)
             book.add(lot)
     LotMovement.objects.bulk_create(movements)
+    tracker.posted(posting, moves)
 
 
 def ledger_sync_all() -> int:
