@@ -1,17 +1,22 @@
 """Forms of the register's pages. Token administration forms carry a one-time form token: submitting one
-twice makes one action."""
+twice makes one action. The cap table's filter form reads the query string; the 12(g) statement is the issuer's."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
-from core.forms import FormStyleMixin
+from compliance.exemptions import Exemption
+from core.countries import country_choices
+from core.forms import AmountField, FormStyleMixin
 from offerings.models import Offering
 from registry.exporters import ExportParams, exporters
 from registry.exporters.base import FORMAT_LABELS
+from registry.selectors.cap_table import PAGE_SIZES, Accreditation, CapTableQuery, Lockup
 
 REASON_HELP = "Kept in the audit log with the action."
 
@@ -196,3 +201,98 @@ class ExportRequestForm(FormStyleMixin, forms.Form):
             until=d.get("until") if "period" in exporter.takes else None,
             include_closed=bool(d.get("include_closed")) and "closed" in exporter.takes,
         )
+
+
+SORT_CHOICES = [
+    ("-quantity", "Largest holdings first"),
+    ("quantity", "Smallest holdings first"),
+    ("name", "Name, A to Z"),
+    ("-name", "Name, Z to A"),
+    ("country", "Country, A to Z"),
+    ("-country", "Country, Z to A"),
+    ("acquired", "Acquired, oldest first"),
+    ("-acquired", "Acquired, newest first"),
+]
+
+
+class CapTableFilterForm(FormStyleMixin, forms.Form):
+    """Read from the query string; a field that does not clean falls back to its default and says why."""
+
+    q = forms.CharField(label="Search", required=False, max_length=100, help_text="Name, e-mail or wallet")
+    exemption = forms.ChoiceField(label="Exemption", required=False, choices=[("", "Any"), *Exemption.choices])
+    country = forms.CharField(label="Country", required=False, max_length=2)
+    accreditation = forms.ChoiceField(
+        label="Accreditation", required=False, choices=[("", "Any"), *Accreditation.LABELS.items()]
+    )
+    lockup = forms.ChoiceField(label="Lock-up", required=False, choices=[("", "Any"), *Lockup.LABELS.items()])
+    as_of = forms.DateField(
+        label="As of", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    sort = forms.ChoiceField(label="Sort", required=False, choices=SORT_CHOICES)
+    per_page = forms.TypedChoiceField(
+        label="Per page", required=False, coerce=int, choices=[(n, str(n)) for n in PAGE_SIZES], empty_value=None
+    )
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Any country is a valid filter; the list offered is narrowed to the holders' countries later.
+        self.fields["country"] = forms.ChoiceField(
+            label="Country", required=False, choices=[("", "Any"), *country_choices()]
+        )
+        self.fields["country"].widget.attrs["class"] = "form-select"
+
+    def countries_offer(self, countries: list[tuple[str, str]]) -> None:
+        """The country filter lists the countries holders are in (known once the census is read)."""
+        field = self.fields["country"]
+        assert isinstance(field, forms.ChoiceField)
+        chosen = self.cleaned_data.get("country") if hasattr(self, "cleaned_data") else None
+        if chosen and chosen not in dict(countries):
+            countries = [*countries, (chosen, dict(country_choices()).get(chosen, chosen))]
+        field.choices = [("", "Any"), *countries]
+
+    def clean_as_of(self) -> dt.date | None:
+        value: dt.date | None = self.cleaned_data.get("as_of")
+        if value is not None and value >= timezone.now().astimezone(dt.UTC).date():
+            return None  # today or later is the register as it stands now
+        return value
+
+    def to_query(self) -> CapTableQuery:
+        data: dict[str, Any] = {}
+        if self.is_bound:
+            self.is_valid()  # fields that fail are left out of cleaned_data and keep their defaults
+            data = self.cleaned_data
+        sort = data.get("sort") or "-quantity"
+        return CapTableQuery(
+            sort=sort.lstrip("-"),
+            descending=sort.startswith("-"),
+            page=data.get("page") or 1,
+            per_page=data.get("per_page") or PAGE_SIZES[0],
+            search=(data.get("q") or "").strip(),
+            exemption=data.get("exemption") or "",
+            country=data.get("country") or "",
+            accreditation=data.get("accreditation") or "",
+            lockup=data.get("lockup") or "",
+            as_of=data.get("as_of"),
+        )
+
+
+class HolderCountPolicyForm(FormStyleMixin, forms.Form):
+    total_assets = AmountField(
+        currency="USD",
+        label="Total assets at the last fiscal year end (USD)",
+        required=False,
+        help_text="Leave empty if not known yet; registration under 12(g) needs total assets over $10 million.",
+    )
+    reg_cf_excluded = forms.BooleanField(
+        label="Exclude Reg CF holders (Rule 12g-6)",
+        required=False,
+        help_text="Only if the issuer is current in its annual reports, uses a registered transfer agent and had "
+        "total assets of $25 million or less at the last fiscal year end.",
+    )
+    reg_a_tier2_excluded = forms.BooleanField(
+        label="Exclude Reg A Tier 2 holders (Rule 12g5-1(a)(7))",
+        required=False,
+        help_text="Only if the issuer is current in its periodic reports, uses a registered transfer agent and has "
+        "a public float under $75 million (or revenue under $50 million without one).",
+    )

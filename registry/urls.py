@@ -1,9 +1,20 @@
 from django.urls import path
 
-from registry.views import exports, portfolio, token_admin
+from registry.views import cap_table, exports, portfolio, token_admin
 
 urlpatterns = [
     path("portfolio/", portfolio.portfolio, name="portfolio"),
+    path("issuers/<slug:slug>/offerings/<uuid:public_id>/cap-table/", cap_table.cap_table, name="cap_table"),
+    path(
+        "issuers/<slug:slug>/offerings/<uuid:public_id>/cap-table/holders/<str:holder>/",
+        cap_table.holder_detail,
+        name="holder_detail",
+    ),
+    path(
+        "issuers/<slug:slug>/offerings/<uuid:public_id>/cap-table/holder-counts/",
+        cap_table.holder_count_policy,
+        name="holder_count_policy",
+    ),
     path(
         "issuers/<slug:slug>/offerings/<uuid:public_id>/token/",
         token_admin.token_admin,

@@ -63,6 +63,8 @@ DISTRIBUTIONS_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403, 403)
 APPROVALS = PAYMENTS_DESK
 # Token administration: the issuer's admins; the offering or action in the URL does not exist.
 TOKEN_ADMIN_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403, 403), strict=True))
+# The register: the issuer's admins and transfer agents read it (compliance officers and staff do not).
+REGISTRY_VIEW_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 404, 403, 403), strict=True))
 API_MISSING = dict(zip(ROLES, (403, 404, 404, 404, 404, 404, 404, 404), strict=True))
 # The register's exports: its admins and transfer agents (REGISTRY_VIEW); not compliance officers, not staff.
 REGISTRY = dict(zip(ROLES, (302, 403, 403, 200, 403, 200, 403, 403), strict=True))
@@ -159,6 +161,9 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "registry_export_status": ("GET", REGISTRY_MISSING),
     "registry_export_download": ("GET", REGISTRY_MISSING),
     "registry_master_file_csv": ("GET", REGISTRY_MISSING),
+    "cap_table": ("GET", REGISTRY_VIEW_MISSING),
+    "holder_detail": ("GET", REGISTRY_VIEW_MISSING),
+    "holder_count_policy": ("POST", OFFERING_MANAGE_MISSING),
     "issuer_offerings": ("GET", ISSUER_MEMBERS),
     "offering_create": ("GET", OFFERING_MANAGE),
     "offering_edit": ("GET", OFFERING_MANAGE_MISSING),
@@ -322,6 +327,7 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "invitation_id": "999999",
         "token": "not-a-real-token",
         "distribution_id": "00000000-0000-4000-8000-000000000007",
+        "holder": "0x000000000000000000000000000000000000dead",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

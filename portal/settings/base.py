@@ -422,3 +422,12 @@ REGISTRY_EXPORT_RETENTION_HOURS = env.int("REGISTRY_EXPORT_RETENTION_HOURS", def
 # A job still queued or running after this long is shown as failed (its worker is gone).
 REGISTRY_EXPORT_STALE_HOURS = env.int("REGISTRY_EXPORT_STALE_HOURS", default=6)
 CELERY_BEAT_SCHEDULE["registry-exports-expire"] = {"task": "registry.tasks.exports_expired_task", "schedule": 3600.0}
+# Exchange Act 12(g)(1) and Rule 12g-1: an issuer with total assets over $10M whose class is held of record
+# by 2,000 persons, or by 500 persons who are not accredited investors, must register the class. The cap
+# table warns once a count reaches `warning_bps` of its threshold. Figures as data: the SEC may change them.
+HOLDER_COUNT_FIGURES = {
+    "total_assets_cents": 10_000_000_00,
+    "holders_of_record": 2_000,
+    "non_accredited_holders": 500,
+    "warning_bps": 8_000,
+}

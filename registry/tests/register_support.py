@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import F
+from django.db.models import F, Max
 
 from offerings.models import Offering
 from registry.models import LedgerPosting, Lot, LotMovement
@@ -39,7 +39,9 @@ class Events:
         self.offering = offering
         self.token = token_of(offering)
         self.block_hash = f"0x{next(_hashes):064x}"
-        self.log_index = itertools.count(ChainEvent.objects.filter(block_hash=self.block_hash).count())
+        # After the token's events already stored, so posting these never replays the ledger behind them.
+        last = ChainEvent.objects.filter(contract_address=self.token.address).aggregate(n=Max("log_index"))["n"]
+        self.log_index = itertools.count(0 if last is None else last + 1)
 
     def transfer(self, source: str, target: str, amount: int) -> ChainEvent:
         index = next(self.log_index)

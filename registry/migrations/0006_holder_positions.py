@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
         ("core", "0005_four_eyes_approvals"),
         ("investors", "0003_application_decisions"),
         ("offerings", "0007_stablecoin_receipt_finality"),
-        ("registry", "0003_token_admin_actions"),
+        ("registry", "0005_record_date_checkpoint_difference"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

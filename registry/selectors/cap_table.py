@@ -1,0 +1,687 @@
+"""The issuer's cap table: holders of one token with their share of the class and of everything the issuer
+issued, the figures behind its charts, and the holder counts Exchange Act 12(g) looks at.
+
+Now, the table reads `HolderPosition` (kept with the ledger) and sorts, filters and pages in SQL, so a page
+costs the same few queries at 100 holders as at 100,000. As of a past date it sums the lot movements up
+to the end of that day (UTC) and works on the result in memory: the same queries, more rows.
+Accreditation and country are the investor's as recorded today; quantities, lots and lock-ups are as of
+the date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from compliance.exemptions import Exemption
+from core.models import Issuer
+from investors.models import AccreditationClaim, AccreditationStatus, InvestorProfile
+from offerings.models import Offering
+from registry.models import HolderCountPolicy, HolderPosition, Lot, LotMovement, RegisterDay
+from registry.selectors.ledger import AsOf, HolderKey, OpenLot, holder_key, positions_of_lots
+
+PAGE_SIZES = (25, 50, 100)
+SORTS = ("quantity", "name", "country", "acquired")
+TOP_HOLDERS = 10
+
+
+class Accreditation:
+    VERIFIED = "verified"
+    SELF_CERTIFIED = "self_certified"
+    NONE = "none"
+    LABELS = {VERIFIED: "Verified", SELF_CERTIFIED: "Self-certified", NONE: "Not accredited"}
+
+
+class Lockup:
+    FREE = "free"
+    PARTLY = "partly"
+    LOCKED = "locked"
+    LABELS = {FREE: "Free to transfer", PARTLY: "Partly locked", LOCKED: "Locked up"}
+
+
+@dataclass(frozen=True)
+class CapTableQuery:
+    sort: str = "quantity"
+    descending: bool = True
+    page: int = 1
+    per_page: int = PAGE_SIZES[0]
+    search: str = ""
+    exemption: str = ""
+    country: str = ""
+    accreditation: str = ""
+    lockup: str = ""
+    as_of: dt.date | None = None  # None: now
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.search or self.exemption or self.country or self.accreditation or self.lockup)
+
+
+@dataclass
+class HolderRow:
+    investor_id: int | None
+    investor_public_id: uuid.UUID | None
+    wallet: str  # the holder's wallet when no investor owns it
+    name: str
+    email: str
+    country: str
+    accreditation: str
+    quantity: int
+    wallets: list[str]
+    lots: int
+    first_acquired_at: dt.datetime
+    exemptions: list[str]
+    lockup_last_release: dt.datetime | None
+    lockup_first_release: dt.datetime | None
+    lockup: str = Lockup.FREE
+    class_hundredths: int = 0  # % of the class, in hundredths of a percent
+    diluted_hundredths: int = 0  # % of all the issuer's tokens
+    issuer_quantity: int = 0
+
+    @property
+    def key(self) -> HolderKey:
+        return holder_key(self.investor_id, self.wallet)
+
+    @property
+    def holder_ref(self) -> str:
+        """How the holder detail page's URL names the holder: the investor's id, else the wallet."""
+        return self.investor_public_id.hex if self.investor_public_id else self.wallet
+
+    @property
+    def accreditation_label(self) -> str:
+        return Accreditation.LABELS[self.accreditation]
+
+    @property
+    def lockup_label(self) -> str:
+        return Lockup.LABELS[self.lockup]
+
+    @property
+    def exemption_labels(self) -> list[str]:
+        return [exemption_label(e) for e in self.exemptions]
+
+
+@dataclass(frozen=True)
+class CapTablePage:
+    rows: list[HolderRow]
+    total: int  # holders matching the query
+    page: int
+    pages: int
+    per_page: int
+    moment: dt.datetime  # the point of the register shown (end of the as-of day, or now)
+    supply: int  # units of this token held
+    issuer_supply: int  # units of every token of the issuer held
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last_index(self) -> int:
+        return self.first_index + len(self.rows) - 1 if self.rows else 0
+
+
+@dataclass
+class Share:
+    label: str
+    holders: int = 0
+    units: int = 0
+
+
+@dataclass(frozen=True)
+class HolderCount:
+    """Exchange Act 12(g)(1) for one class: holders of record counted as persons, with the excluded ones."""
+
+    holders_of_record: int
+    non_accredited: int
+    excluded: int  # holders of excluded Reg CF / Reg A Tier 2 units only (Rules 12g-6, 12g5-1(a)(7))
+    holders_threshold: int
+    non_accredited_threshold: int
+    warning_bps: int
+    total_assets_minor: int | None
+    assets_threshold_minor: int
+    excluded_exemptions: tuple[str, ...]
+
+    def _state(self, count: int, threshold: int) -> str:
+        if count >= threshold:
+            return "reached"
+        if count * 10_000 >= threshold * self.warning_bps:
+            return "warning"
+        return "ok"
+
+    @property
+    def holders_state(self) -> str:
+        return self._state(self.holders_of_record, self.holders_threshold)
+
+    @property
+    def non_accredited_state(self) -> str:
+        return self._state(self.non_accredited, self.non_accredited_threshold)
+
+    @property
+    def holders_percent(self) -> int:
+        return self.holders_of_record * 100 // self.holders_threshold
+
+    @property
+    def non_accredited_percent(self) -> int:
+        return self.non_accredited * 100 // self.non_accredited_threshold
+
+    @property
+    def warning_percent(self) -> int:
+        return self.warning_bps // 100
+
+    @property
+    def assets_over(self) -> bool | None:
+        """Total assets above the 12(g) figure; None when the issuer has not stated them."""
+        if self.total_assets_minor is None:
+            return None
+        return self.total_assets_minor > self.assets_threshold_minor
+
+    @property
+    def excluded_labels(self) -> list[str]:
+        return [exemption_label(e) for e in self.excluded_exemptions]
+
+
+@dataclass(frozen=True)
+class CapTableCensus:
+    holders: int
+    supply: int
+    top: list[Share]  # the largest holders, then everyone else as one share
+    by_country: list[Share]
+    by_exemption: list[Share]
+    by_accreditation: list[Share]
+    history: list[tuple[dt.date, int, int]]  # (day, holders, supply) after each day with a change
+    holder_count: HolderCount
+    policy: HolderCountPolicy
+    countries: list[str] = field(default_factory=list)  # for the filter
+
+
+def exemption_label(code: str) -> str:
+    return Exemption(code).label if code in Exemption.values else (code or "Not recorded")
+
+
+def holder_count_figures() -> dict[str, int]:
+    return dict(settings.HOLDER_COUNT_FIGURES)
+
+
+def holder_count_policy(*, issuer: Issuer) -> HolderCountPolicy:
+    """The issuer's statement for 12(g), or the cautious default (nothing excluded, assets unknown)."""
+    return HolderCountPolicy.objects.filter(issuer=issuer).first() or HolderCountPolicy(issuer=issuer)
+
+
+def excluded_exemptions(policy: HolderCountPolicy) -> tuple[str, ...]:
+    excluded = []
+    if policy.reg_cf_excluded:
+        excluded.append(Exemption.REG_CF.value)  # Rule 12g-6
+    if policy.reg_a_tier2_excluded:
+        excluded.append(Exemption.REG_A_TIER2.value)  # Rule 12g5-1(a)(7)
+    return tuple(excluded)
+
+
+def moment_of(as_of: dt.date | None) -> dt.datetime:
+    """The end of the as-of day in UTC, or now."""
+    if as_of is None:
+        return timezone.now()
+    return dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC) - dt.timedelta(microseconds=1)
+
+
+def is_past(as_of: dt.date | None) -> bool:
+    return as_of is not None and moment_of(as_of) < timezone.now()
+
+
+def _accreditation(investor: str, now: dt.datetime) -> Case:
+    """Rule 501(a) status from claims that have not expired: verified, self-certified, or neither."""
+    live = AccreditationClaim.objects.filter(investor=OuterRef(investor)).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    return Case(
+        When(Exists(live.filter(status=AccreditationStatus.VERIFIED)), then=Value(Accreditation.VERIFIED)),
+        When(Exists(live.filter(status=AccreditationStatus.SELF_CERTIFIED)), then=Value(Accreditation.SELF_CERTIFIED)),
+        default=Value(Accreditation.NONE),
+    )
+
+
+def lockup_state(*, last_release: dt.datetime | None, first_release: dt.datetime | None, moment: dt.datetime) -> str:
+    if last_release is None or last_release <= moment:
+        return Lockup.FREE
+    if first_release is not None and first_release > moment:
+        return Lockup.LOCKED
+    return Lockup.PARTLY
+
+
+def share_hundredths(part: int, whole: int) -> int:
+    """part / whole in hundredths of a percent, rounded half up, in integers."""
+    return (part * 20_000 + whole) // (2 * whole) if whole else 0
+
+
+# --------------------------------------------------------------------------- now: HolderPosition in SQL
+
+
+def _positions(offering: Offering, moment: dt.datetime) -> QuerySet[Any]:
+    """Positions with the holder's accreditation as a column (`accreditation`), to filter and group by."""
+    return HolderPosition.objects.filter(offering=offering).annotate(
+        accreditation=Case(
+            When(investor__isnull=True, then=Value(Accreditation.NONE)),
+            default=_accreditation("investor_id", moment),
+        )
+    )
+
+
+def _lockup_filter(state: str, moment: dt.datetime) -> Q:
+    free = Q(lockup_last_release__isnull=True) | Q(lockup_last_release__lte=moment)
+    if state == Lockup.FREE:
+        return free
+    if state == Lockup.LOCKED:
+        return Q(lockup_first_release__gt=moment)
+    return ~free & (Q(lockup_first_release__isnull=True) | Q(lockup_first_release__lte=moment))
+
+
+def _filtered(rows: QuerySet[Any], query: CapTableQuery, moment: dt.datetime) -> QuerySet[Any]:
+    if query.exemption:
+        # Exemptions are stored sorted and comma-separated; match one whole code.
+        e = query.exemption
+        rows = rows.filter(
+            Q(exemptions=e)
+            | Q(exemptions__startswith=f"{e},")
+            | Q(exemptions__endswith=f",{e}")
+            | Q(exemptions__contains=f",{e},")
+        )
+    if query.country:
+        rows = rows.filter(investor__country=query.country)
+    if query.accreditation:
+        rows = rows.filter(accreditation=query.accreditation)
+    if query.lockup:
+        rows = rows.filter(_lockup_filter(query.lockup, moment))
+    if query.search:
+        s = query.search
+        rows = rows.filter(
+            Q(investor__legal_name__icontains=s) | Q(investor__user__email__icontains=s) | Q(wallets__icontains=s)
+        )
+    return rows
+
+
+def _ordered(rows: QuerySet[Any], query: CapTableQuery) -> QuerySet[Any]:
+    sign = "-" if query.descending else ""
+    if query.sort == "name":
+        rows = rows.annotate(
+            sort_name=Case(When(investor__isnull=True, then=F("wallet")), default=F("investor__legal_name"))
+        )
+        return rows.order_by(f"{sign}sort_name", f"{sign}id")
+    if query.sort == "country":
+        rows = rows.annotate(sort_country=Coalesce(F("investor__country"), Value("")))
+        return rows.order_by(f"{sign}sort_country", "-quantity", "id")
+    if query.sort == "acquired":
+        return rows.order_by(f"{sign}first_acquired_at", f"{sign}id")
+    return rows.order_by(f"{sign}quantity", f"{sign}id")
+
+
+ROW_FIELDS = (
+    "investor_id",
+    "investor__public_id",
+    "investor__legal_name",
+    "investor__user__email",
+    "investor__country",
+    "wallet",
+    "accreditation",
+    "quantity",
+    "wallets",
+    "lots",
+    "first_acquired_at",
+    "exemptions",
+    "lockup_last_release",
+    "lockup_first_release",
+)
+
+
+def _row(values: dict[str, Any], moment: dt.datetime) -> HolderRow:
+    row = HolderRow(
+        investor_id=values["investor_id"],
+        investor_public_id=values["investor__public_id"],
+        wallet=values["wallet"],
+        name=values["investor__legal_name"] or "",
+        email=values["investor__user__email"] or "",
+        country=values["investor__country"] or "",
+        accreditation=values["accreditation"],
+        quantity=values["quantity"],
+        wallets=[w for w in values["wallets"].split(",") if w],
+        lots=values["lots"],
+        first_acquired_at=values["first_acquired_at"],
+        exemptions=[e for e in values["exemptions"].split(",") if e],
+        lockup_last_release=values["lockup_last_release"],
+        lockup_first_release=values["lockup_first_release"],
+    )
+    row.lockup = lockup_state(
+        last_release=row.lockup_last_release, first_release=row.lockup_first_release, moment=moment
+    )
+    return row
+
+
+def _page_number(page: int, total: int, per_page: int) -> tuple[int, int]:
+    pages = max(1, -(-total // per_page))
+    return min(max(page, 1), pages), pages
+
+
+def _issuer_quantities_now(issuer: Issuer, keys: list[HolderKey]) -> tuple[dict[HolderKey, int], int]:
+    investors = [i for i, _ in keys if i is not None]
+    wallets = [w for i, w in keys if i is None]
+    rows = HolderPosition.objects.filter(offering__issuer=issuer)
+    total = int(rows.aggregate(t=Sum("quantity"))["t"] or 0)
+    # pk=0 matches nothing; it keeps the query (and the page's query count) when the page is empty.
+    mine = (
+        rows.filter(Q(pk=0) | Q(investor_id__in=investors) | Q(investor__isnull=True, wallet__in=wallets))
+        .values_list("investor_id", "wallet")
+        .annotate(n=Sum("quantity"))
+        .order_by()
+    )
+    return {holder_key(i, w): int(n) for i, w, n in mine}, total
+
+
+def _cap_table_now(*, offering: Offering, query: CapTableQuery, moment: dt.datetime) -> CapTablePage:
+    everyone = _positions(offering, moment)
+    supply = int(HolderPosition.objects.filter(offering=offering).aggregate(t=Sum("quantity"))["t"] or 0)
+    matching = _filtered(everyone, query, moment)
+    total = matching.count()
+    page, pages = _page_number(query.page, total, query.per_page)
+    start = (page - 1) * query.per_page
+    values = _ordered(matching, query).values(*ROW_FIELDS)[start : start + query.per_page]
+    rows = [_row(v, moment) for v in values]
+    issuer_quantities, issuer_supply = _issuer_quantities_now(offering.issuer, [r.key for r in rows])
+    return _finish(rows, total, page, pages, query, moment, supply, issuer_quantities, issuer_supply)
+
+
+def _finish(
+    rows: list[HolderRow],
+    total: int,
+    page: int,
+    pages: int,
+    query: CapTableQuery,
+    moment: dt.datetime,
+    supply: int,
+    issuer_quantities: dict[HolderKey, int],
+    issuer_supply: int,
+) -> CapTablePage:
+    for row in rows:
+        row.class_hundredths = share_hundredths(row.quantity, supply)
+        row.issuer_quantity = issuer_quantities.get(row.key, row.quantity)
+        row.diluted_hundredths = share_hundredths(row.issuer_quantity, issuer_supply)
+    return CapTablePage(
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        per_page=query.per_page,
+        moment=moment,
+        supply=supply,
+        issuer_supply=issuer_supply,
+    )
+
+
+# --------------------------------------------------------------------------- as of a past date: in memory
+
+
+def _open_lots_at(movements: QuerySet[LotMovement]) -> Iterable[OpenLot]:
+    rows = (
+        movements.values_list(
+            "lot_id", "lot__investor_id", "lot__wallet", "lot__acquired_at", "lot__exemption", "lot__lockup_release"
+        )
+        .annotate(remaining=Sum("delta"))
+        .filter(remaining__gt=0)
+        .order_by()
+    )
+    for _, investor_id, wallet, acquired_at, exemption, release, remaining in rows.iterator(chunk_size=5000):
+        yield OpenLot(investor_id, wallet, int(remaining), acquired_at, exemption, release)
+
+
+def _rows_as_of(offering: Offering, moment: dt.datetime) -> list[HolderRow]:
+    as_of = AsOf(at=moment)
+    positions = positions_of_lots(_open_lots_at(as_of.movements(LotMovement.objects.filter(lot__offering=offering))))
+    people = InvestorProfile.objects.filter(pk__in=Lot.objects.filter(offering=offering).values("investor_id"))
+    info: dict[int, dict[str, Any]] = {
+        v["pk"]: dict(v)
+        for v in people.annotate(accreditation=_accreditation("pk", moment))
+        .values("pk", "public_id", "legal_name", "user__email", "country", "accreditation")
+        .order_by()
+    }
+    rows = []
+    for (investor_id, wallet), p in positions.items():
+        person: dict[str, Any] = info.get(investor_id, {}) if investor_id is not None else {}
+        assert p.first_acquired_at is not None
+        row = HolderRow(
+            investor_id=investor_id,
+            investor_public_id=person.get("public_id"),
+            wallet=wallet,
+            name=person.get("legal_name") or "",
+            email=person.get("user__email") or "",
+            country=person.get("country") or "",
+            accreditation=person.get("accreditation", Accreditation.NONE),
+            quantity=p.quantity,
+            wallets=p.wallets,
+            lots=p.lots,
+            first_acquired_at=p.first_acquired_at,
+            exemptions=p.exemptions,
+            lockup_last_release=p.lockup_last_release,
+            lockup_first_release=p.lockup_first_release,
+        )
+        row.lockup = lockup_state(
+            last_release=row.lockup_last_release, first_release=row.lockup_first_release, moment=moment
+        )
+        rows.append(row)
+    return rows
+
+
+def _matches(row: HolderRow, query: CapTableQuery) -> bool:
+    if query.exemption and query.exemption not in row.exemptions:
+        return False
+    if query.country and row.country != query.country:
+        return False
+    if query.accreditation and row.accreditation != query.accreditation:
+        return False
+    if query.lockup and row.lockup != query.lockup:
+        return False
+    if query.search:
+        s = query.search.casefold()
+        if not (s in row.name.casefold() or s in row.email.casefold() or any(s in w.casefold() for w in row.wallets)):
+            return False
+    return True
+
+
+def _sort_key(query: CapTableQuery) -> Callable[[HolderRow], Any]:
+    # Same order as the SQL path; the id tie-break there follows creation, here the holder key.
+    if query.sort == "name":
+        return lambda r: ((r.name if r.investor_id is not None else r.wallet), r.key[0] or 0, r.key[1])
+    if query.sort == "country":
+        return lambda r: r.country
+    if query.sort == "acquired":
+        return lambda r: (r.first_acquired_at, r.key[0] or 0, r.key[1])
+    return lambda r: (r.quantity, r.key[0] or 0, r.key[1])
+
+
+def _issuer_quantities_as_of(issuer: Issuer, moment: dt.datetime) -> tuple[dict[HolderKey, int], int]:
+    rows = (
+        AsOf(at=moment)
+        .movements(LotMovement.objects.filter(lot__offering__issuer=issuer))
+        .values_list("lot__investor_id", "lot__wallet")
+        .annotate(n=Sum("delta"))
+        .order_by()
+    )
+    out: dict[HolderKey, int] = defaultdict(int)
+    for investor_id, wallet, n in rows:
+        out[holder_key(investor_id, wallet)] += int(n)
+    return dict(out), sum(out.values())
+
+
+def _cap_table_as_of(
+    *, offering: Offering, query: CapTableQuery, moment: dt.datetime, everyone: list[HolderRow]
+) -> CapTablePage:
+    supply = sum(r.quantity for r in everyone)
+    matching = [r for r in everyone if _matches(r, query)]
+    matching.sort(key=lambda r: (r.key[0] or 0, r.key[1]))
+    if query.sort == "country":
+        # Country, then the larger holdings first, as the SQL path orders them.
+        matching.sort(key=lambda r: (r.quantity * -1, r.key[0] or 0, r.key[1]))
+        matching.sort(key=lambda r: r.country, reverse=query.descending)
+    else:
+        matching.sort(key=_sort_key(query), reverse=query.descending)
+    total = len(matching)
+    page, pages = _page_number(query.page, total, query.per_page)
+    start = (page - 1) * query.per_page
+    rows = matching[start : start + query.per_page]
+    issuer_quantities, issuer_supply = _issuer_quantities_as_of(offering.issuer, moment)
+    return _finish(rows, total, page, pages, query, moment, supply, issuer_quantities, issuer_supply)
+
+
+def cap_table_page(*, offering: Offering, query: CapTableQuery) -> CapTablePage:
+    """One page of holders matching the query, as of its date (or now)."""
+    return cap_table(offering=offering, query=query)[0]
+
+
+# --------------------------------------------------------------------------- census: charts and 12(g)
+
+
+@dataclass(frozen=True)
+class _Group:
+    country: str
+    exemptions: tuple[str, ...]
+    accreditation: str
+    holders: int
+    units: int
+
+
+def _groups_now(offering: Offering, moment: dt.datetime) -> list[_Group]:
+    rows = (
+        _positions(offering, moment)
+        .values("investor__country", "exemptions", "accreditation")
+        .annotate(holders=Count("id"), units=Sum("quantity"))
+        .order_by()
+    )
+    return [
+        _Group(
+            country=r["investor__country"] or "",
+            exemptions=tuple(e for e in r["exemptions"].split(",") if e),
+            accreditation=r["accreditation"],
+            holders=r["holders"],
+            units=int(r["units"]),
+        )
+        for r in rows
+    ]
+
+
+def _top_now(offering: Offering) -> list[Share]:
+    rows = (
+        HolderPosition.objects.filter(offering=offering)
+        .order_by("-quantity", "id")
+        .values_list("investor__legal_name", "wallet", "quantity")[:TOP_HOLDERS]
+    )
+    return [Share(label=name or wallet, holders=1, units=q) for name, wallet, q in rows]
+
+
+def _history(offering: Offering, until: dt.date | None) -> list[tuple[dt.date, int, int]]:
+    days = RegisterDay.objects.filter(offering=offering)
+    if until is not None:
+        days = days.filter(day__lte=until)
+    history = []
+    holders = supply = 0
+    for day, h, s in days.order_by("day").values_list("day", "holders_delta", "supply_delta"):
+        holders += h
+        supply += s
+        history.append((day, holders, supply))
+    return history
+
+
+def _holder_count(groups: list[_Group], policy: HolderCountPolicy) -> HolderCount:
+    figures = holder_count_figures()
+    excluded = excluded_exemptions(policy)
+    record = non_ai = out = 0
+    for g in groups:
+        # A holder counts unless every unit they hold was issued under an exemption excluded for this issuer.
+        if g.exemptions and set(g.exemptions) <= set(excluded):
+            out += g.holders
+            continue
+        record += g.holders
+        if g.accreditation == Accreditation.NONE:
+            non_ai += g.holders
+    return HolderCount(
+        holders_of_record=record,
+        non_accredited=non_ai,
+        excluded=out,
+        holders_threshold=figures["holders_of_record"],
+        non_accredited_threshold=figures["non_accredited_holders"],
+        warning_bps=figures["warning_bps"],
+        total_assets_minor=policy.total_assets_minor,
+        assets_threshold_minor=figures["total_assets_cents"],
+        excluded_exemptions=excluded,
+    )
+
+
+def _shares(items: Iterable[tuple[str, int, int]]) -> list[Share]:
+    out: dict[str, Share] = {}
+    for label, holders, units in items:
+        share = out.setdefault(label, Share(label=label))
+        share.holders += holders
+        share.units += units
+    return sorted(out.values(), key=lambda s: (-s.holders, -s.units, s.label))
+
+
+def _census(
+    groups: list[_Group], top: list[Share], history: list[tuple[dt.date, int, int]], policy: HolderCountPolicy
+) -> CapTableCensus:
+    holders = sum(g.holders for g in groups)
+    supply = sum(g.units for g in groups)
+    top_units = sum(s.units for s in top)
+    rest = holders - len(top)
+    concentration = list(top)
+    if rest > 0:
+        concentration.append(Share(label=f"All other holders ({rest:,})", holders=rest, units=supply - top_units))
+    return CapTableCensus(
+        holders=holders,
+        supply=supply,
+        top=concentration,
+        by_country=_shares((g.country or "Unknown", g.holders, g.units) for g in groups),
+        by_exemption=_shares(
+            (" + ".join(exemption_label(e) for e in g.exemptions) or "Not recorded", g.holders, g.units) for g in groups
+        ),
+        by_accreditation=_shares((Accreditation.LABELS[g.accreditation], g.holders, g.units) for g in groups),
+        history=history,
+        holder_count=_holder_count(groups, policy),
+        policy=policy,
+        countries=sorted({g.country for g in groups if g.country}),
+    )
+
+
+def cap_table_census(*, offering: Offering, as_of: dt.date | None = None) -> CapTableCensus:
+    """Totals for the charts and the 12(g) counts, over every holder (filters do not apply)."""
+    return cap_table(offering=offering, query=CapTableQuery(as_of=as_of))[1]
+
+
+def cap_table(*, offering: Offering, query: CapTableQuery) -> tuple[CapTablePage, CapTableCensus]:
+    """The page the query asks for and the census of every holder, as of its date (or now)."""
+    moment = moment_of(query.as_of)
+    policy = holder_count_policy(issuer=offering.issuer)
+    if not is_past(query.as_of):
+        page = _cap_table_now(offering=offering, query=query, moment=moment)
+        groups = _groups_now(offering, moment)
+        return page, _census(groups, _top_now(offering), _history(offering, None), policy)
+    rows = _rows_as_of(offering, moment)
+    page = _cap_table_as_of(offering=offering, query=query, moment=moment, everyone=rows)
+    return page, _census_of_rows(rows, _history(offering, query.as_of), policy)
+
+
+def _census_of_rows(
+    rows: list[HolderRow], history: list[tuple[dt.date, int, int]], policy: HolderCountPolicy
+) -> CapTableCensus:
+    grouped: dict[tuple[str, tuple[str, ...], str], list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        g = grouped[(r.country, tuple(r.exemptions), r.accreditation)]
+        g[0] += 1
+        g[1] += r.quantity
+    groups = [_Group(c, e, a, h, u) for (c, e, a), (h, u) in grouped.items()]
+    largest = sorted(rows, key=lambda r: (-r.quantity, r.key[0] or 0, r.key[1]))[:TOP_HOLDERS]
+    top = [Share(label=r.name or r.wallet, holders=1, units=r.quantity) for r in largest]
+    return _census(groups, top, history, policy)

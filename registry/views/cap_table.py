@@ -1,0 +1,201 @@
+"""The issuer's cap table of one token, a holder's page, and the issuer's statement for 12(g) counts.
+
+Issuer admins and transfer agents read them (Perm.REGISTRY_VIEW, scoped to the issuer); only admins
+change the 12(g) statement.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from core.access import Perm, access_required, can, signed_in_user
+from core.countries import country_choices
+from core.models import Issuer
+from investors.models import InvestorProfile, Wallet
+from investors.selectors import accreditation_current
+from offerings.models import Offering
+from registry.forms import SORT_CHOICES, CapTableFilterForm, HolderCountPolicyForm
+from registry.models import HolderPosition, Lot
+from registry.selectors import cap_table as selectors
+from registry.selectors.ledger import AsOf, ledger_total, lots_held
+from registry.services.holder_counts import holder_count_policy_set
+
+ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+INVESTOR_REF = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _offering(issuer: Issuer, public_id: Any) -> Offering:
+    return get_object_or_404(Offering.objects.select_related("issuer"), issuer=issuer, public_id=public_id)
+
+
+def _chart_data(census: selectors.CapTableCensus) -> dict[str, Any]:
+    """What the charts draw; the page shows the same figures as tables for readers who do not see them."""
+    return {
+        "concentration": {"labels": [s.label for s in census.top], "units": [s.units for s in census.top]},
+        "countries": {
+            "labels": [s.label for s in census.by_country],
+            "holders": [s.holders for s in census.by_country],
+        },
+        "exemptions": {
+            "labels": [s.label for s in census.by_exemption],
+            "holders": [s.holders for s in census.by_exemption],
+        },
+        "history": {
+            "labels": [day.isoformat() for day, _, _ in census.history],
+            "holders": [h for _, h, _ in census.history],
+            "supply": [s for _, _, s in census.history],
+        },
+    }
+
+
+@require_GET
+@access_required(Perm.REGISTRY_VIEW, issuer_kwarg="slug")
+def cap_table(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpResponse:
+    offering = _offering(issuer, public_id)
+    names = dict(country_choices())
+    form = CapTableFilterForm(request.GET or None)
+    query = form.to_query()
+    page, census = selectors.cap_table(offering=offering, query=query)
+    form.countries_offer([(c, names.get(c, c)) for c in census.countries])
+    policy = census.policy
+    can_manage = can(request.user, Perm.ISSUER_MANAGE_OFFERINGS, issuer)
+    sort_value = f"{'-' if query.descending else ''}{query.sort}"
+    context = {
+        "issuer": issuer,
+        "offering": offering,
+        "form": form,
+        "query": query,
+        "page": page,
+        "census": census,
+        "count": census.holder_count,
+        "chart": _chart_data(census),
+        "sort_value": sort_value,
+        "sort_label": dict(SORT_CHOICES).get(sort_value, ""),
+        "can_manage": can_manage,
+        "policy": policy,
+        "policy_form": HolderCountPolicyForm(
+            initial={
+                "total_assets": (
+                    f"{policy.total_assets_minor // 100}" if policy.total_assets_minor is not None else ""
+                ),
+                "reg_cf_excluded": policy.reg_cf_excluded,
+                "reg_a_tier2_excluded": policy.reg_a_tier2_excluded,
+            }
+        )
+        if can_manage
+        else None,
+        "pages": _page_links(page),
+        "sort_links": _sort_links(query),
+        "top_count": min(selectors.TOP_HOLDERS, census.holders),
+    }
+    return render(request, "registry/cap_table.html", context)
+
+
+def _sort_links(query: selectors.CapTableQuery) -> dict[str, str]:
+    """Each column header sorts by it; the current column's header turns the order around."""
+    first = {"quantity": "-quantity", "name": "name", "country": "country", "acquired": "-acquired"}
+    links = {}
+    for column, default in first.items():
+        if column == query.sort:
+            links[column] = column if query.descending else f"-{column}"
+        else:
+            links[column] = default
+    return links
+
+
+def _page_links(page: selectors.CapTablePage) -> list[int | None]:
+    """Page numbers to link: the first, the last and two either side of the current one (None: a gap)."""
+    wanted = sorted({1, page.pages, *range(max(1, page.page - 2), min(page.pages, page.page + 2) + 1)})
+    links: list[int | None] = []
+    for n in wanted:
+        last = links[-1] if links else None
+        if last is not None and n - last > 1:
+            links.append(None)
+        links.append(n)
+    return links
+
+
+@require_POST
+@access_required(Perm.ISSUER_MANAGE_OFFERINGS, issuer_kwarg="slug")
+def holder_count_policy(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpResponse:
+    offering = _offering(issuer, public_id)
+    form = HolderCountPolicyForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"The 12(g) statement was not saved: {error}")
+        return redirect("cap_table", issuer.slug, offering.public_id)
+    holder_count_policy_set(
+        issuer=issuer,
+        actor=signed_in_user(request),
+        total_assets_minor=form.cleaned_data["total_assets"],
+        reg_cf_excluded=form.cleaned_data["reg_cf_excluded"],
+        reg_a_tier2_excluded=form.cleaned_data["reg_a_tier2_excluded"],
+    )
+    messages.success(request, "The 12(g) statement is saved; the holder counts below follow it.")
+    return redirect(reverse("cap_table", args=[issuer.slug, offering.public_id]) + "#holder-counts")
+
+
+@require_GET
+@access_required(Perm.REGISTRY_VIEW, issuer_kwarg="slug")
+def holder_detail(request: HttpRequest, issuer: Issuer, public_id: Any, holder: str) -> HttpResponse:
+    """One holder of the token: an investor (by id) across their wallets, or a wallet nobody linked."""
+    offering = _offering(issuer, public_id)
+    form = CapTableFilterForm(request.GET or None)
+    as_of = form.to_query().as_of
+    moment = selectors.moment_of(as_of)
+    at = AsOf(at=moment) if selectors.is_past(as_of) else AsOf()
+    investor: InvestorProfile | None = None
+    wallet = ""
+    if INVESTOR_REF.match(holder):
+        investor = InvestorProfile.objects.select_related("user").filter(public_id=holder).first()
+        if investor is None or not Lot.objects.filter(offering=offering, investor=investor).exists():
+            raise Http404("This investor has never held this token.")
+        lots = lots_held(offering=offering, investor=investor, as_of=at)
+    elif ADDRESS.match(holder):
+        owner = Lot.objects.filter(offering=offering, wallet__iexact=holder).order_by("-id").first()
+        if owner is None:
+            raise Http404("This wallet has never held this token.")
+        if owner.investor_id is not None:
+            assert owner.investor is not None
+            return redirect("holder_detail", issuer.slug, offering.public_id, owner.investor.public_id.hex)
+        wallet = owner.wallet
+        lots = [row for row in lots_held(offering=offering, wallet=wallet, as_of=at) if row.lot.investor_id is None]
+    else:
+        raise Http404("No such holder.")
+    quantity = sum(row.remaining for row in lots)
+    holdings = (
+        HolderPosition.objects.filter(offering__issuer=issuer)
+        .filter(investor=investor, wallet=wallet)
+        .select_related("offering")
+        .order_by("offering__title")
+    )
+    for row in lots:
+        row_state = selectors.lockup_state(
+            last_release=row.lot.lockup_release, first_release=row.lot.lockup_release, moment=moment
+        )
+        row.lot.lockup_label = selectors.Lockup.LABELS[row_state]  # type: ignore[attr-defined]
+        row.lot.exemption_label = selectors.exemption_label(row.lot.exemption)  # type: ignore[attr-defined]
+    context = {
+        "issuer": issuer,
+        "offering": offering,
+        "investor": investor,
+        "wallet": wallet,
+        "lots": lots,
+        "quantity": quantity,
+        "as_of": as_of,
+        "moment": moment,
+        "class_hundredths": selectors.share_hundredths(quantity, ledger_total(offering=offering, as_of=at)),
+        "linked_wallets": list(Wallet.objects.filter(investor=investor).order_by("linked_at")) if investor else [],
+        "accreditation": accreditation_current(investor=investor) if investor else None,
+        "holdings": list(holdings),
+        "can_manage": can(request.user, Perm.ISSUER_MANAGE_OFFERINGS, issuer),
+    }
+    return render(request, "registry/holder_detail.html", context)
