@@ -26,6 +26,7 @@ from registry.models import HolderPosition, Lot
 from registry.selectors import cap_table as selectors
 from registry.selectors.ledger import AsOf, ledger_total, lots_held
 from registry.services.holder_counts import holder_count_policy_set
+from registry.templatetags.registry_tags import hundredths
 
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 INVESTOR_REF = re.compile(r"^[0-9a-f]{32}$")
@@ -35,7 +36,20 @@ def _offering(issuer: Issuer, public_id: Any) -> Offering:
     return get_object_or_404(Offering.objects.select_related("issuer"), issuer=issuer, public_id=public_id)
 
 
-def _chart_data(census: selectors.CapTableCensus) -> dict[str, Any]:
+HISTORY_POINTS = 120
+
+
+def history_points(history: list[tuple[Any, int, int]]) -> tuple[list[tuple[str, int, int]], str]:
+    """The holders-and-supply series, by day, or by month's end when there are too many days to read."""
+    if len(history) <= HISTORY_POINTS:
+        return [(day.isoformat(), h, s) for day, h, s in history], "day"
+    months: dict[str, tuple[str, int, int]] = {}
+    for day, h, s in history:
+        months[day.strftime("%Y-%m")] = (day.isoformat(), h, s)  # the last day of the month with a change
+    return list(months.values()), "month"
+
+
+def _chart_data(census: selectors.CapTableCensus, history: list[tuple[str, int, int]]) -> dict[str, Any]:
     """What the charts draw; the page shows the same figures as tables for readers who do not see them."""
     return {
         "concentration": {"labels": [s.label for s in census.top], "units": [s.units for s in census.top]},
@@ -48,9 +62,9 @@ def _chart_data(census: selectors.CapTableCensus) -> dict[str, Any]:
             "holders": [s.holders for s in census.by_exemption],
         },
         "history": {
-            "labels": [day.isoformat() for day, _, _ in census.history],
-            "holders": [h for _, h, _ in census.history],
-            "supply": [s for _, _, s in census.history],
+            "labels": [day for day, _, _ in history],
+            "holders": [h for _, h, _ in history],
+            "supply": [s for _, _, s in history],
         },
     }
 
@@ -65,6 +79,7 @@ def cap_table(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpRespo
     page, census = selectors.cap_table(offering=offering, query=query)
     form.countries_offer([(c, names.get(c, c)) for c in census.countries])
     policy = census.policy
+    history, history_step = history_points(census.history)
     can_manage = can(request.user, Perm.ISSUER_MANAGE_OFFERINGS, issuer)
     sort_value = f"{'-' if query.descending else ''}{query.sort}"
     context = {
@@ -75,7 +90,9 @@ def cap_table(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpRespo
         "page": page,
         "census": census,
         "count": census.holder_count,
-        "chart": _chart_data(census),
+        "chart": _chart_data(census, history),
+        "history": history,
+        "history_step": history_step,
         "sort_value": sort_value,
         "sort_label": dict(SORT_CHOICES).get(sort_value, ""),
         "can_manage": can_manage,
@@ -92,10 +109,61 @@ def cap_table(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpRespo
         if can_manage
         else None,
         "pages": _page_links(page),
+        "rows": _display_rows(
+            page,
+            detail_url=reverse("holder_detail", args=[issuer.slug, offering.public_id, "HOLDER"]),
+            as_of=query.as_of.isoformat() if query.as_of else "",
+        ),
         "sort_links": _sort_links(query),
         "top_count": min(selectors.TOP_HOLDERS, census.holders),
     }
     return render(request, "registry/cap_table.html", context)
+
+
+BADGES = {"verified": "text-bg-success", "self_certified": "text-bg-info", "none": "text-bg-light"}
+
+
+def _day(moment: Any) -> str:
+    return f"{moment:%d %b %Y}".lstrip("0") if moment else ""
+
+
+def _lockup_text(row: selectors.HolderRow) -> str:
+    if row.lockup == selectors.Lockup.FREE:
+        return "Free"
+    if row.lockup == selectors.Lockup.LOCKED:
+        if row.lockup_last_release != row.lockup_first_release:
+            return f"Locked until {_day(row.lockup_first_release)}–{_day(row.lockup_last_release)}"
+        return f"Locked until {_day(row.lockup_first_release)}"
+    return f"Partly locked, until {_day(row.lockup_last_release)}"
+
+
+def _display_rows(page: selectors.CapTablePage, *, detail_url: str, as_of: str) -> list[dict[str, Any]]:
+    """Each row's cells as text, worked out here once rather than by template tags a hundred times a page."""
+    suffix = f"?as_of={as_of}" if as_of else ""
+    rows = []
+    for r in page.rows:
+        wallets = len(r.wallets)
+        rows.append(
+            {
+                "ref": r.holder_ref,
+                "url": detail_url.replace("HOLDER", r.holder_ref) + suffix,
+                "investor": r.investor_id is not None,
+                "label": (r.name or "(no name yet)") if r.investor_id is not None else r.wallet,
+                "sub": (f"{r.email} · {wallets} wallets" if wallets > 1 else r.email)
+                if r.investor_id is not None
+                else "wallet not linked to an investor",
+                "country": r.country,
+                "accreditation": r.accreditation_label,
+                "badge": BADGES[r.accreditation],
+                "exemptions": ", ".join(r.exemption_labels),
+                "lockup": _lockup_text(r),
+                "acquired": _day(r.first_acquired_at),
+                "quantity": f"{r.quantity:,}",
+                "class_share": hundredths(r.class_hundredths),
+                "diluted_share": hundredths(r.diluted_hundredths),
+            }
+        )
+    return rows
 
 
 def _sort_links(query: selectors.CapTableQuery) -> dict[str, str]:
