@@ -436,6 +436,15 @@ def _dividend_lines(result: DemoChainResult, desk: str) -> list[str]:
     ]
 
 
+def cap_table_lines(fund: Offering, url: str) -> list[str]:
+    """Where the closing's holders show: the cap table, once the mints are final and posted to the ledger."""
+    cap_table = f"{url}/issuers/{DEMO_ISSUER_SLUG}/offerings/{fund.public_id}/cap-table/"
+    return [
+        f"     admin (or agent@ledgertransfer.example, read-only) → {cap_table}: Alice as a holder of record, "
+        "her share of the class, lock-up, the 12(g) counts and the charts; her row opens her lots and wallets.",
+    ]
+
+
 def ready_lines(result: DemoChainResult, url: str) -> list[str]:
     fund = result.offering
     cur = fund.currency
@@ -461,6 +470,7 @@ def ready_lines(result: DemoChainResult, url: str) -> list[str]:
         f"     finance@harborstreet.example → {desk}/approvals/ → approve it: the wire is booked.",
         f"  3. Same admin → {desk}/offerings/{fund.public_id}/dashboard/ → Close offering: the units are minted.",
         f"  4. alice → {url}/portfolio/: the units, their lock-up and the mint transaction.",
+        *cap_table_lines(fund, url),
         *_dividend_lines(result, desk),
         f"  5. identity@tessera.local → {url}/platform/compliance/: Bob waits for identity review; approve his KYC.",
         f"  6. compliance@harborstreet.example → {desk}/compliance/: admit Bob to Harbor Street's offerings.",

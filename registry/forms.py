@@ -218,7 +218,12 @@ SORT_CHOICES = [
 class CapTableFilterForm(FormStyleMixin, forms.Form):
     """Read from the query string; a field that does not clean falls back to its default and says why."""
 
-    q = forms.CharField(label="Search", required=False, max_length=100, help_text="Name, e-mail or wallet")
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "Name, e-mail or wallet", "type": "search"}),
+    )
     exemption = forms.ChoiceField(label="Exemption", required=False, choices=[("", "Any"), *Exemption.choices])
     country = forms.CharField(label="Country", required=False, max_length=2)
     accreditation = forms.ChoiceField(

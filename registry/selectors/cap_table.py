@@ -203,8 +203,18 @@ class CapTableCensus:
     countries: list[str] = field(default_factory=list)  # for the filter
 
 
+# Short enough for a table cell and a chart legend.
+EXEMPTION_SHORT = {
+    Exemption.REG_D_506B: "Reg D 506(b)",
+    Exemption.REG_D_506C: "Reg D 506(c)",
+    Exemption.REG_S: "Reg S",
+    Exemption.REG_CF: "Reg CF",
+    Exemption.REG_A_TIER2: "Reg A Tier 2",
+}
+
+
 def exemption_label(code: str) -> str:
-    return Exemption(code).label if code in Exemption.values else (code or "Not recorded")
+    return EXEMPTION_SHORT.get(code, code or "Not recorded")  # type: ignore[call-overload]
 
 
 def holder_count_figures() -> dict[str, int]:

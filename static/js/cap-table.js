@@ -12,7 +12,7 @@ document.addEventListener("DOMContentLoaded", () => {
   draw("chart-concentration", {
     type: "doughnut",
     data: { labels: data.concentration.labels, datasets: [{ label: "Units", data: data.concentration.units, backgroundColor: palette }] },
-    options: { ...base, plugins: { legend: { position: "right" } } },
+    options: { ...base, plugins: { legend: { position: "bottom" } } },
   });
   draw("chart-countries", {
     type: "bar",
@@ -22,7 +22,7 @@ document.addEventListener("DOMContentLoaded", () => {
   draw("chart-exemptions", {
     type: "doughnut",
     data: { labels: data.exemptions.labels, datasets: [{ label: "Holders", data: data.exemptions.holders, backgroundColor: palette }] },
-    options: { ...base, plugins: { legend: { position: "right" } } },
+    options: { ...base, plugins: { legend: { position: "bottom" } } },
   });
   draw("chart-history", {
     type: "line",
