@@ -306,6 +306,9 @@ def test_the_holder_page_lists_an_investors_lots_and_wallets(cast, reg) -> None:
     assert reg.alice_wallets[0] in html and reg.alice_wallets[1] in html
     past = _get(cast.agent, url, as_of=reg.ten_days_ago.isoformat())
     assert sum(row.remaining for row in past.context["lots"]) == 500
+    # Token administration starts from here for the admin; the transfer agent only reads.
+    assert 'id="holder-token-admin"' not in html
+    assert 'id="holder-token-admin"' in _get(cast.admin, url).content.decode()
 
 
 def test_an_unlinked_wallet_has_its_own_holder_page_and_a_linked_one_leads_to_its_investor(cast, reg) -> None:

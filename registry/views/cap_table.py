@@ -265,5 +265,6 @@ def holder_detail(request: HttpRequest, issuer: Issuer, public_id: Any, holder: 
         "accreditation": accreditation_current(investor=investor) if investor else None,
         "holdings": list(holdings),
         "can_manage": can(request.user, Perm.ISSUER_MANAGE_OFFERINGS, issuer),
+        "can_administer": can(request.user, Perm.REGISTRY_ADMINISTER, issuer),
     }
     return render(request, "registry/holder_detail.html", context)
