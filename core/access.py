@@ -42,6 +42,9 @@ class Perm(StrEnum):
     REGISTRY_VIEW = "registry.view"
     # Freeze, unfreeze, pause, forced transfer and recovery on the issuer's tokens (issuer admins only).
     REGISTRY_ADMINISTER = "registry.administer"
+    # Not scoped to one issuer: the registry landing page and one's own API tokens, for whoever reads
+    # the register of at least one issuer (each register is still checked with REGISTRY_VIEW).
+    REGISTRY_READER = "registry.reader"
     PLATFORM_ADMIN = "platform.admin"
     PLATFORM_COMPLIANCE = "platform.compliance"  # identity decisions for every issuer
 
@@ -105,6 +108,11 @@ def role_at(user: Any, issuer: Issuer) -> str | None:
     return memberships_of(user).get(issuer.pk)
 
 
+def registry_issuer_ids(user: Any) -> list[int]:
+    """The issuers whose register the user may read through their role there."""
+    return sorted(pk for pk, role in memberships_of(user).items() if Perm.REGISTRY_VIEW in ROLE_GRANTS.get(role, ()))
+
+
 def is_privileged(user: Any) -> bool:
     """Holds a role whose pages need a second factor: issuer roles, platform compliance, staff."""
     return bool(
@@ -137,6 +145,8 @@ def can(user: Any, perm: Perm, obj: Any = None) -> bool:
         return True
     if perm == Perm.PLATFORM_ADMIN:
         return bool(user.is_staff)
+    if perm == Perm.REGISTRY_READER:
+        return bool(registry_issuer_ids(user))
     if perm == Perm.PLATFORM_COMPLIANCE:
         # Staff support the platform but do not decide identity; only the platform role does.
         return bool(getattr(user, "platform_compliance", False))

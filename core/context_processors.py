@@ -21,6 +21,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         {"name": m.issuer.name, "role": m.get_role_display(), "url": reverse("issuer_overview", args=[m.issuer.slug])}
         for m in memberships
     ]
+    if can(user, Perm.REGISTRY_READER):
+        items.append({"label": "Registers", "url": reverse("transfer_agent_home")})
     if can(user, Perm.PLATFORM_COMPLIANCE):
         items.append({"label": "Identity reviews", "url": reverse("identity_queue")})
     if not memberships and not user.is_staff and not user.platform_compliance:

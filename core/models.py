@@ -6,6 +6,8 @@ Issuer and membership live here rather than in `offerings` because investors and
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -296,3 +298,42 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"heartbeat {self.token} from {self.hostname}"
+
+
+class ApiToken(models.Model):
+    """A personal API token for the read-only registry API.
+
+    The secret is shown once, when the token is made; only its SHA-256 is stored (the secret is 256
+    random bits, so a fast hash is enough). A token works while it is neither revoked nor expired and
+    its owner still holds a role that reads an issuer's register.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What the token is for, e.g. the system that uses it.")
+    prefix = models.CharField(max_length=12, help_text="The secret's first characters, to tell tokens apart.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"API token {self.prefix}… ({self.name})"
+
+    @staticmethod
+    def hash_of(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    def state(self, now: dt.datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+    def usable(self, now: dt.datetime) -> bool:
+        return self.state(now) == "active"

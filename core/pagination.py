@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.pagination import CursorPagination, LimitOffsetPagination
 from rest_framework.request import Request
 
 
@@ -15,3 +15,13 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
 
     def get_offset(self, request: Request) -> int:
         return min(super().get_offset(request), self.max_offset)
+
+
+class RegistryCursorPagination(CursorPagination):
+    """Cursor pagination for lists a client walks to the end (registers, journals): a row added or removed
+    while walking neither repeats nor skips another, which offsets cannot promise. Subclasses name the
+    `ordering` (unique, or nearly so, and unchanging)."""
+
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000

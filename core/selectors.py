@@ -6,7 +6,15 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from core.models import ApprovalRequest, ApprovalState, AuditEvent, Invitation, Issuer, IssuerMembership
+from core.models import (
+    ApiToken,
+    ApprovalRequest,
+    ApprovalState,
+    AuditEvent,
+    Invitation,
+    Issuer,
+    IssuerMembership,
+)
 
 
 def issuer_list_visible_to(*, user: Any) -> QuerySet[Issuer]:
@@ -52,3 +60,8 @@ def invitations_open(*, issuer: Issuer | None) -> QuerySet[Invitation]:
     rows = Invitation.objects.filter(accepted_at__isnull=True, revoked_at__isnull=True).select_related("invited_by")
     rows = rows.filter(issuer=issuer) if issuer is not None else rows.filter(issuer__isnull=True)
     return rows.order_by("-sent_at", "-pk")
+
+
+def api_tokens_of(*, user: Any) -> QuerySet[ApiToken]:
+    """A person's API tokens, newest first (revoked and expired ones too: they show when each stopped)."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-id")

@@ -1,17 +1,22 @@
-"""State changes of the shared kernel: issuers and memberships. Each one is audited."""
+"""State changes of the shared kernel: issuers, memberships and personal API tokens. Each one is audited."""
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.text import slugify
 
+from core.access import Perm, can
 from core.audit import audit_record
 from core.countries import country_code, is_country
-from core.errors import ApplicationError, Conflict
+from core.errors import ApplicationError, Conflict, NotPermitted
 from core.mfa import mfa_enrolled
-from core.models import Issuer, IssuerMembership, Role, User
+from core.models import ApiToken, Issuer, IssuerMembership, Role, User
 
 
 def _issuer_state(issuer: Issuer) -> dict[str, Any]:
@@ -149,5 +154,66 @@ def platform_compliance_set(*, actor: User | None, user: User, granted: bool) ->
         obj=locked,
         before={"platform_compliance": not granted},
         after={"platform_compliance": granted},
+    )
+    return locked
+
+
+# --------------------------------------------------------------------------- personal API tokens
+
+API_TOKEN_PREFIX = "tsa_"
+API_TOKENS_ACTIVE_MAX = 10  # per person: enough for a few systems, few enough to review at a glance
+API_TOKEN_LONGEST = dt.timedelta(days=366 * 2)
+
+
+@transaction.atomic
+def api_token_create(*, actor: User, name: str, expires_at: dt.datetime | None = None) -> tuple[ApiToken, str]:
+    """Make a personal API token for `actor`; returns the token and its secret, which is never shown again."""
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("Name the token after what will use it, e.g. “nightly reconciliation”.", code="name")
+    if len(name) > 100:
+        raise ApplicationError("Keep the token's name to 100 characters.", code="name")
+    if not can(actor, Perm.REGISTRY_READER):
+        raise NotPermitted("API tokens are for people who read an issuer's register (transfer agents, issuer admins).")
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise ApplicationError("The expiry must be in the future.", code="expiry")
+    if expires_at is not None and expires_at > now + API_TOKEN_LONGEST:
+        raise ApplicationError("A token can last two years at most; make a new one when it expires.", code="expiry")
+    User.objects.select_for_update().only("pk").get(pk=actor.pk)  # two tokens made at once count as two
+    active = ApiToken.objects.filter(user=actor, revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+    )
+    if active.count() >= API_TOKENS_ACTIVE_MAX:
+        raise Conflict(f"You have {API_TOKENS_ACTIVE_MAX} active tokens; revoke one you no longer use first.")
+    secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=actor, name=name, prefix=secret[:12], key_hash=ApiToken.hash_of(secret), expires_at=expires_at
+    )
+    audit_record(
+        actor=actor,
+        action="api_token.created",
+        obj=token,
+        after={"user": actor.email, "name": name, "prefix": token.prefix, "expires_at": expires_at},
+    )
+    return token, secret
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: User, token: ApiToken) -> ApiToken:
+    """Revoke one of the actor's own tokens; revoking it again changes nothing."""
+    locked = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if locked.user_id != actor.pk:
+        raise NotPermitted("You can revoke only your own tokens.")
+    if locked.revoked_at is not None:
+        return locked
+    locked.revoked_at = timezone.now()
+    locked.save(update_fields=["revoked_at"])
+    audit_record(
+        actor=actor,
+        action="api_token.revoked",
+        obj=locked,
+        before={"revoked_at": None},
+        after={"user": actor.email, "name": locked.name, "prefix": locked.prefix, "revoked_at": locked.revoked_at},
     )
     return locked

@@ -41,7 +41,7 @@ from core.invitations import (
     platform_member_add,
     team_member_add,
 )
-from core.models import ApprovalRequest, Invitation, InvitationRole, Issuer, IssuerMembership, User
+from core.models import ApprovalRequest, Invitation, InvitationRole, Issuer, IssuerMembership, Role, User
 from core.selectors import (
     approvals_decided,
     approvals_pending,
@@ -60,7 +60,11 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 @access_required(Perm.INVESTOR_SELF)
 def home(request: HttpRequest) -> HttpResponse:
-    memberships = IssuerMembership.objects.filter(user=signed_in_user(request)).select_related("issuer")
+    user = signed_in_user(request)
+    memberships = list(IssuerMembership.objects.filter(user=user).select_related("issuer"))
+    # A transfer agent's work is the registers (read-only): sign-in lands them there, not on investor onboarding.
+    if memberships and not user.is_staff and all(m.role == Role.TRANSFER_AGENT for m in memberships):
+        return redirect("transfer_agent_home")
     return render(request, "core/home.html", {"memberships": memberships})
 
 

@@ -6,6 +6,7 @@ from core.urls import api_urlpatterns as core_api
 from investors.urls import api_urlpatterns as investors_api
 from offerings.urls import api_urlpatterns as offerings_api
 from portal.health import health
+from registry.urls import api_urlpatterns as registry_api
 
 urlpatterns = [
     path("", include("core.urls")),
@@ -21,6 +22,7 @@ urlpatterns = [
     path("api/v1/", include(core_api)),
     path("api/v1/", include(investors_api)),
     path("api/v1/", include(offerings_api)),
+    path("api/v1/", include(registry_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
 ]

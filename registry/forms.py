@@ -1,5 +1,6 @@
 """Forms of the register's pages. Token administration forms carry a one-time form token: submitting one
-twice makes one action. The cap table's filter form reads the query string; the 12(g) statement is the issuer's."""
+twice makes one action. The cap table's filter form reads the query string; the 12(g) statement is the issuer's.
+Transfer agents' pages: the point a register is read at, a journal's period, API tokens."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from offerings.models import Offering
 from registry.exporters import ExportParams, exporters
 from registry.exporters.base import FORMAT_LABELS
 from registry.selectors.cap_table import PAGE_SIZES, Accreditation, CapTableQuery, Lockup
+from registry.selectors.ledger import NOW, AsOf
+from registry.selectors.master_file import DIFFERENCE_STATES, as_of_end_of_day
 
 REASON_HELP = "Kept in the audit log with the action."
 
@@ -301,3 +304,76 @@ class HolderCountPolicyForm(FormStyleMixin, forms.Form):
         help_text="Only if the issuer is current in its periodic reports, uses a registered transfer agent and has "
         "a public float under $75 million (or revenue under $50 million without one).",
     )
+
+
+# --------------------------------------------------------------------------- transfer agents' pages
+
+# A block number must fit the database's 64-bit integer.
+MAX_BLOCK = 2**63 - 1
+
+
+class AsOfForm(FormStyleMixin, forms.Form):
+    """The register as of the end of a date, at a block, or (both empty) now."""
+
+    mark_optional = True
+    date = forms.DateField(
+        required=False, label="As of date", widget=forms.DateInput(attrs={"type": "date"}), help_text="End of day, UTC."
+    )
+    block = forms.IntegerField(required=False, min_value=0, max_value=MAX_BLOCK, label="As of block")
+    q = forms.CharField(required=False, max_length=100, label="Search", help_text="Holder name, reference or wallet.")
+
+    def as_of(self) -> AsOf:
+        if not self.is_valid():
+            return NOW
+        day, block = self.cleaned_data.get("date"), self.cleaned_data.get("block")
+        return AsOf(block=block, at=as_of_end_of_day(day) if day else None)
+
+
+class PeriodForm(FormStyleMixin, forms.Form):
+    """A journal period: from the start of `since` to the end of `until` (UTC); either may be left open."""
+
+    mark_optional = True
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError("The period starts after it ends: swap the dates.")
+        return data
+
+    def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        if not self.is_valid():
+            return None, None
+        since, until = self.cleaned_data.get("since"), self.cleaned_data.get("until")
+        start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.UTC) if since else None
+        end = dt.datetime.combine(until, dt.time.max, tzinfo=dt.UTC) if until else None
+        return start, end
+
+
+class DifferenceFilterForm(forms.Form):
+    state = forms.ChoiceField(choices=list(DIFFERENCE_STATES.items()), required=False)
+
+    def state_value(self) -> str:
+        return (self.cleaned_data.get("state") if self.is_valid() else "") or "open"
+
+
+class ApiTokenForm(FormStyleMixin, forms.Form):
+    mark_optional = True
+    name = forms.CharField(max_length=100, help_text="What will use the token, e.g. “nightly reconciliation”.")
+    expires_on = forms.DateField(
+        required=False,
+        label="Expires on",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The token stops working at the start of this day (UTC). Leave empty for no expiry.",
+    )
+
+    def clean_expires_on(self) -> dt.date | None:
+        day = self.cleaned_data.get("expires_on")
+        if day is not None and day <= timezone.now().date():
+            raise forms.ValidationError("Choose a day after today.")
+        return day
+
+    def expires_at(self) -> dt.datetime | None:
+        day = self.cleaned_data.get("expires_on")
+        return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC) if day else None

@@ -1,6 +1,9 @@
 from django.urls import path
 
-from registry.views import cap_table, exports, portfolio, token_admin
+from registry import api
+from registry.views import cap_table, exports, portfolio, token_admin, transfer_agent
+
+REGISTER = "issuers/<slug:slug>/registry/<uuid:public_id>"
 
 urlpatterns = [
     path("portfolio/", portfolio.portfolio, name="portfolio"),
@@ -56,4 +59,32 @@ urlpatterns = [
         exports.master_file_csv,
         name="registry_master_file_csv",
     ),
+    path("registry/", transfer_agent.transfer_agent_home, name="transfer_agent_home"),
+    path("registry/api-tokens/", transfer_agent.api_tokens, name="api_tokens"),
+    path("registry/api-tokens/<int:token_id>/revoke/", transfer_agent.api_token_revoke_view, name="api_token_revoke"),
+    path(f"{REGISTER}/holdings/", transfer_agent.registry_holdings, name="registry_holdings"),
+    path(f"{REGISTER}/journal/", transfer_agent.registry_journal, name="registry_journal"),
+    path(f"{REGISTER}/control-book/", transfer_agent.registry_control_book, name="registry_control_book"),
+    path(
+        f"{REGISTER}/control-book/authorizations/<int:authorization_id>/document/",
+        transfer_agent.registry_authorization_document,
+        name="registry_authorization_document",
+    ),
+    path(f"{REGISTER}/differences/", transfer_agent.registry_differences, name="registry_differences"),
+]
+
+API_TOKEN = "registry/tokens/<uuid:public_id>"
+
+api_urlpatterns = [
+    path("registry/issuers/", api.RegisterListApi.as_view(), name="api_registry_issuers"),
+    path(f"{API_TOKEN}/holders/", api.HolderListApi.as_view(), name="api_registry_holders"),
+    path(f"{API_TOKEN}/holdings/", api.HoldingListApi.as_view(), name="api_registry_holdings"),
+    path(f"{API_TOKEN}/journal/", api.JournalApi.as_view(), name="api_registry_journal"),
+    path(f"{API_TOKEN}/control-book/", api.ControlBookApi.as_view(), name="api_registry_control_book"),
+    path(
+        f"{API_TOKEN}/control-book/authorizations/<int:authorization_id>/document/",
+        api.AuthorizationDocumentApi.as_view(),
+        name="api_registry_authorization_document",
+    ),
+    path(f"{API_TOKEN}/differences/", api.DifferenceListApi.as_view(), name="api_registry_differences"),
 ]

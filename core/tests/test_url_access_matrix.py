@@ -70,6 +70,14 @@ API_MISSING = dict(zip(ROLES, (403, 404, 404, 404, 404, 404, 404, 404), strict=T
 REGISTRY = dict(zip(ROLES, (302, 403, 403, 200, 403, 200, 403, 403), strict=True))
 REGISTRY_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 404, 403, 403), strict=True))
 REGISTRY_POST_EMPTY = dict(zip(ROLES, (302, 403, 403, 400, 403, 400, 403, 403), strict=True))
+# Registers: whoever reads an issuer's register somewhere (its admins and transfer agents); each register
+# then checks the role at its own issuer.
+REGISTRY_READERS = dict(zip(ROLES, (302, 403, 200, 200, 403, 200, 403, 403), strict=True))
+REGISTRY_READERS_MISSING = dict(zip(ROLES, (302, 403, 404, 404, 403, 404, 403, 403), strict=True))
+REGISTER_MISSING = dict(zip(ROLES, (302, 403, 403, 404, 403, 404, 403, 403), strict=True))
+# The registry API takes a token, so a caller without one is asked for it (401).
+API_REGISTRY_READERS = dict(zip(ROLES, (401, 403, 200, 200, 403, 200, 403, 403), strict=True))
+API_REGISTER_MISSING = dict(zip(ROLES, (401, 404, 404, 404, 404, 404, 404, 404), strict=True))
 # Django's admin: staff with MFA only; everyone else is sent to the portal's login.
 ADMIN = dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 200, 302), strict=True))
 
@@ -81,7 +89,8 @@ def _all(status: int) -> dict[str, int]:
 # (method, expectations) per URL name.
 MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "landing": ("GET", PUBLIC),
-    "home": ("GET", SIGNED_IN),
+    # A transfer agent's dashboard is their registers: they are sent on to them.
+    "home": ("GET", dict(zip(ROLES, (302, 200, 200, 200, 200, 302, 200, 200), strict=True))),
     "issuer_overview": ("GET", ISSUER_MEMBERS),
     "issuer_team": ("GET", ISSUER_TEAM),
     "issuer_team_remove": ("POST", ISSUER_TEAM_POST),
@@ -164,6 +173,22 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "cap_table": ("GET", REGISTRY_VIEW_MISSING),
     "holder_detail": ("GET", REGISTRY_VIEW_MISSING),
     "holder_count_policy": ("POST", OFFERING_MANAGE_MISSING),
+    # transfer agents' registers, read-only (registry/views/transfer_agent.py, registry/api.py)
+    "transfer_agent_home": ("GET", REGISTRY_READERS),
+    "api_tokens": ("GET", REGISTRY_READERS),
+    "api_token_revoke": ("POST", REGISTRY_READERS_MISSING),
+    "registry_holdings": ("GET", REGISTER_MISSING),
+    "registry_journal": ("GET", REGISTER_MISSING),
+    "registry_control_book": ("GET", REGISTER_MISSING),
+    "registry_authorization_document": ("GET", REGISTER_MISSING),
+    "registry_differences": ("GET", REGISTER_MISSING),
+    "api_registry_issuers": ("GET", API_REGISTRY_READERS),
+    "api_registry_holders": ("GET", API_REGISTER_MISSING),
+    "api_registry_holdings": ("GET", API_REGISTER_MISSING),
+    "api_registry_journal": ("GET", API_REGISTER_MISSING),
+    "api_registry_control_book": ("GET", API_REGISTER_MISSING),
+    "api_registry_authorization_document": ("GET", API_REGISTER_MISSING),
+    "api_registry_differences": ("GET", API_REGISTER_MISSING),
     "issuer_offerings": ("GET", ISSUER_MEMBERS),
     "offering_create": ("GET", OFFERING_MANAGE),
     "offering_edit": ("GET", OFFERING_MANAGE_MISSING),
@@ -328,6 +353,8 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "token": "not-a-real-token",
         "distribution_id": "00000000-0000-4000-8000-000000000007",
         "holder": "0x000000000000000000000000000000000000dead",
+        "token_id": "999999",
+        "authorization_id": "999999",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

@@ -161,6 +161,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
+    # Per user and scope, in the default cache (set CACHE_URL to Redis when several processes serve).
+    "DEFAULT_THROTTLE_RATES": {"registry": env.str("REGISTRY_API_RATE", default="120/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tessera API",

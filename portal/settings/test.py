@@ -12,7 +12,7 @@ os.environ.setdefault("KYC_VENDOR_API_URL", "https://kyc-vendor.invalid/v1")
 os.environ.setdefault("SANCTIONS_LIST_URL", "")
 
 from .base import *
-from .base import ANVIL_DEV_ADDRESS, ANVIL_DEV_KEY, CHAIN_SENDERS, DATABASES, VAR_DIR, env
+from .base import ANVIL_DEV_ADDRESS, ANVIL_DEV_KEY, CACHES, CHAIN_SENDERS, DATABASES, REST_FRAMEWORK, VAR_DIR, env
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast hashing; tests only
@@ -31,6 +31,10 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 CELERY_BROKER_URL = env.str(
     "CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / f'test-celery-broker-{TEST_RUN_ID}.sqlite3'}"
 )
+# Two runs (or two xdist workers) sharing one Redis cache keep their own counts (API throttling).
+CACHES["default"]["KEY_PREFIX"] = f"test-{TEST_RUN_ID}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+# Tests walk whole registers through the API; the throttling tests set a small rate themselves.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"registry": "100000/minute"}}
 # The test runner empties tables between transactional tests; the guards tests install them themselves.
 AUDIT_APPEND_ONLY_GUARD = False
 
