@@ -59,7 +59,7 @@ logger = logging.getLogger(__name__)
 
 
 @require_http_methods(["GET", "POST"])
-@access_required(Perm.INVESTOR_SELF)
+@access_required(Perm.INVESTOR_SELF, writes_on_get=True)  # opening it starts the visitor's investor profile
 def onboarding_submit_page(request: HttpRequest) -> HttpResponse:
     investor = investor_profile_ensure(user=signed_in_user(request))
     form = SubmitForm(request.POST or None)

@@ -113,6 +113,21 @@ def registry_issuer_ids(user: Any) -> list[int]:
     return sorted(pk for pk, role in memberships_of(user).items() if Perm.REGISTRY_VIEW in ROLE_GRANTS.get(role, ()))
 
 
+# Roles that only read: someone who holds nothing but these changes nothing anywhere, not even as an
+# investor on the platform whose records they keep, except where a view says a read-only role may post
+# (their own API tokens, an export of what they may read).
+READ_ONLY_ROLES = frozenset({Role.TRANSFER_AGENT})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+READ_ONLY_REFUSAL = "Your role is read-only: it changes nothing here."
+
+
+def holds_read_only_roles_only(user: Any) -> bool:
+    if not getattr(user, "is_authenticated", False) or user.is_staff or getattr(user, "platform_compliance", False):
+        return False
+    roles = set(memberships_of(user).values())
+    return bool(roles) and roles <= READ_ONLY_ROLES
+
+
 def is_privileged(user: Any) -> bool:
     """Holds a role whose pages need a second factor: issuer roles, platform compliance, staff."""
     return bool(
@@ -172,10 +187,13 @@ class Decision(StrEnum):
     DENY = "deny"
 
 
-def decide(user: Any, perm: Perm, obj: Any = None) -> Decision:
+def decide(user: Any, perm: Perm, obj: Any = None, *, writes: bool = False) -> Decision:
+    """`writes`: the request would change something (an unsafe method the view does not open to read-only roles)."""
     if not getattr(user, "is_authenticated", False):
         return Decision.LOGIN
     if not can(user, perm, obj):
+        return Decision.DENY
+    if writes and holds_read_only_roles_only(user):
         return Decision.DENY
     if privileged(perm) and not has_mfa(user):
         return Decision.ENROLL_MFA
@@ -188,21 +206,39 @@ MFA_REQUIRED_MESSAGE = (
 )
 
 
-def require(request: HttpRequest, perm: Perm, obj: Any = None) -> HttpResponse | None:
+def require(
+    request: HttpRequest,
+    perm: Perm,
+    obj: Any = None,
+    *,
+    read_only_roles_may_post: bool = False,
+    writes_on_get: bool = False,
+) -> HttpResponse | None:
     """For pages: None when allowed, else the response to send (login, the page that explains how a factor is
     enrolled, or 403). A password alone never leads to an enrolment page: see `core.invitations`."""
-    decision = decide(request.user, perm, obj)
+    writes = (writes_on_get or request.method not in SAFE_METHODS) and not read_only_roles_may_post
+    decision = decide(request.user, perm, obj, writes=writes)
     if decision == Decision.ALLOW:
         return None
     if decision == Decision.LOGIN:
         return redirect_to_login(request.get_full_path())
     if decision == Decision.ENROLL_MFA:
         return redirect("mfa_required")
+    if writes and can(request.user, perm, obj):
+        raise PermissionDenied(READ_ONLY_REFUSAL)
     raise PermissionDenied("You do not have access to this page.")
 
 
-def access_required(perm: Perm, *, issuer_kwarg: str | None = None) -> Callable[..., Any]:
-    """Page decorator. With `issuer_kwarg`, the URL's issuer slug is loaded and passed as `issuer`."""
+def access_required(
+    perm: Perm,
+    *,
+    issuer_kwarg: str | None = None,
+    read_only_roles_may_post: bool = False,
+    writes_on_get: bool = False,
+) -> Callable[..., Any]:
+    """Page decorator. With `issuer_kwarg`, the URL's issuer slug is loaded and passed as `issuer`;
+    `read_only_roles_may_post` opens a post to roles that otherwise only read (see READ_ONLY_ROLES);
+    `writes_on_get` marks a page that records something when it is merely opened."""
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
@@ -211,7 +247,9 @@ def access_required(perm: Perm, *, issuer_kwarg: str | None = None) -> Callable[
             if issuer_kwarg:
                 obj = get_object_or_404(Issuer, slug=kwargs.pop(issuer_kwarg))
                 kwargs["issuer"] = obj
-            refusal = require(request, perm, obj)
+            refusal = require(
+                request, perm, obj, read_only_roles_may_post=read_only_roles_may_post, writes_on_get=writes_on_get
+            )
             if refusal is not None:
                 return refusal
             return view(request, *args, **kwargs)
@@ -229,9 +267,12 @@ class AccessPermission(BasePermission):
 
     def _decide(self, request: Request, view: Any, obj: Any) -> bool:
         perm: Perm = view.access_perm
-        decision = decide(request.user, perm, obj)
+        writes = request.method not in SAFE_METHODS and not getattr(view, "read_only_roles_may_post", False)
+        decision = decide(request.user, perm, obj, writes=writes)
         if decision == Decision.ENROLL_MFA:
             self.message = MFA_REQUIRED_MESSAGE
+        elif decision == Decision.DENY and writes and can(request.user, perm, obj):
+            self.message = READ_ONLY_REFUSAL
         return decision == Decision.ALLOW
 
     def has_permission(self, request: Request, view: Any) -> bool:

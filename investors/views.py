@@ -51,6 +51,9 @@ from investors.services.profiles import (
 from investors.services.tax import tax_form_kind_for, tax_form_sign
 from investors.services.wallets import wallet_remove
 
+# Opening any onboarding page starts the visitor's investor profile, so roles that only read are kept out.
+investor_page = access_required(Perm.INVESTOR_SELF, writes_on_get=True)
+
 
 def _investor(request: HttpRequest) -> InvestorProfile:
     return investor_profile_ensure(user=signed_in_user(request))
@@ -88,7 +91,7 @@ def _next(investor: InvestorProfile, after: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@access_required(Perm.INVESTOR_SELF)
+@investor_page
 def onboarding_start(request: HttpRequest) -> HttpResponse:
     investor = _investor(request)
     form = forms.KindForm(request.POST or None, initial={"kind": investor.kind})
@@ -105,7 +108,7 @@ def onboarding_start(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@access_required(Perm.INVESTOR_SELF)
+@investor_page
 def onboarding_details(request: HttpRequest) -> HttpResponse:
     investor = _investor(request)
     if not investor.kind:
@@ -127,7 +130,7 @@ def onboarding_details(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@access_required(Perm.INVESTOR_SELF)
+@investor_page
 def onboarding_owners(request: HttpRequest) -> HttpResponse:
     investor = _investor(request)
     if not investor.is_entity:
@@ -153,7 +156,7 @@ def onboarding_owners(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@access_required(Perm.INVESTOR_SELF)
+@investor_page
 def onboarding_owner_remove(request: HttpRequest, owner_id: int) -> HttpResponse:
     investor = _investor(request)
     owner = get_object_or_404(BeneficialOwner, pk=owner_id, investor=investor)
@@ -167,7 +170,7 @@ def onboarding_owner_remove(request: HttpRequest, owner_id: int) -> HttpResponse
 
 
 @require_http_methods(["GET", "POST"])
-@access_required(Perm.INVESTOR_SELF)
+@investor_page
 def onboarding_documents(request: HttpRequest) -> HttpResponse:
     investor = _investor(request)
     if not investor.kind:
@@ -205,7 +208,7 @@ def onboarding_documents(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@access_required(Perm.INVESTOR_SELF)
+@investor_page
 def onboarding_document_remove(request: HttpRequest, public_id: str) -> HttpResponse:
     investor = _investor(request)
     document = get_object_or_404(InvestorDocument, public_id=public_id, investor=investor, removed_at__isnull=True)
@@ -220,7 +223,7 @@ def onboarding_document_remove(request: HttpRequest, public_id: str) -> HttpResp
     return redirect("onboarding_documents")
 
 
-@access_required(Perm.INVESTOR_SELF)
+@investor_page
 def investor_document_file(request: HttpRequest, public_id: str) -> HttpResponseBase:
     """The investor's own file; never from a public URL."""
     document = InvestorDocument.objects.filter(public_id=public_id, investor__user=signed_in_user(request)).first()
@@ -243,7 +246,7 @@ def document_response(document: InvestorDocument) -> HttpResponseBase:
 
 
 @require_http_methods(["GET", "POST"])
-@access_required(Perm.INVESTOR_SELF)
+@investor_page
 def onboarding_accreditation(request: HttpRequest) -> HttpResponse:
     investor = _investor(request)
     if not investor.kind:
@@ -304,7 +307,7 @@ def onboarding_accreditation(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@access_required(Perm.INVESTOR_SELF)
+@investor_page
 def onboarding_tax(request: HttpRequest) -> HttpResponse:
     investor = _investor(request)
     if "details" not in investor.steps_saved:
@@ -344,7 +347,7 @@ def onboarding_tax(request: HttpRequest) -> HttpResponse:
     )
 
 
-@access_required(Perm.INVESTOR_SELF)
+@investor_page
 def onboarding_wallets(request: HttpRequest) -> HttpResponse:
     investor = _investor(request)
     return _page(
@@ -359,7 +362,7 @@ def onboarding_wallets(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@access_required(Perm.INVESTOR_SELF)
+@investor_page
 def onboarding_wallet_remove(request: HttpRequest, wallet_id: int) -> HttpResponse:
     investor = _investor(request)
     wallet = get_object_or_404(Wallet, pk=wallet_id, investor=investor, removed_at__isnull=True)
@@ -372,7 +375,7 @@ def onboarding_wallet_remove(request: HttpRequest, wallet_id: int) -> HttpRespon
     return redirect("onboarding_wallets")
 
 
-@access_required(Perm.INVESTOR_SELF)
+@investor_page
 def investor_status_page(request: HttpRequest) -> HttpResponse:
     investor = _investor(request)
     return _page(

@@ -86,6 +86,12 @@ def _all(status: int) -> dict[str, int]:
     return dict.fromkeys(ROLES, status)
 
 
+def read_only_refused(statuses: dict[str, int]) -> dict[str, int]:
+    """A page that writes (on a post, or when opened, like onboarding): refused to a transfer agent, whose
+    role only reads (core.access.READ_ONLY_ROLES)."""
+    return {**statuses, "agent": 403}
+
+
 # (method, expectations) per URL name.
 MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "landing": ("GET", PUBLIC),
@@ -124,21 +130,21 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "api_schema": ("GET", PUBLIC),
     "api_docs": ("GET", PUBLIC),
     # investor onboarding (investors/) and compliance review (compliance/)
-    "onboarding_start": ("GET", SIGNED_IN),
-    "onboarding_details": ("GET", ONBOARDING_LATER_STEP),
-    "onboarding_owners": ("GET", ONBOARDING_LATER_STEP),
-    "onboarding_owner_remove": ("POST", OWN_OBJECT_POST),
-    "onboarding_documents": ("GET", ONBOARDING_LATER_STEP),
-    "onboarding_document_remove": ("POST", OWN_OBJECT_POST),
-    "investor_document_file": ("GET", OWN_OBJECT_POST),
-    "onboarding_accreditation": ("GET", ONBOARDING_LATER_STEP),
-    "onboarding_tax": ("GET", ONBOARDING_LATER_STEP),
-    "onboarding_wallets": ("GET", SIGNED_IN),
-    "onboarding_wallet_remove": ("POST", OWN_OBJECT_POST),
-    "investor_status": ("GET", SIGNED_IN),
-    "onboarding_submit": ("GET", SIGNED_IN),
-    "api_wallet_challenge": ("POST", API_POST_EMPTY),
-    "api_wallet_link": ("POST", API_POST_EMPTY),
+    "onboarding_start": ("GET", read_only_refused(SIGNED_IN)),
+    "onboarding_details": ("GET", read_only_refused(ONBOARDING_LATER_STEP)),
+    "onboarding_owners": ("GET", read_only_refused(ONBOARDING_LATER_STEP)),
+    "onboarding_owner_remove": ("POST", read_only_refused(OWN_OBJECT_POST)),
+    "onboarding_documents": ("GET", read_only_refused(ONBOARDING_LATER_STEP)),
+    "onboarding_document_remove": ("POST", read_only_refused(OWN_OBJECT_POST)),
+    "investor_document_file": ("GET", read_only_refused(OWN_OBJECT_POST)),
+    "onboarding_accreditation": ("GET", read_only_refused(ONBOARDING_LATER_STEP)),
+    "onboarding_tax": ("GET", read_only_refused(ONBOARDING_LATER_STEP)),
+    "onboarding_wallets": ("GET", read_only_refused(SIGNED_IN)),
+    "onboarding_wallet_remove": ("POST", read_only_refused(OWN_OBJECT_POST)),
+    "investor_status": ("GET", read_only_refused(SIGNED_IN)),
+    "onboarding_submit": ("GET", read_only_refused(SIGNED_IN)),
+    "api_wallet_challenge": ("POST", read_only_refused(API_POST_EMPTY)),
+    "api_wallet_link": ("POST", read_only_refused(API_POST_EMPTY)),
     "compliance_queue": ("GET", COMPLIANCE),
     "compliance_investor": ("GET", COMPLIANCE_APPLICANT),
     "compliance_application_decide": ("POST", COMPLIANCE_APPLICANT),
@@ -161,7 +167,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "subscription_status": ("GET", NO_SUCH_OWN),
     "subscription_sign": ("GET", NO_SUCH_OWN),
     "subscription_pay": ("GET", NO_SUCH_OWN),
-    "subscription_cancel": ("POST", NO_SUCH_OWN),
+    "subscription_cancel": ("POST", read_only_refused(NO_SUCH_OWN)),
     "subscription_reconfirm": ("GET", NO_SUCH_OWN),
     "subscription_agreement": ("GET", NO_SUCH_OWN),
     "portfolio": ("GET", SIGNED_IN),
@@ -228,8 +234,8 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "distribution_decide": ("POST", DISTRIBUTIONS_MISSING),
     "distribution_cancel": ("POST", DISTRIBUTIONS_MISSING),
     "api_offering_list": ("GET", API_SIGNED_IN),
-    "api_offering_eligibility": ("POST", API_MISSING),
-    "api_subscription_create": ("POST", API_MISSING),
+    "api_offering_eligibility": ("POST", read_only_refused(API_MISSING)),
+    "api_subscription_create": ("POST", read_only_refused(API_MISSING)),
     # django-allauth
     "account_login": ("GET", SIGNED_OUT),
     "account_signup": ("GET", SIGNED_OUT),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from compliance.exemptions import Exemption
 from investors.models import InvestorProfile, Wallet, WalletKind
@@ -14,9 +17,12 @@ from offerings.models import Offering, SubscriptionStatus
 from offerings.services.closing import closing_advance, offering_close
 from offerings.services.offerings import offering_publish
 from offerings.tests.support import offering_draft, subscribed, wire_received
+from registry.selectors.ledger import ledger_block
+from registry.services.control_book import authorization_record
+from registry.services.reconciliation import reconcile
 from tokens.models import ContractDeployment
 from tokens.services import portal_registry_ensure
-from tokens.tests.support import WALLETS, drain
+from tokens.tests.support import WALLETS, Chain, chain_indexed, contract_send, drain
 
 
 @dataclass
@@ -63,3 +69,44 @@ def offering_closed(cast, rpc_url: str, *, exemption: str) -> Closed:
     closing_advance(offering_id=offering.pk)
     token = ContractDeployment.objects.get(owner_ref=offering.owner_ref)
     return Closed(offering=offering, token=token, alice=alice, bob=bob, carol=carol, rpc_url=rpc_url)
+
+
+RESOLUTION = b"%PDF-1.4 Board resolution: 1,000 Class A units authorized\n%%EOF"
+
+
+@dataclass
+class Register:
+    closed: Closed
+    before_transfer: int  # the last block before Alice sold to Carol
+    sale: str  # Alice → Carol, outside the portal
+    planted: str  # a mint with the agent key outside the portal: a record difference
+
+
+def _send(closed: Closed, sender: str, function: str, *args: object) -> str:
+    receipt = contract_send(closed.rpc_url, sender, closed.token.address, "SecurityToken", function, *args)
+    assert receipt["status"] == 1
+    return "0x" + bytes(receipt["transactionHash"]).hex()
+
+
+@pytest.fixture
+def register(cast, closed: Closed) -> Register:
+    """Alice 200, Bob 300 minted at the closing and 1,000 authorized; then Alice sold 80 to Carol and 40
+    were minted to Bob with the agent key outside the portal; indexed and reconciled."""
+    authorization_record(
+        offering=closed.offering,
+        authorized_quantity=1_000,
+        description="Board resolution: Class A units",
+        document=SimpleUploadedFile("resolution.pdf", RESOLUTION, "application/pdf"),
+        authorized_on=dt.date(2026, 11, 2),
+        actor=cast.admin,
+    )
+    chain_indexed(closed.rpc_url)
+    reconcile(offering=closed.offering)
+    before = ledger_block(offering=closed.offering)
+    assert before is not None
+    Chain(rpc_url=closed.rpc_url).rpc("evm_mine", [])
+    sale = _send(closed, WALLETS[0], "transfer", WALLETS[3], 80)
+    planted = _send(closed, settings.ANVIL_DEV_ADDRESS, "mint", WALLETS[2], 40)
+    chain_indexed(closed.rpc_url)
+    reconcile(offering=closed.offering)
+    return Register(closed=closed, before_transfer=before, sale=sale, planted=planted)

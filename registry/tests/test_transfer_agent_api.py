@@ -5,12 +5,9 @@ its own issuers only; revoked, expired or orphaned tokens fail; calls past the r
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import pytest
-from django.conf import settings
 from django.core.cache import cache
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
@@ -19,52 +16,10 @@ from core.services import api_token_create, api_token_revoke, membership_revoke
 from core.tests.factories import MembershipFactory
 from core.tests.support import Cast
 from registry.models import LedgerPosting, PostingKind
-from registry.selectors.ledger import ledger_block
-from registry.services.control_book import authorization_record
-from registry.services.reconciliation import reconcile
-from registry.tests.conftest import Closed
-from tokens.tests.support import WALLETS, Chain, chain_indexed, contract_send
+from registry.tests.conftest import RESOLUTION, Closed, Register
+from tokens.tests.support import WALLETS
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
-
-RESOLUTION = b"%PDF-1.4 Board resolution: 1,000 Class A units authorized\n%%EOF"
-
-
-@dataclass
-class Register:
-    closed: Closed
-    before_transfer: int  # the last block before Alice sold to Carol
-    sale: str  # Alice → Carol, outside the portal
-    planted: str  # a mint with the agent key outside the portal: a record difference
-
-
-def _send(closed: Closed, sender: str, function: str, *args: object) -> str:
-    receipt = contract_send(closed.rpc_url, sender, closed.token.address, "SecurityToken", function, *args)
-    assert receipt["status"] == 1
-    return "0x" + bytes(receipt["transactionHash"]).hex()
-
-
-@pytest.fixture
-def register(cast: Cast, closed: Closed) -> Register:
-    """Alice 200, Bob 300 minted at the closing; Alice sold 80 to Carol; 40 minted outside the portal."""
-    authorization_record(
-        offering=closed.offering,
-        authorized_quantity=1_000,
-        description="Board resolution: Class A units",
-        document=SimpleUploadedFile("resolution.pdf", RESOLUTION, "application/pdf"),
-        authorized_on=dt.date(2026, 11, 2),
-        actor=cast.admin,
-    )
-    chain_indexed(closed.rpc_url)
-    reconcile(offering=closed.offering)
-    before = ledger_block(offering=closed.offering)
-    assert before is not None
-    Chain(rpc_url=closed.rpc_url).rpc("evm_mine", [])
-    sale = _send(closed, WALLETS[0], "transfer", WALLETS[3], 80)
-    planted = _send(closed, settings.ANVIL_DEV_ADDRESS, "mint", WALLETS[2], 40)
-    chain_indexed(closed.rpc_url)
-    reconcile(offering=closed.offering)
-    return Register(closed=closed, before_transfer=before, sale=sale, planted=planted)
 
 
 def _token_client(user: User) -> tuple[Client, ApiToken]:
@@ -72,7 +27,7 @@ def _token_client(user: User) -> tuple[Client, ApiToken]:
     return Client(HTTP_AUTHORIZATION=f"Token {secret}"), token
 
 
-def _walk(client: Client, url: str, **params: object) -> list[dict]:
+def _walk(client: Client, url: str, **params: str | int) -> list[dict]:
     """Every row of a cursor-paginated list, following `next` to the end."""
     rows: list[dict] = []
     response = client.get(url, params)
@@ -128,7 +83,7 @@ def test_an_agent_token_reads_the_whole_register_of_its_issuer(cast: Cast, regis
     assert (book["authorized"], book["issued"], book["ledger_total"], book["on_chain_supply"]) == (1000, 500, 540, 540)
     (authorization,) = book["authorizations"]
     document = client.get(authorization["document_url"])
-    assert document.status_code == 200 and b"".join(document.streaming_content) == RESOLUTION
+    assert document.status_code == 200 and document.getvalue() == RESOLUTION
     assert document["X-Document-SHA256"] == authorization["document_sha256"]
 
     (difference,) = _walk(client, f"{base}/differences/")

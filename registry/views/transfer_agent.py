@@ -181,7 +181,7 @@ def registry_differences(request: HttpRequest, issuer: Issuer, public_id: Any) -
 
 
 @require_http_methods(["GET", "POST"])
-@access_required(Perm.REGISTRY_READER)
+@access_required(Perm.REGISTRY_READER, read_only_roles_may_post=True)  # their own tokens only
 def api_tokens(request: HttpRequest) -> HttpResponse:
     """Make and list one's API tokens; a new token's secret is shown on this response only."""
     user = signed_in_user(request)
@@ -210,7 +210,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@access_required(Perm.REGISTRY_READER)
+@access_required(Perm.REGISTRY_READER, read_only_roles_may_post=True)  # their own tokens only
 def api_token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     user = signed_in_user(request)
     token = get_object_or_404(ApiToken, pk=token_id, user=user)  # someone else's token does not exist here
