@@ -166,8 +166,12 @@ API_TOKEN_LONGEST = dt.timedelta(days=366 * 2)
 
 
 @transaction.atomic
-def api_token_create(*, actor: User, name: str, expires_at: dt.datetime | None = None) -> tuple[ApiToken, str]:
-    """Make a personal API token for `actor`; returns the token and its secret, which is never shown again."""
+def api_token_create(
+    *, actor: User, name: str, expires_at: dt.datetime | None = None, secret: str | None = None
+) -> tuple[ApiToken, str]:
+    """Make a personal API token for `actor`; returns the token and its secret, which is never shown again.
+
+    `secret` is for the demo only, whose published token must survive a reseed; anyone else gets 256 random bits."""
     name = (name or "").strip()
     if not name:
         raise ApplicationError("Name the token after what will use it, e.g. “nightly reconciliation”.", code="name")
@@ -186,7 +190,9 @@ def api_token_create(*, actor: User, name: str, expires_at: dt.datetime | None =
     )
     if active.count() >= API_TOKENS_ACTIVE_MAX:
         raise Conflict(f"You have {API_TOKENS_ACTIVE_MAX} active tokens; revoke one you no longer use first.")
-    secret = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    if secret is not None and (not secret.startswith(API_TOKEN_PREFIX) or len(secret) < 36):
+        raise ApplicationError("A chosen secret needs the token prefix and 32 characters after it.", code="secret")
+    secret = secret or API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=actor, name=name, prefix=secret[:12], key_hash=ApiToken.hash_of(secret), expires_at=expires_at
     )

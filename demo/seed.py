@@ -27,9 +27,9 @@ from compliance.services.sanctions import (
 )
 from core.invitations import invitation_create
 from core.mfa import totp_enroll
-from core.models import Invitation, Issuer, Role, User
+from core.models import ApiToken, Invitation, Issuer, Role, User
 from core.money import Money
-from core.services import issuer_create, membership_grant, platform_compliance_set
+from core.services import api_token_create, issuer_create, membership_grant, platform_compliance_set
 from demo import documents as pdfs
 from distributions.models import AmountBasis, Distribution, DistributionKind, PaymentMethod
 from distributions.services.declaring import DistributionInput, distribution_declare
@@ -67,6 +67,9 @@ DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 DEMO_ISSUER_SLUG = "harbor-street"
 # Invited to the team and not yet accepted: the team page shows an open invitation.
 DEMO_INVITEE = "analyst@harborstreet.example"
+# The transfer agent's API token, published so the read-only API can be tried with curl. Demo only.
+DEMO_AGENT_EMAIL = "agent@ledgertransfer.example"
+DEMO_API_TOKEN = "tsa_demo-transfer-agent-read-only-registry-2026"
 SANCTIONS_FIXTURE = Path(settings.BASE_DIR) / "compliance" / "fixtures" / "ofac"
 # anvil's dev accounts #1 and #2: public keys of a local chain, recorded as custodial wallets.
 ALICE_WALLET = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -512,6 +515,7 @@ def demo_seed(*, site: str = "http://127.0.0.1:8000") -> DemoSeed:
             platform_compliance_set(actor=staff, user=user, granted=True)
     team = demo_team()
     _pending_invitation(seed, team, site)
+    _agent_api_token(seed)
     _sanctions(seed, staff)
     _investor(seed, team, ALICE, accredited=True)
     _investor(seed, team, BOB, accredited=False)
@@ -528,6 +532,14 @@ def _pending_invitation(seed: DemoSeed, team: DemoTeam, site: str) -> None:
         return
     invitation_create(actor=team.admin, email=DEMO_INVITEE, role=Role.COMPLIANCE_OFFICER, site=site, issuer=team.issuer)
     seed.done.append(f"{DEMO_INVITEE} invited as compliance officer (pending on the team page).")
+
+
+def _agent_api_token(seed: DemoSeed) -> None:
+    """The transfer agent's published API token, made once through the service (audited as usual)."""
+    if ApiToken.objects.filter(key_hash=ApiToken.hash_of(DEMO_API_TOKEN)).exists():
+        return
+    api_token_create(actor=demo_user(DEMO_AGENT_EMAIL), name="Demo: read-only registry API", secret=DEMO_API_TOKEN)
+    seed.done.append("The transfer agent's API token made.")
 
 
 def _authorization(seed: DemoSeed, team: DemoTeam, fund: Offering, today: dt.date) -> None:
@@ -637,5 +649,7 @@ def login_lines(url: str) -> list[str]:
     lines += [
         f"Two-factor accounts share the authenticator secret {DEMO_TOTP_SECRET};",
         "add it to an authenticator app, or run `make otp` in another terminal for the current code.",
+        f"The transfer agent's read-only API token ({DEMO_AGENT_EMAIL}): {DEMO_API_TOKEN}",
+        f'  curl -H "Authorization: Token {DEMO_API_TOKEN}" {url}/api/v1/registry/issuers/',
     ]
     return lines

@@ -9,13 +9,14 @@ from compliance.models import SanctionsList
 from compliance.services.sanctions import active_list
 from core.access import has_mfa
 from core.audit import audit_chain_verify
-from core.models import AuditEvent, Invitation, IssuerMembership, User
+from core.models import ApiToken, AuditEvent, Invitation, IssuerMembership, User
 from demo.chain import FAUCET_DOLLARS, demo_chain
 from demo.seed import (
     ALICE,
     ALICE_NEW_WALLET,
     ALICE_WALLET,
     BOB_WALLET,
+    DEMO_API_TOKEN,
     DEMO_INVITEE,
     DEMO_LOGINS,
     DEMO_PASSWORD,
@@ -64,6 +65,10 @@ def test_demo_data_loads_twice_without_changing_anything_the_second_time(
         assert EmailAddress.objects.get(user=user).verified
         assert has_mfa(user) == login.mfa
     assert (User.objects.count(), IssuerMembership.objects.count()) == (8, 4)
+    # The transfer agent's printed API token reads the registers; it was made once.
+    assert DEMO_API_TOKEN in first and DEMO_API_TOKEN in second and ApiToken.objects.count() == 1
+    api = Client(HTTP_AUTHORIZATION=f"Token {DEMO_API_TOKEN}").get("/api/v1/registry/issuers/")
+    assert api.status_code == 200 and api.json()[0]["slug"] == "harbor-street"
     # Identity is decided by a platform compliance person, who holds no issuer role.
     identity = User.objects.get(email="identity@tessera.local")
     assert identity.platform_compliance and not identity.memberships.exists()

@@ -214,3 +214,32 @@ def test_calls_past_the_rate_get_429_with_the_usual_error_shape(cast: Cast, clos
     cache.delete(f"throttle_registry_{cast.admin.pk}")
     admin, _ = _token_client(cast.admin)
     assert admin.get(url).status_code == 200
+
+
+def test_the_openapi_schema_describes_every_registry_endpoint_with_its_types(client: Client) -> None:
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    base = "/api/v1/registry/tokens/{public_id}"
+    paths = {
+        "/api/v1/registry/issuers/",
+        f"{base}/holders/",
+        f"{base}/holdings/",
+        f"{base}/journal/",
+        f"{base}/control-book/",
+        f"{base}/control-book/authorizations/{{authorization_id}}/document/",
+        f"{base}/differences/",
+    }
+    assert paths <= set(schema["paths"])
+    assert schema["components"]["securitySchemes"]["apiToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schema["components"]["securitySchemes"]["apiToken"]["description"],
+    }
+    holders = schema["paths"][f"{base}/holders/"]["get"]
+    assert {"cursor", "page_size", "date", "block", "search"} <= {p["name"] for p in holders["parameters"]}
+    assert {"apiToken": []} in holders["security"]
+    for path in paths:
+        assert set(schema["paths"][path]) == {"get"}  # read-only
+    holder = schema["components"]["schemas"]["RegisterHolder"]["properties"]
+    assert holder["quantity"]["type"] == "integer" and holder["wallets"]["type"] == "array"
+    posting = schema["components"]["schemas"]["JournalPosting"]["properties"]
+    assert posting["posted_late"]["type"] == "boolean" and posting["chain_time"]["format"] == "date-time"
