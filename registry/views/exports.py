@@ -50,7 +50,8 @@ def exports_page(request: HttpRequest, issuer: Issuer) -> HttpResponse:
 
 
 @require_POST
-@access_required(Perm.REGISTRY_VIEW, issuer_kwarg="slug")
+# An export is a read of the register: transfer agents, whose role only reads, may ask for one.
+@access_required(Perm.REGISTRY_VIEW, issuer_kwarg="slug", read_only_roles_may_post=True)
 def export_create(request: HttpRequest, issuer: Issuer) -> HttpResponse:
     form = ExportRequestForm(request.POST, offerings=_offerings(issuer))
     if form.is_valid():
