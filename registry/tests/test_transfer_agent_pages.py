@@ -165,7 +165,7 @@ def test_the_number_of_active_tokens_is_bounded(cast: Cast) -> None:
 def test_the_token_page_needs_two_factor_and_a_register_role(cast: Cast) -> None:
     Authenticator.objects.filter(user=cast.agent).delete()
     response = _signed_in(cast.agent).get("/registry/api-tokens/")
-    assert response.status_code == 302 and response["Location"] == "/accounts/2fa/totp/activate/"
+    assert response.status_code == 302 and response["Location"] == "/two-factor/needed/"
     assert _signed_in(cast.investor).post("/registry/api-tokens/", {"name": "mine"}).status_code == 403
     assert _signed_in(cast.compliance).get("/registry/api-tokens/").status_code == 403
     assert not ApiToken.objects.exists()

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0005_four_eyes_approvals"),
+        ("core", "0006_invitations"),
     ]
 
     operations = [
