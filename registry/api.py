@@ -417,7 +417,7 @@ class DifferenceListApi(RegistryApi, ListAPIView):
         aged = serializers.SerializerMethodField(help_text=f"Open more than {AGED_AFTER_DAYS} calendar days (17Ad-9).")
 
         def get_age_days(self, obj: RecordDifference) -> int:
-            return obj.age(self.context["now"]).days
+            return max(0, obj.age(self.context["now"]).days)  # a block stamped ahead of this clock is new
 
         def get_aged(self, obj: RecordDifference) -> bool:
             return obj.resolved_at is None and obj.aged(self.context["now"])

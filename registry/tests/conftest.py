@@ -104,6 +104,7 @@ def register(cast, closed: Closed) -> Register:
     reconcile(offering=closed.offering)
     before = ledger_block(offering=closed.offering)
     assert before is not None
+    Chain(rpc_url=closed.rpc_url).rpc("evm_increaseTime", [3600])  # the sale an hour after the closing
     Chain(rpc_url=closed.rpc_url).rpc("evm_mine", [])
     sale = _send(closed, WALLETS[0], "transfer", WALLETS[3], 80)
     planted = _send(closed, settings.ANVIL_DEV_ADDRESS, "mint", WALLETS[2], 40)

@@ -165,7 +165,7 @@ def registry_differences(request: HttpRequest, issuer: Issuer, public_id: Any) -
     rows = [
         {
             "difference": d,
-            "age_days": d.age(now).days,
+            "age_days": max(0, d.age(now).days),  # a block stamped ahead of this clock is new, not -1 days old
             "aged": d.resolved_at is None and d.aged(now),
             "tx_url": explorer_url(d.transaction_hash or None),
         }
