@@ -1,5 +1,6 @@
-"""An issuer admin freezes part of a holding and watches it reach the ledger; they propose a forced transfer with
-its court order, and a second admin reads the document, approves it, and sees the units move.
+"""An issuer admin freezes part of a holding, watches it reach the ledger and finds it on the holder's cap table
+page; they propose a forced transfer with its court order, and a second admin reads the document, approves it,
+and sees the units move.
 
 The chain is a real anvil; the test runs the chain pipeline, the indexer and the ledger in-process between
 browser steps (what the workers and the beat do) while the action page polls its progress.
@@ -99,8 +100,12 @@ def test_an_admin_freezes_an_amount_and_a_second_admin_approves_a_forced_transfe
     assert "0x" in admin.locator("#token-admin-progress").inner_text()  # the transaction hash is shown
     assert restrictions(offering=closed.offering).frozen_amounts == {ALICE_0: 50}
 
-    # The holder page shows it: 50 of Alice's 200 units are frozen, 150 free.
-    admin.get_by_role("link", name=closed.alice.legal_name).click()
+    # The cap table's page of the holder shows it, and leads back to her actions: 50 of 200 units frozen.
+    admin.get_by_role("link", name="Cap table").click()
+    admin.locator("tr.holder-row").filter(has_text=closed.alice.legal_name).get_by_role("link").first.click()
+    restricted = admin.locator(f'#holder-restrictions li[data-wallet="{ALICE_0}"]')
+    assert "50 units frozen" in restricted.inner_text()
+    admin.get_by_role("link", name="Freeze, force a transfer or recover").click()
     row = admin.locator(f'#holder-wallets tr[data-wallet="{ALICE_0}"]')
     assert re.search(r"200\s+50\s+150", row.inner_text())
 

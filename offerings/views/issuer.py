@@ -207,7 +207,6 @@ def offering_dashboard(request: HttpRequest, issuer: Issuer, public_id: Any) -> 
         "status_rows": rows,
         "can_manage": can(request.user, Perm.ISSUER_MANAGE_OFFERINGS, issuer),
         "can_record": can(request.user, Perm.ISSUER_RECORD_PAYMENTS, issuer),
-        "can_administer": can(request.user, Perm.REGISTRY_ADMINISTER, issuer),
         "refunds_open": list(payment_selectors.refunds_open(offering=offering)[:50]),
         "chart": dashboard.chart,
         "money_todo": payment_selectors.money_to_act_on(issuer=issuer)

@@ -15,7 +15,7 @@ from registry.models import (
     TokenAdminAction,
     TokenAdminState,
 )
-from registry.selectors.ledger import Restrictions, restrictions
+from registry.selectors.ledger import NOW, AsOf, Restrictions, restrictions
 from tokens.models import TxStatus
 from tokens.selectors import explorer_url, registry_wallets_confirmed
 
@@ -325,3 +325,21 @@ def token_holders(*, offering: Offering, current: Restrictions, query: str = "")
         )
     holders.sort(key=lambda h: (-h.held, h.investor.pk if h.investor else 0))
     return holders
+
+
+@dataclass(frozen=True)
+class HolderRestrictions:
+    """What limits one holder's wallets at a point on the register: the token's pause, frozen wallets and units."""
+
+    paused: bool
+    wallets: list[WalletRow]
+
+
+def holder_restrictions(*, offering: Offering, wallets: set[str], as_of: AsOf = NOW) -> HolderRestrictions:
+    current = restrictions(offering=offering, as_of=as_of)
+    rows = [
+        WalletRow(wallet=w, held=0, frozen_amount=current.frozen_amounts.get(w, 0), frozen=w in current.frozen_wallets)
+        for w in sorted(wallets)
+        if w in current.frozen_amounts or w in current.frozen_wallets
+    ]
+    return HolderRestrictions(paused=current.paused, wallets=rows)

@@ -149,6 +149,12 @@ def test_an_admin_freezes_an_amount_from_the_holder_page_and_follows_it_onto_the
     assert "registry.token_admin_progressed" in steps
     holder_page = client.get(url).content.decode()
     assert "On the ledger" in holder_page
+    # The holder's cap table page shows the frozen units too, to the transfer agent as well.
+    offering_url = f"/issuers/{cast.issuer.slug}/offerings/{posted.offering.public_id}"
+    detail = f"{offering_url}/cap-table/holders/{posted.alice.public_id.hex}/"
+    for viewer in (cast.admin, cast.agent):
+        restricted = _client(viewer).get(detail).content.decode().split('id="holder-restrictions"')[1]
+        assert "50 units frozen" in restricted.split("</section>")[0]
 
 
 def test_freezing_more_than_is_free_or_unfreezing_more_than_is_frozen_is_refused_with_the_figures(

@@ -25,6 +25,7 @@ from registry.forms import SORT_CHOICES, CapTableFilterForm, HolderCountPolicyFo
 from registry.models import HolderPosition, Lot
 from registry.selectors import cap_table as selectors
 from registry.selectors.ledger import AsOf, ledger_total, lots_held
+from registry.selectors.token_admin import holder_restrictions
 from registry.services.holder_counts import holder_count_policy_set
 from registry.templatetags.registry_tags import hundredths
 
@@ -251,17 +252,23 @@ def holder_detail(request: HttpRequest, issuer: Issuer, public_id: Any, holder: 
         )
         row.lot.lockup_label = selectors.Lockup.LABELS[row_state]  # type: ignore[attr-defined]
         row.lot.exemption_label = selectors.exemption_label(row.lot.exemption)  # type: ignore[attr-defined]
+    linked_wallets = list(Wallet.objects.filter(investor=investor).order_by("linked_at")) if investor else []
     context = {
         "issuer": issuer,
         "offering": offering,
         "investor": investor,
         "wallet": wallet,
+        "restrictions": holder_restrictions(
+            offering=offering,
+            wallets={row.lot.wallet for row in lots} | {w.address for w in linked_wallets} | ({wallet} - {""}),
+            as_of=at,
+        ),
         "lots": lots,
         "quantity": quantity,
         "as_of": as_of,
         "moment": moment,
         "class_hundredths": selectors.share_hundredths(quantity, ledger_total(offering=offering, as_of=at)),
-        "linked_wallets": list(Wallet.objects.filter(investor=investor).order_by("linked_at")) if investor else [],
+        "linked_wallets": linked_wallets,
         "accreditation": accreditation_current(investor=investor) if investor else None,
         "holdings": list(holdings),
         "can_manage": can(request.user, Perm.ISSUER_MANAGE_OFFERINGS, issuer),
