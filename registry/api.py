@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -17,6 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,8 +31,18 @@ from core.pagination import RegistryCursorPagination
 from core.throttling import SettingsScopedRateThrottle
 from investors.models import InvestorProfile
 from offerings.models import Offering, OfferingStatus
+from registry.exporters import ExportParams
+from registry.exporters.base import CONTENT_TYPES, FORMAT_LABELS
 from registry.forms import MAX_BLOCK
-from registry.models import AGED_AFTER_DAYS, IssuerAuthorization, LedgerPosting, Lot, RecordDifference
+from registry.models import (
+    AGED_AFTER_DAYS,
+    ExportJob,
+    ExportState,
+    IssuerAuthorization,
+    LedgerPosting,
+    Lot,
+    RecordDifference,
+)
 from registry.selectors.ledger import AsOf
 from registry.selectors.master_file import (
     DIFFERENCE_STATES,
@@ -43,6 +55,7 @@ from registry.selectors.master_file import (
     record_differences,
     registers_of,
 )
+from registry.services.exports import export_download_record, export_job_request
 from registry.views.transfer_agent import authorization_document_response
 
 Query = TypeVar("Query", bound=serializers.Serializer)
@@ -437,3 +450,133 @@ class DifferenceListApi(RegistryApi, ListAPIView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+# --------------------------------------------------------------------------- export jobs
+
+
+class ExportJobOutput(serializers.Serializer):
+    class Meta:
+        ref_name = "ExportJob"
+
+    id = serializers.UUIDField(source="public_id")
+    token = serializers.UUIDField(source="offering.public_id")
+    exporter = serializers.CharField()
+    format = serializers.CharField()
+    params = serializers.DictField(help_text="The as-of point or period the export covers.")
+    state = serializers.ChoiceField(choices=ExportState.choices)
+    rows_done = serializers.IntegerField()
+    rows_total = serializers.IntegerField(allow_null=True)
+    percent = serializers.IntegerField()
+    filename = serializers.CharField(allow_blank=True)
+    size = serializers.IntegerField(allow_null=True)
+    sha256 = serializers.CharField(allow_blank=True)
+    error = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="When the file is deleted.")
+    status_url = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField(help_text="Null until the file is ready.")
+
+    def get_status_url(self, obj: ExportJob) -> str:
+        return reverse("api_registry_export", args=[obj.public_id])
+
+    def get_download_url(self, obj: ExportJob) -> str | None:
+        if obj.state != ExportState.DONE or not obj.file:
+            return None
+        return reverse("api_registry_export_download", args=[obj.public_id])
+
+
+class ExportJobsApi(RegistryApi, ListAPIView):
+    """List a token's exports; POST asks for one (the only write open to a transfer agent: a read of the
+    register, made by a worker). Follow `status_url` until `state` is done, then fetch `download_url`."""
+
+    pagination_class = type("ExportCursor", (RegistryCursorPagination,), {"ordering": ("-id",)})
+    read_only_roles_may_post = True  # an export reads the register; nothing on it changes
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "NewExportJob"
+
+        exporter = serializers.CharField(
+            max_length=40, help_text="master_file, journal, control_book, record_differences or cap_table_ocf."
+        )
+        format = serializers.ChoiceField(choices=list(FORMAT_LABELS))
+        as_of_date = serializers.DateField(required=False, allow_null=True)
+        as_of_block = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=MAX_BLOCK)
+        since = serializers.DateField(required=False, allow_null=True)
+        until = serializers.DateField(required=False, allow_null=True, help_text="Included.")
+        include_closed = serializers.BooleanField(required=False, default=False)
+
+    serializer_class = ExportJobOutput
+
+    def get_queryset(self) -> Any:
+        return ExportJob.objects.filter(offering=self.get_access_object()).select_related("offering")
+
+    @extend_schema(summary="A token's export jobs, newest first", tags=["registry"])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: ExportJobOutput},
+        summary="Ask for an export of the register (made by a worker; poll its status)",
+        tags=["registry"],
+    )
+    def post(self, request: Request, public_id: Any) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        job = export_job_request(
+            offering=self.get_access_object(),
+            exporter_id=values["exporter"],
+            fmt=values["format"],
+            params=ExportParams(
+                as_of_block=values.get("as_of_block"),
+                as_of_date=values.get("as_of_date"),
+                since=values.get("since"),
+                until=values.get("until"),
+                include_closed=values.get("include_closed", False),
+            ),
+            actor=signed_in_user(request),
+        )
+        location = reverse("api_registry_export", args=[job.public_id])
+        return Response(ExportJobOutput(job).data, status=201, headers={"Location": location})
+
+
+class ExportJobAccess(RegistryApi):
+    def job(self) -> ExportJob:
+        if not hasattr(self, "_job"):
+            self._job = get_object_or_404(
+                ExportJob.objects.select_related("offering__issuer"), public_id=self.kwargs["job_id"]
+            )
+        return self._job
+
+    def get_access_object(self) -> Offering:
+        return self.job().offering
+
+
+class ExportJobApi(ExportJobAccess):
+    @extend_schema(responses=ExportJobOutput, summary="An export job's state and progress", tags=["registry"])
+    def get(self, request: Request, job_id: Any) -> Response:
+        return Response(ExportJobOutput(self.job()).data)
+
+
+class ExportJobDownloadApi(ExportJobAccess):
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")},
+        summary="Download a finished export (audited: who took which holders' data)",
+        tags=["registry"],
+    )
+    def get(self, request: Request, job_id: Any) -> Any:
+        job = self.job()
+        if job.state != ExportState.DONE or not job.file:
+            raise NotFound("This export is not ready, or its file has expired.")
+        export_download_record(job=job, actor=signed_in_user(request))
+        response = FileResponse(
+            job.file.open("rb"), as_attachment=True, filename=job.filename, content_type=CONTENT_TYPES[job.format]
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        response["X-Export-SHA256"] = job.sha256
+        return response

@@ -87,4 +87,11 @@ api_urlpatterns = [
         name="api_registry_authorization_document",
     ),
     path(f"{API_TOKEN}/differences/", api.DifferenceListApi.as_view(), name="api_registry_differences"),
+    path(f"{API_TOKEN}/exports/", api.ExportJobsApi.as_view(), name="api_registry_exports"),
+    path("registry/exports/<uuid:job_id>/", api.ExportJobApi.as_view(), name="api_registry_export"),
+    path(
+        "registry/exports/<uuid:job_id>/download/",
+        api.ExportJobDownloadApi.as_view(),
+        name="api_registry_export_download",
+    ),
 ]

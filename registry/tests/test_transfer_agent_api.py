@@ -228,8 +228,14 @@ def test_the_openapi_schema_describes_every_registry_endpoint_with_its_types(cli
         f"{base}/control-book/",
         f"{base}/control-book/authorizations/{{authorization_id}}/document/",
         f"{base}/differences/",
+        "/api/v1/registry/exports/{job_id}/",
+        "/api/v1/registry/exports/{job_id}/download/",
     }
     assert paths <= set(schema["paths"])
+    # Asking for an export is the one write: a POST beside the list.
+    assert set(schema["paths"][f"{base}/exports/"]) == {"get", "post"}
+    request = schema["components"]["schemas"]["NewExportJobRequest"]
+    assert {"exporter", "format"} <= set(request["required"]) and "as_of_block" in request["properties"]
     assert schema["components"]["securitySchemes"]["apiToken"] == {
         "type": "http",
         "scheme": "bearer",

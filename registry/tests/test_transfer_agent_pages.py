@@ -44,7 +44,7 @@ def test_a_transfer_agent_lands_on_the_registers_of_their_issuers(cast: Cast) ->
     for tab in ("holdings", "journal", "control-book", "differences"):
         assert f"/issuers/{cast.issuer.slug}/registry/{offering.public_id}/{tab}/" in page
     assert cast.other_issuer.name not in page
-    assert "/registry/api-tokens/" in page
+    assert "/registry/api-tokens/" in page and f"/issuers/{cast.issuer.slug}/exports/" in page
     # Issuer admins keep their dashboard and find the registers in the navigation.
     admin = _signed_in(cast.admin)
     assert admin.get("/dashboard/").status_code == 200
