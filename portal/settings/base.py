@@ -427,6 +427,9 @@ CELERY_BEAT_SCHEDULE["registry-exports-expire"] = {"task": "registry.tasks.expor
 # Exchange Act 12(g)(1) and Rule 12g-1: an issuer with total assets over $10M whose class is held of record
 # by 2,000 persons, or by 500 persons who are not accredited investors, must register the class. The cap
 # table warns once a count reaches `warning_bps` of its threshold. Figures as data: the SEC may change them.
+# The cap table's charts and 12(g) counts are computed again after any ledger change, and at least this
+# often (a holder's country or accreditation changes outside the ledger).
+CAP_TABLE_CENSUS_SECONDS = env.int("CAP_TABLE_CENSUS_SECONDS", default=60)
 HOLDER_COUNT_FIGURES = {
     "total_assets_cents": 10_000_000_00,
     "holders_of_record": 2_000,

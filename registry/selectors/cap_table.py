@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
+from django.core.cache import cache
+from django.db.models import Case, Count, Exists, F, Max, OuterRef, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -26,7 +27,7 @@ from compliance.exemptions import Exemption
 from core.models import Issuer
 from investors.models import AccreditationClaim, AccreditationStatus, InvestorProfile
 from offerings.models import Offering
-from registry.models import HolderCountPolicy, HolderPosition, Lot, LotMovement, RegisterDay
+from registry.models import HolderCountPolicy, HolderPosition, LedgerPosting, Lot, LotMovement, RegisterDay
 from registry.selectors.ledger import AsOf, HolderKey, OpenLot, holder_key, positions_of_lots
 
 PAGE_SIZES = (25, 50, 100)
@@ -200,6 +201,8 @@ class CapTableCensus:
     history: list[tuple[dt.date, int, int]]  # (day, holders, supply) after each day with a change
     holder_count: HolderCount
     policy: HolderCountPolicy
+    issuer_supply: int  # units of every token of the issuer held
+    counted_at: dt.datetime
     countries: list[str] = field(default_factory=list)  # for the filter
 
 
@@ -378,32 +381,34 @@ def _page_number(page: int, total: int, per_page: int) -> tuple[int, int]:
     return min(max(page, 1), pages), pages
 
 
-def _issuer_quantities_now(issuer: Issuer, keys: list[HolderKey]) -> tuple[dict[HolderKey, int], int]:
-    investors = [i for i, _ in keys if i is not None]
-    wallets = [w for i, w in keys if i is None]
-    rows = HolderPosition.objects.filter(offering__issuer=issuer)
-    total = int(rows.aggregate(t=Sum("quantity"))["t"] or 0)
-    # pk=0 matches nothing; it keeps the query (and the page's query count) when the page is empty.
-    mine = (
-        rows.filter(Q(pk=0) | Q(investor_id__in=investors) | Q(investor__isnull=True, wallet__in=wallets))
-        .values_list("investor_id", "wallet")
-        .annotate(n=Sum("quantity"))
-        .order_by()
-    )
-    return {holder_key(i, w): int(n) for i, w, n in mine}, total
+def _issuer_quantities_now(issuer: Issuer, keys: list[HolderKey]) -> dict[HolderKey, int]:
+    """What the page's holders hold of every token of the issuer: two index lookups (investors, wallets).
+
+    Both always run (an id or wallet that matches nothing stands in for an empty list) so a page costs the
+    same queries whoever is on it; one OR of the two would scan every position."""
+    investors = [i for i, _ in keys if i is not None] or [0]
+    wallets = [w for i, w in keys if i is None] or [""]
+    issuer_offerings = Offering.objects.filter(issuer=issuer).values("pk")
+    rows = HolderPosition.objects.filter(offering_id__in=issuer_offerings)
+    out: dict[HolderKey, int] = {}
+    for part in (rows.filter(investor_id__in=investors), rows.filter(investor__isnull=True, wallet__in=wallets)):
+        for i, w, n in part.values_list("investor_id", "wallet").annotate(n=Sum("quantity")).order_by():
+            out[holder_key(i, w)] = int(n)
+    return out
 
 
-def _cap_table_now(*, offering: Offering, query: CapTableQuery, moment: dt.datetime) -> CapTablePage:
+def _cap_table_now(
+    *, offering: Offering, query: CapTableQuery, moment: dt.datetime, census: CapTableCensus
+) -> CapTablePage:
     everyone = _positions(offering, moment)
-    supply = int(HolderPosition.objects.filter(offering=offering).aggregate(t=Sum("quantity"))["t"] or 0)
     matching = _filtered(everyone, query, moment)
     total = matching.count()
     page, pages = _page_number(query.page, total, query.per_page)
     start = (page - 1) * query.per_page
     values = _ordered(matching, query).values(*ROW_FIELDS)[start : start + query.per_page]
     rows = [_row(v, moment) for v in values]
-    issuer_quantities, issuer_supply = _issuer_quantities_now(offering.issuer, [r.key for r in rows])
-    return _finish(rows, total, page, pages, query, moment, supply, issuer_quantities, issuer_supply)
+    issuer_quantities = _issuer_quantities_now(offering.issuer, [r.key for r in rows])
+    return _finish(rows, total, page, pages, query, moment, census.supply, issuer_quantities, census.issuer_supply)
 
 
 def _finish(
@@ -528,7 +533,12 @@ def _issuer_quantities_as_of(issuer: Issuer, moment: dt.datetime) -> tuple[dict[
 
 
 def _cap_table_as_of(
-    *, offering: Offering, query: CapTableQuery, moment: dt.datetime, everyone: list[HolderRow]
+    *,
+    offering: Offering,
+    query: CapTableQuery,
+    moment: dt.datetime,
+    everyone: list[HolderRow],
+    issuer: tuple[dict[HolderKey, int], int],
 ) -> CapTablePage:
     supply = sum(r.quantity for r in everyone)
     matching = [r for r in everyone if _matches(r, query)]
@@ -543,7 +553,7 @@ def _cap_table_as_of(
     page, pages = _page_number(query.page, total, query.per_page)
     start = (page - 1) * query.per_page
     rows = matching[start : start + query.per_page]
-    issuer_quantities, issuer_supply = _issuer_quantities_as_of(offering.issuer, moment)
+    issuer_quantities, issuer_supply = issuer
     return _finish(rows, total, page, pages, query, moment, supply, issuer_quantities, issuer_supply)
 
 
@@ -640,7 +650,11 @@ def _shares(items: Iterable[tuple[str, int, int]]) -> list[Share]:
 
 
 def _census(
-    groups: list[_Group], top: list[Share], history: list[tuple[dt.date, int, int]], policy: HolderCountPolicy
+    groups: list[_Group],
+    top: list[Share],
+    history: list[tuple[dt.date, int, int]],
+    policy: HolderCountPolicy,
+    issuer_supply: int,
 ) -> CapTableCensus:
     holders = sum(g.holders for g in groups)
     supply = sum(g.units for g in groups)
@@ -661,6 +675,8 @@ def _census(
         history=history,
         holder_count=_holder_count(groups, policy),
         policy=policy,
+        issuer_supply=issuer_supply,
+        counted_at=timezone.now(),
         countries=sorted({g.country for g in groups if g.country}),
     )
 
@@ -675,16 +691,49 @@ def cap_table(*, offering: Offering, query: CapTableQuery) -> tuple[CapTablePage
     moment = moment_of(query.as_of)
     policy = holder_count_policy(issuer=offering.issuer)
     if not is_past(query.as_of):
-        page = _cap_table_now(offering=offering, query=query, moment=moment)
-        groups = _groups_now(offering, moment)
-        return page, _census(groups, _top_now(offering), _history(offering, None), policy)
+        census = _census_now(offering, moment, policy)
+        return _cap_table_now(offering=offering, query=query, moment=moment, census=census), census
     rows = _rows_as_of(offering, moment)
-    page = _cap_table_as_of(offering=offering, query=query, moment=moment, everyone=rows)
-    return page, _census_of_rows(rows, _history(offering, query.as_of), policy)
+    issuer_quantities, issuer_supply = _issuer_quantities_as_of(offering.issuer, moment)
+    page = _cap_table_as_of(
+        offering=offering, query=query, moment=moment, everyone=rows, issuer=(issuer_quantities, issuer_supply)
+    )
+    return page, _census_of_rows(rows, _history(offering, query.as_of), policy, issuer_supply)
+
+
+def _ledger_version(issuer: Issuer) -> tuple[int, int]:
+    """Changes whenever any of the issuer's ledgers does: ids only grow (AUTOINCREMENT, sequences), and a
+    rollback or replay deletes postings, which changes the count or the highest id."""
+    postings = LedgerPosting.objects.filter(offering_id__in=Offering.objects.filter(issuer=issuer).values("pk"))
+    figures = postings.aggregate(last=Max("id"), n=Count("id"))
+    return int(figures["last"] or 0), int(figures["n"])
+
+
+def _census_now(offering: Offering, moment: dt.datetime, policy: HolderCountPolicy) -> CapTableCensus:
+    """Aggregating every holder is the costly part of the page (a group-by over all positions), so it is
+    kept for CAP_TABLE_CENSUS_SECONDS per ledger state and 12(g) statement: any posting, replay or rollback
+    computes it again at once; a holder's new country or accreditation shows within that time."""
+    last, n = _ledger_version(offering.issuer)
+    stamp = policy.updated_at.isoformat() if policy.updated_at else "-"
+    key = f"cap-table-census:{offering.public_id}:{last}:{n}:{stamp}:{policy.pk or 0}"
+    census: CapTableCensus | None = cache.get(key)
+    if census is None:
+        issuer_supply = HolderPosition.objects.filter(
+            offering_id__in=Offering.objects.filter(issuer=offering.issuer).values("pk")
+        ).aggregate(t=Sum("quantity"))["t"]
+        census = _census(
+            _groups_now(offering, moment),
+            _top_now(offering),
+            _history(offering, None),
+            policy,
+            int(issuer_supply or 0),
+        )
+        cache.set(key, census, settings.CAP_TABLE_CENSUS_SECONDS)
+    return census
 
 
 def _census_of_rows(
-    rows: list[HolderRow], history: list[tuple[dt.date, int, int]], policy: HolderCountPolicy
+    rows: list[HolderRow], history: list[tuple[dt.date, int, int]], policy: HolderCountPolicy, issuer_supply: int
 ) -> CapTableCensus:
     grouped: dict[tuple[str, tuple[str, ...], str], list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
@@ -694,4 +743,4 @@ def _census_of_rows(
     groups = [_Group(c, e, a, h, u) for (c, e, a), (h, u) in grouped.items()]
     largest = sorted(rows, key=lambda r: (-r.quantity, r.key[0] or 0, r.key[1]))[:TOP_HOLDERS]
     top = [Share(label=r.name or r.wallet, holders=1, units=r.quantity) for r in largest]
-    return _census(groups, top, history, policy)
+    return _census(groups, top, history, policy, issuer_supply)

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from compliance.exemptions import Exemption
 from core.models import AuditEvent
-from investors.models import InvestorProfile, Wallet, WalletKind
+from investors.models import AccreditationClaim, InvestorProfile, Wallet, WalletKind
 from investors.tests.support import verified_investor
 from offerings.models import Offering
 from offerings.tests.support import offering_open
@@ -258,6 +259,23 @@ _QUERY_CASES = {
     "as_of": {"as_of": (timezone.now().date() - dt.timedelta(days=10)).isoformat()},
     "as_of_filtered": {"as_of": (timezone.now().date() - dt.timedelta(days=1)).isoformat(), "accreditation": "none"},
 }
+
+
+def test_the_counts_follow_the_ledger_at_once_and_investor_changes_within_a_minute(cast, reg, settings) -> None:
+    assert _get(cast.admin, _url(reg)).context["count"].non_accredited == 2
+    # A new holder is a ledger change: the next page counts it.
+    events = Events(reg.offering)
+    events.mint(address_for("cap-new-holder"), 5)
+    events.post()
+    count = _get(cast.admin, _url(reg)).context["count"]
+    assert (count.holders_of_record, count.non_accredited) == (5, 3)
+    # Carol's accreditation is verified outside the ledger: the counts follow once the figures expire.
+    AccreditationClaim.objects.create(
+        investor=reg.carol, method="net_worth", status="verified", expires_at=timezone.now() + dt.timedelta(days=90)
+    )
+    settings.CAP_TABLE_CENSUS_SECONDS = 0
+    cache.clear()
+    assert _get(cast.admin, _url(reg)).context["count"].non_accredited == 2
 
 
 # --------------------------------------------------------------------------- access
