@@ -46,7 +46,7 @@ def csv_lines(header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> Iterator
     writer = csv.writer(_Line())
     yield writer.writerow([csv_cell(name) for name in header])
     for row in rows:
-        yield writer.writerow([csv_cell(value) for value in row])
+        yield writer.writerow(map(csv_cell, row))
 
 
 def csv_response(*, filename: str, header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> StreamingHttpResponse:

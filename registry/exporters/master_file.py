@@ -9,13 +9,14 @@ lock-up release, wallet and the transaction that opened the lot (an identifier t
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db.models import CharField, Max, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
 from compliance.exemptions import Exemption
 from core.csv import Cell
+from core.raw_rows import queryset_rows_raw
 from registry.exporters.base import Column, Exporter, ExportParams
 from registry.legends import legend_for
 from registry.models import Lot
@@ -115,24 +116,14 @@ class MasterFileExporter(Exporter):
             # `chunk_size` lots whatever the database's planner would do with a LIMIT over a GROUP BY.
             upper = next(iter(ids.filter(pk__gt=last)[self.chunk_size - 1 : self.chunk_size]), None)
             window = base.filter(pk__gt=last) if upper is None else base.filter(pk__gt=last, pk__lte=upper)
-            chunk: list[tuple[Any, ...]] = list(window.values_list(*FIELDS))
+            chunk = queryset_rows_raw(window.values_list(*FIELDS))
             if upper is None and not chunk:
                 return
-            holders = holder_details(investor_ids={r[1] for r in chunk}, at=params.as_of_moment)
-            registered = {
-                pk: (
-                    h.reference,
-                    h.legal_name,
-                    h.holder_type,
-                    h.address,
-                    h.country,
-                    h.tax_form,
-                    h.tax_form_status,
-                    h.accreditation_status,
-                    h.accreditation_method,
-                )
-                for pk, h in holders.items()
-            }
+            lots = Lot.objects.filter(offering=offering, pk__gt=last, investor__isnull=False)
+            lots = lots if upper is None else lots.filter(pk__lte=upper)
+            holders = holder_details(investor_ids=lots.values("investor_id"), at=params.as_of_moment)
+            # The nine registration columns, in HolderDetails' order after its investor id.
+            registered = {pk: h[1:] for pk, h in holders.items()}
             for (
                 pk,
                 investor_id,
