@@ -45,6 +45,15 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         for m in memberships
         if can(user, Perm.COMPLIANCE_REVIEW, m.issuer)
     ]
+    issuers += [
+        {
+            "name": f"{m.issuer.name}: register exports",
+            "role": "register",
+            "url": reverse("registry_exports", args=[m.issuer.slug]),
+        }
+        for m in memberships
+        if can(user, Perm.REGISTRY_VIEW, m.issuer)
+    ]
     if user.is_staff:
         items.append({"label": "Platform", "url": reverse("staff_console")})
         items.append({"label": "Chain", "url": reverse("chain_transactions")})

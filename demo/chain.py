@@ -37,6 +37,7 @@ from demo.seed import (
     _pdf_upload,
     _terms_table,
     demo_dividend,
+    demo_export,
     demo_fund,
     demo_team,
     demo_token_admin,
@@ -320,6 +321,7 @@ def _register(
     _wait("the frozen notes on the ledger", _freeze_posted, timeout=timeout, poll=poll, pump=pump, hint=hint, say=say)
     with transaction.atomic():
         done += demo_token_admin(notes=notes, alice=alice, team=team)
+    done += demo_export(notes=notes, team=team)
     return done
 
 
@@ -477,5 +479,7 @@ def ready_lines(result: DemoChainResult, url: str) -> list[str]:
         f"  7. finance@harborstreet.example → {desk}/approvals/ → approve the recovery of Alice's {NOTES_TITLE} to "
         "her new custody wallet (proposed by the admin with the custodian's notice); the notes' Token administration "
         "tab follows it to the ledger and shows the 100 notes frozen as collateral.",
+        f"  8. admin@harborstreet.example → {desk}/exports/: the notes' master securityholder file is ready to "
+        "download; ask for the journal, the control book or the cap table as an Open Cap Format package.",
         f"  Staff: {url}/staff/chain/ lists every chain transaction; {url}/health/ shows each process.",
     ]

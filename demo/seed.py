@@ -57,8 +57,10 @@ from offerings.models import DocumentKind as OfferingDocumentKind
 from offerings.models import Offering, SecurityType
 from offerings.services.documents import document_upload as offering_document_upload
 from offerings.services.offerings import OfferingInput, offering_create
-from registry.models import TokenAdminAction, TokenAdminKind, TokenAdminState
+from registry.exporters import ExportParams
+from registry.models import ExportJob, TokenAdminAction, TokenAdminKind, TokenAdminState
 from registry.services.control_book import authorization_record, authorized_quantity_of
+from registry.services.exports import export_job_request, export_job_run
 from registry.services.token_admin import token_admin_freeze_amount, token_admin_recovery_propose
 
 DEMO_PASSWORD = "tessera-demo-2026"
@@ -609,6 +611,18 @@ def demo_token_admin(*, notes: Offering, alice: InvestorProfile, team: DemoTeam)
         "it waits for the second admin."
     )
     return done
+
+
+def demo_export(*, notes: Offering, team: DemoTeam) -> list[str]:
+    """One finished register export on the issuer's exports page: the notes' master file as of today, asked for
+    by the admin and made here at once (the queued task then finds it finished). A later run changes nothing."""
+    if ExportJob.objects.filter(offering=notes, exporter="master_file").exists():
+        return []
+    job = export_job_request(
+        offering=notes, exporter_id="master_file", fmt="xlsx", params=ExportParams(), actor=team.admin
+    )
+    job = export_job_run(job_id=job.pk)
+    return [f"“{notes.title}”: master securityholder file exported ({job.rows_done} holding(s)), ready to download."]
 
 
 def demo_token_admin_done() -> bool:

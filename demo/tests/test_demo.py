@@ -34,7 +34,7 @@ from investors.models import (
 )
 from offerings.models import DocumentKind, Offering, OfferingDocument, OfferingStatus
 from offerings.services.closing import closings_advance
-from registry.models import TokenAdminAction, TokenAdminKind, TokenAdminState
+from registry.models import ExportJob, ExportState, TokenAdminAction, TokenAdminKind, TokenAdminState
 from registry.selectors.ledger import restrictions, wallet_balances
 from registry.tasks import ledger_sync_task
 from tokens.chain.abi import decode_result, encode_call
@@ -184,6 +184,9 @@ def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothin
     assert recovery.state == TokenAdminState.PROPOSED and recovery.to_wallet == ALICE_NEW_WALLET
     assert recovery.approval is not None and recovery.approval.state == "pending" and recovery.document_sha256
     assert TokenAdminAction.objects.get(kind=TokenAdminKind.FREEZE_AMOUNT).state == TokenAdminState.POSTED
+    # The exports page has one finished export: the notes' master file, Alice's one holding.
+    export = ExportJob.objects.get(offering=notes, exporter="master_file")
+    assert (export.state, export.rows_done, export.format) == (ExportState.DONE, 1, "xlsx") and export.file
 
     # Again, as `make demo` does on every start: nothing new is queued or audited.
     counts = (ChainTransaction.objects.count(), AuditEvent.objects.count())
