@@ -155,8 +155,20 @@ def _ledger_fast(
     ops = connection.ops
     when = ops.adapt_datetimefield_value(at)
 
+    # The columns written below, in this order; a column added later takes its model default.
+    written = {
+        ChainEvent: 10,  # id .. indexed_at
+        LedgerPosting: 17,  # id .. posted_at
+        Lot: 14,  # id .. source_id
+        LotMovement: 6,  # id .. chain_time
+    }
+
     def insert(model: Any, rows: list[tuple[Any, ...]]) -> None:
-        columns = [f.column for f in model._meta.concrete_fields]
+        fields = model._meta.concrete_fields
+        columns = [f.column for f in fields]
+        extra = tuple(f.get_default() for f in fields[written[model] :])
+        if extra:
+            rows = [row + extra for row in rows]
         sql = (
             f"INSERT INTO {ops.quote_name(model._meta.db_table)} ({', '.join(ops.quote_name(c) for c in columns)}) "
             f"VALUES ({', '.join(['%s'] * len(columns))})"
