@@ -56,8 +56,9 @@ from offerings.services.documents import document_upload
 from offerings.services.offerings import RULE_FIELDS, TERM_FIELDS, OfferingInput, offering_publish, offering_update
 from offerings.services.subscriptions import subscription_create, subscription_sign
 from offerings.services.wires import wire_receipt_propose
-from registry.models import TokenAdminAction, TokenAdminState
+from registry.models import Reconciliation, TokenAdminAction, TokenAdminState
 from registry.selectors.ledger import wallet_balances
+from registry.services.reconciliation import reconcile
 from tokens.chain.abi import decode_result, encode_call
 from tokens.chain.node import node_status
 from tokens.models import OPEN_STATUSES, ChainTransaction, ContractDeployment, ContractKind, TxStatus
@@ -414,6 +415,8 @@ def demo_chain(
     for line in _register(team, timeout=timeout, poll=poll, pump=pump, say=say):
         done.append(line)
         say(f"  {line}")
+    for offering in Offering.objects.filter(issuer=team.issuer).order_by("pk"):
+        _reconciliation(offering, done, say)
     return DemoChainResult(
         registry=registry.address,
         stablecoin=coin.address,
@@ -445,6 +448,21 @@ def cap_table_lines(fund: Offering, url: str) -> list[str]:
         f"     admin (or agent@ledgertransfer.example, read-only) → {cap_table}: Alice as a holder of record, "
         "her share of the class, lock-up, the 12(g) counts and the charts; her row opens her lots and wallets.",
     ]
+
+
+def _reconciliation(fund: Offering, done: list[str], say: Callable[[str], None]) -> None:
+    """The fund's first reconciliation (the hourly beat does the next): control book, supply and ledger."""
+    if Reconciliation.objects.filter(offering=fund).exists():
+        return
+    run = reconcile(offering=fund)
+    if run is None:
+        return
+    line = (
+        f"Reconciled {fund.token_symbol}: {run.authorized if run.authorized is not None else 'no'} units authorized, "
+        f"{run.issued} issued, {run.on_chain_supply} on-chain, {run.ledger_total} on the ledger."
+    )
+    done.append(line)
+    say(f"  {line}")
 
 
 def ready_lines(result: DemoChainResult, url: str) -> list[str]:

@@ -25,6 +25,7 @@ from compliance.services.sanctions import (
     sanctions_list_load,
     sanctions_rescreen_all,
 )
+from core.approvals import approval_approve
 from core.invitations import invitation_create
 from core.mfa import totp_enroll
 from core.models import ApiToken, Invitation, Issuer, Role, User
@@ -59,7 +60,7 @@ from offerings.services.documents import document_upload as offering_document_up
 from offerings.services.offerings import OfferingInput, offering_create
 from registry.exporters import ExportParams
 from registry.models import ExportJob, TokenAdminAction, TokenAdminKind, TokenAdminState
-from registry.services.control_book import authorization_record, authorized_quantity_of
+from registry.services.control_book import authorization_propose, authorized_quantity_of
 from registry.services.exports import export_job_request, export_job_run
 from registry.services.token_admin import token_admin_freeze_amount, token_admin_recovery_propose
 
@@ -545,12 +546,13 @@ def _agent_api_token(seed: DemoSeed) -> None:
 
 
 def _authorization(seed: DemoSeed, team: DemoTeam, fund: Offering, today: dt.date) -> None:
-    """The board's written consent for the fund's units: the control book's authorized quantity."""
+    """The board's written consent for the fund's units: the control book's authorized quantity, recorded
+    by the admin with the signed document and approved by the second admin (a cap-table change)."""
     if authorized_quantity_of(offering=fund) is not None:
         return
     units = fund.hard_cap_minor // fund.price_minor
     content = pdfs.board_resolution_pdf(issuer=team.issuer.legal_name, title=fund.title, units=units, dated=today)
-    authorization_record(
+    outcome = authorization_propose(
         offering=fund,
         authorized_quantity=units,
         description="Written consent of the board authorizing the fund's units",
@@ -558,7 +560,12 @@ def _authorization(seed: DemoSeed, team: DemoTeam, fund: Offering, today: dt.dat
         authorized_on=today,
         actor=team.admin,
     )
-    seed.done.append(f"“{fund.title}”: {units:,} units authorized in the control book.")
+    if outcome.pending and outcome.request is not None:
+        approval_approve(request=outcome.request, actor=demo_user("finance@harborstreet.example"))
+    seed.done.append(
+        f"“{fund.title}”: {units:,} units authorized in the control book (board resolution attached, "
+        "approved by the second admin)."
+    )
 
 
 # --------------------------------------------------------------------------- token administration

@@ -19,3 +19,6 @@ class RegistryConfig(AppConfig):
         # the positions and day totals kept with the ledger follow them in the same transaction.
         pre_delete.connect(positions.on_posting_pre_delete, sender=LedgerPosting, dispatch_uid="positions_pre")
         post_delete.connect(positions.on_posting_post_delete, sender=LedgerPosting, dispatch_uid="positions_post")
+
+        # Registers the four-eyes action that puts a raised authorized quantity into effect.
+        from registry.services import control_book  # noqa: F401

@@ -377,3 +377,23 @@ class ApiTokenForm(FormStyleMixin, forms.Form):
     def expires_at(self) -> dt.datetime | None:
         day = self.cleaned_data.get("expires_on")
         return dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC) if day else None
+
+
+class AuthorizationForm(FormStyleMixin, forms.Form):
+    """The control book's issuer authorization (17Ad-9): the total authorized, its date, what it is, the document."""
+
+    authorized_quantity = forms.IntegerField(
+        label="Units authorized",
+        min_value=0,
+        max_value=10**15,
+        help_text="The total the token may have from this authorization on (not an addition).",
+    )
+    authorized_on = forms.DateField(label="Date of the authorization", widget=forms.DateInput(attrs={"type": "date"}))
+    description = forms.CharField(
+        max_length=300, label="What it is", help_text="For example: Written consent of the board, resolution 2026-04."
+    )
+    document = forms.FileField(
+        label="Signed document",
+        help_text="PDF, or a JPEG or PNG scan; at most 25 MB.",
+        widget=forms.FileInput(attrs={"accept": "application/pdf,image/jpeg,image/png"}),
+    )

@@ -22,6 +22,8 @@ from tokens.models import ChainTransaction
 AGED_AFTER_DAYS = 30
 # 17Ad-10: postings are prompt within 30 calendar days of the event (small transfer agents).
 POSTING_LATE_AFTER_DAYS = 30
+# The four-eyes action (core.approvals) that puts a raised authorized quantity into effect.
+AUTHORIZATION_APPROVAL_KIND = "registry.authorization"
 
 
 class PostingKind(models.TextChoices):
@@ -228,12 +230,18 @@ class IssuerAuthorization(models.Model):
     description = models.CharField(max_length=300)
     document = models.FileField(storage=private_storage, upload_to="issuer-authorizations/%Y/%m/", max_length=255)
     document_sha256 = models.CharField(max_length=64)
+    document_name = models.CharField(max_length=200, blank=True, help_text="The file's name as uploaded.")
+    document_content_type = models.CharField(max_length=64, default="application/pdf")
     authorized_on = models.DateField(help_text="The date on the authorization itself.")
     recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # Raising the authorized quantity is a cap-table change: it takes effect once a second admin approves.
+    effective_at = models.DateTimeField(null=True, blank=True, help_text="When it took effect; empty while pending.")
+    approved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["offering", "effective_at"])]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(authorized_quantity__gte=0), name="authorized_quantity_not_negative"
@@ -490,3 +498,89 @@ class ExportJob(models.Model):
         if not self.rows_total:
             return 0
         return min(99, self.rows_done * 100 // self.rows_total)
+
+
+class DifferenceThreshold(models.Model):
+    """17Ad-11(c): above what aggregate value of an issue's aged record differences the transfer agent reports,
+    by the issue's market capitalization band. Kept as data (seeded by a migration, changed in the admin):
+    the SEC adjusts such figures."""
+
+    currency = models.CharField(max_length=3, default="USD")
+    capitalization_up_to_minor = models.BigIntegerField(
+        null=True, blank=True, help_text="The band's upper end, inclusive (minor units); empty for the top band."
+    )
+    issuer_report_over_minor = models.BigIntegerField(help_text="17Ad-11(c)(1): report to the issuer above this.")
+    regulator_report_over_minor = models.BigIntegerField(
+        help_text="17Ad-11(c)(2): report to the SEC (and the issuer) above this."
+    )
+
+    class Meta:
+        ordering = ["currency", models.F("capitalization_up_to_minor").asc(nulls_last=True)]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "capitalization_up_to_minor"], name="one_band_per_bound"),
+            models.UniqueConstraint(
+                fields=["currency"],
+                condition=models.Q(capitalization_up_to_minor__isnull=True),
+                name="one_top_band_per_currency",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(issuer_report_over_minor__gte=0)
+                & models.Q(regulator_report_over_minor__gte=models.F("issuer_report_over_minor")),
+                name="thresholds_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        top = "no limit" if self.capitalization_up_to_minor is None else f"≤ {self.capitalization_up_to_minor}"
+        return f"{self.currency} capitalization {top}"
+
+
+class RecordDifferenceReport(models.Model):
+    """17Ad-11: one issuer's month, built once after the month ends: what must be reported, to whom, by when."""
+
+    issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="record_difference_reports")
+    month = models.DateField(help_text="The first day of the month reported on.")
+    month_end = models.DateTimeField(help_text="The cut-off: differences open then, and aged then, count.")
+    due_on = models.DateField(help_text="17Ad-11(c): within 10 business days after the month ends.")
+    report_to_issuer = models.BooleanField(default=False)
+    report_to_regulator = models.BooleanField(default=False)
+    built_at = models.DateTimeField(default=timezone.now)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-month", "issuer_id"]
+        constraints = [models.UniqueConstraint(fields=["issuer", "month"], name="one_report_per_issuer_month")]
+
+    def __str__(self) -> str:
+        return f"17Ad-11 report of {self.issuer} for {self.month:%B %Y}"
+
+    @property
+    def must_report(self) -> bool:
+        return self.report_to_issuer or self.report_to_regulator
+
+
+class RecordDifferenceReportIssue(models.Model):
+    """One issue (token) in a monthly report: its capitalization band, its aged differences valued in money."""
+
+    report = models.ForeignKey(RecordDifferenceReport, on_delete=models.CASCADE, related_name="issues")
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(max_length=3)
+    price_minor = models.BigIntegerField(help_text="The offering's price per unit, used to value units.")
+    units_outstanding = models.BigIntegerField(help_text="Ledger total at the month's end.")
+    capitalization_minor = models.BigIntegerField(help_text="Units outstanding × price per unit.")
+    aged_units = models.BigIntegerField()
+    aged_value_minor = models.BigIntegerField()
+    # Empty when no threshold table exists for the offering's currency (then nothing can be compared).
+    issuer_threshold_minor = models.BigIntegerField(null=True, blank=True)
+    regulator_threshold_minor = models.BigIntegerField(null=True, blank=True)
+    report_to_issuer = models.BooleanField(default=False)
+    report_to_regulator = models.BooleanField(default=False)
+    # A frozen copy of each aged difference as it stood at the month's end (kind, transaction, units, value).
+    differences = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["report_id", "offering_id"]
+        constraints = [models.UniqueConstraint(fields=["report", "offering"], name="one_line_per_issue")]
+
+    def __str__(self) -> str:
+        return f"{self.offering} in {self.report}"

@@ -49,3 +49,21 @@ def export_job_run_task(job_id: int) -> str:
 @shared_task(name="registry.tasks.exports_expired_task", acks_late=True, time_limit=600, ignore_result=True)
 def exports_expired_task() -> int:
     return exports_expired_delete()
+
+
+@shared_task(name="registry.tasks.difference_reports_task", **{**COMMON, "autoretry_for": ()})
+def difference_reports_task() -> int:
+    """Beat, on the first days of a month: last month's 17Ad-11 report for every issuer (built once)."""
+    from registry.services.difference_reports import record_difference_reports_build
+
+    return record_difference_reports_build()
+
+
+@shared_task(
+    name="registry.tasks.difference_report_notify_task",
+    **{**COMMON, "autoretry_for": (ConnectionError, TimeoutError), "retry_backoff": 30, "max_retries": 5},
+)
+def difference_report_notify_task(report_id: int) -> int:
+    from registry.services.difference_reports import difference_report_notify
+
+    return difference_report_notify(report_id=report_id)

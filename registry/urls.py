@@ -1,7 +1,7 @@
 from django.urls import path
 
 from registry import api
-from registry.views import cap_table, exports, portfolio, token_admin, transfer_agent
+from registry.views import cap_table, exports, portfolio, records, token_admin, transfer_agent
 
 REGISTER = "issuers/<slug:slug>/registry/<uuid:public_id>"
 
@@ -94,4 +94,20 @@ api_urlpatterns = [
         api.ExportJobDownloadApi.as_view(),
         name="api_registry_export_download",
     ),
+    path(
+        "issuers/<slug:slug>/offerings/<uuid:public_id>/control-book/",
+        records.control_book,
+        name="control_book",
+    ),
+    path(
+        "issuers/<slug:slug>/offerings/<uuid:public_id>/control-book/authorize/",
+        records.control_book_authorize,
+        name="control_book_authorize",
+    ),
+    path(
+        "issuers/<slug:slug>/offerings/<uuid:public_id>/control-book/authorizations/<int:authorization_id>/document/",
+        records.control_book_document,
+        name="control_book_document",
+    ),
+    path("issuers/<slug:slug>/record-differences/reports/", records.difference_reports, name="difference_reports"),
 ]

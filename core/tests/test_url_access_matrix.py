@@ -198,6 +198,11 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "api_registry_exports": ("GET", API_REGISTER_MISSING),
     "api_registry_export": ("GET", API_REGISTER_MISSING),
     "api_registry_export_download": ("GET", API_REGISTER_MISSING),
+    # registry: the control book (read by the register's readers, authorized by the issuer's admins only)
+    "control_book": ("GET", REGISTRY_MISSING),
+    "control_book_authorize": ("POST", TOKEN_ADMIN_MISSING),
+    "control_book_document": ("GET", REGISTRY_MISSING),
+    "difference_reports": ("GET", REGISTRY),
     "issuer_offerings": ("GET", ISSUER_MEMBERS),
     "offering_create": ("GET", OFFERING_MANAGE),
     "offering_edit": ("GET", OFFERING_MANAGE_MISSING),
@@ -302,6 +307,15 @@ ADMIN_STAFF_EXCEPTIONS: dict[str, int] = {
             "offerings_webhookevent",
             "offerings_wirereceipt",
             "offerings_mintbatch",
+            "investors_holderrecordversion",
+            "registry_ledgerposting",
+            "registry_lot",
+            "registry_lotmovement",
+            "registry_issuerauthorization",
+            "registry_controlbookentry",
+            "registry_recorddifference",
+            "registry_reconciliation",
+            "registry_recorddifferencereport",
         )
     },
 }

@@ -213,6 +213,7 @@ def offering_dashboard(request: HttpRequest, issuer: Issuer, public_id: Any) -> 
         if can(request.user, Perm.ISSUER_RECORD_PAYMENTS, issuer)
         else None,
         "panels": dashboard_panels(offering),
+        "can_view_registry": can(request.user, Perm.REGISTRY_VIEW, issuer),
     }
     return render(request, "offerings/dashboard.html", context)
 

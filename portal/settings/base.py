@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("TESSERA_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -398,6 +399,12 @@ RECONCILIATION_SECONDS = env.float("RECONCILIATION_SECONDS", default=3600.0)
 CELERY_BEAT_SCHEDULE["registry-reconcile"] = {
     "task": "registry.tasks.reconcile_task",
     "schedule": RECONCILIATION_SECONDS,
+}
+# 17Ad-11: last month's report of aged record differences, per issuer; the first three days of a month, so a
+# beat that was down on the 1st still builds it (each issuer and month is built once).
+CELERY_BEAT_SCHEDULE["registry-difference-reports"] = {
+    "task": "registry.tasks.difference_reports_task",
+    "schedule": crontab(minute=30, hour=1, day_of_month="1-3"),
 }
 # Panels other apps add to an offering's dashboard: dotted paths to `panel(offering) -> (template, context)`.
 # The dashboard lives in offerings, which cannot import the apps above it; they plug in here.

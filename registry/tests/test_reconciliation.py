@@ -12,28 +12,23 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
+from core.approvals import approval_approve
 from core.errors import ApplicationError
 from core.models import AuditEvent
 from registry.models import DifferenceKind, Reconciliation, RecordDifference
 from registry.selectors.control_book import differences_open
-from registry.services.control_book import authorization_record
+from registry.services.control_book import authorization_propose
 from registry.services.reconciliation import reconcile, reconcile_all
 from registry.tasks import reconcile_task
 from registry.tests.conftest import Closed
+from registry.tests.support import authorized, resolution, second_admin
 from tokens.tests.support import WALLETS, chain_indexed, contract_send, drain
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
 
 def _resolution(actor, closed: Closed, quantity: int):
-    return authorization_record(
-        offering=closed.offering,
-        authorized_quantity=quantity,
-        description="Board resolution: Class A units authorized",
-        document=SimpleUploadedFile("resolution.pdf", b"%PDF-1.4 resolution", "application/pdf"),
-        authorized_on=dt.date(2026, 11, 2),
-        actor=actor,
-    )
+    return authorized(closed.offering, quantity, actor=actor)
 
 
 def _agent_mint_outside_the_portal(closed: Closed, wallet: str, amount: int) -> str:
@@ -96,12 +91,27 @@ def test_issued_beyond_the_authorized_quantity_is_a_difference(cast, closed: Clo
     reconcile(offering=closed.offering)
     (diff,) = RecordDifference.objects.all()
     assert diff.kind == DifferenceKind.OVER_AUTHORIZED and (diff.expected, diff.actual) == (400, 500)
-    # A new authorization record raises the authorized quantity; the next run resolves the difference.
-    _resolution(cast.admin, closed, 600)
+    # A raise proposed but not yet approved by a second admin changes nothing.
+    pending = authorization_propose(
+        offering=closed.offering,
+        authorized_quantity=600,
+        description="Board resolution: more Class A units",
+        document=resolution(),
+        authorized_on=dt.date(2026, 11, 20),
+        actor=cast.admin,
+    )
+    assert pending.pending and pending.request is not None
+    reconcile(offering=closed.offering)
+    diff.refresh_from_db()
+    latest = Reconciliation.objects.order_by("-pk").first()
+    assert diff.resolved_at is None and latest is not None and latest.authorized == 400
+    # Approved, the new authorization raises the authorized quantity; the next run resolves the difference.
+    approval_approve(request=pending.request, actor=second_admin(cast.issuer))
     reconcile(offering=closed.offering)
     diff.refresh_from_db()
     assert diff.resolved_at is not None
     assert AuditEvent.objects.filter(action="registry.authorization_recorded").count() == 2
+    assert AuditEvent.objects.filter(action="registry.authorization_effective").count() == 2
 
 
 def test_an_issuance_the_ledger_has_not_posted_is_a_difference_until_it_is(closed: Closed) -> None:
@@ -124,7 +134,7 @@ def test_the_scheduled_task_reconciles_every_token(closed: Closed) -> None:
 
 def test_an_authorization_needs_a_document_and_a_description(cast, closed: Closed) -> None:
     with pytest.raises(ApplicationError):
-        authorization_record(
+        authorization_propose(
             offering=closed.offering,
             authorized_quantity=10,
             description=" ",
@@ -132,3 +142,26 @@ def test_an_authorization_needs_a_document_and_a_description(cast, closed: Close
             authorized_on=timezone.now().date(),
             actor=cast.admin,
         )
+
+
+def test_the_monthly_report_values_aged_differences_at_the_offerings_price(cast, closed: Closed) -> None:
+    """17Ad-11 on a real token: the issue's capitalization is its ledger total at the month's end × price."""
+    from registry.services.difference_reports import record_difference_report_build
+
+    _resolution(cast.admin, closed, 1_000)
+    planted = _agent_mint_outside_the_portal(closed, WALLETS[2], 40)
+    chain_indexed(closed.rpc_url)
+    reconcile(offering=closed.offering)
+    diff = RecordDifference.objects.get(resolved_at__isnull=True)
+    month = (diff.arose_at + dt.timedelta(days=40)).date().replace(day=1)
+    report, built = record_difference_report_build(
+        issuer=cast.issuer, month=month, now=timezone.now() + dt.timedelta(days=80)
+    )
+    assert built
+    (line,) = report.issues.all()
+    price = closed.offering.price_minor
+    assert (line.units_outstanding, line.capitalization_minor) == (540, 540 * price)
+    assert line.aged_units == 40 and line.aged_value_minor == 40 * price
+    assert line.differences[0]["transaction_hash"] == planted
+    # 40 units at the offering's price are far under $50,000: nothing to file.
+    assert not report.must_report
