@@ -9,7 +9,14 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import URLPattern
 
-from investors.models import AccreditationClaim, InvestorProfile, IssuerApplication, TaxForm, Wallet
+from investors.models import (
+    AccreditationClaim,
+    HolderRecordVersion,
+    InvestorProfile,
+    IssuerApplication,
+    TaxForm,
+    Wallet,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -60,3 +67,11 @@ class WalletAdmin(ReadOnlyAdmin):
 class IssuerApplicationAdmin(ReadOnlyAdmin):
     list_display = ["investor", "issuer", "status", "created_at"]
     list_filter = ["issuer", "status"]
+
+
+@admin.register(HolderRecordVersion)
+class HolderRecordVersionAdmin(ReadOnlyAdmin):
+    """17Ad-10(f): kept six years after replacement; only the purge task deletes them."""
+
+    list_display = ["investor_id", "holder_type", "country", "cause", "valid_from", "valid_to", "retain_until"]
+    list_filter = ["cause", "holder_type"]

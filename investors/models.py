@@ -465,3 +465,75 @@ class ApplicationNote(models.Model):
 
     def audit_label(self) -> str:
         return f"note #{self.pk} on application #{self.application_id}"
+
+
+class HolderRecordCause(models.TextChoices):
+    OPENED = "opened", "First recorded"
+    CHANGED = "changed", "Changed"
+    ERASED = "erased", "Erased at the holder's request"
+    DELETED = "deleted", "Investor deleted"
+
+
+class HolderRecordVersion(models.Model):
+    """How a holder was registered over one period: name, holder type, address, country, tax form and
+    accreditation status. 17Ad-10(f): data replaced or deleted is kept, with the date it may be purged
+    (six years after it stopped being current), so the master file "as of" a past date shows it.
+
+    The investor is referenced without a database constraint: the versions outlive a deleted investor."""
+
+    investor = models.ForeignKey(
+        InvestorProfile,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="holder_record_versions",
+    )
+    investor_public_id = models.UUIDField(db_index=True)
+    legal_name = models.CharField(max_length=200, blank=True)
+    holder_type = models.CharField(max_length=16, choices=InvestorKind.choices, blank=True)
+    entity_type = models.CharField(max_length=16, choices=EntityType.choices, blank=True)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    tax_form_kind = models.CharField(max_length=8, choices=TaxFormKind.choices, blank=True)
+    tax_form_signed_on = models.DateField(null=True, blank=True)
+    tax_form_expires_on = models.DateField(null=True, blank=True)
+    tin_certified = models.BooleanField(default=False)
+    accreditation_status = models.CharField(max_length=16, choices=AccreditationStatus.choices, blank=True)
+    accreditation_method = models.CharField(max_length=32, choices=AccreditationMethod.choices, blank=True)
+    accreditation_expires_at = models.DateTimeField(null=True, blank=True)
+    cause = models.CharField(max_length=16, choices=HolderRecordCause.choices)
+    ended_by = models.CharField(max_length=16, choices=HolderRecordCause.choices, blank=True)
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField(null=True, blank=True, help_text="Empty while this is the current record.")
+    retain_until = models.DateTimeField(null=True, blank=True, help_text="17Ad-10(f): six years after valid_to.")
+
+    class Meta:
+        ordering = ["investor_id", "valid_from", "id"]
+        indexes = [
+            models.Index(fields=["investor", "valid_from"]),
+            models.Index(fields=["retain_until"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["investor"], condition=Q(valid_to__isnull=True), name="one_current_holder_record"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True, retain_until__isnull=True)
+                | Q(valid_to__isnull=False, retain_until__isnull=False, valid_to__gte=models.F("valid_from")),
+                name="holder_record_period_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"holder record of investor #{self.investor_id} from {self.valid_from:%Y-%m-%d}"
+
+    def audit_label(self) -> str:
+        return f"holder record #{self.pk} of investor #{self.investor_id}"
+
+    @property
+    def address(self) -> str:
+        parts = [self.address_line1, self.address_line2, self.city, self.region, self.postal_code, self.country]
+        return ", ".join(p for p in parts if p)

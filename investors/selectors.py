@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.fields import FILE_PREFIX, decrypt_bytes
@@ -15,6 +17,7 @@ from investors.models import (
     AccreditationClaim,
     AccreditationStatus,
     DocumentKind,
+    HolderRecordVersion,
     InvestorDocument,
     InvestorProfile,
     KycStatus,
@@ -172,3 +175,24 @@ def document_content(*, document: InvestorDocument) -> bytes:
     with document.file.open("rb") as handle:
         stored = handle.read()
     return decrypt_bytes(stored) if stored.startswith(FILE_PREFIX) else stored
+
+
+# Ids per query: well within SQLite's and PostgreSQL's limits on bound parameters.
+HOLDER_DETAILS_CHUNK = 10_000
+
+
+def holder_details_as_of(*, investor_ids: Iterable[int], at: dt.datetime) -> dict[int, HolderRecordVersion]:
+    """investor id → the holder record current at `at` (17Ad-10(f)): one query per 10,000 investors, however
+    many records each has; an investor with no record then (not yet registered, or purged) is left out."""
+    ids = sorted(set(investor_ids))
+    found: dict[int, HolderRecordVersion] = {}
+    for start in range(0, len(ids), HOLDER_DETAILS_CHUNK):
+        rows = HolderRecordVersion.objects.filter(
+            investor_id__in=ids[start : start + HOLDER_DETAILS_CHUNK], valid_from__lte=at
+        ).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+        found.update((row.investor_id, row) for row in rows)
+    return found
+
+
+def holder_record_history(*, investor: InvestorProfile) -> QuerySet[HolderRecordVersion]:
+    return HolderRecordVersion.objects.filter(investor=investor).order_by("-valid_from", "-id")

@@ -21,6 +21,7 @@ from investors.models import (
     ReviewStatus,
 )
 from investors.services.accreditation import accreditation_missing, stale_evidence
+from investors.services.holder_records import holder_record_update
 from investors.services.verification import investor_registry_refresh
 
 
@@ -54,6 +55,7 @@ def accreditation_approve(*, claim: AccreditationClaim, actor: User) -> Accredit
         before={"status": AccreditationStatus.PENDING},
         after={"status": claim.status, "method": claim.method, "expires_at": claim.expires_at},
     )
+    holder_record_update(investor=claim.investor)
     investor_registry_refresh(investor=claim.investor, actor=actor)
     return claim
 
@@ -81,6 +83,7 @@ def accreditation_reject(*, claim: AccreditationClaim, actor: User, reason: str)
         before=before,
         after={"status": claim.status, "reason": reason},
     )
+    holder_record_update(investor=claim.investor)
     investor_registry_refresh(investor=claim.investor, actor=actor)
     return claim
 
@@ -102,6 +105,7 @@ def accreditation_request_information(*, claim: AccreditationClaim, actor: User,
         before={"status": AccreditationStatus.PENDING},
         after={"status": claim.status, "message": message},
     )
+    holder_record_update(investor=claim.investor)
     return claim
 
 
@@ -175,5 +179,6 @@ def verifications_expire(*, now: dt.datetime | None = None) -> ExpirySummary:
                 before={"status": AccreditationStatus.VERIFIED},
                 after={"status": claim.status},
             )
+            holder_record_update(investor=claim.investor)
             investor_registry_refresh(investor=claim.investor, actor=None)
     return ExpirySummary(len(kyc_ids), len(claim_ids))

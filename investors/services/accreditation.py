@@ -22,6 +22,7 @@ from investors.models import (
     LetterSigner,
     LicenceType,
 )
+from investors.services.holder_records import holder_record_update
 from investors.services.profiles import mark_step_saved
 
 M = AccreditationMethod
@@ -160,6 +161,7 @@ def accreditation_claim_start(
         # Which figures were given, not their amounts: incomes and net worth stay out of the audit chain.
         after={"investor": investor.reference, "method": method, "status": claim.status, "figures": sorted(clean)},
     )
+    holder_record_update(investor=investor)
     return claim
 
 
@@ -209,4 +211,5 @@ def accreditation_claim_submit(*, claim: AccreditationClaim, actor: User) -> Acc
     audit_record(
         actor=actor, action="accreditation.submitted", obj=claim, before=before, after={"status": claim.status}
     )
+    holder_record_update(investor=claim.investor)
     return claim

@@ -16,12 +16,14 @@ from core.errors import ApplicationError, NotPermitted
 from core.models import User
 from investors.models import (
     BeneficialOwner,
+    HolderRecordCause,
     InvestorKind,
     InvestorProfile,
     KycStatus,
     OwnerRole,
     TaxIdKind,
 )
+from investors.services.holder_records import holder_record_update
 
 # The investor may change what the reviewers see only before review or when asked for more.
 EDITABLE_KYC_STATES = frozenset({KycStatus.NOT_SUBMITTED, KycStatus.MORE_INFO, KycStatus.EXPIRED})
@@ -131,6 +133,7 @@ def investor_profile_ensure(*, user: User) -> InvestorProfile:
         return profile
     profile = InvestorProfile.objects.create(user=user, legal_name=user.full_name)
     audit_record(actor=user, action="investor.created", obj=profile, after={"public_id": profile.reference})
+    holder_record_update(investor=profile, cause=HolderRecordCause.OPENED)
     return profile
 
 
@@ -153,6 +156,7 @@ def investor_kind_set(*, investor: InvestorProfile, actor: User, kind: str) -> I
     mark_step_saved(investor, "kind")
     investor.save(update_fields=["kind", "steps_saved", "updated_at"])
     audit_record(actor=actor, action="investor.kind_set", obj=investor, before=before, after={"kind": kind})
+    holder_record_update(investor=investor)
     return investor
 
 
@@ -210,6 +214,7 @@ def investor_details_save(*, investor: InvestorProfile, actor: User, details: di
             obj=investor,
             after={"changed": changed, **public, "country_name": country_name(investor.country)},
         )
+        holder_record_update(investor=investor)
     return investor
 
 

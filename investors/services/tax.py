@@ -13,6 +13,7 @@ from core.countries import UNITED_STATES
 from core.errors import ApplicationError
 from core.models import User
 from investors.models import InvestorProfile, TaxForm, TaxFormKind
+from investors.services.holder_records import holder_record_update
 from investors.services.profiles import US_TAX_ID_KINDS, mark_step_saved, normalise_tax_id, validate_country
 
 # 26 USC 1441: the statutory rate a treaty can only lower; a claim above it is a mistake.
@@ -120,4 +121,5 @@ def tax_form_sign(
             "superseded": superseded,
         },
     )
+    holder_record_update(investor=investor)
     return form

@@ -19,6 +19,7 @@ from investors.models import (
     AccreditationMethod,
     AccreditationStatus,
     DocumentKind,
+    HolderRecordCause,
     InvestorKind,
     InvestorProfile,
     KycStatus,
@@ -27,6 +28,7 @@ from investors.models import (
     WalletKind,
 )
 from investors.services.documents import document_upload
+from investors.services.holder_records import holder_record_update
 from investors.services.profiles import investor_details_save, investor_kind_set, investor_profile_ensure
 from investors.services.tax import tax_form_sign
 from tokens.tests.support import address_for, registry_wallet_recorded
@@ -156,4 +158,6 @@ def verified_investor(
         Wallet.objects.create(investor=investor, address=address, kind=WalletKind.SIGNED, linked_by=user)
         if register:
             registry_wallet_recorded(investor.reference, address)
+    # As the onboarding services do: the holder's registration is on record from the start (17Ad-10(f)).
+    holder_record_update(investor=investor, cause=HolderRecordCause.OPENED)
     return investor

@@ -406,6 +406,12 @@ CELERY_BEAT_SCHEDULE["registry-difference-reports"] = {
     "task": "registry.tasks.difference_reports_task",
     "schedule": crontab(minute=30, hour=1, day_of_month="1-3"),
 }
+# 17Ad-10(f): holder data replaced or deleted is kept six years, then purged once a day.
+HOLDER_RECORD_RETENTION_YEARS = 6
+CELERY_BEAT_SCHEDULE["investors-holder-records-purge"] = {
+    "task": "investors.tasks.holder_records_purge_task",
+    "schedule": crontab(minute=45, hour=2),
+}
 # Panels other apps add to an offering's dashboard: dotted paths to `panel(offering) -> (template, context)`.
 # The dashboard lives in offerings, which cannot import the apps above it; they plug in here.
 OFFERING_DASHBOARD_PANELS = [
