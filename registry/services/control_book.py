@@ -113,7 +113,8 @@ def authorization_propose(
         proposer=actor,
         summary=(
             f"{offering.title}: authorize {authorized_quantity:,} units"
-            f" (now {'none' if before is None else f'{before:,}'}), per “{description[:120]}”"
+            f" (now {'none' if before is None else f'{before:,}'}), per “{description[:100]}”; the document is on "
+            "the token's control book page"
         ),
         amount_minor=0,
         currency="",
