@@ -11,14 +11,13 @@ import pytest
 from django.utils import timezone
 
 from core.tests.factories import UserFactory
-from investors.models import AccreditationStatus, HolderRecordCause, HolderRecordVersion, InvestorProfile
+from investors.models import HolderRecordCause, HolderRecordVersion, InvestorProfile
 from investors.selectors import holder_details_as_of
 from investors.services.holder_records import holder_record_end, holder_record_update, holder_records_purge
 from investors.services.profiles import investor_details_save, investor_kind_set, investor_profile_ensure
 from investors.services.tax import tax_form_sign
 from investors.tasks import holder_records_purge_task
 from investors.tests.support import verified_investor
-from tokens.tests.support import registry_deployed
 
 pytestmark = pytest.mark.django_db
 
@@ -86,19 +85,6 @@ def test_tax_form_and_accreditation_status_are_part_of_the_record() -> None:
     record = holder_details_as_of(investor_ids=[investor.pk], at=timezone.now())[investor.pk]
     assert record.tax_form_kind == "w9" and record.tin_certified
     assert holder_details_as_of(investor_ids=[investor.pk], at=before)[investor.pk].tax_form_kind == ""
-
-
-def test_accreditation_decisions_are_recorded(cast) -> None:
-    from compliance.services.reviews import accreditation_reject
-
-    registry_deployed()
-    investor = verified_investor(accreditation=AccreditationStatus.VERIFIED)
-    before = timezone.now()
-    accreditation_reject(claim=investor.accreditation_claims.get(), actor=cast.platform_compliance, reason="Stale")
-    then = holder_details_as_of(investor_ids=[investor.pk], at=before)[investor.pk]
-    now = holder_details_as_of(investor_ids=[investor.pk], at=timezone.now())[investor.pk]
-    assert then.accreditation_status == AccreditationStatus.VERIFIED
-    assert now.accreditation_status == AccreditationStatus.REJECTED
 
 
 def test_a_deleted_holders_record_is_kept_with_its_retention_date() -> None:
