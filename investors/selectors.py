@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -181,16 +181,59 @@ def document_content(*, document: InvestorDocument) -> bytes:
 HOLDER_DETAILS_CHUNK = 10_000
 
 
-def holder_details_as_of(*, investor_ids: Iterable[int], at: dt.datetime) -> dict[int, HolderRecordVersion]:
+@dataclass(frozen=True)
+class HolderRecord:
+    """One holder's registration over one period (a `HolderRecordVersion` read as plain values)."""
+
+    investor_id: int
+    legal_name: str
+    holder_type: str
+    entity_type: str
+    address_line1: str
+    address_line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: str
+    tax_form_kind: str
+    tax_form_signed_on: dt.date | None
+    tax_form_expires_on: dt.date | None
+    tin_certified: bool
+    accreditation_status: str
+    accreditation_method: str
+    accreditation_expires_at: dt.datetime | None
+    ended_by: str
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+    retain_until: dt.datetime | None
+
+
+_HOLDER_RECORD_FIELDS = tuple(f.name for f in fields(HolderRecord))
+
+
+def holder_details_as_of(*, investor_ids: Iterable[int] | QuerySet[Any], at: dt.datetime) -> dict[int, HolderRecord]:
     """investor id → the holder record current at `at` (17Ad-10(f)): one query per 10,000 investors, however
-    many records each has; an investor with no record then (not yet registered, or purged) is left out."""
-    ids = sorted(set(investor_ids))
-    found: dict[int, HolderRecordVersion] = {}
-    for start in range(0, len(ids), HOLDER_DETAILS_CHUNK):
-        rows = HolderRecordVersion.objects.filter(
-            investor_id__in=ids[start : start + HOLDER_DETAILS_CHUNK], valid_from__lte=at
-        ).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
-        found.update((row.investor_id, row) for row in rows)
+    many records each has, read as plain values (the master file asks for every holder); an investor with no
+    record then (not yet registered, or purged six years after it was replaced) is left out."""
+    found: dict[int, HolderRecord] = {}
+    # A queryset of ids is read by the database as a subquery: one query for any number of investors.
+    batches: list[Any] = (
+        [investor_ids]
+        if isinstance(investor_ids, QuerySet)
+        else [
+            ids[start : start + HOLDER_DETAILS_CHUNK]
+            for ids in [sorted({i for i in investor_ids if i is not None})]
+            for start in range(0, len(ids), HOLDER_DETAILS_CHUNK)
+        ]
+    )
+    for batch in batches:
+        rows = (
+            HolderRecordVersion.objects.filter(investor_id__in=batch, valid_from__lte=at)
+            .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+            .values_list(*_HOLDER_RECORD_FIELDS)
+        )
+        for row in rows:
+            found[row[0]] = HolderRecord(*row)
     return found
 
 

@@ -21,6 +21,15 @@ def _recorded(model: Any, offering: Offering, params: ExportParams) -> Any:
     return rows.order_by("recorded_at", "id")
 
 
+def _in_effect(offering: Offering, params: ExportParams) -> Any:
+    """Authorizations from the moment each took effect: a raise waiting for its second admin, or one not
+    approved, never changed the authorized quantity."""
+    rows = IssuerAuthorization.objects.filter(offering=offering, effective_at__isnull=False)
+    if params.as_of_moment is not None:
+        rows = rows.filter(effective_at__lte=params.as_of_moment)
+    return rows.order_by("effective_at", "id")
+
+
 class ControlBookExporter(Exporter):
     identifier = "control_book"
     verbose_name = "Control book"
@@ -39,20 +48,17 @@ class ControlBookExporter(Exporter):
     )
 
     def row_count(self, offering: Offering, params: ExportParams) -> int:
-        return (
-            _recorded(IssuerAuthorization, offering, params).count()
-            + _recorded(ControlBookEntry, offering, params).count()
-        )
+        return _in_effect(offering, params).count() + _recorded(ControlBookEntry, offering, params).count()
 
     def rows(self, offering: Offering, params: ExportParams) -> Iterator[Sequence[Cell]]:
-        authorizations = _recorded(IssuerAuthorization, offering, params).iterator(chunk_size=self.chunk_size)
+        authorizations = _in_effect(offering, params).iterator(chunk_size=self.chunk_size)
         entries = (
             _recorded(ControlBookEntry, offering, params)
             .select_related("authorization")
             .iterator(chunk_size=self.chunk_size)
         )
         merged = heapq.merge(
-            ((a.recorded_at, 0, a.pk, a) for a in authorizations),
+            ((a.effective_at, 0, a.pk, a) for a in authorizations),
             ((e.recorded_at, 1, e.pk, e) for e in entries),
         )
         authorized: int | None = None

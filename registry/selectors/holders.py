@@ -26,6 +26,7 @@ from investors.models import (
     TaxForm,
     TaxFormKind,
 )
+from investors.selectors import holder_details_as_of
 
 TAX_FORM_SHORT: dict[str, str] = {TaxFormKind.W9: "W-9", TaxFormKind.W8BEN: "W-8BEN", TaxFormKind.W8BENE: "W-8BEN-E"}
 
@@ -114,9 +115,22 @@ def holder_details(
     )
     found = {}
     types: dict[tuple[str, str], str] = {}
+    # 17Ad-10(f): as of a past moment, the holder's registration then replaces the current one, and its
+    # accreditation status is the one recorded then (a claim's row holds only its latest status).
+    past = holder_details_as_of(investor_ids=ids, at=moment) if at is not None else {}
     for pk, public_id, kind, entity_type, name, line1, line2, city, region, postal_code, country in queryset_rows_raw(
         profiles
     ):
+        then = past.get(pk)
+        if then is not None:
+            kind, entity_type, name, country = then.holder_type, then.entity_type, then.legal_name, then.country
+            line1, line2, city, region, postal_code = (
+                then.address_line1,
+                then.address_line2,
+                then.city,
+                then.region,
+                then.postal_code,
+            )
         form = forms.get(pk)
         if form is None:
             form_status = "missing"
@@ -125,6 +139,12 @@ def holder_details(
         else:
             form_status = "valid"
         claim = claims.get(pk)
+        if then is not None and claim is not None and then.accreditation_status:
+            claim = (
+                then.accreditation_method or claim[0],
+                then.accreditation_status,
+                _text(then.accreditation_expires_at)[:19],
+            )
         if claim is None:
             accreditation = "none"
         elif claim[2] and claim[2] < moment_text:

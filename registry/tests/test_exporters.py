@@ -210,6 +210,17 @@ def test_control_book_shows_authorized_and_issued_after_each_change(book: Book, 
         document_sha256="ab" * 32,
         authorized_on=ISSUED.date(),
         recorded_by=cast.admin,
+        effective_at=timezone.now(),
+    )
+    # A raise still waiting for a second admin is not in the control book.
+    IssuerAuthorization.objects.create(
+        offering=book.offering,
+        authorized_quantity=5_000,
+        description="Board resolution 2026-02, not approved yet",
+        document="issuer-authorizations/r2.pdf",
+        document_sha256="cd" * 32,
+        authorized_on=ISSUED.date(),
+        recorded_by=cast.admin,
     )
     ControlBookEntry.objects.create(
         offering=book.offering, kind=ControlEntryKind.ISSUE, quantity=500, transaction_hash="0x1", authorization=auth
