@@ -202,10 +202,11 @@ class OcfCapTableExporter(Exporter):
         )
 
     def _stock_class(self, offering: Offering, params: ExportParams) -> StockClass:
-        authorizations = IssuerAuthorization.objects.filter(offering=offering)
+        # Only authorizations in effect count: a raise waiting for its second admin has authorized nothing.
+        authorizations = IssuerAuthorization.objects.filter(offering=offering, effective_at__isnull=False)
         if params.as_of_moment is not None:
-            authorizations = authorizations.filter(recorded_at__lte=params.as_of_moment)
-        latest = authorizations.order_by("-recorded_at", "-id").first()
+            authorizations = authorizations.filter(effective_at__lte=params.as_of_moment)
+        latest = authorizations.order_by("-effective_at", "-id").first()
         return StockClass(
             id=f"class-{offering.token_symbol}",
             name=f"{offering.token_name} ({offering.token_symbol})",
