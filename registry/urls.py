@@ -71,6 +71,22 @@ urlpatterns = [
         name="registry_authorization_document",
     ),
     path(f"{REGISTER}/differences/", transfer_agent.registry_differences, name="registry_differences"),
+    path(
+        "issuers/<slug:slug>/offerings/<uuid:public_id>/control-book/",
+        records.control_book,
+        name="control_book",
+    ),
+    path(
+        "issuers/<slug:slug>/offerings/<uuid:public_id>/control-book/authorize/",
+        records.control_book_authorize,
+        name="control_book_authorize",
+    ),
+    path(
+        "issuers/<slug:slug>/offerings/<uuid:public_id>/control-book/authorizations/<int:authorization_id>/document/",
+        records.control_book_document,
+        name="control_book_document",
+    ),
+    path("issuers/<slug:slug>/record-differences/reports/", records.difference_reports, name="difference_reports"),
 ]
 
 API_TOKEN = "registry/tokens/<uuid:public_id>"
@@ -94,20 +110,4 @@ api_urlpatterns = [
         api.ExportJobDownloadApi.as_view(),
         name="api_registry_export_download",
     ),
-    path(
-        "issuers/<slug:slug>/offerings/<uuid:public_id>/control-book/",
-        records.control_book,
-        name="control_book",
-    ),
-    path(
-        "issuers/<slug:slug>/offerings/<uuid:public_id>/control-book/authorize/",
-        records.control_book_authorize,
-        name="control_book_authorize",
-    ),
-    path(
-        "issuers/<slug:slug>/offerings/<uuid:public_id>/control-book/authorizations/<int:authorization_id>/document/",
-        records.control_book_document,
-        name="control_book_document",
-    ),
-    path("issuers/<slug:slug>/record-differences/reports/", records.difference_reports, name="difference_reports"),
 ]

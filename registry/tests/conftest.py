@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from compliance.exemptions import Exemption
+from core.approvals import approval_approve
+from core.tests.files import pdf_bytes
 from investors.models import InvestorProfile, Wallet, WalletKind
 from investors.services.verification import investor_registry_refresh
 from investors.tests.support import verified_investor
@@ -18,8 +20,9 @@ from offerings.services.closing import closing_advance, offering_close
 from offerings.services.offerings import offering_publish
 from offerings.tests.support import offering_draft, subscribed, wire_received
 from registry.selectors.ledger import ledger_block
-from registry.services.control_book import authorization_record
+from registry.services.control_book import authorization_propose
 from registry.services.reconciliation import reconcile
+from registry.tests.support import second_admin
 from tokens.models import ContractDeployment
 from tokens.services import portal_registry_ensure
 from tokens.tests.support import WALLETS, Chain, chain_indexed, contract_send, drain
@@ -71,7 +74,7 @@ def offering_closed(cast, rpc_url: str, *, exemption: str) -> Closed:
     return Closed(offering=offering, token=token, alice=alice, bob=bob, carol=carol, rpc_url=rpc_url)
 
 
-RESOLUTION = b"%PDF-1.4 Board resolution: 1,000 Class A units authorized\n%%EOF"
+RESOLUTION = pdf_bytes("Board resolution: 1,000 Class A units authorized")
 
 
 @dataclass
@@ -92,7 +95,7 @@ def _send(closed: Closed, sender: str, function: str, *args: object) -> str:
 def register(cast, closed: Closed) -> Register:
     """Alice 200, Bob 300 minted at the closing and 1,000 authorized; then Alice sold 80 to Carol and 40
     were minted to Bob with the agent key outside the portal; indexed and reconciled."""
-    authorization_record(
+    outcome = authorization_propose(
         offering=closed.offering,
         authorized_quantity=1_000,
         description="Board resolution: Class A units",
@@ -100,6 +103,8 @@ def register(cast, closed: Closed) -> Register:
         authorized_on=dt.date(2026, 11, 2),
         actor=cast.admin,
     )
+    assert outcome.request is not None  # raising the authorized quantity waits for a second admin
+    approval_approve(request=outcome.request, actor=second_admin(cast.issuer))
     chain_indexed(closed.rpc_url)
     reconcile(offering=closed.offering)
     before = ledger_block(offering=closed.offering)
