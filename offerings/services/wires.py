@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
-import io
 import re
 from dataclasses import dataclass, field
 
@@ -409,6 +408,10 @@ def _parse_date(text: str) -> dt.date:
     raise ApplicationError(f"“{text}” is not a date (use YYYY-MM-DD).", code="invalid_date")
 
 
+def _statement_cells(line: str) -> list[str]:
+    return next(csv.reader([line], strict=True), [])
+
+
 def bank_statement_import(*, issuer: Issuer, actor: User, content: bytes) -> ImportReport:
     """Record each line of a statement (columns date, amount, currency, reference; optional id, payer).
 
@@ -424,9 +427,11 @@ def bank_statement_import(*, issuer: Issuer, actor: User, content: bytes) -> Imp
     except UnicodeDecodeError:
         report.errors.append("The file is not UTF-8 text. Export the statement as CSV (UTF-8).")
         return report
-    reader = csv.reader(io.StringIO(text))
+    # A statement has one entry per line: each line is parsed on its own, so a stray quote in one line
+    # can never swallow the lines after it.
+    lines = text.splitlines()
     try:
-        header = next(reader, [])
+        header = _statement_cells(lines[0]) if lines else []
     except csv.Error:
         header = []
     headers = [h.strip().lower() for h in header]
@@ -438,16 +443,12 @@ def bank_statement_import(*, issuer: Issuer, actor: User, content: bytes) -> Imp
         )
         return report
     seen: dict[str, int] = {}
-    while True:
-        # Each line is read on its own, so a line the CSV reader cannot take is reported and the rest still count.
+    for number, line in enumerate(lines[1:], start=2):
         try:
-            cells = next(reader)
-        except StopIteration:
-            break
+            cells = _statement_cells(line)
         except csv.Error as exc:
-            report.errors.append(f"Line {reader.line_num}: not a CSV line ({exc}).")
+            report.errors.append(f"Line {number}: not a CSV line ({exc}).")
             continue
-        number = reader.line_num
         row = dict.fromkeys(REQUIRED_COLUMNS, "") | {h: v.strip() for h, v in zip(headers, cells, strict=False)}
         if not any(row.values()):
             continue

@@ -274,6 +274,21 @@ def test_bank_statement_import_reports_each_bad_line_and_skips_lines_seen_before
     assert "missing: date, amount, currency, reference" in bad_header.errors[0]
 
 
+def test_a_stray_quote_in_one_statement_line_does_not_swallow_the_lines_after_it(cast) -> None:
+    offering = offering_open(cast.issuer, cast.admin)
+    investor = verified_investor(accreditation="verified")
+    subscription = _signed(offering, investor, 2_000_00)
+    today = timezone.localdate().isoformat()
+    csv_text = (
+        "date,amount,currency,reference\n"
+        '"\n'  # a line holding a lone quote, as a broken bank export can
+        f"{today},2000.00,USD,{subscription.wire_reference}\n"
+    ).encode()
+    report = bank_statement_import(issuer=cast.issuer, actor=cast.compliance, content=csv_text)
+    assert [r.reference for r in report.recorded] == [subscription.wire_reference]
+    assert report.errors and report.errors[0].startswith("Line 2:")
+
+
 def test_amount_parsing_is_exact() -> None:
     assert parse_amount("1,234.56", "USD") == 123456
     assert parse_amount("1000", "JPY") == 1000
