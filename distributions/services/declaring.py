@@ -204,7 +204,9 @@ def distribution_declare(*, issuer: Issuer, offering: Offering, actor: User, dat
 @transaction.atomic
 def distribution_cancel(*, distribution: Distribution, actor: User) -> Distribution:
     """Cancel a draft or a stopped distribution: nothing of it is paid. Its record date stays on the token."""
-    locked = Distribution.objects.select_for_update().select_related("offering__issuer").get(pk=distribution.pk)
+    locked = (
+        Distribution.objects.select_for_update(of=("self",)).select_related("offering__issuer").get(pk=distribution.pk)
+    )
     if locked.state == DistributionState.CANCELLED:
         return locked
     if locked.state == DistributionState.PROPOSED:

@@ -186,7 +186,9 @@ def difference_report_notify(*, report_id: int) -> int:
     from core.models import IssuerMembership, Role
 
     with transaction.atomic():
-        report = RecordDifferenceReport.objects.select_for_update().select_related("issuer").get(pk=report_id)
+        report = (
+            RecordDifferenceReport.objects.select_for_update(of=("self",)).select_related("issuer").get(pk=report_id)
+        )
         if report.notified_at is not None or not report.must_report:
             return 0
         recipients = sorted(

@@ -109,7 +109,7 @@ def _progress_writer(job_id: int) -> Progress:
 def export_job_run(*, job_id: int) -> ExportJob:
     """Make the job's file. Safe to call twice: a finished, failed or expired job is left as it is."""
     with transaction.atomic():
-        job = ExportJob.objects.select_for_update().select_related("offering__issuer").get(pk=job_id)
+        job = ExportJob.objects.select_for_update(of=("self",)).select_related("offering__issuer").get(pk=job_id)
         if job.state not in (ExportState.QUEUED, ExportState.RUNNING):
             return job
         # RUNNING here means a worker died mid-way and the broker handed the task on: start again.
@@ -132,7 +132,9 @@ def export_job_run(*, job_id: int) -> ExportJob:
             out.seek(0)
             filename = exporter.filename(offering, params, job.format)
             with transaction.atomic():
-                job = ExportJob.objects.select_for_update().select_related("offering__issuer").get(pk=job_id)
+                job = (
+                    ExportJob.objects.select_for_update(of=("self",)).select_related("offering__issuer").get(pk=job_id)
+                )
                 if job.state != ExportState.RUNNING:
                     return job
                 job.file.save(filename, File(out, name=filename), save=False)

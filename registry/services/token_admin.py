@@ -594,7 +594,9 @@ def _approval_perform(request: ApprovalRequest, actor: User) -> TokenAdminAction
         raise NotPermitted("Only an admin of the issuer approves its token administration.")
     Offering.objects.select_for_update().only("pk").get(pk=action.offering_id)
     action = (
-        TokenAdminAction.objects.select_for_update().select_related("offering__issuer", "investor").get(pk=action.pk)
+        TokenAdminAction.objects.select_for_update(of=("self",))
+        .select_related("offering__issuer", "investor")
+        .get(pk=action.pk)
     )
     if action.state != TokenAdminState.PROPOSED:
         raise Conflict(f"This action is {action.get_state_display().lower()} already.", code="decided")
@@ -652,7 +654,7 @@ def token_admin_action_advance(*, action: TokenAdminAction) -> TokenAdminAction:
     """Record how far the action got: sent, confirmed, on the ledger, failed, or its proposal rejected."""
     with transaction.atomic():
         locked = (
-            TokenAdminAction.objects.select_for_update()
+            TokenAdminAction.objects.select_for_update(of=("self",))
             .select_related("chain_transaction", "approval")
             .get(pk=action.pk)
         )
