@@ -141,10 +141,25 @@ class DestinationStatus(models.TextChoices):
     BANK_MISSING = "bank_missing", "No bank details on file"
 
 
+class LinePaymentState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    HELD = "held", "Held: no valid wallet or bank details"
+    SENDING = "sending", "Sending"
+    PAID = "paid", "Paid"
+    REINVESTED = "reinvested", "Reinvested"
+    FAILED = "failed", "Failed"
+    RETURNED = "returned", "Returned by the bank"
+
+
 class DistributionLine(models.Model):
-    """One investor's part of a distribution: across all their wallets, at the record date."""
+    """One investor's part of a distribution: across all their wallets, at the record date.
+
+    `line_index` numbers the lines 0..n-1 in investor order when the register is computed; once the
+    distribution is approved it never changes, because the payout contract guards each number.
+    """
 
     distribution = models.ForeignKey(Distribution, on_delete=models.CASCADE, related_name="lines")
+    line_index = models.PositiveIntegerField()
     investor = models.ForeignKey(InvestorProfile, on_delete=models.PROTECT, related_name="distribution_lines")
     balance_at_record = models.BigIntegerField()
     gross_minor = models.BigIntegerField()
@@ -157,19 +172,36 @@ class DistributionLine(models.Model):
     destination_status = models.CharField(max_length=16, choices=DestinationStatus.choices)
     destination_wallet = models.CharField(max_length=42, blank=True)
     reinvest = models.BooleanField(default=False, help_text="The holder elected reinvestment.")
+    # A reinvesting holder receives these new tokens at the declared price; the rest of the net is cash.
+    reinvest_units = models.BigIntegerField(default=0)
+    # What is paid in money (stablecoin or bank): the net, less what is reinvested.
+    cash_minor = models.BigIntegerField()
     # Paid once: the payout uses this key for its chain transaction or bank file line.
     idempotency_key = models.CharField(max_length=120, unique=True)
+
+    payment_state = models.CharField(
+        max_length=12, choices=LinePaymentState.choices, default=LinePaymentState.PENDING, db_index=True
+    )
+    # The transaction hash, or the bank's end-to-end reference, that paid the line.
+    payment_reference = models.CharField(max_length=140, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["investor_id"]
         constraints = [
             models.UniqueConstraint(fields=["distribution", "investor"], name="one_line_per_investor"),
+            models.UniqueConstraint(fields=["distribution", "line_index"], name="one_line_per_index"),
             models.CheckConstraint(
                 condition=Q(gross_minor=models.F("withheld_minor") + models.F("net_minor")),
                 name="line_gross_is_withheld_plus_net",
             ),
             models.CheckConstraint(condition=Q(withheld_minor__gte=0, net_minor__gte=0), name="line_not_negative"),
             models.CheckConstraint(condition=Q(withholding_rate_bps__lte=10_000), name="line_rate_at_most_all"),
+            models.CheckConstraint(
+                condition=Q(cash_minor__gte=0, cash_minor__lte=models.F("net_minor"), reinvest_units__gte=0),
+                name="line_cash_within_net",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -278,6 +278,7 @@ def _lines_write(distribution: Distribution, *, holdings: list[WalletHolding], a
         batch.append(
             DistributionLine(
                 distribution=distribution,
+                line_index=n,
                 investor_id=investor_id,
                 balance_at_record=balances[n],
                 gross_minor=allocation.gross[n],
@@ -287,6 +288,7 @@ def _lines_write(distribution: Distribution, *, holdings: list[WalletHolding], a
                 tax_form_kind=standing.form_kind,
                 withheld_minor=allocation.withheld[n],
                 net_minor=allocation.net[n],
+                cash_minor=allocation.net[n],
                 destination_status=status,
                 destination_wallet=destination,
                 reinvest=investor_id in reinvesting,

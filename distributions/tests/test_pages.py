@@ -155,6 +155,7 @@ def _computed(cast, offering: Offering, *, holders: int) -> Distribution:
         lines.append(
             DistributionLine(
                 distribution=distribution,
+                line_index=n,
                 investor=investor,
                 balance_at_record=10,
                 gross_minor=100_00,
@@ -162,6 +163,7 @@ def _computed(cast, offering: Offering, *, holders: int) -> Distribution:
                 withholding_reason=WithholdingReason.US_BACKUP,
                 withheld_minor=24_00,
                 net_minor=76_00,
+                cash_minor=76_00,
                 destination_status=DestinationStatus.BANK_MISSING,
                 idempotency_key=f"test:{distribution.pk}:{n}",
             )
@@ -195,6 +197,7 @@ def test_the_preview_register_shows_totals_and_tax_to_remit_in_a_bounded_number_
         investor = verified_investor(country="US")
         DistributionLine.objects.create(
             distribution=distribution,
+            line_index=more + n,
             investor=investor,
             balance_at_record=1,
             gross_minor=0,
@@ -202,6 +205,7 @@ def test_the_preview_register_shows_totals_and_tax_to_remit_in_a_bounded_number_
             withholding_reason=WithholdingReason.US_W9,
             withheld_minor=0,
             net_minor=0,
+            cash_minor=0,
             destination_status=DestinationStatus.BANK_MISSING,
             idempotency_key=f"more:{n}",
         )
