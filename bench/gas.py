@@ -6,6 +6,10 @@ Starts its own anvil, deploys everything, measures gasUsed from transaction rece
 prints a table (or, with --json, one JSON list on stdout). Figures are for the steady state:
 accounts involved in "existing" transfers have already been written since the last record
 date, and lock-ups from issuance have elapsed but are still recorded, so the rules run.
+
+The `*_guarded` rows mint a third token, set up like the base one, through its
+ReserveGuardedMinter (a fresh report on its ReserveFeed, 1 token = 100 feed units); the
+`reserve_check_*` rows are what that costs over the same mints sent to the token directly.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ TARGETS = {
     "transfer_existing_all": ("ratio", 1.6),
     "transfer_new_all": ("ratio", 1.7),
     "batch_mint_100_per_holder": ("ratio", 1.4),
+    "batch_mint_100_per_holder_guarded": ("ratio", 1.5),
     "registry_add": ("gas", 60_000),
 }
 
@@ -111,7 +116,7 @@ class Bench:
         self.registry = self.deploy("InvestorRegistry", self.admin, self.admin)
         self.plain = self.deploy("PlainERC20")
         self.tokens = {}
-        for label, rules in (("base", BASE_RULES), ("all", ALL_RULES)):
+        for label, rules in (("base", BASE_RULES), ("all", ALL_RULES), ("guarded", BASE_RULES)):
             token = self.deploy(
                 "SecurityToken", f"Tessera {label}", "TSR", 0, self.registry.address, self.admin, self.admin
             )
@@ -124,6 +129,13 @@ class Bench:
             if rules & RULE_MAX_INVESTORS:
                 self.send(token.functions.setLimits(2000, 500, 10**15))
             self.tokens[label] = token
+        guarded = self.tokens["guarded"]
+        self.feed = self.deploy("ReserveFeed", 2, "Tessera guarded reserves (USD)", self.admin, self.admin)
+        self.minter = self.deploy(
+            "ReserveGuardedMinter", guarded.address, self.feed.address, 100, 1, 30 * 24 * 3600, self.admin, self.admin
+        )
+        self.send(guarded.functions.addAgent(self.minter.address))
+        self.send(self.feed.functions.publish(10**30, self.now()))
         accounts: list[str] = list(self.w3.eth.accounts)
         self.senders = accounts[1:3]
         self.holders = accounts[3:5]
@@ -155,13 +167,42 @@ class Bench:
             )
         )
 
+        # The same two mints on the guarded token, through its minter.
+        minter = self.minter
+        guarded_receiver = self.fresh()
+        self.register([guarded_receiver])
+        guarded_new = self.gas(minter.functions.mint(guarded_receiver, 100))
+        guarded_existing = self.gas(minter.functions.mint(guarded_receiver, 100))
+        rows.append(Row("mint_new_guarded", guarded_new, rows[0].erc20_gas, "through the reserve-guarded minter"))
+        rows.append(
+            Row("mint_existing_guarded", guarded_existing, rows[1].erc20_gas, "through the reserve-guarded minter")
+        )
+        rows.append(
+            Row("reserve_check_per_mint", guarded_new - rows[0].tessera_gas, None, "minter over a direct mint_new")
+        )
+
         n = self.batch_size
         batch = [self.fresh() for _ in range(n)]
         batch_ids = self.register(batch)
         plain_batch = [self.fresh() for _ in range(n)]
-        tessera = self.gas(base.functions.batchMint(batch, [100] * n)) // n
+        direct_batch = self.gas(base.functions.batchMint(batch, [100] * n))
+        tessera = direct_batch // n
         erc20 = self.gas(plain.functions.batchMint(plain_batch, [100] * n)) // n
         rows.append(Row("batch_mint_100_per_holder", tessera, erc20, f"{n} new holders, base rules, per holder"))
+        guarded_batch = [self.fresh() for _ in range(n)]
+        self.register(guarded_batch)
+        through_minter = self.gas(minter.functions.batchMint(guarded_batch, [100] * n))
+        rows.append(
+            Row("batch_mint_100_per_holder_guarded", through_minter // n, erc20, f"{n} new holders, through the minter")
+        )
+        rows.append(
+            Row(
+                "reserve_check_per_holder_in_batch",
+                (through_minter - direct_batch) // n,
+                None,
+                f"minter over a direct batch of {n}, per holder (one check per batch)",
+            )
+        )
 
         # Holders receive issued tokens; the lock-up then elapses and a record date passes.
         for token in (base, every, plain):
@@ -200,7 +241,12 @@ class Bench:
         order = [
             "mint_new",
             "mint_existing",
+            "mint_new_guarded",
+            "mint_existing_guarded",
+            "reserve_check_per_mint",
             "batch_mint_100_per_holder",
+            "batch_mint_100_per_holder_guarded",
+            "reserve_check_per_holder_in_batch",
             "transfer_new_base",
             "transfer_existing_base",
             "transfer_new_all",

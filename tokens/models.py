@@ -104,6 +104,8 @@ class ContractKind(models.TextChoices):
     SECURITY_TOKEN = "security_token", "Security token"
     STABLECOIN = "stablecoin", "Stablecoin"
     DISTRIBUTION_PAYOUT = "distribution_payout", "Distribution payout"
+    RESERVE_FEED = "reserve_feed", "Reserve feed"
+    RESERVE_MINTER = "reserve_minter", "Reserve-guarded minter"
 
 
 class ContractDeployment(models.Model):

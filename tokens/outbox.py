@@ -44,6 +44,7 @@ from tokens.models import (
     TxHold,
     TxStatus,
 )
+from tokens.refusals import refusal_reason
 
 
 def chain_client() -> ChainClient:
@@ -175,7 +176,7 @@ def _failure(error: Reverted | str) -> tuple[str, dict[str, str] | None, str]:
         try:
             decoded = decode_revert_any(error.data)
             name, args = decoded.name, {k: str(v) for k, v in decoded.kwargs.items()}
-            message = f"The contract refused: {decoded.name}"
+            message = refusal_reason(decoded.name, decoded.kwargs) or f"The contract refused: {decoded.name}"
         except LookupError:
             message = "The contract refused with an unknown error."
     return name, args, message

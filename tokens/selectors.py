@@ -41,6 +41,15 @@ from tokens.payout import (
     payout_treasury_funds,
     portal_payout,
 )
+from tokens.refusals import refusal_reason
+from tokens.reserve_feed import (
+    ReserveReport,
+    UncheckedMint,
+    reserve_feed_latest,
+    reserve_feed_of,
+    reserve_minter_of,
+    reserve_unchecked_mints,
+)
 from tokens.stablecoin import portal_stablecoin, stablecoin_receiving_address, stablecoin_transfers_received
 
 
@@ -383,11 +392,13 @@ def chain_reorgs_recent(*, limit: int = 10) -> list[ChainReorg]:
 
 __all__ = [
     "RegistrationState",
+    "ReserveReport",
     "SenderState",
     "SignatureInvalid",
     "TokenHoldings",
     "TokenSetup",
     "TreasuryFunds",
+    "UncheckedMint",
     "WalletRegistration",
     "address_checksum",
     "address_is_valid",
@@ -404,8 +415,13 @@ __all__ = [
     "personal_sign_signer",
     "portal_payout",
     "portal_stablecoin",
+    "refusal_reason",
     "registry_wallet_states",
     "registry_wallets_confirmed",
+    "reserve_feed_latest",
+    "reserve_feed_of",
+    "reserve_minter_of",
+    "reserve_unchecked_mints",
     "sender_states",
     "stablecoin_balance",
     "stablecoin_receiving_address",

@@ -297,7 +297,8 @@ CHAIN_SIGNER_CLASS = env.str("CHAIN_SIGNER_CLASS", default="tokens.chain.signer.
 CHAIN_SENDER_ADDRESS = env.str("CHAIN_SENDER_ADDRESS", default="")
 CHAIN_SENDERS = {
     role: env.str(f"CHAIN_{role.upper()}_SENDER_ADDRESS", default="") or CHAIN_SENDER_ADDRESS
-    for role in ("registry", "agent", "treasury")  # registry administration, token agent, stablecoin treasury
+    # registry administration, token agent, stablecoin treasury, reserve attestations (tokens/reserve_feed.py)
+    for role in ("registry", "agent", "treasury", "attestor")
 }
 # Local chains only: the published key that signs when no key variable is set (none in production).
 CHAIN_DEV_SIGNER_KEY = ""

@@ -18,7 +18,7 @@ CHAIN_ID = env.int("CHAIN_ID")
 CHAIN_SENDER_ADDRESS = env.str("CHAIN_SENDER_ADDRESS")
 CHAIN_SENDERS = {
     role: env.str(f"CHAIN_{role.upper()}_SENDER_ADDRESS", default="") or CHAIN_SENDER_ADDRESS
-    for role in ("registry", "agent", "treasury")
+    for role in ("registry", "agent", "treasury", "attestor")
 }
 # Nothing is credited, minted against or shown as final before this depth (or the node's finalized tag).
 CHAIN_FINALITY = env.str("CHAIN_FINALITY", default="depth")

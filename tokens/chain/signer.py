@@ -23,7 +23,7 @@ from django.utils.module_loading import import_string
 from eth_account import Account
 from eth_utils import to_checksum_address
 
-ROLES = ("registry", "agent", "treasury")
+ROLES = ("registry", "agent", "treasury", "attestor")
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,40 @@ from core.errors import ApplicationError
 from tokens.chain.signer import signing_allowed
 from tokens.models import ChainTransaction, ContractDeployment, TxStatus
 from tokens.outbox import outbox_flush, outbox_watch
-from tokens.services import TokenTerms, payout_allowance_ensure, payout_contract_deploy, registry_deploy, token_deploy
+from tokens.reserve_feed import reserve_minter_of
+from tokens.services import (
+    BackingRule,
+    TokenTerms,
+    payout_allowance_ensure,
+    payout_contract_deploy,
+    registry_deploy,
+    reserve_feed_deploy,
+    reserve_minter_authorize,
+    reserve_minter_deploy,
+    token_deploy,
+)
+
+DAY = 86_400
 
 
 class Command(BaseCommand):
     help = (
         "Deploy the portal's investor registry, a security token for an owner (e.g. offering:12), or the "
-        "distribution payout contract (with --wait, the treasury then approves it)."
+        "distribution payout contract (with --wait, the treasury then approves it), or a token's reserve feed and "
+        "its reserve-guarded minter (with --wait, or run again once deployed, the minter is given the token's "
+        "agent role)."
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("what", choices=["registry", "token", "payout"])
+        parser.add_argument("what", choices=["registry", "token", "payout", "reserve-feed", "reserve-minter"])
         parser.add_argument("--owner", help="what the token belongs to, e.g. offering:12")
+        parser.add_argument("--decimals", type=int, default=2, help="reserve feed: decimal places of a report")
+        parser.add_argument("--description", help="reserve feed: what it reports, e.g. “HSCA reserves (USD)”")
+        parser.add_argument(
+            "--numerator", type=int, default=100, help="minter: feed base units each token base unit needs, over…"
+        )
+        parser.add_argument("--denominator", type=int, default=1, help="…this denominator (exact ratio)")
+        parser.add_argument("--staleness-days", type=int, default=35, help="minter: how old a report may be")
         parser.add_argument("--name")
         parser.add_argument("--symbol")
         parser.add_argument("--countries", default="840", help="ISO 3166-1 numeric codes allowed, comma-separated")
@@ -29,6 +51,9 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=120.0)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["what"] in ("reserve-feed", "reserve-minter"):
+            self._reserve(options)
+            return
         try:
             if options["what"] == "registry":
                 deployment = registry_deploy(actor=None)
@@ -48,6 +73,46 @@ class Command(BaseCommand):
                 self._wait(deployment, options["timeout"])
                 if options["what"] == "payout":
                     self._approve(options["timeout"])
+
+    def _reserve(self, options: dict[str, Any]) -> None:
+        owner = options["owner"]
+        if not owner:
+            raise CommandError("A reserve feed or minter needs --owner (the token's owner, e.g. offering:12).")
+        try:
+            if options["what"] == "reserve-feed":
+                deployment = reserve_feed_deploy(
+                    owner_ref=owner,
+                    decimals=options["decimals"],
+                    description=options["description"] or f"Reserves of {owner}",
+                )
+                self.stdout.write(f"Queued: {deployment}")
+                if options["wait"]:
+                    with signing_allowed():
+                        self._wait(deployment, options["timeout"])
+                return
+            minter = reserve_minter_of(owner)
+            if minter is None:
+                rule = BackingRule(
+                    numerator=options["numerator"],
+                    denominator=options["denominator"],
+                    staleness_seconds=options["staleness_days"] * DAY,
+                )
+                minter = reserve_minter_deploy(owner_ref=owner, rule=rule)
+                self.stdout.write(f"Queued: {minter}")
+                if not options["wait"]:
+                    self.stdout.write("Run this again once it is deployed to give it the token's agent role.")
+                    return
+                with signing_allowed():
+                    self._wait(minter, options["timeout"])
+            minter.refresh_from_db()
+            authorization = reserve_minter_authorize(owner_ref=owner)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(f"Queued: {authorization.purpose}")
+        if options["wait"]:
+            with signing_allowed():
+                self._wait_for(authorization, options["timeout"])
+            self.stdout.write(self.style.SUCCESS(f"The minter {minter.address} mints {owner} from now on."))
 
     def _approve(self, timeout: float) -> None:
         try:
