@@ -97,6 +97,7 @@ def test_a_mint_within_the_attested_reserve_goes_through_the_minter(chain: Chain
     tx.refresh_from_db()
     assert tx.status == TxStatus.CONFIRMED
     assert chain.balance(ALICE) == 600
+    assert chain.token is not None
     assert chain.view("SecurityToken", chain.token.address, "isAgent", minter.address) is True
 
 
