@@ -499,7 +499,9 @@ class ExportJobsApi(RegistryApi, ListAPIView):
             ref_name = "NewExportJob"
 
         exporter = serializers.CharField(
-            max_length=40, help_text="master_file, journal, control_book, record_differences or cap_table_ocf."
+            max_length=40,
+            help_text="master_file, journal, control_book, record_differences, cap_table_ocf, distribution_register, "
+            "form_1099_div, form_1099_int or form_1042s.",
         )
         format = serializers.ChoiceField(choices=list(FORMAT_LABELS))
         as_of_date = serializers.DateField(required=False, allow_null=True)
@@ -507,6 +509,12 @@ class ExportJobsApi(RegistryApi, ListAPIView):
         since = serializers.DateField(required=False, allow_null=True)
         until = serializers.DateField(required=False, allow_null=True, help_text="Included.")
         include_closed = serializers.BooleanField(required=False, default=False)
+        tax_year = serializers.IntegerField(
+            required=False, allow_null=True, min_value=2000, max_value=9999, help_text="Forms 1099 and 1042-S."
+        )
+        distribution = serializers.UUIDField(
+            required=False, allow_null=True, help_text="The distribution register: the distribution's id."
+        )
 
     serializer_class = ExportJobOutput
 
@@ -537,6 +545,8 @@ class ExportJobsApi(RegistryApi, ListAPIView):
                 since=values.get("since"),
                 until=values.get("until"),
                 include_closed=values.get("include_closed", False),
+                tax_year=values.get("tax_year"),
+                distribution=values.get("distribution"),
             ),
             actor=signed_in_user(request),
         )

@@ -169,6 +169,15 @@ class ExportRequestForm(FormStyleMixin, forms.Form):
     include_closed = forms.BooleanField(
         label="Also list lots emptied by then, with their cancellation date", required=False
     )
+    tax_year = forms.IntegerField(
+        label="Tax year",
+        required=False,
+        min_value=2000,
+        max_value=9999,
+        help_text="Forms 1099 and 1042-S: the calendar year the payments were made in.",
+    )
+    # One distribution's register is asked for from that distribution's page, which fills this in.
+    distribution = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, offerings: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -192,6 +201,14 @@ class ExportRequestForm(FormStyleMixin, forms.Form):
             self.add_error("as_of_date", f"{exporter.verbose_name} covers a period: use the journal dates.")
         if data.get("as_of_block") is not None and "block" not in exporter.takes:
             self.add_error("as_of_block", f"{exporter.verbose_name} is read as of a date, not a block.")
+        if "tax_year" in exporter.takes and data.get("tax_year") is None:
+            self.add_error("tax_year", f"{exporter.verbose_name} is for a tax year: enter one.")
+        if "distribution" in exporter.takes and data.get("distribution") is None:
+            self.add_error(
+                "exporter",
+                f"{exporter.verbose_name} is of one distribution: ask for it from that distribution's page "
+                "(Distributions, on the token's register).",
+            )
         return data
 
     def params(self) -> ExportParams:
@@ -203,6 +220,8 @@ class ExportRequestForm(FormStyleMixin, forms.Form):
             since=d.get("since") if "period" in exporter.takes else None,
             until=d.get("until") if "period" in exporter.takes else None,
             include_closed=bool(d.get("include_closed")) and "closed" in exporter.takes,
+            tax_year=d.get("tax_year") if "tax_year" in exporter.takes else None,
+            distribution=d.get("distribution") if "distribution" in exporter.takes else None,
         )
 
 

@@ -429,8 +429,20 @@ REGISTRY_EXPORTERS = env.list(
         "registry.exporters.control_book.ControlBookExporter",
         "registry.exporters.record_differences.RecordDifferencesExporter",
         "registry.exporters.ocf.OcfCapTableExporter",
+        "distributions.exporters.register.DistributionRegisterExporter",
+        "distributions.exporters.irs_forms.Form1099DivExporter",
+        "distributions.exporters.irs_forms.Form1099IntExporter",
+        "distributions.exporters.irs_forms.Form1042SExporter",
     ],
 )
+# Tabs apps above the registry add to a token's register pages: (tab, label, URL name taking slug and offering id).
+REGISTRY_RECORD_TABS: list[tuple[str, str, str]] = []
+# Sections apps above the registry add to the investor's portfolio: dotted paths to `section(investor)`.
+PORTFOLIO_SECTIONS: list[str] = []
+# 26 USC 6042(a) and 6049(a), Instructions for Forms 1099-DIV and 1099-INT: a form is filed for $10 or more
+# in the year, or whenever tax was withheld. Minor units of USD; kept here so the figure changes in one place.
+FORM_1099_DIV_MIN_MINOR = env.int("FORM_1099_DIV_MIN_MINOR", default=10_00)
+FORM_1099_INT_MIN_MINOR = env.int("FORM_1099_INT_MIN_MINOR", default=10_00)
 # Exports run on their own queue so a long one never holds up chain signing or indexing.
 CELERY_TASK_ROUTES = {"registry.tasks.export_job_run_task": {"queue": "exports"}}
 # Export files name holders: they are deleted this long after they were made.

@@ -10,6 +10,7 @@ Open Cap Format cap table) overrides `write`. Exporters are chosen by `settings.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -50,13 +51,16 @@ class ExportError(ApplicationError):
 
 @dataclass(frozen=True)
 class ExportParams:
-    """What an export covers: a point on the register (a block, or the end of a day) or a period."""
+    """What an export covers: a point on the register (a block, or the end of a day), a period, a tax year,
+    or one record of an app above the registry (a distribution, by its public id)."""
 
     as_of_block: int | None = None
     as_of_date: dt.date | None = None
     since: dt.date | None = None
     until: dt.date | None = None  # inclusive
     include_closed: bool = False
+    tax_year: int | None = None
+    distribution: uuid.UUID | None = None
 
     @property
     def as_of_moment(self) -> dt.datetime | None:
@@ -71,6 +75,10 @@ class ExportParams:
 
     def describe(self, *, now: dt.datetime | None = None) -> str:
         """The as-of line printed on every page; `now` is when an export "as of now" was made."""
+        if self.tax_year is not None:
+            return f"Tax year {self.tax_year} (payments made 1 January to 31 December, UTC)"
+        if self.distribution is not None:
+            return f"Distribution {self.distribution}"
         if self.since is not None or self.until is not None:
             start = self.since.isoformat() if self.since else "the first posting"
             end = self.until.isoformat() if self.until else "today"
@@ -83,6 +91,10 @@ class ExportParams:
         return "As of " + (", ".join(parts) if parts else (now or timezone.now()).strftime("%Y-%m-%d %H:%M UTC"))
 
     def slug(self) -> str:
+        if self.tax_year is not None:
+            return str(self.tax_year)
+        if self.distribution is not None:
+            return self.distribution.hex[:8]
         if self.since is not None or self.until is not None:
             return f"{self.since or 'start'}_{self.until or 'today'}"
         if self.as_of_block is not None:
@@ -98,6 +110,8 @@ class ExportParams:
             "since": self.since.isoformat() if self.since else None,
             "until": self.until.isoformat() if self.until else None,
             "include_closed": self.include_closed,
+            "tax_year": self.tax_year,
+            "distribution": str(self.distribution) if self.distribution else None,
         }
 
     @classmethod
@@ -106,12 +120,16 @@ class ExportParams:
             return dt.date.fromisoformat(value) if value else None
 
         block = data.get("as_of_block")
+        year = data.get("tax_year")
+        distribution = data.get("distribution")
         return cls(
             as_of_block=int(block) if block is not None else None,
             as_of_date=day(data.get("as_of_date")),
             since=day(data.get("since")),
             until=day(data.get("until")),
             include_closed=bool(data.get("include_closed")),
+            tax_year=int(year) if year is not None else None,
+            distribution=uuid.UUID(str(distribution)) if distribution else None,
         )
 
 
@@ -150,7 +168,8 @@ class Exporter(ABC):
     formats: ClassVar[tuple[str, ...]] = (CSV, XLSX, PDF)
     # Rows name holders (names, addresses, tax status): requests and downloads are audited.
     holder_data: ClassVar[bool] = False
-    # Which parameters the export takes: "as_of" (a date), "block", "period" (since/until), "closed".
+    # Which parameters the export takes: "as_of" (a date), "block", "period" (since/until), "closed",
+    # "tax_year", "distribution" (the public id of one distribution, asked for from its own page).
     takes: ClassVar[frozenset[str]] = frozenset({"as_of"})
     columns: ClassVar[tuple[Column, ...]] = ()
     chunk_size: ClassVar[int] = 2000
@@ -174,6 +193,20 @@ class Exporter(ABC):
             raise ExportError("A block number is zero or more.", code="invalid_block")
         if params.since and params.until and params.since > params.until:
             raise ExportError("The period starts after it ends.", code="period_reversed")
+        if "tax_year" in self.takes and params.tax_year is None:
+            raise ExportError(f"{self.verbose_name} is for a tax year: choose one.", code="tax_year_missing")
+        if params.tax_year is not None and not 2000 <= params.tax_year <= today.year:
+            raise ExportError(f"There is no tax year {params.tax_year} to report yet.", code="tax_year_invalid")
+        if "distribution" in self.takes and params.distribution is None:
+            raise ExportError(
+                f"{self.verbose_name} is of one distribution: ask for it from that distribution's page.",
+                code="distribution_missing",
+            )
+
+    def request_check(self, offering: Offering, params: ExportParams) -> None:
+        """Refuse, before anything is queued, an export of something that is not the offering's (the default
+        has nothing to check beyond `params_check`)."""
+        return None
 
     def header(self) -> list[str]:
         return [c.title for c in self.columns]

@@ -87,7 +87,7 @@ def xlsx_write(
 
 
 @cache
-def _fonts() -> tuple[str, str]:
+def pdf_fonts() -> tuple[str, str]:
     """A Unicode font when the system has DejaVu (holder names in any script), else the PDF base fonts."""
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
@@ -117,7 +117,7 @@ def pdf_write(
     from reportlab.lib.pagesizes import LETTER, landscape
     from reportlab.pdfgen.canvas import Canvas
 
-    regular, bold = _fonts()
+    regular, bold = pdf_fonts()
     page_width, page_height = landscape(LETTER)
     margin, size, line = 36.0, 6.5, 10.0
     columns = [(i, c) for i, c in enumerate(exporter.columns) if c.pdf_width > 0]

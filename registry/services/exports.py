@@ -14,6 +14,7 @@ import logging
 import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
+from typing import IO
 
 from django.conf import settings
 from django.core.files import File
@@ -53,6 +54,7 @@ def export_job_request(
     if fmt not in exporter.formats:
         raise ExportError(f"{exporter.verbose_name} is not available as {fmt.upper()}.", code="format_unsupported")
     exporter.params_check(params)
+    exporter.request_check(offering, params)
     if fmt == PDF and exporter.row_count(offering, params) > PDF_MAX_ROWS:
         raise ExportError(
             f"This export has more than {PDF_MAX_ROWS:,} rows, more than a PDF can usefully hold: choose CSV or XLSX.",
@@ -197,6 +199,7 @@ def export_stream_start(
     """Check and audit a CSV streamed straight to the browser; returns the exporter, header and rows."""
     exporter = exporter_get(exporter_id)
     exporter.params_check(params)
+    exporter.request_check(offering, params)
     with transaction.atomic():
         audit_record(
             actor=actor,
@@ -211,6 +214,38 @@ def export_stream_start(
             issuer=offering.issuer,
         )
     return exporter, exporter.header(), exporter.rows(offering, params)
+
+
+def export_file_write(
+    *, offering: Offering, exporter_id: str, fmt: str, params: ExportParams, actor: User, out: IO[bytes]
+) -> Exporter:
+    """Check, audit and write a small export straight to `out` (a download made while the person waits, such
+    as one distribution's register); the same audit as a streamed CSV. Returns the exporter (for the filename)."""
+    exporter = exporter_get(exporter_id)
+    if fmt not in exporter.formats:
+        raise ExportError(f"{exporter.verbose_name} is not available as {fmt.upper()}.", code="format_unsupported")
+    exporter.params_check(params)
+    exporter.request_check(offering, params)
+    if fmt == PDF and exporter.row_count(offering, params) > PDF_MAX_ROWS:
+        raise ExportError(
+            f"This export has more than {PDF_MAX_ROWS:,} rows, more than a PDF can usefully hold: choose CSV or XLSX.",
+            code="pdf_too_long",
+        )
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="registry.export_streamed",
+            obj=offering,
+            after={
+                "exporter": exporter.identifier,
+                "format": fmt,
+                "params": params.to_json(),
+                "holder_data": exporter.holder_data,
+            },
+            issuer=offering.issuer,
+        )
+    exporter.write(offering=offering, params=params, fmt=fmt, out=out)
+    return exporter
 
 
 def exports_expired_delete() -> int:
