@@ -1,6 +1,6 @@
 from django.urls import path
 
-from distributions import views
+from distributions import records, statements, views
 
 urlpatterns = [
     path(
@@ -37,5 +37,33 @@ urlpatterns = [
         "issuers/<slug:slug>/distributions/<uuid:distribution_id>/cancel/",
         views.distribution_cancel_page,
         name="distribution_cancel",
+    ),
+    # the investor's own (distributions/statements.py)
+    path("portfolio/distributions/", statements.investor_distributions, name="investor_distributions"),
+    path(
+        "portfolio/distributions/tax-summary/<int:year>.pdf",
+        statements.investor_tax_summary,
+        name="investor_tax_summary",
+    ),
+    # the register's readers: the transfer agent's records and the files (distributions/records.py)
+    path(
+        "issuers/<slug:slug>/registry/<uuid:public_id>/distributions/",
+        records.registry_distributions,
+        name="registry_distributions",
+    ),
+    path(
+        "issuers/<slug:slug>/registry/<uuid:public_id>/distributions/<uuid:distribution_id>/",
+        records.registry_distribution,
+        name="registry_distribution",
+    ),
+    path(
+        "issuers/<slug:slug>/distributions/<uuid:distribution_id>/register.<str:fmt>",
+        records.distribution_register_file,
+        name="distribution_register_file",
+    ),
+    path(
+        "issuers/<slug:slug>/offerings/<uuid:public_id>/tax-forms/<str:form>/<int:year>.<str:fmt>",
+        records.tax_form_file,
+        name="registry_tax_form_file",
     ),
 ]

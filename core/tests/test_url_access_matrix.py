@@ -241,6 +241,14 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "distribution_propose": ("POST", DISTRIBUTIONS_MISSING),
     "distribution_decide": ("POST", DISTRIBUTIONS_MISSING),
     "distribution_cancel": ("POST", DISTRIBUTIONS_MISSING),
+    # the investor's own distributions and tax summary; nobody in the cast has been paid, or is an investor
+    "investor_distributions": ("GET", SIGNED_IN),
+    "investor_tax_summary": ("GET", NO_SUCH_OWN),
+    # distribution registers and the IRS forms' files: whoever reads the register (its admins, transfer agents)
+    "registry_distributions": ("GET", REGISTER_MISSING),
+    "registry_distribution": ("GET", REGISTER_MISSING),
+    "distribution_register_file": ("GET", REGISTER_MISSING),
+    "registry_tax_form_file": ("GET", REGISTER_MISSING),
     "api_offering_list": ("GET", API_SIGNED_IN),
     "api_offering_eligibility": ("POST", read_only_refused(API_MISSING)),
     "api_subscription_create": ("POST", read_only_refused(API_MISSING)),
@@ -378,6 +386,9 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "holder": "0x000000000000000000000000000000000000dead",
         "token_id": "999999",
         "authorization_id": "999999",
+        "year": "2026",
+        "fmt": "csv",
+        "form": "form_1099_div",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

@@ -436,9 +436,9 @@ REGISTRY_EXPORTERS = env.list(
     ],
 )
 # Tabs apps above the registry add to a token's register pages: (tab, label, URL name taking slug and offering id).
-REGISTRY_RECORD_TABS: list[tuple[str, str, str]] = []
+REGISTRY_RECORD_TABS = [("distributions", "Distributions", "registry_distributions")]
 # Sections apps above the registry add to the investor's portfolio: dotted paths to `section(investor)`.
-PORTFOLIO_SECTIONS: list[str] = []
+PORTFOLIO_SECTIONS = ["distributions.statements.portfolio_section"]
 # 26 USC 6042(a) and 6049(a), Instructions for Forms 1099-DIV and 1099-INT: a form is filed for $10 or more
 # in the year, or whenever tax was withheld. Minor units of USD; kept here so the figure changes in one place.
 FORM_1099_DIV_MIN_MINOR = env.int("FORM_1099_DIV_MIN_MINOR", default=10_00)

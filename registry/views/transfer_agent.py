@@ -11,6 +11,7 @@ import mimetypes
 from pathlib import PurePath
 from typing import Any
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -49,12 +50,18 @@ def _offering(issuer: Issuer, public_id: Any) -> Offering:
     return offering
 
 
-def _context(issuer: Issuer, offering: Offering, tab: str, **extra: Any) -> dict[str, Any]:
+def register_page_context(issuer: Issuer, offering: Offering, tab: str, **extra: Any) -> dict[str, Any]:
+    """What the register's header needs; apps above the registry add their record pages as tabs through
+    `settings.REGISTRY_RECORD_TABS` ((tab, label, URL name taking the issuer slug and offering id), ...)."""
     return {
         "issuer": issuer,
         "offering": offering,
         "tab": tab,
         "token_address": token_address(offering=offering),
+        "record_tabs": [
+            {"tab": name, "label": label, "url_name": url_name}
+            for name, label, url_name in getattr(settings, "REGISTRY_RECORD_TABS", [])
+        ],
         **extra,
     }
 
@@ -82,7 +89,7 @@ def registry_holdings(request: HttpRequest, issuer: Issuer, public_id: Any) -> H
         request.GET.get("page")
     )
     rows = [{"lot": lot, "tx_url": explorer_url(lot.transaction_hash)} for lot in page]
-    context = _context(
+    context = register_page_context(
         issuer,
         offering,
         "holdings",
@@ -108,7 +115,9 @@ def registry_journal(request: HttpRequest, issuer: Issuer, public_id: Any) -> Ht
     )
     rows = [{"posting": p, "tx_url": explorer_url(p.transaction_hash)} for p in page]
     return render(
-        request, "registry/journal.html", _context(issuer, offering, "journal", form=form, page=page, rows=rows)
+        request,
+        "registry/journal.html",
+        register_page_context(issuer, offering, "journal", form=form, page=page, rows=rows),
     )
 
 
@@ -119,7 +128,9 @@ def registry_control_book(request: HttpRequest, issuer: Issuer, public_id: Any) 
     book = control_book(offering=offering)
     entries = [{"entry": e, "tx_url": explorer_url(e.transaction_hash or None)} for e in book.entries]
     return render(
-        request, "registry/control_book.html", _context(issuer, offering, "control_book", book=book, entries=entries)
+        request,
+        "registry/control_book.html",
+        register_page_context(issuer, offering, "control_book", book=book, entries=entries),
     )
 
 
@@ -171,7 +182,7 @@ def registry_differences(request: HttpRequest, issuer: Issuer, public_id: Any) -
         }
         for d in page
     ]
-    context = _context(
+    context = register_page_context(
         issuer, offering, "differences", page=page, rows=rows, state=state, states=DIFFERENCE_STATES.items()
     )
     return render(request, "registry/differences.html", context)
