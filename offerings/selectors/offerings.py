@@ -24,7 +24,7 @@ from offerings.models import (
 )
 from offerings.selectors.payments import wire_receipts_flagged_for
 from tokens.models import TxStatus
-from tokens.selectors import TokenSetup, token_deployment, token_setup
+from tokens.selectors import TokenSetup, refusal_reason, token_deployment, token_setup
 
 
 def offerings_public() -> QuerySet[Offering]:
@@ -152,9 +152,10 @@ def mint_progress(*, offering: Offering) -> MintProgress:
             "chain_transaction__status",
             "chain_transaction__error_name",
             "chain_transaction__last_error",
+            "chain_transaction__error_args",
         )
     )
-    for pk, number, holders, settled_at, status, error_name, last_error in rows:
+    for pk, number, holders, settled_at, status, error_name, last_error, error_args in rows:
         progress.batches += 1
         progress.holders += holders
         if status == TxStatus.CONFIRMED or settled_at is not None:
@@ -162,9 +163,10 @@ def mint_progress(*, offering: Offering) -> MintProgress:
             progress.holders_confirmed += holders
         elif status == TxStatus.FAILED:
             progress.failed += 1
-            progress.failures.append(
-                MintFailure(batch_id=pk, number=number, holders=holders, error=error_name or last_error[:200])
-            )
+            # A refusal the portal explains (a mint the reserves do not back) is shown in its words.
+            reason = refusal_reason(error_name, error_args or {})
+            error = reason.rstrip(".") if reason else error_name or last_error[:200]
+            progress.failures.append(MintFailure(batch_id=pk, number=number, holders=holders, error=error))
     return progress
 
 
