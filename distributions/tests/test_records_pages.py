@@ -265,3 +265,34 @@ def test_a_tax_file_for_a_year_not_begun_is_refused_with_a_message(cast, paid) -
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("registry_distributions", args=[cast.issuer.slug, offering.public_id])
+
+
+def test_the_investor_page_and_the_records_page_read_a_bounded_number_of_queries(cast, paid) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    offering, _, me, other = paid
+
+    def counts() -> tuple[int, int]:
+        investor, agent = _client(cast.investor), _client(cast.agent)
+        with CaptureQueriesContext(connection) as mine:
+            assert investor.get(reverse("investor_distributions")).status_code == 200
+        with CaptureQueriesContext(connection) as records:
+            assert (
+                agent.get(reverse("registry_distributions", args=[cast.issuer.slug, offering.public_id])).status_code
+                == 200
+            )
+        return len(mine), len(records)
+
+    before = counts()
+    for month in range(1, 11):
+        distribution_paid(
+            offering,
+            cast.admin,
+            [
+                Part(me, 400, month * 100, 0, WithholdingReason.US_W9),
+                Part(other, 600, month * 100, 3000, WithholdingReason.NO_VALID_W8),
+            ],
+            payment_date=dt.date(2026, month, 28),
+        )
+    assert counts() == before
