@@ -83,7 +83,7 @@ def test_an_investor_reads_their_dividend_and_tax_summary_and_the_agent_download
         page.get_by_role("link", name="Dividend").click()
         assert "Greta Gruber" in page.locator("#record-register").inner_text()
         with page.expect_download() as info:
-            page.get_by_role("link", name="Register (CSV)").click()
+            page.get_by_role("link", name="Register as CSV").click()
         download = info.value
         content = Path(download.path()).read_text(encoding="utf-8")
     finally:
