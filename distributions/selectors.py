@@ -19,7 +19,6 @@ from distributions.withholding import TaxStatus
 from investors.models import InvestorKind, InvestorProfile, TaxForm, Wallet
 from offerings.models import Offering
 from offerings.services.stablecoin import units_per_cent
-from registry.models import LotMovement
 from tokens.selectors import stablecoin_balance, stablecoin_receiving_address
 
 # SQLite allows 32,766 parameters per statement; 900 keeps every backend far inside its limit.
@@ -122,24 +121,6 @@ def record_dates_ahead(*, offering: Offering, after: object) -> QuerySet[Distrib
 
 
 # --------------------------------------------------------------------------- inputs of a register
-
-
-@dataclass(frozen=True)
-class WalletHolding:
-    wallet: str
-    investor_id: int | None
-    units: int
-
-
-def holdings_at(*, offering: Offering, block: int) -> list[WalletHolding]:
-    """Each wallet's units on the ledger at the end of `block`, with the investor it belongs to."""
-    rows = (
-        LotMovement.objects.filter(lot__offering=offering, block_number__lte=block)
-        .values_list("lot__wallet", "lot__investor_id")
-        .annotate(total=Sum("delta"))
-        .order_by("lot__wallet", "lot__investor_id")
-    )
-    return [WalletHolding(wallet, investor_id, int(total)) for wallet, investor_id, total in rows if total]
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:

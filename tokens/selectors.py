@@ -17,7 +17,13 @@ from tokens.chain.abi import decode_result, encode_call
 from tokens.chain.addresses import checksum
 from tokens.chain.client import client_for
 from tokens.chain.node import node_status
-from tokens.chain.signatures import SignatureInvalid, address_checksum, address_is_valid, personal_sign_signer
+from tokens.chain.signatures import (
+    SignatureInvalid,
+    address_checksum,
+    address_is_valid,
+    personal_sign_signer,
+    typed_data_signer,
+)
 from tokens.chain.signer import sender_roles
 from tokens.models import (
     NONCE_OPEN_STATUSES,
@@ -316,6 +322,12 @@ def token_record_id(*, address: str, timestamp: int) -> int | None:
     return None
 
 
+def token_record_date_last(*, address: str) -> int | None:
+    """The timestamp of the newest record date scheduled on the token (None: it has none)."""
+    count = int(_token_view(address, "recordDateCount", []))
+    return int(_token_view(address, "recordDate", [count])) if count else None
+
+
 def token_balances_at(*, address: str, wallets: Iterable[str], record_id: int) -> dict[str, int]:
     """wallet → the token's checkpoint `balanceOfAt(wallet, record_id)`, one call per wallet.
 
@@ -429,8 +441,10 @@ __all__ = [
     "token_balances",
     "token_balances_at",
     "token_holdings_onchain",
+    "token_record_date_last",
     "token_record_id",
     "token_setup",
     "token_total_supply",
     "token_total_supply_at",
+    "typed_data_signer",
 ]

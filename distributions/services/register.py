@@ -9,7 +9,6 @@ nothing is paid from a register the chain does not confirm.
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
@@ -28,101 +27,30 @@ from distributions.models import (
     DistributionState,
     PaymentMethod,
 )
-from distributions.selectors import (
-    WalletHolding,
-    active_wallets,
-    holdings_at,
-    reinvestment_elected,
-    tax_standings,
-)
+from distributions.selectors import active_wallets, reinvestment_elected, tax_standings
 from distributions.withholding import TaxStatus, Withholding, withholding_for
 from offerings.models import Offering
 from registry.models import DifferenceKind, RecordDifference
-from registry.services.ledger import ledger_sync
-from tokens.models import TxStatus
-from tokens.selectors import (
-    block_at_or_before,
-    indexed_through,
-    token_balances_at,
-    token_deployment,
-    token_record_id,
-    token_total_supply_at,
+from registry.selectors.record_date import (
+    RecordPoint,
+    WalletHolding,
+    holdings_at,
+    record_cross_check,
+    record_point,
 )
-from tokens.services import CHAIN_TRANSIENT_ERRORS
+from registry.services.ledger import ledger_sync
 
 LINE_BATCH = 2000
 
 
-@dataclass(frozen=True)
-class RecordPoint:
-    address: str
-    record_id: int
-    block: int
-
-
 def _record_point(distribution: Distribution) -> RecordPoint:
-    tx = distribution.record_transaction
-    if tx is None:
-        raise ApplicationError("The record date was never sent to the token.", code="not_scheduled")
-    if tx.status == TxStatus.FAILED:
-        raise ApplicationError(
-            f"The token refused the record date ({tx.error_name or tx.last_error or 'failed'}); cancel this "
-            "distribution and declare it again.",
-            code="schedule_failed",
-        )
-    if tx.status != TxStatus.CONFIRMED:
-        raise ApplicationError(
-            "The record date is still being scheduled on the token; try again once its transaction is confirmed.",
-            code="schedule_pending",
-        )
-    token = token_deployment(owner_ref=distribution.offering.owner_ref)
-    assert token is not None and token.address
-    timestamp = int(distribution.record_at.timestamp())
-    try:
-        record_id = distribution.record_id or token_record_id(address=token.address, timestamp=timestamp)
-        block = block_at_or_before(timestamp=timestamp)
-    except CHAIN_TRANSIENT_ERRORS as exc:
-        raise ApplicationError("The chain cannot be reached just now; try again shortly.", code="chain_down") from exc
-    if record_id is None:
-        raise ApplicationError("The token holds no record date at this moment.", code="record_missing")
-    if block is None:
-        raise ApplicationError(
-            f"The record date ({timezone.localtime(distribution.record_at):%d %B %Y %H:%M}) has not passed on the "
-            "chain yet; the register is computed once it has.",
-            code="record_ahead",
-        )
-    through = indexed_through(address=token.address)
-    if through < block:
-        raise ApplicationError(
-            f"The register has read the chain up to block {through}; the record date ends at block {block}. "
-            "Try again in a minute.",
-            code="ledger_behind",
-        )
-    return RecordPoint(address=token.address, record_id=record_id, block=block)
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    wallet: str
-    ledger: int
-    chain: int
-
-
-def _cross_check(point: RecordPoint, holdings: list[WalletHolding]) -> tuple[list[Mismatch], int, int]:
-    ledger_by_wallet: dict[str, int] = {}
-    for h in holdings:
-        ledger_by_wallet[h.wallet] = ledger_by_wallet.get(h.wallet, 0) + h.units
-    try:
-        chain_by_wallet = token_balances_at(address=point.address, wallets=ledger_by_wallet, record_id=point.record_id)
-        chain_supply = token_total_supply_at(address=point.address, record_id=point.record_id)
-    except CHAIN_TRANSIENT_ERRORS as exc:
-        raise ApplicationError("The chain cannot be reached just now; try again shortly.", code="chain_down") from exc
-    mismatches = [
-        Mismatch(wallet, units, chain_by_wallet[wallet])
-        for wallet, units in sorted(ledger_by_wallet.items())
-        if chain_by_wallet[wallet] != units
-    ]
-    return mismatches, sum(ledger_by_wallet.values()), chain_supply
+    return record_point(
+        offering=distribution.offering,
+        record_at=distribution.record_at,
+        record_transaction=distribution.record_transaction,
+        record_id=distribution.record_id,
+        resubmit_hint="cancel this distribution and declare it again",
+    )
 
 
 def _stop(distribution: Distribution, *, actor: User | None, reason: str, expected: int, actual: int) -> None:
@@ -183,7 +111,7 @@ def distribution_register_compute(*, distribution: Distribution, actor: User | N
     point = _record_point(current)
     ledger_sync(offering=current.offering)  # every indexed event on the ledger before it is read
     holdings = holdings_at(offering=current.offering, block=point.block)
-    mismatches, ledger_sum, chain_supply = _cross_check(point, holdings)
+    mismatches, ledger_sum, chain_supply = record_cross_check(point, holdings)
 
     with transaction.atomic():
         Offering.objects.select_for_update().only("pk").get(pk=current.offering_id)

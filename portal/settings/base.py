@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "tokens",
     "registry",
     "distributions",
+    "governance",
     "demo",
 ]
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from eth_account import Account
-from eth_account.messages import encode_defunct
+from eth_account.messages import encode_defunct, encode_typed_data
 from eth_typing import HexStr
 from web3 import Web3
 from web3.contract import Contract
@@ -49,6 +49,12 @@ def dev_key(address: str) -> str:
 def personal_sign(message: str, key: str) -> str:
     """An EIP-191 `personal_sign` signature over `message`, as a wallet makes it."""
     signature = Account.sign_message(encode_defunct(text=message), private_key=key).signature
+    return "0x" + bytes(signature).hex()
+
+
+def typed_data_sign(typed_data: dict[str, Any], key: str) -> str:
+    """An EIP-712 `eth_signTypedData_v4` signature over `typed_data`, as a wallet makes it."""
+    signature = Account.sign_message(encode_typed_data(full_message=typed_data), private_key=key).signature
     return "0x" + bytes(signature).hex()
 
 

@@ -30,6 +30,7 @@ from tokens.chain.testing import (
     personal_sign,
     selector,
     transaction_send,
+    typed_data_sign,
 )
 from tokens.indexer import chain_index
 from tokens.models import (
@@ -73,6 +74,7 @@ __all__ = [
     "stablecoin_receiving_address",
     "token_balance",
     "transaction_send",
+    "typed_data_sign",
     "wait_until",
 ]
 
