@@ -165,6 +165,9 @@ class IrsFormExporter(Exporter):
     def filename(self, offering: Offering, params: ExportParams, fmt: str) -> str:
         return f"{offering.issuer.slug}-{self.form_slug}-{params.tax_year}.{EXTENSIONS[fmt]}"
 
+    def scope(self, offering: Offering) -> str:
+        return f"Every token of {offering.issuer.name}"
+
     def _groups(self, offering: Offering, params: ExportParams) -> Iterator[list[RecipientPart]]:
         assert params.tax_year is not None  # params_check refuses an export without one
         return recipient_parts(issuer=offering.issuer, year=params.tax_year, us=self.us_recipients)

@@ -276,6 +276,7 @@ def test_the_tax_exports_read_the_same_in_xlsx_and_pdf(year: Year) -> None:
     assert sum(Decimal(str(r["Box 7a Federal tax withheld"])) for r in rows) == Decimal("170.00")
     text = _pdf_text(year.offering, "form_1099_div", tax_year=2026)
     assert "Form 1099-DIV data" in text and "Tax year 2026" in text
+    assert f"Every token of {year.offering.issuer.name}" in text  # one payer: all its tokens
     assert "Alice Adams" in text and "XXX-XX-6789" in text and "123-45-6789" not in text
 
 

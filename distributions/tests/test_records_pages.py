@@ -73,6 +73,12 @@ def test_an_investor_sees_their_own_gross_withholding_net_and_transaction(cast, 
     assert "Greta" not in html and "600.00" not in html and "BANK-REF-778" not in html
 
 
+def test_an_on_chain_payment_links_to_its_transaction_in_the_explorer(cast, paid, settings) -> None:
+    settings.CHAIN_EXPLORER_TX_URL = "https://explorer.example/tx/{hash}"
+    html = _client(cast.investor).get(reverse("investor_distributions")).content.decode()
+    assert f'href="https://explorer.example/tx/{TX}"' in html
+
+
 def test_another_investor_sees_only_their_own_line_with_its_bank_reference(cast, paid) -> None:
     _, _, _, other = paid
     html = _client(other.user).get(reverse("investor_distributions")).content.decode()

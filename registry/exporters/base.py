@@ -208,6 +208,10 @@ class Exporter(ABC):
         has nothing to check beyond `params_check`)."""
         return None
 
+    def scope(self, offering: Offering) -> str:
+        """What the export covers, under its title on every page: the token, unless it spans the issuer."""
+        return f"{offering.title} ({offering.token_symbol})"
+
     def header(self) -> list[str]:
         return [c.title for c in self.columns]
 

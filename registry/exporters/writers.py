@@ -35,7 +35,7 @@ def header_lines(exporter: Exporter, offering: Offering, params: ExportParams) -
     issuer = offering.issuer
     return [
         f"{exporter.verbose_name} — {issuer.legal_name or issuer.name}",
-        f"{offering.title} ({offering.token_symbol}) · {params.describe()}",
+        f"{exporter.scope(offering)} · {params.describe()}",
     ]
 
 
