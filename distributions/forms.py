@@ -82,3 +82,27 @@ class DistributionDeclareForm(FormStyleMixin, forms.Form):
             excluded_wallets=(d.get("excluded_wallets") or "").split(),
             reinvestment_price_minor=d["reinvestment_price_minor"],
         )
+
+
+class PayingAccountForm(FormStyleMixin, forms.Form):
+    """The issuer's own account a payment run is paid from; the service checks the numbers."""
+
+    holder_name = forms.CharField(label="Account holder", max_length=200)
+    scheme = forms.ChoiceField(
+        label="Kind of account",
+        choices=[("iban", "IBAN and BIC"), ("aba", "US routing number (ABA) and account number")],
+        widget=forms.RadioSelect,
+        initial="iban",
+    )
+    iban = forms.CharField(label="IBAN", required=False, max_length=50)
+    bic = forms.CharField(label="BIC", required=False, max_length=20)
+    routing_number = forms.CharField(label="ABA routing number", required=False, max_length=20)
+    account_number = forms.CharField(label="Account number", required=False, max_length=30)
+
+
+class BankConfirmationForm(FormStyleMixin, forms.Form):
+    file = forms.FileField(
+        label="The bank's confirmation",
+        help_text="camt.054 debit notification, pain.002 status report, or a CSV with end_to_end_id, status, "
+        "reason_code, reason and bank_reference columns.",
+    )

@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.models import ApprovalRequest, Issuer, User
-from investors.models import InvestorProfile, TaxForm
+from investors.models import BankAccount, BankScheme, InvestorProfile, TaxForm, private_storage
 from offerings.models import Offering
 from registry.models import RecordDifference
 from tokens.models import ChainTransaction
@@ -228,6 +228,152 @@ class ReinvestmentElection(models.Model):
 
     def __str__(self) -> str:
         return f"reinvestment election of investor #{self.investor_id} in {self.offering_id}"
+
+    def audit_label(self) -> str:
+        return str(self)
+
+
+# --------------------------------------------------------------------------- payment by bank file
+
+
+class PayingAccount(models.Model):
+    """The issuer's own account that bank payment runs are paid from (the debtor of the pain.001 file).
+
+    Never edited: a new account supersedes the old one, which stays with the runs that used it."""
+
+    issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="paying_accounts")
+    currency = models.CharField(max_length=3)
+    holder_name = models.CharField(max_length=140)
+    scheme = models.CharField(max_length=8, choices=BankScheme.choices)
+    iban = models.CharField(max_length=34, blank=True)
+    bic = models.CharField(max_length=11, blank=True)
+    routing_number = models.CharField(max_length=9, blank=True)
+    account_number = models.CharField(max_length=17, blank=True)
+    added_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-added_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer", "currency"], condition=Q(superseded_at__isnull=True), name="one_paying_account"
+            )
+        ]
+
+    def __str__(self) -> str:
+        number = self.iban or self.account_number
+        return f"{self.holder_name}, {self.currency} account ending {number[-4:]}"
+
+    def audit_label(self) -> str:
+        return f"paying account {self.pk} of issuer #{self.issuer_id}"
+
+
+class BankPaymentRun(models.Model):
+    """One payment file handed to the bank: a pain.001 credit transfer and a CSV of the same lines."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    distribution = models.ForeignKey(Distribution, on_delete=models.PROTECT, related_name="bank_runs")
+    number = models.PositiveIntegerField(help_text="1 for the first run of the distribution, then 2, 3, ...")
+    message_id = models.CharField(max_length=35, unique=True)
+    schema = models.CharField(max_length=20)
+    paying_account = models.ForeignKey(PayingAccount, on_delete=models.PROTECT, related_name="runs")
+    currency = models.CharField(max_length=3)
+    execution_date = models.DateField()
+    line_count = models.PositiveIntegerField()
+    total_minor = models.BigIntegerField()
+    held_count = models.PositiveIntegerField(default=0)
+    xml_file = models.FileField(storage=private_storage, upload_to="bank-runs/%Y/%m/", max_length=255)
+    xml_sha256 = models.CharField(max_length=64)
+    csv_file = models.FileField(storage=private_storage, upload_to="bank-runs/%Y/%m/", max_length=255)
+    csv_sha256 = models.CharField(max_length=64)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["distribution", "number"], name="one_run_number"),
+            models.CheckConstraint(condition=Q(line_count__gt=0, total_minor__gt=0), name="run_pays_something"),
+        ]
+
+    def __str__(self) -> str:
+        return f"payment run {self.number} of distribution {self.distribution_id}"
+
+    def audit_label(self) -> str:
+        return str(self)
+
+    @property
+    def basename(self) -> str:
+        return f"{self.message_id}"
+
+
+class BankEntryState(models.TextChoices):
+    SENT = "sent", "In the file, waiting for the bank"
+    PAID = "paid", "Paid"
+    RETURNED = "returned", "Returned or rejected by the bank"
+
+
+class BankPaymentEntry(models.Model):
+    """One distribution line in one payment run, under its end-to-end id.
+
+    A line is in at most one run that was not returned: the partial unique constraint says so."""
+
+    run = models.ForeignKey(BankPaymentRun, on_delete=models.PROTECT, related_name="entries")
+    line = models.ForeignKey(DistributionLine, on_delete=models.PROTECT, related_name="bank_entries")
+    attempt = models.PositiveSmallIntegerField()
+    end_to_end_id = models.CharField(max_length=35, unique=True)
+    amount_minor = models.BigIntegerField()
+    bank_account = models.ForeignKey(BankAccount, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=10, choices=BankEntryState.choices, default=BankEntryState.SENT)
+    bank_reference = models.CharField(max_length=140, blank=True)
+    reason_code = models.CharField(max_length=8, blank=True)
+    reason_text = models.CharField(max_length=300, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run_id", "line_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["line"], condition=~Q(state="returned"), name="line_in_one_live_run"),
+            models.UniqueConstraint(fields=["line", "attempt"], name="one_entry_per_attempt"),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="entry_pays_something"),
+        ]
+
+    def __str__(self) -> str:
+        return self.end_to_end_id
+
+
+class ConfirmationFormat(models.TextChoices):
+    CAMT054 = "camt054", "camt.054 debit notification"
+    PAIN002 = "pain002", "pain.002 payment status report"
+    CSV = "csv", "CSV (end-to-end id, status, reason)"
+    MANUAL = "manual", "Marked paid by hand"
+
+
+class BankConfirmation(models.Model):
+    """A confirmation the bank sent back (or lines an admin marked paid), applied whole or not at all."""
+
+    distribution = models.ForeignKey(Distribution, on_delete=models.PROTECT, related_name="bank_confirmations")
+    format = models.CharField(max_length=8, choices=ConfirmationFormat.choices)
+    filename = models.CharField(max_length=200, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    file = models.FileField(storage=private_storage, upload_to="bank-confirmations/%Y/%m/", max_length=255, blank=True)
+    paid_count = models.PositiveIntegerField(default=0)
+    returned_count = models.PositiveIntegerField(default=0)
+    applied_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    applied_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-applied_at", "-pk"]
+        constraints = [
+            # The same file twice is refused: it would pay nothing new and hides a mix-up.
+            models.UniqueConstraint(
+                fields=["distribution", "sha256"], condition=~Q(sha256=""), name="one_import_per_file"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} for distribution {self.distribution_id}"
 
     def audit_label(self) -> str:
         return str(self)

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 
 from core.countries import UNITED_STATES
+from core.models import Issuer
 from distributions.models import (
+    BankEntryState,
+    BankPaymentEntry,
+    BankPaymentRun,
     Distribution,
     DistributionLine,
     DistributionState,
+    LinePaymentState,
+    PayingAccount,
     PaymentMethod,
     ReinvestmentElection,
 )
@@ -200,3 +207,88 @@ def reinvestment_elected(*, offering: Offering) -> set[int]:
 def distribution_state_counts(*, offering: Offering) -> dict[str, int]:
     rows = Distribution.objects.filter(offering=offering).values_list("state").annotate(n=Sum(1)).order_by()
     return {state: int(n) for state, n in rows if state in DistributionState.values}
+
+
+# --------------------------------------------------------------------------- payment by bank file
+
+
+def paying_account_current(*, issuer: Issuer, currency: str) -> PayingAccount | None:
+    """The issuer's account that its payment runs in `currency` leave from."""
+    return PayingAccount.objects.filter(issuer=issuer, currency=currency, superseded_at__isnull=True).first()
+
+
+def bank_runs_of(*, distribution: Distribution) -> QuerySet[BankPaymentRun]:
+    return BankPaymentRun.objects.filter(distribution=distribution).select_related("created_by").order_by("-number")
+
+
+def bank_run_get(*, distribution: Distribution, public_id: Any) -> BankPaymentRun | None:
+    return BankPaymentRun.objects.filter(distribution=distribution, public_id=public_id).first()
+
+
+def bank_entries_waiting(*, distribution: Distribution) -> QuerySet[BankPaymentEntry]:
+    """Lines in a file the bank has not confirmed yet."""
+    return (
+        BankPaymentEntry.objects.filter(run__distribution=distribution, state=BankEntryState.SENT)
+        .select_related("run", "line__investor", "bank_account")
+        .order_by("run__number", "line__line_index")
+    )
+
+
+def bank_entries_returned(*, distribution: Distribution) -> QuerySet[BankPaymentEntry]:
+    """Payments the bank sent back, for lines not paid since: the latest attempt of each such line."""
+    later = BankPaymentEntry.objects.filter(line=OuterRef("line"), attempt__gt=OuterRef("attempt"))
+    return (
+        BankPaymentEntry.objects.filter(
+            run__distribution=distribution,
+            state=BankEntryState.RETURNED,
+            line__payment_state=LinePaymentState.RETURNED,
+        )
+        .exclude(Exists(later))
+        .select_related("run", "line__investor", "bank_account")
+        .order_by("line__line_index")
+    )
+
+
+def bank_lines_held(*, distribution: Distribution) -> QuerySet[DistributionLine]:
+    """Lines waiting for their holder's bank details."""
+    return (
+        DistributionLine.objects.filter(distribution=distribution, payment_state=LinePaymentState.HELD)
+        .select_related("investor")
+        .order_by("line_index")
+    )
+
+
+@dataclass(frozen=True)
+class BankPaymentProgress:
+    paid: int
+    paid_minor: int
+    sending: int
+    sending_minor: int
+    held: int
+    held_minor: int
+    returned: int
+    returned_minor: int
+    pending: int
+    pending_minor: int
+
+
+def bank_payment_progress(*, distribution: Distribution) -> BankPaymentProgress:
+    rows = {
+        state: (int(n), int(total or 0))
+        for state, n, total in DistributionLine.objects.filter(distribution=distribution, cash_minor__gt=0)
+        .values_list("payment_state")
+        .annotate(n=Count("pk"), total=Sum("cash_minor"))
+        .values_list("payment_state", "n", "total")
+        .order_by()
+    }
+
+    def get(state: str) -> tuple[int, int]:
+        return rows.get(state, (0, 0))
+
+    return BankPaymentProgress(
+        *get(LinePaymentState.PAID),
+        *get(LinePaymentState.SENDING),
+        *get(LinePaymentState.HELD),
+        *get(LinePaymentState.RETURNED),
+        *get(LinePaymentState.PENDING),
+    )

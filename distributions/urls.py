@@ -1,6 +1,6 @@
 from django.urls import path
 
-from distributions import records, statements, views
+from distributions import bank_pages, records, statements, views
 
 urlpatterns = [
     path(
@@ -65,5 +65,31 @@ urlpatterns = [
         "issuers/<slug:slug>/offerings/<uuid:public_id>/tax-forms/<str:form>/<int:year>.<str:fmt>",
         records.tax_form_file,
         name="registry_tax_form_file",
+    ),
+    # payment by bank file (distributions/bank_pages.py)
+    path(
+        "issuers/<slug:slug>/distributions/<uuid:distribution_id>/bank/paying-account/",
+        bank_pages.paying_account_page,
+        name="distribution_paying_account",
+    ),
+    path(
+        "issuers/<slug:slug>/distributions/<uuid:distribution_id>/bank/runs/",
+        bank_pages.bank_run_create_page,
+        name="distribution_bank_run_create",
+    ),
+    path(
+        "issuers/<slug:slug>/distributions/<uuid:distribution_id>/bank/runs/<uuid:run_id>/<str:kind>/",
+        bank_pages.bank_run_file,
+        name="distribution_bank_run_file",
+    ),
+    path(
+        "issuers/<slug:slug>/distributions/<uuid:distribution_id>/bank/confirmations/",
+        bank_pages.bank_confirmation_upload,
+        name="distribution_bank_confirmation",
+    ),
+    path(
+        "issuers/<slug:slug>/distributions/<uuid:distribution_id>/bank/mark-paid/",
+        bank_pages.bank_mark_paid,
+        name="distribution_bank_mark_paid",
     ),
 ]

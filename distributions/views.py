@@ -16,6 +16,7 @@ from core.actions import action_perform
 from core.approvals import approval_approve, approval_reject
 from core.errors import ApplicationError
 from core.models import ApprovalState, Issuer
+from distributions.bank_pages import bank_payment_context
 from distributions.forms import DistributionDeclareForm
 from distributions.models import Distribution, DistributionState
 from distributions.selectors import (
@@ -123,6 +124,7 @@ def distribution_detail(request: HttpRequest, issuer: Issuer, distribution_id: A
         and user.pk not in (approval.proposed_by_id, distribution.declared_by_id),
         "is_declarer": user.pk == distribution.declared_by_id,
         "tab": "distributions",
+        **bank_payment_context(distribution),
     }
     return render(request, "distributions/detail.html", context)
 

@@ -193,3 +193,27 @@ class TaxFormForm(FormStyleMixin, forms.Form):
 class CustodialWalletForm(FormStyleMixin, forms.Form):
     address = forms.CharField(label="Wallet address", max_length=42)
     custodian_name = forms.CharField(label="Custodian", max_length=200)
+
+
+class BankAccountForm(FormStyleMixin, forms.Form):
+    """New bank details for cash distributions; the service checks the numbers."""
+
+    holder_name = forms.CharField(label="Account holder's name", max_length=200, help_text="As your bank knows it.")
+    scheme = forms.ChoiceField(
+        label="Kind of account",
+        choices=[("iban", "IBAN and BIC"), ("aba", "US routing number (ABA) and account number")],
+        widget=forms.RadioSelect,
+        initial="iban",
+    )
+    iban = forms.CharField(label="IBAN", required=False, max_length=50)
+    bic = forms.CharField(
+        label="BIC (SWIFT code)",
+        required=False,
+        max_length=20,
+        help_text="Optional when your bank can be found from the IBAN.",
+    )
+    routing_number = forms.CharField(label="ABA routing number", required=False, max_length=20)
+    account_number = forms.CharField(label="Account number", required=False, max_length=30)
+    currency = forms.ChoiceField(
+        label="Currency of the account", choices=[(c, c) for c in ("USD", "EUR", "GBP", "CHF", "JPY")], initial="USD"
+    )

@@ -397,6 +397,56 @@ class Wallet(models.Model):
         return self.address
 
 
+class BankScheme(models.TextChoices):
+    IBAN = "iban", "IBAN and BIC"
+    ABA = "aba", "US routing number (ABA) and account number"
+
+
+class BankAccount(models.Model):
+    """Where an investor's cash distributions are paid. Never edited: new details supersede the old ones,
+    which stay on file for the payments already made to them."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    investor = models.ForeignKey(InvestorProfile, on_delete=models.PROTECT, related_name="bank_accounts")
+    holder_name = models.CharField(max_length=140)
+    scheme = models.CharField(max_length=8, choices=BankScheme.choices)
+    iban = EncryptedTextField()
+    bic = models.CharField(max_length=11, blank=True)
+    routing_number = models.CharField(max_length=9, blank=True)
+    account_number = EncryptedTextField()
+    # What pages show of the number (the rest stays encrypted at rest).
+    last4 = models.CharField(max_length=4)
+    country = models.CharField(max_length=2)
+    currency = models.CharField(max_length=3)
+    added_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    # The bank confirmed a payment to this account.
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-added_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["investor"], condition=Q(superseded_at__isnull=True), name="one_active_bank_account"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scheme_display()} ending {self.last4}"
+
+    def audit_label(self) -> str:
+        return f"bank account ending {self.last4} of investor #{self.investor_id}"
+
+    @property
+    def masked_number(self) -> str:
+        return "•••• " + self.last4
+
+    @property
+    def active(self) -> bool:
+        return self.superseded_at is None
+
+
 class SiweChallenge(models.Model):
     """An EIP-4361 nonce: answered once, before it expires, by the user it was issued to."""
 

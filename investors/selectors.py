@@ -16,6 +16,7 @@ from investors.models import (
     PHOTO_ID_KINDS,
     AccreditationClaim,
     AccreditationStatus,
+    BankAccount,
     DocumentKind,
     HolderRecordVersion,
     InvestorDocument,
@@ -239,3 +240,13 @@ def holder_details_as_of(*, investor_ids: Iterable[int] | QuerySet[Any], at: dt.
 
 def holder_record_history(*, investor: InvestorProfile) -> QuerySet[HolderRecordVersion]:
     return HolderRecordVersion.objects.filter(investor=investor).order_by("-valid_from", "-id")
+
+
+def bank_account_current(*, investor: InvestorProfile) -> BankAccount | None:
+    """The investor's active bank details (None when none are on file)."""
+    return BankAccount.objects.filter(investor=investor, superseded_at__isnull=True).first()
+
+
+def bank_accounts_history(*, investor: InvestorProfile) -> QuerySet[BankAccount]:
+    """Every bank account the investor gave, newest first (superseded ones included)."""
+    return BankAccount.objects.filter(investor=investor).order_by("-added_at", "-pk")

@@ -19,6 +19,7 @@ urlpatterns = [
     path("onboarding/wallets/", views.onboarding_wallets, name="onboarding_wallets"),
     path("onboarding/wallets/<int:wallet_id>/remove/", views.onboarding_wallet_remove, name="onboarding_wallet_remove"),
     path("onboarding/status/", views.investor_status_page, name="investor_status"),
+    path("account/bank-details/", views.investor_bank_account, name="investor_bank_account"),
 ]
 
 api_urlpatterns = [

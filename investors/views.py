@@ -24,6 +24,8 @@ from investors.models import (
 )
 from investors.selectors import (
     accreditation_current,
+    bank_account_current,
+    bank_accounts_history,
     document_content,
     documents_active,
     identity_documents_missing,
@@ -38,6 +40,7 @@ from investors.services.accreditation import (
     accreditation_claim_submit,
     accreditation_missing,
 )
+from investors.services.bank_accounts import BankAccountInput, bank_account_add
 from investors.services.documents import document_remove, document_upload
 from investors.services.profiles import (
     EDITABLE_KYC_STATES,
@@ -386,4 +389,37 @@ def investor_status_page(request: HttpRequest) -> HttpResponse:
         status=investor_status(investor=investor),
         wallets_count=wallets_active(investor=investor).count(),
         kyc_approved=investor.kyc_status == KycStatus.APPROVED,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@investor_page
+def investor_bank_account(request: HttpRequest) -> HttpResponse:
+    """The investor's bank details for cash distributions: shown masked, replaced by new ones (never edited)."""
+    investor = _investor(request)
+    form = forms.BankAccountForm(request.POST or None, initial={"holder_name": investor.legal_name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = bank_account_add(
+                investor=investor, actor=signed_in_user(request), data=BankAccountInput(**form.cleaned_data)
+            )
+        except ApplicationError as exc:
+            field = exc.extra.get("field")
+            form.add_error(field if field in form.fields else None, exc.message)
+        else:
+            messages.success(
+                request,
+                f"Saved: distributions in cash are now paid to the account ending {account.last4}. "
+                "Payments already on their way still go to the account they were sent to.",
+            )
+            return redirect("investor_bank_account")
+    return render(
+        request,
+        "investors/bank_account.html",
+        {
+            "investor": investor,
+            "form": form,
+            "current": bank_account_current(investor=investor),
+            "history": bank_accounts_history(investor=investor)[:20],
+        },
     )

@@ -142,6 +142,8 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "onboarding_wallets": ("GET", read_only_refused(SIGNED_IN)),
     "onboarding_wallet_remove": ("POST", read_only_refused(OWN_OBJECT_POST)),
     "investor_status": ("GET", read_only_refused(SIGNED_IN)),
+    # An investor's own bank details (opening the page starts their investor record, as onboarding does).
+    "investor_bank_account": ("GET", read_only_refused(SIGNED_IN)),
     "onboarding_submit": ("GET", read_only_refused(SIGNED_IN)),
     "api_wallet_challenge": ("POST", read_only_refused(API_POST_EMPTY)),
     "api_wallet_link": ("POST", read_only_refused(API_POST_EMPTY)),
@@ -249,6 +251,12 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "registry_distribution": ("GET", REGISTER_MISSING),
     "distribution_register_file": ("GET", REGISTER_MISSING),
     "registry_tax_form_file": ("GET", REGISTER_MISSING),
+    # Payment by bank file: the issuer's admins only; the files carry holders' full account numbers.
+    "distribution_paying_account": ("POST", DISTRIBUTIONS_MISSING),
+    "distribution_bank_run_create": ("POST", DISTRIBUTIONS_MISSING),
+    "distribution_bank_run_file": ("GET", DISTRIBUTIONS_MISSING),
+    "distribution_bank_confirmation": ("POST", DISTRIBUTIONS_MISSING),
+    "distribution_bank_mark_paid": ("POST", DISTRIBUTIONS_MISSING),
     "api_offering_list": ("GET", API_SIGNED_IN),
     "api_offering_eligibility": ("POST", read_only_refused(API_MISSING)),
     "api_subscription_create": ("POST", read_only_refused(API_MISSING)),
@@ -389,6 +397,8 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "year": "2026",
         "fmt": "csv",
         "form": "form_1099_div",
+        "run_id": "00000000-0000-4000-8000-000000000008",
+        "kind": "xml",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)
