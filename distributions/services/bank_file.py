@@ -357,3 +357,26 @@ def bank_payment_run_create(
         },
     )
     return RunOutcome(run=run, held=held, waiting=waiting)
+
+
+def distribution_pay_by_bank_file(*, distribution_id: int, today: dt.date | None = None) -> str:
+    """The scheduled payer of bank-file distributions: from the payment date, at most one run a day on its own
+    (an admin may write more from the page). Safe to call again: lines already in a live run never go out twice."""
+    today = today or timezone.localdate()
+    distribution = Distribution.objects.select_related("offering__issuer").filter(pk=distribution_id).first()
+    if distribution is None or distribution.payment_method != PaymentMethod.BANK_FILE:
+        return "not a bank-file distribution"
+    if distribution.state not in RUNNABLE_STATES or today < distribution.payment_date:
+        return "not due"
+    if BankPaymentRun.objects.filter(
+        distribution=distribution, created_by__isnull=True, created_at__date=today
+    ).exists():
+        return "written today"
+    try:
+        outcome = bank_payment_run_create(distribution=distribution, actor=None, today=today)
+    except ApplicationError as exc:
+        # A rule said no (no paying account yet): the page says so; the next day's call tries again.
+        return exc.code
+    if outcome.run is None:
+        return f"nothing to pay ({outcome.held} held, {outcome.waiting} waiting for new details)"
+    return f"run {outcome.run.number}: {outcome.run.line_count} lines"

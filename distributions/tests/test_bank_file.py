@@ -8,6 +8,7 @@ import hashlib
 import io
 
 import pytest
+from django.utils import timezone
 
 from core.errors import ApplicationError
 from core.fields import FILE_PREFIX, decrypt_bytes
@@ -21,7 +22,11 @@ from distributions.models import (
     DistributionState,
     LinePaymentState,
 )
-from distributions.services.bank_file import bank_payment_run_create, end_to_end_id_for
+from distributions.services.bank_file import (
+    bank_payment_run_create,
+    distribution_pay_by_bank_file,
+    end_to_end_id_for,
+)
 from distributions.tests.bank_support import (
     PAYMENT_DATE,
     approved_bank_distribution,
@@ -194,3 +199,21 @@ def test_the_end_to_end_id_is_the_same_for_the_same_line_and_attempt_and_fits_35
     assert first != end_to_end_id_for(idempotency_key=key, attempt=2)
     assert first != end_to_end_id_for(idempotency_key=key + "0", attempt=1)
     assert len(end_to_end_id_for(idempotency_key=key, attempt=999)) <= 35
+
+
+def test_the_scheduled_payer_writes_one_run_a_day_from_the_payment_date(cast) -> None:
+    alice, bob = holders(2)
+    bank_details(alice, n=0)
+    paying_account(cast.issuer, cast.admin)
+    distribution = approved_bank_distribution(cast.issuer, cast.admin, cash=[(alice, 10_00), (bob, 20_00)])
+    today = timezone.localdate()
+    Distribution.objects.filter(pk=distribution.pk).update(payment_date=today)
+
+    early = distribution_pay_by_bank_file(distribution_id=distribution.pk, today=today - dt.timedelta(days=1))
+    first = distribution_pay_by_bank_file(distribution_id=distribution.pk, today=today)
+    bank_details(bob, n=1)
+    again = distribution_pay_by_bank_file(distribution_id=distribution.pk, today=today)
+
+    assert (early, first, again) == ("not due", "run 1: 1 lines", "written today")
+    run = BankPaymentRun.objects.get(distribution=distribution)
+    assert run.created_by is None and run.line_count == 1

@@ -76,7 +76,7 @@ def test_a_camt054_marks_lines_paid_with_the_bank_reference_and_lists_the_return
     distribution.refresh_from_db()
     assert distribution.state == DistributionState.PAYING  # one line is still to pay
     event = AuditEvent.objects.get(action="distribution.bank_confirmation_imported")
-    assert set(event.after["paid"]) == {a.end_to_end_id, b.end_to_end_id}
+    assert event.after is not None and set(event.after["paid"]) == {a.end_to_end_id, b.end_to_end_id}
 
 
 def test_a_pain002_report_settles_accepted_lines_rejects_with_the_reason_and_leaves_pending_ones(cast) -> None:
@@ -147,7 +147,7 @@ def test_an_admin_marks_the_chosen_lines_paid_by_hand_and_it_is_audited(cast) ->
     assert _states(distribution) == [LinePaymentState.PAID, LinePaymentState.SENDING, LinePaymentState.PAID]
     assert DistributionLine.objects.get(pk=c.line_id).payment_reference == "STMT-2026-11-21"
     event = AuditEvent.objects.get(action="distribution.bank_lines_marked_paid")
-    assert sorted(event.after["paid"]) == sorted([a.end_to_end_id, c.end_to_end_id])
+    assert event.after is not None and sorted(event.after["paid"]) == sorted([a.end_to_end_id, c.end_to_end_id])
     with pytest.raises(ApplicationError) as twice:
         bank_entries_mark_paid(distribution=distribution, actor=cast.admin, end_to_end_ids=[a.end_to_end_id])
     assert twice.value.code == "already_settled"
