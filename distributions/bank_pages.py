@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
@@ -49,6 +50,7 @@ def bank_payment_context(distribution: Distribution) -> dict[str, Any]:
             "held": list(bank_lines_held(distribution=distribution)[:LISTED_LINES]),
             "progress": bank_payment_progress(distribution=distribution),
             "upload_form": BankConfirmationForm(),
+            "due": timezone.localdate() >= distribution.payment_date,
         }
     }
 

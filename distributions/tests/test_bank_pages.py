@@ -3,6 +3,8 @@ uploads the bank's confirmation and sees returned and held lines; nobody else ma
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -159,3 +161,16 @@ def test_an_admin_marks_lines_paid_from_the_page(cast, world) -> None:
     assert "Marked 1 line(s) paid." in page
     line = DistributionLine.objects.get(pk=first.line_id)
     assert (line.payment_state, line.payment_reference) == (LinePaymentState.PAID, "STMT-7")
+
+
+def test_before_the_payment_date_the_page_says_when_the_file_is_written_and_offers_no_button(cast) -> None:
+    (alice,) = holders(1)
+    distribution = approved_bank_distribution(
+        cast.issuer, cast.admin, cash=[(alice, 10_00)], payment_date=timezone.localdate() + dt.timedelta(days=3)
+    )
+
+    page = _client(cast.admin).get(reverse("distribution_detail", args=[cast.issuer.slug, distribution.public_id]))
+
+    text = page.content.decode()
+    assert "The first file is written on the payment date" in text
+    assert "Write the payment run" not in text
