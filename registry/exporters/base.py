@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from django.utils import timezone
 
-from core.csv import Cell
+from core.csv import Cell, csv_lines
 from core.errors import ApplicationError
 from registry.selectors.ledger import AsOf
 
@@ -211,6 +211,15 @@ class Exporter(ABC):
     def scope(self, offering: Offering) -> str:
         """What the export covers, under its title on every page: the token, unless it spans the issuer."""
         return f"{offering.title} ({offering.token_symbol})"
+
+    def csv_text(self, offering: Offering, params: ExportParams) -> Iterator[tuple[int, str]]:
+        """The CSV file in pieces of whole lines, each with the number of rows in it: the header line first
+        (no rows), then the rows a chunk at a time. An exporter may write its lines faster; they must be
+        the lines `core.csv.csv_lines` writes for `header()` and `rows()`."""
+        lines = csv_lines(self.header(), self.rows(offering, params))
+        yield 0, next(lines)
+        for chunk in chunked(lines, self.chunk_size):
+            yield len(chunk), "".join(chunk)
 
     def header(self) -> list[str]:
         return [c.title for c in self.columns]

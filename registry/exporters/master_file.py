@@ -103,18 +103,9 @@ class MasterFileExporter(Exporter):
         return lots_as_of(offering, params).count()
 
     def rows(self, offering: Offering, params: ExportParams) -> Iterator[Sequence[Cell]]:
-        exemptions = dict(Exemption.choices)
-        legends: dict[str, str] = {}
-        for value in exemptions:
-            legend = legend_for(value)
-            legends[value] = legend.name if legend else ""
+        exemptions, legends = exemption_cells()
         base = lots_as_of(offering, params).order_by("pk")
-        ids = Lot.objects.filter(offering=offering).order_by("pk").values_list("pk", flat=True)
-        last = 0
-        while True:
-            # The next chunk's last lot id comes from the index alone, so each aggregate covers at most
-            # `chunk_size` lots whatever the database's planner would do with a LIMIT over a GROUP BY.
-            upper = next(iter(ids.filter(pk__gt=last)[self.chunk_size - 1 : self.chunk_size]), None)
+        for last, upper in lot_windows(offering, self.chunk_size):
             window = base.filter(pk__gt=last) if upper is None else base.filter(pk__gt=last, pk__lte=upper)
             chunk = queryset_rows_raw(window.values_list(*FIELDS))
             if upper is None and not chunk:
@@ -155,6 +146,33 @@ class MasterFileExporter(Exporter):
                     currency,
                     tx_hash,
                 )
-            if upper is None:
-                return
-            last = upper
+
+    def csv_text(self, offering: Offering, params: ExportParams) -> Iterator[tuple[int, str]]:
+        from registry.exporters.master_file_csv import master_file_csv_text
+
+        return master_file_csv_text(self, offering, params)
+
+
+def exemption_cells() -> tuple[dict[str, str], dict[str, str]]:
+    """Exemption code → its label, and → the name of the legend its units carry."""
+    exemptions = dict(Exemption.choices)
+    legends: dict[str, str] = {}
+    for value in exemptions:
+        legend = legend_for(value)
+        legends[value] = legend.name if legend else ""
+    return exemptions, legends
+
+
+def lot_windows(offering: Offering, size: int) -> Iterator[tuple[int, int | None]]:
+    """Bounds (after, up to) of each chunk of the offering's lots by id; the last chunk has no upper bound.
+
+    The next chunk's last lot id comes from the index alone, so each aggregate covers at most `size` lots
+    whatever the database's planner would do with a LIMIT over a GROUP BY."""
+    ids = Lot.objects.filter(offering=offering).order_by("pk").values_list("pk", flat=True)
+    last = 0
+    while True:
+        upper = next(iter(ids.filter(pk__gt=last)[size - 1 : size]), None)
+        yield last, upper
+        if upper is None:
+            return
+        last = upper

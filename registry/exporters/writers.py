@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING
 
 from django.utils import timezone
 
-from core.csv import FORMULA_STARTS, Cell, csv_lines
+from core.csv import FORMULA_STARTS, Cell
 from registry.exporters.base import PDF_MAX_ROWS, ExportError, ExportParams, Progress
 
 if TYPE_CHECKING:
@@ -42,12 +42,13 @@ def header_lines(exporter: Exporter, offering: Offering, params: ExportParams) -
 def csv_write(
     *, exporter: Exporter, offering: Offering, params: ExportParams, out: IO[bytes], progress: Progress | None = None
 ) -> int:
-    done = -1  # the header line is not a row
-    for line in csv_lines(exporter.header(), exporter.rows(offering, params)):
-        out.write(line.encode("utf-8"))
-        done += 1
-        _tick(progress, done)
-    done = max(done, 0)
+    done = 0
+    for rows, text in exporter.csv_text(offering, params):
+        out.write(text.encode("utf-8"))
+        if rows:
+            done += rows
+            if progress is not None:
+                progress(done)
     if progress is not None:
         progress(done)
     return done

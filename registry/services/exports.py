@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import IO
 
@@ -22,7 +22,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.audit import audit_record
-from core.csv import Cell
 from core.errors import ApplicationError
 from core.models import User
 from core.tasks import task_enqueue_on_commit
@@ -195,8 +194,9 @@ def export_download_record(*, job: ExportJob, actor: User) -> None:
 
 def export_stream_start(
     *, offering: Offering, exporter_id: str, params: ExportParams, actor: User
-) -> tuple[Exporter, Sequence[str], Iterator[Sequence[Cell]]]:
-    """Check and audit a CSV streamed straight to the browser; returns the exporter, header and rows."""
+) -> tuple[Exporter, Iterator[str]]:
+    """Check and audit a CSV streamed straight to the browser; returns the exporter and the file's text,
+    produced a chunk of lines at a time as it is sent."""
     exporter = exporter_get(exporter_id)
     exporter.params_check(params)
     exporter.request_check(offering, params)
@@ -213,7 +213,7 @@ def export_stream_start(
             },
             issuer=offering.issuer,
         )
-    return exporter, exporter.header(), exporter.rows(offering, params)
+    return exporter, (text for _, text in exporter.csv_text(offering, params))
 
 
 def export_file_write(

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from core.access import Perm, access_required, signed_in_user
-from core.csv import csv_response
+from core.csv import csv_text_response
 from core.errors import ApplicationError
 from core.models import Issuer
 from offerings.models import Offering
@@ -116,10 +116,10 @@ def master_file_csv(request: HttpRequest, issuer: Issuer, public_id: Any) -> Htt
             as_of_block=int(block) if block is not None else None,
             include_closed=request.GET.get("closed") == "1",
         )
-        exporter, header, rows = export_services.export_stream_start(
+        exporter, text = export_services.export_stream_start(
             offering=offering, exporter_id="master_file", params=params, actor=signed_in_user(request)
         )
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("registry_exports", slug=issuer.slug)
-    return csv_response(filename=exporter.filename(offering, params, "csv"), header=header, rows=rows)
+    return csv_text_response(filename=exporter.filename(offering, params, "csv"), text=text)
