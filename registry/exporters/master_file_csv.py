@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from core.csv import csv_cells_text, csv_lines, csv_plain
 from registry.exporters.base import ExportParams, chunked
@@ -63,9 +64,13 @@ def master_file_csv_text(
     table = _registration_table(connection, offering, params)
     try:
         yield from _chunks(exporter, offering, params, connection, table)
-    finally:
-        with connection.cursor() as cursor:
+    except BaseException:
+        # A failed statement may have ended the transaction the table was made in; the error is the news.
+        with suppress(DatabaseError), connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        raise
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _chunks(
