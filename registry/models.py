@@ -181,6 +181,56 @@ class HolderPosition(models.Model):
         return f"{self.quantity} of {self.offering_id} held by {self.investor_id or self.wallet}"
 
 
+class PositionSnapshot(models.Model):
+    """The positions of one token as of a past moment, derived once from the lot movements up to it, so the
+    cap table as of a date sorts and pages in SQL as it does now. Each belongs to the ledger state it was
+    derived from (the issuer's last posting id and number of postings): a posting, replay or rollback after
+    it makes a new one, and the stale ones are deleted as it is made. Derived data, never edited."""
+
+    offering = models.ForeignKey(Offering, on_delete=models.CASCADE, related_name="+")
+    moment = models.DateTimeField(help_text="The point on the register (the end of the as-of day, UTC).")
+    ledger_last = models.BigIntegerField(help_text="The issuer's last posting id when it was derived.")
+    ledger_count = models.BigIntegerField(help_text="The issuer's number of postings when it was derived.")
+    supply = models.BigIntegerField(help_text="Units of this token held at the moment.")
+    issuer_supply = models.BigIntegerField(help_text="Units of every token of the issuer held at the moment.")
+    made_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["offering", "moment", "ledger_last", "ledger_count"], name="position_snapshot_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"positions of {self.offering_id} as of {self.moment:%Y-%m-%d %H:%M}"
+
+
+class SnapshotPosition(models.Model):
+    """One holder's position in a `PositionSnapshot`: the columns of `HolderPosition`, as of its moment.
+    Ids follow the holder key (investor id, then wallet), the order ties are broken in."""
+
+    snapshot = models.ForeignKey(PositionSnapshot, on_delete=models.CASCADE, related_name="positions")
+    investor = models.ForeignKey(InvestorProfile, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    wallet = models.CharField(max_length=42, blank=True)
+    quantity = models.BigIntegerField()
+    wallets = models.TextField()
+    lots = models.PositiveIntegerField()
+    first_acquired_at = models.DateTimeField()
+    exemptions = models.CharField(max_length=200)
+    lockup_last_release = models.DateTimeField(null=True, blank=True)
+    lockup_first_release = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["snapshot", "quantity", "id"]),
+            models.Index(fields=["snapshot", "first_acquired_at", "id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} held by {self.investor_id or self.wallet} in snapshot {self.snapshot_id}"
+
+
 class RegisterDay(models.Model):
     """Per token and calendar day (UTC), how the holders of record and the supply changed that day."""
 

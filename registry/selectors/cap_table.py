@@ -27,7 +27,16 @@ from compliance.exemptions import Exemption
 from core.models import Issuer
 from investors.models import AccreditationClaim, AccreditationStatus, InvestorProfile
 from offerings.models import Offering
-from registry.models import HolderCountPolicy, HolderPosition, LedgerPosting, Lot, LotMovement, RegisterDay
+from registry.models import (
+    HolderCountPolicy,
+    HolderPosition,
+    LedgerPosting,
+    Lot,
+    LotMovement,
+    PositionSnapshot,
+    RegisterDay,
+    SnapshotPosition,
+)
 from registry.selectors.ledger import AsOf, HolderKey, OpenLot, holder_key, positions_of_lots
 
 PAGE_SIZES = (25, 50, 100)
@@ -400,14 +409,30 @@ def _issuer_quantities_now(issuer: Issuer, keys: list[HolderKey]) -> dict[Holder
 def _cap_table_now(
     *, offering: Offering, query: CapTableQuery, moment: dt.datetime, census: CapTableCensus
 ) -> CapTablePage:
-    everyone = _positions(offering, moment)
+    return _cap_table_sql(
+        _positions(offering, moment),
+        query,
+        moment,
+        census,
+        lambda keys: _issuer_quantities_now(offering.issuer, keys),
+    )
+
+
+def _cap_table_sql(
+    everyone: QuerySet[Any],
+    query: CapTableQuery,
+    moment: dt.datetime,
+    census: CapTableCensus,
+    issuer_quantities_of: Callable[[list[HolderKey]], dict[HolderKey, int]],
+) -> CapTablePage:
+    """A page of positions (now, or of a snapshot) filtered, sorted and paged in SQL."""
     matching = _filtered(everyone, query, moment)
     total = matching.count()
     page, pages = _page_number(query.page, total, query.per_page)
     start = (page - 1) * query.per_page
     values = _ordered(matching, query).values(*ROW_FIELDS)[start : start + query.per_page]
     rows = [_row(v, moment) for v in values]
-    issuer_quantities = _issuer_quantities_now(offering.issuer, [r.key for r in rows])
+    issuer_quantities = issuer_quantities_of([r.key for r in rows])
     return _finish(rows, total, page, pages, query, moment, census.supply, issuer_quantities, census.issuer_supply)
 
 
@@ -441,7 +466,7 @@ def _finish(
 # --------------------------------------------------------------------------- as of a past date: in memory
 
 
-def _open_lots_at(movements: QuerySet[LotMovement]) -> Iterable[OpenLot]:
+def open_lots_at(movements: QuerySet[LotMovement]) -> Iterable[OpenLot]:
     rows = (
         movements.values_list(
             "lot_id", "lot__investor_id", "lot__wallet", "lot__acquired_at", "lot__exemption", "lot__lockup_release"
@@ -456,7 +481,7 @@ def _open_lots_at(movements: QuerySet[LotMovement]) -> Iterable[OpenLot]:
 
 def _rows_as_of(offering: Offering, moment: dt.datetime) -> list[HolderRow]:
     as_of = AsOf(at=moment)
-    positions = positions_of_lots(_open_lots_at(as_of.movements(LotMovement.objects.filter(lot__offering=offering))))
+    positions = positions_of_lots(open_lots_at(as_of.movements(LotMovement.objects.filter(lot__offering=offering))))
     people = InvestorProfile.objects.filter(pk__in=Lot.objects.filter(offering=offering).values("investor_id"))
     info: dict[int, dict[str, Any]] = {
         v["pk"]: dict(v)
@@ -575,9 +600,12 @@ class _Group:
 
 
 def _groups_now(offering: Offering, moment: dt.datetime) -> list[_Group]:
+    return _groups(_positions(offering, moment))
+
+
+def _groups(positions: QuerySet[Any]) -> list[_Group]:
     rows = (
-        _positions(offering, moment)
-        .values("investor__country", "exemptions", "accreditation")
+        positions.values("investor__country", "exemptions", "accreditation")
         .annotate(holders=Count("id"), units=Sum("quantity"))
         .order_by()
     )
@@ -594,11 +622,11 @@ def _groups_now(offering: Offering, moment: dt.datetime) -> list[_Group]:
 
 
 def _top_now(offering: Offering) -> list[Share]:
-    rows = (
-        HolderPosition.objects.filter(offering=offering)
-        .order_by("-quantity", "id")
-        .values_list("investor__legal_name", "wallet", "quantity")[:TOP_HOLDERS]
-    )
+    return _top(HolderPosition.objects.filter(offering=offering))
+
+
+def _top(positions: QuerySet[Any]) -> list[Share]:
+    rows = positions.order_by("-quantity", "id").values_list("investor__legal_name", "wallet", "quantity")[:TOP_HOLDERS]
     return [Share(label=name or wallet, holders=1, units=q) for name, wallet, q in rows]
 
 
@@ -686,13 +714,21 @@ def cap_table_census(*, offering: Offering, as_of: dt.date | None = None) -> Cap
     return cap_table(offering=offering, query=CapTableQuery(as_of=as_of))[1]
 
 
-def cap_table(*, offering: Offering, query: CapTableQuery) -> tuple[CapTablePage, CapTableCensus]:
-    """The page the query asks for and the census of every holder, as of its date (or now)."""
+def cap_table(
+    *, offering: Offering, query: CapTableQuery, snapshot: PositionSnapshot | None = None
+) -> tuple[CapTablePage, CapTableCensus]:
+    """The page the query asks for and the census of every holder, as of its date (or now).
+
+    As of a past date, from `snapshot` when it is the positions at that moment for the ledger as it is
+    (`registry.services.position_snapshots.position_snapshot_ensure`), in SQL; otherwise by summing the lot
+    movements in memory (the definition the snapshot is tested against)."""
     moment = moment_of(query.as_of)
     policy = holder_count_policy(issuer=offering.issuer)
     if not is_past(query.as_of):
         census = _census_now(offering, moment, policy)
         return _cap_table_now(offering=offering, query=query, moment=moment, census=census), census
+    if snapshot is not None and snapshot.offering_id == offering.pk and snapshot.moment == moment:
+        return _cap_table_of_snapshot(offering, query, moment, snapshot, policy)
     rows = _rows_as_of(offering, moment)
     issuer_quantities, issuer_supply = _issuer_quantities_as_of(offering.issuer, moment)
     page = _cap_table_as_of(
@@ -701,7 +737,54 @@ def cap_table(*, offering: Offering, query: CapTableQuery) -> tuple[CapTablePage
     return page, _census_of_rows(rows, _history(offering, query.as_of), policy, issuer_supply)
 
 
-def _ledger_version(issuer: Issuer) -> tuple[int, int]:
+# --------------------------------------------------------------------------- as of a past date: a snapshot
+
+
+def _snapshot_positions(snapshot: PositionSnapshot, moment: dt.datetime) -> QuerySet[Any]:
+    """The snapshot's positions with the holder's accreditation at the moment, as `_positions` has it now."""
+    return SnapshotPosition.objects.filter(snapshot=snapshot).annotate(
+        accreditation=Case(
+            When(investor__isnull=True, then=Value(Accreditation.NONE)),
+            default=_accreditation("investor_id", moment),
+        )
+    )
+
+
+def _issuer_quantities_at(issuer: Issuer, keys: list[HolderKey], moment: dt.datetime) -> dict[HolderKey, int]:
+    """What the page's holders held of every token of the issuer at the moment: two lookups by holder, as
+    `_issuer_quantities_now` makes them, over the lot movements up to the moment."""
+    investors = [i for i, _ in keys if i is not None] or [0]
+    wallets = [w for i, w in keys if i is None] or [""]
+    moved = AsOf(at=moment).movements(LotMovement.objects.filter(lot__offering__issuer=issuer))
+    out: dict[HolderKey, int] = defaultdict(int)
+    for part in (
+        moved.filter(lot__investor_id__in=investors),
+        moved.filter(lot__investor__isnull=True, lot__wallet__in=wallets),
+    ):
+        for i, w, n in part.values_list("lot__investor_id", "lot__wallet").annotate(n=Sum("delta")).order_by():
+            out[holder_key(i, w)] += int(n)
+    return dict(out)
+
+
+def _cap_table_of_snapshot(
+    offering: Offering, query: CapTableQuery, moment: dt.datetime, snapshot: PositionSnapshot, policy: HolderCountPolicy
+) -> tuple[CapTablePage, CapTableCensus]:
+    everyone = _snapshot_positions(snapshot, moment)
+    stamp = policy.updated_at.isoformat() if policy.updated_at else "-"
+    key = f"cap-table-census-snapshot:{snapshot.pk}:{stamp}:{policy.pk or 0}"
+    census: CapTableCensus | None = cache.get(key)
+    if census is None:
+        census = _census(
+            _groups(everyone), _top(everyone), _history(offering, query.as_of), policy, snapshot.issuer_supply
+        )
+        cache.set(key, census, settings.CAP_TABLE_CENSUS_SECONDS)
+    page = _cap_table_sql(
+        everyone, query, moment, census, lambda keys: _issuer_quantities_at(offering.issuer, keys, moment)
+    )
+    return page, census
+
+
+def ledger_version(issuer: Issuer) -> tuple[int, int]:
     """Changes whenever any of the issuer's ledgers does: ids only grow (AUTOINCREMENT, sequences), and a
     rollback or replay deletes postings, which changes the count or the highest id."""
     postings = LedgerPosting.objects.filter(offering_id__in=Offering.objects.filter(issuer=issuer).values("pk"))
@@ -713,7 +796,7 @@ def _census_now(offering: Offering, moment: dt.datetime, policy: HolderCountPoli
     """Aggregating every holder is the costly part of the page (a group-by over all positions), so it is
     kept for CAP_TABLE_CENSUS_SECONDS per ledger state and 12(g) statement: any posting, replay or rollback
     computes it again at once; a holder's new country or accreditation shows within that time."""
-    last, n = _ledger_version(offering.issuer)
+    last, n = ledger_version(offering.issuer)
     stamp = policy.updated_at.isoformat() if policy.updated_at else "-"
     key = f"cap-table-census:{offering.public_id}:{last}:{n}:{stamp}:{policy.pk or 0}"
     census: CapTableCensus | None = cache.get(key)
