@@ -288,6 +288,8 @@ def pages(*, holders: int) -> list[dict[str, Any]]:
         for start in range(first, holders, 10_000):
             _holders(offering, run, start, min(start + 10_000, holders))
         positions_rebuild(offering=offering)
+        # Setting up 100,000 holders can outlast the session on a busy machine: sign in again.
+        client.force_login(admin)
         measured += [_measure(client, name, url, holders) for name, url in urls.items()]
     return measured
 
