@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.utils import timezone
 
 from core.countries import UNITED_STATES
 from core.models import Issuer
@@ -291,4 +293,16 @@ def bank_payment_progress(*, distribution: Distribution) -> BankPaymentProgress:
         *get(LinePaymentState.HELD),
         *get(LinePaymentState.RETURNED),
         *get(LinePaymentState.PENDING),
+    )
+
+
+def bank_file_distributions_due(*, today: dt.date | None = None) -> list[int]:
+    """Ids of bank-file distributions a payment run may have work on: approved and due, or being paid."""
+    today = today or timezone.localdate()
+    due = Q(state=DistributionState.APPROVED, payment_date__lte=today) | Q(state=DistributionState.PAYING)
+    return list(
+        Distribution.objects.filter(payment_method=PaymentMethod.BANK_FILE)
+        .filter(due)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )

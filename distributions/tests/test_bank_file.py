@@ -22,11 +22,13 @@ from distributions.models import (
     DistributionState,
     LinePaymentState,
 )
+from distributions.selectors import bank_file_distributions_due
 from distributions.services.bank_file import (
     bank_payment_run_create,
     distribution_pay_by_bank_file,
     end_to_end_id_for,
 )
+from distributions.tasks import bank_payment_run_task
 from distributions.tests.bank_support import (
     PAYMENT_DATE,
     approved_bank_distribution,
@@ -217,3 +219,18 @@ def test_the_scheduled_payer_writes_one_run_a_day_from_the_payment_date(cast) ->
     assert (early, first, again) == ("not due", "run 1: 1 lines", "written today")
     run = BankPaymentRun.objects.get(distribution=distribution)
     assert run.created_by is None and run.line_count == 1
+
+
+def test_the_beat_queues_a_run_for_each_bank_file_distribution_due_and_the_task_writes_it(cast) -> None:
+    (alice,) = holders(1)
+    bank_details(alice, n=0)
+    paying_account(cast.issuer, cast.admin)
+    due = approved_bank_distribution(cast.issuer, cast.admin, cash=[(alice, 10_00)], payment_date=timezone.localdate())
+    later = approved_bank_distribution(
+        cast.issuer, cast.admin, cash=[(alice, 10_00)], payment_date=timezone.localdate() + dt.timedelta(days=2)
+    )
+
+    assert bank_file_distributions_due() == [due.pk]
+    assert bank_payment_run_task.run(due.pk) == "run 1: 1 lines"
+    assert bank_payment_run_task.run(later.pk) == "not due"
+    assert BankPaymentRun.objects.filter(distribution=due).count() == 1

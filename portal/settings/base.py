@@ -382,6 +382,11 @@ STABLECOIN_DECIMALS = env.int("STABLECOIN_DECIMALS", default=6)
 # holds the coin and 30.4k to one that never did (python -m bench.payout_gas), so 200 lines stay under
 # 8M gas, a quarter of a 30M block, whoever the payees are.
 PAYOUT_BATCH_MAX_LINES = env.int("PAYOUT_BATCH_MAX_LINES", default=200)
+# Bank-file distributions: a payment run written once a day from the payment date (distributions/tasks.py).
+CELERY_BEAT_SCHEDULE["distributions-bank-runs"] = {
+    "task": "distributions.tasks.bank_payment_runs_task",
+    "schedule": 900.0,
+}
 CELERY_BEAT_SCHEDULE["stablecoin-receipts-match"] = {
     "task": "offerings.tasks.stablecoin_receipts_match_task",
     "schedule": CHAIN_WATCH_SECONDS,
