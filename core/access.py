@@ -38,6 +38,7 @@ class Perm(StrEnum):
     ISSUER_RECORD_PAYMENTS = "issuer.record_payments"  # wires received, refunds sent by hand
     ISSUER_APPROVE_MONEY = "issuer.approve_money"  # the second pair of eyes on money moved by hand
     ISSUER_MANAGE_DISTRIBUTIONS = "issuer.manage_distributions"  # declare, compute and approve distributions
+    ISSUER_MANAGE_BALLOTS = "issuer.manage_ballots"  # create ballots, read their voting power, count them
     COMPLIANCE_REVIEW = "compliance.review"  # the issuer admits or declines its applicants
     REGISTRY_VIEW = "registry.view"
     # Freeze, unfreeze, pause, forced transfer and recovery on the issuer's tokens (issuer admins only).
@@ -59,6 +60,7 @@ ROLE_GRANTS: dict[str, frozenset[Perm]] = {
             Perm.ISSUER_RECORD_PAYMENTS,
             Perm.ISSUER_APPROVE_MONEY,
             Perm.ISSUER_MANAGE_DISTRIBUTIONS,
+            Perm.ISSUER_MANAGE_BALLOTS,
             Perm.COMPLIANCE_REVIEW,
             Perm.REGISTRY_VIEW,
             Perm.REGISTRY_ADMINISTER,
@@ -174,6 +176,14 @@ def can(user: Any, perm: Perm, obj: Any = None) -> bool:
         role = role_at(user, issuer)
         return role is not None and perm in ROLE_GRANTS[role]
     return False
+
+
+def ballot_visible_to_investor(user: Any, ballot: Any) -> bool:
+    """Holders see a ballot of a token only when they held it at the record date (their voting power was read);
+    `ballot.powers` is the ballot's voting power per investor."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(ballot.powers.filter(investor__user=user).exists())
 
 
 def privileged(perm: Perm) -> bool:

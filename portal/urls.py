@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core.urls import api_urlpatterns as core_api
+from governance.urls import api_urlpatterns as governance_api
 from investors.urls import api_urlpatterns as investors_api
 from offerings.urls import api_urlpatterns as offerings_api
 from portal.health import health
@@ -16,6 +17,7 @@ urlpatterns = [
     path("", include("offerings.urls")),
     path("", include("registry.urls")),
     path("", include("distributions.urls")),
+    path("", include("governance.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
@@ -23,6 +25,7 @@ urlpatterns = [
     path("api/v1/", include(investors_api)),
     path("api/v1/", include(offerings_api)),
     path("api/v1/", include(registry_api)),
+    path("api/v1/", include(governance_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
 ]

@@ -178,6 +178,8 @@ class ExportRequestForm(FormStyleMixin, forms.Form):
     )
     # One distribution's register is asked for from that distribution's page, which fills this in.
     distribution = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # Likewise one ballot's result, from that ballot's page.
+    ballot = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, offerings: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -209,6 +211,8 @@ class ExportRequestForm(FormStyleMixin, forms.Form):
                 f"{exporter.verbose_name} is of one distribution: ask for it from that distribution's page "
                 "(Distributions, on the token's register).",
             )
+        if "ballot" in exporter.takes and data.get("ballot") is None:
+            self.add_error("exporter", f"{exporter.verbose_name} is of one ballot: ask for it from that ballot's page.")
         return data
 
     def params(self) -> ExportParams:
@@ -222,6 +226,7 @@ class ExportRequestForm(FormStyleMixin, forms.Form):
             include_closed=bool(d.get("include_closed")) and "closed" in exporter.takes,
             tax_year=d.get("tax_year") if "tax_year" in exporter.takes else None,
             distribution=d.get("distribution") if "distribution" in exporter.takes else None,
+            ballot=d.get("ballot") if "ballot" in exporter.takes else None,
         )
 
 

@@ -274,3 +274,26 @@ def ballot_close(*, ballot: Ballot, actor: User | None, now: dt.datetime | None 
         },
     )
     return locked
+
+
+@dataclass(frozen=True)
+class DueSummary:
+    power_read: int
+    closed: int
+
+
+def ballots_due_advance(*, now: dt.datetime | None = None) -> DueSummary:
+    """What the clock makes due: the voting power of ballots whose record date has passed, and the count of
+    ballots whose voting has closed. A ballot not ready yet (the chain or the ledger behind) is tried next time."""
+    moment = now or timezone.now()
+    read = closed = 0
+    for ballot in Ballot.objects.filter(state=BallotState.SCHEDULED, record_at__lt=moment).order_by("pk"):
+        try:
+            if ballot_power_read(ballot=ballot, actor=None).state == BallotState.READY:
+                read += 1
+        except ApplicationError:
+            continue
+    for ballot in Ballot.objects.filter(state=BallotState.READY, closes_at__lte=moment).order_by("pk"):
+        ballot_close(ballot=ballot, actor=None, now=moment)
+        closed += 1
+    return DueSummary(power_read=read, closed=closed)

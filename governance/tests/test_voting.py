@@ -10,8 +10,8 @@ import pytest
 
 from core.errors import ApplicationError, Conflict, NotPermitted
 from core.models import AuditEvent
-from governance.models import BallotOption, BallotState, Vote, VoteChannel, VotingPower
-from governance.services.ballots import ballot_close, ballot_power_read
+from governance.models import Ballot, BallotOption, BallotState, Vote, VoteChannel, VotingPower
+from governance.services.ballots import DueSummary, ballot_close, ballot_power_read, ballots_due_advance
 from governance.services.voting import vote_cast, vote_cast_signed, vote_message
 from governance.tests.support import (
     ballot_created,
@@ -92,7 +92,9 @@ def test_after_the_close_a_vote_is_refused_and_the_tally_stays_as_counted(closed
     with pytest.raises(Conflict) as late:
         vote_cast(ballot=ballot, investor=closed.alice, option=2, actor=closed.alice.user)
     assert late.value.code == "ballot_closed"
-    result = ballot_close(ballot=ballot, actor=cast.admin)
+    assert ballots_due_advance() == DueSummary(power_read=0, closed=1)  # the clock counts it
+    result = Ballot.objects.get(pk=ballot.pk)
+    assert result.state == BallotState.CLOSED
     with pytest.raises(Conflict):
         vote_cast(ballot=result, investor=closed.bob, option=2, actor=closed.bob.user)
     again = ballot_close(ballot=result, actor=cast.admin)

@@ -199,6 +199,8 @@ CELERY_BEAT_SCHEDULE = {
     # OFAC publishes list changes without a fixed calendar; an unchanged list costs one download.
     "sanctions-list-refresh": {"task": "compliance.tasks.sanctions_list_refresh", "schedule": 6 * 3600.0},
     "verification-expiry": {"task": "compliance.tasks.verifications_expire", "schedule": 3600.0},
+    # Ballots: the voting power once the record date has passed, the count once voting has closed.
+    "ballots-due": {"task": "governance.tasks.ballots_due_advance", "schedule": 300.0},
 }
 
 # --- Chain ------------------------------------------------------------------------------
@@ -424,6 +426,7 @@ CELERY_BEAT_SCHEDULE["investors-holder-records-purge"] = {
 OFFERING_DASHBOARD_PANELS = [
     "registry.panels.record_differences_panel",
     "distributions.panels.distributions_panel",
+    "governance.panels.ballots_panel",
 ]
 
 # Register exports, in the order the exports page lists them (registry/exporters/).
@@ -439,12 +442,13 @@ REGISTRY_EXPORTERS = env.list(
         "distributions.exporters.irs_forms.Form1099DivExporter",
         "distributions.exporters.irs_forms.Form1099IntExporter",
         "distributions.exporters.irs_forms.Form1042SExporter",
+        "governance.exporters.result.BallotResultExporter",
     ],
 )
 # Tabs apps above the registry add to a token's register pages: (tab, label, URL name taking slug and offering id).
 REGISTRY_RECORD_TABS = [("distributions", "Distributions", "registry_distributions")]
 # Sections apps above the registry add to the investor's portfolio: dotted paths to `section(investor)`.
-PORTFOLIO_SECTIONS = ["distributions.statements.portfolio_section"]
+PORTFOLIO_SECTIONS = ["distributions.statements.portfolio_section", "governance.votes.portfolio_section"]
 # 26 USC 6042(a) and 6049(a), Instructions for Forms 1099-DIV and 1099-INT: a form is filed for $10 or more
 # in the year, or whenever tax was withheld. Minor units of USD; kept here so the figure changes in one place.
 FORM_1099_DIV_MIN_MINOR = env.int("FORM_1099_DIV_MIN_MINOR", default=10_00)

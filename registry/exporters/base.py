@@ -52,7 +52,7 @@ class ExportError(ApplicationError):
 @dataclass(frozen=True)
 class ExportParams:
     """What an export covers: a point on the register (a block, or the end of a day), a period, a tax year,
-    or one record of an app above the registry (a distribution, by its public id)."""
+    or one record of an app above the registry (a distribution or a ballot, by its public id)."""
 
     as_of_block: int | None = None
     as_of_date: dt.date | None = None
@@ -61,6 +61,7 @@ class ExportParams:
     include_closed: bool = False
     tax_year: int | None = None
     distribution: uuid.UUID | None = None
+    ballot: uuid.UUID | None = None
 
     @property
     def as_of_moment(self) -> dt.datetime | None:
@@ -79,6 +80,8 @@ class ExportParams:
             return f"Tax year {self.tax_year} (payments made 1 January to 31 December, UTC)"
         if self.distribution is not None:
             return f"Distribution {self.distribution}"
+        if self.ballot is not None:
+            return f"Ballot {self.ballot}"
         if self.since is not None or self.until is not None:
             start = self.since.isoformat() if self.since else "the first posting"
             end = self.until.isoformat() if self.until else "today"
@@ -95,6 +98,8 @@ class ExportParams:
             return str(self.tax_year)
         if self.distribution is not None:
             return self.distribution.hex[:8]
+        if self.ballot is not None:
+            return self.ballot.hex[:8]
         if self.since is not None or self.until is not None:
             return f"{self.since or 'start'}_{self.until or 'today'}"
         if self.as_of_block is not None:
@@ -112,6 +117,7 @@ class ExportParams:
             "include_closed": self.include_closed,
             "tax_year": self.tax_year,
             "distribution": str(self.distribution) if self.distribution else None,
+            "ballot": str(self.ballot) if self.ballot else None,
         }
 
     @classmethod
@@ -122,6 +128,7 @@ class ExportParams:
         block = data.get("as_of_block")
         year = data.get("tax_year")
         distribution = data.get("distribution")
+        ballot = data.get("ballot")
         return cls(
             as_of_block=int(block) if block is not None else None,
             as_of_date=day(data.get("as_of_date")),
@@ -130,6 +137,7 @@ class ExportParams:
             include_closed=bool(data.get("include_closed")),
             tax_year=int(year) if year is not None else None,
             distribution=uuid.UUID(str(distribution)) if distribution else None,
+            ballot=uuid.UUID(str(ballot)) if ballot else None,
         )
 
 
@@ -169,7 +177,7 @@ class Exporter(ABC):
     # Rows name holders (names, addresses, tax status): requests and downloads are audited.
     holder_data: ClassVar[bool] = False
     # Which parameters the export takes: "as_of" (a date), "block", "period" (since/until), "closed",
-    # "tax_year", "distribution" (the public id of one distribution, asked for from its own page).
+    # "tax_year", "distribution" or "ballot" (the public id of one distribution or ballot, asked for from its page).
     takes: ClassVar[frozenset[str]] = frozenset({"as_of"})
     columns: ClassVar[tuple[Column, ...]] = ()
     chunk_size: ClassVar[int] = 2000
@@ -201,6 +209,10 @@ class Exporter(ABC):
             raise ExportError(
                 f"{self.verbose_name} is of one distribution: ask for it from that distribution's page.",
                 code="distribution_missing",
+            )
+        if "ballot" in self.takes and params.ballot is None:
+            raise ExportError(
+                f"{self.verbose_name} is of one ballot: ask for it from that ballot's page.", code="ballot_missing"
             )
 
     def request_check(self, offering: Offering, params: ExportParams) -> None:

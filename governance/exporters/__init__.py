@@ -1,0 +1,1 @@
+"""Ballot exports through the registry's exporter interface (listed in `settings.REGISTRY_EXPORTERS`)."""
