@@ -402,7 +402,7 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "invitation_id": "999999",
         "token": "not-a-real-token",
         "distribution_id": "00000000-0000-4000-8000-000000000007",
-        "ballot_id": "00000000-0000-4000-8000-000000000008",
+        "ballot_id": "00000000-0000-4000-8000-000000000009",
         "holder": "0x000000000000000000000000000000000000dead",
         "token_id": "999999",
         "authorization_id": "999999",
