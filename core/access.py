@@ -39,6 +39,8 @@ class Perm(StrEnum):
     ISSUER_APPROVE_MONEY = "issuer.approve_money"  # the second pair of eyes on money moved by hand
     ISSUER_MANAGE_DISTRIBUTIONS = "issuer.manage_distributions"  # declare, compute and approve distributions
     ISSUER_MANAGE_BALLOTS = "issuer.manage_ballots"  # create ballots, read their voting power, count them
+    # A token's backing profile and rule, reserve statements entered and approved (issuer admins only).
+    ISSUER_MANAGE_BACKING = "issuer.manage_backing"
     COMPLIANCE_REVIEW = "compliance.review"  # the issuer admits or declines its applicants
     REGISTRY_VIEW = "registry.view"
     # Freeze, unfreeze, pause, forced transfer and recovery on the issuer's tokens (issuer admins only).
@@ -61,6 +63,7 @@ ROLE_GRANTS: dict[str, frozenset[Perm]] = {
             Perm.ISSUER_APPROVE_MONEY,
             Perm.ISSUER_MANAGE_DISTRIBUTIONS,
             Perm.ISSUER_MANAGE_BALLOTS,
+            Perm.ISSUER_MANAGE_BACKING,
             Perm.COMPLIANCE_REVIEW,
             Perm.REGISTRY_VIEW,
             Perm.REGISTRY_ADMINISTER,

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("registry.urls")),
     path("", include("distributions.urls")),
     path("", include("governance.urls")),
+    path("", include("backing.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),

@@ -25,6 +25,7 @@ from tokens.chain.signatures import (
     typed_data_signer,
 )
 from tokens.chain.signer import sender_roles
+from tokens.controls import TokenControls, token_controls
 from tokens.models import (
     NONCE_OPEN_STATUSES,
     OPEN_STATUSES,
@@ -57,6 +58,7 @@ from tokens.reserve_feed import (
     reserve_unchecked_mints,
 )
 from tokens.stablecoin import portal_stablecoin, stablecoin_receiving_address, stablecoin_transfers_received
+from tokens.supply import SupplyOutstanding, token_supply_outstanding
 
 
 def chain_status(*, timeout: float = 2.0) -> dict[str, Any]:
@@ -407,6 +409,8 @@ __all__ = [
     "ReserveReport",
     "SenderState",
     "SignatureInvalid",
+    "SupplyOutstanding",
+    "TokenControls",
     "TokenHoldings",
     "TokenSetup",
     "TreasuryFunds",
@@ -440,10 +444,12 @@ __all__ = [
     "stablecoin_transfers_received",
     "token_balances",
     "token_balances_at",
+    "token_controls",
     "token_holdings_onchain",
     "token_record_date_last",
     "token_record_id",
     "token_setup",
+    "token_supply_outstanding",
     "token_total_supply",
     "token_total_supply_at",
     "typed_data_signer",

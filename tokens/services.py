@@ -410,6 +410,41 @@ def _token_call(
     return tx
 
 
+# --------------------------------------------------------------------------- mint guards
+
+MintGuard = Callable[[str, int], None]
+_mint_guards: list[MintGuard] = []
+
+
+class MintRefused(ApplicationError):
+    """A registered guard said no to a mint; the message says why, for the issuer. Nothing was recorded."""
+
+    code = "mint_refused"
+
+
+def token_mint_guard_register(guard: MintGuard) -> None:
+    """Let an app refuse mints (by raising ApplicationError with a reason the issuer can read).
+
+    `guard(owner_ref, units)` runs before any mint's outbox row is written, so nothing is signed when it
+    says no; tokens knows owner references and quantities, the app knows what they stand for (backing
+    checks the token's attested reserves)."""
+    if guard not in _mint_guards:
+        _mint_guards.append(guard)
+
+
+def token_mint_check(*, owner_ref: str, units: int, idempotency_key: str = "") -> None:
+    """Ask every registered guard about minting `units` more; a key already recorded was checked then."""
+    if idempotency_key and ChainTransaction.objects.filter(idempotency_key=idempotency_key).exists():
+        return
+    for guard in _mint_guards:
+        try:
+            guard(owner_ref, units)
+        except MintRefused:
+            raise
+        except ApplicationError as exc:
+            raise MintRefused(exc.message, code=exc.code, extra=exc.extra) from exc
+
+
 def _positive(amount: int) -> int:
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ApplicationError("The quantity must be a whole number above zero.", code="invalid_amount")
@@ -450,6 +485,7 @@ def token_mint(
 ) -> ChainTransaction:
     """Mint to one wallet; through the token's reserve-guarded minter when it has one (tokens/reserve_feed.py)."""
     wallet = _address(wallet)
+    token_mint_check(owner_ref=owner_ref, units=_positive(amount), idempotency_key=idempotency_key)
     return _mint_call(
         owner_ref=owner_ref,
         function="mint",
@@ -474,6 +510,7 @@ def token_batch_mint(
         raise ApplicationError("Nothing to mint.", code="empty_batch")
     wallets = [_address(w) for w, _ in allocations]
     amounts = [_positive(a) for _, a in allocations]
+    token_mint_check(owner_ref=owner_ref, units=sum(amounts), idempotency_key=idempotency_key)
     return _mint_call(
         owner_ref=owner_ref,
         function="batchMint",

@@ -268,6 +268,16 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "investor_ballot": ("GET", NO_SUCH_OWN),
     "api_ballot_vote_message": ("GET", API_MISSING),
     "api_ballot_signed_vote": ("POST", read_only_refused(API_MISSING)),
+    # backing (backing/): read by whoever reads the issuer's pages; changed by its admins only.
+    "backing_overview": ("GET", OFFERING_VIEW_MISSING),
+    "backing_profile_edit": ("GET", OFFERING_MANAGE_MISSING),
+    "backing_rule_edit": ("GET", OFFERING_MANAGE_MISSING),
+    "reserve_statements": ("GET", OFFERING_VIEW_MISSING),
+    "reserve_statement_new": ("GET", OFFERING_MANAGE_MISSING),
+    "reserve_statement_import": ("GET", OFFERING_MANAGE_MISSING),
+    "reserve_statement_detail": ("GET", OFFERING_VIEW_MISSING),
+    "reserve_statement_decide": ("POST", OFFERING_MANAGE_MISSING),
+    "reserve_statement_document": ("GET", OFFERING_VIEW_MISSING),
     "api_offering_list": ("GET", API_SIGNED_IN),
     "api_offering_eligibility": ("POST", read_only_refused(API_MISSING)),
     "api_subscription_create": ("POST", read_only_refused(API_MISSING)),
@@ -411,6 +421,7 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "form": "form_1099_div",
         "run_id": "00000000-0000-4000-8000-000000000008",
         "kind": "xml",
+        "statement_id": "00000000-0000-4000-8000-000000000009",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

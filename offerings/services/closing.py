@@ -85,6 +85,9 @@ def offering_close(*, offering: Offering, actor: User | None, scheduled: bool = 
             raise ApplicationError(refusal, code="cannot_close")
         paid = paid_total(offering=offering)
         outcome = CloseOutcome.MINT if paid >= offering.soft_cap_minor else CloseOutcome.REFUND
+        if outcome == CloseOutcome.MINT:
+            # Every unit the close would mint, checked before anything is signed (a reserve guard may refuse).
+            chain.token_mint_check(owner_ref=offering.owner_ref, units=_paid_quantity(offering))
         offering.status = OfferingStatus.CLOSING
         offering.close_outcome = outcome
         offering.close_requested_at = now
@@ -108,6 +111,15 @@ def offering_close(*, offering: Offering, actor: User | None, scheduled: bool = 
             closing_advance_task, offering.pk, when_broker_down="the beat's next pass advances every closing"
         )
     return offering
+
+
+def _paid_quantity(offering: Offering) -> int:
+    rows = Subscription.objects.filter(offering=offering, status=SubscriptionStatus.PAID, mint_batch__isnull=True)
+    return sum(rows.values_list("quantity", flat=True))
+
+
+class _MintHeld(Exception):
+    """A mint guard refused the next batch: the closing waits (nothing signed) until the guard allows it."""
 
 
 def offerings_close_due(*, now: dt.datetime | None = None) -> int:
@@ -165,8 +177,11 @@ def _step(offering: Offering, actor: User | None) -> bool:
         return True
     if offering.close_screened_at is None:
         return _screen_step(offering, actor)
-    if _mint_next_batch(offering, actor):
-        return True
+    try:
+        if _mint_next_batch(offering, actor):
+            return True
+    except _MintHeld:
+        return False
     return _settle(offering)
 
 
@@ -283,13 +298,18 @@ def _mint_next_batch(offering: Offering, actor: User | None) -> bool:
     number = (
         MintBatch.objects.filter(offering=offering).order_by("-number").values_list("number", flat=True).first() or 0
     ) + 1
-    tx = chain.token_batch_mint(
-        owner_ref=offering.owner_ref,
-        allocations=list(allocations.items()),
-        idempotency_key=f"close:{offering.pk}:{number}",
-        actor=actor,
-        purpose=f"Closing {offering.token_symbol}: mint batch {number} to {len(allocations)} holders",
-    )
+    try:
+        tx = chain.token_batch_mint(
+            owner_ref=offering.owner_ref,
+            allocations=list(allocations.items()),
+            idempotency_key=f"close:{offering.pk}:{number}",
+            actor=actor,
+            purpose=f"Closing {offering.token_symbol}: mint batch {number} to {len(allocations)} holders",
+        )
+    except chain.MintRefused as exc:
+        # The offering's dashboard shows the guard's reason while the closing waits.
+        log.warning("closing mint batch %s of offering %s held: %s", number, offering.pk, exc.message)
+        raise _MintHeld(exc.message) from exc
     batch = MintBatch.objects.create(
         offering=offering,
         number=number,

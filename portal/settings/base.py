@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "registry",
     "distributions",
     "governance",
+    "backing",
     "demo",
 ]
 
@@ -427,6 +428,7 @@ OFFERING_DASHBOARD_PANELS = [
     "registry.panels.record_differences_panel",
     "distributions.panels.distributions_panel",
     "governance.panels.ballots_panel",
+    "backing.panels.backing_panel",
 ]
 
 # Register exports, in the order the exports page lists them (registry/exporters/).
@@ -471,4 +473,13 @@ HOLDER_COUNT_FIGURES = {
     "holders_of_record": 2_000,
     "non_accredited_holders": 500,
     "warning_bps": 8_000,
+}
+
+# Backing (backing/): attestation documents are PDFs of at most this size; the daily check compares each
+# guarded token's supply with its latest approved attestation and alerts the issuer's admins when one begins
+# to fall short or go stale.
+RESERVE_DOCUMENT_MAX_BYTES = env.int("RESERVE_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+CELERY_BEAT_SCHEDULE["backing-daily-check"] = {
+    "task": "backing.tasks.backing_checks_task",
+    "schedule": crontab(minute=15, hour=6),
 }

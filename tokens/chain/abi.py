@@ -99,3 +99,18 @@ def decode_log(topics: list[bytes], data: bytes) -> tuple[str, dict[str, Any]] |
 
 def decode_revert_any(data: str | bytes) -> DecodedError:
     return decode_revert(data, *(load_artifact(n).abi for n in artifact_names()))
+
+
+def function_selector(contract: str, function: str) -> bytes:
+    """The 4-byte selector of one of the contract's functions, from its ABI."""
+    entry = _functions(contract)[function]
+    return keccak(text=f"{function}({','.join(_types(entry['inputs']))})")[:4]
+
+
+def decode_call(contract: str, data: bytes) -> tuple[str, tuple[Any, ...]] | None:
+    """(function name, arguments) of calldata for one of the contract's functions, or None for another call."""
+    data = bytes(data)
+    for name, entry in _functions(contract).items():
+        if data[:4] == function_selector(contract, name):
+            return name, tuple(decode(_types(entry["inputs"]), data[4:]))
+    return None

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class BackingConfig(AppConfig):
+    name = "backing"
+    verbose_name = "Backing"
+
+    def ready(self) -> None:
+        from backing.guard import token_mint_guard
+        from backing.services import statements  # noqa: F401 - registers the four-eyes kind
+        from tokens.services import token_mint_guard_register
+
+        token_mint_guard_register(token_mint_guard)

@@ -1,0 +1,258 @@
+"""What backs a token, the reserve statements that attest it, the rule that ties its supply to them, and
+the daily check's finding.
+
+A reserve statement is never edited: what it says (date, amounts, lines, document) is fixed when it is
+entered, and the database refuses an UPDATE of those columns. Only its lifecycle moves: waiting for a
+second person, approved (the token's current statement), superseded by the next approved one, or
+declined. The approved statements of a token form one chain, each pointing at the one it superseded.
+
+Amounts are integers counted in the smallest unit of the reserve: minor units of a currency (scale 2 for
+USD cents) or of a commodity's declared unit (unit "g" with scale 3 counts milligrams).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import models
+from django.db.models import F, Q
+
+from core.models import ApprovalRequest, User
+from investors.models import private_storage
+from offerings.models import Offering
+
+RESERVE_STATEMENT_APPROVAL_KIND = "backing.reserve_statement"
+MAX_UNIT_SCALE = 18
+
+
+class BackingAsset(models.TextChoices):
+    CASH = "cash", "Cash and deposits"
+    TREASURIES = "treasuries", "Government treasuries"
+    REAL_ESTATE = "real_estate", "Real estate"
+    COMMODITY = "commodity", "Commodity"
+    RECEIVABLES = "receivables", "Receivables"
+    FUND_UNITS = "fund_units", "Fund units"
+    OTHER = "other", "Other"
+
+
+class LegalStructure(models.TextChoices):
+    SPV = "spv", "Special purpose vehicle (SPV)"
+    TRUST = "trust", "Trust"
+    FUND = "fund", "Fund"
+
+
+class HolderClaim(models.TextChoices):
+    OWNERSHIP = "ownership", "Ownership of the assets"
+    DEBT = "debt", "A debt claim on the issuer"
+    BENEFICIAL_INTEREST = "beneficial_interest", "A beneficial interest"
+
+
+class CustodianRole(models.TextChoices):
+    ASSET_CUSTODIAN = "asset_custodian", "Custodian of the assets"
+    BANK = "bank", "Bank holding the cash"
+    VAULT = "vault", "Vault operator"
+    TRUSTEE = "trustee", "Trustee"
+    ADMINISTRATOR = "administrator", "Fund administrator"
+    OTHER = "other", "Other"
+
+
+class BackingProfile(models.Model):
+    """What backs one token and what its holders own, in the issuer's words (the controls come from the chain)."""
+
+    offering = models.OneToOneField(Offering, on_delete=models.PROTECT, related_name="backing_profile")
+    asset_kind = models.CharField("what backs it", max_length=20, choices=BackingAsset.choices)
+    asset_details = models.TextField("details of the assets", blank=True)
+    legal_structure = models.CharField(max_length=10, choices=LegalStructure.choices)
+    structure_name = models.CharField("name of the SPV, trust or fund", max_length=200, blank=True)
+    holder_claim = models.CharField("what a holder has", max_length=24, choices=HolderClaim.choices)
+    reserves_segregated = models.BooleanField(
+        "reserves are segregated", help_text="Held apart from the issuer's own assets, out of reach of its creditors."
+    )
+    redemption_terms = models.TextField("redemption terms", help_text="How and when a holder can get out, in words.")
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"backing of {self.offering}"
+
+
+class Custodian(models.Model):
+    profile = models.ForeignKey(BackingProfile, on_delete=models.CASCADE, related_name="custodians")
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=20, choices=CustodianRole.choices)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_role_display()})"
+
+
+class BackingRule(models.Model):
+    """How much reserve one token unit needs, exactly: numerator / denominator smallest units of the reserve,
+    and how old the latest approved attestation may be before mints stop."""
+
+    offering = models.OneToOneField(Offering, on_delete=models.PROTECT, related_name="backing_rule")
+    unit_code = models.CharField("reserve unit", max_length=12, help_text="A currency code (USD) or a unit (g, oz).")
+    unit_scale = models.PositiveSmallIntegerField(
+        "decimal places counted", help_text="2 counts cents of USD; 3 counts milligrams of g."
+    )
+    reserve_per_token_numerator = models.BigIntegerField()
+    reserve_per_token_denominator = models.BigIntegerField()
+    staleness_days = models.PositiveIntegerField(
+        "staleness limit (days)", help_text="Mints stop when the latest approved attestation is older."
+    )
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reserve_per_token_numerator__gt=0) & Q(reserve_per_token_denominator__gt=0),
+                name="backing_rule_ratio_positive",
+            ),
+            models.CheckConstraint(condition=Q(staleness_days__gte=1), name="backing_rule_staleness_at_least_a_day"),
+            models.CheckConstraint(condition=Q(unit_scale__lte=MAX_UNIT_SCALE), name="backing_rule_scale_bounded"),
+        ]
+
+    def __str__(self) -> str:
+        return f"backing rule of {self.offering}"
+
+
+class AttestorKind(models.TextChoices):
+    ACCOUNTING_FIRM = "accounting_firm", "Accounting firm"
+    CUSTODIAN = "custodian", "Custodian"
+    AUDITOR = "auditor", "Auditor"
+
+
+class StatementState(models.TextChoices):
+    PENDING = "pending", "Waiting for a second person"
+    APPROVED = "approved", "Approved (current)"
+    SUPERSEDED = "superseded", "Superseded"
+    DECLINED = "declined", "Declined"
+
+
+class StatementSource(models.TextChoices):
+    FORM = "form", "Entered on the page"
+    CSV = "csv", "Imported from CSV"
+
+
+# The only columns of a statement that ever change after it is entered (see the migration's trigger).
+STATEMENT_LIFECYCLE_FIELDS = frozenset(
+    {"state", "approval_request", "approved_by", "approved_at", "supersedes", "superseded_at"}
+)
+
+
+class ReserveStatement(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="reserve_statements")
+    as_of = models.DateField("reserves as of")
+    period_start = models.DateField("period from")
+    period_end = models.DateField("period to")
+    unit_code = models.CharField(max_length=12)
+    unit_scale = models.PositiveSmallIntegerField()
+    total_amount = models.BigIntegerField(help_text="In the smallest unit counted (10^-scale of the unit).")
+    attestor_name = models.CharField(max_length=200)
+    attestor_kind = models.CharField(max_length=20, choices=AttestorKind.choices)
+    document = models.FileField(storage=private_storage, upload_to="reserve-attestations/%Y/%m/", max_length=255)
+    document_sha256 = models.CharField(max_length=64)
+    document_name = models.CharField(max_length=200)
+    document_size = models.PositiveIntegerField()
+    source = models.CharField(max_length=8, choices=StatementSource.choices, default=StatementSource.FORM)
+    entered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    entered_at = models.DateTimeField(auto_now_add=True)
+
+    state = models.CharField(max_length=12, choices=StatementState.choices, default=StatementState.PENDING)
+    approval_request = models.ForeignKey(
+        ApprovalRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-as_of", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(total_amount__gte=0), name="reserve_total_not_negative"),
+            models.CheckConstraint(condition=Q(period_start__lte=F("period_end")), name="reserve_period_in_order"),
+            # Four eyes, in the database too: whoever entered a statement never approves it.
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("entered_by")),
+                name="reserve_statement_not_approved_by_its_author",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=["approved", "superseded"]) | Q(approved_by__isnull=False),
+                name="reserve_statement_approved_has_approver",
+            ),
+            # One current statement per token.
+            models.UniqueConstraint(
+                fields=["offering"], condition=Q(state="approved"), name="one_current_reserve_statement_per_token"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"reserve statement {self.pk} of {self.offering} as of {self.as_of}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        fields = kwargs.get("update_fields")
+        if self.pk is not None and (fields is None or not set(fields) <= STATEMENT_LIFECYCLE_FIELDS):
+            raise RuntimeError("A reserve statement is never edited; enter a new one that supersedes it.")
+        super().save(*args, **kwargs)
+
+
+class ReserveLine(models.Model):
+    """One part of a statement's composition: what kind of asset, held by whom, how much."""
+
+    statement = models.ForeignKey(ReserveStatement, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    asset_kind = models.CharField(max_length=20, choices=BackingAsset.choices)
+    custodian = models.CharField(max_length=200)
+    amount = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["statement", "position"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="reserve_line_not_negative"),
+            models.UniqueConstraint(fields=["statement", "position"], name="reserve_line_position_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.position} of statement {self.statement_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("A reserve statement's lines are never edited.")
+        super().save(*args, **kwargs)
+
+
+class BackingCondition(models.TextChoices):
+    BACKED = "backed", "Backed"
+    UNDER_COLLATERALISED = "under_collateralised", "Under-collateralised"
+    STALE = "stale", "Attestation stale"
+    NO_STATEMENT = "no_statement", "No approved statement"
+
+
+class BackingStatus(models.Model):
+    """The daily check's finding for one token with a backing rule, and since when it holds."""
+
+    offering = models.OneToOneField(Offering, on_delete=models.CASCADE, related_name="backing_status")
+    condition = models.CharField(max_length=24, choices=BackingCondition.choices)
+    since = models.DateTimeField(help_text="When this condition began (kept while it lasts).")
+    checked_at = models.DateTimeField()
+    supply = models.BigIntegerField(null=True, blank=True, help_text="Ledger total at the check.")
+    reserve_amount = models.BigIntegerField(null=True, blank=True)
+    required_amount = models.BigIntegerField(null=True, blank=True)
+    statement = models.ForeignKey(ReserveStatement, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    detail = models.CharField(max_length=300, blank=True)
+    alerted_at = models.DateTimeField(null=True, blank=True, help_text="When the admins were told of this onset.")
+
+    def __str__(self) -> str:
+        return f"{self.offering}: {self.condition} since {self.since:%Y-%m-%d}"
+
+    @property
+    def healthy(self) -> bool:
+        return self.condition == BackingCondition.BACKED

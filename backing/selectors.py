@@ -1,0 +1,170 @@
+"""Reads about a token's backing: its profile, rule, statements, contract controls and how much more may
+be minted against the latest approved attestation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from backing.models import BackingProfile, BackingRule, BackingStatus, ReserveStatement, StatementState
+from backing.quantities import amount_text, ratio_text, reserve_required, units_backed
+from offerings.models import Offering
+from tokens.selectors import SupplyOutstanding, TokenControls, token_controls, token_supply_outstanding
+from tokens.services import CHAIN_TRANSIENT_ERRORS
+
+log = logging.getLogger(__name__)
+
+
+def backing_profile_of(*, offering: Offering) -> BackingProfile | None:
+    return BackingProfile.objects.filter(offering=offering).prefetch_related("custodians").first()
+
+
+def backing_rule_of(*, offering: Offering) -> BackingRule | None:
+    return BackingRule.objects.filter(offering=offering).first()
+
+
+def backing_status_of(*, offering: Offering) -> BackingStatus | None:
+    return BackingStatus.objects.filter(offering=offering).select_related("statement").first()
+
+
+def reserve_statements_of(*, offering: Offering) -> QuerySet[ReserveStatement]:
+    return (
+        ReserveStatement.objects.filter(offering=offering)
+        .select_related("entered_by", "approved_by", "supersedes")
+        .prefetch_related("lines")
+        .order_by("-entered_at", "-pk")
+    )
+
+
+def reserve_statement_current(*, offering: Offering) -> ReserveStatement | None:
+    """The token's latest approved statement (the one no later approval has superseded)."""
+    return ReserveStatement.objects.filter(offering=offering, state=StatementState.APPROVED).first()
+
+
+def reserve_statement_chain(*, statement: ReserveStatement, limit: int = 50) -> list[ReserveStatement]:
+    """The statement and those it superseded, newest first."""
+    chain: list[ReserveStatement] = []
+    current: ReserveStatement | None = statement
+    while current is not None and len(chain) < limit:
+        chain.append(current)
+        current = current.supersedes
+    return chain
+
+
+@dataclass(frozen=True)
+class ContractControlsRead:
+    controls: TokenControls | None
+    problem: str  # why they could not be read, for the page; "" when read
+
+
+def backing_contract_controls(*, offering: Offering) -> ContractControlsRead:
+    """The token contract's controls as the chain shows them (cached a minute in tokens)."""
+    try:
+        controls = token_controls(owner_ref=offering.owner_ref)
+    except CHAIN_TRANSIENT_ERRORS:
+        return ContractControlsRead(
+            None, "The chain cannot be reached just now, so the contract's controls are not shown."
+        )
+    if controls is None:
+        return ContractControlsRead(None, "The token is not deployed yet; its controls show once it is.")
+    return ContractControlsRead(controls, "")
+
+
+def attestation_age_days(statement: ReserveStatement, *, today: dt.date | None = None) -> int:
+    return ((today or timezone.localdate()) - statement.as_of).days
+
+
+def attestation_is_stale(statement: ReserveStatement, rule: BackingRule, *, today: dt.date | None = None) -> bool:
+    return attestation_age_days(statement, today=today) > rule.staleness_days
+
+
+@dataclass(frozen=True)
+class MintAllowance:
+    """How many more units may be minted now, and if none, why (written for the issuer)."""
+
+    guarded: bool  # False: the token has no backing rule, mints are not limited by reserves
+    units: int | None  # None when unguarded
+    reason: str
+    supply: SupplyOutstanding | None = None
+    statement: ReserveStatement | None = None
+    units_backed: int | None = None
+    stale: bool = False
+
+
+def _unit_line(amount: int, statement: ReserveStatement) -> str:
+    return f"{amount_text(amount, scale=statement.unit_scale)} {statement.unit_code}"
+
+
+def backing_mint_allowance(
+    *, offering: Offering, supply: SupplyOutstanding | None = None, today: dt.date | None = None
+) -> MintAllowance:
+    """Units that may still be minted: what the latest approved, fresh attestation backs less the supply
+    on-chain and the mints already queued. Reads the node for the supply unless `supply` is given; raises the
+    chain's transient errors when it cannot be read."""
+    rule = backing_rule_of(offering=offering)
+    if rule is None:
+        return MintAllowance(
+            guarded=False, units=None, reason="This token has no backing rule: mints are not limited by reserves."
+        )
+    statement = reserve_statement_current(offering=offering)
+    if statement is None:
+        return MintAllowance(
+            guarded=True,
+            units=0,
+            reason="No reserve statement is approved for this token yet, so nothing may be minted. Enter the latest "
+            "attestation and have a second admin approve it.",
+        )
+    if (statement.unit_code, statement.unit_scale) != (rule.unit_code, rule.unit_scale):
+        return MintAllowance(
+            guarded=True,
+            units=0,
+            statement=statement,
+            reason=f"The current reserve statement counts {statement.unit_code} to {statement.unit_scale} places "
+            f"but the backing rule counts {rule.unit_code} to {rule.unit_scale}; enter a statement in the rule's unit.",
+        )
+    supply = supply if supply is not None else token_supply_outstanding(owner_ref=offering.owner_ref)
+    backed = units_backed(
+        reserve=statement.total_amount,
+        numerator=rule.reserve_per_token_numerator,
+        denominator=rule.reserve_per_token_denominator,
+    )
+    age = attestation_age_days(statement, today=today)
+    if age > rule.staleness_days:
+        return MintAllowance(
+            guarded=True,
+            units=0,
+            supply=supply,
+            statement=statement,
+            units_backed=backed,
+            stale=True,
+            reason=f"The latest approved attestation is as of {statement.as_of:%d %B %Y}, {age} days ago, older "
+            f"than the {rule.staleness_days}-day limit of the backing rule, so no mint may go ahead. Enter a newer "
+            "attestation and have a second admin approve it.",
+        )
+    units = max(0, backed - supply.total)
+    per_token = ratio_text(
+        numerator=rule.reserve_per_token_numerator,
+        denominator=rule.reserve_per_token_denominator,
+        scale=rule.unit_scale,
+    )
+    reason = (
+        f"Reserves of {_unit_line(statement.total_amount, statement)} as of {statement.as_of:%d %B %Y} back "
+        f"{backed:,} units at {per_token} {rule.unit_code} per unit; {supply.on_chain:,} are on-chain and "
+        f"{supply.pending_mints:,} waiting to be minted, so {units:,} more may be minted."
+    )
+    return MintAllowance(
+        guarded=True, units=units, reason=reason, supply=supply, statement=statement, units_backed=backed
+    )
+
+
+def backing_reserve_required(*, offering: Offering, units: int) -> int | None:
+    rule = backing_rule_of(offering=offering)
+    if rule is None:
+        return None
+    return reserve_required(
+        units=units, numerator=rule.reserve_per_token_numerator, denominator=rule.reserve_per_token_denominator
+    )

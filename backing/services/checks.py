@@ -1,0 +1,141 @@
+"""The daily check: each token with a backing rule compares its supply (the holdings ledger, from indexed
+events) with its latest approved attestation. The finding is kept on the token with the moment it began;
+the issuer's admins hear of an under-collateralised or stale token once, when that condition begins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from backing.models import BackingCondition, BackingRule, BackingStatus
+from backing.quantities import amount_text, reserve_required
+from backing.selectors import attestation_age_days, reserve_statement_current
+from core.audit import audit_record
+from core.models import IssuerMembership, Role
+from core.tasks import task_enqueue_on_commit
+from offerings.models import Offering
+from registry.selectors.ledger import ledger_total
+
+log = logging.getLogger(__name__)
+ALERTED = (BackingCondition.UNDER_COLLATERALISED, BackingCondition.STALE, BackingCondition.NO_STATEMENT)
+
+
+def _finding(offering: Offering, rule: BackingRule, today: dt.date) -> dict[str, object]:
+    supply = ledger_total(offering=offering)
+    statement = reserve_statement_current(offering=offering)
+    found: dict[str, object] = {
+        "supply": supply,
+        "statement": statement,
+        "reserve_amount": None,
+        "required_amount": None,
+    }
+    required = reserve_required(
+        units=supply, numerator=rule.reserve_per_token_numerator, denominator=rule.reserve_per_token_denominator
+    )
+    found["required_amount"] = required
+    if statement is None:
+        return {**found, "condition": BackingCondition.NO_STATEMENT, "detail": "No reserve statement is approved."}
+    found["reserve_amount"] = statement.total_amount
+    unit = f"{statement.unit_code}"
+    if (statement.unit_code, statement.unit_scale) != (rule.unit_code, rule.unit_scale):
+        return {
+            **found,
+            "condition": BackingCondition.UNDER_COLLATERALISED,
+            "detail": f"The current statement counts {statement.unit_code}, not the rule's {rule.unit_code}.",
+        }
+    if required > statement.total_amount:
+        return {
+            **found,
+            "condition": BackingCondition.UNDER_COLLATERALISED,
+            "detail": (
+                f"{supply:,} units need {amount_text(required, scale=rule.unit_scale)} {unit}; the attestation of "
+                f"{statement.as_of:%d %B %Y} shows {amount_text(statement.total_amount, scale=rule.unit_scale)} {unit}."
+            ),
+        }
+    age = attestation_age_days(statement, today=today)
+    if age > rule.staleness_days:
+        return {
+            **found,
+            "condition": BackingCondition.STALE,
+            "detail": f"The latest approved attestation is {age} days old; the limit is {rule.staleness_days} days.",
+        }
+    return {**found, "condition": BackingCondition.BACKED, "detail": ""}
+
+
+@transaction.atomic
+def backing_check(*, offering_id: int, now: dt.datetime | None = None) -> BackingStatus | None:
+    """Check one token and record the finding; a condition that begins (not one that lasts) is alerted."""
+    now = now or timezone.now()
+    offering = Offering.objects.select_for_update().select_related("issuer").get(pk=offering_id)
+    rule = BackingRule.objects.filter(offering=offering).first()
+    if rule is None:
+        return None
+    found = _finding(offering, rule, timezone.localdate(now))
+    status = BackingStatus.objects.select_for_update().filter(offering=offering).first()
+    before = status.condition if status else None
+    if status is None or status.condition != found["condition"]:
+        status = status or BackingStatus(offering=offering)
+        status.since, status.alerted_at = now, None
+        changed = True
+    else:
+        changed = False
+    status.condition = str(found["condition"])
+    status.checked_at = now
+    status.supply = found["supply"]  # type: ignore[assignment]
+    status.reserve_amount = found["reserve_amount"]  # type: ignore[assignment]
+    status.required_amount = found["required_amount"]  # type: ignore[assignment]
+    status.statement = found["statement"]  # type: ignore[assignment]
+    status.detail = str(found["detail"])[:300]
+    if changed and status.condition in ALERTED:
+        status.alerted_at = now
+    status.save()
+    if changed:
+        audit_record(
+            actor="backing check",
+            action="backing.condition_changed",
+            obj=status,
+            issuer=offering.issuer,
+            before={"condition": before},
+            after={"condition": status.condition, "detail": status.detail, "supply": status.supply},
+        )
+        if status.condition in ALERTED:
+            from backing.tasks import backing_alert_task
+
+            task_enqueue_on_commit(backing_alert_task, status.pk, when_broker_down="the token's page shows it")
+    return status
+
+
+def backing_checks_run(*, now: dt.datetime | None = None) -> int:
+    """Check every token that has a backing rule (each in its own transaction)."""
+    ids = list(BackingRule.objects.order_by("offering_id").values_list("offering_id", flat=True))
+    for offering_id in ids:
+        backing_check(offering_id=offering_id, now=now)
+    return len(ids)
+
+
+def backing_alert_send(*, status_id: int) -> int:
+    """E-mail the issuer's admins about a condition that began; sent once, by the check that found it."""
+    status = BackingStatus.objects.select_related("offering__issuer").get(pk=status_id)
+    if status.condition not in ALERTED:
+        return 0
+    offering = status.offering
+    recipients = list(
+        IssuerMembership.objects.filter(issuer=offering.issuer, role=Role.ISSUER_ADMIN).values_list(
+            "user__email", flat=True
+        )
+    )
+    if not recipients:
+        return 0
+    url = getattr(settings, "SITE_URL", "") + reverse(
+        "backing_overview", args=[offering.issuer.slug, offering.public_id]
+    )
+    body = render_to_string("backing/email/condition.txt", {"status": status, "offering": offering, "url": url})
+    subject = f"[Tessera] {offering.token_symbol}: {status.get_condition_display().lower()}"
+    return send_mass_mail([(subject, body, None, [email]) for email in recipients], fail_silently=False)

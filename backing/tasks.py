@@ -1,0 +1,28 @@
+"""Backing tasks: thin, they take ids and call one service each."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+COMMON = {"acks_late": True, "time_limit": 600, "soft_time_limit": 540, "ignore_result": True}
+
+
+@shared_task(name="backing.tasks.backing_checks_task", max_retries=0, **COMMON)
+def backing_checks_task() -> int:
+    """Beat, daily: compare each guarded token's supply with its latest attested reserves."""
+    from backing.services.checks import backing_checks_run
+
+    return backing_checks_run()
+
+
+@shared_task(
+    name="backing.tasks.backing_alert_task",
+    autoretry_for=(ConnectionError, TimeoutError),
+    retry_backoff=30,
+    max_retries=5,
+    **COMMON,
+)
+def backing_alert_task(status_id: int) -> int:
+    from backing.services.checks import backing_alert_send
+
+    return backing_alert_send(status_id=status_id)

@@ -1,0 +1,154 @@
+"""The issuer's backing pages: the rule and a statement entered on the page, approved by a second admin there;
+transfer agents read them and change nothing; investors do not open them."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from backing.models import BackingRule, ReserveStatement, StatementState
+from backing.tests.support import attestation, rule_set, statement_entered
+from core.tests.files import pdf_bytes
+from offerings.tests.support import offering_open
+from registry.tests.support import second_admin
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def offering(cast):
+    return offering_open(cast.issuer, cast.admin)
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _url(name: str, offering) -> str:
+    return reverse(name, args=[offering.issuer.slug, offering.public_id])
+
+
+def test_a_token_without_a_backing_rule_says_its_mints_are_unguarded(cast, offering) -> None:
+    page = _client(cast.admin).get(_url("backing_overview", offering))
+    assert page.status_code == 200
+    assert "Unguarded." in page.content.decode() and "not limited by reserves" in page.content.decode()
+
+
+def test_an_admin_sets_the_rule_enters_a_statement_and_a_second_admin_approves_it(cast, offering) -> None:
+    admin = _client(cast.admin)
+    saved = admin.post(
+        _url("backing_rule_edit", offering),
+        {"unit_code": "USD", "unit_scale": "2", "reserve_per_token": "10.00", "staleness_days": "35"},
+    )
+    assert saved.status_code == 302
+    rule = BackingRule.objects.get(offering=offering)
+    assert (rule.reserve_per_token_numerator, rule.reserve_per_token_denominator) == (1000, 1)
+
+    today = timezone.localdate().isoformat()
+    lines = {"lines-TOTAL_FORMS": "2", "lines-INITIAL_FORMS": "0"}
+    lines |= {"lines-0-asset_kind": "cash", "lines-0-custodian": "First Bank", "lines-0-amount": "2,500.00"}
+    lines |= {"lines-1-asset_kind": "treasuries", "lines-1-custodian": "Custody Inc", "lines-1-amount": "2500.5"}
+    entered = admin.post(
+        _url("reserve_statement_new", offering),
+        {
+            "as_of": today,
+            "period_start": today,
+            "period_end": today,
+            "attestor_name": "Moss & Partners LLP",
+            "attestor_kind": "accounting_firm",
+            "document": SimpleUploadedFile("nov.pdf", pdf_bytes("nov"), "application/pdf"),
+            **lines,
+        },
+    )
+    assert entered.status_code == 302
+    statement = ReserveStatement.objects.get(offering=offering)
+    assert statement.total_amount == 5_000_50 and statement.state == StatementState.PENDING
+    detail = reverse("reserve_statement_detail", args=[cast.issuer.slug, statement.public_id])
+    own = admin.get(detail).content.decode()
+    assert "another admin of" in own and 'value="approve"' not in own
+    assert statement.document_sha256 in own
+
+    other = _client(second_admin(cast.issuer))
+    assert 'value="approve"' in other.get(detail).content.decode()
+    other.post(
+        reverse("reserve_statement_decide", args=[cast.issuer.slug, statement.public_id]), {"decision": "approve"}
+    )
+    statement.refresh_from_db()
+    assert statement.state == StatementState.APPROVED
+    overview = admin.get(_url("backing_overview", offering)).content.decode()
+    assert "5,000.50 USD" in overview and "500 more units may be minted" in overview
+
+
+def test_a_statement_that_is_not_a_pdf_is_refused_on_the_page_with_the_reason(cast, offering) -> None:
+    rule_set(offering, cast.admin)
+    today = timezone.localdate().isoformat()
+    page = _client(cast.admin).post(
+        _url("reserve_statement_new", offering),
+        {
+            "as_of": today,
+            "period_start": today,
+            "period_end": today,
+            "attestor_name": "Moss LLP",
+            "attestor_kind": "auditor",
+            "document": SimpleUploadedFile("report.txt", b"not a pdf", "text/plain"),
+            "lines-TOTAL_FORMS": "1",
+            "lines-INITIAL_FORMS": "0",
+            "lines-0-asset_kind": "cash",
+            "lines-0-custodian": "First Bank",
+            "lines-0-amount": "100",
+        },
+    )
+    assert page.status_code == 400
+    assert "is not a PDF" in page.content.decode()
+    assert not ReserveStatement.objects.exists()
+
+
+def test_the_csv_import_page_lists_each_bad_row_and_imports_nothing(cast, offering) -> None:
+    rule_set(offering, cast.admin)
+    csv = (
+        "as_of,period_start,period_end,attestor_name,attestor_kind,asset_type,custodian,amount\n"
+        "2026-11-30,2026-11-01,2026-11-30,Moss LLP,auditor,cash,First Bank,-5\n"
+    )
+    page = _client(cast.admin).post(
+        _url("reserve_statement_import", offering),
+        {
+            "csv_file": SimpleUploadedFile("r.csv", csv.encode(), "text/csv"),
+            "document": attestation(),
+        },
+    )
+    assert page.status_code == 400
+    body = page.content.decode()
+    assert "Nothing was imported" in body and "Row 2:" in body and "cannot be negative" in body
+    assert not ReserveStatement.objects.exists()
+
+
+def test_a_transfer_agent_reads_the_backing_pages_and_changes_nothing(cast, offering) -> None:
+    rule_set(offering, cast.admin)
+    statement = statement_entered(offering, cast.admin, 1_000_00)
+    agent = _client(cast.agent)
+    assert agent.get(_url("backing_overview", offering)).status_code == 200
+    assert agent.get(_url("reserve_statements", offering)).status_code == 200
+    assert (
+        agent.get(reverse("reserve_statement_document", args=[cast.issuer.slug, statement.public_id])).status_code
+        == 200
+    )
+    detail = agent.get(reverse("reserve_statement_detail", args=[cast.issuer.slug, statement.public_id]))
+    assert detail.status_code == 200 and 'value="approve"' not in detail.content.decode()
+    assert agent.get(_url("backing_rule_edit", offering)).status_code == 403
+    refused = agent.post(
+        reverse("reserve_statement_decide", args=[cast.issuer.slug, statement.public_id]), {"decision": "approve"}
+    )
+    assert refused.status_code == 403
+    statement.refresh_from_db()
+    assert statement.state == StatementState.PENDING
+
+
+def test_an_investor_opens_no_backing_page_of_an_issuer(cast, offering) -> None:
+    investor = _client(cast.investor)
+    for name in ("backing_overview", "reserve_statements", "backing_profile_edit"):
+        assert investor.get(_url(name, offering)).status_code == 403
