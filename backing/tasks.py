@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from tokens.services import CHAIN_TRANSIENT_ERRORS
+
 COMMON = {"acks_late": True, "time_limit": 600, "soft_time_limit": 540, "ignore_result": True}
 
 
@@ -26,3 +28,17 @@ def backing_alert_task(status_id: int) -> int:
     from backing.services.checks import backing_alert_send
 
     return backing_alert_send(status_id=status_id)
+
+
+@shared_task(
+    name="backing.tasks.reserve_statement_publish_task",
+    autoretry_for=CHAIN_TRANSIENT_ERRORS,
+    retry_backoff=30,
+    max_retries=8,
+    **COMMON,
+)
+def reserve_statement_publish_task(statement_id: int) -> str:
+    """After an approval commits: queue the statement for the token's on-chain reserve feed (once per statement)."""
+    from backing.services.publication import reserve_statement_publish
+
+    return reserve_statement_publish(statement_id=statement_id)

@@ -50,6 +50,7 @@ __all__ = [
     "BackingRule",
     "ReserveReport",
     "refusal_reason",
+    "reserve_feed_decimals",
     "reserve_feed_deploy",
     "reserve_feed_latest",
     "reserve_feed_of",
@@ -364,6 +365,18 @@ def reserve_feed_publish(
 
 
 # --------------------------------------------------------------------------- reading
+
+
+def reserve_feed_decimals(*, owner_ref: str) -> int | None:
+    """The decimal places the token's feed reports in, read from the node; None while it has no feed.
+
+    Raises the chain's transient errors when the node is down."""
+    feed = reserve_feed_of(owner_ref)
+    if feed is None or not feed.address:
+        return None
+    client = client_for(settings.CHAIN_RPC_URL)
+    data = client.call({"to": feed.address, "data": "0x" + encode_call(FEED, "decimals", []).hex()})
+    return int(str(decode_result(FEED, "decimals", data)[0]))
 
 
 def reserve_feed_latest(*, owner_ref: str) -> ReserveReport | None:

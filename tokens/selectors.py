@@ -52,6 +52,7 @@ from tokens.refusals import refusal_reason
 from tokens.reserve_feed import (
     ReserveReport,
     UncheckedMint,
+    reserve_feed_decimals,
     reserve_feed_latest,
     reserve_feed_of,
     reserve_minter_of,
@@ -434,6 +435,7 @@ __all__ = [
     "refusal_reason",
     "registry_wallet_states",
     "registry_wallets_confirmed",
+    "reserve_feed_decimals",
     "reserve_feed_latest",
     "reserve_feed_of",
     "reserve_minter_of",

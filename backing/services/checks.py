@@ -113,10 +113,16 @@ def backing_check(*, offering_id: int, now: dt.datetime | None = None) -> Backin
 
 
 def backing_checks_run(*, now: dt.datetime | None = None) -> int:
-    """Check every token that has a backing rule (each in its own transaction)."""
+    """Check every token that has a backing rule (each in its own transaction), and publish to a reserve feed
+    any current statement whose publication was lost."""
+    from backing.services.publication import reserve_statements_unpublished
+    from backing.tasks import reserve_statement_publish_task
+
     ids = list(BackingRule.objects.order_by("offering_id").values_list("offering_id", flat=True))
     for offering_id in ids:
         backing_check(offering_id=offering_id, now=now)
+    for statement_id in reserve_statements_unpublished():
+        reserve_statement_publish_task.delay(statement_id)
     return len(ids)
 
 
