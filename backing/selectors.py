@@ -13,7 +13,16 @@ from django.utils import timezone
 from backing.models import BackingProfile, BackingRule, BackingStatus, ReserveStatement, StatementState
 from backing.quantities import amount_text, ratio_text, reserve_required, units_backed
 from offerings.models import Offering
-from tokens.selectors import SupplyOutstanding, TokenControls, token_controls, token_supply_outstanding
+from tokens.selectors import (
+    ReserveReport,
+    SupplyOutstanding,
+    TokenControls,
+    reserve_feed_latest,
+    reserve_feed_of,
+    reserve_minter_of,
+    token_controls,
+    token_supply_outstanding,
+)
 from tokens.services import CHAIN_TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
@@ -72,6 +81,31 @@ def backing_contract_controls(*, offering: Offering) -> ContractControlsRead:
     if controls is None:
         return ContractControlsRead(None, "The token is not deployed yet; its controls show once it is.")
     return ContractControlsRead(controls, "")
+
+
+@dataclass(frozen=True)
+class ReserveFeedRead:
+    """The token's on-chain reserve feed as the node reports it, and the minter that consults it."""
+
+    exists: bool
+    report: ReserveReport | None
+    minter_address: str
+    problem: str
+
+
+def backing_reserve_feed(*, offering: Offering) -> ReserveFeedRead:
+    feed = reserve_feed_of(offering.owner_ref)
+    minter = reserve_minter_of(offering.owner_ref)
+    minter_address = minter.address if minter is not None else ""
+    if feed is None:
+        return ReserveFeedRead(False, None, minter_address, "")
+    try:
+        report = reserve_feed_latest(owner_ref=offering.owner_ref)
+    except CHAIN_TRANSIENT_ERRORS:
+        return ReserveFeedRead(
+            True, None, minter_address, "The chain cannot be reached just now, so the feed's report is not shown."
+        )
+    return ReserveFeedRead(True, report, minter_address, "")
 
 
 def attestation_age_days(statement: ReserveStatement, *, today: dt.date | None = None) -> int:

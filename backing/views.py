@@ -20,6 +20,7 @@ from backing.selectors import (
     backing_contract_controls,
     backing_mint_allowance,
     backing_profile_of,
+    backing_reserve_feed,
     backing_rule_of,
     backing_status_of,
     reserve_statement_chain,
@@ -84,6 +85,7 @@ def backing_overview(request: HttpRequest, issuer: Issuer, public_id: Any) -> Ht
         status=backing_status_of(offering=offering),
         statement=reserve_statement_current(offering=offering),
         controls=backing_contract_controls(offering=offering),
+        feed=backing_reserve_feed(offering=offering),
         allowance=allowance,
         allowance_problem=allowance_problem,
     )

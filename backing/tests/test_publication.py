@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from backing.services.publication import feed_reserve, publication_key
@@ -12,8 +15,8 @@ from offerings.services.offerings import offering_publish
 from offerings.tests.support import offering_draft
 from registry.tests.support import second_admin
 from tokens.models import ChainTransaction
-from tokens.selectors import reserve_feed_latest
-from tokens.services import portal_registry_ensure, reserve_feed_deploy
+from tokens.selectors import reserve_feed_latest, token_controls
+from tokens.services import portal_registry, portal_registry_ensure, reserve_feed_deploy
 from tokens.tests.support import drain
 
 
@@ -55,3 +58,32 @@ def test_a_statement_waiting_for_approval_is_never_published(cast) -> None:
     rule_set(offering, cast.admin)
     statement = statement_entered(offering, cast.admin, 1_000_00)
     assert reserve_statement_publish_task(statement.pk) == "not_current"
+
+
+@pytest.mark.chain
+@pytest.mark.django_db
+def test_the_backing_page_shows_the_contract_controls_and_the_feed_as_the_chain_reports_them(
+    cast, chain_settings, django_capture_on_commit_callbacks
+) -> None:
+    portal_registry_ensure()
+    drain()
+    offering = offering_publish(offering=offering_draft(cast.issuer, cast.admin), actor=cast.admin)
+    drain()
+    controls = token_controls(owner_ref=offering.owner_ref, fresh=True)
+    assert controls is not None
+    assert all(f.present for f in controls.functions) and not controls.upgradeable
+    agents = next(r for r in controls.roles if r.role == "agent").holders
+    assert settings.CHAIN_SENDERS["agent"] in agents
+    assert controls.registry == portal_registry().address
+    reserve_feed_deploy(owner_ref=offering.owner_ref, decimals=2, description="Harbor Street reserves (USD)")
+    drain()
+    rule_set(offering, cast.admin)
+    with django_capture_on_commit_callbacks(execute=False):
+        statement = statement_approved(offering, cast.admin, second_admin(cast.issuer), 1_000_00)
+    reserve_statement_publish_task(statement.pk)
+    drain()
+    client = Client()
+    client.force_login(cast.agent)
+    page = client.get(reverse("backing_overview", args=[cast.issuer.slug, offering.public_id])).content.decode()
+    assert "reports 1,000.00 USD" in page
+    assert "Pause all transfers" in page and "cannot be replaced" in page and settings.CHAIN_SENDERS["agent"] in page

@@ -421,7 +421,7 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "form": "form_1099_div",
         "run_id": "00000000-0000-4000-8000-000000000008",
         "kind": "xml",
-        "statement_id": "00000000-0000-4000-8000-000000000009",
+        "statement_id": "00000000-0000-4000-8000-00000000000a",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)
