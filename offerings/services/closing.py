@@ -307,7 +307,7 @@ def _mint_next_batch(offering: Offering, actor: User | None) -> bool:
             purpose=f"Closing {offering.token_symbol}: mint batch {number} to {len(allocations)} holders",
         )
     except chain.MintRefused as exc:
-        # The offering's dashboard shows the guard's reason while the closing waits.
+        # Nothing is signed and the closing waits; the backing panel on the dashboard says mints are held.
         log.warning("closing mint batch %s of offering %s held: %s", number, offering.pk, exc.message)
         raise _MintHeld(exc.message) from exc
     batch = MintBatch.objects.create(
