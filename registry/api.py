@@ -43,11 +43,14 @@ from registry.models import (
     Lot,
     RecordDifference,
 )
+from registry.selectors.control_book import AuthorizationRow, authorization_rows
 from registry.selectors.ledger import AsOf
 from registry.selectors.master_file import (
     DIFFERENCE_STATES,
     as_of_end_of_day,
     control_book,
+    control_book_authorizations,
+    control_book_entries,
     holder_wallets,
     holders_as_of,
     holdings_as_of,
@@ -322,33 +325,8 @@ class ControlBookApi(RegistryApi):
         class Meta:
             ref_name = "ControlBook"
 
-        class AuthorizationSerializer(serializers.Serializer):
-            class Meta:
-                ref_name = "IssuerAuthorization"
-
-            id = serializers.IntegerField()
-            authorized_quantity = serializers.IntegerField()
-            description = serializers.CharField()
-            authorized_on = serializers.DateField()
-            recorded_at = serializers.DateTimeField()
-            document_sha256 = serializers.CharField()
-            document_url = serializers.SerializerMethodField()
-
-            def get_document_url(self, obj: IssuerAuthorization) -> str:
-                return reverse("api_registry_authorization_document", args=[obj.offering.public_id, obj.pk])
-
-        class EntrySerializer(serializers.Serializer):
-            class Meta:
-                ref_name = "ControlBookEntry"
-
-            kind = serializers.CharField(help_text="issue or cancel")
-            quantity = serializers.IntegerField()
-            transaction_hash = serializers.CharField(allow_blank=True)
-            authorization = serializers.IntegerField(source="authorization_id", allow_null=True)
-            recorded_at = serializers.DateTimeField()
-
         authorized = serializers.IntegerField(
-            allow_null=True, help_text="Null until a written authorization is recorded."
+            allow_null=True, help_text="Units authorized in effect; null until a written authorization takes effect."
         )
         issued = serializers.IntegerField(help_text="Issued less cancelled, as the control book entered it.")
         ledger_total = serializers.IntegerField()
@@ -356,8 +334,8 @@ class ControlBookApi(RegistryApi):
         on_chain_supply = serializers.IntegerField(allow_null=True, help_text="From the last reconciliation.")
         reconciled_at = serializers.DateTimeField(allow_null=True)
         reconciled_block = serializers.IntegerField(allow_null=True)
-        authorizations = AuthorizationSerializer(many=True)
-        entries = EntrySerializer(many=True, help_text="The latest 100 entries, newest first.")
+        authorizations_url = serializers.CharField(help_text="Every written authorization, by cursor.")
+        entries_url = serializers.CharField(help_text="Every issuance and cancellation entry, by cursor.")
         entries_count = serializers.IntegerField()
 
     @extend_schema(responses=OutputSerializer, summary="The control book of a token", tags=["registry"])
@@ -365,8 +343,6 @@ class ControlBookApi(RegistryApi):
         offering = self.get_access_object()
         book = control_book(offering=offering)
         last = book.last_reconciliation
-        for authorization in book.authorizations:
-            authorization.offering = offering  # for its URL, without a query each
         data = {
             "authorized": book.authorized,
             "issued": book.issued,
@@ -375,11 +351,84 @@ class ControlBookApi(RegistryApi):
             "on_chain_supply": last.on_chain_supply if last else None,
             "reconciled_at": last.ran_at if last else None,
             "reconciled_block": last.ledger_block if last else None,
-            "authorizations": book.authorizations,
-            "entries": book.entries,
+            "authorizations_url": reverse("api_registry_control_book_authorizations", args=[offering.public_id]),
+            "entries_url": reverse("api_registry_control_book_entries", args=[offering.public_id]),
             "entries_count": book.entries_count,
         }
         return Response(self.OutputSerializer(data).data)
+
+
+class ControlBookEntryListApi(RegistryApi, ListAPIView):
+    pagination_class = ByIdCursor
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ControlBookEntry"
+
+        id = serializers.IntegerField()
+        kind = serializers.CharField(help_text="issue or cancel")
+        quantity = serializers.IntegerField()
+        transaction_hash = serializers.CharField(allow_blank=True)
+        authorization = serializers.IntegerField(source="authorization_id", allow_null=True)
+        recorded_at = serializers.DateTimeField()
+
+    serializer_class = OutputSerializer
+
+    def get_queryset(self) -> Any:
+        return control_book_entries(offering=self.get_access_object())
+
+    @extend_schema(summary="Every control book entry of a token, oldest first", tags=["registry"])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ControlBookAuthorizationListApi(RegistryApi, ListAPIView):
+    pagination_class = ByIdCursor
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "IssuerAuthorization"
+
+        id = serializers.IntegerField(source="authorization.id")
+        authorized_quantity = serializers.IntegerField(source="authorization.authorized_quantity")
+        description = serializers.CharField(source="authorization.description")
+        authorized_on = serializers.DateField(source="authorization.authorized_on")
+        recorded_at = serializers.DateTimeField(source="authorization.recorded_at")
+        state = serializers.SerializerMethodField(
+            help_text="effective (in effect), pending (waiting for a second admin) or not_approved."
+        )
+        effective_at = serializers.DateTimeField(source="authorization.effective_at", allow_null=True)
+        decided_at = serializers.SerializerMethodField(help_text="When the second admin approved or declined it.")
+        document_sha256 = serializers.CharField(source="authorization.document_sha256")
+        document_url = serializers.SerializerMethodField()
+
+        def get_state(self, obj: AuthorizationRow) -> str:
+            return obj.state.replace(" ", "_")
+
+        @extend_schema_field(OpenApiTypes.DATETIME)
+        def get_decided_at(self, obj: AuthorizationRow) -> Any:
+            decided = obj.approval.decided_at if obj.approval else None
+            return serializers.DateTimeField().to_representation(decided) if decided else None
+
+        def get_document_url(self, obj: AuthorizationRow) -> str:
+            a = obj.authorization
+            return reverse("api_registry_authorization_document", args=[self.context["public_id"], a.pk])
+
+    serializer_class = OutputSerializer
+
+    def get_queryset(self) -> Any:
+        return control_book_authorizations(offering=self.get_access_object())
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "public_id": self.get_access_object().public_id}
+
+    @extend_schema(
+        summary="Every written issuer authorization of a token, oldest first, with its state", tags=["registry"]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        rows = authorization_rows(records=list(page or []))
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
 
 class AuthorizationDocumentApi(RegistryApi):

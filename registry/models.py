@@ -594,6 +594,10 @@ class RecordDifferenceReport(models.Model):
     due_on = models.DateField(help_text="17Ad-11(c): within 10 business days after the month ends.")
     report_to_issuer = models.BooleanField(default=False)
     report_to_regulator = models.BooleanField(default=False)
+    needs_valuation = models.BooleanField(
+        default=False,
+        help_text="An issue with aged differences could not be compared with the thresholds (not priced in USD).",
+    )
     built_at = models.DateTimeField(default=timezone.now)
     notified_at = models.DateTimeField(null=True, blank=True)
 
@@ -607,6 +611,11 @@ class RecordDifferenceReport(models.Model):
     @property
     def must_report(self) -> bool:
         return self.report_to_issuer or self.report_to_regulator
+
+    @property
+    def needs_attention(self) -> bool:
+        """A threshold is crossed, or a person must value an issue the thresholds cannot (its people are told)."""
+        return self.must_report or self.needs_valuation
 
 
 class RecordDifferenceReportIssue(models.Model):
@@ -622,6 +631,9 @@ class RecordDifferenceReportIssue(models.Model):
     aged_value_minor = models.BigIntegerField()
     # Empty when no threshold table exists for the offering's currency (then nothing can be compared).
     issuer_threshold_minor = models.BigIntegerField(null=True, blank=True)
+    valued = models.BooleanField(
+        default=True, help_text="Compared with a threshold table; false when none exists for its currency."
+    )
     regulator_threshold_minor = models.BigIntegerField(null=True, blank=True)
     report_to_issuer = models.BooleanField(default=False)
     report_to_regulator = models.BooleanField(default=False)

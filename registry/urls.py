@@ -98,6 +98,16 @@ api_urlpatterns = [
     path(f"{API_TOKEN}/journal/", api.JournalApi.as_view(), name="api_registry_journal"),
     path(f"{API_TOKEN}/control-book/", api.ControlBookApi.as_view(), name="api_registry_control_book"),
     path(
+        f"{API_TOKEN}/control-book/entries/",
+        api.ControlBookEntryListApi.as_view(),
+        name="api_registry_control_book_entries",
+    ),
+    path(
+        f"{API_TOKEN}/control-book/authorizations/",
+        api.ControlBookAuthorizationListApi.as_view(),
+        name="api_registry_control_book_authorizations",
+    ),
+    path(
         f"{API_TOKEN}/control-book/authorizations/<int:authorization_id>/document/",
         api.AuthorizationDocumentApi.as_view(),
         name="api_registry_authorization_document",

@@ -195,6 +195,8 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "api_registry_holdings": ("GET", API_REGISTER_MISSING),
     "api_registry_journal": ("GET", API_REGISTER_MISSING),
     "api_registry_control_book": ("GET", API_REGISTER_MISSING),
+    "api_registry_control_book_entries": ("GET", API_REGISTER_MISSING),
+    "api_registry_control_book_authorizations": ("GET", API_REGISTER_MISSING),
     "api_registry_authorization_document": ("GET", API_REGISTER_MISSING),
     "api_registry_differences": ("GET", API_REGISTER_MISSING),
     "api_registry_exports": ("GET", API_REGISTER_MISSING),

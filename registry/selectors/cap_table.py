@@ -4,8 +4,8 @@ issued, the figures behind its charts, and the holder counts Exchange Act 12(g) 
 Now, the table reads `HolderPosition` (kept with the ledger) and sorts, filters and pages in SQL, so a page
 costs the same few queries at 100 holders as at 100,000. As of a past date it sums the lot movements up
 to the end of that day (UTC) and works on the result in memory: the same queries, more rows.
-Accreditation and country are the investor's as recorded today; quantities, lots and lock-ups are as of
-the date.
+As of a past date, country and accreditation are the holder's as registered then (their holder record,
+17Ad-10(f)); quantities, lots and lock-ups are as of the date.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from django.utils import timezone
 from compliance.exemptions import Exemption
 from core.models import Issuer
 from investors.models import AccreditationClaim, AccreditationStatus, InvestorProfile
+from investors.selectors import HolderRecord, holder_details_as_of
 from offerings.models import Offering
 from registry.models import (
     HolderCountPolicy,
@@ -37,7 +38,7 @@ from registry.models import (
     RegisterDay,
     SnapshotPosition,
 )
-from registry.selectors.ledger import AsOf, HolderKey, OpenLot, holder_key, positions_of_lots
+from registry.selectors.ledger import NOW, AsOf, HolderKey, OpenLot, holder_key, positions_of_lots
 
 PAGE_SIZES = (25, 50, 100)
 SORTS = ("quantity", "name", "country", "acquired")
@@ -160,6 +161,11 @@ class HolderCount:
     assets_threshold_minor: int
     excluded_exemptions: tuple[str, ...]
 
+    @property
+    def holders(self) -> int:
+        """Everyone holding units, excluded or not."""
+        return self.holders_of_record + self.excluded
+
     def _state(self, count: int, threshold: int) -> str:
         if count >= threshold:
             return "reached"
@@ -268,6 +274,16 @@ def _accreditation(investor: str, now: dt.datetime) -> Case:
         When(Exists(live.filter(status=AccreditationStatus.SELF_CERTIFIED)), then=Value(Accreditation.SELF_CERTIFIED)),
         default=Value(Accreditation.NONE),
     )
+
+
+def _accreditation_recorded(record: HolderRecord, moment: dt.datetime) -> str:
+    """Rule 501(a) status as the holder's record had it at `moment` (a claim's row holds only its latest)."""
+    expired = record.accreditation_expires_at is not None and record.accreditation_expires_at <= moment
+    if record.accreditation_status == AccreditationStatus.VERIFIED and not expired:
+        return Accreditation.VERIFIED
+    if record.accreditation_status == AccreditationStatus.SELF_CERTIFIED and not expired:
+        return Accreditation.SELF_CERTIFIED
+    return Accreditation.NONE
 
 
 def lockup_state(*, last_release: dt.datetime | None, first_release: dt.datetime | None, moment: dt.datetime) -> str:
@@ -479,8 +495,9 @@ def open_lots_at(movements: QuerySet[LotMovement]) -> Iterable[OpenLot]:
         yield OpenLot(investor_id, wallet, int(remaining), acquired_at, exemption, release)
 
 
-def _rows_as_of(offering: Offering, moment: dt.datetime) -> list[HolderRow]:
-    as_of = AsOf(at=moment)
+def _rows_as_of(offering: Offering, moment: dt.datetime, point: AsOf | None = None) -> list[HolderRow]:
+    """Every holder at the point (the end of `moment` unless a block is given), registered as at `moment`."""
+    as_of = point or AsOf(at=moment)
     positions = positions_of_lots(open_lots_at(as_of.movements(LotMovement.objects.filter(lot__offering=offering))))
     people = InvestorProfile.objects.filter(pk__in=Lot.objects.filter(offering=offering).values("investor_id"))
     info: dict[int, dict[str, Any]] = {
@@ -489,6 +506,10 @@ def _rows_as_of(offering: Offering, moment: dt.datetime) -> list[HolderRow]:
         .values("pk", "public_id", "legal_name", "user__email", "country", "accreditation")
         .order_by()
     }
+    # 17Ad-10(f): the country and accreditation registered then, where the holder's record history has them.
+    for registered, record in holder_details_as_of(investor_ids=list(info), at=moment).items():
+        info[registered]["country"] = record.country
+        info[registered]["accreditation"] = _accreditation_recorded(record, moment)
     rows = []
     for (investor_id, wallet), p in positions.items():
         person: dict[str, Any] = info.get(investor_id, {}) if investor_id is not None else {}
@@ -815,15 +836,34 @@ def _census_now(offering: Offering, moment: dt.datetime, policy: HolderCountPoli
     return census
 
 
-def _census_of_rows(
-    rows: list[HolderRow], history: list[tuple[dt.date, int, int]], policy: HolderCountPolicy, issuer_supply: int
-) -> CapTableCensus:
+def _groups_of_rows(rows: list[HolderRow]) -> list[_Group]:
     grouped: dict[tuple[str, tuple[str, ...], str], list[int]] = defaultdict(lambda: [0, 0])
     for r in rows:
         g = grouped[(r.country, tuple(r.exemptions), r.accreditation)]
         g[0] += 1
         g[1] += r.quantity
-    groups = [_Group(c, e, a, h, u) for (c, e, a), (h, u) in grouped.items()]
+    return [_Group(c, e, a, h, u) for (c, e, a), (h, u) in grouped.items()]
+
+
+def _census_of_rows(
+    rows: list[HolderRow], history: list[tuple[dt.date, int, int]], policy: HolderCountPolicy, issuer_supply: int
+) -> CapTableCensus:
+    groups = _groups_of_rows(rows)
     largest = sorted(rows, key=lambda r: (-r.quantity, r.key[0] or 0, r.key[1]))[:TOP_HOLDERS]
     top = [Share(label=r.name or r.wallet, holders=1, units=r.quantity) for r in largest]
     return _census(groups, top, history, policy, issuer_supply)
+
+
+def holder_count(*, offering: Offering, as_of: AsOf = NOW) -> HolderCount:
+    """The register's one count of holders, now or at a past block or moment: persons, not wallets (an
+    unknown wallet counts once), with the Exchange Act 12(g) figures the cap table shows (`holders` is
+    everyone holding units, `holders_of_record` those 12(g) counts)."""
+    policy = holder_count_policy(issuer=offering.issuer)
+    if as_of == NOW:
+        return _holder_count(_groups_now(offering, timezone.now()), policy)
+    moment = as_of.at
+    if moment is None:
+        # A block: registered as at that block's time (the last posting at or before it).
+        last = as_of.postings(LedgerPosting.objects.filter(offering=offering)).aggregate(t=Max("chain_time"))["t"]
+        moment = last or timezone.now()
+    return _holder_count(_groups_of_rows(_rows_as_of(offering, moment, as_of)), policy)

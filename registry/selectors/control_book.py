@@ -55,6 +55,13 @@ class AuthorizationRow:
     state: str  # "effective", "pending" (waiting for a second admin) or "not approved"
     approval: ApprovalRequest | None
 
+    @property
+    def declined(self) -> bool:
+        """Not approved because the second admin declined it (not withdrawn by its proposer)."""
+        return (
+            self.state == "not approved" and self.approval is not None and self.approval.state == ApprovalState.REJECTED
+        )
+
 
 @dataclass(frozen=True)
 class ControlBook:
@@ -69,20 +76,18 @@ class ControlBook:
 AUTHORIZATIONS_SHOWN = 100
 
 
-def control_book_of(*, offering: Offering) -> ControlBook:
-    """Authorized, issued (control book), ledger total and the last reconciliation's on-chain supply, with
-    the authorization history and each record's four-eyes state (a fixed number of queries)."""
-    records = list(
-        IssuerAuthorization.objects.filter(offering=offering)
-        .select_related("recorded_by", "approved_by")
-        .order_by("-recorded_at", "-id")[:AUTHORIZATIONS_SHOWN]
-    )
+def authorization_rows(*, records: list[IssuerAuthorization]) -> list[AuthorizationRow]:
+    """Each authorization with its four-eyes state and the approval that decided it (one query)."""
     approvals: dict[str, ApprovalRequest] = {}
-    for request in ApprovalRequest.objects.filter(
-        kind=AUTHORIZATION_APPROVAL_KIND,
-        object_type=IssuerAuthorization._meta.label_lower,
-        object_id__in=[str(r.pk) for r in records],
-    ).order_by("proposed_at", "pk"):
+    for request in (
+        ApprovalRequest.objects.filter(
+            kind=AUTHORIZATION_APPROVAL_KIND,
+            object_type=IssuerAuthorization._meta.label_lower,
+            object_id__in=[str(r.pk) for r in records],
+        )
+        .select_related("decided_by")
+        .order_by("proposed_at", "pk")
+    ):
         approvals[request.object_id] = request  # the latest request per record wins
     rows = []
     for record in records:
@@ -94,6 +99,18 @@ def control_book_of(*, offering: Offering) -> ControlBook:
         else:
             state = "not approved"
         rows.append(AuthorizationRow(authorization=record, state=state, approval=approval))
+    return rows
+
+
+def control_book_of(*, offering: Offering) -> ControlBook:
+    """Authorized, issued (control book), ledger total and the last reconciliation's on-chain supply, with
+    the authorization history and each record's four-eyes state (a fixed number of queries)."""
+    records = list(
+        IssuerAuthorization.objects.filter(offering=offering)
+        .select_related("recorded_by", "approved_by")
+        .order_by("-recorded_at", "-id")[:AUTHORIZATIONS_SHOWN]
+    )
+    rows = authorization_rows(records=records)
     issued = 0
     for kind, total in (
         ControlBookEntry.objects.filter(offering=offering).values_list("kind").annotate(n=Sum("quantity")).order_by()

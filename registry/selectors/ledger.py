@@ -130,16 +130,6 @@ def ledger_block(*, offering: Offering) -> int | None:
     return LedgerPosting.objects.filter(offering=offering).aggregate(b=Max("block_number"))["b"]
 
 
-def holder_count(*, offering: Offering, as_of: AsOf = NOW) -> int:
-    """Holders of record counted as persons, not wallets (Exchange Act 12(g)); an unknown wallet counts once."""
-    movements = as_of.movements(LotMovement.objects.filter(lot__offering=offering))
-    persons = sum(1 for investor_id, n in investor_totals(offering=offering, as_of=as_of).items() if investor_id)
-    unknown = (
-        movements.filter(lot__investor__isnull=True).values_list("lot__wallet").annotate(n=Sum("delta")).order_by()
-    )
-    return persons + sum(1 for _, n in unknown if n)
-
-
 @dataclass(frozen=True)
 class LotRow:
     lot: Lot

@@ -31,6 +31,7 @@ from registry.models import (
     Reconciliation,
     RecordDifference,
 )
+from registry.selectors.control_book import AuthorizationRow, authorization_rows
 from registry.selectors.ledger import NOW, AsOf, ledger_block, ledger_total
 from tokens.models import ContractDeployment, ContractKind
 
@@ -175,12 +176,12 @@ def journal_postings(
 
 @dataclass(frozen=True)
 class ControlBook:
-    authorized: int | None  # None: no written authorization recorded yet
+    authorized: int | None  # None: no written authorization in effect yet
     issued: int  # issued less cancelled, as the control book entered it
     ledger_total: int
     ledger_block: int | None
     last_reconciliation: Reconciliation | None
-    authorizations: list[IssuerAuthorization]
+    authorizations: list[AuthorizationRow]  # each with its state: in effect, pending, not approved
     entries: list[ControlBookEntry]
     entries_count: int
 
@@ -194,21 +195,37 @@ def control_book(*, offering: Offering) -> ControlBook:
         issued=Coalesce(Sum("quantity", filter=Q(kind=ControlEntryKind.ISSUE)), 0),
         cancelled=Coalesce(Sum("quantity", filter=Q(kind=ControlEntryKind.CANCEL)), 0),
     )
-    latest = IssuerAuthorization.objects.filter(offering=offering).order_by("-recorded_at", "-id").first()
+    # A raise waiting for its second admin has authorized nothing yet.
+    in_effect = (
+        IssuerAuthorization.objects.filter(offering=offering, effective_at__isnull=False)
+        .order_by("-effective_at", "-id")
+        .first()
+    )
+    records = list(
+        IssuerAuthorization.objects.filter(offering=offering)
+        .select_related("recorded_by", "approved_by")
+        .order_by("-recorded_at", "-id")[:CONTROL_BOOK_ROWS]
+    )
     return ControlBook(
-        authorized=latest.authorized_quantity if latest else None,
+        authorized=in_effect.authorized_quantity if in_effect else None,
         issued=int(sums["issued"]) - int(sums["cancelled"]),
         ledger_total=ledger_total(offering=offering),
         ledger_block=ledger_block(offering=offering),
         last_reconciliation=Reconciliation.objects.filter(offering=offering).order_by("-ran_at", "-id").first(),
-        authorizations=list(
-            IssuerAuthorization.objects.filter(offering=offering)
-            .select_related("recorded_by")
-            .order_by("-recorded_at", "-id")[:CONTROL_BOOK_ROWS]
-        ),
+        authorizations=authorization_rows(records=records),
         entries=list(entries.select_related("authorization").order_by("-recorded_at", "-id")[:CONTROL_BOOK_ROWS]),
         entries_count=entries.count(),
     )
+
+
+def control_book_entries(*, offering: Offering) -> QuerySet[ControlBookEntry]:
+    """Every control book entry of the token by id (oldest first), for the API's cursor."""
+    return ControlBookEntry.objects.filter(offering=offering).order_by("id")
+
+
+def control_book_authorizations(*, offering: Offering) -> QuerySet[IssuerAuthorization]:
+    """Every written authorization of the token by id (oldest first), for the API's cursor."""
+    return IssuerAuthorization.objects.filter(offering=offering).order_by("id")
 
 
 DIFFERENCE_STATES = {

@@ -7,6 +7,10 @@ per unit. 17Ad-11(c) compares that value with thresholds set by the issue's mark
 above the second the SEC is told too, within 10 business days after the month ends. A report is built
 once (the issuer and month are unique) and, when it must be filed, the issuer's admins and transfer
 agents are e-mailed after commit.
+
+The thresholds are US dollar figures and the portal keeps no exchange rate: an issue priced in another
+currency (with no threshold table of its own) is not valued against them, and a report with aged
+differences in such an issue says so and is sent to the issuer's people to value by hand.
 """
 
 from __future__ import annotations
@@ -108,6 +112,7 @@ def _issue_line(report: RecordDifferenceReport, offering: Offering, cutoff: dt.d
         aged_value_minor=value,
         issuer_threshold_minor=band.issuer_report_over_minor if band else None,
         regulator_threshold_minor=band.regulator_report_over_minor if band else None,
+        valued=band is not None,
         report_to_issuer=to_issuer or to_regulator,
         report_to_regulator=to_regulator,
         differences=rows,
@@ -138,7 +143,9 @@ def record_difference_report_build(
             RecordDifferenceReportIssue.objects.bulk_create(lines)
             report.report_to_issuer = any(line.report_to_issuer for line in lines)
             report.report_to_regulator = any(line.report_to_regulator for line in lines)
-            report.save(update_fields=["report_to_issuer", "report_to_regulator"])
+            # Never "nothing to report" for differences no threshold could be compared with.
+            report.needs_valuation = any(not line.valued and line.aged_units for line in lines)
+            report.save(update_fields=["report_to_issuer", "report_to_regulator", "needs_valuation"])
             audit_record(
                 actor="17Ad-11 report",
                 action="registry.difference_report_built",
@@ -149,10 +156,11 @@ def record_difference_report_build(
                     "issues": len(lines),
                     "report_to_issuer": report.report_to_issuer,
                     "report_to_regulator": report.report_to_regulator,
+                    "needs_valuation": report.needs_valuation,
                 },
                 issuer=issuer,
             )
-            if report.must_report:
+            if report.needs_attention:
                 from registry.tasks import difference_report_notify_task
 
                 task_enqueue_on_commit(
@@ -189,7 +197,7 @@ def difference_report_notify(*, report_id: int) -> int:
         report = (
             RecordDifferenceReport.objects.select_for_update(of=("self",)).select_related("issuer").get(pk=report_id)
         )
-        if report.notified_at is not None or not report.must_report:
+        if report.notified_at is not None or not report.needs_attention:
             return 0
         recipients = sorted(
             IssuerMembership.objects.filter(
@@ -211,10 +219,17 @@ def difference_report_notify(*, report_id: int) -> int:
         "registry/email/difference_report.txt",
         {
             "report": report,
-            "issues": [line for line in report.issues.select_related("offering") if line.report_to_issuer],
+            "issues": [
+                line
+                for line in report.issues.select_related("offering")
+                if line.report_to_issuer or (not line.valued and line.aged_units)
+            ],
             "url": getattr(settings, "SITE_URL", "") + reverse("difference_reports", args=[report.issuer.slug]),
         },
     )
     to_whom = "the SEC and the issuer" if report.report_to_regulator else "the issuer"
-    subject = f"[Tessera] {report.issuer.name}: 17Ad-11 report to {to_whom} due {report.due_on:%d %b %Y}"
+    if report.must_report:
+        subject = f"[Tessera] {report.issuer.name}: 17Ad-11 report to {to_whom} due {report.due_on:%d %b %Y}"
+    else:
+        subject = f"[Tessera] {report.issuer.name}: aged differences to value for 17Ad-11 by {report.due_on:%d %b %Y}"
     return send_mass_mail([(subject, body, None, [email]) for email in recipients], fail_silently=False)

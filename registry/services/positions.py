@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.db.models import F, Q, Sum
@@ -55,8 +55,22 @@ def _chunks(keys: Iterable[HolderKey]) -> Iterable[Q]:
         yield condition
 
 
-def _open_lots(offering_id: int, condition: Q | None = None) -> Iterable[OpenLot]:
-    rows = Lot.objects.filter(offering_id=offering_id)
+class LedgerModels(NamedTuple):
+    """The models a rebuild reads and writes: the app's own, or a migration's historical ones."""
+
+    Offering: Any
+    HolderPosition: Any
+    LedgerPosting: Any
+    Lot: Any
+    LotMovement: Any
+    RegisterDay: Any
+
+
+LEDGER_MODELS = LedgerModels(Offering, HolderPosition, LedgerPosting, Lot, LotMovement, RegisterDay)
+
+
+def _open_lots(offering_id: int, condition: Q | None = None, models: LedgerModels = LEDGER_MODELS) -> Iterable[OpenLot]:
+    rows = models.Lot.objects.filter(offering_id=offering_id)
     if condition is not None:
         rows = rows.filter(condition)
     values = (
@@ -69,16 +83,16 @@ def _open_lots(offering_id: int, condition: Q | None = None) -> Iterable[OpenLot
         yield OpenLot(investor_id, wallet, int(remaining), acquired_at, exemption, release)
 
 
-def _position_rows(offering_id: int, lots: Iterable[OpenLot]) -> list[HolderPosition]:
+def _position_rows(offering_id: int, lots: Iterable[OpenLot], models: LedgerModels = LEDGER_MODELS) -> list[Any]:
     return [
-        HolderPosition(
+        models.HolderPosition(
             offering_id=offering_id,
             investor_id=key[0],
             wallet=key[1],
             quantity=p.quantity,
             wallets=",".join(p.wallets),
             lots=p.lots,
-            first_acquired_at=p.first_acquired_at,  # type: ignore[misc]  # set for every holder with a lot
+            first_acquired_at=p.first_acquired_at,
             exemptions=",".join(p.exemptions),
             lockup_last_release=p.lockup_last_release,
             lockup_first_release=p.lockup_first_release,
@@ -99,22 +113,28 @@ def positions_rebuild(*, offering: Offering) -> int:
     """Derive every position, each posting's holder change and the day totals from the ledger again.
 
     For rows written in bulk without the posting service (benchmarks, a repair); returns the holders."""
-    Offering.objects.select_for_update().only("pk").get(pk=offering.pk)
-    HolderPosition.objects.filter(offering=offering).delete()
-    rows = _position_rows(offering.pk, _open_lots(offering.pk))
-    HolderPosition.objects.bulk_create(rows, batch_size=2000)
+    return positions_rebuild_of(offering_id=offering.pk, models=LEDGER_MODELS)
+
+
+def positions_rebuild_of(*, offering_id: int, models: LedgerModels) -> int:
+    """`positions_rebuild` on the given models, so a data migration can run it on its historical ones
+    (registry 0009 backfills the positions of a register posted before they existed)."""
+    models.Offering.objects.select_for_update().only("pk").get(pk=offering_id)
+    models.HolderPosition.objects.filter(offering_id=offering_id).delete()
+    rows = _position_rows(offering_id, _open_lots(offering_id, models=models), models)
+    models.HolderPosition.objects.bulk_create(rows, batch_size=2000)
 
     balances: dict[HolderKey, int] = defaultdict(int)
     changed: dict[int, int] = {}
     days: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
     moves = (
-        LotMovement.objects.filter(lot__offering=offering)
+        models.LotMovement.objects.filter(lot__offering_id=offering_id)
         .values_list("posting_id", "lot__investor_id", "lot__wallet", "delta")
         .order_by("block_number", "posting__log_index", "id")
     )
     postings = {
         p.pk: p
-        for p in LedgerPosting.objects.filter(offering=offering).only(
+        for p in models.LedgerPosting.objects.filter(offering_id=offering_id).only(
             "pk", "kind", "quantity", "chain_time", "holders_delta"
         )
     }
@@ -145,11 +165,11 @@ def positions_rebuild(*, offering: Offering) -> int:
             changed[posting.pk] = 0  # moved nothing, so it changed no holder
         if posting.pk in changed:
             posting.holders_delta = changed[posting.pk]
-    LedgerPosting.objects.bulk_update([postings[pk] for pk in changed], ["holders_delta"], batch_size=1000)
-    RegisterDay.objects.filter(offering=offering).delete()
-    RegisterDay.objects.bulk_create(
+    models.LedgerPosting.objects.bulk_update([postings[pk] for pk in changed], ["holders_delta"], batch_size=1000)
+    models.RegisterDay.objects.filter(offering_id=offering_id).delete()
+    models.RegisterDay.objects.bulk_create(
         [
-            RegisterDay(offering=offering, day=day, holders_delta=h, supply_delta=s)
+            models.RegisterDay(offering_id=offering_id, day=day, holders_delta=h, supply_delta=s)
             for day, (h, s) in sorted(days.items())
             if h or s
         ]

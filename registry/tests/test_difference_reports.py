@@ -205,3 +205,31 @@ def test_the_reports_page_says_what_to_report_to_whom_by_when_and_only_to_the_re
     other.force_login(cast.other_admin)
     own = other.get(f"/issuers/{cast.other_issuer.slug}/record-differences/reports/").content.decode()
     assert "November 2026" not in own and 'id="no-reports"' in own
+
+
+def test_aged_differences_of_a_token_not_priced_in_dollars_are_marked_not_valued_and_sent_to_value_by_hand(
+    cast: Cast, django_capture_on_commit_callbacks
+) -> None:
+    # 12,000 units at €10: the dollar thresholds cannot value them, and no exchange rate is kept.
+    offering = _token_with_aged_difference(cast, units=12_000, arose=dt.datetime(2026, 10, 20, tzinfo=UTC))
+    Offering.objects.filter(pk=offering.pk).update(currency="EUR")
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        report, _ = record_difference_report_build(
+            issuer=cast.issuer, month=dt.date(2026, 11, 1), now=dt.datetime(2026, 12, 1, 2, tzinfo=UTC)
+        )
+    (line,) = report.issues.all()
+    assert not line.valued and line.issuer_threshold_minor is None and line.aged_value_minor == 120_000_00
+    assert not report.must_report and report.needs_valuation
+    # The issuer's people are told to value them, once.
+    assert len(queued) == 1
+    assert difference_report_notify_task(report.pk) == 2
+    assert difference_report_notify_task(report.pk) == 0
+    assert sorted(m.to[0] for m in mail.outbox) == ["admin@harbor.example", "ta@agent.example"]
+    assert "aged differences to value" in mail.outbox[0].subject
+    assert "not valued in US dollars" in mail.outbox[0].body
+
+    client = Client()
+    client.force_login(cast.admin)
+    html = client.get(f"/issuers/{cast.issuer.slug}/record-differences/reports/").content.decode()
+    assert "Nothing to report" not in html and "Value by hand by 14 Dec 2026" in html
+    assert "not valued: priced in EUR, the thresholds are in USD" in html

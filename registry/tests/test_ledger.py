@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from core.models import AuditEvent
 from registry.models import LedgerPosting, Lot, LotMovement, PostingKind
+from registry.selectors.cap_table import holder_count
 from registry.selectors.ledger import (
     AsOf,
-    holder_count,
     investor_totals,
     ledger_block,
     ledger_total,
@@ -118,7 +118,7 @@ def test_the_ledger_equals_the_chain_after_transfers_forced_transfers_recoveries
     # Bob bought 30 from Alice: a new acquisition with no known cost.
     bought = Lot.objects.get(wallet=WALLETS[2], source__isnull=False)
     assert bought.cost_basis_minor is None and bought.acquired_at >= original.acquired_at + dt.timedelta(hours=1)
-    assert holder_count(offering=closed.offering) == 3  # persons, not wallets
+    assert holder_count(offering=closed.offering).holders == 3  # persons, not wallets
 
     # A block holding a direct transfer is replaced: the ledger follows the chain back.
     before = wallet_balances(offering=closed.offering)
@@ -147,8 +147,8 @@ def test_as_of_a_past_block_or_date_shows_the_holders_then(closed: Closed) -> No
     assert then == {WALLETS[0]: 200, WALLETS[2]: 300}
     assert wallet_balances(offering=closed.offering, as_of=AsOf(at=closing_time)) == then
     assert wallet_balances(offering=closed.offering) == {WALLETS[2]: 500}
-    assert holder_count(offering=closed.offering, as_of=AsOf(block=after_closing)) == 2
-    assert holder_count(offering=closed.offering) == 1
+    assert holder_count(offering=closed.offering, as_of=AsOf(block=after_closing)).holders == 2
+    assert holder_count(offering=closed.offering).holders == 1
 
 
 def test_transfers_take_the_oldest_lots_first(closed: Closed) -> None:

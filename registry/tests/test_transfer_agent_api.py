@@ -81,7 +81,10 @@ def test_an_agent_token_reads_the_whole_register_of_its_issuer(cast: Cast, regis
 
     book = client.get(f"{base}/control-book/").json()
     assert (book["authorized"], book["issued"], book["ledger_total"], book["on_chain_supply"]) == (1000, 500, 540, 540)
-    (authorization,) = book["authorizations"]
+    (authorization,) = _walk(client, book["authorizations_url"])
+    assert authorization["state"] == "effective" and authorization["effective_at"]
+    entries = _walk(client, book["entries_url"], page_size=1)
+    assert len(entries) == book["entries_count"] and sum(e["quantity"] for e in entries) == 500
     document = client.get(authorization["document_url"])
     assert document.status_code == 200 and document.getvalue() == RESOLUTION
     assert document["X-Document-SHA256"] == authorization["document_sha256"]
@@ -226,6 +229,8 @@ def test_the_openapi_schema_describes_every_registry_endpoint_with_its_types(cli
         f"{base}/holdings/",
         f"{base}/journal/",
         f"{base}/control-book/",
+        f"{base}/control-book/entries/",
+        f"{base}/control-book/authorizations/",
         f"{base}/control-book/authorizations/{{authorization_id}}/document/",
         f"{base}/differences/",
         "/api/v1/registry/exports/{job_id}/",

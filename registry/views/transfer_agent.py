@@ -27,7 +27,7 @@ from core.services import api_token_create, api_token_revoke
 from offerings.models import Offering
 from registry.forms import ApiTokenForm, AsOfForm, DifferenceFilterForm, PeriodForm
 from registry.models import IssuerAuthorization
-from registry.selectors.ledger import holder_count
+from registry.selectors.cap_table import holder_count
 from registry.selectors.master_file import (
     DIFFERENCE_STATES,
     control_book,
@@ -98,7 +98,7 @@ def registry_holdings(request: HttpRequest, issuer: Issuer, public_id: Any) -> H
         rows=rows,
         as_of=as_of,
         search=search,
-        holders=holder_count(offering=offering, as_of=as_of),
+        holders=holder_count(offering=offering, as_of=as_of).holders,
     )
     return render(request, "registry/holdings.html", context)
 
