@@ -77,7 +77,7 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Issuer)
 class IssuerAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["name", "slug", "jurisdiction", "country", "created_at"]
+    list_display = ["name", "slug", "jurisdiction", "formation_date", "country", "created_at"]
     search_fields = ["name", "legal_name", "slug"]
     # The issuer's admins set it, and loosening it needs a second admin (core.approvals).
     readonly_fields = ["four_eyes_threshold_minor"]

@@ -131,6 +131,12 @@ class IssuerCreateForm(FormStyleMixin, forms.Form):
     name = forms.CharField(max_length=200)
     legal_name = forms.CharField(max_length=200)
     jurisdiction = forms.CharField(max_length=100, help_text="State or country of incorporation, e.g. Delaware.")
+    formation_date = forms.DateField(
+        label="Date of incorporation",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="As on the certificate of incorporation or formation; the cap table exports carry it.",
+    )
     country = forms.CharField(
         max_length=2, min_length=2, help_text="Two-letter ISO country code of the principal place of business."
     )

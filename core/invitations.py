@@ -368,11 +368,26 @@ def team_member_add(*, actor: User, issuer: Issuer, email: str, role: str, site:
 
 @transaction.atomic
 def issuer_onboard(
-    *, actor: User, name: str, legal_name: str, jurisdiction: str, country: str, admin_email: str, site: str
+    *,
+    actor: User,
+    name: str,
+    legal_name: str,
+    jurisdiction: str,
+    country: str,
+    admin_email: str,
+    site: str,
+    formation_date: dt.date | None = None,
 ) -> IssuerMembership | Invitation:
     """Create an issuer with its first admin: both or neither. The admin gets the role at once when they
     already have a second factor, else an invitation (a new address is welcome: the link creates the account)."""
-    issuer = issuer_create(actor=actor, name=name, legal_name=legal_name, jurisdiction=jurisdiction, country=country)
+    issuer = issuer_create(
+        actor=actor,
+        name=name,
+        legal_name=legal_name,
+        jurisdiction=jurisdiction,
+        country=country,
+        formation_date=formation_date,
+    )
     return team_member_add(actor=actor, issuer=issuer, email=admin_email, role=Role.ISSUER_ADMIN, site=site)
 
 

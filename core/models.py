@@ -80,6 +80,9 @@ class Issuer(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     legal_name = models.CharField(max_length=200)
     jurisdiction = models.CharField(max_length=100, help_text="State or country of incorporation.")
+    formation_date = models.DateField(
+        "date of incorporation", null=True, blank=True, help_text="When the issuer was incorporated or formed."
+    )
     country = CountryField(help_text="ISO 3166-1 alpha-2 of the principal place of business.")
     website = models.URLField(blank=True)
     description = models.TextField(blank=True)

@@ -25,6 +25,7 @@ def _issuer_state(issuer: Issuer) -> dict[str, Any]:
         "slug": issuer.slug,
         "legal_name": issuer.legal_name,
         "jurisdiction": issuer.jurisdiction,
+        "formation_date": issuer.formation_date.isoformat() if issuer.formation_date else None,
         "country": country_code(issuer.country),
     }
 
@@ -40,12 +41,15 @@ def issuer_create(
     slug: str = "",
     website: str = "",
     description: str = "",
+    formation_date: dt.date | None = None,
 ) -> Issuer:
     slug = slug or slugify(name)[:80]
     if not slug:
         raise ApplicationError("The issuer needs a name made of letters or digits.", code="invalid_name")
     if not is_country(country):
         raise ApplicationError(f"“{country}” is not a two-letter ISO country code.", code="unknown_country")
+    if formation_date is not None and formation_date > timezone.now().date():
+        raise ApplicationError("The date of incorporation is in the future.", code="formation_date_in_future")
     if Issuer.objects.filter(slug=slug).exists():
         raise Conflict(f"An issuer with the short name “{slug}” already exists.", code="duplicate_issuer")
     issuer = Issuer.objects.create(
@@ -53,6 +57,7 @@ def issuer_create(
         slug=slug,
         legal_name=legal_name,
         jurisdiction=jurisdiction,
+        formation_date=formation_date,
         country=country_code(country),
         website=website,
         description=description,

@@ -205,6 +205,7 @@ def staff_console(request: HttpRequest) -> HttpResponse:
                 country=data["country"],
                 admin_email=data["admin_email"],
                 site=site_of(request),
+                formation_date=data.get("formation_date"),
             )
         except ApplicationError as exc:
             form.add_error(exc.extra.get("field"), exc.message)

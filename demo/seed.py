@@ -503,6 +503,7 @@ def demo_seed(*, site: str = "http://127.0.0.1:8000") -> DemoSeed:
         slug=DEMO_ISSUER_SLUG,
         legal_name="Harbor Street Capital LLC",
         jurisdiction="Delaware",
+        formation_date=dt.date(2019, 3, 14),
         country="US",
         website="https://harborstreet.example",
         description="Owns and operates mid-size logistics real estate on the US East Coast.",

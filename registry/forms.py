@@ -421,3 +421,25 @@ class AuthorizationForm(FormStyleMixin, forms.Form):
         help_text="PDF, or a JPEG or PNG scan; at most 25 MB.",
         widget=forms.FileInput(attrs={"accept": "application/pdf,image/jpeg,image/png"}),
     )
+
+
+# An uploaded package is read here, in the request, and never stored.
+OCF_UPLOAD_MAX_BYTES = 25 << 20
+
+
+class OcfCompareForm(FormStyleMixin, forms.Form):
+    """An Open Cap Format package to set beside the register (read only, kept nowhere)."""
+
+    package = forms.FileField(
+        label="Open Cap Format package",
+        help_text="An .ocf.zip with its Manifest.ocf.json (OCF 1.2.0); at most 25 MB.",
+        widget=forms.FileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+
+    def clean_package(self) -> Any:
+        upload = self.cleaned_data["package"]
+        if upload.size > OCF_UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / (1 << 20):.1f} MB; a package of at most 25 MB is read here."
+            )
+        return upload

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from registry import api
-from registry.views import cap_table, exports, portfolio, records, token_admin, transfer_agent
+from registry.views import cap_table, exports, ocf_compare, portfolio, records, token_admin, transfer_agent
 
 REGISTER = "issuers/<slug:slug>/registry/<uuid:public_id>"
 
@@ -48,6 +48,7 @@ urlpatterns = [
     ),
     path("issuers/<slug:slug>/exports/", exports.exports_page, name="registry_exports"),
     path("issuers/<slug:slug>/exports/new/", exports.export_create, name="registry_export_create"),
+    path("issuers/<slug:slug>/exports/ocf-compare/", ocf_compare.ocf_compare, name="registry_ocf_compare"),
     path("issuers/<slug:slug>/exports/<uuid:job_id>/status/", exports.export_status, name="registry_export_status"),
     path(
         "issuers/<slug:slug>/exports/<uuid:job_id>/download/",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
@@ -106,6 +107,27 @@ def test_staff_create_an_issuer_whose_first_admin_is_granted_or_invited(client: 
     cove = Issuer.objects.get(name="Cove Funds")
     assert not cove.memberships.exists()
     assert Invitation.objects.get(issuer=cove).role == Role.ISSUER_ADMIN
+
+
+@pytest.mark.django_db
+def test_staff_record_the_issuers_date_of_incorporation_and_its_admins_see_it(client: Client, cast: Cast) -> None:
+    UserFactory(email="first.admin@delta.example", mfa=True)
+    client.force_login(cast.staff)
+    form = {"name": "Delta Notes", "legal_name": "Delta Notes Inc.", "jurisdiction": "Delaware", "country": "us"}
+    future = client.post(
+        "/staff/", {**form, "formation_date": "2999-01-01", "admin_email": "first.admin@delta.example"}
+    )
+    assert "The date of incorporation is in the future." in future.content.decode()
+    assert not Issuer.objects.filter(name="Delta Notes").exists()
+
+    client.post("/staff/", {**form, "formation_date": "2018-06-01", "admin_email": "first.admin@delta.example"})
+    delta = Issuer.objects.get(name="Delta Notes")
+    assert delta.formation_date == dt.date(2018, 6, 1)
+    created = AuditEvent.objects.get(action="issuer.created", object_id=str(delta.pk))
+    assert created.after["formation_date"] == "2018-06-01"
+    admin = Client()
+    admin.force_login(delta.memberships.get().user)
+    assert "incorporated 1 Jun 2018" in admin.get(f"/issuers/{delta.slug}/").content.decode()
 
 
 @pytest.mark.django_db

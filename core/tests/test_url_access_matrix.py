@@ -175,6 +175,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "portfolio": ("GET", SIGNED_IN),
     "registry_exports": ("GET", REGISTRY),
     "registry_export_create": ("POST", REGISTRY_POST_EMPTY),
+    "registry_ocf_compare": ("GET", REGISTRY),
     "registry_export_status": ("GET", REGISTRY_MISSING),
     "registry_export_download": ("GET", REGISTRY_MISSING),
     "registry_master_file_csv": ("GET", REGISTRY_MISSING),

@@ -30,8 +30,9 @@ REFUSED = {401, 403, 404, 405}
 OWN_ACCOUNT = ("account_", "mfa_", "api_token")
 # Public pages that answer any method the same and act on nothing posted.
 IGNORE_POSTS = {"landing", "health"}
-# The one post open to a transfer agent beyond their own account: asking for an export, itself a read.
-EXPORT_REQUESTS = {"registry_export_create", "api_registry_exports"}
+# The posts open to a transfer agent beyond their own account: asking for an export, itself a read, and
+# setting an Open Cap Format package beside the register, which reads the upload and stores nothing.
+EXPORT_REQUESTS = {"registry_export_create", "api_registry_exports", "registry_ocf_compare"}
 # Rows that record the visit itself, not a change anyone made: the agent's session.
 UNTRACKED = {"sessions.session"}
 # Reads of holder data are audited (who took which holders' data, as of when): a record of the read.

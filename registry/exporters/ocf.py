@@ -6,10 +6,14 @@ stock classes (one per token), stock legend templates and transactions. Every ob
 validated with pyocf's models (generated from the OCF 1.2.0 schemas) and written as soon as it is
 made, so memory holds the per-lot state of the replay, never the whole package.
 
+The package is the issuer's whole cap table: every token of the issuer is a stock class, and an
+investor is one stakeholder across all of them.
+
 How the ledger maps onto OCF: each lot is a security. A mint issues one (TX_STOCK_ISSUANCE); a
-transfer consumes the sender's security (TX_STOCK_TRANSFER) and issues the resulting security to
-the receiver and, when units stay behind, a balance security to the sender (OCF securities are
-consumed whole); a burn is a TX_STOCK_CANCELLATION with a balance security likewise.
+transfer consumes the sender's security (TX_STOCK_TRANSFER) and names the resulting security of the
+receiver and, when units stay behind, the sender's balance security (OCF securities are consumed
+whole); each is then issued on the transfer's date. A burn is a TX_STOCK_CANCELLATION with a balance
+security likewise.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import json
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -159,24 +164,66 @@ class _LotState:
     security: str
     remaining: int
     stakeholder: str
+    exemption: str = ""
+    cost_basis_minor: int | None = None
+    currency: str = ""
     version: int = 0
+
+
+@dataclass(frozen=True)
+class _NewLot:
+    """A lot opened by a posting, as the transactions need it."""
+
+    lot_id: int
+    quantity: int
+    investor_id: int | None
+    wallet: str
+    source_id: int | None
+    exemption: str
+    cost_basis_minor: int | None
+    currency: str
+
+
+def issuer_offerings(offering: Offering) -> list[Offering]:
+    """Every token of the offering's issuer with a register (drafts have none), in the order they were made."""
+    from offerings.models import Offering, OfferingStatus
+
+    return list(
+        Offering.objects.filter(issuer_id=offering.issuer_id).exclude(status=OfferingStatus.DRAFT).order_by("pk")
+        or [offering]
+    )
+
+
+def stock_class_ids(offerings: Sequence[Offering]) -> dict[int, str]:
+    """offering id → its stock class id: the token symbol, with the offering's id where two share one."""
+    counts: dict[str, int] = defaultdict(int)
+    for o in offerings:
+        counts[o.token_symbol] += 1
+    return {o.pk: f"class-{o.token_symbol}" + (f"-{o.pk}" if counts[o.token_symbol] > 1 else "") for o in offerings}
 
 
 class OcfCapTableExporter(Exporter):
     identifier = "cap_table_ocf"
     verbose_name = "Cap table (Open Cap Format 1.2.0)"
-    description = "Stakeholders, the token's stock class, legends and every issuance, transfer and cancellation."
+    description = (
+        "The issuer's whole cap table: every token as a stock class, its stakeholders, legends and every "
+        "issuance, transfer and cancellation."
+    )
     formats = (OCF,)
     holder_data = True
     takes = frozenset({"as_of", "block"})
     columns = ()
 
-    def _movements(self, offering: Offering, params: ExportParams) -> Any:
-        return params.point.movements(LotMovement.objects.filter(lot__offering=offering))
+    def _movements(self, offerings: Sequence[Offering], params: ExportParams) -> Any:
+        return params.point.movements(LotMovement.objects.filter(lot__offering__in=[o.pk for o in offerings]))
+
+    def filename(self, offering: Offering, params: ExportParams, fmt: str) -> str:
+        slug = "".join(ch for ch in offering.issuer.slug if ch.isalnum() or ch == "-") or "issuer"
+        return f"{slug}-{self.identifier}-{params.slug()}.ocf.zip"
 
     def row_count(self, offering: Offering, params: ExportParams) -> int:
         """Stakeholders plus transactions, estimated from the lots and movements (balance issuances aside)."""
-        counts = self._movements(offering, params).aggregate(
+        counts = self._movements(issuer_offerings(offering), params).aggregate(
             n=Count("id"), out=Count("id", filter=Q(delta__lt=0)), holders=Count("lot__investor", distinct=True)
         )
         return int(counts["holders"] or 0) + int(counts["n"] or 0) + int(counts["out"] or 0)
@@ -188,27 +235,29 @@ class OcfCapTableExporter(Exporter):
 
     def _issuer(self, offering: Offering, params: ExportParams) -> OcfIssuer:
         issuer = offering.issuer
+        comments = [f"Jurisdiction of incorporation: {issuer.jurisdiction}."]
+        formation = issuer.formation_date
+        if formation is None:
+            # OCF requires a formation date; without the issuer's own, the date it joined stands in, and says so.
+            formation = issuer.created_at.date()
+            comments.append("The date of incorporation is not recorded: formation_date is when the issuer joined.")
         return OcfIssuer(
             id=f"issuer-{issuer.slug}",
             legal_name=issuer.legal_name or issuer.name,
             dba=issuer.name if issuer.legal_name and issuer.name != issuer.legal_name else None,
-            # The portal does not record a formation date; the date the issuer joined stands in, and says so.
-            formation_date=issuer.created_at.date(),
+            formation_date=formation,
             country_of_formation=str(issuer.country or "US"),
-            comments=[
-                f"Jurisdiction of incorporation: {issuer.jurisdiction}.",
-                "formation_date is the date the issuer was registered on the portal.",
-            ],
+            comments=comments,
         )
 
-    def _stock_class(self, offering: Offering, params: ExportParams) -> StockClass:
+    def _stock_class(self, offering: Offering, params: ExportParams, class_id: str) -> StockClass:
         # Only authorizations in effect count: a raise waiting for its second admin has authorized nothing.
         authorizations = IssuerAuthorization.objects.filter(offering=offering, effective_at__isnull=False)
         if params.as_of_moment is not None:
             authorizations = authorizations.filter(effective_at__lte=params.as_of_moment)
         latest = authorizations.order_by("-effective_at", "-id").first()
         return StockClass(
-            id=f"class-{offering.token_symbol}",
+            id=class_id,
             name=f"{offering.token_name} ({offering.token_symbol})",
             class_type=StockClassType.ENUM_COMMON,
             default_id_prefix=f"{offering.token_symbol}-",
@@ -225,16 +274,22 @@ class OcfCapTableExporter(Exporter):
         )
 
     def objects(self, offering: Offering, params: ExportParams) -> Iterator[tuple[str, BaseModel]]:
-        """Every object of the package in the order it is written: legends, the class, holders, transactions."""
-        symbol = offering.token_symbol
-        class_id = f"class-{symbol}"
-        legend = legend_for(offering.exemption)
-        if legend is not None:
+        """Every object of the package in the order it is written: legends, the issuer's stock classes (one per
+        token), the stakeholders across them, then each token's transactions."""
+        offerings = issuer_offerings(offering)
+        class_ids = stock_class_ids(offerings)
+        movements = self._movements(offerings, params)
+        exemptions = {o.exemption for o in offerings} | set(
+            Lot.objects.filter(pk__in=movements.values("lot_id")).values_list("exemption", flat=True).distinct()
+        )
+        legends = {legend.identifier: legend for e in sorted(exemptions) if (legend := legend_for(e)) is not None}
+        for legend in legends.values():
             yield LEGENDS, StockLegendTemplate(id=legend.identifier, name=legend.name, text=legend.text)
-        yield STOCK_CLASSES, self._stock_class(offering, params)
+        for o in offerings:
+            yield STOCK_CLASSES, self._stock_class(o, params, class_ids[o.pk])
 
-        movements = self._movements(offering, params)
-        # Stakeholders: everyone who held units up to the point, in chunks, through the holders selector.
+        # Stakeholders: everyone who held units of any token up to the point, in chunks, through the holders
+        # selector; an investor is one stakeholder across every token and wallet.
         holders = (
             Lot.objects.filter(pk__in=movements.values("lot_id"))
             .values_list("investor_id", "wallet")
@@ -268,9 +323,19 @@ class OcfCapTableExporter(Exporter):
                 yield from flush()
         yield from flush()
 
-        exemption = SecurityExemption(description=Exemption(offering.exemption).label, jurisdiction="US")
-        legend_ids = [legend.identifier] if legend else []
-        price = _money(offering.price_minor, offering.currency)
+        for o in offerings:
+            yield from self._transactions(o, class_ids[o.pk], params, stakeholder_of_investor)
+
+    def _transactions(
+        self, offering: Offering, class_id: str, params: ExportParams, stakeholder_of_investor: dict[int, str]
+    ) -> Iterator[tuple[str, BaseModel]]:
+        """One token's postings replayed in chain order. A mint is a TX_STOCK_ISSUANCE. A transfer is a
+        TX_STOCK_TRANSFER of each source security, naming the transferees' securities (`resulting_security_ids`)
+        and the remainder's (`balance_security_id`); each of those is then issued on the transfer's date, as OCF
+        requires, carrying the units' own exemption and legend, and the price and cost basis the holder paid
+        where the register knows them. A burn is a TX_STOCK_CANCELLATION with its balance security likewise."""
+        symbol = offering.token_symbol
+        issue_price = _money(offering.price_minor, offering.currency)
         lots: dict[int, _LotState] = {}
 
         def stakeholder(investor_id: int | None, wallet: str) -> str:
@@ -278,7 +343,20 @@ class OcfCapTableExporter(Exporter):
                 return stakeholder_of_investor[investor_id]
             return _stakeholder_id(None, wallet)
 
-        def issuance(security: str, holder: str, quantity: int, day: dt.date, tx: str, note: str) -> StockIssuance:
+        def issuance(
+            security: str, holder: str, lot: _NewLot | _LotState, quantity: int, day: dt.date, tx: str, note: str
+        ) -> StockIssuance:
+            exemption = lot.exemption or offering.exemption
+            legend = legend_for(exemption)
+            cost = lot.cost_basis_minor
+            currency = lot.currency or offering.currency
+            if cost is not None and quantity:
+                price = _money(cost // quantity, currency)
+                cost_basis = _money(cost, currency)
+                comments = []
+            else:
+                price, cost_basis = issue_price, None
+                comments = ["The register does not know what this holder paid: share_price is the issue price."]
             return StockIssuance(
                 id=f"tx-issue-{security}",
                 security_id=security,
@@ -288,23 +366,33 @@ class OcfCapTableExporter(Exporter):
                 date=day,
                 quantity=Decimal(quantity),
                 share_price=price,
-                stock_legend_ids=legend_ids,
-                security_law_exemptions=[exemption],
+                cost_basis=cost_basis,
+                stock_legend_ids=[legend.identifier] if legend else [],
+                security_law_exemptions=[SecurityExemption(description=Exemption(exemption).label, jurisdiction="US")]
+                if exemption in Exemption.values
+                else [],
                 consideration_text=note,
-                comments=[f"Transaction {tx}"] if tx else None,
+                comments=[*comments, f"Transaction {tx}"] if tx else comments or None,
             )
 
-        rows = movements.order_by("block_number", "posting__log_index", "delta", "lot_id").values_list(
-            "posting_id",
-            "posting__kind",
-            "chain_time",
-            "posting__reason",
-            "posting__transaction_hash",
-            "lot_id",
-            "delta",
-            "lot__investor_id",
-            "lot__wallet",
-            "lot__source_id",
+        rows = (
+            self._movements([offering], params)
+            .order_by("block_number", "posting__log_index", "delta", "lot_id")
+            .values_list(
+                "posting_id",
+                "posting__kind",
+                "chain_time",
+                "posting__reason",
+                "posting__transaction_hash",
+                "lot_id",
+                "delta",
+                "lot__investor_id",
+                "lot__wallet",
+                "lot__source_id",
+                "lot__exemption",
+                "lot__cost_basis_minor",
+                "lot__currency",
+            )
         )
         current: list[tuple[Any, ...]] = []
 
@@ -313,34 +401,52 @@ class OcfCapTableExporter(Exporter):
                 return
             _, kind, when, reason, tx, *_ = current[0]
             day = when.astimezone(dt.UTC).date()
-            opened = [r for r in current if r[6] > 0]
-            by_source: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-            for r in opened:
-                if r[9] is not None:
-                    by_source[r[9]].append(r)
+            opened = [_NewLot(r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12]) for r in current if r[6] > 0]
+            by_source: dict[int, list[_NewLot]] = defaultdict(list)
+            for new in opened:
+                if new.source_id is not None:
+                    by_source[new.source_id].append(new)
             if kind == PostingKind.MINT:
-                for r in opened:
-                    holder = stakeholder(r[7], r[8])
-                    security = _security_id(symbol, r[5], 0)
-                    lots[r[5]] = _LotState(security=security, remaining=r[6], stakeholder=holder)
-                    yield TRANSACTIONS, issuance(security, holder, r[6], day, tx, "Issued on-chain (mint)")
+                for new in opened:
+                    holder = stakeholder(new.investor_id, new.wallet)
+                    security = _security_id(symbol, new.lot_id, 0)
+                    lots[new.lot_id] = _LotState(
+                        security=security,
+                        remaining=new.quantity,
+                        stakeholder=holder,
+                        exemption=new.exemption,
+                        cost_basis_minor=new.cost_basis_minor,
+                        currency=new.currency,
+                    )
+                    yield TRANSACTIONS, issuance(security, holder, new, new.quantity, day, tx, "Issued on-chain (mint)")
                 current.clear()
                 return
             for r in (r for r in current if r[6] < 0):
                 state = lots[r[5]]
                 part = -r[6]
                 source_security = state.security
+                before = state.remaining
                 state.remaining -= part
                 balance = None
                 if state.remaining > 0:
                     state.version += 1
                     state.security = balance = _security_id(symbol, r[5], state.version)
+                    if state.cost_basis_minor is not None:
+                        # The remainder keeps its share of what the holder paid.
+                        state.cost_basis_minor = state.cost_basis_minor * state.remaining // before
                 resulting = []
                 for new in by_source.get(r[5], []):
-                    holder = stakeholder(new[7], new[8])
-                    security = _security_id(symbol, new[5], 0)
-                    lots[new[5]] = _LotState(security=security, remaining=new[6], stakeholder=holder)
-                    resulting.append((security, holder, new[6]))
+                    holder = stakeholder(new.investor_id, new.wallet)
+                    security = _security_id(symbol, new.lot_id, 0)
+                    lots[new.lot_id] = _LotState(
+                        security=security,
+                        remaining=new.quantity,
+                        stakeholder=holder,
+                        exemption=new.exemption,
+                        cost_basis_minor=new.cost_basis_minor,
+                        currency=new.currency,
+                    )
+                    resulting.append((security, holder, new))
                 if kind == PostingKind.BURN:
                     yield (
                         TRANSACTIONS,
@@ -355,10 +461,11 @@ class OcfCapTableExporter(Exporter):
                         ),
                     )
                 else:
+                    transfer_id = f"tx-transfer-{source_security}"
                     yield (
                         TRANSACTIONS,
                         StockTransfer(
-                            id=f"tx-transfer-{source_security}",
+                            id=transfer_id,
                             security_id=source_security,
                             date=day,
                             quantity=Decimal(part),
@@ -368,10 +475,18 @@ class OcfCapTableExporter(Exporter):
                             comments=[f"Transaction {tx}"],
                         ),
                     )
-                    for security, holder, quantity in resulting:
+                    for security, holder, new in resulting:
                         yield (
                             TRANSACTIONS,
-                            issuance(security, holder, quantity, day, tx, "Resulting security of a transfer"),
+                            issuance(
+                                security,
+                                holder,
+                                new,
+                                new.quantity,
+                                day,
+                                tx,
+                                f"Resulting security of {transfer_id} ({source_security} transferred)",
+                            ),
                         )
                 if balance is not None:
                     yield (
@@ -379,10 +494,12 @@ class OcfCapTableExporter(Exporter):
                         issuance(
                             balance,
                             state.stakeholder,
+                            state,
                             state.remaining,
                             day,
                             tx,
-                            "Balance security after a partial transfer or cancellation",
+                            f"Balance security of {source_security} after a partial "
+                            + ("cancellation" if kind == PostingKind.BURN else "transfer"),
                         ),
                     )
             current.clear()
@@ -450,6 +567,13 @@ class OcfCapTable:
             totals[holder] += quantity
         return {holder: n for holder, n in totals.items() if n}
 
+    def holdings_by_class(self) -> dict[tuple[str, str], int]:
+        """(stakeholder id, stock class id) → units outstanding."""
+        totals: dict[tuple[str, str], int] = defaultdict(int)
+        for holder, stock_class, quantity in self.securities.values():
+            totals[holder, stock_class] += quantity
+        return {key: n for key, n in totals.items() if n}
+
 
 FILE_MODELS: dict[str, Any] = {
     "stakeholders_files": StakeholdersFile,
@@ -472,7 +596,47 @@ def _validation_message(where: str, exc: ValidationError) -> str:
     return f"{where} does not follow Open Cap Format 1.2.0: {location}: {first.get('msg', 'invalid')}."
 
 
-def ocf_package_read(source: IO[bytes] | str) -> OcfCapTable:
+@dataclass(frozen=True)
+class OcfLimits:
+    """What a package may expand to when read: each file is read whole, so a small zip that unpacks to
+    gigabytes (a zip bomb) is refused before it is read."""
+
+    max_entries: int = 64
+    max_total_bytes: int = 4 << 30
+    max_ratio: int = 1000  # uncompressed ÷ compressed, for files over a megabyte
+
+    def check(self, package: zipfile.ZipFile) -> None:
+        entries = package.infolist()
+        if len(entries) > self.max_entries:
+            raise OcfImportError(
+                f"The package holds {len(entries)} files; an OCF package holds a handful.", code="ocf_too_big"
+            )
+        total = sum(e.file_size for e in entries)
+        if total > self.max_total_bytes:
+            raise OcfImportError(
+                f"The package unpacks to {total >> 20:,} MB, more than the {self.max_total_bytes >> 20:,} MB read.",
+                code="ocf_too_big",
+            )
+        for e in entries:
+            if e.file_size > 1 << 20 and e.file_size > self.max_ratio * max(e.compress_size, 1):
+                raise OcfImportError(
+                    f"{e.filename} unpacks to {e.file_size // max(e.compress_size, 1):,} times its packed size: "
+                    "refused as a likely zip bomb.",
+                    code="ocf_too_big",
+                )
+
+
+def _entry(package: zipfile.ZipFile, name: str) -> bytes:
+    """A file's bytes, never more than the size its header declared (a header that lies is refused)."""
+    info = package.getinfo(name)
+    with package.open(info) as handle:
+        data = handle.read(info.file_size + 1)
+    if len(data) > info.file_size:
+        raise OcfImportError(f"{name} is larger than its zip header says.", code="ocf_too_big")
+    return data
+
+
+def ocf_package_read(source: IO[bytes] | str, *, limits: OcfLimits | None = None) -> OcfCapTable:
     """Read an `.ocf.zip`: check every file against the manifest's MD5 and the OCF 1.2.0 schemas, then replay
     the stock transactions to what each stakeholder holds. Raises OcfImportError with the first problem."""
     try:
@@ -480,11 +644,14 @@ def ocf_package_read(source: IO[bytes] | str) -> OcfCapTable:
     except (zipfile.BadZipFile, OSError):
         raise OcfImportError("This is not a zip file: an OCF package is an .ocf.zip.", code="ocf_not_zip") from None
     with package:
+        (limits or OcfLimits()).check(package)
         names = set(package.namelist())
         if MANIFEST not in names:
             raise OcfImportError(f"The package has no {MANIFEST}.", code="ocf_no_manifest")
         try:
-            manifest = OCFManifestFile(**json.loads(package.read(MANIFEST)))
+            manifest = OCFManifestFile(**json.loads(_entry(package, MANIFEST)))
+        except (zipfile.BadZipFile, zlib.error):
+            raise OcfImportError(f"{MANIFEST} is damaged in the zip.", code="ocf_not_zip") from None
         except (ValueError, TypeError) as exc:
             if isinstance(exc, ValidationError):
                 raise OcfImportError(_validation_message(MANIFEST, exc), code="ocf_schema") from None
@@ -494,14 +661,17 @@ def ocf_package_read(source: IO[bytes] | str) -> OcfCapTable:
             for entry in getattr(manifest, key) or []:
                 if entry.filepath not in names:
                     raise OcfImportError(f"The manifest lists {entry.filepath}, which is not in the package.")
-                data = package.read(entry.filepath)
+                try:
+                    data = _entry(package, entry.filepath)
+                except (zipfile.BadZipFile, zlib.error):
+                    raise OcfImportError(f"{entry.filepath} is damaged in the zip.", code="ocf_not_zip") from None
                 if hashlib.md5(data, usedforsecurity=False).hexdigest() != str(entry.md5.root):
                     raise OcfImportError(f"{entry.filepath} does not match its MD5 in the manifest.", code="ocf_md5")
                 try:
                     items[key].extend(model(**json.loads(data)).items)
                 except ValidationError as exc:
                     raise OcfImportError(_validation_message(entry.filepath, exc), code="ocf_schema") from None
-                except ValueError:
+                except (ValueError, TypeError):
                     raise OcfImportError(f"{entry.filepath} is not valid JSON.", code="ocf_json") from None
     table = OcfCapTable(
         issuer_name=manifest.issuer.legal_name,

@@ -127,3 +127,104 @@ def test_what_is_not_a_package_is_refused_with_a_reason() -> None:
         package.writestr("readme.txt", "hello")
     with pytest.raises(OcfImportError, match=r"has no Manifest\.ocf\.json"):
         ocf_package_read(io.BytesIO(empty.getvalue()))
+
+
+def _load(data: bytes, tmp_path) -> Captable:
+    path = tmp_path / "cap.ocf.zip"
+    path.write_bytes(data)
+    return Captable.load(path)
+
+
+def test_the_package_is_the_issuers_whole_cap_table_every_token_a_stock_class(ledger, cast, tmp_path) -> None:
+    from offerings.tests.support import offering_open
+
+    offering, alice, bob, _carol = ledger
+    notes = offering_open(
+        cast.issuer,
+        cast.admin,
+        title="Harbor Street Notes",
+        token_name="Harbor Street Notes",
+        token_symbol="HSN",
+        exemption="reg_s",
+        price_minor=100_00,
+    )
+    r = Register(offering=notes, token="0x00000000000000000000000000000000000000bb", block=5000)
+    r.mint(alice, W[0], 40, at=ISSUED)
+    r.mint(bob, W[3], 60, at=SOLD)
+
+    # Asked from either token, the package is the same issuer's cap table.
+    data = _package(notes)
+    table = _load(data, tmp_path)
+    assert sorted(c.name for c in table.stock_classes) == ["Harbor Street Class A (HSCA)", "Harbor Street Notes (HSN)"]
+    assert {t.id for t in table.stock_legend_templates} == {"legend-restricted", "legend-reg-s"}
+    # Alice holds both tokens and is one stakeholder.
+    assert [s.name.legal_name for s in table.stakeholders].count("Alice Adams") == 1
+    back = ocf_package_read(io.BytesIO(data))
+    assert back.holdings_by_class() == {
+        (f"holder-{alice.reference}", "class-HSCA"): 50,
+        (f"holder-{bob.reference}", "class-HSCA"): 280,
+        (f"holder-{_carol.reference}", "class-HSCA"): 150,
+        (f"wallet-{W[4].lower()}", "class-HSCA"): 7,
+        (f"holder-{alice.reference}", "class-HSN"): 40,
+        (f"holder-{bob.reference}", "class-HSN"): 60,
+    }
+    notes_issue = next(
+        t for t in table.transactions if t.object_type == "TX_STOCK_ISSUANCE" and t.stock_class_id == "class-HSN"
+    )
+    assert [e.description for e in notes_issue.security_law_exemptions] == ["Regulation S"]
+    assert (
+        OcfCapTableExporter().filename(offering, ExportParams(), "ocf").startswith(f"{cast.issuer.slug}-cap_table_ocf")
+    )
+
+
+def test_the_issuer_is_dated_from_its_incorporation_when_the_portal_knows_it(ledger, tmp_path) -> None:
+    offering, *_ = ledger
+    issuer = offering.issuer
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(_package(offering))).read("Manifest.ocf.json"))
+    # Not recorded: the date it joined stands in, and the package says so.
+    assert manifest["issuer"]["formation_date"] == issuer.created_at.date().isoformat()
+    assert any("not recorded" in c for c in manifest["issuer"]["comments"])
+
+    issuer.formation_date = dt.date(2019, 3, 14)
+    issuer.save(update_fields=["formation_date"])
+    offering.refresh_from_db()
+    table = _load(_package(offering), tmp_path)
+    assert table.manifest.issuer.formation_date.root == dt.date(2019, 3, 14)
+    assert not any("not recorded" in c for c in table.manifest.issuer.comments or [])
+
+
+def test_a_transfer_consumes_the_sellers_security_and_names_the_securities_it_results_in(ledger, tmp_path) -> None:
+    offering, alice, _bob, carol = ledger
+    table = _load(_package(offering), tmp_path)
+    issuances = {t.security_id: t for t in table.transactions if t.object_type == "TX_STOCK_ISSUANCE"}
+    (transfer,) = [t for t in table.transactions if t.object_type == "TX_STOCK_TRANSFER"]
+    sold = issuances[transfer.security_id]
+    assert sold.stakeholder_id == f"holder-{alice.reference}" and int(sold.quantity.root) == 200
+
+    # The transferee's security: issued on the transfer's date, to Carol, for the units transferred, with the
+    # exemption and legend the units were issued under; what she paid is not known to the register.
+    (resulting,) = [issuances[s] for s in transfer.resulting_security_ids]
+    assert resulting.stakeholder_id == f"holder-{carol.reference}"
+    assert resulting.date.root == transfer.date.root == SOLD.astimezone(dt.UTC).date()
+    assert int(resulting.quantity.root) == int(transfer.quantity.root) == 150
+    assert transfer.id in resulting.consideration_text
+    assert [e.description for e in resulting.security_law_exemptions] == [
+        e.description for e in sold.security_law_exemptions
+    ]
+    assert resulting.stock_legend_ids == sold.stock_legend_ids == ["legend-restricted"]
+    assert resulting.cost_basis is None
+
+    # Alice's remainder: a balance security on the same date, keeping its share of what she paid.
+    balance = issuances[transfer.balance_security_id]
+    assert balance.stakeholder_id == sold.stakeholder_id and int(balance.quantity.root) == 50
+    assert balance.date.root == transfer.date.root
+    assert sold.cost_basis is not None and balance.cost_basis is not None
+    assert balance.cost_basis.amount.root * 4 == sold.cost_basis.amount.root  # 50 of 200 units
+    assert balance.share_price == sold.share_price
+
+    # Every issuance is a mint, a transfer's resulting security or a balance security: no stray issuance.
+    named = set(transfer.resulting_security_ids) | {
+        t.balance_security_id for t in table.transactions if getattr(t, "balance_security_id", None)
+    }
+    mints = {s for s, t in issuances.items() if "mint" in (t.consideration_text or "")}
+    assert set(issuances) == mints | named and not mints & named
