@@ -7,7 +7,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
-from django.urls import URLPattern
+from django.urls import URLPattern, reverse
+from django.utils.html import format_html
 
 from investors.models import (
     AccreditationClaim,
@@ -41,6 +42,12 @@ class InvestorProfileAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "kyc_status", "screening_status", "registry_state"]
     search_fields = ["legal_name", "user__email"]
     exclude = ["tax_id", "date_of_birth"]
+    readonly_fields = ["erasure_request"]
+
+    @admin.display(description="Erasure request")
+    def erasure_request(self, obj: InvestorProfile) -> str:
+        url = reverse("staff_investor_erasure", args=[obj.public_id])
+        return format_html('<a href="{}">Act on an erasure request of this investor</a>', url)
 
 
 @admin.register(AccreditationClaim)

@@ -443,3 +443,12 @@ class OcfCompareForm(FormStyleMixin, forms.Form):
                 f"The file is {upload.size / (1 << 20):.1f} MB; a package of at most 25 MB is read here."
             )
         return upload
+
+
+class ErasureForm(FormStyleMixin, forms.Form):
+    """Platform staff confirm an investor's erasure request."""
+
+    confirmed = forms.BooleanField(
+        label="The holder asked for their data to be erased, and the request is verified.",
+        help_text="Their account is closed and their personal data blanked; this cannot be undone.",
+    )

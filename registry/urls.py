@@ -1,7 +1,7 @@
 from django.urls import path
 
 from registry import api
-from registry.views import cap_table, exports, ocf_compare, portfolio, records, token_admin, transfer_agent
+from registry.views import cap_table, erasure, exports, ocf_compare, portfolio, records, token_admin, transfer_agent
 
 REGISTER = "issuers/<slug:slug>/registry/<uuid:public_id>"
 
@@ -60,6 +60,7 @@ urlpatterns = [
         exports.master_file_csv,
         name="registry_master_file_csv",
     ),
+    path("staff/investors/<uuid:public_id>/erasure/", erasure.investor_erasure, name="staff_investor_erasure"),
     path("registry/", transfer_agent.transfer_agent_home, name="transfer_agent_home"),
     path("registry/api-tokens/", transfer_agent.api_tokens, name="api_tokens"),
     path("registry/api-tokens/<int:token_id>/revoke/", transfer_agent.api_token_revoke_view, name="api_token_revoke"),

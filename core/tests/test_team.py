@@ -124,7 +124,7 @@ def test_staff_record_the_issuers_date_of_incorporation_and_its_admins_see_it(cl
     delta = Issuer.objects.get(name="Delta Notes")
     assert delta.formation_date == dt.date(2018, 6, 1)
     created = AuditEvent.objects.get(action="issuer.created", object_id=str(delta.pk))
-    assert created.after["formation_date"] == "2018-06-01"
+    assert (created.after or {})["formation_date"] == "2018-06-01"
     admin = Client()
     admin.force_login(delta.memberships.get().user)
     assert "incorporated 1 Jun 2018" in admin.get(f"/issuers/{delta.slug}/").content.decode()

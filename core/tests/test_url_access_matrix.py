@@ -112,6 +112,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     # Staff forms posted empty are shown again with their errors; unknown invitations are 404.
     "staff_invitation_create": ("POST", STAFF_ONLY),
     "staff_mfa_reset": ("POST", STAFF_ONLY),
+    "staff_investor_erasure": ("GET", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404, 403), strict=True))),
     "staff_invitation_resend": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404, 403), strict=True))),
     "staff_invitation_revoke": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404, 403), strict=True))),
     # The link is the proof, so no sign-in is needed; a token that matches nothing is 404 for everyone.

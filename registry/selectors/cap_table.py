@@ -4,7 +4,7 @@ issued, the figures behind its charts, and the holder counts Exchange Act 12(g) 
 Now, the table reads `HolderPosition` (kept with the ledger) and sorts, filters and pages in SQL, so a page
 costs the same few queries at 100 holders as at 100,000. As of a past date it sums the lot movements up
 to the end of that day (UTC) and works on the result in memory: the same queries, more rows.
-As of a past date, country and accreditation are the holder's as registered then (their holder record,
+As of a past date, name, country and accreditation are the holder's as registered then (their holder record,
 17Ad-10(f)); quantities, lots and lock-ups are as of the date.
 """
 
@@ -506,8 +506,9 @@ def _rows_as_of(offering: Offering, moment: dt.datetime, point: AsOf | None = No
         .values("pk", "public_id", "legal_name", "user__email", "country", "accreditation")
         .order_by()
     }
-    # 17Ad-10(f): the country and accreditation registered then, where the holder's record history has them.
+    # 17Ad-10(f): the name, country and accreditation registered then, where the holder's record history has them.
     for registered, record in holder_details_as_of(investor_ids=list(info), at=moment).items():
+        info[registered]["legal_name"] = record.legal_name
         info[registered]["country"] = record.country
         info[registered]["accreditation"] = _accreditation_recorded(record, moment)
     rows = []
