@@ -507,7 +507,8 @@ def _rows_as_of(offering: Offering, moment: dt.datetime, point: AsOf | None = No
         .order_by()
     }
     # 17Ad-10(f): the name, country and accreditation registered then, where the holder's record history has them.
-    for registered, record in holder_details_as_of(investor_ids=list(info), at=moment).items():
+    # One query whatever the number of holders: the ids go to the database as a subquery.
+    for registered, record in holder_details_as_of(investor_ids=people.values("pk"), at=moment).items():
         info[registered]["legal_name"] = record.legal_name
         info[registered]["country"] = record.country
         info[registered]["accreditation"] = _accreditation_recorded(record, moment)
