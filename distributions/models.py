@@ -84,6 +84,10 @@ class Distribution(models.Model):
     total_net_minor = models.BigIntegerField(default=0)
 
     stop_reason = models.TextField(blank=True)
+    # Why the last payment run could not go on (a treasury short of the cash still to pay); empty when it could.
+    payment_failure = models.TextField(blank=True)
+    # Each payment run that sends lines numbers its batches under the next round, so a retry is a new request.
+    payment_round = models.PositiveIntegerField(default=0)
     record_difference = models.ForeignKey(
         RecordDifference, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -186,6 +190,10 @@ class DistributionLine(models.Model):
     payment_reference = models.CharField(max_length=140, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.TextField(blank=True)
+    # The payout batch that last carried the line (on-chain payment).
+    payment_transaction = models.ForeignKey(
+        ChainTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["investor_id"]

@@ -28,6 +28,7 @@ from distributions.withholding import TaxStatus
 from investors.models import InvestorKind, InvestorProfile, TaxForm, Wallet
 from offerings.models import Offering
 from offerings.services.stablecoin import units_per_cent
+from tokens.models import TxStatus
 from tokens.selectors import stablecoin_balance, stablecoin_receiving_address
 
 # SQLite allows 32,766 parameters per statement; 900 keeps every backend far inside its limit.
@@ -203,6 +204,26 @@ def reinvestment_elected(*, offering: Offering) -> set[int]:
         ReinvestmentElection.objects.filter(offering=offering, withdrawn_at__isnull=True).values_list(
             "investor_id", flat=True
         )
+    )
+
+
+def distributions_to_pay(*, methods: list[str], today: dt.date | None = None) -> list[int]:
+    """Ids of distributions a payment run has work on: approved and due, paying, or paid with a batch a reorg
+    reopened (its lines may have to go back to sending)."""
+    today = today or timezone.localdate()
+    due = Q(state=DistributionState.APPROVED, payment_date__lte=today) | Q(state=DistributionState.PAYING)
+    reopened = Q(
+        state=DistributionState.PAID,
+        pk__in=DistributionLine.objects.filter(
+            payment_state=LinePaymentState.PAID,
+            payment_transaction__status__in=[TxStatus.PENDING, TxStatus.SIGNED, TxStatus.BROADCAST, TxStatus.MINED],
+        ).values("distribution_id"),
+    )
+    return list(
+        Distribution.objects.filter(payment_method__in=methods)
+        .filter(due | reopened)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
 
 

@@ -1,15 +1,23 @@
 """Distribution tasks: thin, they take ids and call one service each.
 
 The beat's `bank_payment_runs_task` hands every bank-file distribution due for payment (or being paid) to
-`bank_payment_run_task`, which writes at most one payment run a day for it.
+`bank_payment_run_task`, which writes at most one payment run a day for it. The beat's
+`distributions_advance_task` computes the registers that fell due and hands every distribution of a
+method in `PAYERS` that is due for payment (or still being paid) to `distribution_pay_task`, which
+calls its payer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from celery import shared_task
 
-from distributions.selectors import bank_file_distributions_due
+from distributions.models import Distribution, PaymentMethod
+from distributions.selectors import bank_file_distributions_due, distributions_to_pay
 from distributions.services.bank_file import distribution_pay_by_bank_file
+from distributions.services.paying import distribution_pay_on_chain, distribution_registers_due_compute
+from tokens.services import CHAIN_TRANSIENT_ERRORS
 
 BANK_COMMON = {
     "acks_late": True,
@@ -33,3 +41,39 @@ def bank_payment_runs_task() -> int:
 @shared_task(name="distributions.tasks.bank_payment_run_task", **BANK_COMMON)
 def bank_payment_run_task(distribution_id: int) -> str:
     return distribution_pay_by_bank_file(distribution_id=distribution_id)
+
+
+COMMON = {
+    "acks_late": True,
+    "autoretry_for": CHAIN_TRANSIENT_ERRORS,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "max_retries": 5,
+    "time_limit": 600,
+    "soft_time_limit": 540,
+    "ignore_result": True,
+}
+
+# payment method → the run that pays a distribution of it: called with `distribution_id`, safe to run again.
+PAYERS: dict[str, Callable[..., object]] = {
+    PaymentMethod.STABLECOIN: distribution_pay_on_chain,
+}
+
+
+@shared_task(name="distributions.tasks.distributions_advance_task", **{**COMMON, "max_retries": 0})
+def distributions_advance_task() -> int:
+    """Beat: compute the registers due, then queue a payment run for each distribution due for payment."""
+    distribution_registers_due_compute()
+    due = distributions_to_pay(methods=list(PAYERS))
+    for distribution_id in due:
+        distribution_pay_task.delay(distribution_id)
+    return len(due)
+
+
+@shared_task(name="distributions.tasks.distribution_pay_task", **COMMON)
+def distribution_pay_task(distribution_id: int) -> str:
+    method = Distribution.objects.filter(pk=distribution_id).values_list("payment_method", flat=True).first()
+    payer = PAYERS.get(method or "")
+    if payer is None:
+        return "nothing pays this method"
+    return str(payer(distribution_id=distribution_id))

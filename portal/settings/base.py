@@ -390,6 +390,12 @@ CELERY_BEAT_SCHEDULE["distributions-bank-runs"] = {
     "task": "distributions.tasks.bank_payment_runs_task",
     "schedule": 900.0,
 }
+# Distributions: registers computed once their record date is read, payments sent from the payment date on
+# and followed until every line is paid (distributions/tasks.py).
+CELERY_BEAT_SCHEDULE["distributions-advance"] = {
+    "task": "distributions.tasks.distributions_advance_task",
+    "schedule": CHAIN_WATCH_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["stablecoin-receipts-match"] = {
     "task": "offerings.tasks.stablecoin_receipts_match_task",
     "schedule": CHAIN_WATCH_SECONDS,
