@@ -55,6 +55,9 @@ def distribution_lines(*, distribution: Distribution) -> QuerySet[DistributionLi
             "destination_status",
             "destination_wallet",
             "reinvest",
+            "payment_state",
+            "payment_reference",
+            "paid_at",
             "investor__legal_name",
             "investor__public_id",
             "tax_form__signed_on",
@@ -224,6 +227,77 @@ def distributions_to_pay(*, methods: list[str], today: dt.date | None = None) ->
         .filter(due | reopened)
         .order_by("pk")
         .values_list("pk", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class PaymentTally:
+    lines: int
+    cash_minor: int
+
+
+@dataclass(frozen=True)
+class PaymentProgress:
+    """Where the payment of a distribution stands: lines and cash per payment state."""
+
+    by_state: dict[str, PaymentTally]
+    total: PaymentTally
+
+    def of(self, state: str) -> PaymentTally:
+        return self.by_state.get(state, PaymentTally(0, 0))
+
+    @property
+    def paid(self) -> PaymentTally:
+        paid, reinvested = self.of(LinePaymentState.PAID), self.of(LinePaymentState.REINVESTED)
+        return PaymentTally(paid.lines + reinvested.lines, paid.cash_minor + reinvested.cash_minor)
+
+    @property
+    def pending(self) -> PaymentTally:
+        """Not paid yet and not stopped: waiting to be sent, or sent and waiting for a final block."""
+        pending, sending = self.of(LinePaymentState.PENDING), self.of(LinePaymentState.SENDING)
+        return PaymentTally(pending.lines + sending.lines, pending.cash_minor + sending.cash_minor)
+
+    @property
+    def held(self) -> PaymentTally:
+        return self.of(LinePaymentState.HELD)
+
+    @property
+    def failed(self) -> PaymentTally:
+        return self.of(LinePaymentState.FAILED)
+
+    @property
+    def percent(self) -> int:
+        """Share of the lines paid, rounded down (100 only when every line is)."""
+        return self.paid.lines * 100 // self.total.lines if self.total.lines else 0
+
+
+def payment_progress(*, distribution: Distribution) -> PaymentProgress:
+    rows = (
+        DistributionLine.objects.filter(distribution=distribution)
+        .values_list("payment_state")
+        .annotate(n=Sum(1), cash=Sum("cash_minor"))
+        .order_by()
+    )
+    by_state = {state: PaymentTally(int(n), int(cash or 0)) for state, n, cash in rows}
+    total = PaymentTally(sum(t.lines for t in by_state.values()), sum(t.cash_minor for t in by_state.values()))
+    return PaymentProgress(by_state=by_state, total=total)
+
+
+def lines_in_payment_state(*, distribution: Distribution, state: str, limit: int = 50) -> list[DistributionLine]:
+    """The first lines in one payment state (failed, held), with the investor, for the page to list."""
+    return list(
+        DistributionLine.objects.filter(distribution=distribution, payment_state=state)
+        .select_related("investor")
+        .only(
+            "line_index",
+            "cash_minor",
+            "failure_reason",
+            "destination_wallet",
+            "payment_state",
+            "investor__legal_name",
+            "investor__public_id",
+        )
+        .order_by("line_index")[:limit]
     )
 
 

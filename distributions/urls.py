@@ -38,6 +38,16 @@ urlpatterns = [
         views.distribution_cancel_page,
         name="distribution_cancel",
     ),
+    path(
+        "issuers/<slug:slug>/distributions/<uuid:distribution_id>/payment/",
+        views.distribution_payment_progress,
+        name="distribution_payment_progress",
+    ),
+    path(
+        "issuers/<slug:slug>/distributions/<uuid:distribution_id>/retry/",
+        views.distribution_retry_page,
+        name="distribution_retry",
+    ),
     # the investor's own (distributions/statements.py)
     path("portfolio/distributions/", statements.investor_distributions, name="investor_distributions"),
     path(

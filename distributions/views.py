@@ -18,16 +18,19 @@ from core.errors import ApplicationError
 from core.models import ApprovalState, Issuer
 from distributions.bank_pages import bank_payment_context
 from distributions.forms import DistributionDeclareForm
-from distributions.models import Distribution, DistributionState
+from distributions.models import Distribution, DistributionState, LinePaymentState, PaymentMethod
 from distributions.selectors import (
     destination_missing,
     distribution_lines,
     distributions_of,
+    lines_in_payment_state,
+    payment_progress,
     treasury_check,
     withholding_totals,
 )
 from distributions.services.approval import distribution_propose
 from distributions.services.declaring import distribution_cancel, distribution_declare
+from distributions.services.paying import distribution_failed_lines_retry
 from distributions.services.register import distribution_register_compute
 from offerings.models import Offering
 from tokens.selectors import chain_transaction_by_key
@@ -108,6 +111,7 @@ def distribution_detail(request: HttpRequest, issuer: Issuer, distribution_id: A
     user = signed_in_user(request)
     approval = distribution.approval_request
     context = {
+        **_payment_context(distribution),
         "issuer": issuer,
         "offering": distribution.offering,
         "distribution": distribution,
@@ -127,6 +131,37 @@ def distribution_detail(request: HttpRequest, issuer: Issuer, distribution_id: A
         **bank_payment_context(distribution),
     }
     return render(request, "distributions/detail.html", context)
+
+
+PAYMENT_STATES = (DistributionState.APPROVED, DistributionState.PAYING, DistributionState.PAID)
+LISTED_LINES = 50
+
+
+def _payment_context(distribution: Distribution) -> dict[str, Any]:
+    if distribution.state not in PAYMENT_STATES:
+        return {"progress": None}
+    progress = payment_progress(distribution=distribution)
+    return {
+        "progress": progress,
+        "failed_lines": lines_in_payment_state(
+            distribution=distribution, state=LinePaymentState.FAILED, limit=LISTED_LINES
+        ),
+        "held_lines": lines_in_payment_state(
+            distribution=distribution, state=LinePaymentState.HELD, limit=LISTED_LINES
+        ),
+        "listed_lines": LISTED_LINES,
+        "on_chain": distribution.payment_method == PaymentMethod.STABLECOIN,
+        "live": distribution.state == DistributionState.PAYING,
+    }
+
+
+@require_GET
+@access_required(Perm.ISSUER_MANAGE_DISTRIBUTIONS, issuer_kwarg="slug")
+def distribution_payment_progress(request: HttpRequest, issuer: Issuer, distribution_id: Any) -> HttpResponse:
+    """The payment progress fragment alone, which the distribution page fetches while it is paying."""
+    distribution = _distribution(issuer, distribution_id)
+    context = {"issuer": issuer, "distribution": distribution, **_payment_context(distribution)}
+    return render(request, "distributions/_payment_progress.html", context)
 
 
 def _back(issuer: Issuer, distribution: Distribution) -> HttpResponse:
@@ -194,5 +229,17 @@ def distribution_cancel_page(request: HttpRequest, issuer: Issuer, distribution_
         request,
         lambda: distribution_cancel(distribution=distribution, actor=signed_in_user(request)),
         success="Cancelled; nothing of it will be paid.",
+    )
+    return _back(issuer, distribution)
+
+
+@require_POST
+@access_required(Perm.ISSUER_MANAGE_DISTRIBUTIONS, issuer_kwarg="slug")
+def distribution_retry_page(request: HttpRequest, issuer: Issuer, distribution_id: Any) -> HttpResponse:
+    distribution = _distribution(issuer, distribution_id)
+    action_perform(
+        request,
+        lambda: distribution_failed_lines_retry(distribution=distribution, actor=signed_in_user(request)),
+        success="The failed lines are being sent again; each is still paid only once.",
     )
     return _back(issuer, distribution)

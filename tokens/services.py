@@ -21,6 +21,7 @@ from tokens import outbox
 from tokens.chain.abi import encode_call, encode_deploy
 from tokens.chain.addresses import address_is_valid, checksum, keccak_text
 from tokens.chain.client import NodeUnavailable
+from tokens.chain.failpoints import failpoint
 from tokens.chain.signer import sender_address
 from tokens.flags import InvestorFlag
 from tokens.models import ChainTransaction, ContractDeployment, ContractKind, RegistryInvestor, RegistryWallet
@@ -55,6 +56,7 @@ __all__ = [
     "PayoutLine",
     "distribution_batch_pay",
     "distribution_chain_id",
+    "failpoint",
     "payout_allowance_ensure",
     "payout_contract_deploy",
     "reserve_feed_deploy",

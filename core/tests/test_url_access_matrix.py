@@ -247,6 +247,8 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "distribution_propose": ("POST", DISTRIBUTIONS_MISSING),
     "distribution_decide": ("POST", DISTRIBUTIONS_MISSING),
     "distribution_cancel": ("POST", DISTRIBUTIONS_MISSING),
+    "distribution_payment_progress": ("GET", DISTRIBUTIONS_MISSING),
+    "distribution_retry": ("POST", DISTRIBUTIONS_MISSING),
     # the investor's own distributions and tax summary; nobody in the cast has been paid, or is an investor
     "investor_distributions": ("GET", SIGNED_IN),
     "investor_tax_summary": ("GET", NO_SUCH_OWN),

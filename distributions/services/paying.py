@@ -40,7 +40,7 @@ from distributions.services.register import distribution_register_compute
 from offerings.services.stablecoin import units_per_cent
 from tokens.models import ChainTransaction, TxStatus
 from tokens.selectors import distribution_line_payments, distribution_lines_paid, payout_treasury_funds
-from tokens.services import PayoutLine, distribution_batch_pay, payout_allowance_ensure
+from tokens.services import PayoutLine, distribution_batch_pay, failpoint, payout_allowance_ensure
 
 log = logging.getLogger(__name__)
 
@@ -423,6 +423,7 @@ def _batches_send(locked: Distribution) -> tuple[int, int]:
         DistributionLine.objects.filter(pk__in=[pk for pk, _, _, _ in batch]).update(
             payment_state=LinePaymentState.SENDING, payment_transaction=tx, failure_reason=""
         )
+    failpoint("distribution_batches_queued")  # crash tests: the worker dies before this run commits
     _audit(
         locked,
         "distribution.payment_sent",

@@ -261,3 +261,53 @@ def test_the_list_shows_each_distribution_of_the_offering(cast, offering) -> Non
     client.post(_declare_url(cast, offering), _form())
     page = client.get(reverse("distribution_list", args=[cast.issuer.slug, offering.public_id]))
     assert "Dividend" in page.content.decode() and "after the record date" in page.content.decode()
+
+
+def test_a_paying_distribution_shows_paid_pending_held_and_failed_with_reasons_and_a_retry_that_is_audited(
+    cast, offering
+) -> None:
+    distribution = _computed(cast, offering, holders=4)
+    Distribution.objects.filter(pk=distribution.pk).update(state=DistributionState.PAYING, payment_method="stablecoin")
+    states = ["paid", "sending", "held", "failed"]
+    for line, state in zip(DistributionLine.objects.filter(distribution=distribution).order_by("line_index"), states):
+        line.payment_state = state
+        line.failure_reason = "The treasury held 0 units of the stablecoin, short of the 760000 this batch needed."
+        if state == "paid":
+            line.payment_reference = "0x" + "ab" * 32
+        line.save()
+    detail = reverse("distribution_detail", args=[cast.issuer.slug, distribution.public_id])
+    client = _client(cast.admin)
+    html = client.get(detail).content.decode()
+    assert 'data-poll-url="' in html and "distribution-payment.js" in html
+    assert 'id="paid-count">1 line · 76.00 USD' in html
+    assert 'id="pending-count">1 line · 76.00 USD' in html
+    assert 'id="held-count">1 line · 76.00 USD' in html
+    assert 'id="failed-count">1 line · 76.00 USD' in html
+    assert "pct-25" in html and "short of the 760000 this batch needed" in html
+    assert "Held: no wallet on file" in html and "Retry the 1 failed line" in html
+    fragment = client.get(reverse("distribution_payment_progress", args=[cast.issuer.slug, distribution.public_id]))
+    assert fragment.status_code == 200 and 'id="payment-progress"' in fragment.content.decode()
+    assert "<html" not in fragment.content.decode()
+
+    # A transfer agent cannot retry; an admin can, without a second admin, and it is audited.
+    retry = reverse("distribution_retry", args=[cast.issuer.slug, distribution.public_id])
+    assert _client(cast.agent).post(retry).status_code == 403
+    response = client.post(retry, follow=True)
+    assert "The failed lines are being sent again" in response.content.decode()
+    assert not DistributionLine.objects.filter(distribution=distribution, payment_state="failed").exists()
+    assert AuditEvent.objects.filter(action="distribution.retry_requested", object_id=str(distribution.pk)).exists()
+    again = client.post(retry, follow=True)
+    assert "No line of this distribution has failed." in again.content.decode()
+
+
+def test_a_paid_distribution_stops_refreshing_and_shows_each_lines_transaction(cast, offering) -> None:
+    distribution = _computed(cast, offering, holders=2)
+    Distribution.objects.filter(pk=distribution.pk).update(state=DistributionState.PAID, payment_method="stablecoin")
+    DistributionLine.objects.filter(distribution=distribution).update(
+        payment_state="paid", payment_reference="0x" + "cd" * 32, paid_at=timezone.now()
+    )
+    html = _client(cast.admin).get(reverse("distribution_detail", args=[cast.issuer.slug, distribution.public_id]))
+    text = html.content.decode()
+    assert "data-poll-url" not in text and "distribution-payment.js" not in text
+    assert "Paid: every line is paid, each once" in text and "pct-100" in text
+    assert "0xcdcdcdcdcdc" in text

@@ -64,6 +64,8 @@ __all__ = [
     "drain",
     "free_port",
     "in_a_year",
+    "outbox_flush",
+    "outbox_watch",
     "payout_ready",
     "personal_sign",
     "registry_deployed",
