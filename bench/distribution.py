@@ -1,6 +1,6 @@
 """Dividend allocation with withholding: a total split over many holders, exact to the minor unit.
 
-    python -m bench.distribution [--json] [--quick] [--holders N]
+    python -m bench.distribution [--json] [--quick] [--holders N] [--payout-holders N] [--no-payout]
 
 Builds holders with skewed balances (a few large, most small, some holding one token) and a mix of
 tax standings (certified W-9, no W-9, W-8 with a treaty rate, expired W-8, no form), then, in a fresh
@@ -8,6 +8,17 @@ process so its peak memory is the computation's own: evaluates each holder's wit
 splits $1,000,000.01 by largest remainder and withholds per holder (distributions.allocation).
 Checks that the parts sum exactly to the total and gross = withheld + net for every holder.
 Reports the time of the computation and the process's peak resident memory (inputs included).
+
+Then the on-chain payout, end to end, in another fresh process with its own anvil, scratch database and
+Celery workers (bench.harness): the stablecoin and the payout contract deployed through the pipeline, a
+treasury funded with the net total, and a computed register of N holders (10,000; written in bulk as
+the register computation leaves it, untimed: the computation itself is the allocation figure above).
+Timed from the admin asking for approval: a second admin approves, the beat's runs (ticked here as
+the beat does) send the batches, the workers sign, send and confirm them, the indexer reads the final
+`LinePaid` events and the next run marks every line paid — until the distribution is paid. Checks one
+`LinePaid` per line and that their amounts add up to the cash of the register. Gas per holder is
+measured on the batches it sent (payees who never held the coin), beside bench.payout_gas's figures
+for holders who already hold it and a plain ERC-20 transfer to an existing holder.
 """
 
 from __future__ import annotations
@@ -78,26 +89,199 @@ def compute(n: int) -> dict[str, object]:
     }
 
 
+def payout(n: int, *, gas_batch: int = 200) -> dict[str, object]:
+    """Approve → pay → confirmed → indexed for a register of `n` holders; the figures as a dict."""
+    from bench.harness import stack, wait_until
+
+    with stack() as s:
+        from django.db.models import Sum
+        from django.utils import timezone
+        from web3 import Web3
+
+        from bench.closing import _investors, _wallet
+        from bench.payout_gas import payout_gas
+        from core.approvals import approval_approve
+        from core.models import Issuer, IssuerMembership, User
+        from distributions.models import Distribution, DistributionLine, DistributionState, PaymentMethod
+        from distributions.services.approval import distribution_propose
+        from distributions.tasks import distributions_advance_task
+        from offerings.services.offerings import OfferingInput, offering_create
+        from tokens.models import ChainEvent, ChainTransaction, TxStatus
+        from tokens.payout import payout_allowance_ensure, payout_contract_deploy, payout_treasury
+        from tokens.stablecoin import stablecoin_deploy, stablecoin_faucet
+        from tokens.tasks import chain_index_task, outbox_watch_task
+
+        s.start_worker("chain")
+        s.start_worker("pay")
+
+        def tick() -> None:  # what the beat schedules every CHAIN_WATCH_SECONDS
+            outbox_watch_task.delay()
+            chain_index_task.delay()
+            distributions_advance_task.delay()
+
+        def settled() -> bool:
+            failed = ChainTransaction.objects.filter(status=TxStatus.FAILED).first()
+            if failed:
+                raise RuntimeError(f"{failed.purpose}: {failed.error_name or failed.last_error}")
+            return not ChainTransaction.objects.exclude(status=TxStatus.CONFIRMED).exists()
+
+        setup_started = time.perf_counter()
+        stablecoin_deploy()
+        wait_until(settled, timeout=120, tick=tick, poll=0.5)
+        payout_contract_deploy()
+        wait_until(settled, timeout=120, tick=tick, poll=0.5)
+        payout_allowance_ensure()
+        issuer = Issuer.objects.create(
+            name="Bench Income",
+            slug="bench-income",
+            legal_name="Bench Income LLC",
+            jurisdiction="Delaware",
+            country="US",
+        )
+        admin = User.objects.create_user("admin@bench.example", "bench-password-1")
+        second = User.objects.create_user("second@bench.example", "bench-password-2")
+        for user in (admin, second):
+            IssuerMembership.objects.create(user=user, issuer=issuer, role="issuer_admin")
+        now = timezone.now()
+        offering = offering_create(
+            issuer=issuer,
+            actor=admin,
+            data=OfferingInput(
+                title="Bench Income Notes",
+                security_type="debt",
+                exemption="reg_d_506c",
+                currency="USD",
+                price_minor=100_00,
+                min_investment_minor=100_00,
+                max_investment_minor=None,
+                soft_cap_minor=100_00,
+                hard_cap_minor=100_00 * n,
+                opens_at=now - dt.timedelta(days=60),
+                closes_at=now - dt.timedelta(days=30),
+                token_name="Bench Income Notes",
+                token_symbol="BIN",
+            ),
+        )
+        profiles = []
+        for start in range(0, n, 1000):
+            profiles += _investors(start, min(start + 1000, n), "bench-payout")
+        rng = random.Random(20261201)
+        gross = [rng.randint(1_00, 500_00) for _ in range(n)]
+        withheld = [g * 24 // 100 if i % 5 == 0 else 0 for i, g in enumerate(gross)]  # one in five: no W-9
+        net = [g - w for g, w in zip(gross, withheld, strict=True)]
+        today = timezone.localdate()
+        distribution = Distribution.objects.create(
+            offering=offering,
+            kind="dividend",
+            currency="USD",
+            amount_basis="total",
+            amount_minor=sum(gross),
+            record_date=today - dt.timedelta(days=1),
+            record_at=now - dt.timedelta(days=1),
+            payment_date=today,
+            payment_method=PaymentMethod.STABLECOIN,
+            declared_by=admin,
+            register_computed_at=now,
+            holders=n,
+            eligible_units=n * 10,
+            total_gross_minor=sum(gross),
+            total_withheld_minor=sum(withheld),
+            total_net_minor=sum(net),
+        )
+        DistributionLine.objects.bulk_create(
+            [
+                DistributionLine(
+                    distribution=distribution,
+                    line_index=i,
+                    investor=profile,
+                    balance_at_record=10,
+                    gross_minor=gross[i],
+                    withholding_rate_bps=2400 if withheld[i] else 0,
+                    withholding_reason="us_backup" if withheld[i] else "us_w9",
+                    withheld_minor=withheld[i],
+                    net_minor=net[i],
+                    cash_minor=net[i],
+                    destination_status="wallet",
+                    destination_wallet=_wallet(i),
+                    idempotency_key=f"bench:{distribution.pk}:{i}",
+                )
+                for i, profile in enumerate(profiles)
+            ],
+            batch_size=2000,
+        )
+        units_per_cent = 10 ** (6 - 2)
+        stablecoin_faucet(wallet=payout_treasury(), amount=sum(net) * units_per_cent, idempotency_key="bench-treasury")
+        wait_until(settled, timeout=120, tick=tick, poll=0.5)
+        setup_seconds = time.perf_counter() - setup_started
+
+        started = time.perf_counter()
+        outcome = distribution_propose(distribution=distribution, actor=admin)
+        assert outcome.request is not None
+        approval_approve(request=outcome.request, actor=second)
+        wait_until(
+            lambda: Distribution.objects.get(pk=distribution.pk).state == DistributionState.PAID,
+            timeout=900,
+            tick=tick,
+            poll=2.0,
+        )
+        seconds = time.perf_counter() - started
+        s.stop_workers()
+
+        batches = ChainTransaction.objects.filter(idempotency_key__contains=":pay:")
+        batch_gas = int(batches.aggregate(gas=Sum("gas_used"))["gas"] or 0)
+        events = ChainEvent.objects.filter(name="LinePaid")
+        lines_paid = sorted(int(args["line"]) for args in events.values_list("args", flat=True))
+        amount_paid = sum(int(args["amount"]) for args in events.values_list("args", flat=True))
+        exact = lines_paid == list(range(n)) and amount_paid == sum(net) * units_per_cent
+        steady = payout_gas(w3=Web3(Web3.HTTPProvider(s.anvil.rpc_url)), holders=gas_batch)
+    return {
+        "payout_holders": n,
+        "payout_seconds": round(seconds, 2),
+        "payout_gas_per_holder": steady["payout_gas_per_holder"],
+        "plain_transfer_gas_per_holder": steady["plain_transfer_gas_per_holder"],
+        "payout_gas_per_new_holder": batch_gas // n,
+        "payout_batches": batches.count(),
+        "payout_exact": exact,
+        "payout_setup_seconds": round(setup_seconds, 1),
+    }
+
+
+def _child(*argv: str) -> dict[str, object]:
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.distribution", *argv],
+        cwd=ROOT,
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+    )
+    if child.returncode != 0:
+        sys.stderr.write(child.stderr)
+        raise SystemExit(f"bench.distribution {' '.join(argv)} failed")
+    return dict(json.loads(child.stdout.strip().splitlines()[-1]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document")
     parser.add_argument("--quick", action="store_true", help="10,000 holders, for CI")
     parser.add_argument("--holders", type=int, default=1_000_000)
+    parser.add_argument("--payout-holders", type=int, default=10_000, help="holders paid on-chain end to end")
+    parser.add_argument("--no-payout", action="store_true", help="the allocation only")
     parser.add_argument("--compute-only", type=int, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument("--payout-only", type=int, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument("--gas-batch", type=int, default=200, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.compute_only:
         print(json.dumps(compute(args.compute_only)))
         return
+    if args.payout_only:
+        print(json.dumps(payout(args.payout_only, gas_batch=args.gas_batch)))
+        return
     holders = 10_000 if args.quick else args.holders
-    child = subprocess.run(
-        [sys.executable, "-m", "bench.distribution", "--compute-only", str(holders)],
-        cwd=ROOT,
-        env={**os.environ},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    figures = _child("--compute-only", str(holders))
+    if not args.no_payout:
+        paid = 200 if args.quick else args.payout_holders
+        figures.update(_child("--payout-only", str(paid), "--gas-batch", "20" if args.quick else "200"))
     if args.json:
         print(json.dumps(figures))
         return
@@ -107,6 +291,20 @@ def main() -> None:
     print(f"  {'peak memory (MB)':<24}{figures['allocation_peak_mb']:>14}")
     print(f"  {'exact to the minor unit':<24}{'yes' if figures['allocation_exact'] else 'NO':>14}")
     print(f"  {'withheld (minor units)':<24}{figures['allocation_total_withheld_minor']:>14,}")
+    if "payout_holders" in figures:
+        plain = int(figures["plain_transfer_gas_per_holder"])  # type: ignore[call-overload]
+        print("On-chain payout, approve → pay → confirmed → indexed (anvil, Celery workers)")
+        print(f"  {'holders':<24}{figures['payout_holders']:>14,}")
+        print(f"  {'seconds':<24}{figures['payout_seconds']:>14}  (target ≤ 120 s for 10,000)")
+        print(f"  {'batches':<24}{figures['payout_batches']:>14,}")
+        print(f"  {'paid exactly':<24}{'yes' if figures['payout_exact'] else 'NO':>14}")
+        for key, note in (
+            ("payout_gas_per_holder", "holders who hold the coin already"),
+            ("payout_gas_per_new_holder", "this run: payees who never held it"),
+            ("plain_transfer_gas_per_holder", "ERC-20 transfer to an existing holder"),
+        ):
+            value = int(figures[key])  # type: ignore[call-overload]
+            print(f"  {key:<30}{value:>8,} gas  {value / plain:>5.2f}x  {note}")
 
 
 if __name__ == "__main__":
