@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,13 +23,14 @@ from django.utils import timezone
 from compliance.services.kyc import kyc_approve
 from compliance.services.reviews import accreditation_approve
 from core.approvals import approval_approve
-from core.errors import Conflict
+from core.errors import ApplicationError, Conflict
 from core.models import User
 from core.money import Money
 from demo import documents as pdfs
 from demo.seed import (
     ALICE,
     ALICE_NEW_WALLET,
+    COUPON_PER_NOTE_MINOR,
     DEMO_CUSTODIAN,
     DEMO_ISSUER_SLUG,
     FUND_TITLE,
@@ -36,6 +38,7 @@ from demo.seed import (
     DemoTeam,
     _pdf_upload,
     _terms_table,
+    demo_coupon,
     demo_dividend,
     demo_export,
     demo_fund,
@@ -44,7 +47,9 @@ from demo.seed import (
     demo_token_admin_done,
     demo_user,
 )
-from distributions.models import Distribution
+from distributions.models import Distribution, DistributionState
+from distributions.services.approval import distribution_propose
+from distributions.services.register import distribution_register_compute
 from investors.models import AccreditationStatus, ApplicationStatus, InvestorProfile, KycStatus
 from investors.selectors import accreditation_current
 from investors.services.applications import issuer_application_decide
@@ -63,10 +68,12 @@ from tokens.chain.abi import decode_result, encode_call
 from tokens.chain.node import node_status
 from tokens.models import OPEN_STATUSES, ChainTransaction, ContractDeployment, ContractKind, TxStatus
 from tokens.outbox import chain_client
+from tokens.payout import payout_allowance_ensure, payout_contract_deploy, payout_treasury, portal_payout
 from tokens.selectors import RegistrationState, registry_wallet_states
 from tokens.services import PORTAL_REGISTRY, portal_registry_ensure
 from tokens.stablecoin import portal_stablecoin, stablecoin_deploy, stablecoin_faucet
 
+LOCAL_CHAIN_ID = 31337
 # 100,000 test dollars; the test stablecoin has STABLECOIN_DECIMALS (6) decimals.
 FAUCET_DOLLARS = 100_000
 FAUCET_KEY = "demo:faucet:alice"
@@ -86,6 +93,7 @@ class DemoChainResult:
     alice_stablecoin: int
     done: list[str]
     dividend: Distribution | None = None
+    coupon: Distribution | None = None
 
 
 def _opening_not_past(fund: Offering, admin: User, *, now_at_the_latest: bool = False) -> Offering:
@@ -173,6 +181,19 @@ def _contracts_ensure() -> None:
     if portal_stablecoin() is None:
         with contextlib.suppress(Conflict):  # a worker queued it at the same moment
             stablecoin_deploy()
+
+
+def _payout_ensure() -> bool:
+    """The distribution payout contract, once the stablecoin is on the chain, and the treasury's allowance to it
+    once the contract is. True when both are in place (queued or confirmed)."""
+    if portal_payout() is None:
+        with contextlib.suppress(Conflict):  # a worker queued it at the same moment
+            payout_contract_deploy()
+        return False
+    if not _confirmed(portal_payout()):
+        return False
+    payout_allowance_ensure()
+    return True
 
 
 def _alice_approvals(team: DemoTeam, done: list[str]) -> InvestorProfile:
@@ -354,6 +375,15 @@ def demo_chain(
         hint=worker_hint,
         say=say,
     )
+    _wait(
+        "a worker to deploy the distribution payout contract",
+        lambda: _payout_ensure() and _open_transactions() == 0,
+        timeout=timeout,
+        poll=poll,
+        pump=pump,
+        hint=worker_hint,
+        say=say,
+    )
     chain_state_check()
 
     team = demo_team()
@@ -415,6 +445,19 @@ def demo_chain(
     for line in _register(team, timeout=timeout, poll=poll, pump=pump, say=say):
         done.append(line)
         say(f"  {line}")
+    coupon_line = _coupon_declared(team)
+    if coupon_line:
+        done.append(coupon_line)
+        say(f"  {coupon_line}")
+        _wait(
+            "the worker to schedule the coupon's record date on the notes",
+            lambda: _open_transactions() == 0,
+            timeout=timeout,
+            poll=poll,
+            pump=pump,
+            hint=worker_hint,
+            say=say,
+        )
     for offering in Offering.objects.filter(issuer=team.issuer).order_by("pk"):
         _reconciliation(offering, done, say)
     return DemoChainResult(
@@ -426,6 +469,7 @@ def demo_chain(
         alice_stablecoin=balance,
         done=done,
         dividend=Distribution.objects.filter(offering=fund).order_by("pk").first(),
+        coupon=demo_coupon_of(),
     )
 
 
@@ -438,6 +482,78 @@ def _dividend_lines(result: DemoChainResult, desk: str) -> list[str]:
         f"     A dividend of {per_unit} per unit is declared, record date {dividend.record_date:%d %B %Y}:",
         f"     {desk}/offerings/{result.offering.public_id}/distributions/ — after the record date admin@ computes",
         "     its register and asks for approval; finance@ approves it.",
+    ]
+
+
+COUPON_TREASURY_KEY = "demo:faucet:treasury-coupon"
+
+
+def _notes() -> Offering | None:
+    return Offering.objects.filter(issuer__slug=DEMO_ISSUER_SLUG, title=NOTES_TITLE).first()
+
+
+def demo_coupon_of() -> Distribution | None:
+    notes = _notes()
+    return Distribution.objects.filter(offering=notes).order_by("pk").first() if notes is not None else None
+
+
+def _coupon_declared(team: DemoTeam) -> str:
+    """Once the notes are held: their first coupon declared, and the treasury funded with its gross."""
+    notes = _notes()
+    if notes is None or not _notes_held(notes):
+        return ""
+    with transaction.atomic():
+        coupon = demo_coupon(team, notes)
+        if coupon is None:
+            return ""
+        held = sum(wallet_balances(offering=notes).values())
+        units = held * COUPON_PER_NOTE_MINOR * 10 ** (settings.STABLECOIN_DECIMALS - 2)
+        stablecoin_faucet(wallet=payout_treasury(), amount=units, idempotency_key=COUPON_TREASURY_KEY, actor=team.staff)
+    return (
+        f"{team.issuer.name} declared the notes' first coupon, {Money(COUPON_PER_NOTE_MINOR, notes.currency)} per "
+        f"note, record date {timezone.localtime(coupon.record_at):%H:%M} UTC; the treasury holds its gross in TUSD."
+    )
+
+
+def demo_coupon_advance(*, now: dt.datetime | None = None) -> str:
+    """The demo's coupon, carried on as its people would: after the record date its register is computed, the
+    admin asks for approval and the second admin approves; the payment runs (beat and worker) pay it. Returns
+    the coupon's state (or what it waits for); run it again until it says paid."""
+    coupon = demo_coupon_of()
+    if coupon is None:
+        return "no coupon"
+    now = now or timezone.now()
+    team = demo_team()
+    if coupon.state == DistributionState.DRAFT and not coupon.register_ready:
+        client = chain_client()
+        head = client.block(client.block_number())
+        if head is None or head["timestamp"] <= int(coupon.record_at.timestamp()):
+            if now <= coupon.record_at or settings.CHAIN_ID != LOCAL_CHAIN_ID:
+                return "waiting for the record date"
+            # A local anvil makes a block only when sent something: blocks past the record date, to final depth.
+            client.rpc("anvil_mine", [hex(max(int(settings.CHAIN_CONFIRMATIONS), 1) + 1)])
+        try:
+            coupon = distribution_register_compute(distribution=coupon, actor=team.admin)
+        except ApplicationError as exc:
+            return exc.message
+    if coupon.state == DistributionState.DRAFT and coupon.register_ready:
+        with transaction.atomic():
+            outcome = distribution_propose(distribution=coupon, actor=team.admin)
+            if outcome.request is not None and outcome.pending:
+                approval_approve(request=outcome.request, actor=demo_user("finance@harborstreet.example"))
+        coupon.refresh_from_db()
+    return str(coupon.state)
+
+
+def _coupon_lines(result: DemoChainResult, desk: str) -> list[str]:
+    coupon = result.coupon
+    if coupon is None:
+        return []
+    return [
+        f"     The notes' first coupon ({Money(coupon.amount_minor, coupon.currency)} per note) has its record date at "
+        f"{timezone.localtime(coupon.record_at):%H:%M} UTC. This process then has its register computed, admin@ ask "
+        "for approval and finance@ approve it; the payment runs pay Alice in TUSD. Follow it live:",
+        f"     {desk}/distributions/{coupon.public_id}/",
     ]
 
 
@@ -492,6 +608,7 @@ def ready_lines(result: DemoChainResult, url: str) -> list[str]:
         f"  4. alice → {url}/portfolio/: the units, their lock-up and the mint transaction.",
         *cap_table_lines(fund, url),
         *_dividend_lines(result, desk),
+        *_coupon_lines(result, desk),
         f"  5. identity@tessera.local → {url}/platform/compliance/: Bob waits for identity review; approve his KYC.",
         f"  6. compliance@harborstreet.example → {desk}/compliance/: admit Bob to Harbor Street's offerings.",
         f"  7. finance@harborstreet.example → {desk}/approvals/ → approve the recovery of Alice's {NOTES_TITLE} to "

@@ -33,7 +33,7 @@ from core.money import Money
 from core.services import api_token_create, issuer_create, membership_grant, platform_compliance_set
 from demo import documents as pdfs
 from distributions.models import AmountBasis, Distribution, DistributionKind, PaymentMethod
-from distributions.services.declaring import DistributionInput, distribution_declare
+from distributions.services.declaring import RECORD_DATE_LEAD, DistributionInput, distribution_declare
 from investors.models import (
     AccreditationMethod,
     AccreditationStatus,
@@ -660,6 +660,35 @@ def demo_dividend(team: DemoTeam, fund: Offering) -> Distribution | None:
             currency=fund.currency,
             record_date=record,
             payment_date=record + dt.timedelta(days=14),
+            payment_method=PaymentMethod.STABLECOIN,
+        ),
+    )
+
+
+# The notes' first coupon: 7.25 % a year paid semi-annually on 1,000.00 notes.
+COUPON_PER_NOTE_MINOR = 36_25
+
+
+def demo_coupon(team: DemoTeam, notes: Offering) -> Distribution | None:
+    """The notes' first coupon, declared once they are held (the chain phase calls it): 36.25 USD per note to
+    holders a few minutes from now, paid in stablecoin from the treasury the same day. Once the record date
+    has passed the register is computed, the admin asks for approval and the second admin approves
+    (demo.chain.demo_coupon_advance); the payment runs pay it. Returns the coupon when this call declared it."""
+    if Distribution.objects.filter(offering=notes).exists():
+        return None
+    record_at = timezone.now() + RECORD_DATE_LEAD + dt.timedelta(minutes=1)
+    return distribution_declare(
+        issuer=team.issuer,
+        offering=notes,
+        actor=team.admin,
+        data=DistributionInput(
+            kind=DistributionKind.INTEREST,
+            amount_basis=AmountBasis.PER_UNIT,
+            amount_minor=COUPON_PER_NOTE_MINOR,
+            currency=notes.currency,
+            record_date=record_at.date(),
+            record_at=record_at,
+            payment_date=record_at.date(),
             payment_method=PaymentMethod.STABLECOIN,
         ),
     )

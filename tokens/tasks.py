@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from celery import shared_task
 from django.conf import settings
 
+from core.errors import Conflict
 from tokens.indexer import chain_index
 from tokens.outbox import chain_client, outbox_flush, outbox_watch
 from tokens.services import CHAIN_TRANSIENT_ERRORS
@@ -49,4 +52,23 @@ def chain_bootstrap_task() -> str:
     if portal_stablecoin() is None:
         stablecoin_deploy()
         return f"registry {registry}, stablecoin queued"
-    return f"registry {registry}, stablecoin present"
+    return f"registry {registry}, stablecoin present, {_payout_ensure()}"
+
+
+def _payout_ensure() -> str:
+    """The distribution payout contract once the stablecoin has an address, and the treasury's allowance to it."""
+    from tokens.payout import payout_allowance_ensure, payout_contract_deploy, portal_payout
+    from tokens.stablecoin import portal_stablecoin
+
+    coin = portal_stablecoin()
+    if coin is None or not coin.address:
+        return "payout contract waits for the stablecoin"
+    payout = portal_payout()
+    if payout is None:
+        with contextlib.suppress(Conflict):  # another worker queued it at the same moment
+            payout_contract_deploy()
+        return "payout contract queued"
+    if not payout.address:
+        return "payout contract deploying"
+    payout_allowance_ensure()
+    return "payout contract present"

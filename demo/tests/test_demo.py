@@ -10,7 +10,7 @@ from compliance.services.sanctions import active_list
 from core.access import has_mfa
 from core.audit import audit_chain_verify
 from core.models import ApiToken, AuditEvent, Invitation, IssuerMembership, User
-from demo.chain import FAUCET_DOLLARS, demo_chain
+from demo.chain import FAUCET_DOLLARS, demo_chain, demo_coupon_advance
 from demo.seed import (
     ALICE,
     ALICE_NEW_WALLET,
@@ -23,6 +23,7 @@ from demo.seed import (
     FUND_TITLE,
     NOTES_TITLE,
 )
+from distributions.services.paying import distribution_pay_on_chain
 from investors.models import (
     AccreditationStatus,
     InvestorDocument,
@@ -196,6 +197,31 @@ def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothin
     out = capsys.readouterr().out
     assert "Demo ready" in out and f"http://127.0.0.1:8311/offerings/{fund.public_id}/" in out
     assert "verified on-chain, 100,000 TUSD" in out
+    assert audit_chain_verify().ok
+
+    # The notes' first coupon: declared with the payout contract deployed and the treasury funded; after its
+    # record date it is computed, asked for and approved by the second admin, and paid to Alice in TUSD.
+    coupon = result.coupon
+    assert coupon is not None and coupon.payment_method == "stablecoin"
+    assert ContractDeployment.objects.get(kind=ContractKind.DISTRIBUTION_PAYOUT).address
+    assert demo_coupon_advance() == "waiting for the record date"
+    anvil = demo_chain_settings
+    anvil.rpc("evm_setNextBlockTimestamp", [int(coupon.record_at.timestamp()) + 1])
+    anvil.rpc("evm_mine")
+    for _ in range(3):
+        _pump()
+    assert demo_coupon_advance(now=coupon.record_at) == "approved"
+    coupon.refresh_from_db()
+    assert coupon.approved_by == User.objects.get(email="finance@harborstreet.example")
+    coin = ContractDeployment.objects.get(kind=ContractKind.STABLECOIN)
+    before = int(_view("TestStablecoin", coin.address, "balanceOf", ALICE_WALLET))  # type: ignore[call-overload]
+    for _ in range(3):
+        distribution_pay_on_chain(distribution_id=coupon.pk, today=coupon.payment_date)
+        _pump()
+    coupon.refresh_from_db()
+    assert coupon.state == "paid"
+    after = int(_view("TestStablecoin", coin.address, "balanceOf", ALICE_WALLET))  # type: ignore[call-overload]
+    assert after - before == coupon.total_net_minor * 10**4 and coupon.total_net_minor > 0
     assert audit_chain_verify().ok
 
 

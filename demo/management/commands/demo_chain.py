@@ -4,10 +4,12 @@ import time
 from types import FrameType
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connections
+from django.db import DatabaseError, connections
 
-from demo.chain import DemoChainError, demo_chain, ready_lines
+from core.errors import ApplicationError
+from demo.chain import DemoChainError, demo_chain, demo_coupon_advance, ready_lines
 from demo.seed import login_lines
+from tokens.services import CHAIN_TRANSIENT_ERRORS
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -51,5 +53,17 @@ class Command(BaseCommand):
             connections.close_all()
             signal.signal(signal.SIGTERM, _stop)
             signal.signal(signal.SIGINT, _stop)
+            said = ""
+            while said != "paid":
+                try:
+                    state = demo_coupon_advance()
+                except (*CHAIN_TRANSIENT_ERRORS, ApplicationError, DatabaseError) as exc:  # busy a moment: next round
+                    state = f"not this time ({exc.__class__.__name__})"
+                finally:
+                    connections.close_all()
+                if state != said:
+                    say(f"Coupon: {state}")
+                    said = state
+                time.sleep(5)
             while True:
                 time.sleep(3600)
