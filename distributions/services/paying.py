@@ -261,11 +261,12 @@ def _destinations(distribution: Distribution) -> _Destinations:
     return _Destinations(moved=moved, held=held, released=released)
 
 
-def _still_to_send_minor(distribution: Distribution, skip: set[int]) -> int:
-    """Cash of the lines about to be sent and of those sent but not mined yet (the treasury still holds it)."""
-    to_send = DistributionLine.objects.filter(
-        distribution=distribution, payment_state__in=TO_SEND, cash_minor__gt=0
-    ).exclude(pk__in=skip)
+def _still_to_send_minor(distribution: Distribution, destinations: _Destinations) -> int:
+    """Cash of the lines about to be sent (held ones released included) and of those sent but not mined yet
+    (the treasury still holds it)."""
+    to_send = DistributionLine.objects.filter(distribution=distribution, cash_minor__gt=0).filter(
+        Q(payment_state__in=TO_SEND) & ~Q(pk__in=destinations.held) | Q(pk__in=destinations.released)
+    )
     in_flight = DistributionLine.objects.filter(
         distribution=distribution, payment_state=LinePaymentState.SENDING, payment_transaction__status__in=NOT_MINED
     )
@@ -320,7 +321,7 @@ def _send(distribution_id: int, *, today: dt.date) -> PaymentRun:
         if locked.state not in (DistributionState.APPROVED, DistributionState.PAYING) or locked.payment_date > today:
             return PaymentRun(state=locked.state)
         destinations = _destinations(locked)
-        needed_minor = _still_to_send_minor(locked, skip=set(destinations.held))
+        needed_minor = _still_to_send_minor(locked, destinations)
         funds = None
         if needed_minor:
             funds = payout_treasury_funds()  # the chain's transient errors reach the task, which tries again

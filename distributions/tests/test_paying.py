@@ -133,10 +133,18 @@ def test_a_holder_without_a_wallet_is_held_and_paid_once_they_link_one(closed: C
     assert _lines(distribution)[closed.alice.pk].payment_state == LinePaymentState.PAID
 
     Wallet.objects.create(investor=closed.bob, address=WALLETS[5], kind=WalletKind.SIGNED, linked_by=closed.bob.user)
+    # The treasury spent 1.00 of Bob's cash meanwhile: his released line counts in what is still to pay.
+    _treasury_spends(closed, 1_00)
+    refused = _run(distribution)
+    assert refused.sent == 0 and "by 1.00 USD" in refused.refused
+    assert _lines(distribution)[closed.bob.pk].payment_state == LinePaymentState.HELD
+    stablecoin_faucet(wallet=_treasury(), amount=1_00 * UNITS_PER_CENT, idempotency_key="top-up")
+    drain()
     assert _run(distribution).sent == 1
     assert _settle(closed, distribution).state == DistributionState.PAID
     assert coin_balance(closed.rpc_url, WALLETS[5]) == BOB_CASH * UNITS_PER_CENT
     assert coin_balance(closed.rpc_url, WALLETS[2]) == 0
+    assert coin_balance(closed.rpc_url, WALLETS[4]) == 1_00 * UNITS_PER_CENT  # what the treasury spent, only
     assert _audited(distribution, "distribution.lines_held") == 1
     assert _audited(distribution, "distribution.lines_released") == 1
 
