@@ -138,8 +138,8 @@ LISTED_LINES = 50
 
 
 def _payment_context(distribution: Distribution) -> dict[str, Any]:
-    if distribution.state not in PAYMENT_STATES:
-        return {"progress": None}
+    if distribution.state not in PAYMENT_STATES or distribution.payment_method != PaymentMethod.STABLECOIN:
+        return {"progress": None}  # a bank file's payment shows in its own panel
     progress = payment_progress(distribution=distribution)
     return {
         "progress": progress,
