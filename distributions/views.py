@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.access import Perm, access_required, signed_in_user
@@ -151,7 +152,9 @@ def _payment_context(distribution: Distribution) -> dict[str, Any]:
         ),
         "listed_lines": LISTED_LINES,
         "on_chain": distribution.payment_method == PaymentMethod.STABLECOIN,
-        "live": distribution.state == DistributionState.PAYING,
+        # Due and approved, a payment run may start any moment: the panel follows it from here.
+        "live": distribution.state == DistributionState.PAYING
+        or (distribution.state == DistributionState.APPROVED and distribution.payment_date <= timezone.localdate()),
     }
 
 
