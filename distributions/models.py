@@ -182,6 +182,12 @@ class DistributionLine(models.Model):
     cash_minor = models.BigIntegerField()
     # Paid once: the payout uses this key for its chain transaction or bank file line.
     idempotency_key = models.CharField(max_length=120, unique=True)
+    # The batch mint that carries this line's reinvested units (cleared when a failed batch is released).
+    reinvest_mint = models.ForeignKey(
+        "ReinvestmentMint", null=True, blank=True, on_delete=models.PROTECT, related_name="lines"
+    )
+    # Why units the holder elected were paid in cash instead (the token would refuse them, no wallet).
+    reinvest_refused_reason = models.TextField(blank=True)
 
     payment_state = models.CharField(
         max_length=12, choices=LinePaymentState.choices, default=LinePaymentState.PENDING, db_index=True
@@ -217,6 +223,38 @@ class DistributionLine(models.Model):
 
     def audit_label(self) -> str:
         return f"distribution {self.distribution_id} line for investor #{self.investor_id}"
+
+
+class ReinvestmentMint(models.Model):
+    """One batch mint of reinvested units to the electing holders of a distribution, at the declared price.
+
+    Its lines point at it from the moment its outbox row is written (in the same transaction), so a
+    duplicate task finds them taken; it is settled once the mint is confirmed and on the ledger, or
+    released when the token refused it, its lines checked again one by one.
+    """
+
+    distribution = models.ForeignKey(Distribution, on_delete=models.PROTECT, related_name="reinvestment_mints")
+    number = models.PositiveIntegerField()
+    chain_transaction = models.OneToOneField(ChainTransaction, on_delete=models.PROTECT, related_name="+")
+    holders = models.PositiveIntegerField()
+    units = models.BigIntegerField()
+    price_minor = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["distribution_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["distribution", "number"], name="one_reinvestment_mint_per_number"),
+            models.CheckConstraint(condition=Q(units__gt=0, price_minor__gt=0), name="reinvestment_mint_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"reinvestment mint {self.number} of distribution {self.distribution_id}"
+
+    def audit_label(self) -> str:
+        return str(self)
 
 
 class ReinvestmentElection(models.Model):

@@ -43,7 +43,7 @@ def distribution_lines(*, distribution: Distribution) -> QuerySet[DistributionLi
     """The register in investor order, with what a page shows of each investor and their form."""
     return (
         DistributionLine.objects.filter(distribution=distribution)
-        .select_related("investor", "tax_form")
+        .select_related("investor", "tax_form", "reinvest_mint")
         .only(
             "balance_at_record",
             "gross_minor",
@@ -55,9 +55,13 @@ def distribution_lines(*, distribution: Distribution) -> QuerySet[DistributionLi
             "destination_status",
             "destination_wallet",
             "reinvest",
+            "reinvest_units",
+            "cash_minor",
+            "reinvest_refused_reason",
             "payment_state",
             "payment_reference",
             "paid_at",
+            "reinvest_mint__settled_at",
             "investor__legal_name",
             "investor__public_id",
             "tax_form__signed_on",
@@ -85,6 +89,31 @@ def withholding_totals(*, distribution: Distribution) -> list[WithholdingTotal]:
         .order_by("withholding_reason", "withholding_rate_bps")
     )
     return [WithholdingTotal(r, rate, int(n), int(g or 0), int(w or 0)) for r, rate, n, g, w in rows]
+
+
+@dataclass(frozen=True)
+class ReinvestmentTotals:
+    holders: int  # lines of holders who elected reinvestment
+    units: int  # new tokens to mint at the declared price
+    reinvested_minor: int  # units × price
+    cash_minor: int  # what is paid in money, over every line
+    refused: int  # electing holders paid in cash instead (reason on their line)
+    reinvested: int  # lines whose units are minted and on the ledger
+
+
+def reinvestment_totals(*, distribution: Distribution) -> ReinvestmentTotals:
+    lines = DistributionLine.objects.filter(distribution=distribution)
+    totals = lines.aggregate(cash=Sum("cash_minor"))
+    electing = lines.filter(reinvest=True).aggregate(n=Sum(1), units=Sum("reinvest_units"))
+    units = int(electing["units"] or 0)
+    return ReinvestmentTotals(
+        holders=int(electing["n"] or 0),
+        units=units,
+        reinvested_minor=units * (distribution.reinvestment_price_minor or 0),
+        cash_minor=int(totals["cash"] or 0),
+        refused=lines.filter(reinvest=True).exclude(reinvest_refused_reason="").count(),
+        reinvested=lines.filter(reinvest_mint__settled_at__isnull=False).count(),
+    )
 
 
 def destination_missing(*, distribution: Distribution) -> int:
@@ -202,11 +231,15 @@ def active_wallets(*, investor_ids: Iterable[int]) -> dict[int, list[str]]:
     return result
 
 
-def reinvestment_elected(*, offering: Offering) -> set[int]:
+def reinvestment_elected(*, offering: Offering, at: dt.datetime) -> set[int]:
+    """Investors whose election was open at `at` (the record moment): made by then, not withdrawn by then.
+
+    An election made after the record date counts from the next distribution; one withdrawn after it
+    still counts for this one."""
     return set(
-        ReinvestmentElection.objects.filter(offering=offering, withdrawn_at__isnull=True).values_list(
-            "investor_id", flat=True
-        )
+        ReinvestmentElection.objects.filter(offering=offering, elected_at__lte=at)
+        .filter(Q(withdrawn_at__isnull=True) | Q(withdrawn_at__gt=at))
+        .values_list("investor_id", flat=True)
     )
 
 
@@ -227,6 +260,29 @@ def distributions_to_pay(*, methods: list[str], today: dt.date | None = None) ->
         .filter(due | reopened)
         .order_by("pk")
         .values_list("pk", flat=True)
+    )
+
+
+def reinvestment_offered(*, offering: Offering) -> bool:
+    """The token offers reinvestment once its issuer declared a distribution with a reinvestment price."""
+    return (
+        Distribution.objects.filter(offering=offering, reinvestment_price_minor__isnull=False)
+        .exclude(state=DistributionState.CANCELLED)
+        .exists()
+    )
+
+
+def reinvestment_election_open(*, investor: InvestorProfile, offering: Offering) -> ReinvestmentElection | None:
+    return ReinvestmentElection.objects.filter(investor=investor, offering=offering, withdrawn_at__isnull=True).first()
+
+
+def reinvestment_next(*, offering: Offering, after: dt.datetime) -> Distribution | None:
+    """The next distribution with a reinvestment price whose record date (the cut-off) is still ahead."""
+    return (
+        Distribution.objects.filter(offering=offering, reinvestment_price_minor__isnull=False, record_at__gt=after)
+        .exclude(state__in=[DistributionState.CANCELLED, DistributionState.STOPPED])
+        .order_by("record_at")
+        .first()
     )
 
 
@@ -299,6 +355,67 @@ def lines_in_payment_state(*, distribution: Distribution, state: str, limit: int
         )
         .order_by("line_index")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class ReinvestmentChoice:
+    """What the investor's portfolio shows for one token they hold."""
+
+    offering: Offering
+    offered: bool
+    election: ReinvestmentElection | None
+    next_distribution: Distribution | None
+
+
+def reinvestment_choices(*, investor: InvestorProfile, offerings: Iterable[Offering]) -> list[ReinvestmentChoice]:
+    ids = [o.pk for o in offerings]
+    offered = set(
+        Distribution.objects.filter(offering_id__in=ids, reinvestment_price_minor__isnull=False)
+        .exclude(state=DistributionState.CANCELLED)
+        .values_list("offering_id", flat=True)
+    )
+    elections = {
+        e.offering_id: e
+        for e in ReinvestmentElection.objects.filter(investor=investor, offering_id__in=ids, withdrawn_at__isnull=True)
+    }
+    now = timezone.now()
+    return [
+        ReinvestmentChoice(
+            offering=o,
+            offered=o.pk in offered,
+            election=elections.get(o.pk),
+            next_distribution=reinvestment_next(offering=o, after=now) if o.pk in offered else None,
+        )
+        for o in offerings
+        if o.pk in offered or o.pk in elections
+    ]
+
+
+@dataclass(frozen=True)
+class ReinvestmentOutcome:
+    """An investor's reinvesting line of one distribution, as their portfolio shows it."""
+
+    line: DistributionLine
+    mint_hash: str | None
+
+
+def reinvestment_lines_of(*, investor: InvestorProfile, limit: int = 20) -> list[ReinvestmentOutcome]:
+    lines = (
+        DistributionLine.objects.filter(investor=investor, reinvest=True)
+        .select_related("distribution__offering", "reinvest_mint__chain_transaction")
+        .order_by("-distribution__record_date", "-pk")[:limit]
+    )
+    return [
+        ReinvestmentOutcome(
+            line=line,
+            mint_hash=(
+                line.reinvest_mint.chain_transaction.tx_hash
+                if line.reinvest_mint is not None and line.reinvest_mint.settled_at is not None
+                else None
+            ),
+        )
+        for line in lines
+    ]
 
 
 def distribution_state_counts(*, offering: Offering) -> dict[str, int]:

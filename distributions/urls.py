@@ -3,6 +3,7 @@ from django.urls import path
 from distributions import bank_pages, records, statements, views
 
 urlpatterns = [
+    path("portfolio/reinvestment/<uuid:public_id>/", views.reinvestment_election, name="reinvestment_election"),
     path(
         "issuers/<slug:slug>/offerings/<uuid:public_id>/distributions/",
         views.distribution_list,

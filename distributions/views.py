@@ -1,5 +1,6 @@
 """The issuer admins' distribution pages: the list per offering, declaring, the preview register with its
-totals and the tax to remit, computing the register, asking for approval and deciding it."""
+totals and the tax to remit, computing the register, asking for approval and deciding it; and the
+investor's page electing or withdrawing reinvestment of a token's distributions."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,13 +27,19 @@ from distributions.selectors import (
     distributions_of,
     lines_in_payment_state,
     payment_progress,
+    reinvestment_election_open,
+    reinvestment_next,
+    reinvestment_offered,
+    reinvestment_totals,
     treasury_check,
     withholding_totals,
 )
 from distributions.services.approval import distribution_propose
 from distributions.services.declaring import distribution_cancel, distribution_declare
+from distributions.services.electing import reinvestment_elect, reinvestment_withdraw
 from distributions.services.paying import distribution_failed_lines_retry
 from distributions.services.register import distribution_register_compute
+from investors.models import InvestorProfile
 from offerings.models import Offering
 from tokens.selectors import chain_transaction_by_key
 from tokens.services import CHAIN_TRANSIENT_ERRORS
@@ -119,6 +126,9 @@ def distribution_detail(request: HttpRequest, issuer: Issuer, distribution_id: A
         "page": page,
         "totals": withholding_totals(distribution=distribution) if distribution.register_ready else [],
         "missing_destinations": destination_missing(distribution=distribution) if distribution.register_ready else 0,
+        "reinvestment": reinvestment_totals(distribution=distribution)
+        if distribution.register_ready and distribution.reinvestment_price_minor
+        else None,
         "treasury": treasury,
         "treasury_error": treasury_error,
         "record_tx": record_tx,
@@ -246,3 +256,51 @@ def distribution_retry_page(request: HttpRequest, issuer: Issuer, distribution_i
         success="The failed lines are being sent again; each is still paid only once.",
     )
     return _back(issuer, distribution)
+
+
+# --------------------------------------------------------------------------- the investor's election
+
+
+@require_http_methods(["GET", "POST"])
+@access_required(Perm.INVESTOR_SELF)
+def reinvestment_election(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user = signed_in_user(request)
+    investor = get_object_or_404(InvestorProfile, user=user)
+    offering = get_object_or_404(Offering.objects.select_related("issuer"), public_id=public_id)
+    election = reinvestment_election_open(investor=investor, offering=offering)
+    offered = reinvestment_offered(offering=offering)
+    if not offered and election is None:
+        raise Http404("This token offers no reinvestment.")
+    if request.method == "POST":
+        choice = request.POST.get("choice")
+        if choice == "elect":
+            action_perform(
+                request,
+                lambda: reinvestment_elect(investor=investor, offering=offering, actor=user),
+                success=(
+                    f"Reinvestment elected for {offering.token_symbol}: distributions whose record date comes after "
+                    "now are paid in new tokens at their declared price, the part below one token in cash."
+                ),
+            )
+        elif choice == "withdraw":
+            action_perform(
+                request,
+                lambda: reinvestment_withdraw(investor=investor, offering=offering, actor=user),
+                success=(
+                    f"Reinvestment withdrawn for {offering.token_symbol}: distributions whose record date comes after "
+                    "now are paid in cash."
+                ),
+            )
+        else:
+            messages.error(request, "Choose to elect or to withdraw reinvestment.")
+        return redirect("reinvestment_election", public_id=offering.public_id)
+    return render(
+        request,
+        "distributions/reinvestment_election.html",
+        {
+            "offering": offering,
+            "election": election,
+            "offered": offered,
+            "next_distribution": reinvestment_next(offering=offering, after=timezone.now()),
+        },
+    )

@@ -284,6 +284,8 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "reserve_statement_detail": ("GET", OFFERING_VIEW_MISSING),
     "reserve_statement_decide": ("POST", OFFERING_MANAGE_MISSING),
     "reserve_statement_document": ("GET", OFFERING_VIEW_MISSING),
+    # An investor's reinvestment election for a token that does not exist (only investors have one at all).
+    "reinvestment_election": ("GET", NO_SUCH_OWN),
     "api_offering_list": ("GET", API_SIGNED_IN),
     "api_offering_eligibility": ("POST", read_only_refused(API_MISSING)),
     "api_subscription_create": ("POST", read_only_refused(API_MISSING)),

@@ -27,6 +27,7 @@ from distributions.models import (
     DistributionState,
     PaymentMethod,
 )
+from distributions.reinvestment import reinvestment_split
 from distributions.selectors import active_wallets, reinvestment_elected, tax_standings
 from distributions.withholding import TaxStatus, Withholding, withholding_for
 from offerings.models import Offering
@@ -186,9 +187,14 @@ def _lines_write(distribution: Distribution, *, holdings: list[WalletHolding], a
             f"more than the {Money(MAX_AMOUNT_MINOR, distribution.currency)} any distribution may pay.",
             code="invalid_amount",
         )
-    wallets = active_wallets(investor_ids=ids) if distribution.payment_method == PaymentMethod.STABLECOIN else {}
-    reinvesting = (
-        reinvestment_elected(offering=distribution.offering) if distribution.reinvestment_price_minor else set()
+    price = distribution.reinvestment_price_minor
+    # Elections open at the record moment count: the record date is the cut-off.
+    reinvesting = reinvestment_elected(offering=distribution.offering, at=distribution.record_at) if price else set()
+    # Reinvested units are minted to a wallet whatever the cash is paid by.
+    wallets = (
+        active_wallets(investor_ids=ids)
+        if distribution.payment_method == PaymentMethod.STABLECOIN or reinvesting
+        else {}
     )
 
     DistributionLine.objects.filter(distribution=distribution).delete()
@@ -197,12 +203,16 @@ def _lines_write(distribution: Distribution, *, holdings: list[WalletHolding], a
     for n, investor_id in enumerate(ids):
         standing, rule = standings[investor_id], rules[n]
         destination, status = "", DestinationStatus.BANK_MISSING
-        if distribution.payment_method == PaymentMethod.STABLECOIN:
+        reinvests = investor_id in reinvesting
+        if distribution.payment_method == PaymentMethod.STABLECOIN or reinvests:
             on_file = wallets.get(investor_id, [])
             held = top_wallet[investor_id][1]
-            # Paid to the wallet that held most of the units, while it is still on file.
+            # Paid (or minted) to the wallet that held most of the units, while it is still on file.
             destination = held if held in on_file else (on_file[0] if on_file else "")
+        if distribution.payment_method == PaymentMethod.STABLECOIN:
             status = DestinationStatus.WALLET if destination else DestinationStatus.NO_WALLET
+        net = allocation.net[n]
+        split = reinvestment_split(net_minor=net, price_minor=price) if reinvests and price else None
         batch.append(
             DistributionLine(
                 distribution=distribution,
@@ -216,10 +226,11 @@ def _lines_write(distribution: Distribution, *, holdings: list[WalletHolding], a
                 tax_form_kind=standing.form_kind,
                 withheld_minor=allocation.withheld[n],
                 net_minor=allocation.net[n],
-                cash_minor=allocation.net[n],
+                cash_minor=split.cash_minor if split else net,
+                reinvest_units=split.units if split else 0,
                 destination_status=status,
                 destination_wallet=destination,
-                reinvest=investor_id in reinvesting,
+                reinvest=reinvests,
                 idempotency_key=f"{key_prefix}:{investor_id}",
             )
         )

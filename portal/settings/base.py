@@ -436,7 +436,6 @@ OFFERING_DASHBOARD_PANELS = [
     "governance.panels.ballots_panel",
     "backing.panels.backing_panel",
 ]
-
 # Register exports, in the order the exports page lists them (registry/exporters/).
 REGISTRY_EXPORTERS = env.list(
     "REGISTRY_EXPORTERS",
@@ -456,7 +455,11 @@ REGISTRY_EXPORTERS = env.list(
 # Tabs apps above the registry add to a token's register pages: (tab, label, URL name taking slug and offering id).
 REGISTRY_RECORD_TABS = [("distributions", "Distributions", "registry_distributions")]
 # Sections apps above the registry add to the investor's portfolio: dotted paths to `section(investor)`.
-PORTFOLIO_SECTIONS = ["distributions.statements.portfolio_section", "governance.votes.portfolio_section"]
+PORTFOLIO_SECTIONS = [
+    "distributions.statements.portfolio_section",
+    "distributions.panels.reinvestment_section",
+    "governance.votes.portfolio_section",
+]
 # 26 USC 6042(a) and 6049(a), Instructions for Forms 1099-DIV and 1099-INT: a form is filed for $10 or more
 # in the year, or whenever tax was withheld. Minor units of USD; kept here so the figure changes in one place.
 FORM_1099_DIV_MIN_MINOR = env.int("FORM_1099_DIV_MIN_MINOR", default=10_00)
