@@ -17,6 +17,7 @@ from distributions.models import Distribution, PaymentMethod
 from distributions.selectors import bank_file_distributions_due, distributions_to_pay
 from distributions.services.bank_file import distribution_pay_by_bank_file
 from distributions.services.paying import distribution_pay_on_chain, distribution_registers_due_compute
+from distributions.services.reinvesting import distribution_reinvest
 from tokens.services import CHAIN_TRANSIENT_ERRORS
 
 BANK_COMMON = {
@@ -77,3 +78,22 @@ def distribution_pay_task(distribution_id: int) -> str:
     if payer is None:
         return "nothing pays this method"
     return str(payer(distribution_id=distribution_id))
+
+
+@shared_task(
+    name="distributions.tasks.distribution_reinvest_task",
+    acks_late=True,
+    autoretry_for=CHAIN_TRANSIENT_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=5,
+    time_limit=600,
+    soft_time_limit=540,
+    ignore_result=True,
+)
+def distribution_reinvest_task(distribution_id: int) -> int:
+    """Mint what is due to reinvesting holders and settle what is minted; returns the lines still waiting.
+
+    Safe to deliver twice: the lines are taken by their batch in the transaction that queues its mint."""
+    distribution = Distribution.objects.get(pk=distribution_id)
+    return distribution_reinvest(distribution=distribution).waiting

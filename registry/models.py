@@ -124,6 +124,26 @@ class Lot(models.Model):
         return f"lot {self.pk}: {self.quantity} in {self.wallet}"
 
 
+class IssuancePrice(models.Model):
+    """Units minted by this chain transaction were acquired at this price each (e.g. a dividend reinvested).
+
+    The ledger gives a lot opened by such a mint its cost basis; closing mints take the offering price
+    without a row here. Apps above the registry record it in the same transaction as the mint's outbox row.
+    """
+
+    chain_transaction = models.OneToOneField(ChainTransaction, on_delete=models.PROTECT, related_name="+")
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="+")
+    price_minor = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(price_minor__gt=0), name="issuance_price_positive")]
+
+    def __str__(self) -> str:
+        return f"issuance price of transaction {self.chain_transaction_id}"
+
+
 class LotMovement(models.Model):
     """A change to one lot's remaining units; a lot's remaining quantity is the sum of its movements."""
 

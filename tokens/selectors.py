@@ -456,3 +456,20 @@ __all__ = [
     "token_total_supply_at",
     "typed_data_signer",
 ]
+
+
+@dataclass(frozen=True)
+class MintRefusal:
+    code: int
+    message: str
+
+
+def token_mint_refusal(*, address: str, wallet: str, amount: int) -> MintRefusal | None:
+    """Why the token would refuse to mint `amount` to `wallet` now (its own rules), or None if it would mint.
+
+    Raises the chain's transient errors when the node is down."""
+    zero = "0x" + "0" * 40
+    code = int(_token_view(address, "detectTransferRestriction", [zero, address_checksum(wallet), amount]))
+    if code == 0:
+        return None
+    return MintRefusal(code=code, message=str(_token_view(address, "messageForTransferRestriction", [code])))

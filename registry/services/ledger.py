@@ -21,7 +21,7 @@ from core.audit import audit_record
 from core.errors import ApplicationError
 from investors.models import InvestorProfile, Wallet
 from offerings.models import MintBatch, Offering
-from registry.models import LedgerPosting, Lot, LotMovement, PostingKind
+from registry.models import IssuancePrice, LedgerPosting, Lot, LotMovement, PostingKind
 from registry.selectors.ledger import holder_key
 from registry.services.positions import PositionTracker
 from tokens.models import ChainEvent, ChainTransaction, ContractDeployment, ContractKind, RegistryWallet
@@ -151,7 +151,7 @@ def _post(*, offering: Offering, address: str, rows: list[ChainEvent]) -> int:
     for e in token_events(address=address, names=CONTEXT_EVENTS).filter(transaction_hash__in=hashes):
         context[e.transaction_hash].append(e)
     portal_hashes = set(ChainTransaction.objects.filter(tx_hash__in=hashes).values_list("tx_hash", flat=True))
-    mint_prices = _closing_mints(offering, hashes)
+    mint_prices = _mint_prices(offering, hashes)
     wallets: set[str] = set()
     for e in rows:
         wallets.update(str(e.args.get(k, "")) for k in ("from", "to", "userAddress"))
@@ -174,16 +174,26 @@ def _post(*, offering: Offering, address: str, rows: list[ChainEvent]) -> int:
             investors=investors,
             book=book,
             tracker=tracker,
-            closing_mint=event.transaction_hash in mint_prices,
+            mint_price=mint_prices.get(event.transaction_hash),
         )
     tracker.finish()
     return len(rows)
 
 
-def _closing_mints(offering: Offering, hashes: set[str]) -> set[str]:
-    """Transaction hashes of the offering's closing mints among these (their units cost the offering price)."""
+def _mint_prices(offering: Offering, hashes: set[str]) -> dict[str, tuple[int, str]]:
+    """Transaction hash → (price per unit, currency) of the offering's mints among these whose price is known:
+    closing mints at the offering price, and mints recorded with their own issuance price (reinvestment)."""
     rows = MintBatch.objects.filter(offering=offering, chain_transaction__tx_hash__in=hashes)
-    return {h for h in rows.values_list("chain_transaction__tx_hash", flat=True) if h}
+    prices = {
+        h: (offering.price_minor, offering.currency)
+        for h in rows.values_list("chain_transaction__tx_hash", flat=True)
+        if h
+    }
+    priced = IssuancePrice.objects.filter(offering=offering, chain_transaction__tx_hash__in=hashes)
+    for h, price, currency in priced.values_list("chain_transaction__tx_hash", "price_minor", "currency"):
+        if h:
+            prices[h] = (price, currency)
+    return prices
 
 
 def _kind_of_transfer(event: ChainEvent, source: str, target: str, context: list[ChainEvent]) -> tuple[str, str]:
@@ -214,7 +224,7 @@ def _post_one(
     investors: dict[str, InvestorProfile],
     book: _Book,
     tracker: PositionTracker,
-    closing_mint: bool,
+    mint_price: tuple[int, str] | None,
 ) -> LedgerPosting:
     args = event.args
     posting = LedgerPosting(
@@ -237,7 +247,7 @@ def _post_one(
         posting.quantity = quantity
         posting.save()
         if quantity:
-            _move(posting=posting, offering=offering, book=book, tracker=tracker, closing_mint=closing_mint)
+            _move(posting=posting, offering=offering, book=book, tracker=tracker, mint_price=mint_price)
         return posting
     wallet = str(args.get("userAddress", ""))
     posting.kind = {
@@ -257,7 +267,12 @@ def _post_one(
 
 
 def _move(
-    *, posting: LedgerPosting, offering: Offering, book: _Book, tracker: PositionTracker, closing_mint: bool
+    *,
+    posting: LedgerPosting,
+    offering: Offering,
+    book: _Book,
+    tracker: PositionTracker,
+    mint_price: tuple[int, str] | None,
 ) -> None:
     movements: list[LotMovement] = []
     moves: list[tuple[Lot, int]] = []
@@ -282,9 +297,10 @@ def _move(
             lockup_release=(
                 posting.chain_time + dt.timedelta(seconds=offering.lockup_seconds) if offering.lockup_seconds else None
             ),
-            # Primary issuance at closing: the subscription price. Units minted any other way: unknown.
-            cost_basis_minor=posting.quantity * offering.price_minor if closing_mint else None,
-            currency=offering.currency if closing_mint else "",
+            # Primary issuance at closing: the subscription price; reinvested units: the declared price.
+            # Units minted any other way: unknown.
+            cost_basis_minor=posting.quantity * mint_price[0] if mint_price else None,
+            currency=mint_price[1] if mint_price else "",
             transaction_hash=posting.transaction_hash,
             opened_by=posting,
         )
@@ -335,3 +351,19 @@ def offerings_with_tokens() -> list[int]:
         chain_id=settings.CHAIN_ID, kind=ContractKind.SECURITY_TOKEN, owner_ref__startswith="offering:"
     ).exclude(address="")
     return [int(ref.removeprefix("offering:")) for ref in refs.values_list("owner_ref", flat=True)]
+
+
+def issuance_price_record(
+    *, chain_transaction: ChainTransaction, offering: Offering, price_minor: int, currency: str
+) -> IssuancePrice:
+    """Record that the units this mint issues cost `price_minor` each (their lots' cost basis on the ledger).
+
+    Written in the caller's transaction, beside the mint's outbox row, so the ledger knows it before the
+    mint can be indexed."""
+    if price_minor <= 0:
+        raise ApplicationError("An issuance price is above zero.", code="invalid_price")
+    price, _ = IssuancePrice.objects.get_or_create(
+        chain_transaction=chain_transaction,
+        defaults={"offering": offering, "price_minor": price_minor, "currency": currency},
+    )
+    return price
