@@ -200,6 +200,7 @@ def _lines_write(distribution: Distribution, *, holdings: list[WalletHolding], a
     DistributionLine.objects.filter(distribution=distribution).delete()
     key_prefix = f"distribution:{settings.CHAIN_ID}:{distribution.public_id}:line"
     batch: list[DistributionLine] = []
+    reinvest_units = 0
     for n, investor_id in enumerate(ids):
         standing, rule = standings[investor_id], rules[n]
         destination, status = "", DestinationStatus.BANK_MISSING
@@ -213,6 +214,7 @@ def _lines_write(distribution: Distribution, *, holdings: list[WalletHolding], a
             status = DestinationStatus.WALLET if destination else DestinationStatus.NO_WALLET
         net = allocation.net[n]
         split = reinvestment_split(net_minor=net, price_minor=price) if reinvests and price else None
+        reinvest_units += split.units if split else 0
         batch.append(
             DistributionLine(
                 distribution=distribution,
@@ -273,5 +275,7 @@ def _lines_write(distribution: Distribution, *, holdings: list[WalletHolding], a
             "total_gross_minor": distribution.total_gross_minor,
             "total_withheld_minor": distribution.total_withheld_minor,
             "total_net_minor": distribution.total_net_minor,
+            "reinvesting_holders": sum(1 for i in ids if i in reinvesting),
+            "reinvest_units": reinvest_units,
         },
     )

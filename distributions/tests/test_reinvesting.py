@@ -6,6 +6,7 @@ at the declared price; a holder the token would refuse is paid in cash in full, 
 from __future__ import annotations
 
 import datetime as dt
+import signal
 
 import pytest
 from django.test import Client
@@ -31,10 +32,10 @@ from distributions.tests.support import declaration, second_admin, w9
 from registry.models import Lot
 from registry.services.ledger import ledger_sync
 from registry.tests.conftest import Closed
-from tokens.models import ChainTransaction
+from tokens.models import ChainTransaction, TxStatus
 from tokens.selectors import chain_head_time
 from tokens.services import token_freeze_wallet
-from tokens.tests.support import WALLETS, Chain, chain_indexed, drain, token_balance
+from tokens.tests.support import WALLETS, Chain, chain_indexed, drain, token_balance, wait_until
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -166,3 +167,43 @@ def test_a_holder_the_token_would_refuse_is_paid_in_cash_in_full_with_the_reason
     investor.force_login(closed.bob.user)
     portfolio = investor.get(reverse("portfolio")).content.decode()
     assert "Paid in cash: The token would refuse the new tokens: Receiver wallet is frozen." in portfolio
+
+
+@pytest.mark.worker
+def test_a_worker_killed_after_queuing_the_mint_and_a_duplicate_task_still_mint_once(
+    closed: Closed, cast, celery_worker_process, chain_settings
+) -> None:
+    from distributions.tasks import distribution_reinvest_task
+    from portal.celery import app
+
+    distribution = _approved(closed, cast)
+    bob = _line(distribution, closed.bob)
+    env = {"CHAIN_RPC_URL": chain_settings.rpc_url, "CHAIN_ID": "31337"}
+    # This worker queues the mint, then dies the moment it has signed it, before sending it.
+    doomed = celery_worker_process("doomed-reinvest", {**env, "CHAIN_FAILPOINTS": "after_sign"})
+    distribution_reinvest_task.delay(distribution.pk)
+    doomed.wait(timeout=90)
+    assert doomed.returncode == -signal.SIGKILL
+    (tx,) = ChainTransaction.objects.filter(idempotency_key__startswith=f"{bob.idempotency_key}:reinvest")
+    assert tx.status == TxStatus.SIGNED
+    assert token_balance(closed.rpc_url, closed.token, WALLETS[2]) == 300
+
+    celery_worker_process("healthy-reinvest", env)
+    distribution_reinvest_task.delay(distribution.pk)  # the beat's next pass
+    distribution_reinvest_task.delay(distribution.pk)  # and a duplicate of it
+
+    def confirmed() -> bool:
+        app.send_task("tokens.tasks.outbox_watch_task")  # the beat's watcher
+        return ChainTransaction.objects.get(pk=tx.pk).status == TxStatus.CONFIRMED
+
+    wait_until(confirmed, what="the reinvestment mint confirmed", interval=0.5)
+    chain_indexed(closed.rpc_url)
+    distribution_reinvest_task.delay(distribution.pk)
+    wait_until(
+        lambda: ReinvestmentMint.objects.filter(settled_at__isnull=False).exists(),
+        what="the reinvestment settled",
+        interval=0.5,
+    )
+    assert ChainTransaction.objects.filter(idempotency_key__contains=":reinvest:").count() == 1
+    assert ReinvestmentMint.objects.count() == 1
+    assert token_balance(closed.rpc_url, closed.token, WALLETS[2]) == 300 + 456
