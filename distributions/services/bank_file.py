@@ -34,6 +34,7 @@ from distributions.models import (
     PaymentMethod,
 )
 from distributions.selectors import paying_account_current
+from distributions.services.reinvesting import reinvestment_outstanding
 from investors.bank_details import bank_account_check
 from investors.models import BankAccount, BankScheme
 
@@ -221,6 +222,8 @@ def bank_payment_run_create(
         DistributionLine.objects.select_for_update(of=("self",))
         .select_related("investor")
         .filter(distribution=locked, cash_minor__gt=0, payment_state__in=PAYABLE_STATES)
+        # A reinvesting line's cash waits for its tokens: should they fall back to cash, it is the whole net.
+        .exclude(reinvestment_outstanding())
         .order_by("pk")
     )
     accounts = _active_accounts(sorted({line.investor_id for line in lines}))

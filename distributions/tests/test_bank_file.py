@@ -234,3 +234,24 @@ def test_the_beat_queues_a_run_for_each_bank_file_distribution_due_and_the_task_
     assert bank_payment_run_task.run(due.pk) == "run 1: 1 lines"
     assert bank_payment_run_task.run(later.pk) == "not due"
     assert BankPaymentRun.objects.filter(distribution=due).count() == 1
+
+
+def test_a_reinvesting_holders_cash_goes_out_only_once_their_tokens_are_minted_or_fall_back_to_cash(cast) -> None:
+    alice, bob = holders(2)
+    bank_details(alice, n=0)
+    bank_details(bob, n=1)
+    paying_account(cast.issuer, cast.admin)
+    distribution = approved_bank_distribution(cast.issuer, cast.admin, cash=[(alice, 10_00), (bob, 20_00)])
+    # Bob reinvests: 19 tokens at 1.00 and 1.00 in cash, not minted yet.
+    DistributionLine.objects.filter(distribution=distribution, investor=bob).update(
+        reinvest=True, reinvest_units=19, cash_minor=1_00
+    )
+    first = bank_payment_run_create(distribution=distribution, actor=cast.admin, today=PAYMENT_DATE)
+    assert first.run is not None and first.run.line_count == 1  # Alice only
+    assert _line(distribution, bob).payment_state == LinePaymentState.PENDING
+
+    # The token refused Bob's units: the whole net is now cash, and goes out in the next run.
+    DistributionLine.objects.filter(distribution=distribution, investor=bob).update(reinvest_units=0, cash_minor=20_00)
+    second = bank_payment_run_create(distribution=distribution, actor=cast.admin, today=PAYMENT_DATE)
+    assert second.run is not None and second.run.line_count == 1
+    assert BankPaymentEntry.objects.get(line=_line(distribution, bob)).amount_minor == 20_00
