@@ -4,7 +4,7 @@ The beat's `bank_payment_runs_task` hands every bank-file distribution due for p
 `bank_payment_run_task`, which writes at most one payment run a day for it. The beat's
 `distributions_advance_task` computes the registers that fell due and hands every distribution of a
 method in `PAYERS` that is due for payment (or still being paid) to `distribution_pay_task`, which
-calls its payer.
+mints what reinvesting holders are due (`distribution_reinvest_due`) and then calls its payer.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from distributions.models import Distribution, PaymentMethod
 from distributions.selectors import bank_file_distributions_due, distributions_to_pay
 from distributions.services.bank_file import distribution_pay_by_bank_file
 from distributions.services.paying import distribution_pay_on_chain, distribution_registers_due_compute
-from distributions.services.reinvesting import distribution_reinvest
+from distributions.services.reinvesting import distribution_reinvest, distribution_reinvest_due
 from tokens.services import CHAIN_TRANSIENT_ERRORS
 
 BANK_COMMON = {
@@ -77,6 +77,8 @@ def distribution_pay_task(distribution_id: int) -> str:
     payer = PAYERS.get(method or "")
     if payer is None:
         return "nothing pays this method"
+    # Tokens first: a reinvesting line's cash is paid only once its units are minted or fell back to cash.
+    distribution_reinvest_due(distribution_id=distribution_id)
     return str(payer(distribution_id=distribution_id))
 
 

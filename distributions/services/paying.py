@@ -37,6 +37,7 @@ from core.money import Money
 from distributions.models import Distribution, DistributionLine, DistributionState, LinePaymentState, PaymentMethod
 from distributions.selectors import active_wallets
 from distributions.services.register import distribution_register_compute
+from distributions.services.reinvesting import reinvestment_outstanding
 from offerings.services.stablecoin import units_per_cent
 from tokens.models import ChainTransaction, TxStatus
 from tokens.selectors import distribution_line_payments, distribution_lines_paid, payout_treasury_funds
@@ -240,7 +241,9 @@ def _destinations(distribution: Distribution) -> _Destinations:
             distribution=distribution,
             payment_state__in=(*TO_SEND, LinePaymentState.FAILED, LinePaymentState.HELD),
             cash_minor__gt=0,
-        ).values_list("pk", "investor_id", "destination_wallet", "payment_state")
+        )
+        .exclude(reinvestment_outstanding())
+        .values_list("pk", "investor_id", "destination_wallet", "payment_state")
     )
     wallets = active_wallets(investor_ids={investor for _, investor, _, _ in rows})
     moved: list[tuple[int, str]] = []
@@ -264,8 +267,10 @@ def _destinations(distribution: Distribution) -> _Destinations:
 def _still_to_send_minor(distribution: Distribution, destinations: _Destinations) -> int:
     """Cash of the lines about to be sent (held ones released included) and of those sent but not mined yet
     (the treasury still holds it)."""
-    to_send = DistributionLine.objects.filter(distribution=distribution, cash_minor__gt=0).filter(
-        Q(payment_state__in=TO_SEND) & ~Q(pk__in=destinations.held) | Q(pk__in=destinations.released)
+    to_send = (
+        DistributionLine.objects.filter(distribution=distribution, cash_minor__gt=0)
+        .filter(Q(payment_state__in=TO_SEND) & ~Q(pk__in=destinations.held) | Q(pk__in=destinations.released))
+        .exclude(reinvestment_outstanding())
     )
     in_flight = DistributionLine.objects.filter(
         distribution=distribution, payment_state=LinePaymentState.SENDING, payment_transaction__status__in=NOT_MINED
@@ -405,6 +410,7 @@ def _batches_send(locked: Distribution) -> tuple[int, int]:
     lines = list(
         DistributionLine.objects.filter(distribution=locked, payment_state__in=TO_SEND, cash_minor__gt=0)
         .exclude(destination_wallet="")
+        .exclude(reinvestment_outstanding())
         .order_by("line_index")
         .values_list("pk", "line_index", "destination_wallet", "cash_minor")
     )

@@ -22,6 +22,7 @@ cash amount already paid (`lines_cash_due` lists what may be paid now).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -110,6 +111,20 @@ def distribution_reinvest(*, distribution: Distribution, actor: User | None = No
     return ReinvestProgress(
         queued=queued, settled=settled, refused=refused, waiting=reinvestment_waiting(distribution=current)
     )
+
+
+def distribution_reinvest_due(*, distribution_id: int, today: dt.date | None = None) -> ReinvestProgress | None:
+    """The pass a payment run makes first: `distribution_reinvest` for a distribution with a reinvestment price
+    that is approved or being paid and due; None (nothing done) for any other."""
+    today = today or timezone.localdate()
+    distribution = Distribution.objects.get(pk=distribution_id)
+    if (
+        not distribution.reinvestment_price_minor
+        or distribution.state not in PAYABLE_STATES
+        or distribution.payment_date > today
+    ):
+        return None
+    return distribution_reinvest(distribution=distribution)
 
 
 # --------------------------------------------------------------------------- minting

@@ -8,11 +8,12 @@ from django.utils import timezone
 
 from core.approvals import approval_approve
 from core.tests.support import Cast
-from distributions.models import Distribution, DistributionLine, DistributionState
+from distributions.models import Distribution, DistributionLine, DistributionState, ReinvestmentElection
 from distributions.services.approval import distribution_propose
 from distributions.services.declaring import distribution_declare
 from distributions.services.register import distribution_register_compute
 from distributions.tests.support import declaration, second_admin, w9
+from investors.models import InvestorProfile
 from registry.tests.conftest import Closed
 from tokens.selectors import chain_head_time
 from tokens.tests.support import Chain, chain_indexed, drain, payout_ready
@@ -25,9 +26,17 @@ NET_MINOR = ALICE_CASH + BOB_CASH
 UNITS_PER_CENT = 10_000  # the test stablecoin's 6 decimals
 
 
-def approved_distribution(closed: Closed, cast: Cast, *, treasury_minor: int = NET_MINOR) -> Distribution:
+def approved_distribution(
+    closed: Closed,
+    cast: Cast,
+    *,
+    treasury_minor: int = NET_MINOR,
+    reinvestment_price_minor: int | None = None,
+    reinvesting: tuple[InvestorProfile, ...] = (),
+) -> Distribution:
     """Declared by the admin, its register computed after the record date, approved by a second admin; the
-    treasury holds `treasury_minor` and has allowed the payout contract. Payment date: today."""
+    treasury holds `treasury_minor` and has allowed the payout contract. Payment date: today. With a
+    reinvestment price, the `reinvesting` holders elected reinvestment before the record date."""
     payout_ready(treasury_units=treasury_minor * UNITS_PER_CENT)
     w9(closed.alice)
     record_at = max(timezone.now(), chain_head_time()) + dt.timedelta(minutes=10)
@@ -40,9 +49,13 @@ def approved_distribution(closed: Closed, cast: Cast, *, treasury_minor: int = N
             payment_method="stablecoin",
             amount_minor=AMOUNT_MINOR,
             payment_date=record_at.date(),
+            **({"reinvestment_price_minor": reinvestment_price_minor} if reinvestment_price_minor else {}),
         ),
     )
     drain()
+    for investor in reinvesting:
+        election = ReinvestmentElection.objects.create(offering=closed.offering, investor=investor)
+        ReinvestmentElection.objects.filter(pk=election.pk).update(elected_at=record_at - dt.timedelta(minutes=5))
     chain = Chain(rpc_url=closed.rpc_url)
     chain.rpc("evm_setNextBlockTimestamp", [int(record_at.timestamp()) + 1])
     chain.rpc("evm_mine")

@@ -207,3 +207,44 @@ def test_a_worker_killed_after_queuing_the_mint_and_a_duplicate_task_still_mint_
     assert ChainTransaction.objects.filter(idempotency_key__contains=":reinvest:").count() == 1
     assert ReinvestmentMint.objects.count() == 1
     assert token_balance(closed.rpc_url, closed.token, WALLETS[2]) == 300 + 456
+
+
+@pytest.mark.parametrize(
+    ("price_minor", "units", "cash_minor", "bob_finally"),
+    [
+        (1_000_00, 2, 280_00, LinePaymentState.PAID),  # 2 tokens, $280.00 left in cash
+        (760_00, 3, 0, LinePaymentState.REINVESTED),  # 3 tokens, nothing in cash
+    ],
+)
+def test_a_reinvesting_holder_paid_on_chain_gets_their_cash_only_once_their_tokens_are_minted(
+    closed: Closed, cast, price_minor: int, units: int, cash_minor: int, bob_finally: str
+) -> None:
+    from distributions.tasks import distribution_pay_task
+    from distributions.tests.paying import ALICE_CASH, BOB_CASH, UNITS_PER_CENT, approved_distribution
+    from tokens.tests.support import coin_balance
+
+    distribution = approved_distribution(closed, cast, reinvestment_price_minor=price_minor, reinvesting=(closed.bob,))
+    bob = _line(distribution, closed.bob)
+    assert (bob.net_minor, bob.reinvest_units, bob.cash_minor) == (BOB_CASH, units, cash_minor)
+
+    # The payment run mints Bob's tokens first; his cash waits for them, Alice's is sent.
+    distribution_pay_task(distribution.pk)
+    bob, alice = _line(distribution, closed.bob), _line(distribution, closed.alice)
+    assert bob.reinvest_mint is not None and bob.payment_transaction_id is None
+    assert (bob.payment_state, alice.payment_state) == (LinePaymentState.PENDING, LinePaymentState.SENDING)
+    distribution.refresh_from_db()
+    assert distribution.state == DistributionState.PAYING
+
+    for _ in range(3):  # the workers mint and pay, the indexer reads the chain, the next runs mark them
+        drain()
+        chain_indexed(closed.rpc_url)
+        distribution_pay_task(distribution.pk)
+    bob, alice = _line(distribution, closed.bob), _line(distribution, closed.alice)
+    assert (bob.payment_state, alice.payment_state) == (bob_finally, LinePaymentState.PAID)
+    distribution.refresh_from_db()
+    assert distribution.state == DistributionState.PAID
+    assert token_balance(closed.rpc_url, closed.token, WALLETS[2]) == 300 + units
+    assert coin_balance(closed.rpc_url, WALLETS[2]) == cash_minor * UNITS_PER_CENT
+    assert coin_balance(closed.rpc_url, WALLETS[0]) == ALICE_CASH * UNITS_PER_CENT
+    assert units * price_minor + cash_minor == bob.net_minor
+    assert AuditEvent.objects.filter(action="distribution.paid", object_id=str(distribution.pk)).count() == 1

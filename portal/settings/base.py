@@ -436,6 +436,7 @@ OFFERING_DASHBOARD_PANELS = [
     "governance.panels.ballots_panel",
     "backing.panels.backing_panel",
 ]
+
 # Register exports, in the order the exports page lists them (registry/exporters/).
 REGISTRY_EXPORTERS = env.list(
     "REGISTRY_EXPORTERS",
