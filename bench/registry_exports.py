@@ -301,7 +301,11 @@ def main() -> None:
             token="0x" + "a1" * 20,
             first_block=10_000_000,
         )
-        ocf = _offering(issuer, admin, "BOCF")
+        # The OCF package is an issuer's whole cap table: this token's issuer holds only it.
+        ocf_issuer = Issuer.objects.create(
+            name="Bench Cap Table", slug="bench-cap-table", legal_name="Bench Cap Table Inc.", jurisdiction="Delaware"
+        )
+        ocf = _offering(ocf_issuer, admin, "BOCF")
         _ledger_fast(
             ocf,
             _holdings(investors, ocf_holders),
