@@ -119,7 +119,8 @@ def chain_settings(anvil_node: Anvil) -> Iterator[Anvil]:
     with override_settings(CHAIN_RPC_URL=anvil_node.rpc_url, CHAIN_ID=31337, CHAIN_CONFIRMATIONS=1), signing_allowed():
         yield anvil_node
     anvil_node.rpc("evm_setAutomine", [True])
-    anvil_node.rpc("evm_revert", [snapshot])
+    # A revert that fails would leave this test's blocks and clock to the next one.
+    assert anvil_node.rpc("evm_revert", [snapshot]) is True, "the chain could not be put back after the test"
 
 
 @pytest.fixture

@@ -47,6 +47,54 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_answers(port: int) -> bool:
+    """Whether something already accepts connections on 127.0.0.1:`port`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _listening_socket_inodes(port: int) -> set[str] | None:
+    """The inodes of the sockets listening on `port` (Linux's /proc/net tables); None where there is no /proc."""
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return None
+    inodes: set[str] = set()
+    for table in tables:
+        try:
+            rows = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(inode)
+    return inodes
+
+
+def serves_port(pid: int, port: int) -> bool | None:
+    """Whether process `pid` holds the socket listening on `port`; None when this system cannot tell.
+
+    Another process (an earlier node, another test run's node) can be listening on the port a new node was
+    given, and it answers the same chain id: only the socket's owner says whose node answered."""
+    inodes = _listening_socket_inodes(port)
+    if inodes is None:
+        return None
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    try:
+        descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return None
+    for descriptor in descriptors:
+        try:
+            if os.readlink(descriptor) in wanted:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 class Anvil:
     """Start with ``Anvil(...).start()`` or ``with Anvil(...) as node:``; read ``node.rpc_url``.
 
@@ -67,6 +115,7 @@ class Anvil:
         gas_limit: int | None = None,
         startup_timeout: float = 20.0,
     ) -> None:
+        self.chosen_port = port is not None
         self.port = port or free_port()
         self.state_path = Path(state_path) if state_path else None
         self.state_interval = state_interval
@@ -111,29 +160,54 @@ class Anvil:
         return cmd
 
     def start(self) -> Anvil:
+        """Start the node and wait until it answers; a port taken by another process is never mistaken for ours.
+
+        A port chosen here (none given) that another process takes first is replaced by a fresh one; a port
+        the caller gave that is taken is an error naming it."""
         if self.process:
             return self
         binary = anvil_binary()
         if not binary.exists():
             raise AnvilError(f"anvil not found at {binary}; run `npm ci` first")
+        attempts = 1 if self.chosen_port else 5
+        failure = ""
+        for attempt in range(attempts):
+            if port_answers(self.port):
+                failure = f"port {self.port} is already served by another process"
+            else:
+                outcome = self._spawn_and_wait()
+                if outcome is None:
+                    return self
+                failure = outcome
+            if attempt + 1 < attempts:
+                self.port = free_port()
+        raise AnvilError(failure)
+
+    def _spawn_and_wait(self) -> str | None:
+        """Spawn anvil on self.port; None once it answers as itself, else why not (the process is stopped)."""
         self.process = subprocess.Popen(
             self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                stderr = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
-                self.process = None
-                raise AnvilError(f"anvil exited at start: {stderr.strip()}")
+                process, self.process = self.process, None
+                stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                if process.stderr:
+                    process.stderr.close()
+                return f"anvil exited at start on port {self.port}: {stderr.strip()}"
             try:
                 chain_id = self.rpc("eth_chainId")
-                if isinstance(chain_id, str) and int(chain_id, 16) == self.chain_id:
-                    return self
-            except (OSError, http.client.HTTPException, ValueError):
-                pass
+            except (OSError, http.client.HTTPException, ValueError, AnvilError):
+                chain_id = None
+            if isinstance(chain_id, str) and int(chain_id, 16) == self.chain_id:
+                if serves_port(self.process.pid, self.port) is not False:
+                    return None
+                self.stop()
+                return f"port {self.port} is served by another process, not the anvil started here"
             time.sleep(0.05)
         self.stop()
-        raise AnvilError(f"anvil did not answer on {self.rpc_url} within {self.startup_timeout}s")
+        return f"anvil did not answer on {self.rpc_url} within {self.startup_timeout}s"
 
     def rpc(self, method: str, params: list[object] | None = None) -> object:
         """A raw JSON-RPC call (snapshots, time travel) without needing web3."""
