@@ -83,6 +83,8 @@ class ChainTransaction(models.Model):
     gas_used = models.BigIntegerField(null=True, blank=True)
     contract_address = models.CharField(max_length=42, blank=True)
     broadcast_at = models.DateTimeField(null=True, blank=True)
+    # The web request (or the task it queued) that asked for this effect, to follow it from click to block.
+    request_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

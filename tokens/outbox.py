@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
+from core.middleware import current_request_id
 from core.models import User
 from core.tasks import task_enqueue_on_commit
 from tokens.chain.abi import decode_revert_any
@@ -83,6 +84,7 @@ def transaction_enqueue(
                 to_deployment=to_deployment,
                 data=data,
                 gas_limit=gas_limit,
+                request_id=current_request_id(),
             )
     except IntegrityError:
         # Another request with the same key committed first: one row, one effect.

@@ -138,3 +138,21 @@ def test_a_token_nobody_could_hold_is_refused(chain: Chain) -> None:
     with pytest.raises(ApplicationError, match="no country is allowed"):
         token_deploy(owner_ref="offering:9", terms=TokenTerms(name="Nowhere", symbol="NOW"))
     assert not ContractDeployment.objects.filter(owner_ref="offering:9").exists()
+
+
+def test_the_request_that_asked_for_a_transaction_is_recorded_on_its_row(chain: Chain) -> None:
+    from django.http import HttpRequest, HttpResponse
+    from django.test import RequestFactory
+
+    from core.middleware import RequestIdMiddleware
+
+    def view(request: HttpRequest) -> HttpResponse:
+        token_mint(owner_ref="offering:1", wallet=WALLETS[0], amount=3, idempotency_key="req-mint")
+        return HttpResponse("queued")
+
+    response = RequestIdMiddleware(view)(RequestFactory().post("/", headers={"X-Request-ID": "req-77"}))
+    assert response["X-Request-ID"] == "req-77"
+    assert ChainTransaction.objects.get(idempotency_key="req-mint").request_id == "req-77"
+    # Outside a request (a command, a beat task without one) the row says so by an empty id.
+    token_mint(owner_ref="offering:1", wallet=WALLETS[0], amount=4, idempotency_key="no-req-mint")
+    assert ChainTransaction.objects.get(idempotency_key="no-req-mint").request_id == ""
