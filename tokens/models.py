@@ -108,6 +108,7 @@ class ContractKind(models.TextChoices):
     DISTRIBUTION_PAYOUT = "distribution_payout", "Distribution payout"
     RESERVE_FEED = "reserve_feed", "Reserve feed"
     RESERVE_MINTER = "reserve_minter", "Reserve-guarded minter"
+    REDEMPTION_BURNER = "redemption_burner", "Redemption burner"
 
 
 class ContractDeployment(models.Model):

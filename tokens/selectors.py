@@ -48,6 +48,7 @@ from tokens.payout import (
     payout_treasury_funds,
     portal_payout,
 )
+from tokens.redemption import dealing_chain_id, redemption_burner, redemption_line_burns, redemption_lines_burned
 from tokens.refusals import refusal_reason
 from tokens.reserve_feed import (
     ReserveReport,
@@ -424,6 +425,7 @@ __all__ = [
     "chain_head_time",
     "chain_status",
     "chain_transaction_by_key",
+    "dealing_chain_id",
     "distribution_line_payments",
     "distribution_lines_paid",
     "distribution_payout_events",
@@ -432,6 +434,9 @@ __all__ = [
     "personal_sign_signer",
     "portal_payout",
     "portal_stablecoin",
+    "redemption_burner",
+    "redemption_line_burns",
+    "redemption_lines_burned",
     "refusal_reason",
     "registry_wallet_states",
     "registry_wallets_confirmed",

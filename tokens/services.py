@@ -33,6 +33,13 @@ from tokens.payout import (
     payout_allowance_ensure,
     payout_contract_deploy,
 )
+from tokens.redemption import (
+    BurnerReadiness,
+    BurnLine,
+    redemption_batch_burn,
+    redemption_burner_authorize,
+    redemption_burner_ensure,
+)
 from tokens.reserve_feed import (
     MINTER,
     BackingRule,
@@ -46,11 +53,13 @@ from tokens.reserve_feed import (
 from tokens.stablecoin import stablecoin_send
 
 # What the rest of the portal may call besides the functions below: the registry's investor flags, the
-# stablecoin refund, distribution payouts, a token's reserve feed and minter, and the errors after which a
-# chain call is worth trying again.
+# stablecoin refund, distribution payouts, the redemption burner, a token's reserve feed and minter, and the
+# errors after which a chain call is worth trying again.
 __all__ = [
     "CHAIN_TRANSIENT_ERRORS",
     "BackingRule",
+    "BurnLine",
+    "BurnerReadiness",
     "InvestorFlag",
     "NodeUnavailable",
     "PayoutLine",
@@ -59,6 +68,9 @@ __all__ = [
     "failpoint",
     "payout_allowance_ensure",
     "payout_contract_deploy",
+    "redemption_batch_burn",
+    "redemption_burner_authorize",
+    "redemption_burner_ensure",
     "reserve_feed_deploy",
     "reserve_feed_publish",
     "reserve_minter_authorize",

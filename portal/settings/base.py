@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "distributions",
     "governance",
     "backing",
+    "redemptions",
     "demo",
 ]
 
@@ -385,6 +386,9 @@ STABLECOIN_DECIMALS = env.int("STABLECOIN_DECIMALS", default=6)
 # holds the coin and 30.4k to one that never did (python -m bench.payout_gas), so 200 lines stay under
 # 8M gas, a quarter of a 30M block, whoever the payees are.
 PAYOUT_BATCH_MAX_LINES = env.int("PAYOUT_BATCH_MAX_LINES", default=200)
+# Redemption lines burned per burner transaction (tokens/redemption.py): a line releases its frozen units and
+# burns them, two token calls (python -m bench.redemption reports the gas per line).
+REDEMPTION_BURN_BATCH_MAX_LINES = env.int("REDEMPTION_BURN_BATCH_MAX_LINES", default=100)
 # Bank-file distributions: a payment run written once a day from the payment date (distributions/tasks.py).
 CELERY_BEAT_SCHEDULE["distributions-bank-runs"] = {
     "task": "distributions.tasks.bank_payment_runs_task",

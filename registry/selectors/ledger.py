@@ -187,6 +187,42 @@ def restrictions(*, offering: Offering, as_of: AsOf = NOW) -> Restrictions:
     )
 
 
+@dataclass(frozen=True)
+class WalletRestrictions:
+    paused: bool
+    frozen: bool  # the whole wallet
+    frozen_amount: int  # units frozen in it
+
+
+def wallet_restrictions(*, offering: Offering, wallet: str) -> WalletRestrictions:
+    """`restrictions` for one wallet, reading only that wallet's postings and the token's pauses."""
+    rows = (
+        LedgerPosting.objects.filter(offering=offering)
+        .filter(
+            Q(kind__in=[PostingKind.PAUSE, PostingKind.UNPAUSE])
+            | Q(to_wallet=wallet, kind__in=[PostingKind.FREEZE, PostingKind.UNFREEZE])
+            | Q(to_wallet=wallet, kind__in=[PostingKind.PARTIAL_FREEZE, PostingKind.PARTIAL_UNFREEZE])
+            | Q(from_wallet=wallet, kind=PostingKind.RECOVERY)
+        )
+        .order_by("block_number", "log_index")
+        .values_list("kind", "quantity")
+    )
+    paused = frozen = False
+    amount = 0
+    for kind, quantity in rows:
+        if kind in (PostingKind.PAUSE, PostingKind.UNPAUSE):
+            paused = kind == PostingKind.PAUSE
+        elif kind in (PostingKind.FREEZE, PostingKind.UNFREEZE):
+            frozen = kind == PostingKind.FREEZE
+        elif kind == PostingKind.PARTIAL_FREEZE:
+            amount += quantity
+        elif kind == PostingKind.PARTIAL_UNFREEZE:
+            amount -= quantity
+        else:  # recovered away: its frozen status and amount moved to the new wallet
+            frozen, amount = False, 0
+    return WalletRestrictions(paused=paused, frozen=frozen, frozen_amount=max(amount, 0))
+
+
 def postings_late(*, offering: Offering | None = None) -> list[LedgerPosting]:
     """Postings that reached the ledger more than 30 calendar days after their chain event (17Ad-10)."""
     rows = LedgerPosting.objects.all() if offering is None else LedgerPosting.objects.filter(offering=offering)

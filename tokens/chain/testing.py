@@ -103,6 +103,23 @@ def contract_send(rpc_url: str, sender: str, address: str, contract: str, functi
     return transaction_send(rpc_url, sender, address, data="0x" + encode_call(contract, function, list(args)).hex())
 
 
+def contract_send_refused(rpc_url: str, sender: str, address: str, contract: str, function: str, *args: Any) -> str:
+    """The custom error the node refuses this call with when `sender` sends it (checked by eth_call); "" if it would
+    go through."""
+    try:
+        _w3(rpc_url).eth.call(
+            {
+                "from": Web3.to_checksum_address(sender),
+                "to": Web3.to_checksum_address(address),
+                "data": HexStr("0x" + encode_call(contract, function, list(args)).hex()),
+            }
+        )
+    except Web3Exception as exc:
+        data = revert_data(exc)
+        return decode_revert(data, load_artifact(contract).abi).name if data else "reverted"
+    return ""
+
+
 def transaction_send(rpc_url: str, sender: str, to: str, *, data: str = "0x", value: int = 0) -> TxReceipt:
     w3 = _w3(rpc_url)
     tx_hash = w3.eth.send_transaction(

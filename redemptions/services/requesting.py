@@ -1,0 +1,361 @@
+"""A holder's redemption request: checked against the terms and the ledger, frozen on-chain at once, cancellable
+until the cut-off (the units are unfrozen), and followed as the outbox confirms each step.
+
+The request is checked in Python first (a readable refusal beats a revert): the token takes requests, the
+holder's country is allowed, the wallet is the holder's, the quantity is at least the minimum and at most
+what the wallet holds unfrozen and free of lock-up by the dealing day's cut-off. Then the freeze is queued in
+the same transaction as the request (`freezePartialTokens` through the outbox, keyed by the request), and the
+token checks again on-chain. Submitting the same form twice finds the request the first submission made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.audit import audit_record
+from core.errors import ApplicationError, Conflict, NotPermitted
+from core.models import User
+from investors.models import InvestorProfile, ScreeningStatus, Wallet
+from offerings.models import Offering
+from redemptions.dealing_days import next_dealing_day
+from redemptions.models import (
+    OPEN_REQUEST_STATES,
+    DealingDay,
+    DealingState,
+    RedemptionRequest,
+    RedemptionTerms,
+    RequestState,
+)
+from registry.models import OPEN_TOKEN_ADMIN_STATES, TokenAdminAction
+from registry.selectors.ledger import lots_held, wallet_restrictions
+from tokens import services as chain
+from tokens.models import ChainTransaction, TxStatus
+from tokens.selectors import address_checksum, address_is_valid, token_deployment
+
+KEY_PREFIX = "redemption:"
+
+
+def _key(value: str) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError as exc:
+        raise ApplicationError("The form expired; open the page again and resubmit.", code="form_token") from exc
+
+
+def _chain_key(request: RedemptionRequest, step: str) -> str:
+    return f"{KEY_PREFIX}{settings.CHAIN_ID}:{request.public_id}:{step}"
+
+
+def redemption_terms_of(offering: Offering) -> RedemptionTerms | None:
+    return RedemptionTerms.objects.filter(offering=offering).first()
+
+
+# --------------------------------------------------------------------------- dealing days
+
+
+def dealing_day_next(*, offering: Offering, terms: RedemptionTerms, now: dt.datetime | None = None) -> DealingDay:
+    """The open dealing day a request made now counts for (made on first use)."""
+    now = now or timezone.now()
+    day, cutoff = next_dealing_day(
+        now=now,
+        frequency=terms.frequency,
+        cutoff_time=terms.cutoff_time,
+        timezone_name=terms.cutoff_timezone,
+        notice_days=terms.notice_days,
+    )
+    found = DealingDay.objects.filter(offering=offering, dealing_date=day).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            created = DealingDay.objects.create(
+                offering=offering,
+                dealing_date=day,
+                cutoff_at=cutoff,
+                currency=offering.currency,
+                payout_method=terms.payout_method,
+                fee_bps=terms.fee_bps,
+                gate_bps=terms.gate_bps,
+            )
+    except IntegrityError:
+        return DealingDay.objects.get(offering=offering, dealing_date=day)
+    audit_record(
+        actor="redemptions",
+        action="redemption.dealing_day_opened",
+        obj=created,
+        issuer=offering.issuer,
+        after={"dealing_date": day.isoformat(), "cutoff_at": cutoff.isoformat()},
+    )
+    return created
+
+
+# --------------------------------------------------------------------------- what a wallet can redeem
+
+
+def redeemable_units(*, offering: Offering, wallet: str, by: dt.datetime) -> int:
+    """Units of the wallet free of lock-up by `by`, less what is frozen in it (by a request or an admin)."""
+    lots = lots_held(offering=offering, wallet=wallet)
+    held = sum(row.remaining for row in lots)
+    free = sum(row.remaining for row in lots if row.lot.lockup_release is None or row.lot.lockup_release <= by)
+    frozen = wallet_restrictions(offering=offering, wallet=wallet).frozen_amount
+    return max(0, min(free, held - frozen))
+
+
+def _check(
+    *,
+    offering: Offering,
+    terms: RedemptionTerms,
+    investor: InvestorProfile,
+    wallet: str,
+    quantity: int,
+    day: DealingDay,
+) -> None:
+    if not terms.active:
+        raise ApplicationError("This token does not take redemption requests at the moment.", code="not_dealing")
+    if investor.screening_status == ScreeningStatus.BLOCKED:
+        raise ApplicationError(
+            "Your account is blocked by sanctions screening, so no redemption can be paid; contact the issuer.",
+            code="screening_blocked",
+        )
+    country = str(investor.country or "")
+    if terms.allowed_countries and country not in terms.allowed_countries:
+        raise ApplicationError(
+            f"Redemptions of {offering.token_symbol} are open to holders in {', '.join(terms.allowed_countries)} "
+            f"only; your country on file is {country or 'not set'}.",
+            code="country_not_allowed",
+        )
+    if not Wallet.objects.filter(investor=investor, address=wallet, removed_at__isnull=True).exists():
+        raise ApplicationError(f"{wallet} is not a wallet linked to your account.", code="wallet_not_yours")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise ApplicationError("Enter a whole number of units above zero.", code="invalid_amount")
+    if quantity < terms.minimum_units:
+        raise ApplicationError(
+            f"The minimum redemption is {terms.minimum_units:,} units.",
+            code="below_minimum",
+            extra={"field": "quantity"},
+        )
+    restrictions = wallet_restrictions(offering=offering, wallet=wallet)
+    if restrictions.frozen:
+        raise ApplicationError(f"{wallet} is frozen by the issuer; its units cannot be redeemed.", code="frozen")
+    if RedemptionRequest.objects.filter(
+        offering=offering, wallet=wallet, state__in=(RequestState.FREEZING, RequestState.CANCELLING)
+    ).exists():
+        raise Conflict(
+            "Another request of this wallet is still being frozen or unfrozen on-chain; try again in a moment.",
+            code="request_in_flight",
+        )
+    if (
+        TokenAdminAction.objects.filter(offering=offering, state__in=OPEN_TOKEN_ADMIN_STATES)
+        .filter(Q(wallet=wallet) | Q(to_wallet=wallet))
+        .exists()
+    ):
+        raise Conflict(
+            "The issuer is acting on this wallet just now; try again once that action is on the ledger.",
+            code="action_open",
+        )
+    available = redeemable_units(offering=offering, wallet=wallet, by=day.cutoff_at)
+    if quantity > available:
+        raise ApplicationError(
+            f"{wallet} can redeem at most {available:,} units at the dealing day of {day.dealing_date:%d %B %Y}: "
+            "units frozen, or still under lock-up at its cut-off, are not redeemable.",
+            code="exceeds_redeemable",
+            extra={"field": "quantity"},
+        )
+
+
+@transaction.atomic
+def redemption_request(
+    *, offering: Offering, investor: InvestorProfile, actor: User, wallet: str, quantity: int, idempotency_key: str
+) -> RedemptionRequest:
+    """Ask to redeem `quantity` units of `wallet` at the next dealing day; the units are frozen on-chain at once."""
+    key = _key(idempotency_key)
+    if investor.user_id != actor.pk:
+        raise NotPermitted("Only the holder asks to redeem their own units.")
+    wallet = (wallet or "").strip()
+    if not address_is_valid(wallet):
+        raise ApplicationError(f"“{wallet}” is not a wallet address.", code="invalid_address")
+    wallet = address_checksum(wallet)
+    InvestorProfile.objects.select_for_update().only("pk").get(pk=investor.pk)  # one holder's requests in turn
+    found = RedemptionRequest.objects.filter(idempotency_key=key).first()
+    if found is not None:
+        if found.investor_id != investor.pk:
+            raise Conflict("This form was already used; open the page again.", code="form_token")
+        return found
+    terms = redemption_terms_of(offering)
+    token = token_deployment(owner_ref=offering.owner_ref)
+    if terms is None or token is None or not token.address:
+        raise ApplicationError("This token does not take redemption requests.", code="no_terms")
+    day = dealing_day_next(offering=offering, terms=terms)
+    _check(offering=offering, terms=terms, investor=investor, wallet=wallet, quantity=quantity, day=day)
+    request = RedemptionRequest.objects.create(
+        dealing_day=day,
+        offering=offering,
+        investor=investor,
+        wallet=wallet,
+        quantity=quantity,
+        idempotency_key=key,
+        requested_by=actor,
+    )
+    tx = chain.token_freeze_amount(
+        owner_ref=offering.owner_ref,
+        wallet=wallet,
+        amount=quantity,
+        frozen=True,
+        idempotency_key=_chain_key(request, "freeze"),
+        actor=actor,
+    )
+    request.freeze_transaction = tx
+    request.save(update_fields=["freeze_transaction"])
+    audit_record(
+        actor=actor,
+        action="redemption.requested",
+        obj=request,
+        issuer=offering.issuer,
+        after={
+            "quantity": quantity,
+            "wallet": wallet,
+            "dealing_date": day.dealing_date.isoformat(),
+            "cutoff_at": day.cutoff_at.isoformat(),
+            "freeze_transaction": tx.pk,
+        },
+    )
+    return request
+
+
+@transaction.atomic
+def redemption_cancel(*, request: RedemptionRequest, actor: User) -> RedemptionRequest:
+    """The holder withdraws a request before the cut-off; its units are unfrozen on-chain."""
+    locked = (
+        RedemptionRequest.objects.select_for_update(of=("self",))
+        .select_related("dealing_day", "offering__issuer", "investor")
+        .get(pk=request.pk)
+    )
+    if locked.investor.user_id != actor.pk:
+        raise NotPermitted("Only the holder cancels their own request.")
+    if locked.state in (RequestState.CANCELLING, RequestState.CANCELLED):
+        return locked
+    if locked.state not in (RequestState.FREEZING, RequestState.PENDING):
+        raise Conflict(f"This request is {locked.get_state_display().lower()}: it can no longer be cancelled.")
+    day = locked.dealing_day
+    now = timezone.now()
+    if day.state != DealingState.OPEN or now >= day.cutoff_at:
+        raise Conflict(
+            f"The cut-off of the dealing day ({timezone.localtime(day.cutoff_at):%d %B %Y %H:%M}) has passed: "
+            "the request is being priced and can no longer be cancelled.",
+            code="after_cutoff",
+        )
+    # Queued after the freeze in the same nonce stream, so it is never signed before it.
+    tx = chain.token_freeze_amount(
+        owner_ref=locked.offering.owner_ref,
+        wallet=locked.wallet,
+        amount=locked.quantity,
+        frozen=False,
+        idempotency_key=_chain_key(locked, "unfreeze"),
+        actor=actor,
+    )
+    before = locked.state
+    locked.state, locked.cancel_transaction = RequestState.CANCELLING, tx
+    locked.cancelled_at, locked.cancelled_by = now, actor
+    locked.save(update_fields=["state", "cancel_transaction", "cancelled_at", "cancelled_by"])
+    audit_record(
+        actor=actor,
+        action="redemption.cancelled",
+        obj=locked,
+        issuer=locked.offering.issuer,
+        before={"state": before},
+        after={"state": locked.state, "cancelled_at": now.isoformat(), "unfreeze_transaction": tx.pk},
+    )
+    return locked
+
+
+# --------------------------------------------------------------------------- following the chain
+
+
+def _failure(tx: ChainTransaction) -> str:
+    return tx.last_error or tx.error_name or "the transaction did not go through"
+
+
+def redemption_requests_advance() -> int:
+    """Record freezes and unfreezes the outbox confirmed or failed (the beat); returns how many requests moved."""
+    moved = 0
+    done = (TxStatus.CONFIRMED, TxStatus.FAILED)
+    freezing = RedemptionRequest.objects.filter(state=RequestState.FREEZING, freeze_transaction__status__in=done)
+    cancelling = RedemptionRequest.objects.filter(state=RequestState.CANCELLING, cancel_transaction__status__in=done)
+    for pk in list(freezing.values_list("pk", flat=True)) + list(cancelling.values_list("pk", flat=True)):
+        moved += _advance_one(pk)
+    return moved
+
+
+def _advance_one(pk: int) -> int:
+    with transaction.atomic():
+        locked = (
+            RedemptionRequest.objects.select_for_update(of=("self",))
+            .select_related("freeze_transaction", "cancel_transaction", "offering__issuer")
+            .get(pk=pk)
+        )
+        before = locked.state
+        freeze, cancel = locked.freeze_transaction, locked.cancel_transaction
+        now = timezone.now()
+        fields = ["state"]
+        if locked.state == RequestState.FREEZING and freeze is not None:
+            if freeze.status == TxStatus.CONFIRMED:
+                locked.state, locked.frozen_at = RequestState.PENDING, now
+                fields.append("frozen_at")
+            elif freeze.status == TxStatus.FAILED:
+                locked.state = RequestState.FAILED
+                locked.failure_reason = f"The units could not be frozen: {_failure(freeze)}"
+                fields.append("failure_reason")
+        elif locked.state == RequestState.CANCELLING and cancel is not None:
+            if cancel.status == TxStatus.CONFIRMED:
+                locked.state, locked.unfrozen_at = RequestState.CANCELLED, now
+                fields.append("unfrozen_at")
+            elif cancel.status == TxStatus.FAILED:
+                if freeze is not None and freeze.status == TxStatus.FAILED:
+                    locked.state = RequestState.CANCELLED  # nothing was ever frozen
+                else:
+                    # Still frozen: the holder sees why and may cancel again before the cut-off.
+                    locked.state, locked.cancel_transaction = RequestState.PENDING, None
+                    locked.cancelled_at = locked.cancelled_by = None
+                    locked.failure_reason = f"The cancellation could not unfreeze the units: {_failure(cancel)}"
+                    fields += ["cancel_transaction", "cancelled_at", "cancelled_by", "failure_reason"]
+        if locked.state == before:
+            return 0
+        locked.save(update_fields=fields)
+        audit_record(
+            actor="redemptions",
+            action="redemption.request_progressed",
+            obj=locked,
+            issuer=locked.offering.issuer,
+            before={"state": before},
+            after={"state": locked.state, "reason": locked.failure_reason[:200]},
+        )
+        return 1
+
+
+def redemption_retry_guard(tx: ChainTransaction) -> None:
+    """A redemption's chain transaction is not sent again from the staff page: a failed freeze leaves the request
+    failed (the holder asks again, checked against the ledger as it is then), and burns and payouts are sent again
+    from the dealing day's page, under a new round the burner and the payout contract guard line by line."""
+    raise ApplicationError(
+        "A redemption's transaction is not retried here: a failed freeze is asked again by the holder, and a "
+        "dealing day's failed burns or payouts are retried from its page.",
+        code="redemption_retry",
+    )
+
+
+__all__ = [
+    "OPEN_REQUEST_STATES",
+    "dealing_day_next",
+    "redeemable_units",
+    "redemption_cancel",
+    "redemption_request",
+    "redemption_requests_advance",
+    "redemption_retry_guard",
+    "redemption_terms_of",
+]

@@ -1,0 +1,149 @@
+"""A holder's request on a real anvil: the units are frozen on-chain at once and cannot be transferred while it
+waits; cancelling before the cut-off unfreezes them; what the terms and the ledger forbid is refused in words."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from core.errors import ApplicationError, Conflict, NotPermitted
+from redemptions.models import DealingState, RedemptionRequest, RequestState
+from redemptions.services.requesting import redemption_cancel, redemption_request
+from redemptions.tests.support import requested, settled_on_chain, terms_set
+from registry.models import LedgerPosting, PostingKind
+from registry.selectors.ledger import wallet_restrictions
+from registry.tests.conftest import Closed
+from tokens.tests.support import WALLETS, contract_send_refused, contract_view
+
+pytestmark = [pytest.mark.chain]
+
+
+def _frozen_on_chain(closed: Closed, wallet: str) -> int:
+    return int(contract_view(closed.rpc_url, "SecurityToken", closed.token.address, "getFrozenTokens", wallet))
+
+
+def _transfer_refused(closed: Closed, wallet: str, to: str, units: int) -> str:
+    return contract_send_refused(closed.rpc_url, wallet, closed.token.address, "SecurityToken", "transfer", to, units)
+
+
+@pytest.mark.django_db
+def test_the_requested_units_are_frozen_at_once_and_cannot_be_transferred_while_the_request_waits(
+    closed: Closed, cast
+) -> None:
+    terms_set(closed.offering, cast.admin)
+    request = requested(closed.offering, closed.alice, WALLETS[0], 150)
+    assert request.state == RequestState.FREEZING and request.freeze_transaction is not None
+    assert request.dealing_day.state == DealingState.OPEN and request.dealing_day.cutoff_at > timezone.now()
+
+    settled_on_chain(closed)
+    request.refresh_from_db()
+    assert request.state == RequestState.PENDING and request.frozen_at is not None
+    assert _frozen_on_chain(closed, WALLETS[0]) == 150
+    # Alice holds 200: the 150 she asked to redeem cannot move, to anyone; the other 50 can.
+    assert _transfer_refused(closed, WALLETS[0], WALLETS[2], 51) == "AmountFrozen"
+    assert _transfer_refused(closed, WALLETS[0], WALLETS[1], 200) == "AmountFrozen"
+    assert _transfer_refused(closed, WALLETS[0], WALLETS[2], 50) == ""
+    assert wallet_restrictions(offering=closed.offering, wallet=WALLETS[0]).frozen_amount == 150
+
+
+@pytest.mark.django_db
+def test_cancelling_before_the_cut_off_unfreezes_the_units_and_the_journal_shows_both(closed: Closed, cast) -> None:
+    terms_set(closed.offering, cast.admin)
+    request = requested(closed.offering, closed.alice, WALLETS[0], 150)
+    settled_on_chain(closed)
+
+    cancelled = redemption_cancel(request=request, actor=closed.alice.user)
+    assert cancelled.state == RequestState.CANCELLING and cancelled.cancelled_at is not None
+    again = redemption_cancel(request=request, actor=closed.alice.user)
+    assert again.cancel_transaction == cancelled.cancel_transaction
+    settled_on_chain(closed)
+    cancelled.refresh_from_db()
+    assert cancelled.state == RequestState.CANCELLED and cancelled.unfrozen_at is not None
+    assert _frozen_on_chain(closed, WALLETS[0]) == 0
+    assert _transfer_refused(closed, WALLETS[0], WALLETS[2], 200) == ""
+    kinds = list(
+        LedgerPosting.objects.filter(offering=closed.offering, to_wallet=WALLETS[0])
+        .exclude(kind=PostingKind.MINT)
+        .values_list("kind", "quantity")
+    )
+    assert kinds == [(PostingKind.PARTIAL_FREEZE, 150), (PostingKind.PARTIAL_UNFREEZE, 150)]
+
+
+@pytest.mark.django_db
+def test_only_the_holder_cancels_and_never_after_the_cut_off(closed: Closed, cast) -> None:
+    terms_set(closed.offering, cast.admin)
+    request = requested(closed.offering, closed.alice, WALLETS[0], 20)
+    with pytest.raises(NotPermitted):
+        redemption_cancel(request=request, actor=closed.bob.user)
+    day = request.dealing_day
+    type(day).objects.filter(pk=day.pk).update(cutoff_at=timezone.now() - dt.timedelta(seconds=1))
+    with pytest.raises(Conflict, match=r"cut-off of the dealing day .* has passed"):
+        redemption_cancel(request=request, actor=closed.alice.user)
+
+
+@pytest.mark.django_db
+def test_what_the_terms_and_the_ledger_forbid_is_refused_in_words_and_nothing_is_recorded(closed: Closed, cast) -> None:
+    terms_set(closed.offering, cast.admin, minimum_units=10, allowed_countries=["US"])
+    with pytest.raises(ApplicationError, match="minimum redemption is 10 units"):
+        requested(closed.offering, closed.alice, WALLETS[0], 9)
+    with pytest.raises(ApplicationError, match="can redeem at most 200 units"):
+        requested(closed.offering, closed.alice, WALLETS[0], 201)
+    with pytest.raises(ApplicationError, match="not a wallet linked to your account"):
+        requested(closed.offering, closed.alice, WALLETS[2], 10)
+    with pytest.raises(NotPermitted):
+        redemption_request(
+            offering=closed.offering,
+            investor=closed.alice,
+            actor=closed.bob.user,
+            wallet=WALLETS[0],
+            quantity=10,
+            idempotency_key=str(uuid.uuid4()),
+        )
+    type(closed.bob).objects.filter(pk=closed.bob.pk).update(country="DE")
+    closed.bob.refresh_from_db()
+    with pytest.raises(ApplicationError, match="open to holders in US only; your country on file is DE"):
+        requested(closed.offering, closed.bob, WALLETS[2], 10)
+    assert not RedemptionRequest.objects.exists()
+
+    first = requested(closed.offering, closed.alice, WALLETS[0], 150)
+    with pytest.raises(Conflict, match="still being frozen"):
+        requested(closed.offering, closed.alice, WALLETS[0], 10)
+    settled_on_chain(closed)
+    with pytest.raises(ApplicationError, match="can redeem at most 50 units"):
+        requested(closed.offering, closed.alice, WALLETS[0], 51)
+    assert RedemptionRequest.objects.get() == first
+
+
+@pytest.mark.django_db
+def test_units_under_lock_up_at_the_cut_off_are_not_redeemable(closed: Closed, cast) -> None:
+    terms_set(closed.offering, cast.admin)
+    from registry.models import Lot
+
+    Lot.objects.filter(offering=closed.offering, wallet=WALLETS[0]).update(
+        lockup_release=timezone.now() + dt.timedelta(days=30)
+    )
+    with pytest.raises(ApplicationError, match="can redeem at most 0 units"):
+        requested(closed.offering, closed.alice, WALLETS[0], 1)
+
+
+@pytest.mark.django_db
+def test_the_same_form_submitted_twice_makes_one_request_and_one_freeze(closed: Closed, cast) -> None:
+    terms_set(closed.offering, cast.admin)
+    key = str(uuid.uuid4())
+
+    def submit() -> RedemptionRequest:
+        return redemption_request(
+            offering=closed.offering,
+            investor=closed.alice,
+            actor=closed.alice.user,
+            wallet=WALLETS[0],
+            quantity=30,
+            idempotency_key=key,
+        )
+
+    assert submit() == submit()
+    settled_on_chain(closed)
+    assert _frozen_on_chain(closed, WALLETS[0]) == 30
