@@ -10,9 +10,17 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from backing.models import BackingProfile, BackingRule, BackingStatus, ReserveStatement, StatementState
+from backing.models import (
+    BackingCondition,
+    BackingProfile,
+    BackingRule,
+    BackingStatus,
+    ReserveStatement,
+    StatementState,
+)
 from backing.quantities import amount_text, ratio_text, reserve_required, units_backed
 from offerings.models import Offering
+from registry.selectors.ledger import ledger_total
 from tokens.selectors import (
     ReserveReport,
     SupplyOutstanding,
@@ -91,6 +99,7 @@ class ReserveFeedRead:
     report: ReserveReport | None
     minter_address: str
     problem: str
+    address: str = ""
 
 
 def backing_reserve_feed(*, offering: Offering) -> ReserveFeedRead:
@@ -103,9 +112,13 @@ def backing_reserve_feed(*, offering: Offering) -> ReserveFeedRead:
         report = reserve_feed_latest(owner_ref=offering.owner_ref)
     except CHAIN_TRANSIENT_ERRORS:
         return ReserveFeedRead(
-            True, None, minter_address, "The chain cannot be reached just now, so the feed's report is not shown."
+            True,
+            None,
+            minter_address,
+            "The chain cannot be reached just now, so the feed's report is not shown.",
+            feed.address,
         )
-    return ReserveFeedRead(True, report, minter_address, "")
+    return ReserveFeedRead(True, report, minter_address, "", feed.address)
 
 
 def attestation_age_days(statement: ReserveStatement, *, today: dt.date | None = None) -> int:
@@ -202,3 +215,59 @@ def backing_reserve_required(*, offering: Offering, units: int) -> int | None:
     return reserve_required(
         units=units, numerator=rule.reserve_per_token_numerator, denominator=rule.reserve_per_token_denominator
     )
+
+
+@dataclass(frozen=True)
+class BackingFinding:
+    """How the token's supply on the holdings ledger (from indexed events) compares with its latest approved
+    attestation under its rule: what the daily check records and the transparency page shows."""
+
+    condition: str  # a BackingCondition
+    detail: str
+    supply: int
+    required_amount: int
+    statement: ReserveStatement | None
+    reserve_amount: int | None
+    age_days: int | None
+
+
+def backing_finding(*, offering: Offering, rule: BackingRule, today: dt.date | None = None) -> BackingFinding:
+    today = today or timezone.localdate()
+    supply = ledger_total(offering=offering)
+    statement = reserve_statement_current(offering=offering)
+    required = reserve_required(
+        units=supply, numerator=rule.reserve_per_token_numerator, denominator=rule.reserve_per_token_denominator
+    )
+
+    def found(condition: str, detail: str) -> BackingFinding:
+        return BackingFinding(
+            condition=condition,
+            detail=detail,
+            supply=supply,
+            required_amount=required,
+            statement=statement,
+            reserve_amount=statement.total_amount if statement else None,
+            age_days=attestation_age_days(statement, today=today) if statement else None,
+        )
+
+    if statement is None:
+        return found(BackingCondition.NO_STATEMENT, "No reserve statement is approved.")
+    unit = statement.unit_code
+    if (statement.unit_code, statement.unit_scale) != (rule.unit_code, rule.unit_scale):
+        return found(
+            BackingCondition.UNDER_COLLATERALISED,
+            f"The current statement counts {statement.unit_code}, not the rule's {rule.unit_code}.",
+        )
+    if required > statement.total_amount:
+        return found(
+            BackingCondition.UNDER_COLLATERALISED,
+            f"{supply:,} units need {amount_text(required, scale=rule.unit_scale)} {unit}; the attestation of "
+            f"{statement.as_of:%d %B %Y} shows {amount_text(statement.total_amount, scale=rule.unit_scale)} {unit}.",
+        )
+    age = attestation_age_days(statement, today=today)
+    if age > rule.staleness_days:
+        return found(
+            BackingCondition.STALE,
+            f"The latest approved attestation is {age} days old; the limit is {rule.staleness_days} days.",
+        )
+    return found(BackingCondition.BACKED, "")

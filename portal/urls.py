@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from backing.urls import api_urlpatterns as backing_api
 from core.urls import api_urlpatterns as core_api
 from governance.urls import api_urlpatterns as governance_api
 from investors.urls import api_urlpatterns as investors_api
@@ -27,6 +28,7 @@ urlpatterns = [
     path("api/v1/", include(offerings_api)),
     path("api/v1/", include(registry_api)),
     path("api/v1/", include(governance_api)),
+    path("api/v1/", include(backing_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
 ]

@@ -15,58 +15,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backing.models import BackingCondition, BackingRule, BackingStatus
-from backing.quantities import amount_text, reserve_required
-from backing.selectors import attestation_age_days, reserve_statement_current
+from backing.selectors import backing_finding
 from core.audit import audit_record
 from core.models import IssuerMembership, Role
 from core.tasks import task_enqueue_on_commit
 from offerings.models import Offering
-from registry.selectors.ledger import ledger_total
 
 log = logging.getLogger(__name__)
 ALERTED = (BackingCondition.UNDER_COLLATERALISED, BackingCondition.STALE, BackingCondition.NO_STATEMENT)
-
-
-def _finding(offering: Offering, rule: BackingRule, today: dt.date) -> dict[str, object]:
-    supply = ledger_total(offering=offering)
-    statement = reserve_statement_current(offering=offering)
-    found: dict[str, object] = {
-        "supply": supply,
-        "statement": statement,
-        "reserve_amount": None,
-        "required_amount": None,
-    }
-    required = reserve_required(
-        units=supply, numerator=rule.reserve_per_token_numerator, denominator=rule.reserve_per_token_denominator
-    )
-    found["required_amount"] = required
-    if statement is None:
-        return {**found, "condition": BackingCondition.NO_STATEMENT, "detail": "No reserve statement is approved."}
-    found["reserve_amount"] = statement.total_amount
-    unit = f"{statement.unit_code}"
-    if (statement.unit_code, statement.unit_scale) != (rule.unit_code, rule.unit_scale):
-        return {
-            **found,
-            "condition": BackingCondition.UNDER_COLLATERALISED,
-            "detail": f"The current statement counts {statement.unit_code}, not the rule's {rule.unit_code}.",
-        }
-    if required > statement.total_amount:
-        return {
-            **found,
-            "condition": BackingCondition.UNDER_COLLATERALISED,
-            "detail": (
-                f"{supply:,} units need {amount_text(required, scale=rule.unit_scale)} {unit}; the attestation of "
-                f"{statement.as_of:%d %B %Y} shows {amount_text(statement.total_amount, scale=rule.unit_scale)} {unit}."
-            ),
-        }
-    age = attestation_age_days(statement, today=today)
-    if age > rule.staleness_days:
-        return {
-            **found,
-            "condition": BackingCondition.STALE,
-            "detail": f"The latest approved attestation is {age} days old; the limit is {rule.staleness_days} days.",
-        }
-    return {**found, "condition": BackingCondition.BACKED, "detail": ""}
 
 
 @transaction.atomic
@@ -77,22 +33,22 @@ def backing_check(*, offering_id: int, now: dt.datetime | None = None) -> Backin
     rule = BackingRule.objects.filter(offering=offering).first()
     if rule is None:
         return None
-    found = _finding(offering, rule, timezone.localdate(now))
+    found = backing_finding(offering=offering, rule=rule, today=timezone.localdate(now))
     status = BackingStatus.objects.select_for_update().filter(offering=offering).first()
     before = status.condition if status else None
-    if status is None or status.condition != found["condition"]:
+    if status is None or status.condition != found.condition:
         status = status or BackingStatus(offering=offering)
         status.since, status.alerted_at = now, None
         changed = True
     else:
         changed = False
-    status.condition = str(found["condition"])
+    status.condition = str(found.condition)
     status.checked_at = now
-    status.supply = found["supply"]  # type: ignore[assignment]
-    status.reserve_amount = found["reserve_amount"]  # type: ignore[assignment]
-    status.required_amount = found["required_amount"]  # type: ignore[assignment]
-    status.statement = found["statement"]  # type: ignore[assignment]
-    status.detail = str(found["detail"])[:300]
+    status.supply = found.supply
+    status.reserve_amount = found.reserve_amount
+    status.required_amount = found.required_amount
+    status.statement = found.statement
+    status.detail = found.detail[:300]
     if changed and status.condition in ALERTED:
         status.alerted_at = now
     status.save()

@@ -1,4 +1,5 @@
-"""The issuer's account of what backs a token, and the backing rule; each change audited with before and after."""
+"""The issuer's account of what backs a token, each change audited with before and after (the backing rule,
+which decides what may be minted, changes only with a second person: backing/services/rule.py)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,8 @@ from typing import Any
 
 from django.db import transaction
 
-from backing.models import (
-    BackingAsset,
-    BackingProfile,
-    BackingRule,
-    CustodianRole,
-    HolderClaim,
-    LegalStructure,
-)
-from backing.quantities import UNIT_CODE, QuantityInvalid, ratio_parse, scale_check
+from backing.models import BackingAsset, BackingProfile, CustodianRole, HolderClaim, LegalStructure
+from backing.transparency import transparency_forget
 from core.audit import audit_record
 from core.errors import ApplicationError
 from core.models import User
@@ -100,64 +94,5 @@ def backing_profile_save(*, offering: Offering, data: ProfileInput, actor: User)
         before=before,
         after=_profile_state(profile),
     )
+    transparency_forget(offering=offering)
     return profile
-
-
-def _rule_state(rule: BackingRule | None) -> dict[str, Any] | None:
-    if rule is None:
-        return None
-    return {
-        "unit_code": rule.unit_code,
-        "unit_scale": rule.unit_scale,
-        "numerator": rule.reserve_per_token_numerator,
-        "denominator": rule.reserve_per_token_denominator,
-        "staleness_days": rule.staleness_days,
-    }
-
-
-MAX_STALENESS_DAYS = 3660
-
-
-@transaction.atomic
-def backing_rule_save(
-    *, offering: Offering, unit_code: str, unit_scale: int, reserve_per_token: str, staleness_days: int, actor: User
-) -> BackingRule:
-    """Set how much reserve one token unit needs (typed in the unit: "1.00", "1/3") and the staleness limit.
-
-    From then on every mint of the token is checked against its latest approved attestation."""
-    Offering.objects.select_for_update().only("pk").get(pk=offering.pk)
-    unit_code = (unit_code or "").strip()
-    if not UNIT_CODE.fullmatch(unit_code):
-        raise ApplicationError(
-            "Name the reserve's unit: a currency code such as USD, or a unit such as g or oz.", code="unit"
-        )
-    try:
-        scale = scale_check(unit_scale)
-        numerator, denominator = ratio_parse(reserve_per_token, scale=scale)
-    except QuantityInvalid as exc:
-        raise ApplicationError(exc.message, code="invalid_ratio") from exc
-    if (
-        isinstance(staleness_days, bool)
-        or not isinstance(staleness_days, int)
-        or not 1 <= staleness_days <= MAX_STALENESS_DAYS
-    ):
-        raise ApplicationError(
-            f"The staleness limit is a whole number of days from 1 to {MAX_STALENESS_DAYS}.", code="staleness"
-        )
-    rule = BackingRule.objects.select_for_update().filter(offering=offering).first()
-    before = _rule_state(rule)
-    rule = rule or BackingRule(offering=offering)
-    rule.unit_code, rule.unit_scale = unit_code, scale
-    rule.reserve_per_token_numerator, rule.reserve_per_token_denominator = numerator, denominator
-    rule.staleness_days = staleness_days
-    rule.updated_by = actor
-    rule.save()
-    audit_record(
-        actor=actor,
-        action="backing.rule_saved",
-        obj=rule,
-        issuer=offering.issuer,
-        before=before,
-        after=_rule_state(rule),
-    )
-    return rule

@@ -31,6 +31,7 @@ from backing.models import (
 )
 from backing.quantities import MAX_RESERVE_AMOUNT, QuantityInvalid, amount_parse, amount_text
 from backing.services.publication import reserve_statement_published
+from backing.transparency import transparency_forget
 from core.approvals import ApprovalKind, approval_kind_register, approval_propose
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict, NotPermitted
@@ -267,6 +268,7 @@ def _approve_perform(request: ApprovalRequest, actor: User) -> ReserveStatement:
         },
     )
     reserve_statement_published(statement=statement)
+    transparency_forget(offering=statement.offering)
     return statement
 
 

@@ -14,7 +14,7 @@ from backing.models import BackingCondition
 from backing.selectors import backing_mint_allowance
 from backing.services.checks import backing_check
 from backing.tasks import backing_alert_task
-from backing.tests.support import rule_set, statement_approved
+from backing.tests.support import other_admin, rule_set, statement_approved
 from core.errors import ApplicationError
 from investors.services.verification import investor_registry_refresh
 from investors.tests.support import verified_investor
@@ -102,7 +102,7 @@ def test_a_backed_closing_mints_and_the_queued_mints_count_against_what_is_left(
 def test_the_daily_check_finds_an_under_collateralised_token_and_alerts_once(
     cast, paid_offering, chain_settings, django_capture_on_commit_callbacks
 ) -> None:
-    approver = second_admin(cast.issuer)
+    approver = other_admin(cast.issuer, cast.admin)  # the admin who approved the rule: two admins in all
     statement_approved(paid_offering, cast.admin, approver, 5_000_00)
     offering_close(offering=paid_offering, actor=cast.admin)
     closing_advance(offering_id=paid_offering.pk)

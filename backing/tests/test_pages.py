@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from backing.models import BackingRule, ReserveStatement, StatementState
 from backing.tests.support import attestation, rule_set, statement_entered
+from core.models import ApprovalRequest
 from core.tests.files import pdf_bytes
 from offerings.tests.support import offering_open
 from registry.tests.support import second_admin
@@ -46,6 +47,12 @@ def test_an_admin_sets_the_rule_enters_a_statement_and_a_second_admin_approves_i
         {"unit_code": "USD", "unit_scale": "2", "reserve_per_token": "10.00", "staleness_days": "35"},
     )
     assert saved.status_code == 302
+    assert not BackingRule.objects.filter(offering=offering).exists()  # proposed: it waits for a second admin
+    other = _client(second_admin(cast.issuer))
+    pending = other.get(_url("backing_rule_edit", offering)).content.decode()
+    assert "A change waits for a second admin" in pending and "10.00 USD per token" in pending
+    approval = ApprovalRequest.objects.get(kind="backing.rule_change")
+    other.post(reverse("issuer_approval_decide", args=[cast.issuer.slug, approval.pk]), {"decision": "approve"})
     rule = BackingRule.objects.get(offering=offering)
     assert (rule.reserve_per_token_numerator, rule.reserve_per_token_denominator) == (1000, 1)
 
@@ -73,7 +80,6 @@ def test_an_admin_sets_the_rule_enters_a_statement_and_a_second_admin_approves_i
     assert "another admin of" in own and 'value="approve"' not in own
     assert statement.document_sha256 in own
 
-    other = _client(second_admin(cast.issuer))
     assert 'value="approve"' in other.get(detail).content.decode()
     other.post(
         reverse("reserve_statement_decide", args=[cast.issuer.slug, statement.public_id]), {"decision": "approve"}

@@ -284,6 +284,10 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "reserve_statement_detail": ("GET", OFFERING_VIEW_MISSING),
     "reserve_statement_decide": ("POST", OFFERING_MANAGE_MISSING),
     "reserve_statement_document": ("GET", OFFERING_VIEW_MISSING),
+    # A token's transparency report: public, no sign-in; a token without one (here: none exists) is 404.
+    "transparency_page": ("GET", _all(404)),
+    "transparency_document": ("GET", _all(404)),
+    "api_transparency": ("GET", _all(404)),
     # An investor's reinvestment election for a token that does not exist (only investors have one at all).
     "reinvestment_election": ("GET", NO_SUCH_OWN),
     "api_offering_list": ("GET", API_SIGNED_IN),

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
+from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -60,8 +62,20 @@ def offering_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "cancel_deadline": cancel_deadline(offering),
         "my_subscriptions": mine,
         "can_manage": can(request.user, Perm.ISSUER_VIEW, offering.issuer),
+        "sections": offering_page_sections(offering),
     }
     return render(request, "offerings/detail.html", context)
+
+
+def offering_page_sections(offering: Offering) -> list[tuple[str, dict[str, Any]]]:
+    """What apps above offerings add to its public page (settings.OFFERING_PAGE_SECTIONS): each callable takes
+    the offering and returns (template, context), or None when it has nothing to show for it. Public facts only."""
+    sections = []
+    for path in getattr(settings, "OFFERING_PAGE_SECTIONS", []):
+        section = import_string(path)(offering)
+        if section is not None:
+            sections.append(section)
+    return sections
 
 
 @require_GET

@@ -166,7 +166,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "core.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 100,
     # Per user and scope, in the default cache (set CACHE_URL to Redis when several processes serve).
-    "DEFAULT_THROTTLE_RATES": {"registry": env.str("REGISTRY_API_RATE", default="120/minute")},
+    "DEFAULT_THROTTLE_RATES": {
+        "registry": env.str("REGISTRY_API_RATE", default="120/minute"),
+        # The public transparency report, per client address (no sign-in).
+        "transparency": env.str("TRANSPARENCY_API_RATE", default="60/minute"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tessera API",
@@ -441,6 +445,10 @@ OFFERING_DASHBOARD_PANELS = [
     "backing.panels.backing_panel",
 ]
 
+# Sections apps above offerings add to an offering's public page: dotted paths to `section(offering)` returning
+# (template, context) or None. The page is public: a section shows public facts only.
+OFFERING_PAGE_SECTIONS = ["backing.panels.offering_page_section"]
+
 # Register exports, in the order the exports page lists them (registry/exporters/).
 REGISTRY_EXPORTERS = env.list(
     "REGISTRY_EXPORTERS",
@@ -493,6 +501,8 @@ HOLDER_COUNT_FIGURES = {
 # guarded token's supply with its latest approved attestation and alerts the issuer's admins when one begins
 # to fall short or go stale.
 RESERVE_DOCUMENT_MAX_BYTES = env.int("RESERVE_DOCUMENT_MAX_BYTES", default=20 * 1024 * 1024)
+# The public transparency report is built at most this often per token (the page and its JSON share it).
+TRANSPARENCY_CACHE_SECONDS = env.int("TRANSPARENCY_CACHE_SECONDS", default=30)
 CELERY_BEAT_SCHEDULE["backing-daily-check"] = {
     "task": "backing.tasks.backing_checks_task",
     "schedule": crontab(minute=15, hour=6),

@@ -34,7 +34,10 @@ CELERY_BROKER_URL = env.str(
 # Two runs (or two xdist workers) sharing one Redis cache keep their own counts (API throttling).
 CACHES["default"]["KEY_PREFIX"] = f"test-{TEST_RUN_ID}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 # Tests walk whole registers through the API; the throttling tests set a small rate themselves.
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"registry": "100000/minute"}}
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"registry": "100000/minute", "transparency": "100000/minute"},
+}
 # The test runner empties tables between transactional tests; the guards tests install them themselves.
 AUDIT_APPEND_ONLY_GUARD = False
 

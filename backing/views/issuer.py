@@ -27,7 +27,8 @@ from backing.selectors import (
     reserve_statement_current,
     reserve_statements_of,
 )
-from backing.services.profile import CustodianInput, ProfileInput, backing_profile_save, backing_rule_save
+from backing.services.profile import CustodianInput, ProfileInput, backing_profile_save
+from backing.services.rule import backing_rule_change_pending, backing_rule_propose, rule_text
 from backing.services.statements import (
     CSV_COLUMNS,
     ImportRefused,
@@ -88,6 +89,7 @@ def backing_overview(request: HttpRequest, issuer: Issuer, public_id: Any) -> Ht
         feed=backing_reserve_feed(offering=offering),
         allowance=allowance,
         allowance_problem=allowance_problem,
+        rule_pending=backing_rule_change_pending(offering=offering),
     )
     return render(request, "backing/overview.html", context)
 
@@ -157,6 +159,7 @@ def backing_profile_edit(request: HttpRequest, issuer: Issuer, public_id: Any) -
 def backing_rule_edit(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpResponse:
     offering = _offering(issuer, public_id)
     rule = backing_rule_of(offering=offering)
+    pending = backing_rule_change_pending(offering=offering)
     initial = (
         {
             "unit_code": rule.unit_code,
@@ -177,7 +180,7 @@ def backing_rule_edit(request: HttpRequest, issuer: Issuer, public_id: Any) -> H
         if form.is_valid():
             d = form.cleaned_data
             try:
-                backing_rule_save(
+                backing_rule_propose(
                     offering=offering,
                     unit_code=d["unit_code"],
                     unit_scale=d["unit_scale"],
@@ -188,14 +191,28 @@ def backing_rule_edit(request: HttpRequest, issuer: Issuer, public_id: Any) -> H
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(
+                messages.info(
                     request,
-                    f"The backing rule is saved: every mint of {offering.token_symbol} is now checked against it.",
+                    f"The change is proposed. It applies once another admin of {issuer.name} approves it, here or on "
+                    f"the approvals page; until then every mint of {offering.token_symbol} is checked against the "
+                    "rule in force.",
                 )
-                return redirect("backing_overview", slug=issuer.slug, public_id=offering.public_id)
+                return redirect("backing_rule_edit", slug=issuer.slug, public_id=offering.public_id)
         status = 400
     return render(
-        request, "backing/rule_form.html", _base(request, issuer, offering, form=form, rule=rule), status=status
+        request,
+        "backing/rule_form.html",
+        _base(
+            request,
+            issuer,
+            offering,
+            form=form,
+            rule=rule,
+            pending=pending,
+            pending_text=rule_text(pending.payload["proposed"]) if pending else "",
+            own_pending=pending is not None and pending.proposed_by_id == request.user.pk,
+        ),
+        status=status,
     )
 
 
