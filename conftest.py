@@ -71,9 +71,9 @@ def celery_worker_process(
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
-                # The default queue and the exports queue (settings.CELERY_TASK_ROUTES).
+                # Every queue (settings.CELERY_TASK_ROUTES): one test worker does every kind of work.
                 "-Q",
-                "celery,exports",
+                ",".join(settings.TASK_QUEUES),
                 "-n",
                 f"{name}@%h",
                 "--loglevel=INFO",

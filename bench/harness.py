@@ -29,6 +29,8 @@ class Stack:
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def start_worker(self, name: str, concurrency: int = 1) -> subprocess.Popen[bytes]:
+        from django.conf import settings
+
         log = open(self.workdir / f"worker-{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
         proc = subprocess.Popen(
             [
@@ -44,7 +46,7 @@ class Stack:
                 "--without-mingle",
                 "--without-heartbeat",
                 "-Q",
-                "celery,exports",
+                ",".join(settings.TASK_QUEUES),
                 "-n",
                 f"{name}@%h",
                 "--loglevel=WARNING",

@@ -10,9 +10,12 @@ class CoreConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
 
         from core.middleware import idle_clock_start
+        from core.task_context import task_context_connect
 
         # The idle clock of a privileged session starts at sign-in.
         user_logged_in.connect(idle_clock_start, weak=False, dispatch_uid="tessera_idle_clock_start")
+        # A request's id goes with the tasks it queues and the work they do.
+        task_context_connect()
 
         @worker_ready.connect(weak=False)
         def _announce(**kwargs: object) -> None:

@@ -11,16 +11,21 @@ from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
 
-_request_id: ContextVar[str] = ContextVar("request_id", default="")
+request_id_var: ContextVar[str] = ContextVar("request_id", default="")
 _VALID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def current_request_id() -> str:
-    return _request_id.get()
+    return request_id_var.get()
 
 
 def set_request_id(value: str) -> None:
-    _request_id.set(value)
+    request_id_var.set(value)
+
+
+def valid_request_id(value: str) -> bool:
+    """What a caller may name its request by: short, and safe in a log line and a header."""
+    return bool(_VALID.match(value))
 
 
 class RequestIdMiddleware:
@@ -29,20 +34,23 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex
-        token = _request_id.set(request_id)
+        request_id = incoming if valid_request_id(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
         request.request_id = request_id  # type: ignore[attr-defined]
         try:
             response = self.get_response(request)
         finally:
-            _request_id.reset(token)
+            request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response
 
 
 class RequestIdLogFilter(logging.Filter):
+    """Every log line names the request (or task) it belongs to; a line may name another one itself."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id() or "-"
+        if not getattr(record, "request_id", ""):
+            record.request_id = current_request_id() or "-"
         return True
 
 

@@ -16,6 +16,7 @@ self-transfer. A revert counts as a failure only once its block is final.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -47,9 +48,24 @@ from tokens.models import (
 )
 from tokens.refusals import refusal_reason
 
+log = logging.getLogger(__name__)
+
 
 def chain_client() -> ChainClient:
     return client_for(settings.CHAIN_RPC_URL)
+
+
+def _log_step(tx: ChainTransaction, step: str) -> None:
+    """A line under the id of the request that asked for the transaction, whichever task moves it."""
+    log.info(
+        "%s %s (nonce %s, %s): %s",
+        step,
+        tx.tx_hash,
+        tx.nonce,
+        tx.sender,
+        tx.purpose,
+        extra={"request_id": tx.request_id, "chain_transaction": tx.pk, "tx_hash": tx.tx_hash},
+    )
 
 
 # --------------------------------------------------------------------------- enqueue
@@ -334,6 +350,8 @@ def transaction_broadcast(*, client: ChainClient, tx: ChainTransaction, depth: i
         )
         if sent and tx.hold:
             audit_record(actor=None, action="chain.transaction_released", obj=tx, before={"hold": tx.hold})
+    if sent:
+        _log_step(tx, "sent")
 
 
 def outbox_flush(*, chain_id: int, sender: str, limit: int = 500) -> int:
@@ -629,6 +647,8 @@ def _watch_one(client: ChainClient, tx: ChainTransaction, final_block: int) -> N
                 obj=locked,
                 after={"tx_hash": mined_hash, "block": receipt.block_number},
             )
+    if confirmed:
+        _log_step(locked, "confirmed")
 
 
 def outbox_watch(*, chain_id: int | None = None) -> int:

@@ -1,6 +1,7 @@
 """Settings shared by every environment. Values come from the environment (django-environ)."""
 
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -198,6 +199,29 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Queues by kind of work, so a long export or a list download never holds up signing or indexing; each can
+# have its own workers (Procfile.production). A task not routed here goes to the default queue, "celery".
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+TASK_QUEUES = ("celery", "chain", "indexing", "exports", "screening")
+CELERY_TASK_ROUTES = {
+    # Chain signing: one sender's nonces are assigned under its row lock, whichever worker takes the task.
+    "tokens.tasks.outbox_flush_task": {"queue": "chain"},
+    "tokens.tasks.outbox_watch_task": {"queue": "chain"},
+    "tokens.tasks.chain_bootstrap_task": {"queue": "chain"},
+    # Indexing: events to the holdings ledger, and the reconciliation that compares them.
+    "tokens.tasks.chain_index_task": {"queue": "indexing"},
+    "registry.tasks.ledger_sync_task": {"queue": "indexing"},
+    "registry.tasks.reconcile_task": {"queue": "indexing"},
+    # Exports: register files and reports, minutes long for a large register.
+    "registry.tasks.export_job_run_task": {"queue": "exports"},
+    "registry.tasks.difference_reports_task": {"queue": "exports"},
+    # Screening: the OFAC list download, re-screening every investor against it, the KYC vendor.
+    "compliance.tasks.sanctions_list_refresh": {"queue": "screening"},
+    "compliance.tasks.sanctions_rescreen_task": {"queue": "screening"},
+    "compliance.tasks.kyc_check_send_task": {"queue": "screening"},
+}
+# Workers log through settings.LOGGING (portal/celery.py), so their lines carry the request id too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
@@ -279,15 +303,23 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
-LOGGING = {
+# Logs name the request (or task) they belong to. LOG_FORMAT=json writes one JSON object a line (production's
+# default, for a log collector); "plain" one readable line (local runs and tests).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "core.middleware.RequestIdLogFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
@@ -477,8 +509,6 @@ PORTFOLIO_SECTIONS = [
 # in the year, or whenever tax was withheld. Minor units of USD; kept here so the figure changes in one place.
 FORM_1099_DIV_MIN_MINOR = env.int("FORM_1099_DIV_MIN_MINOR", default=10_00)
 FORM_1099_INT_MIN_MINOR = env.int("FORM_1099_INT_MIN_MINOR", default=10_00)
-# Exports run on their own queue so a long one never holds up chain signing or indexing.
-CELERY_TASK_ROUTES = {"registry.tasks.export_job_run_task": {"queue": "exports"}}
 # Export files name holders: they are deleted this long after they were made.
 REGISTRY_EXPORT_RETENTION_HOURS = env.int("REGISTRY_EXPORT_RETENTION_HOURS", default=72)
 # A job still queued or running after this long is shown as failed (its worker is gone).

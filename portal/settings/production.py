@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *
-from .base import env
+from .base import LOGGING, env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
@@ -33,6 +33,10 @@ if CHAIN_FINALITY == "depth" and CHAIN_CONFIRMATIONS < CHAIN_MIN_CONFIRMATIONS:
     )
 # Personal data at rest is encrypted with these (newest first); production will not start without them.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
+
+# One JSON object a line, for the log collector; LOG_FORMAT=plain to read them by eye.
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")

@@ -23,3 +23,16 @@ def test_every_task_has_a_soft_limit_below_its_hard_limit_and_acks_late() -> Non
             problems.append(f"{name}: acks_late is off")
     assert problems == []
     assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
+
+
+def test_chain_indexing_exports_and_screening_have_queues_of_their_own() -> None:
+    app.loader.import_default_modules()
+    routes = settings.CELERY_TASK_ROUTES
+    unknown = [name for name in routes if name not in app.tasks]
+    assert unknown == []
+    assert {route["queue"] for route in routes.values()} == set(settings.TASK_QUEUES) - {"celery"}
+    assert app.amqp.router.route({}, "tokens.tasks.outbox_flush_task")["queue"].name == "chain"
+    assert app.amqp.router.route({}, "tokens.tasks.chain_index_task")["queue"].name == "indexing"
+    assert app.amqp.router.route({}, "registry.tasks.export_job_run_task")["queue"].name == "exports"
+    assert app.amqp.router.route({}, "compliance.tasks.sanctions_rescreen_task")["queue"].name == "screening"
+    assert app.amqp.router.route({}, "core.tasks.worker_heartbeat")["queue"].name == "celery"
