@@ -23,6 +23,7 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict, NotPermitted
 from core.models import ApprovalRequest, ApprovalState, Issuer, User
+from core.money import dollars_text
 
 
 @dataclass(frozen=True)
@@ -219,7 +220,10 @@ def four_eyes_threshold_propose(*, issuer: Issuer, actor: User, threshold_minor:
         issuer=issuer,
         kind=FOUR_EYES_THRESHOLD,
         proposer=actor,
-        summary=f"Change the four-eyes threshold from {current} to {threshold_minor} (minor units; 0 = always)",
+        summary=(
+            f"Change the four-eyes threshold from {dollars_text(current)} to {dollars_text(threshold_minor)} "
+            "(0: every amount)"
+        ),
         amount_minor=0,
         currency="",
         payload={"threshold_minor": threshold_minor},

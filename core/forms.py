@@ -150,6 +150,5 @@ class IssuerCreateForm(FormStyleMixin, forms.Form):
 
 
 class FourEyesThresholdForm(forms.Form):
-    threshold_minor = forms.IntegerField(
-        label="Second approval needed above (cents; 0: always)", min_value=0, max_value=10**15
-    )
+    # Typed as money, like every amount of the portal; the threshold is kept in minor units.
+    threshold_minor = AmountField(currency="USD", label="Threshold", max_length=40)

@@ -127,11 +127,35 @@ class Money:
         return Money(self.minor - other.minor, self.currency)
 
     def __str__(self) -> str:
+        return f"{self._text(grouped=True)} {self.currency}"
+
+    def major_text(self) -> str:
+        """The amount as a form shows it back for editing: "5000.50", no separators or code."""
+        return self._text(grouped=False)
+
+    def _text(self, *, grouped: bool) -> str:
         exponent = CURRENCY_EXPONENTS[self.currency]
         sign = "-" if self.minor < 0 else ""
         whole, fraction = divmod(abs(self.minor), 10**exponent)
-        text = f"{whole:,}" + (f".{fraction:0{exponent}d}" if exponent else "")
-        return f"{sign}{text} {self.currency}"
+        text = (f"{whole:,}" if grouped else str(whole)) + (f".{fraction:0{exponent}d}" if exponent else "")
+        return f"{sign}{text}"
+
+
+def money_text(minor: int | None, currency: str) -> str:
+    """How people read an amount: "25,000.00 USD". Never raises and never shows minor units as major ones."""
+    if minor is None:
+        return "—"
+    code = (currency or "").upper()
+    if code not in CURRENCY_EXPONENTS:
+        return f"{int(minor):,} minor units of {code or 'an unknown currency'}"
+    return str(Money(int(minor), code))
+
+
+def dollars_text(cents: int) -> str:
+    """A dollar figure in cents as people write thresholds: "$10,000,000", cents only when there are some."""
+    sign = "-" if cents < 0 else ""
+    whole, part = divmod(abs(cents), 100)
+    return f"{sign}${whole:,}" + (f".{part:02d}" if part else "")
 
 
 def allocate_largest_remainder(total: int, weights: Sequence[int]) -> list[int]:

@@ -42,6 +42,7 @@ from core.invitations import (
     team_member_add,
 )
 from core.models import ApprovalRequest, Invitation, InvitationRole, Issuer, IssuerMembership, Role, User
+from core.money import Money
 from core.selectors import (
     approvals_decided,
     approvals_pending,
@@ -393,7 +394,9 @@ def issuer_approvals(request: HttpRequest, issuer: Issuer) -> HttpResponse:
         "issuer": issuer,
         "pending": approvals_pending(issuer=issuer),
         "decided": approvals_decided(issuer=issuer)[:20],
-        "threshold_form": FourEyesThresholdForm(initial={"threshold_minor": issuer.four_eyes_threshold_minor}),
+        "threshold_form": FourEyesThresholdForm(
+            initial={"threshold_minor": Money(issuer.four_eyes_threshold_minor, "USD").major_text()}
+        ),
         "section": "approvals",
     }
     return render(request, "core/approvals.html", context)
@@ -403,8 +406,9 @@ def issuer_approvals(request: HttpRequest, issuer: Issuer) -> HttpResponse:
 @access_required(Perm.ISSUER_APPROVE_MONEY, issuer_kwarg="slug")
 def issuer_four_eyes_threshold(request: HttpRequest, issuer: Issuer) -> HttpResponse:
     form = FourEyesThresholdForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Enter the threshold as a whole number of cents (0: always).")
+    if not form.is_valid() or form.cleaned_data["threshold_minor"] is None:
+        errors = form.errors.get("threshold_minor") or ["Enter the threshold, like 5000 or 5000.50 (0: every amount)."]
+        messages.error(request, str(errors[0]))
         return redirect("issuer_approvals", slug=issuer.slug)
     try:
         outcome = four_eyes_threshold_propose(

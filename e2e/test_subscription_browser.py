@@ -165,6 +165,6 @@ def test_subscribe_sign_pay_close_and_see_the_tokens(world, live_server, browser
     page.goto(f"{live_server.url}/portfolio/")
     row = page.locator("#holdings tbody tr").first
     assert "300 HSCA" in row.inner_text()
-    link = row.locator("a.tx-link")
+    link = row.locator(".chain-ref a")
     assert link.get_attribute("href").startswith("https://explorer.example/tx/0x")
     assert Subscription.objects.filter(status=SubscriptionStatus.ISSUED).count() == 2

@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from compliance.exemptions import Exemption, InvestorLimit
 from core.models import Issuer, User
+from core.money import money_text
 from investors.models import InvestorProfile, private_storage
 
 
@@ -206,7 +207,7 @@ class Subscription(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.investor} → {self.offering}: {self.amount_minor} {self.currency}"
+        return f"{self.investor} → {self.offering}: {money_text(self.amount_minor, self.currency)}"
 
     def audit_label(self) -> str:
         return f"subscription #{self.pk} of investor #{self.investor_id} to offering #{self.offering_id}"
@@ -310,7 +311,7 @@ class PaymentEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.amount_minor} {self.currency} ({self.provider})"
+        return f"{self.get_kind_display()} {money_text(self.amount_minor, self.currency)} ({self.provider})"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
@@ -374,7 +375,7 @@ class Refund(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"refund of {self.amount_minor} {self.currency} [{self.status}]"
+        return f"refund of {money_text(self.amount_minor, self.currency)} ({self.get_status_display().lower()})"
 
 
 class WebhookState(models.TextChoices):
@@ -466,7 +467,9 @@ class WireReceipt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"wire {self.reference} {self.amount_minor} {self.currency} [{self.match}]"
+        return (
+            f"wire {self.reference} {money_text(self.amount_minor, self.currency)} ({self.get_match_display().lower()})"
+        )
 
     @property
     def flagged(self) -> bool:

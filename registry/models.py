@@ -14,6 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from core.models import ApprovalRequest, Issuer, User
+from core.money import money_text
 from investors.models import InvestorProfile, private_storage
 from offerings.models import MintBatch, Offering
 from tokens.models import ChainTransaction
@@ -601,7 +602,11 @@ class DifferenceThreshold(models.Model):
         ]
 
     def __str__(self) -> str:
-        top = "no limit" if self.capitalization_up_to_minor is None else f"≤ {self.capitalization_up_to_minor}"
+        top = (
+            "no limit"
+            if self.capitalization_up_to_minor is None
+            else f"≤ {money_text(self.capitalization_up_to_minor, self.currency)}"
+        )
         return f"{self.currency} capitalization {top}"
 
 

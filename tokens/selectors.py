@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from tokens.chain.abi import decode_result, encode_call
@@ -88,9 +89,26 @@ class WalletRegistration:
     error: str | None
 
 
+def _explorer_template(kind: str) -> str:
+    override = settings.CHAIN_EXPLORER_TX_URL if kind == "tx" else settings.CHAIN_EXPLORER_ADDRESS_URL
+    return override or settings.CHAIN_EXPLORERS.get(settings.CHAIN_ID, {}).get(kind, "")
+
+
 def explorer_url(tx_hash: str | None) -> str | None:
-    template = settings.CHAIN_EXPLORER_TX_URL
-    return template.format(hash=tx_hash) if template and tx_hash else None
+    """Where a transaction hash links: the chain's block explorer, or the portal's own page read from the
+    node when the chain has none (a local anvil)."""
+    if not tx_hash:
+        return None
+    template = _explorer_template("tx")
+    return template.format(hash=tx_hash) if template else reverse("chain_transaction_detail", args=[tx_hash])
+
+
+def explorer_address_url(address: str | None) -> str | None:
+    """Where an address links, the same way as a transaction hash."""
+    if not address:
+        return None
+    template = _explorer_template("address")
+    return template.format(address=address) if template else reverse("chain_address_detail", args=[address])
 
 
 def _state(tx: ChainTransaction | None, active: bool) -> RegistrationState:

@@ -120,6 +120,9 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     # How a privileged account without a factor gets one (the page explains; it enrols nothing).
     "mfa_required": ("GET", SIGNED_IN),
     "chain_transactions": ("GET", STAFF_ONLY),
+    # A chain without a block explorer: any signed-in user reads a transaction (this one is unknown) or address.
+    "chain_transaction_detail": ("GET", NO_SUCH_OWN),
+    "chain_address_detail": ("GET", SIGNED_IN),
     "stablecoin_receipts": ("GET", STAFF_ONLY),
     "stablecoin_receipt_return": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404, 403), strict=True))),
     "chain_transaction_retry": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404, 403), strict=True))),
@@ -396,6 +399,8 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "slug": cast.issuer.slug,
         "membership_id": str(cast.agent_membership.pk),
         "tx_id": "999999",
+        "tx_hash": "0x" + "ab" * 32,
+        "address": "0x" + "12" * 20,
         "object_id": object_id,
         "id": str(cast.investor.pk),
         "pk": "999999",

@@ -21,6 +21,7 @@ from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
 from core.fields import encrypt_bytes
 from core.models import User
+from core.money import money_text
 from distributions.iso20022 import (
     BankOutcome,
     MessageInvalid,
@@ -177,8 +178,8 @@ def _check(distribution: Distribution, outcomes: list[BankOutcome]) -> dict[str,
         entry = entries[o.end_to_end_id]
         if o.amount_minor is not None and (o.amount_minor != entry.amount_minor or o.currency != entry.run.currency):
             raise ApplicationError(
-                f"The bank reports {o.end_to_end_id} as {o.amount_minor} minor units of {o.currency}; the file "
-                f"sent {entry.amount_minor} of {entry.run.currency}. Nothing was applied: ask the bank.",
+                f"The bank reports {o.end_to_end_id} as {money_text(o.amount_minor, o.currency)}; the file "
+                f"sent {money_text(entry.amount_minor, entry.run.currency)}. Nothing was applied: ask the bank.",
                 code="amount_differs",
             )
         if o.outcome == "paid" and entry.state == BankEntryState.RETURNED:

@@ -129,7 +129,7 @@ def test_an_investor_elects_and_withdraws_reinvestment_from_the_portfolio_and_ea
     assert "at the price per token its issuer declared for that distribution" in page
     assert "the part below one token's price is paid to you in cash" in page
     assert "if it is made before that distribution's record date" in page
-    assert f"record date <strong>{distribution.record_date:%-d %B %Y}</strong>" in page
+    assert f"record date <strong>{distribution.record_date:%-d %b %Y}</strong>" in page
     assert "12.50 USD per token" in page
 
     done = client.post(url, {"choice": "elect"}, follow=True).content.decode()

@@ -7,14 +7,6 @@ from django import template
 register = template.Library()
 
 
-@register.filter
-def usd(cents: int | None) -> str:
-    """USD cents as whole dollars with separators (cents are kept exact, only the display rounds down)."""
-    if cents is None:
-        return "—"
-    return f"${cents // 100:,}"
-
-
 @register.simple_tag
 def onboarding_progress(user: Any) -> dict[str, object]:
     """The dashboard's onboarding checklist for the signed-in user (nothing is created by looking)."""

@@ -4,8 +4,6 @@ from typing import Any
 
 from django import template
 
-from core.money import CURRENCY_EXPONENTS, Money
-
 register = template.Library()
 
 COLOURS = {
@@ -36,15 +34,6 @@ COLOURS = {
 
 
 @register.filter
-def money(minor: int | None, currency: str) -> str:
-    if minor is None:
-        return "—"
-    if currency not in CURRENCY_EXPONENTS:
-        return str(minor)
-    return str(Money(int(minor), currency))
-
-
-@register.filter
 def status_colour(status: str) -> str:
     return COLOURS.get(str(status), "secondary")
 
@@ -69,3 +58,12 @@ def percent_of(part: int, whole: int) -> int:
 @register.filter
 def split_commas(text: str) -> list[str]:
     return text.split(",")
+
+
+@register.filter
+def provider_name(identifier: str) -> str:
+    """A payment provider's name as investors read it ("Bank wire"), not its identifier."""
+    from offerings.payments import payment_providers
+
+    provider = payment_providers().get(str(identifier))
+    return str(provider.verbose_name) if provider is not None else str(identifier)

@@ -110,7 +110,7 @@ def test_an_opening_typed_a_minute_ago_opens_at_publication(cast: Cast) -> None:
 
     assert published.opens_at == published.published_at
     page = _page(cast.admin, f"/offerings/{published.public_id}/")
-    assert f"{published.published_at:%-d %b %Y %H:%M} to" in page
+    assert f"{published.published_at:%-d %b %Y %H:%M} UTC to" in page
 
 
 def test_the_21_days_count_from_publication(cast: Cast) -> None:

@@ -126,5 +126,5 @@ def test_the_wire_instructions_say_when_the_reservation_ends(cast: Cast) -> None
     page = client.get(f"/subscriptions/{signed.public_id}/").content.decode()
 
     assert signed.pay_by is not None
-    assert f"The wire must arrive by <strong>{signed.pay_by:%-d %B %Y %H:%M} UTC</strong>" in page
+    assert f"The wire must arrive by <strong>{signed.pay_by:%-d %b %Y %H:%M} UTC</strong>" in page
     assert "5 business days after you subscribed" in page

@@ -79,6 +79,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.navigation",
             ],
+            # Money, quantities, dates, transaction hashes and addresses are written one way on every page.
+            "builtins": ["core.templatetags.formatting", "tokens.templatetags.chain_refs"],
         },
     },
 ]
@@ -351,7 +353,25 @@ CHAIN_NONCE_STALL_SECONDS = env.int("CHAIN_NONCE_STALL_SECONDS", default=600)
 # A transaction sent but not mined after this long is sent again with the same nonce and a higher fee.
 CHAIN_REPLACE_UNMINED_AFTER_SECONDS = env.int("CHAIN_REPLACE_UNMINED_AFTER_SECONDS", default=120)
 CHAIN_FALLBACK_GAS_LIMIT = env.int("CHAIN_FALLBACK_GAS_LIMIT", default=8_000_000)
+# Block explorers per chain id: where transaction hashes and addresses link. A chain without one (a local
+# anvil) links to the portal's own pages, which read the transaction from the node. CHAIN_EXPLORER_TX_URL and
+# CHAIN_EXPLORER_ADDRESS_URL, when set, replace the entry of CHAIN_ID.
+CHAIN_EXPLORERS = {
+    1: {"tx": "https://etherscan.io/tx/{hash}", "address": "https://etherscan.io/address/{address}"},
+    11155111: {
+        "tx": "https://sepolia.etherscan.io/tx/{hash}",
+        "address": "https://sepolia.etherscan.io/address/{address}",
+    },
+    137: {"tx": "https://polygonscan.com/tx/{hash}", "address": "https://polygonscan.com/address/{address}"},
+    8453: {"tx": "https://basescan.org/tx/{hash}", "address": "https://basescan.org/address/{address}"},
+    42161: {"tx": "https://arbiscan.io/tx/{hash}", "address": "https://arbiscan.io/address/{address}"},
+    10: {
+        "tx": "https://optimistic.etherscan.io/tx/{hash}",
+        "address": "https://optimistic.etherscan.io/address/{address}",
+    },
+}
 CHAIN_EXPLORER_TX_URL = env.str("CHAIN_EXPLORER_TX_URL", default="")  # e.g. https://etherscan.io/tx/{hash}
+CHAIN_EXPLORER_ADDRESS_URL = env.str("CHAIN_EXPLORER_ADDRESS_URL", default="")  # …/address/{address}
 CHAIN_WATCH_SECONDS = env.float("CHAIN_WATCH_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE["chain-outbox-watch"] = {"task": "tokens.tasks.outbox_watch_task", "schedule": CHAIN_WATCH_SECONDS}
 CELERY_BEAT_SCHEDULE["chain-index"] = {"task": "tokens.tasks.chain_index_task", "schedule": CHAIN_WATCH_SECONDS}

@@ -15,10 +15,13 @@ def hundredths(value: int) -> str:
 
 
 @register.filter
-def units(value: int | None) -> str:
-    return "—" if value is None else f"{int(value):,}"
+def country_label(code: str) -> str:
+    return country_name(code) if code else "Unknown"
 
 
 @register.filter
-def country_label(code: str) -> str:
-    return country_name(code) if code else "Unknown"
+def exemption_short(code: str) -> str:
+    """An exemption's short name for a table cell ("Reg D 506(c)"), not its code."""
+    from registry.selectors.cap_table import exemption_label
+
+    return exemption_label(str(code or ""))

@@ -58,7 +58,7 @@ def _rows(html: str) -> dict[str, str]:
     rows = {}
     for row in re.findall(r"<tr data-state=.*?</tr>", table, flags=re.S):
         text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
-        description = next(d for d in ("1,000", "5,000", "2,000", "Class A") if d in text)
+        description = next(d for d in ("Class A", "5,000", "2,000", "1,000") if d in text)
         rows[description] = text
     return rows
 

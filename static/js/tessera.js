@@ -10,4 +10,36 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll(".auth-card input:not([type=checkbox]):not([type=radio]):not([type=hidden]):not([type=submit])")
     .forEach((input) => input.classList.add("form-control"));
   document.querySelectorAll(".auth-card input[type=checkbox]").forEach((input) => input.classList.add("form-check-input"));
+  // Copy buttons beside transaction hashes and addresses put the whole value on the clipboard and say so.
+  const announcer = document.createElement("div");
+  announcer.className = "visually-hidden";
+  announcer.setAttribute("aria-live", "polite");
+  document.body.appendChild(announcer);
+  const copyText = (text) => {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "copy-scratch";
+    document.body.appendChild(area);
+    area.select();
+    const copied = document.execCommand("copy");
+    area.remove();
+    return copied ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  };
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-copy]");
+    if (!button) return;
+    copyText(button.dataset.copy).then(
+      () => {
+        button.textContent = "Copied";
+        announcer.textContent = "Copied to the clipboard.";
+      },
+      () => {
+        button.textContent = "Select and copy";
+        announcer.textContent = "The browser refused to copy; select the text and copy it.";
+      },
+    );
+    window.setTimeout(() => { button.textContent = "Copy"; }, 2000);
+  });
 });
