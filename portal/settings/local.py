@@ -9,7 +9,11 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "Jb4nRZg0wkH1W4vQ3gI4tq3Z2W7p9v5s
 from .base import *
 from .base import ANVIL_DEV_ADDRESS, ANVIL_DEV_KEY, CHAIN_SENDERS, STORAGES, env
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# The demo runs as production does: the portal's own error pages, never a traceback or the URL list.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# Without DEBUG, WhiteNoise serves static/ and the vendored packages straight from their folders
+# (no collectstatic step for the demo).
+WHITENOISE_USE_FINDERS = True
 # One key for every role on a local chain: anvil's first account (its address and published key).
 CHAIN_SENDERS = {role: address or ANVIL_DEV_ADDRESS for role, address in CHAIN_SENDERS.items()}
 CHAIN_DEV_SIGNER_KEY = ANVIL_DEV_KEY
