@@ -120,7 +120,30 @@ def approval_propose(
             "This is already waiting for approval; see the approvals page.", code="approval_pending"
         ) from exc
     audit_record(actor=proposer, action="approval.proposed", obj=request, issuer=issuer, after=_state(request))
+    _approvers_notify(request)
     return ApprovalOutcome(request=request)
+
+
+def _approvers_notify(request: ApprovalRequest) -> None:
+    """The issuer's other admins hear that something waits for their approval."""
+    from django.urls import reverse
+
+    from core.models import NotificationKind
+    from core.notifications import Message, issuer_people, notify
+
+    notify(
+        recipients=issuer_people(request.issuer).exclude(pk=request.proposed_by_id),
+        event_key=f"approval:{request.pk}:proposed",
+        message=Message(
+            kind=NotificationKind.APPROVAL_WAITING,
+            subject=f"Waiting for your approval: {request.summary}"[:200],
+            template="core/notifications/approval_waiting.txt",
+            context={"request": request, "proposer": request.proposed_by},
+            path=reverse("issuer_approvals", args=[request.issuer.slug]),
+            action_label="Approve or reject",
+        ),
+        issuer=request.issuer,
+    )
 
 
 def _locked_pending(request: ApprovalRequest) -> ApprovalRequest:

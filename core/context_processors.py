@@ -8,13 +8,13 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from core.access import Perm, can, has_mfa, needs_mfa
-from core.models import IssuerMembership
+from core.models import IssuerMembership, Notification
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": [], "nav_issuers": [], "mfa_missing": False}
+        return {"nav_items": [], "nav_issuers": [], "mfa_missing": False, "notifications_unread": 0}
     items = [{"label": "Dashboard", "url": reverse("home")}, {"label": "Offerings", "url": reverse("offering_list")}]
     memberships = list(IssuerMembership.objects.filter(user=user).select_related("issuer"))
     issuers = [
@@ -61,4 +61,5 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "nav_items": items,
         "nav_issuers": issuers,
         "mfa_missing": needs_mfa(user) and not has_mfa(user),
+        "notifications_unread": Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
     }

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils import timezone
 from django_countries.fields import CountryField
 
 
@@ -340,3 +341,62 @@ class ApiToken(models.Model):
 
     def usable(self, now: dt.datetime) -> bool:
         return self.state(now) == "active"
+
+
+class NotificationKind(models.TextChoices):
+    """What a person is told about. Each kind is sent once per event (see `core.notifications`)."""
+
+    KYC_DECIDED = "kyc_decided", "Identity check decided"
+    ACCREDITATION_DECIDED = "accreditation_decided", "Accreditation decided"
+    INFORMATION_REQUESTED = "information_requested", "Information requested"
+    PAYMENT_RECEIVED = "payment_received", "Payment received"
+    PAYMENT_FLAGGED = "payment_flagged", "Payment flagged"
+    SUBSCRIPTION_CANCELLED = "subscription_cancelled", "Subscription cancelled"
+    SUBSCRIPTION_EXPIRED = "subscription_expired", "Reservation expired"
+    REFUND_SENT = "refund_sent", "Refund sent"
+    TOKENS_ISSUED = "tokens_issued", "Tokens issued"
+    DISTRIBUTION_PAID = "distribution_paid", "Distribution paid"
+    REDEMPTION_STEP = "redemption_step", "Redemption"
+    DOCUMENT_CHANGED = "document_changed", "Offering document changed"
+    WIRE_RECEIVED = "wire_received", "Wire received"
+    SUBSCRIPTION_TO_REVIEW = "subscription_to_review", "Subscription to review"
+    APPROVAL_WAITING = "approval_waiting", "Approval waiting for you"
+    APPLICATION_TO_REVIEW = "application_to_review", "Investor to review"
+    MONEY_TAKEN_BACK = "money_taken_back", "Money taken back"
+    RECORDS_DIFFER = "records_differ", "Records differ"
+    BACKING_CONDITION = "backing_condition", "Backing condition"
+
+
+class Notification(models.Model):
+    """One thing one person is told, shown in the portal and sent by e-mail.
+
+    `event_key` names the event (for example ``kyc:42:approved``); a person gets one notification per
+    event however often the code that reports it runs (the unique constraint). The texts are rendered
+    when the event happens, so the e-mail says what was true then."""
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40, choices=NotificationKind.choices)
+    event_key = models.CharField(max_length=200)
+    issuer = models.ForeignKey(Issuer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    subject = models.CharField(max_length=200)
+    body = models.TextField(help_text="The message as plain text, without greeting or link.")
+    path = models.CharField(max_length=500, help_text="Where the message leads in the portal (a path).")
+    action_label = models.CharField(max_length=80, default="Open in the portal")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "event_key"], name="one_notification_per_event"),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            models.Index(fields=["emailed_at", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} to user {self.recipient_id}: {self.subject}"

@@ -39,3 +39,27 @@ def worker_heartbeat(token: str | None = None) -> str:
     token = token or uuid.uuid4().hex
     WorkerHeartbeat.objects.get_or_create(token=token, defaults={"hostname": socket.gethostname()})
     return token
+
+
+@shared_task(name="core.tasks.notification_email_task", acks_late=True, time_limit=60, soft_time_limit=45)
+def notification_email_task(notification_id: int) -> bool:
+    """E-mail one notification (once: the row says whether it went)."""
+    from core.notifications import notification_email_send
+
+    return notification_email_send(notification_id=notification_id)
+
+
+@shared_task(name="core.tasks.notification_event_email_task", acks_late=True, time_limit=3600, soft_time_limit=3500)
+def notification_event_email_task(event_key: str) -> int:
+    """E-mail everyone told about one event (those already sent are skipped)."""
+    from core.notifications import notifications_event_send
+
+    return notifications_event_send(event_key=event_key)
+
+
+@shared_task(name="core.tasks.notifications_sweep_task", acks_late=True, time_limit=300, soft_time_limit=280)
+def notifications_sweep_task() -> int:
+    """E-mail the notifications no task sent (the broker was down, or the mail server failed)."""
+    from core.notifications import notifications_unsent_send
+
+    return notifications_unsent_send()

@@ -41,6 +41,9 @@ urlpatterns = [
     path("staff/mfa-reset/", views.staff_mfa_reset, name="staff_mfa_reset"),
     path("invitations/<str:token>/", views.invitation_accept_page, name="invitation_accept"),
     path("two-factor/needed/", views.mfa_required, name="mfa_required"),
+    path("notifications/", views.notification_list, name="notification_list"),
+    path("notifications/read/", views.notifications_read, name="notifications_read"),
+    path("notifications/<int:notification_id>/", views.notification_open, name="notification_open"),
 ]
 
 api_urlpatterns = [

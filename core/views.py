@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import Perm, access_required, can, signed_in_user
@@ -41,8 +42,18 @@ from core.invitations import (
     platform_member_add,
     team_member_add,
 )
-from core.models import ApprovalRequest, Invitation, InvitationRole, Issuer, IssuerMembership, Role, User
+from core.models import (
+    ApprovalRequest,
+    Invitation,
+    InvitationRole,
+    Issuer,
+    IssuerMembership,
+    Notification,
+    Role,
+    User,
+)
 from core.money import Money
+from core.notifications import notifications_mark_read
 from core.selectors import (
     approvals_decided,
     approvals_pending,
@@ -458,3 +469,32 @@ def error_500(request: HttpRequest) -> HttpResponse:
     from django.template import loader
 
     return HttpResponse(loader.get_template("500.html").render({}), status=500)
+
+
+@access_required(Perm.INVESTOR_SELF)
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """Everything the portal told this person, newest first, unread marked."""
+    user = signed_in_user(request)
+    rows = Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
+    page = Paginator(rows, 25).get_page(request.GET.get("page"))
+    unread = rows.filter(read_at__isnull=True).count()
+    return render(request, "core/notifications.html", {"page": page, "unread": unread})
+
+
+# One's own notifications are one's own: read-only roles (transfer agents) mark them read too.
+@access_required(Perm.INVESTOR_SELF, read_only_roles_may_post=True)
+def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Follow a notification to its page; it counts as read once opened."""
+    notification = get_object_or_404(Notification, pk=notification_id, recipient=signed_in_user(request))
+    notifications_mark_read(user=notification.recipient, ids=[notification.pk])
+    target = notification.path if url_has_allowed_host_and_scheme(notification.path, allowed_hosts=None) else "/"
+    return redirect(target)
+
+
+@require_POST
+@access_required(Perm.INVESTOR_SELF, read_only_roles_may_post=True)
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    count = notifications_mark_read(user=signed_in_user(request))
+    if count:
+        messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} as read.")
+    return redirect("notification_list")

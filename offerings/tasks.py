@@ -60,13 +60,6 @@ def material_change_notify_task(document_id: int) -> int:
     return material_change_notify(document_id=document_id)
 
 
-@shared_task(name="offerings.tasks.subscription_expired_notify_task", max_retries=0, **COMMON)
-def subscription_expired_notify_task(subscription_id: int) -> int:
-    from offerings.services.notifications import reservation_expired_notify
-
-    return reservation_expired_notify(subscription_id=subscription_id)
-
-
 @shared_task(name="offerings.tasks.closing_notify_task", max_retries=0, **COMMON)
 def closing_notify_task(kind: str, offering_id: int, batch_id: int | None) -> int:
     from offerings.services.notifications import closing_notify
@@ -80,13 +73,6 @@ def stablecoin_receipts_match_task() -> int:
     from offerings.services.stablecoin import stablecoin_receipts_match
 
     return stablecoin_receipts_match()
-
-
-@shared_task(name="offerings.tasks.case_notify_task", max_retries=0, **COMMON)
-def case_notify_task(case_id: int) -> int:
-    from offerings.services.notifications import case_opened_notify
-
-    return case_opened_notify(case_id=case_id)
 
 
 @shared_task(name="offerings.tasks.refunds_pending_settle_task", max_retries=0, **COMMON)

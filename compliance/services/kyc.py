@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from compliance.kyc.base import KycProviderError, VendorResult, VendorVerdict, default_kyc_provider, kyc_provider
 from compliance.models import OPEN_CHECK_STATES, HitStatus, KycCheck, KycCheckStatus, VendorWebhookEvent
+from compliance.notices import kyc_decision_notify
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
 from core.models import User
@@ -118,7 +119,7 @@ def _decide(
         check.decided_by = actor if actor is not None and actor.is_authenticated else None
         check.expires_at = expires_at
         check.save(update_fields=["status", "reason", "decided_at", "decided_by", "expires_at"])
-    audit_record(
+    event = audit_record(
         actor=actor or "kyc vendor",
         action=action,
         obj=investor,
@@ -126,6 +127,7 @@ def _decide(
         after={"kyc_status": status, "kyc_expires_at": expires_at, "note": note, "check": check.pk if check else None},
     )
     investor_registry_refresh(investor=investor, actor=actor)
+    kyc_decision_notify(investor=investor, event=event)
     return investor
 
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from compliance.notices import accreditation_decision_notify
 from core.audit import audit_record
 from core.errors import ApplicationError
 from core.models import User
@@ -48,7 +49,7 @@ def accreditation_approve(*, claim: AccreditationClaim, actor: User) -> Accredit
     claim.expires_at = now + dt.timedelta(days=settings.ACCREDITATION_VALIDITY_DAYS)
     claim.decision_note = ""
     claim.save(update_fields=["status", "decided_at", "expires_at", "decision_note"])
-    audit_record(
+    event = audit_record(
         actor=actor,
         action="accreditation.verified",
         obj=claim,
@@ -57,6 +58,7 @@ def accreditation_approve(*, claim: AccreditationClaim, actor: User) -> Accredit
     )
     holder_record_update(investor=claim.investor)
     investor_registry_refresh(investor=claim.investor, actor=actor)
+    accreditation_decision_notify(claim=claim, event=event)
     return claim
 
 
@@ -76,7 +78,7 @@ def accreditation_reject(*, claim: AccreditationClaim, actor: User, reason: str)
         None,
     )
     claim.save(update_fields=["status", "decided_at", "decision_note", "expires_at"])
-    audit_record(
+    event = audit_record(
         actor=actor,
         action="accreditation.rejected",
         obj=claim,
@@ -85,6 +87,7 @@ def accreditation_reject(*, claim: AccreditationClaim, actor: User, reason: str)
     )
     holder_record_update(investor=claim.investor)
     investor_registry_refresh(investor=claim.investor, actor=actor)
+    accreditation_decision_notify(claim=claim, event=event)
     return claim
 
 
@@ -98,7 +101,7 @@ def accreditation_request_information(*, claim: AccreditationClaim, actor: User,
         raise ApplicationError("Information can be requested only while the claim is under review.", code="state")
     claim.status, claim.decision_note = AccreditationStatus.MORE_INFO, message
     claim.save(update_fields=["status", "decision_note"])
-    audit_record(
+    event = audit_record(
         actor=actor,
         action="accreditation.information_requested",
         obj=claim,
@@ -106,6 +109,7 @@ def accreditation_request_information(*, claim: AccreditationClaim, actor: User,
         after={"status": claim.status, "message": message},
     )
     holder_record_update(investor=claim.investor)
+    accreditation_decision_notify(claim=claim, event=event)
     return claim
 
 

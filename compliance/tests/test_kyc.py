@@ -21,8 +21,9 @@ from compliance.services.onboarding import onboarding_submit
 from compliance.services.reviews import accreditation_approve, owner_review, verifications_expire
 from compliance.tests.support import approved_investor, sanctions_fixture_loaded, submitted_investor, wallet_linked
 from core.errors import ApplicationError
-from core.models import AuditEvent
+from core.models import AuditEvent, NotificationKind
 from core.tests.files import pdf_bytes
+from core.tests.support import told_once
 from investors.models import InvestorProfile, KycStatus, RegistryState
 from investors.services.accreditation import accreditation_claim_start, accreditation_claim_submit
 from investors.services.documents import document_upload
@@ -90,6 +91,14 @@ def test_reject_and_request_information_reach_the_investor(cast, registry) -> No
     kyc_reject(investor=investor, actor=cast.platform_compliance, reason="Document appears altered.")
     investor.refresh_from_db()
     assert investor.kyc_status == KycStatus.REJECTED and investor.registry_state == RegistryState.NONE
+    # The investor was told each decision once, with what to do next.
+    asked = told_once(investor.user, NotificationKind.INFORMATION_REQUESTED)
+    assert "The passport scan is blurred." in asked.body and asked.path == "/onboarding/status/"
+    rejected = told_once(investor.user, NotificationKind.KYC_DECIDED)
+    assert "Document appears altered." in rejected.body and "not approved" in rejected.subject
+    # The issuer's compliance officer was told of the application once, though the investor submitted twice.
+    review = told_once(cast.compliance, NotificationKind.APPLICATION_TO_REVIEW)
+    assert review.path == f"/issuers/{cast.issuer.slug}/compliance/"
 
 
 def test_rejecting_an_approved_investor_removes_them_from_the_registry(cast, registry) -> None:
@@ -120,8 +129,13 @@ def test_expiry_makes_the_investor_ineligible_and_clears_the_flags(cast, registr
         )
     accreditation_claim_submit(claim=claim, actor=investor.user)
     accreditation_approve(claim=claim, actor=cast.platform_compliance)
+    accreditation_approve(claim=claim, actor=cast.platform_compliance)  # clicked twice: told once
     mirror = RegistryInvestor.objects.get(investor_ref=investor.reference)
     assert mirror.flags & InvestorFlag.ACCREDITED
+    verified = told_once(investor.user, NotificationKind.ACCREDITATION_DECIDED)
+    assert verified.subject == "Your accreditation is verified" and "506(c)" in verified.body
+    approved = told_once(investor.user, NotificationKind.KYC_DECIDED)
+    assert "approved" in approved.subject
 
     summary = verifications_expire(now=timezone.now() + dt.timedelta(days=91))
     assert summary.accreditations_expired == 1 and summary.kyc_expired == 0

@@ -52,3 +52,33 @@ def cast_build() -> Cast:
         admin_membership=admin_m,
         agent_membership=agent_m,
     )
+
+
+def notifications_delivered() -> list:
+    """Send every notification e-mail still waiting (what the tasks do after commit, which a test that rolls
+    back never reaches) and return the mail sent so far."""
+    from django.core import mail
+
+    from core.notifications import notifications_unsent_send
+
+    notifications_unsent_send(older_than_seconds=-60)
+    return list(mail.outbox)
+
+
+def told_once(user: User, kind: str):
+    """The one notification of `kind` the user got, checked as the person sees it: listed once, e-mailed once,
+    the e-mail's link absolute (SITE_URL) and leading to the notification's page."""
+    from django.conf import settings
+
+    from core.models import Notification
+    from core.notifications import absolute_url
+
+    rows = list(Notification.objects.filter(recipient=user, kind=kind))
+    assert len(rows) == 1, f"{user.email} was told {len(rows)} times of {kind}"
+    (notification,) = rows
+    mails = [m for m in notifications_delivered() if m.to == [user.email] and m.subject.endswith(notification.subject)]
+    assert len(mails) == 1, f"{user.email} got {len(mails)} e-mails of {kind}"
+    link = absolute_url(notification.path)
+    assert link.startswith(str(settings.SITE_URL)) and link in mails[0].body
+    assert f'href="{link}"' in mails[0].alternatives[0][0]
+    return notification

@@ -106,6 +106,10 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     # An empty threshold is sent back to the approvals page with a message.
     "issuer_four_eyes_threshold": ("POST", dict(zip(ROLES, (302, 403, 403, 302, 403, 403, 403, 403), strict=True))),
     "staff_console": ("GET", STAFF_ONLY),
+    # Anyone signed in has a notification list; another person's (or no) notification is 404.
+    "notification_list": ("GET", SIGNED_IN),
+    "notifications_read": ("POST", dict(zip(ROLES, (302, 302, 302, 302, 302, 302, 302, 302), strict=True))),
+    "notification_open": ("GET", dict(zip(ROLES, (302, 404, 404, 404, 404, 404, 404, 404), strict=True))),
     # Invitations of an issuer that do not exist: its admins get 404, everyone else the usual refusal.
     "issuer_invitation_resend": ("POST", dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403, 403), strict=True))),
     "issuer_invitation_revoke": ("POST", dict(zip(ROLES, (302, 403, 403, 404, 403, 403, 403, 403), strict=True))),
@@ -439,6 +443,7 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "run_id": "00000000-0000-4000-8000-000000000008",
         "kind": "xml",
         "statement_id": "00000000-0000-4000-8000-00000000000a",
+        "notification_id": "999999",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

@@ -41,6 +41,7 @@ from distributions.models import (
     LinePaymentState,
     PaymentMethod,
 )
+from distributions.notices import distribution_lines_paid_notify
 from investors.models import BankAccount
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -214,6 +215,7 @@ def _apply(
             line.payment_reference = (o.bank_reference or entry.end_to_end_id)[:140]
             line.paid_at, line.failure_reason = now, ""
             line.save(update_fields=["payment_state", "payment_reference", "paid_at", "failure_reason"])
+            distribution_lines_paid_notify(line_ids=[line.pk])
             BankAccount.objects.filter(pk=entry.bank_account_id, verified_at__isnull=True).update(verified_at=now)
             paid += 1
             paid_ids.append(entry.end_to_end_id)

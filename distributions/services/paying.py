@@ -35,6 +35,7 @@ from core.errors import ApplicationError, Conflict
 from core.models import User
 from core.money import Money
 from distributions.models import Distribution, DistributionLine, DistributionState, LinePaymentState, PaymentMethod
+from distributions.notices import distribution_lines_paid_notify
 from distributions.selectors import active_wallets
 from distributions.services.register import distribution_register_compute
 from distributions.services.reinvesting import reinvestment_outstanding
@@ -164,6 +165,7 @@ def distribution_payments_confirm(*, distribution_id: int) -> PaymentRun:
             marked += DistributionLine.objects.filter(pk__in=pks, payment_state=LinePaymentState.SENDING).update(
                 payment_state=LinePaymentState.PAID, payment_reference=tx_hash, paid_at=now, failure_reason=""
             )
+            distribution_lines_paid_notify(line_ids=pks)
         if marked:
             _audit(locked, "distribution.lines_paid", lines=marked, first_lines=_indices([i for _, i in paid]))
         back = DistributionLine.objects.filter(pk__in=reorged, payment_state=LinePaymentState.PAID).update(

@@ -39,6 +39,7 @@ from distributions.models import (
     LinePaymentState,
     ReinvestmentMint,
 )
+from distributions.notices import distribution_lines_paid_notify
 from registry.models import LedgerPosting, PostingKind
 from registry.services.ledger import issuance_price_record, ledger_sync
 from tokens.models import ChainTransaction, TxStatus
@@ -279,9 +280,13 @@ def _mint_settle(distribution: Distribution, mint: ReinvestmentMint, actor: User
         now = timezone.now()
         count = DistributionLine.objects.filter(reinvest_mint=locked).count()
         # Nothing left to pay in money: the line is done. A fraction in cash waits for the cash path.
-        DistributionLine.objects.filter(
-            reinvest_mint=locked, cash_minor=0, payment_state=LinePaymentState.PENDING
-        ).update(payment_state=LinePaymentState.REINVESTED, paid_at=now)
+        done = list(
+            DistributionLine.objects.filter(
+                reinvest_mint=locked, cash_minor=0, payment_state=LinePaymentState.PENDING
+            ).values_list("pk", flat=True)
+        )
+        DistributionLine.objects.filter(pk__in=done).update(payment_state=LinePaymentState.REINVESTED, paid_at=now)
+        distribution_lines_paid_notify(line_ids=done)
         locked.settled_at = now
         locked.save(update_fields=["settled_at"])
         audit_record(

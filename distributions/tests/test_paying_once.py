@@ -9,6 +9,8 @@ import signal
 import pytest
 from django.test import override_settings
 
+from core.models import NotificationKind
+from core.tests.support import told_once
 from distributions.models import Distribution, DistributionLine, DistributionState, LinePaymentState
 from distributions.services.paying import distribution_pay_on_chain
 from distributions.tests.paying import ALICE_CASH, BOB_CASH, UNITS_PER_CENT, approved_distribution
@@ -149,3 +151,7 @@ def test_a_reorg_past_finality_dropping_the_paying_block_sends_the_batch_again_a
     _paid_once(closed, distribution)
     assert ChainTransaction.objects.get(pk=batch.pk).tx_hash == first_hash  # the same signed bytes, mined again
     assert ChainTransaction.objects.filter(idempotency_key__contains=":pay:").count() == 1
+    # Paid, unpaid by the reorg, paid again: each holder is told of the payment once, with its figures.
+    for line in DistributionLine.objects.filter(distribution=distribution).select_related("investor__user"):
+        notice = told_once(line.investor.user, NotificationKind.DISTRIBUTION_PAID)
+        assert "is paid" in notice.subject and line.destination_wallet in notice.body

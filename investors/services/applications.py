@@ -22,7 +22,7 @@ def issuer_application_create(*, investor: InvestorProfile, issuer: Issuer, acto
     before = None if created else {"status": application.status}
     application.status = ApplicationStatus.SUBMITTED
     application.save(update_fields=["status"])
-    audit_record(
+    event = audit_record(
         actor=actor,
         action="investor.applied",
         obj=application,
@@ -30,7 +30,31 @@ def issuer_application_create(*, investor: InvestorProfile, issuer: Issuer, acto
         before=before,
         after={"investor": investor.reference, "issuer": issuer.slug, "status": application.status},
     )
+    _reviewers_notify(application, event_id=event.pk)
     return application
+
+
+def _reviewers_notify(application: IssuerApplication, *, event_id: int) -> None:
+    """The issuer's compliance officers (and admins) hear of an investor waiting in their review queue."""
+    from django.urls import reverse
+
+    from core.models import NotificationKind, Role
+    from core.notifications import Message, issuer_people, notify
+
+    issuer = application.issuer
+    notify(
+        recipients=issuer_people(issuer, roles=(Role.COMPLIANCE_OFFICER, Role.ISSUER_ADMIN)),
+        event_key=f"audit:{event_id}",
+        message=Message(
+            kind=NotificationKind.APPLICATION_TO_REVIEW,
+            subject=f"An investor applied to {issuer.name}: to review",
+            template="investors/notifications/application_to_review.txt",
+            context={"application": application, "investor": application.investor, "issuer": issuer},
+            path=reverse("compliance_queue", args=[issuer.slug]),
+            action_label="Open the review queue",
+        ),
+        issuer=issuer,
+    )
 
 
 @transaction.atomic

@@ -18,8 +18,8 @@ from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
 from core.models import ApprovalRequest, User
 from core.money import Money
-from core.tasks import task_enqueue_on_commit
 from offerings.models import CaseKind, CaseStage, PaymentCase, Subscription, SubscriptionStatus
+from offerings.services.notifications import case_opened_notify
 from tokens import services as chain
 from tokens.models import ChainTransaction
 
@@ -78,9 +78,7 @@ def case_open(
             "stage": case.stage,
         },
     )
-    from offerings.tasks import case_notify_task
-
-    task_enqueue_on_commit(case_notify_task, case.pk, when_broker_down="the case is listed on the issuer's pages")
+    case_opened_notify(case=case)
     return case
 
 

@@ -278,8 +278,8 @@ def _refund_step(offering: Offering, actor: User | None) -> bool:
     offering.status = OfferingStatus.FAILED
     offering.closed_at = timezone.now()
     offering.save(update_fields=["status", "closed_at", "updated_at"])
+    # Each investor was told as their subscription ended, with the reason and the refund.
     audit_record(actor=actor or "system", action="offering.closed_unsuccessful", obj=offering)
-    _notify("refunded", offering, None)
     return False
 
 
@@ -362,7 +362,13 @@ def _notify(kind: str, offering: Offering, batch_id: int | None) -> None:
     from offerings.tasks import closing_notify_task
 
     # E-mail is best effort once the state is committed.
-    task_enqueue_on_commit(closing_notify_task, kind, offering.pk, batch_id, when_broker_down="no e-mail is sent")
+    task_enqueue_on_commit(
+        closing_notify_task,
+        kind,
+        offering.pk,
+        batch_id,
+        when_broker_down="the holders are told when the task next runs",
+    )
 
 
 # --------------------------------------------------------------------------- a failed mint batch

@@ -37,6 +37,7 @@ from offerings.models import (
     Subscription,
     SubscriptionStatus,
 )
+from offerings.services.notifications import payment_received_notify, refund_sent_notify
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,8 @@ def payment_received(
     )
     if created:
         Payment.objects.filter(pk=payment.pk).update(status=PaymentStatus.SUCCEEDED, updated_at=timezone.now())
+        if subscription.status not in ENDED:
+            payment_received_notify(entry=entry, subscription=subscription)
         _refund_if_ended(subscription, payment, actor)
     return entry
 
@@ -491,6 +494,7 @@ def refund_send(*, refund_id: int) -> Refund:
             issuer=refund.payment.subscription.offering.issuer,
             after={"status": refund.status, "external_ref": result.external_ref, "settled": result.settled},
         )
+        refund_sent_notify(refund=refund)
         if result.settled:
             refund_recorded(
                 payment=refund.payment,
@@ -632,6 +636,7 @@ def refund_mark_sent(*, refund: Refund, actor: User, bank_reference: str) -> Ref
     refund.refresh_from_db()
     refund.completed_by = actor
     refund.save(update_fields=["completed_by"])
+    refund_sent_notify(refund=refund)
     return refund
 
 

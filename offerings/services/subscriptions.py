@@ -19,7 +19,6 @@ from core.business_days import business_days_add
 from core.errors import ApplicationError, Conflict, NotPermitted
 from core.models import User
 from core.money import Money
-from core.tasks import task_enqueue_on_commit
 from investors.models import InvestorProfile
 from offerings.agreements import signed_agreement_pdf
 from offerings.models import (
@@ -34,6 +33,7 @@ from offerings.models import (
 )
 from offerings.selectors.offerings import current_documents
 from offerings.selectors.subscriptions import eligibility_context
+from offerings.services.notifications import subscription_ended_notify, subscription_to_review_notify
 from offerings.services.offerings import offering_terms
 from offerings.services.payments import refunds_request_for
 from tokens.selectors import token_setup
@@ -270,6 +270,7 @@ def subscription_sign(
             "agreement_sha256": subscription.agreement_sha256,
         },
     )
+    subscription_to_review_notify(subscription=subscription)
     return subscription
 
 
@@ -316,7 +317,9 @@ def subscription_reconfirm(
     return subscription
 
 
-def _end(subscription: Subscription, *, status: str, reason: str, actor: User | None) -> Subscription:
+def _end(
+    subscription: Subscription, *, status: str, reason: str, actor: User | None, expired: bool = False
+) -> Subscription:
     """Cancel or reject a locked subscription: release its commitment and refund what it holds."""
     before = {"status": subscription.status}
     subscription.status = status
@@ -336,6 +339,7 @@ def _end(subscription: Subscription, *, status: str, reason: str, actor: User | 
         after={"status": status, "reason": reason},
     )
     refunds_request_for(subscription=subscription, reason=reason, actor=actor)
+    subscription_ended_notify(subscription=subscription, actor=actor, expired=expired)
     return subscription
 
 
@@ -464,11 +468,7 @@ def subscriptions_expire_unpaid(*, now: dt.datetime | None = None, limit: int = 
                     "subscribe again while the offering is open."
                 ),
                 actor=None,
-            )
-            from offerings.tasks import subscription_expired_notify_task
-
-            task_enqueue_on_commit(
-                subscription_expired_notify_task, subscription.pk, when_broker_down="the status page says it"
+                expired=True,
             )
             ended.append(subscription)
     return ended

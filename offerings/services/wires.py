@@ -29,6 +29,7 @@ from offerings.models import (
     WireMatch,
     WireReceipt,
 )
+from offerings.services.notifications import wire_received_notify, wires_imported_notify
 from offerings.services.payments import payment_received
 
 REFERENCE_PATTERN = re.compile(r"TSR[\s-]*([0-9A-Z]{4})[\s-]*([0-9A-Z]{5})", re.IGNORECASE)
@@ -270,8 +271,9 @@ def wire_receipt_record(
     payer: str = "",
     source: str = "manual",
     occurrence: int = 1,
+    announce: bool = True,
 ) -> WireReceipt:
-    """Record one wire the bank received and credit it once.
+    """Record one wire the bank received and credit it once (`announce`: tell the issuer's other admins).
 
     The same wire recorded twice, or by hand and then from a statement, is refused as a duplicate
     (`DuplicateWire`) and credited only the first time. A wire recorded by hand carries the bank's
@@ -355,6 +357,8 @@ def wire_receipt_record(
             "match": match,
         },
     )
+    if announce:
+        wire_received_notify(receipt=receipt, actor=actor)
     if subscription is not None and match != WireMatch.WRONG_CURRENCY:
         # The money is in the account: the ledger says so whatever the flag. Ended subscriptions refund it.
         payment_received(
@@ -480,6 +484,7 @@ def bank_statement_import(*, issuer: Issuer, actor: User, content: bytes) -> Imp
                 payer=row.get("payer", ""),
                 source="csv",
                 occurrence=seen[fingerprint],
+                announce=False,
             )
         except Conflict as exc:
             if exc.code == "duplicate_line":
@@ -491,7 +496,21 @@ def bank_statement_import(*, issuer: Issuer, actor: User, content: bytes) -> Imp
             report.errors.append(f"Line {number}: {exc.message}")
             continue
         report.recorded.append(receipt)
+    if report.recorded:
+        to_match = sum(1 for r in report.recorded if r.match in NEEDS_MATCHING)
+        with transaction.atomic():
+            wires_imported_notify(
+                issuer_id=issuer.pk,
+                import_key=hashlib.sha256(",".join(str(r.pk) for r in report.recorded).encode()).hexdigest(),
+                recorded=len(report.recorded),
+                to_match=to_match,
+                actor=actor,
+            )
     return report
+
+
+# A wire in one of these states waits for a person to match it or send it back.
+NEEDS_MATCHING = frozenset({WireMatch.UNMATCHED, WireMatch.WRONG_CURRENCY, WireMatch.CLOSED})
 
 
 def money(minor: int, currency: str) -> str:

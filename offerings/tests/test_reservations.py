@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from core.business_days import business_days_add
 from core.errors import Conflict
-from core.tests.support import Cast
+from core.tests.support import Cast, notifications_delivered
 from investors.tests.support import verified_investor
 from offerings.models import Offering, RefundStatus, SubscriptionStatus
 from offerings.services.subscriptions import (
@@ -21,7 +21,7 @@ from offerings.services.subscriptions import (
     subscriptions_expire_unpaid,
 )
 from offerings.services.wires import wire_receipt_record
-from offerings.tasks import offerings_scheduled_task, subscription_expired_notify_task
+from offerings.tasks import offerings_scheduled_task
 from offerings.tests.support import bank_reference_new, offering_open, subscribed
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +55,7 @@ def test_an_unpaid_reservation_ends_after_its_business_days_and_frees_the_hard_c
     assert Offering.objects.get(pk=offering.pk).committed_minor == 0
     subscription_create(offering=offering, investor=other, actor=other.user, amount_minor=1_000_00)
     # The investor is told.
-    subscription_expired_notify_task(hostage.pk)
+    notifications_delivered()
     assert mail.outbox[-1].to == [holder.user.email]
     assert "your unpaid reservation has ended" in mail.outbox[-1].subject
     assert "free for other investors again" in mail.outbox[-1].body

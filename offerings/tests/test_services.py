@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from pytest_django.fixtures import Settings
@@ -15,7 +14,7 @@ from compliance.exemptions import Exemption
 from core.errors import ApplicationError, Conflict
 from core.models import AuditEvent
 from core.tests.files import png_bytes
-from core.tests.support import Cast
+from core.tests.support import Cast, notifications_delivered
 from investors.models import InvestorProfile
 from investors.services.applications import issuer_application_create, issuer_application_decide
 from investors.tests.support import verified_investor
@@ -133,7 +132,8 @@ def test_document_versions_keep_their_hash_and_material_changes_ask_reg_cf_inves
     from offerings.tasks import material_change_notify_task
 
     assert material_change_notify_task(v2.pk) == 1  # what the worker runs after commit
-    assert "use of proceeds" in mail.outbox[0].body and "reconfirm" in mail.outbox[0].body
+    (told,) = [m for m in notifications_delivered() if m.to == [subscription.investor.user.email]]
+    assert "use of proceeds" in told.body and "reconfirm" in told.body
     with pytest.raises(ApplicationError):
         document_upload(
             offering=offering,

@@ -159,6 +159,9 @@ MFA_TOTP_ISSUER = "Tessera"
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool("MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=False)
 
+# The portal's own name (e-mail greetings and subjects) and the address links in e-mails start with.
+PORTAL_NAME = env.str("PORTAL_NAME", default="Tessera")
+SITE_URL = env.str("SITE_URL", default=env.str("DEMO_URL", default="http://127.0.0.1:8000"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Tessera <no-reply@tessera.local>")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 
@@ -232,6 +235,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "core.tasks.worker_heartbeat", "schedule": 60.0},
+    # E-mails of notifications that no task sent (broker down at the time, mail server failing).
+    "notifications-sweep": {"task": "core.tasks.notifications_sweep_task", "schedule": 300.0},
     # OFAC publishes list changes without a fixed calendar; an unchanged list costs one download.
     "sanctions-list-refresh": {"task": "compliance.tasks.sanctions_list_refresh", "schedule": 6 * 3600.0},
     "verification-expiry": {"task": "compliance.tasks.verifications_expire", "schedule": 3600.0},

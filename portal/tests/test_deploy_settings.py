@@ -11,6 +11,7 @@ PRODUCTION_ENV = {
     "DJANGO_SETTINGS_MODULE": "portal.settings.production",
     "DJANGO_SECRET_KEY": "x7!kq2-production-like-secret-with-enough-length-and-entropy-0193847561",
     "DJANGO_ALLOWED_HOSTS": "portal.example.com",
+    "SITE_URL": "https://portal.example.com",
     "DATABASE_URL": "postgres://tessera@127.0.0.1:5432/tessera",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     "CACHE_URL": "rediscache://127.0.0.1:6379/1",
@@ -22,7 +23,16 @@ PRODUCTION_ENV = {
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    ours = ("DJANGO_", "DATABASE_URL", "CELERY_", "CACHE_URL", "CHAIN_", "FIELD_ENCRYPTION_KEYS")
+    ours = (
+        "DJANGO_",
+        "DATABASE_URL",
+        "CELERY_",
+        "CACHE_URL",
+        "CHAIN_",
+        "FIELD_ENCRYPTION_KEYS",
+        "SITE_URL",
+        "DEMO_URL",
+    )
     clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -47,6 +57,7 @@ def test_production_refuses_to_start_without_its_secrets() -> None:
         "CELERY_BROKER_URL",
         "CHAIN_SENDER_ADDRESS",
         "FIELD_ENCRYPTION_KEYS",
+        "SITE_URL",
     ):
         env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
         result = _manage("check", env=env)
@@ -67,7 +78,16 @@ def test_production_settings_hold_sender_addresses_and_never_a_signing_key() -> 
 
 
 def _python(code: str, *, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    ours = ("DJANGO_", "DATABASE_URL", "CELERY_", "CACHE_URL", "CHAIN_", "FIELD_ENCRYPTION_KEYS")
+    ours = (
+        "DJANGO_",
+        "DATABASE_URL",
+        "CELERY_",
+        "CACHE_URL",
+        "CHAIN_",
+        "FIELD_ENCRYPTION_KEYS",
+        "SITE_URL",
+        "DEMO_URL",
+    )
     clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     return subprocess.run(
         [sys.executable, "-c", code],
