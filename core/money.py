@@ -183,11 +183,3 @@ def allocate_largest_remainder(total: int, weights: Sequence[int]) -> list[int]:
     for _, index in sorted(remainders)[:left]:
         parts[index] += 1
     return parts
-
-
-def money_text(minor: int, currency: str) -> str:
-    """An amount for people to read; a currency the portal does not use is shown in minor units."""
-    try:
-        return str(Money(minor, currency))
-    except ValueError:
-        return f"{minor:,} minor units of {currency or 'an unnamed currency'}"
