@@ -38,6 +38,11 @@ def test_sign_up_needs_a_verified_email_before_the_account_opens(client: Client)
     assert response["Location"] == "/accounts/confirm-email/"
     assert client.get("/dashboard/").status_code == 302  # not signed in yet
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["new.investor@example.com"]
+    # The e-mail names the portal, not the host the request came to.
+    body = str(mail.outbox[0].body)
+    assert body.startswith("Hello from Tessera,") and "— Tessera" in body
+    assert "Hello from testserver" not in body and "Thank you for using testserver" not in body
+    assert mail.outbox[0].subject.startswith("[Tessera] ")
 
     # Signing in before verifying sends the person back to the verification notice.
     client.post("/accounts/login/", {"login": "new.investor@example.com", "password": TEST_PASSWORD})
