@@ -10,13 +10,13 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from tokens.chain.abi import decode_result, encode_call
+from tokens.chain.abi import decode_call, decode_result, encode_call
 from tokens.chain.addresses import checksum
-from tokens.chain.client import client_for
+from tokens.chain.client import NodeUnavailable, client_for
 from tokens.chain.node import node_status
 from tokens.chain.signatures import (
     SignatureInvalid,
@@ -350,6 +350,43 @@ def token_record_date_last(*, address: str) -> int | None:
     return int(_token_view(address, "recordDate", [count])) if count else None
 
 
+def token_record_date_ahead(*, owner_ref: str, after: int) -> int | None:
+    """The moment (seconds since 1970) of a record date of the token not passed at `after`: one the token holds
+    already, or one the outbox is still sending (`scheduleRecordDate` not yet confirmed, whichever app asked for
+    it). None when there is none. The token takes one record date at a time, so a second one waits for this.
+
+    Raises the chain's transient errors when the node is down."""
+    token = token_deployment(owner_ref=owner_ref)
+    if token is None:
+        return None
+    # Rows still in flight are few; the token's other calls (mints, freezes) are told apart by their selector.
+    to_token = Q(to_deployment=token)
+    if token.address:
+        to_token |= Q(to_address=token.address)
+    in_flight = ChainTransaction.objects.filter(to_token, status__in=OPEN_STATUSES)
+    ahead = _record_dates_asked(in_flight, after=after)
+    if token.address:
+        try:
+            last = token_record_date_last(address=checksum(token.address))
+        except (NodeUnavailable, ConnectionError, TimeoutError):
+            # The node is away: what the portal itself had confirmed on the token still counts.
+            confirmed = ChainTransaction.objects.filter(to_token, status=TxStatus.CONFIRMED)
+            ahead += _record_dates_asked(confirmed, after=after)
+        else:
+            if last is not None and last >= after:
+                ahead.append(last)
+    return min(ahead) if ahead else None
+
+
+def _record_dates_asked(rows: QuerySet[ChainTransaction], *, after: int) -> list[int]:
+    found = []
+    for data in rows.values_list("data", flat=True).iterator():
+        call = decode_call("SecurityToken", bytes(data))
+        if call is not None and call[0] == "scheduleRecordDate" and int(call[1][0]) >= after:
+            found.append(int(call[1][0]))
+    return found
+
+
 def token_balances_at(*, address: str, wallets: Iterable[str], record_id: int) -> dict[str, int]:
     """wallet → the token's checkpoint `balanceOfAt(wallet, record_id)`, one call per wallet.
 
@@ -471,6 +508,7 @@ __all__ = [
     "token_balances_at",
     "token_controls",
     "token_holdings_onchain",
+    "token_record_date_ahead",
     "token_record_date_last",
     "token_record_id",
     "token_setup",

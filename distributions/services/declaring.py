@@ -24,6 +24,7 @@ from distributions.models import (
 from distributions.selectors import record_dates_ahead
 from offerings.models import Offering
 from registry.selectors.ledger import ledger_total
+from registry.selectors.record_date import record_date_ahead
 from tokens.selectors import address_checksum, address_is_valid, chain_head_time, token_deployment
 from tokens.services import CHAIN_TRANSIENT_ERRORS, token_record_date_schedule
 
@@ -155,6 +156,15 @@ def distribution_declare(*, issuer: Issuer, offering: Offering, actor: User, dat
             f"The token has a record date still ahead ({pending.record_date:%d %B %Y}, "
             f"{pending.get_kind_display().lower()}); it takes one record date at a time, so declare this one "
             "once that date has passed.",
+            code="record_date_pending",
+        )
+    # A ballot's record date (or one set on the token some other way) counts too: the token refuses a second.
+    ahead = record_date_ahead(offering=offering)
+    if ahead is not None:
+        raise Conflict(
+            f"The token has a record date still ahead ({timezone.localtime(ahead):%d %B %Y %H:%M}, set for a ballot "
+            "or another record); it takes one record date at a time, so declare this one once that moment has "
+            "passed.",
             code="record_date_pending",
         )
     distribution = Distribution.objects.create(

@@ -17,9 +17,9 @@ from core.models import Issuer, User
 from governance.models import Ballot, BallotOption, BallotState, Vote, VotingPower
 from governance.tally import BPS, CastVote, tally_compute
 from offerings.models import Offering
-from registry.selectors.record_date import holdings_at, record_cross_check, record_point
+from registry.selectors.record_date import holdings_at, record_cross_check, record_date_ahead, record_point
 from registry.services.ledger import ledger_sync
-from tokens.selectors import chain_head_time, token_deployment, token_record_date_last
+from tokens.selectors import chain_head_time, token_deployment
 from tokens.services import CHAIN_TRANSIENT_ERRORS, token_record_date_schedule
 
 # The token must be told of a record date before it passes; the outbox needs a little time to send it.
@@ -110,12 +110,9 @@ def ballot_create(*, issuer: Issuer, offering: Offering, actor: User, data: Ball
     pending = (
         Ballot.objects.filter(offering=offering, record_at__gt=now).exclude(record_transaction__status="failed").first()
     )
-    try:
-        last = token_record_date_last(address=token.address)
-    except CHAIN_TRANSIENT_ERRORS as exc:
-        raise ApplicationError("The chain cannot be reached just now; try again shortly.", code="chain_down") from exc
-    if pending is not None or (last is not None and last >= int(_chain_now().timestamp())):
-        ahead = pending.record_at if pending is not None else dt.datetime.fromtimestamp(last or 0, tz=dt.UTC)
+    # A distribution's record date (or one set on the token some other way) counts too: the token refuses a second.
+    ahead = pending.record_at if pending is not None else record_date_ahead(offering=offering)
+    if ahead is not None:
         raise Conflict(
             f"The token has a record date still ahead ({timezone.localtime(ahead):%d %B %Y %H:%M}); it takes one "
             "record date at a time, so create this ballot once that date has passed.",

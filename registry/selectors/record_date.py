@@ -4,6 +4,7 @@ cross-check them. Distributions pay from it; ballots weigh votes by it."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
 
@@ -16,9 +17,11 @@ from registry.models import LotMovement
 from tokens.models import ChainTransaction, TxStatus
 from tokens.selectors import (
     block_at_or_before,
+    chain_head_time,
     indexed_through,
     token_balances_at,
     token_deployment,
+    token_record_date_ahead,
     token_record_id,
     token_total_supply_at,
 )
@@ -123,3 +126,15 @@ def record_cross_check(point: RecordPoint, holdings: list[WalletHolding]) -> tup
         if chain_by_wallet[wallet] != units
     ]
     return mismatches, sum(ledger_by_wallet.values()), chain_supply
+
+
+def record_date_ahead(*, offering: Offering) -> dt.datetime | None:
+    """A record date of the offering's token that has not passed on the chain yet, whoever asked for it (a
+    distribution, a ballot): held by the token or still being sent to it. The token takes one record date at a
+    time (`scheduleRecordDate` refuses a second while one is ahead), so a new one waits until this has passed."""
+    now = timezone.now()
+    # Without the chain's clock, the portal's: the token compares with its own when the date is sent.
+    with contextlib.suppress(*CHAIN_TRANSIENT_ERRORS):
+        now = max(now, chain_head_time())
+    ahead = token_record_date_ahead(owner_ref=offering.owner_ref, after=int(now.timestamp()))
+    return dt.datetime.fromtimestamp(ahead, tz=dt.UTC) if ahead is not None else None
