@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("distributions.urls")),
     path("", include("governance.urls")),
     path("", include("backing.urls")),
+    path("", include("redemptions.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),

@@ -6,7 +6,11 @@ class RedemptionsConfig(AppConfig):
     verbose_name = "Redemptions"
 
     def ready(self) -> None:
+        from redemptions.selectors import redemption_posting_reasons
+        from redemptions.services import approval  # noqa: F401 - registers the four-eyes kind
         from redemptions.services.requesting import redemption_retry_guard
+        from registry.services.ledger import posting_reasons_register
         from tokens.services import transaction_retry_guard
 
         transaction_retry_guard(key_prefix="redemption:", guard=redemption_retry_guard)
+        posting_reasons_register(redemption_posting_reasons)

@@ -297,6 +297,19 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "api_transparency": ("GET", _all(404)),
     # An investor's reinvestment election for a token that does not exist (only investors have one at all).
     "reinvestment_election": ("GET", NO_SUCH_OWN),
+    # redemptions (redemptions/): terms and dealing days for the issuer's admins only; the holder's own requests.
+    "redemption_terms": ("GET", DISTRIBUTIONS_MISSING),
+    "dealing_day_detail": ("GET", DISTRIBUTIONS_MISSING),
+    "dealing_day_nav": ("POST", DISTRIBUTIONS_MISSING),
+    "dealing_day_propose": ("POST", DISTRIBUTIONS_MISSING),
+    "dealing_day_decide": ("POST", DISTRIBUTIONS_MISSING),
+    "dealing_day_retry": ("POST", DISTRIBUTIONS_MISSING),
+    "dealing_day_progress": ("GET", DISTRIBUTIONS_MISSING),
+    "dealing_day_bank_run": ("POST", DISTRIBUTIONS_MISSING),
+    "dealing_day_bank_file": ("GET", DISTRIBUTIONS_MISSING),
+    "dealing_day_bank_confirmation": ("POST", DISTRIBUTIONS_MISSING),
+    "investor_redemptions": ("GET", SIGNED_IN),
+    "investor_redemption_cancel": ("POST", read_only_refused(OWN_OBJECT_POST)),
     "api_offering_list": ("GET", API_SIGNED_IN),
     "api_offering_eligibility": ("POST", read_only_refused(API_MISSING)),
     "api_subscription_create": ("POST", read_only_refused(API_MISSING)),
@@ -444,6 +457,8 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "kind": "xml",
         "statement_id": "00000000-0000-4000-8000-00000000000a",
         "notification_id": "999999",
+        "day_id": "00000000-0000-4000-8000-00000000000b",
+        "request_id": "00000000-0000-4000-8000-00000000000c",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

@@ -465,6 +465,12 @@ CELERY_BEAT_SCHEDULE["distributions-advance"] = {
     "task": "distributions.tasks.distributions_advance_task",
     "schedule": CHAIN_WATCH_SECONDS,
 }
+# Redemptions: requests followed on-chain, dealing days cut off and priced when due, approved ones burned and
+# paid until settled (redemptions/tasks.py).
+CELERY_BEAT_SCHEDULE["redemptions-advance"] = {
+    "task": "redemptions.tasks.redemptions_advance_task",
+    "schedule": CHAIN_WATCH_SECONDS,
+}
 CELERY_BEAT_SCHEDULE["stablecoin-receipts-match"] = {
     "task": "offerings.tasks.stablecoin_receipts_match_task",
     "schedule": CHAIN_WATCH_SECONDS,
@@ -504,6 +510,7 @@ OFFERING_DASHBOARD_PANELS = [
     "distributions.panels.distributions_panel",
     "governance.panels.ballots_panel",
     "backing.panels.backing_panel",
+    "redemptions.panels.redemptions_panel",
 ]
 
 # Sections apps above offerings add to an offering's public page: dotted paths to `section(offering)` returning
@@ -533,6 +540,7 @@ PORTFOLIO_SECTIONS = [
     "distributions.statements.portfolio_section",
     "distributions.panels.reinvestment_section",
     "governance.votes.portfolio_section",
+    "redemptions.panels.portfolio_section",
 ]
 # 26 USC 6042(a) and 6049(a), Instructions for Forms 1099-DIV and 1099-INT: a form is filed for $10 or more
 # in the year, or whenever tax was withheld. Minor units of USD; kept here so the figure changes in one place.

@@ -6,7 +6,17 @@ from django.conf import settings
 
 from portal.celery import app
 
-OURS = ("core.", "investors.", "compliance.", "offerings.", "tokens.", "registry.", "governance.", "backing.")
+OURS = (
+    "core.",
+    "investors.",
+    "compliance.",
+    "offerings.",
+    "tokens.",
+    "registry.",
+    "governance.",
+    "backing.",
+    "redemptions.",
+)
 
 
 def test_every_task_has_a_soft_limit_below_its_hard_limit_and_acks_late() -> None:

@@ -7,6 +7,8 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import ApplicationError, Conflict, NotPermitted
@@ -70,6 +72,18 @@ def test_cancelling_before_the_cut_off_unfreezes_the_units_and_the_journal_shows
         .values_list("kind", "quantity")
     )
     assert kinds == [(PostingKind.PARTIAL_FREEZE, 150), (PostingKind.PARTIAL_UNFREEZE, 150)]
+    # The transfer agent's journal says what each was, the cancellation with its date.
+    assert cancelled.cancelled_at is not None
+    when = f"{cancelled.cancelled_at:%Y-%m-%d %H:%M} UTC"
+    client = Client()
+    client.force_login(cast.agent)
+    page = client.get(
+        reverse("registry_journal", kwargs={"slug": cast.issuer.slug, "public_id": closed.offering.public_id})
+    )
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert f"Redemption request {str(request.public_id)[:8]}: 150 units frozen for the dealing day of" in text
+    assert f"Redemption request {str(request.public_id)[:8]} cancelled by the holder on {when}" in text
 
 
 @pytest.mark.django_db

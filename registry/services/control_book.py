@@ -193,3 +193,33 @@ def control_book_post_issuances(*, offering: Offering) -> int:
             issuer=offering.issuer,
         )
     return len(entries)
+
+
+@transaction.atomic
+def control_book_post_cancellation(
+    *, offering: Offering, quantity: int, transaction_hash: str
+) -> ControlBookEntry | None:
+    """Enter units the portal cancelled (burned at a redemption) once per transaction; None when nothing was."""
+    if quantity <= 0 or not transaction_hash:
+        return None
+    Offering.objects.select_for_update().only("pk").get(pk=offering.pk)
+    existing = ControlBookEntry.objects.filter(
+        offering=offering, kind=ControlEntryKind.CANCEL, transaction_hash=transaction_hash
+    ).first()
+    if existing is not None:
+        return existing
+    entry = ControlBookEntry.objects.create(
+        offering=offering,
+        kind=ControlEntryKind.CANCEL,
+        quantity=quantity,
+        transaction_hash=transaction_hash,
+        authorization=_effective(offering),
+    )
+    audit_record(
+        actor="control book",
+        action="registry.cancellation_entered",
+        obj=entry,
+        after={"quantity": quantity, "transaction": transaction_hash},
+        issuer=offering.issuer,
+    )
+    return entry

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -87,6 +87,25 @@ class _Book:
         lots.sort(key=lambda o: (o.lot.acquired_at, o.lot.pk))
 
 
+# Apps above the registry that send transactions through the portal say what they were for, in words the
+# transfer agent's journal shows (a redemption request frozen, cancelled, redeemed): hashes → reason.
+PostingReasons = Callable[[set[str]], dict[str, str]]
+_posting_reasons: list[PostingReasons] = []
+
+
+def posting_reasons_register(provider: PostingReasons) -> None:
+    if provider not in _posting_reasons:
+        _posting_reasons.append(provider)
+
+
+def _reasons_of(hashes: set[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for provider in _posting_reasons:
+        for tx_hash, reason in provider(hashes).items():
+            found.setdefault(tx_hash, reason[:500])
+    return found
+
+
 def wallet_investors(addresses: Iterable[str]) -> dict[str, InvestorProfile]:
     """wallet → the investor it belongs to: the investor's linked wallets, else the on-chain registry's."""
     wanted = {address_checksum(a) for a in addresses if a and a != ZERO}
@@ -152,6 +171,7 @@ def _post(*, offering: Offering, address: str, rows: list[ChainEvent]) -> int:
         context[e.transaction_hash].append(e)
     portal_hashes = set(ChainTransaction.objects.filter(tx_hash__in=hashes).values_list("tx_hash", flat=True))
     mint_prices = _mint_prices(offering, hashes)
+    reasons = _reasons_of({h for h in portal_hashes if h}) if portal_hashes else {}
     wallets: set[str] = set()
     for e in rows:
         wallets.update(str(e.args.get(k, "")) for k in ("from", "to", "userAddress"))
@@ -175,6 +195,7 @@ def _post(*, offering: Offering, address: str, rows: list[ChainEvent]) -> int:
             book=book,
             tracker=tracker,
             mint_price=mint_prices.get(event.transaction_hash),
+            reason=reasons.get(event.transaction_hash, ""),
         )
     tracker.finish()
     return len(rows)
@@ -225,6 +246,7 @@ def _post_one(
     book: _Book,
     tracker: PositionTracker,
     mint_price: tuple[int, str] | None,
+    reason: str = "",
 ) -> LedgerPosting:
     args = event.args
     posting = LedgerPosting(
@@ -240,6 +262,7 @@ def _post_one(
     if event.name == "Transfer":
         source, target, quantity = str(args["from"]), str(args["to"]), int(args["value"])
         posting.kind, posting.reason = _kind_of_transfer(event, source, target, context)
+        posting.reason = posting.reason or reason
         posting.from_wallet = "" if source == ZERO else source
         posting.to_wallet = "" if target == ZERO else target
         posting.from_investor = investors.get(source)
@@ -261,6 +284,7 @@ def _post_one(
     if event.name in ("AddressFrozen", "TokensFrozen", "TokensUnfrozen"):
         posting.to_wallet = wallet
         posting.to_investor = investors.get(wallet)
+        posting.reason = reason
     posting.quantity = int(args.get("amount", 0))
     posting.save()
     return posting
