@@ -62,6 +62,23 @@ class ReasonCode(models.TextChoices):
 FIGURE_REASONS = frozenset({ReasonCode.FINANCIALS_MISSING, ReasonCode.REG_CF_LIMIT, ReasonCode.REG_A_TIER2_LIMIT})
 
 
+# Reasons nothing the investor does will change for this offering (who they are, where they live, what the
+# issuer or the screening decided, the offering no longer selling): pages say "not open to you", never "not
+# yet", and offer no amount form. The others are steps still to take or decisions still to come.
+PERMANENT_REASONS = frozenset(
+    {
+        ReasonCode.NOT_ACCEPTING,
+        ReasonCode.NOT_ADMITTED,
+        ReasonCode.KYC_REJECTED,
+        ReasonCode.SCREENING_BLOCKED,
+        ReasonCode.COUNTRY_NOT_ALLOWED,
+        ReasonCode.COUNTRY_BLOCKED,
+        ReasonCode.US_PERSON,
+        ReasonCode.NON_ACCREDITED_PLACES_FULL,
+    }
+)
+
+
 @dataclass(frozen=True)
 class Reason:
     """Why an investor may not subscribe: a stable `code`, the sentence they read, and its figures."""

@@ -3,6 +3,7 @@ and one field template (`core/field.html`) chosen by the renderer in `FORM_RENDE
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
@@ -27,9 +28,16 @@ class AmountField(forms.CharField):
         if not text:
             return None
         try:
-            return amount_parse(text, self.currency, label=str(self.label or "amount").lower())
+            return amount_parse(text, self.currency, label=amount_label(str(self.label or "amount")))
         except AmountInvalid as exc:
             raise forms.ValidationError(exc.message, code="invalid_amount") from exc
+
+
+def amount_label(label: str) -> str:
+    """A field's label as the amount errors name it: "Income last year (USD)" → "income last year" (the
+    currency is in the message already), acronyms kept."""
+    text = re.sub(r"\s*\([A-Z]{3}\)$", "", label.strip())
+    return text[:1].lower() + text[1:] if text[1:2].islower() or len(text) == 1 else text
 
 
 class PortalFormRenderer(TemplatesSetting):

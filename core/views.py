@@ -31,6 +31,7 @@ from core.forms import (
     MfaResetForm,
     PlatformInviteForm,
 )
+from core.home import home_panels, landing_page
 from core.invitations import (
     invitation_accept,
     invitation_by_token,
@@ -49,7 +50,6 @@ from core.models import (
     Issuer,
     IssuerMembership,
     Notification,
-    Role,
     User,
 )
 from core.money import Money
@@ -72,12 +72,15 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 @access_required(Perm.INVESTOR_SELF)
 def home(request: HttpRequest) -> HttpResponse:
+    """Each person's work: an issuer admin's offerings and what waits for them, an officer's review queue,
+    an investor's onboarding and investments. Someone whose only work is one page of its own (a transfer
+    agent's registers, staff's console, platform compliance's identity queue) is taken there."""
     user = signed_in_user(request)
-    memberships = list(IssuerMembership.objects.filter(user=user).select_related("issuer"))
-    # A transfer agent's work is the registers (read-only): sign-in lands them there, not on investor onboarding.
-    if memberships and not user.is_staff and all(m.role == Role.TRANSFER_AGENT for m in memberships):
-        return redirect("transfer_agent_home")
-    return render(request, "core/home.html", {"memberships": memberships})
+    panels = home_panels(user)
+    lands_on = landing_page(panels)
+    if lands_on is not None:
+        return redirect(lands_on)
+    return render(request, "core/home.html", {"panels": panels})
 
 
 @access_required(Perm.ISSUER_VIEW, issuer_kwarg="slug")

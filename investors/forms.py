@@ -125,6 +125,28 @@ class DocumentForm(FormStyleMixin, forms.Form):
             del self.fields["owner"]
 
 
+# The fields each basis asks for (Rule 501(a)); the page shows only those of the basis chosen.
+FIELDS_BY_METHOD: dict[str, tuple[str, ...]] = {
+    AccreditationMethod.INCOME: ("income_two_years_ago", "income_last_year", "income_expected"),
+    AccreditationMethod.JOINT_INCOME: ("income_two_years_ago", "income_last_year", "income_expected"),
+    AccreditationMethod.NET_WORTH: ("net_worth",),
+    AccreditationMethod.PROFESSIONAL_LICENCE: ("licence_type", "licence_crd_number"),
+    AccreditationMethod.ENTITY_TEST: ("entity_assets",),
+    AccreditationMethod.THIRD_PARTY_LETTER: ("letter_signer", "letter_date"),
+    AccreditationMethod.SELF_CERTIFICATION: (),
+}
+# Bases that only a natural person, or only an entity, can claim (investors.services.accreditation says why).
+PERSON_ONLY = frozenset(
+    {
+        AccreditationMethod.INCOME,
+        AccreditationMethod.JOINT_INCOME,
+        AccreditationMethod.NET_WORTH,
+        AccreditationMethod.PROFESSIONAL_LICENCE,
+    }
+)
+ENTITY_ONLY = frozenset({AccreditationMethod.ENTITY_TEST})
+
+
 class AccreditationForm(FormStyleMixin, forms.Form):
     method = forms.ChoiceField(label="How you qualify", choices=AccreditationMethod.choices, widget=forms.RadioSelect)
     income_two_years_ago = AmountField(currency="USD", label="Income two years ago (USD)", required=False)
@@ -141,6 +163,36 @@ class AccreditationForm(FormStyleMixin, forms.Form):
     attested = forms.BooleanField(
         label="The information is true, and no third party finances my purchase.", required=False
     )
+
+    def __init__(self, *args: Any, is_entity: bool | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if is_entity is not None:
+            barred = PERSON_ONLY if is_entity else ENTITY_ONLY
+            self.fields["method"].choices = [  # type: ignore[attr-defined]
+                (value, label) for value, label in AccreditationMethod.choices if value not in barred
+            ]
+
+    def basis_fields(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """Each set of fields with the bases (space-separated) that ask for it, for the page to show only
+        those of the basis chosen."""
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for value, _label in self.fields["method"].choices:  # type: ignore[attr-defined]
+            names = FIELDS_BY_METHOD.get(value, ())
+            if names:
+                groups.setdefault(names, []).append(str(value))
+        return [(" ".join(methods), [self[name] for name in names]) for names, methods in groups.items()]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # Only the chosen basis's fields count: figures typed for another basis and then hidden are dropped.
+        wanted = set(FIELDS_BY_METHOD.get(data.get("method", ""), ()))
+        for names in FIELDS_BY_METHOD.values():
+            for name in names:
+                if name not in wanted:
+                    data.pop(name, None)
+                    if self._errors and name in self._errors:
+                        del self._errors[name]
+        return data
 
     def figures(self) -> dict[str, Any]:
         """Dollars typed in the form, as USD cents for the service."""

@@ -86,10 +86,14 @@ def _page(request: HttpRequest, template: str, investor: InvestorProfile, step: 
 
 
 def _next(investor: InvestorProfile, after: str) -> HttpResponse:
+    """The next step that still needs the investor (one already done is skipped), else the first one left
+    undone earlier, else their status."""
     steps = onboarding_steps(investor=investor)
     keys = [s.key for s in steps]
-    if after in keys and keys.index(after) + 1 < len(keys):
-        return redirect(steps[keys.index(after) + 1].url_name)
+    later = steps[keys.index(after) + 1 :] if after in keys else steps
+    for step in [*later, *steps]:
+        if not step.done and not step.optional and step.key != after:
+            return redirect(step.url_name)
     return redirect("investor_status")
 
 
@@ -257,7 +261,7 @@ def onboarding_accreditation(request: HttpRequest) -> HttpResponse:
     actor = signed_in_user(request)
     claim = accreditation_current(investor=investor)
     action = request.POST.get("action")
-    claim_form = forms.AccreditationForm(request.POST if action == "claim" else None)
+    claim_form = forms.AccreditationForm(request.POST if action == "claim" else None, is_entity=investor.is_entity)
     evidence_kinds = [k for k, _ in REQUIRED_EVIDENCE[claim.method]] if claim else []
     evidence_form = forms.EvidenceForm(
         request.POST if action == "evidence" else None,

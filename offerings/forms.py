@@ -202,6 +202,14 @@ class DocumentUploadForm(FormStyleMixin, forms.Form):
     )
     change_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, label="What changed")
 
+    def __init__(self, *args: Any, offering: Offering, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Form C belongs to Regulation Crowdfunding offerings (Reg CF 227.201); other offerings are not offered it.
+        if offering.exemption != Exemption.REG_CF:
+            self.fields["kind"].choices = [  # type: ignore[attr-defined]
+                (k, label) for k, label in DocumentKind.choices if k != DocumentKind.FORM_C
+            ]
+
 
 class SubscribeForm(FormStyleMixin, forms.Form):
     mark_optional = True

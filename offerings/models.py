@@ -113,6 +113,8 @@ class DocumentKind(models.TextChoices):
     PPM = "ppm", "Private placement memorandum"
     SUBSCRIPTION_AGREEMENT = "subscription_agreement", "Subscription agreement"
     OPERATING_AGREEMENT = "operating_agreement", "Operating agreement"
+    # Reg CF 227.201, 227.203(a): the offering statement filed with the SEC, given to investors.
+    FORM_C = "form_c", "Form C (Regulation Crowdfunding offering statement)"
     OTHER = "other", "Other document"
 
 

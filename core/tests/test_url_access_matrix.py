@@ -95,8 +95,9 @@ def read_only_refused(statuses: dict[str, int]) -> dict[str, int]:
 # (method, expectations) per URL name.
 MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "landing": ("GET", PUBLIC),
-    # A transfer agent's dashboard is their registers: they are sent on to them.
-    "home": ("GET", dict(zip(ROLES, (302, 200, 200, 200, 200, 302, 200, 200), strict=True))),
+    # A home that is one page of its own sends its owner there: a transfer agent to the registers, staff to
+    # the platform console, platform compliance to the identity queue.
+    "home": ("GET", dict(zip(ROLES, (302, 200, 200, 200, 200, 302, 302, 302), strict=True))),
     "issuer_overview": ("GET", ISSUER_MEMBERS),
     "issuer_team": ("GET", ISSUER_TEAM),
     "issuer_team_remove": ("POST", ISSUER_TEAM_POST),

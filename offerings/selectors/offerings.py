@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Least, TruncDate
+from django.utils import timezone
 
 from core.models import Issuer
 from offerings.models import (
@@ -92,6 +93,10 @@ class Progress:
         return self.paid_minor >= self.soft_cap_minor
 
 
+# Subscriptions whose payment counts toward the soft cap and the Paid card.
+PAID_STATUSES = (SubscriptionStatus.PAID, SubscriptionStatus.ALLOCATED, SubscriptionStatus.ISSUED)
+
+
 def offering_progress(*, offering: Offering) -> Progress:
     totals = Subscription.objects.filter(offering=offering, status__in=COMMITTED_STATUSES).aggregate(
         committed=Sum("amount_minor"),
@@ -109,10 +114,7 @@ def offering_progress(*, offering: Offering) -> Progress:
 
 def paid_total(*, offering: Offering) -> int:
     """Paid toward the soft cap: each paid subscription counts up to its amount (over-payments go back)."""
-    rows = Subscription.objects.filter(
-        offering=offering,
-        status__in=[SubscriptionStatus.PAID, SubscriptionStatus.ALLOCATED, SubscriptionStatus.ISSUED],
-    )
+    rows = Subscription.objects.filter(offering=offering, status__in=PAID_STATUSES)
     return int(rows.aggregate(t=Sum(Least("paid_minor", "amount_minor")))["t"] or 0)
 
 
@@ -183,12 +185,63 @@ class Dashboard:
     token_setup: TokenSetup | None = None
 
 
-def _cumulative(rows: Iterable[tuple[dt.date, int]]) -> dict[str, int]:
+def _cumulative(rows: Iterable[tuple[dt.date, int]]) -> dict[dt.date, int]:
     running, series = 0, {}
     for day, amount in sorted(rows):
         running += amount or 0
-        series[day.isoformat()] = running
+        series[day] = running
     return series
+
+
+# The chart has a point a day; a raise longer than this has one a week, so it stays readable.
+CHART_DAILY_POINTS = 120
+
+
+def _chart_days(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Every day from the first to the last (at least two, so a line shows), or every week when long."""
+    first = min(first, last - dt.timedelta(days=1))
+    span = (last - first).days
+    step = 1 if span <= CHART_DAILY_POINTS else 7
+    days = [first + dt.timedelta(days=n) for n in range(0, span + 1, step)]
+    return days if days[-1] == last else [*days, last]
+
+
+def offering_chart(*, offering: Offering) -> dict[str, Any]:
+    """Cumulative committed and paid amounts over time, counting what the dashboard's cards count: the last
+    point is the Committed card (cancelled, expired and rejected subscriptions left out) and the Paid card."""
+    committed = (
+        Subscription.objects.filter(offering=offering, status__in=COMMITTED_STATUSES)
+        .annotate(day=TruncDate("created_at"))
+        .values_list("day")
+        .annotate(t=Sum("amount_minor"))
+        .order_by()
+    )
+    paid = (
+        Subscription.objects.filter(offering=offering, status__in=PAID_STATUSES, paid_at__isnull=False)
+        .annotate(day=TruncDate("paid_at"))
+        .values_list("day")
+        .annotate(t=Sum(Least("paid_minor", "amount_minor")))
+        .order_by()
+    )
+    committed_series, paid_series = _cumulative(committed), _cumulative(paid)
+    known = sorted(set(committed_series) | set(paid_series))
+    today = timezone.localdate()
+    opened = timezone.localtime(offering.published_at).date() if offering.published_at else None
+    starts = [d for d in (opened, known[0] if known else None) if d is not None]
+    first = min(starts) if starts else today
+    # The line runs to today while the offering sells, and to its last movement once it has closed.
+    last = max([*known, today if offering.status == OfferingStatus.OPEN else first])
+    chart: dict[str, Any] = {"labels": [], "committed": [], "paid": [], "currency": offering.currency}
+    running_c = running_p = index = 0
+    for day in _chart_days(first, last):
+        while index < len(known) and known[index] <= day:
+            running_c = committed_series.get(known[index], running_c)
+            running_p = paid_series.get(known[index], running_p)
+            index += 1
+        chart["labels"].append(day.isoformat())
+        chart["committed"].append(running_c)
+        chart["paid"].append(running_p)
+    return chart
 
 
 def offering_dashboard(*, offering: Offering) -> Dashboard:
@@ -202,30 +255,7 @@ def offering_dashboard(*, offering: Offering) -> Dashboard:
         .order_by()
     ):
         by_status[status] = {"count": count, "amount_minor": amount or 0, "paid_minor": paid or 0}
-    committed = (
-        Subscription.objects.filter(offering=offering)
-        .annotate(day=TruncDate("created_at"))
-        .values_list("day")
-        .annotate(t=Sum("amount_minor"))
-        .order_by()
-    )
-    paid = (
-        Subscription.objects.filter(offering=offering, paid_at__isnull=False)
-        .annotate(day=TruncDate("paid_at"))
-        .values_list("day")
-        .annotate(t=Sum("amount_minor"))
-        .order_by()
-    )
-    committed_series = _cumulative(committed)
-    paid_series = _cumulative(paid)
-    days = sorted(set(committed_series) | set(paid_series))
-    last_c = last_p = 0
-    chart: dict[str, Any] = {"labels": days, "committed": [], "paid": [], "currency": offering.currency}
-    for day in days:
-        last_c = committed_series.get(day, last_c)
-        last_p = paid_series.get(day, last_p)
-        chart["committed"].append(last_c)
-        chart["paid"].append(last_p)
+    chart = offering_chart(offering=offering)
     refunds = dict(
         Refund.objects.filter(subscription__offering=offering).values_list("status").annotate(n=Count("pk")).order_by()
     )

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from compliance.exemptions import Exemption
 from core.audit import audit_record
 from core.business_days import business_days_add
 from core.errors import ApplicationError
@@ -42,6 +43,10 @@ def document_upload(
     if kind not in DocumentKind.values:
         raise ApplicationError("Choose what kind of document this is.", code="invalid_kind")
     offering = Offering.objects.select_for_update().get(pk=offering.pk)
+    if kind == DocumentKind.FORM_C and offering.exemption != Exemption.REG_CF:
+        raise ApplicationError(
+            "Form C is the offering statement of Regulation Crowdfunding offerings only.", code="invalid_kind"
+        )
     if offering.status not in (OfferingStatus.DRAFT, OfferingStatus.OPEN):
         raise ApplicationError("Documents cannot change once the offering is closing.", code="closing")
     title = (title or "").strip() or DocumentKind(kind).label

@@ -89,7 +89,7 @@ def offering_terms(offering: Offering, *, now: dt.datetime | None = None) -> Off
     if offering.status != OfferingStatus.OPEN:
         accepting, reason = False, f"This offering is {offering.get_status_display().lower()}."
     elif now < offering.opens_at:
-        accepting, reason = False, f"This offering opens on {offering.opens_at:%d %B %Y at %H:%M} UTC."
+        accepting, reason = False, f"This offering opens on {offering.opens_at:%-d %b %Y at %H:%M} UTC."
     elif now >= offering.closes_at:
         accepting, reason = False, "This offering's subscription period has ended."
     return OfferingTerms(

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from compliance.eligibility import FIGURE_REASONS, NO_INVESTOR_ACCOUNT, Reason
+from compliance.eligibility import NO_INVESTOR_ACCOUNT, PERMANENT_REASONS, Reason
 from compliance.exemptions import InvestorLimit
 from core.access import Perm, access_required, signed_in_user
 from core.actions import action_perform
@@ -22,6 +22,7 @@ from offerings.payments import PaymentError, payment_provider, payment_providers
 from offerings.selectors import offerings as offering_selectors
 from offerings.selectors import payments as payment_selectors
 from offerings.selectors import subscriptions as subscription_selectors
+from offerings.selectors.standing import offering_standings
 from offerings.services import subscriptions as subscription_services
 from offerings.services.subscriptions import NotEligible, cancel_refusal
 from offerings.views.public import offering_visible_to
@@ -71,16 +72,10 @@ def subscription_start(request: HttpRequest, public_id: Any) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             return redirect("subscription_sign", subscription_id=subscription.public_id)
-    elif request.method == "GET":
-        # Show what would stop this investor before they type an amount (the amount rules come later).
-        check = subscription_services.subscription_check(
-            offering=offering,
-            investor=investor,
-            amount_minor=offering.min_investment_minor,
-            annual_income_minor=0 if needs_financials else None,
-            net_worth_minor=0 if needs_financials else None,
-        )
-        reasons = [r for r in check.reasons if r.code not in FIGURE_REASONS]
+    standing = offering_standings(offerings=[offering], investor=investor)[offering.pk]
+    if request.method == "GET":
+        # What would stop this investor, before they type an amount (the amount rules come with the amount).
+        reasons = standing.reasons
     context = {
         "offering": offering,
         "form": form,
@@ -88,6 +83,9 @@ def subscription_start(request: HttpRequest, public_id: Any) -> HttpResponse:
         "needs_financials": needs_financials,
         "is_entity": bool(investor and investor.is_entity),
         "progress": offering_selectors.offering_progress(offering=offering),
+        "standing": standing,
+        # A permanent bar (or an offering not selling) is not something an amount can change: no form then.
+        "offers_form": standing.offers_form and not any(r.code in PERMANENT_REASONS for r in reasons),
     }
     return render(request, "offerings/subscribe.html", context, status=200)
 

@@ -21,6 +21,7 @@ from core.models import Issuer
 from offerings.forms import DocumentUploadForm, OfferingForm, ReasonForm, StatementImportForm, WireRecordForm
 from offerings.models import (
     CloseOutcome,
+    DocumentKind,
     MintBatch,
     Offering,
     OfferingStatus,
@@ -33,6 +34,7 @@ from offerings.models import (
 from offerings.selectors import offerings as offering_selectors
 from offerings.selectors import payments as payment_selectors
 from offerings.selectors import subscriptions as subscription_selectors
+from offerings.selectors.home import form_d_notes
 from offerings.services import closing as closing_services
 from offerings.services import documents as document_services
 from offerings.services import offerings as offering_services
@@ -110,7 +112,7 @@ def offering_edit(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpR
 @access_required(Perm.ISSUER_MANAGE_OFFERINGS, issuer_kwarg="slug")
 def offering_documents(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpResponse:
     offering = _issuer_offering(issuer, public_id)
-    form = DocumentUploadForm(request.POST or None, request.FILES or None)
+    form = DocumentUploadForm(request.POST or None, request.FILES or None, offering=offering)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -136,6 +138,8 @@ def offering_documents(request: HttpRequest, issuer: Issuer, public_id: Any) -> 
             "offering": offering,
             "form": form,
             "history": offering_selectors.document_history(offering=offering),
+            "form_c_missing": offering.exemption == Exemption.REG_CF
+            and not offering.documents.filter(kind=DocumentKind.FORM_C).exists(),
         },
     )
 
@@ -213,6 +217,7 @@ def offering_dashboard(request: HttpRequest, issuer: Issuer, public_id: Any) -> 
         if can(request.user, Perm.ISSUER_RECORD_PAYMENTS, issuer)
         else None,
         "panels": dashboard_panels(offering),
+        "form_d": form_d_notes(offerings=[offering]),
         "can_view_registry": can(request.user, Perm.REGISTRY_VIEW, issuer),
     }
     return render(request, "offerings/dashboard.html", context)

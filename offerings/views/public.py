@@ -13,12 +13,13 @@ from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from core.access import Perm, can
+from core.access import Perm, can, is_privileged
 from investors.models import InvestorProfile
 from offerings.models import Offering, OfferingDocument, OfferingStatus
 from offerings.payments import PaymentError, payment_provider
 from offerings.selectors import offerings as offering_selectors
 from offerings.selectors import subscriptions as subscription_selectors
+from offerings.selectors.standing import offering_standings
 from offerings.services import offerings as offering_services
 from offerings.services.subscriptions import cancel_deadline
 
@@ -29,7 +30,13 @@ def offering_list(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         rows = rows.filter(general_solicitation=True)
     page = Paginator(rows, 20).get_page(request.GET.get("page"))
-    return render(request, "offerings/list.html", {"page": page})
+    standings = {}
+    if request.user.is_authenticated and not is_privileged(request.user):
+        # A signed-in investor reads, per offering, whether they can invest and if not why (one check per row).
+        investor = InvestorProfile.objects.filter(user=request.user).first()
+        standings = offering_standings(offerings=page.object_list, investor=investor)
+    rows_shown = [(offering, standings.get(offering.pk)) for offering in page.object_list]
+    return render(request, "offerings/list.html", {"page": page, "rows": rows_shown})
 
 
 def offering_visible_to(request: HttpRequest, public_id: Any) -> Offering:
@@ -61,6 +68,9 @@ def offering_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "opened_at": offering_services.offering_opened_at(offering),
         "cancel_deadline": cancel_deadline(offering),
         "my_subscriptions": mine,
+        "standing": offering_standings(offerings=[offering], investor=investor)[offering.pk]
+        if request.user.is_authenticated and not is_privileged(request.user) and offering.status != OfferingStatus.DRAFT
+        else None,
         "can_manage": can(request.user, Perm.ISSUER_VIEW, offering.issuer),
         "sections": offering_page_sections(offering),
     }

@@ -517,6 +517,17 @@ OFFERING_DASHBOARD_PANELS = [
 # (template, context) or None. The page is public: a section shows public facts only.
 OFFERING_PAGE_SECTIONS = ["backing.panels.offering_page_section"]
 
+# Panels of each person's home (core/home.py): dotted paths to `panel(user) -> list[dict]`, from the apps
+# that know the work; the home orders them by role.
+HOME_PANELS = [
+    "offerings.panels.issuer_home_panels",
+    "compliance.panels.review_home_panels",
+    "registry.panels.registers_home_panels",
+    "compliance.panels.identity_home_panels",
+    "core.home.staff_panel",
+    "investors.panels.onboarding_home_panel",
+]
+
 # Register exports, in the order the exports page lists them (registry/exporters/).
 REGISTRY_EXPORTERS = env.list(
     "REGISTRY_EXPORTERS",
