@@ -66,11 +66,12 @@ from registry.selectors.ledger import wallet_balances
 from registry.services.reconciliation import reconcile
 from tokens.chain.abi import decode_result, encode_call
 from tokens.chain.node import node_status
+from tokens.chain.signer import agent_pool
 from tokens.models import OPEN_STATUSES, ChainTransaction, ContractDeployment, ContractKind, TxStatus
 from tokens.outbox import chain_client
 from tokens.payout import payout_allowance_ensure, payout_contract_deploy, payout_treasury, portal_payout
 from tokens.selectors import RegistrationState, registry_wallet_states
-from tokens.services import PORTAL_REGISTRY, portal_registry_ensure
+from tokens.services import PORTAL_REGISTRY, agent_pool_ensure, portal_registry_ensure
 from tokens.stablecoin import portal_stablecoin, stablecoin_deploy, stablecoin_faucet
 
 LOCAL_CHAIN_ID = 31337
@@ -160,8 +161,9 @@ def chain_state_check() -> None:
                 f"The database says the {deployment.get_kind_display().lower()} “{deployment.name}” is deployed at "
                 f"{deployment.address}, but the chain at {settings.CHAIN_RPC_URL} has no contract there. The chain's "
                 "state file (var/anvil-state.json) was deleted or replaced while the database was kept, so the two "
-                "no longer match. Run `make demo-reset` (it deletes the demo's database, chain state and uploads "
-                "under var/), then `make demo` to start again from scratch."
+                "no longer match. Run `.venv/bin/python manage.py chain_resync --apply` to send the recorded "
+                "transactions to the new chain, or `make demo-reset` (it deletes the demo's database, chain state "
+                "and uploads under var/), then `make demo` to start again from scratch."
             )
 
 
@@ -175,8 +177,21 @@ def _registry() -> ContractDeployment | None:
     )
 
 
+def _agent_pool_ready() -> None:
+    """A configured agent pool (CHAIN_AGENT_POOL_ADDRESSES): funded on the local chain, agents of every contract."""
+    pool = agent_pool()
+    if not pool:
+        return
+    client = chain_client()
+    for address in pool:
+        if settings.CHAIN_ID == LOCAL_CHAIN_ID and client.balance(address) == 0:
+            client.rpc("anvil_setBalance", [address, hex(10**22)])  # anvil funds its first ten accounts only
+    agent_pool_ensure()
+
+
 def _contracts_ensure() -> None:
     """The registry and the test stablecoin (a worker of the local settings queues them as it starts, too)."""
+    _agent_pool_ready()
     portal_registry_ensure()
     if portal_stablecoin() is None:
         with contextlib.suppress(Conflict):  # a worker queued it at the same moment

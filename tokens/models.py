@@ -83,6 +83,9 @@ class ChainTransaction(models.Model):
     gas_used = models.BigIntegerField(null=True, blank=True)
     contract_address = models.CharField(max_length=42, blank=True)
     broadcast_at = models.DateTimeField(null=True, blank=True)
+    # What this effect must stay ordered with ("security_token:offering:1|0xab…", "…|*" for the whole contract):
+    # a row is signed only once every earlier open row sharing a key is confirmed or sits before it on its sender.
+    order_keys = models.JSONField(default=list, blank=True)
     # The web request (or the task it queued) that asked for this effect, to follow it from click to block.
     request_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -16,13 +16,15 @@ self-transfer. A revert counts as a failure only once its block is final.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from core.audit import audit_record
@@ -35,7 +37,7 @@ from tokens.chain.addresses import checksum, create_address
 from tokens.chain.client import ChainClient, NodeRejected, NodeUnavailable, Receipt, Reverted, client_for
 from tokens.chain.errors import INSUFFICIENT_FUNDS, INVALID, NONCE_TOO_LOW, UNDERPRICED
 from tokens.chain.failpoints import failpoint
-from tokens.chain.signer import SenderKeyMissing, Signer, sender_address, signer_for
+from tokens.chain.signer import SenderKeyMissing, Signer, agent_pool, sender_address, signer_for
 from tokens.finality import final_block_number
 from tokens.models import (
     OPEN_STATUSES,
@@ -81,14 +83,20 @@ def transaction_enqueue(
     gas_limit: int | None = None,
     actor: User | None = None,
     sender_role: str = "agent",
+    order_keys: Sequence[str] = (),
+    pooled_on: ContractDeployment | None = None,
 ) -> ChainTransaction:
-    """Record one intended transaction, sent by the role's address. The same key returns the row already recorded."""
-    sender = sender_address(sender_role)  # an address only: web processes never load a key
+    """Record one intended transaction, sent by the role's address. The same key returns the row already recorded.
+
+    `pooled_on`: a contract whose agent role the agent pool holds too; the row may then go to a pool sender
+    (`order_keys` keep it behind the earlier effects it must follow, whichever sender has them)."""
     existing = ChainTransaction.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         if bytes(existing.data) != data or existing.to_address != to_address:
             raise ApplicationError("This request was already made with different details.", code="idempotency_conflict")
         return existing
+    # An address only: web processes never load a key.
+    sender = _sender_choose(sender=sender_address(sender_role), pooled_on=pooled_on, order_keys=order_keys)
     try:
         with transaction.atomic():
             tx = ChainTransaction.objects.create(
@@ -100,6 +108,7 @@ def transaction_enqueue(
                 to_deployment=to_deployment,
                 data=data,
                 gas_limit=gas_limit,
+                order_keys=list(dict.fromkeys(order_keys)),
                 request_id=current_request_id(),
             )
     except IntegrityError:
@@ -108,6 +117,79 @@ def transaction_enqueue(
     audit_record(actor=actor, action="chain.transaction_requested", obj=tx, after={"purpose": tx.purpose})
     _flush_on_commit(tx)
     return tx
+
+
+# --------------------------------------------------------------------------- the agent pool: which sender, what order
+
+
+def order_keys_for(deployment: ContractDeployment, subjects: Iterable[str]) -> list[str]:
+    """The order keys of effects on `subjects` (wallets, "inv:<ref>", or "*" for the whole contract)."""
+    scope = f"{deployment.kind}:{deployment.owner_ref}"
+    return [f"{scope}|{subject.lower()}" for subject in subjects]
+
+
+def pool_grant_key(deployment: ContractDeployment, address: str) -> str:
+    """The idempotency key of granting `address` of the agent pool the agent role of `deployment`."""
+    return f"agent-pool:{deployment.chain_id}:{deployment.kind}:{deployment.owner_ref}:{address.lower()}"
+
+
+def _sender_choose(*, sender: str, pooled_on: ContractDeployment | None, order_keys: Sequence[str]) -> str:
+    """The role's sender, or a pool sender granted the contract's agent role (its grant queued and not failed)."""
+    pool = agent_pool()
+    if pooled_on is None or not pool:
+        return sender
+    grants = {pool_grant_key(pooled_on, address): address for address in pool}
+    granted = set(
+        ChainTransaction.objects.filter(idempotency_key__in=list(grants))
+        .exclude(status=TxStatus.FAILED)
+        .values_list("idempotency_key", flat=True)
+    )
+    candidates = [sender, *(address for key, address in grants.items() if key in granted and address != sender)]
+    if len(candidates) == 1:
+        return sender
+    subjects = [k for k in order_keys if not k.endswith("|*")]
+    if 0 < len(subjects) <= 2:
+        # One holder's effects (a mint, then a transfer from them) go to one sender, whose nonces order them.
+        digest = hashlib.sha256(subjects[0].encode()).digest()
+        return candidates[int.from_bytes(digest[:8], "big") % len(candidates)]
+    load = dict(
+        ChainTransaction.objects.filter(chain_id=settings.CHAIN_ID, sender__in=candidates, status__in=OPEN_STATUSES)
+        .values_list("sender")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return min(candidates, key=lambda address: (load.get(address, 0), candidates.index(address)))
+
+
+class _EarlierEffects:
+    """Order keys of earlier rows not yet confirmed; a row sharing one waits ("…|*" shares with its whole contract)."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+        self.scopes: set[str] = set()
+        self.whole: set[str] = set()
+
+    def add(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            scope, _, subject = key.partition("|")
+            self.scopes.add(scope)
+            if subject == "*":
+                self.whole.add(scope)
+            else:
+                self.keys.add(key)
+
+    def hold_back(self, keys: Iterable[str]) -> bool:
+        for key in keys:
+            scope, _, subject = key.partition("|")
+            if scope in self.whole or key in self.keys or (subject == "*" and scope in self.scopes):
+                return True
+        return False
+
+
+WAITING = (
+    "Waits for an earlier transaction of the same holder or contract, sent by another of the portal's senders, "
+    "to be confirmed."
+)
 
 
 def _flush_on_commit(tx: ChainTransaction) -> None:
@@ -305,7 +387,7 @@ def _sign_one(client: ChainClient, tx_id: int) -> ChainTransaction | None:
         locked.max_fee_per_gas, locked.max_priority_fee_per_gas = max_fee, priority
         locked.signed_raw, locked.tx_hash, locked.status = signed.raw, signed.hash, TxStatus.SIGNED
         locked.signed_at, locked.hold = timezone.now(), TxHold.NONE
-        if tx.hold:
+        if tx.hold or locked.last_error == WAITING:
             locked.last_error = ""
         locked.save()
         if hasattr(locked, "deployment") and not target:
@@ -362,9 +444,29 @@ def outbox_flush(*, chain_id: int, sender: str, limit: int = 500) -> int:
     pending = list(
         ChainTransaction.objects.filter(chain_id=chain_id, sender=sender, status=TxStatus.PENDING)
         .order_by("id")
-        .values_list("id", flat=True)[:limit]
+        .values_list("id", "order_keys")[:limit]
     )
-    for tx_id in pending:
+    # Effects other senders still have open: this sender's nonces cannot order a row behind them.
+    others = iter(
+        list(
+            ChainTransaction.objects.filter(
+                chain_id=chain_id, status__in=OPEN_STATUSES, id__lt=pending[-1][0] if pending else 0
+            )
+            .exclude(sender=sender)
+            .exclude(order_keys=[])
+            .order_by("id")
+            .values_list("id", "order_keys")
+        )
+    )
+    earlier, other = _EarlierEffects(), next(others, None)
+    for tx_id, keys in pending:
+        while other is not None and other[0] < tx_id:
+            earlier.add(other[1])
+            other = next(others, None)
+        if keys and earlier.hold_back(keys):
+            earlier.add(keys)  # and so are this sender's later rows that share its keys
+            ChainTransaction.objects.filter(pk=tx_id, last_error="").update(last_error=WAITING)
+            continue
         signed = _sign_one(client, tx_id)
         if signed is not None:
             transaction_broadcast(client=client, tx=signed)
@@ -721,8 +823,10 @@ def transaction_retry(*, tx: ChainTransaction, actor: User | None) -> ChainTrans
 __all__ = [
     "NodeUnavailable",
     "chain_client",
+    "order_keys_for",
     "outbox_flush",
     "outbox_watch",
+    "pool_grant_key",
     "transaction_broadcast",
     "transaction_enqueue",
     "transaction_nonce_fill",

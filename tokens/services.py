@@ -22,10 +22,17 @@ from tokens.chain.abi import encode_call, encode_deploy
 from tokens.chain.addresses import address_is_valid, checksum, keccak_text
 from tokens.chain.client import NodeUnavailable
 from tokens.chain.failpoints import failpoint
-from tokens.chain.signer import sender_address
+from tokens.chain.signer import agent_pool, sender_address
 from tokens.flags import InvestorFlag
-from tokens.models import ChainTransaction, ContractDeployment, ContractKind, RegistryInvestor, RegistryWallet
-from tokens.outbox import transaction_enqueue
+from tokens.models import (
+    ChainTransaction,
+    ContractDeployment,
+    ContractKind,
+    RegistryInvestor,
+    RegistryWallet,
+    TxStatus,
+)
+from tokens.outbox import order_keys_for, pool_grant_key, transaction_enqueue
 from tokens.payout import (
     PayoutLine,
     distribution_batch_pay,
@@ -170,6 +177,7 @@ def _deployment_create(
         data=data,
         actor=actor,
         sender_role=sender_role,
+        order_keys=order_keys_for(deployment, ["*"]),
     )
     deployment.deploy_transaction = tx
     deployment.save(update_fields=["deploy_transaction"])
@@ -181,7 +189,7 @@ def _deployment_create(
 def registry_deploy(*, actor: User | None = None) -> ContractDeployment:
     """Deploy the portal's one InvestorRegistry; the registry sender is its admin and agent."""
     registrar = sender_address("registry")
-    return _deployment_create(
+    deployment = _deployment_create(
         kind=ContractKind.REGISTRY,
         owner_ref=PORTAL_REGISTRY,
         name="Tessera investor registry",
@@ -189,6 +197,8 @@ def registry_deploy(*, actor: User | None = None) -> ContractDeployment:
         actor=actor,
         sender_role="registry",
     )
+    agent_pool_grant(deployment=deployment, actor=actor)
+    return deployment
 
 
 def portal_registry() -> ContractDeployment:
@@ -241,8 +251,58 @@ def token_deploy(*, owner_ref: str, terms: TokenTerms, actor: User | None = None
             to_deployment=deployment,
             data=encode_call("SecurityToken", function, args),
             actor=actor,
+            order_keys=order_keys_for(deployment, ["*"]),
         )
+    agent_pool_grant(deployment=deployment, actor=actor)
     return deployment
+
+
+# --------------------------------------------------------------------------- the agent pool
+
+POOLED_KINDS = (ContractKind.REGISTRY, ContractKind.SECURITY_TOKEN)
+
+
+def agent_pool_grant(*, deployment: ContractDeployment, actor: User | None = None) -> list[ChainTransaction]:
+    """Queue the contract's agent role for every pool sender that lacks it; asked again, it queues nothing.
+
+    Sent by the contract's admin (the registry sender, or the agent sender for a token); until a grant is
+    confirmed nothing for that contract is signed by that pool sender (its whole-contract order key)."""
+    if deployment.kind not in POOLED_KINDS:
+        raise ApplicationError("Only the registry and tokens have agents in the pool.", code="not_pooled")
+    contract = "InvestorRegistry" if deployment.kind == ContractKind.REGISTRY else "SecurityToken"
+    queued, agents = [], []
+    for address in agent_pool():
+        key = pool_grant_key(deployment, address)
+        if ChainTransaction.objects.filter(idempotency_key=key).exclude(status=TxStatus.FAILED).exists():
+            continue
+        tx = transaction_enqueue(
+            idempotency_key=key,
+            purpose=f"Make {address} an agent of {deployment.name or deployment.owner_ref} (agent pool)",
+            to_address=deployment.address,
+            to_deployment=None if deployment.address else deployment,
+            data=encode_call(contract, "addAgent", [address]),
+            actor=actor,
+            sender_role="registry" if deployment.kind == ContractKind.REGISTRY else "agent",
+            order_keys=order_keys_for(deployment, ["*"]),
+        )
+        if tx.status == TxStatus.FAILED:  # a grant that failed before is asked again
+            tx = outbox.transaction_retry(tx=tx, actor=actor)
+        queued.append(tx)
+        agents.append(address)
+    if queued:
+        audit_record(actor=actor, action="chain.agent_pool_granted", obj=deployment, after={"agents": agents})
+    return queued
+
+
+@transaction.atomic
+def agent_pool_ensure(*, actor: User | None = None) -> list[ChainTransaction]:
+    """Every pool sender an agent of the registry and of every token on this chain (a pool grown after deploy)."""
+    queued: list[ChainTransaction] = []
+    for deployment in ContractDeployment.objects.filter(chain_id=settings.CHAIN_ID, kind__in=POOLED_KINDS).order_by(
+        "pk"
+    ):
+        queued += agent_pool_grant(deployment=deployment, actor=actor)
+    return queued
 
 
 def _token(owner_ref: str) -> ContractDeployment:
@@ -257,7 +317,10 @@ def _token(owner_ref: str) -> ContractDeployment:
 # --------------------------------------------------------------------------- registry
 
 
-def _registry_call(*, key: str, purpose: str, function: str, args: list[Any], actor: User | None) -> ChainTransaction:
+def _registry_call(
+    *, key: str, purpose: str, function: str, args: list[Any], actor: User | None, subjects: Sequence[str]
+) -> ChainTransaction:
+    """An agent call on the registry; `subjects` ("inv:<ref>", wallets) are what it must stay ordered with."""
     registry = portal_registry()
     return transaction_enqueue(
         idempotency_key=key,
@@ -267,6 +330,8 @@ def _registry_call(*, key: str, purpose: str, function: str, args: list[Any], ac
         data=encode_call("InvestorRegistry", function, args),
         actor=actor,
         sender_role="registry",
+        order_keys=order_keys_for(registry, subjects),
+        pooled_on=registry,
     )
 
 
@@ -312,8 +377,15 @@ def registry_investor_sync(
     prefix = f"registry:{settings.CHAIN_ID}:{investor_ref}:{version}"
     queued: list[ChainTransaction] = []
 
-    def call(op: str, purpose: str, function: str, args: list[Any]) -> ChainTransaction:
-        tx = _registry_call(key=f"{prefix}:{op}", purpose=purpose, function=function, args=args, actor=actor)
+    def call(op: str, purpose: str, function: str, args: list[Any], wallets: Sequence[str]) -> ChainTransaction:
+        tx = _registry_call(
+            key=f"{prefix}:{op}",
+            purpose=purpose,
+            function=function,
+            args=args,
+            actor=actor,
+            subjects=[f"inv:{investor_ref}", *wallets],
+        )
         queued.append(tx)
         return tx
 
@@ -329,6 +401,7 @@ def registry_investor_sync(
             f"Register investor {investor_ref[:12]}",
             "registerInvestor",
             [investor_id, first, country_numeric, flags, expiry],
+            [first],
         )
         RegistryWallet.objects.create(investor=investor, address=first, active=True, transaction=tx)
         for wallet in rest:
@@ -337,12 +410,13 @@ def registry_investor_sync(
                 f"Add wallet {wallet[:10]}… to investor {investor_ref[:12]}",
                 "addWallet",
                 [wallet, investor_id],
+                [wallet],
             )
             RegistryWallet.objects.create(investor=investor, address=wallet, active=True, transaction=tx)
         investor.registered, investor.active = True, True
     else:
         for wallet in [a for a in active if a not in wanted]:
-            tx = call(f"remove:{wallet}", f"Remove wallet {wallet[:10]}…", "removeWallet", [wallet])
+            tx = call(f"remove:{wallet}", f"Remove wallet {wallet[:10]}…", "removeWallet", [wallet], [wallet])
             RegistryWallet.objects.filter(investor=investor, address=wallet).update(active=False, transaction=tx)
         remaining = [a for a in active if a in wanted]
         if attrs_changed or not investor.active:
@@ -351,6 +425,7 @@ def registry_investor_sync(
                 f"Update investor {investor_ref[:12]}",
                 "updateInvestor",
                 [investor_id, country_numeric, flags, expiry, _sorted_wallets(remaining)],
+                remaining,
             )
             RegistryWallet.objects.filter(investor=investor, address__in=remaining).update(transaction=tx)
         for wallet in [a for a in wanted if a not in remaining]:
@@ -359,6 +434,7 @@ def registry_investor_sync(
                 f"Add wallet {wallet[:10]}… to investor {investor_ref[:12]}",
                 "addWallet",
                 [wallet, investor_id],
+                [wallet],
             )
             RegistryWallet.objects.update_or_create(
                 investor=investor, address=wallet, defaults={"active": True, "transaction": tx}
@@ -398,6 +474,7 @@ def registry_investor_revoke(*, investor_ref: str, actor: User | None = None) ->
         function="removeInvestor",
         args=[investor_chain_id(investor_ref), active],
         actor=actor,
+        subjects=[f"inv:{investor_ref}", *active],
     )
     investor.wallets.filter(active=True).update(active=False, transaction=tx)
     investor.active = False
@@ -410,8 +487,16 @@ def registry_investor_revoke(*, investor_ref: str, actor: User | None = None) ->
 
 
 def _token_call(
-    *, owner_ref: str, function: str, args: list[Any], idempotency_key: str, purpose: str, actor: User | None
+    *,
+    owner_ref: str,
+    function: str,
+    args: list[Any],
+    idempotency_key: str,
+    purpose: str,
+    actor: User | None,
+    subjects: Sequence[str],
 ) -> ChainTransaction:
+    """An agent call on a token; `subjects` (the wallets it touches, "*" for all) are what it stays ordered with."""
     token = _token(owner_ref)
     tx = transaction_enqueue(
         idempotency_key=idempotency_key,
@@ -420,6 +505,8 @@ def _token_call(
         to_deployment=None if token.address else token,
         data=encode_call("SecurityToken", function, args),
         actor=actor,
+        order_keys=order_keys_for(token, subjects),
+        pooled_on=token,
     )
     return tx
 
@@ -466,7 +553,14 @@ def _positive(amount: int) -> int:
 
 
 def _mint_call(
-    *, owner_ref: str, function: str, args: list[Any], idempotency_key: str, purpose: str, actor: User | None
+    *,
+    owner_ref: str,
+    function: str,
+    args: list[Any],
+    idempotency_key: str,
+    purpose: str,
+    actor: User | None,
+    subjects: Sequence[str],
 ) -> ChainTransaction:
     """A mint goes to the token, or through its reserve-guarded minter when it has one (same call, same arguments)."""
     existing = ChainTransaction.objects.filter(idempotency_key=idempotency_key).first()
@@ -482,14 +576,16 @@ def _mint_call(
             idempotency_key=idempotency_key,
             purpose=purpose,
             actor=actor,
+            subjects=subjects,
         )
-    _token(owner_ref)
+    # The pool's keys are agents of the token, not of its minter: the agent sender sends these.
     return transaction_enqueue(
         idempotency_key=idempotency_key,
         purpose=purpose,
         to_address=minter.address,
         data=encode_call(MINTER, function, args),
         actor=actor,
+        order_keys=order_keys_for(_token(owner_ref), subjects),
     )
 
 
@@ -507,6 +603,7 @@ def token_mint(
         idempotency_key=idempotency_key,
         purpose=purpose or f"Mint {amount} to {wallet}",
         actor=actor,
+        subjects=[wallet],
     )
 
 
@@ -532,6 +629,7 @@ def token_batch_mint(
         idempotency_key=idempotency_key,
         purpose=purpose or f"Mint to {len(wallets)} holders",
         actor=actor,
+        subjects=wallets,
     )
 
 
@@ -547,6 +645,7 @@ def token_burn(
         idempotency_key=idempotency_key,
         purpose=f"Burn {amount} from {wallet}",
         actor=actor,
+        subjects=[wallet],
     )
 
 
@@ -562,6 +661,7 @@ def token_freeze_wallet(
         idempotency_key=idempotency_key,
         purpose=f"{'Freeze' if frozen else 'Unfreeze'} wallet {wallet}",
         actor=actor,
+        subjects=[wallet],
     )
 
 
@@ -578,6 +678,7 @@ def token_freeze_amount(
         idempotency_key=idempotency_key,
         purpose=f"{'Freeze' if frozen else 'Unfreeze'} {amount} in {wallet}",
         actor=actor,
+        subjects=[wallet],
     )
 
 
@@ -602,6 +703,7 @@ def token_forced_transfer(
         idempotency_key=idempotency_key,
         purpose=f"Forced transfer of {amount}: {reason}"[:200],
         actor=actor,
+        subjects=[source, target],
     )
 
 
@@ -623,6 +725,7 @@ def token_recover(
         idempotency_key=idempotency_key,
         purpose=f"Recover {lost} to {new}",
         actor=actor,
+        subjects=[lost, new],
     )
 
 
@@ -637,6 +740,7 @@ def token_set_paused(
         idempotency_key=idempotency_key,
         purpose="Pause the token" if paused else "Unpause the token",
         actor=actor,
+        subjects=["*"],
     )
 
 
@@ -656,6 +760,7 @@ def token_record_date_schedule(
         idempotency_key=idempotency_key,
         purpose=purpose or f"Schedule a record date at {timestamp}",
         actor=actor,
+        subjects=["*"],
     )
 
 
@@ -704,6 +809,7 @@ def registry_investors_register_batch(
         function="batchRegisterInvestors",
         args=[ids, wallets, countries, flags, expiries],
         actor=actor,
+        subjects=[*(f"inv:{r.investor_ref}" for r in fresh), *wallets],
     )
     for record, investor_id, wallet, expiry in zip(fresh, ids, wallets, expiries, strict=True):
         investor = RegistryInvestor.objects.create(

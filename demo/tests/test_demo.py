@@ -236,3 +236,21 @@ def test_demo_chain_phase_says_what_to_do_when_the_chain_state_was_lost(demo_cha
     demo_chain_settings.rpc("anvil_setCode", [registry.address, "0x"])
     with pytest.raises(CommandError, match=r"no contract there.*make demo-reset"):
         call_command("demo_chain", timeout=5)
+
+
+@pytest.mark.chain
+@pytest.mark.django_db
+def test_demo_chain_phase_funds_an_agent_pool_and_makes_it_agent_of_every_contract(
+    demo_chain_settings, settings
+) -> None:
+    pool = list(settings.ANVIL_DEV_POOL)[:2]  # anvil's accounts 10 and 11: not funded by anvil itself
+    settings.CHAIN_AGENT_POOL = pool
+    call_command("demo_seed")
+    chain_bootstrap_task()
+    result = demo_chain(timeout=60, poll=0.05, pump=_pump, say=lambda line: None)
+    registry = ContractDeployment.objects.get(kind=ContractKind.REGISTRY)
+    for address in pool:
+        assert _view("InvestorRegistry", registry.address, "isAgent", address) is True
+        assert _view("SecurityToken", result.token, "isAgent", address) is True
+        assert int(chain_client().rpc("eth_getBalance", [address, "latest"])["result"], 16) > 0
+    assert not ChainTransaction.objects.filter(status=TxStatus.FAILED).exists()

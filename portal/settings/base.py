@@ -352,11 +352,26 @@ CHAIN_SENDERS = {
     # registry administration, token agent, stablecoin treasury, reserve attestations (tokens/reserve_feed.py)
     for role in ("registry", "agent", "treasury", "attestor")
 }
+# The agent pool: more senders of agent calls (mints, transfers, registrations), each holding the agent role of
+# every token and of the registry (queued at deploy; `manage.py chain_agent_pool` for contracts deployed before)
+# and each its own nonce stream and lock, so independent effects are signed in parallel and one stalled sender
+# holds up only its own. Their keys are CHAIN_AGENT_POOL_SIGNER_KEYS (comma-separated), read by workers only.
+CHAIN_AGENT_POOL = env.list("CHAIN_AGENT_POOL_ADDRESSES", default=[])
 # Local chains only: the published key that signs when no key variable is set (none in production).
 CHAIN_DEV_SIGNER_KEY = ""
+CHAIN_DEV_POOL_SIGNER_KEYS: list[str] = []
 # anvil's first development account: published in anvil's own output, funded only on local chains.
 ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ANVIL_DEV_ADDRESS = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+# anvil's development accounts 10 to 15 (its published mnemonic), for an agent pool on a local chain.
+ANVIL_DEV_POOL = {
+    "0xBcd4042DE499D14e55001CcbB24a551F3b954096": "0xf214f2b2cd398c806f84e317254e0f0b801d0643303237d97a22a48e01628897",
+    "0x71bE63f3384f5fb98995898A86B02Fb2426c5788": "0x701b615bbdfb9de65240bc28bd21bbc0d996645a3dd57e7b12bc2bdf6f192c82",
+    "0xFABB0ac9d68B0B445fB7357272Ff202C5651694a": "0xa267530f49f8280200edf313ee7af6b827f2a8bce2897751d06a843f644967b1",
+    "0x1CBd3b2770909D4e10f157cABC84C7264073C9Ec": "0x47c99abed3324a2707c28affff1267e45918ec8c3f20b8aa892e8b065d2942dd",
+    "0xdF3e18d64BC6A983f673Ab319CCaE4f1a57C7097": "0xc526ee95bf44d8fc405a158bb884d9d1238d99f0612e9f33d006bb0789009aaa",
+    "0xcd3B766CCDd6AE721141F452C550Ca635964ce71": "0x8166f546bab6da521a8369cab06c5d2b9e46670292d85c875ee9ec20e84ffb61",
+}
 # /health/ and the staff chain page turn red when a sender's oldest unconfirmed nonce is older.
 CHAIN_NONCE_STALL_SECONDS = env.int("CHAIN_NONCE_STALL_SECONDS", default=600)
 # A transaction sent but not mined after this long is sent again with the same nonce and a higher fee.

@@ -12,7 +12,17 @@ os.environ.setdefault("KYC_VENDOR_API_URL", "https://kyc-vendor.invalid/v1")
 os.environ.setdefault("SANCTIONS_LIST_URL", "")
 
 from .base import *
-from .base import ANVIL_DEV_ADDRESS, ANVIL_DEV_KEY, CACHES, CHAIN_SENDERS, DATABASES, REST_FRAMEWORK, VAR_DIR, env
+from .base import (
+    ANVIL_DEV_ADDRESS,
+    ANVIL_DEV_KEY,
+    ANVIL_DEV_POOL,
+    CACHES,
+    CHAIN_SENDERS,
+    DATABASES,
+    REST_FRAMEWORK,
+    VAR_DIR,
+    env,
+)
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast hashing; tests only
@@ -44,6 +54,8 @@ AUDIT_APPEND_ONLY_GUARD = False
 # One key for every role on a local chain: anvil's first account (its address and published key).
 CHAIN_SENDERS = {role: address or ANVIL_DEV_ADDRESS for role, address in CHAIN_SENDERS.items()}
 CHAIN_DEV_SIGNER_KEY = ANVIL_DEV_KEY
+# An agent pool on a local chain (CHAIN_AGENT_POOL_ADDRESSES) may use anvil's accounts 10 to 15.
+CHAIN_DEV_POOL_SIGNER_KEYS = list(ANVIL_DEV_POOL.values())
 # Crash tests arm named points where a worker kills itself (tokens/chain/failpoints.py).
 CHAIN_FAILPOINTS = tuple(filter(None, env.str("CHAIN_FAILPOINTS", default="").split(",")))
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=1)

@@ -5,6 +5,10 @@ setting). A private key is read from the environment here, in a worker, when a t
 signed: `CHAIN_<ROLE>_SIGNER_KEY`, else `CHAIN_SIGNER_KEY`, else (local chains only) the
 published development key. A process that never called `signing_enable()` refuses to sign.
 
+The agent pool (`agent_pool`, from CHAIN_AGENT_POOL) is more addresses that hold the agent role of
+the tokens and of the registry, each its own nonce stream; their keys are the comma-separated
+`CHAIN_AGENT_POOL_SIGNER_KEYS` (local chains: CHAIN_DEV_POOL_SIGNER_KEYS), matched by address.
+
 `LocalKeySigner` signs in-process with eth_account (coincurve makes it fast); another class
 with the same two members (a remote signer, a KMS) can be named in CHAIN_SIGNER_CLASS.
 """
@@ -24,6 +28,7 @@ from eth_account import Account
 from eth_utils import to_checksum_address
 
 ROLES = ("registry", "agent", "treasury", "attestor")
+POOL = "agent pool"  # the role name shown for a pool address
 
 
 @dataclass(frozen=True)
@@ -90,9 +95,23 @@ def sender_address(role: str = "agent") -> str:
     return to_checksum_address(address)
 
 
+def agent_pool() -> list[str]:
+    """The further agent senders, in the order configured, without the role senders themselves."""
+    own = {(a or "").lower() for a in settings.CHAIN_SENDERS.values()}
+    pool: list[str] = []
+    for address in getattr(settings, "CHAIN_AGENT_POOL", []):
+        checksummed = to_checksum_address(address)
+        if checksummed.lower() not in own and checksummed not in pool:
+            pool.append(checksummed)
+    return pool
+
+
 def sender_roles(address: str) -> list[str]:
     wanted = address.lower()
-    return [role for role in ROLES if (settings.CHAIN_SENDERS.get(role) or "").lower() == wanted]
+    roles = [role for role in ROLES if (settings.CHAIN_SENDERS.get(role) or "").lower() == wanted]
+    if not roles and wanted in {a.lower() for a in agent_pool()}:
+        roles.append(POOL)
+    return roles
 
 
 @cache
@@ -109,6 +128,19 @@ def _key(role: str) -> str:
     )
 
 
+def _pool_signer(sender: str) -> Signer:
+    keys = os.environ.get("CHAIN_AGENT_POOL_SIGNER_KEYS") or ",".join(
+        getattr(settings, "CHAIN_DEV_POOL_SIGNER_KEYS", [])
+    )
+    for key in filter(None, (k.strip() for k in keys.split(","))):
+        signer = _build(settings.CHAIN_SIGNER_CLASS, key)
+        if signer.address.lower() == sender.lower():
+            return signer
+    raise SenderKeyMissing(
+        f"{sender} is in the agent pool (CHAIN_AGENT_POOL) but no key in CHAIN_AGENT_POOL_SIGNER_KEYS signs as it."
+    )
+
+
 def signer_for(sender: str) -> Signer:
     """The signer for a transaction recorded with `sender`; never one that would sign as another address."""
     if not _signing["enabled"]:
@@ -119,6 +151,8 @@ def signer_for(sender: str) -> Signer:
         raise SenderKeyMissing(
             f"No role sends as {sender} any more ({now}): its key was rotated, so this transaction is not signed."
         )
+    if roles == [POOL]:
+        return _pool_signer(sender)
     for role in roles:
         key = _key(role)
         if not key:
