@@ -187,9 +187,32 @@ class ReorgDetected(Exception):
         self.below = below
 
 
+def _genesis_changed(client: ChainClient, chain_id: int) -> bool:
+    """Record the chain's genesis block the first time; True when the node now has another one (a reset)."""
+    genesis = client.block(0)
+    if genesis is None:
+        return False
+    recorded = IndexedBlock.objects.filter(chain_id=chain_id, number=0).values_list("hash", flat=True).first()
+    if recorded is None:
+        _remember_block(chain_id, genesis)
+        return False
+    return bool(recorded != genesis["hash"])
+
+
+def index_reset(*, chain_id: int) -> int:
+    """Forget everything read from a chain that was reset (events, blocks, cursors); returns the events dropped."""
+    reorg = _rollback(chain_id, -1)
+    return reorg.events_dropped
+
+
 def chain_index(*, client: ChainClient, chain_id: int | None = None, confirmations: int | None = None) -> int:
     """One indexing pass over every deployed contract; returns how many events were stored."""
     chain_id = chain_id or settings.CHAIN_ID
+    if _genesis_changed(client, chain_id):
+        # Not a reorg: the chain was replaced under the database. Nothing is read or rolled back until a
+        # person runs `manage.py chain_resync`, which checks that the history can be sent again first.
+        log.error("chain %s has a new genesis block: run `manage.py chain_resync` (nothing indexed)", chain_id)
+        return 0
     forks = [f for f in (_fork_point(client, chain_id), _confirmed_fork(client, chain_id)) if f is not None]
     if forks:
         _rollback(chain_id, min(forks))
