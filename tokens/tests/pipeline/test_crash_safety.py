@@ -47,6 +47,63 @@ def test_a_worker_killed_mid_transaction_leaves_one_effect(
     assert ChainTransaction.objects.get(pk=tx.pk).nonce == tx.nonce
 
 
+def _nothing_half_done(prefix: str) -> None:
+    """What a stopped worker may leave: rows not yet signed, or signed bytes stored with their hash (sent or
+    not); never a nonce without its signed bytes, nor signed bytes without their nonce."""
+    for tx in ChainTransaction.objects.filter(idempotency_key__startswith=prefix):
+        if tx.status == TxStatus.PENDING:
+            assert tx.nonce is None and tx.signed_raw is None and tx.tx_hash is None
+        else:
+            assert tx.nonce is not None and tx.signed_raw and tx.tx_hash
+
+
+def _settled_once(chain: Chain, prefix: str, count: int) -> None:
+    from tokens.tasks import outbox_watch_task
+
+    def all_confirmed() -> bool:
+        outbox_watch_task.delay()
+        rows = ChainTransaction.objects.filter(idempotency_key__startswith=prefix)
+        return rows.count() == count and not rows.exclude(status=TxStatus.CONFIRMED).exists()
+
+    wait_until(all_confirmed, timeout=120, interval=0.3, what=f"every {prefix} mint confirmed")
+    assert chain.balance(WALLETS[3]) == sum(range(1, count + 1))  # each mint once
+    rows = ChainTransaction.objects.filter(idempotency_key__startswith=prefix)
+    nonces = sorted(int(n) for n in rows.values_list("nonce", flat=True) if n is not None)
+    assert nonces == list(range(nonces[0], nonces[0] + count))  # no nonce used twice, none skipped
+
+
+@pytest.mark.parametrize("stop", ["warm", "sigkill"])
+def test_a_worker_stopped_in_the_middle_of_signing_a_queue_leaves_nothing_half_done(
+    committed_chain: Chain, celery_worker_process, stop: str
+) -> None:
+    from tokens.services import registry_investor_sync
+    from tokens.tests.support import in_a_year
+
+    registry_investor_sync(
+        investor_ref="carol", country_numeric=840, flags=1, expires_at=in_a_year(), wallets=[WALLETS[3]]
+    )
+    committed_chain.drain()
+    env = {"CHAIN_RPC_URL": committed_chain.rpc_url, "CHAIN_ID": "31337"}
+    count = 40
+    for i in range(count):  # queued before the worker starts: it finds a queue of flushes and rows
+        token_mint(owner_ref="offering:1", wallet=WALLETS[3], amount=i + 1, idempotency_key=f"stop-{stop}-{i}")
+    doomed = celery_worker_process(f"stopped-{stop}", env)
+    rows = ChainTransaction.objects.filter(idempotency_key__startswith=f"stop-{stop}-")
+    wait_until(lambda: rows.exclude(status=TxStatus.PENDING).exists(), what="the first row signed", interval=0.05)
+    doomed.send_signal(signal.SIGTERM if stop == "warm" else signal.SIGKILL)
+    doomed.wait(timeout=60)
+    if stop == "warm":
+        # Warm shutdown: the task under way runs to its end (acks_late: what it had not started stays queued).
+        assert doomed.returncode == 0
+        assert not rows.filter(status=TxStatus.SIGNED).exists()  # whatever it signed it also sent
+    else:
+        assert doomed.returncode == -signal.SIGKILL
+    _nothing_half_done(f"stop-{stop}-")
+
+    celery_worker_process(f"after-{stop}", env)
+    _settled_once(committed_chain, f"stop-{stop}-", count)
+
+
 def test_two_workers_racing_the_same_rows_send_each_once(committed_chain: Chain, celery_worker_process) -> None:
     env = {"CHAIN_RPC_URL": committed_chain.rpc_url, "CHAIN_ID": "31337"}
     celery_worker_process("race-a", env)
