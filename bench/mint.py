@@ -1,8 +1,12 @@
-"""python -m bench.mint [--holders N] [--batch N] [--quick] [--json]
+"""python -m bench.mint [--holders N] [--batch N] [--senders N] [--quick] [--json]
 
 Mints to N distinct verified investors end to end: services write outbox rows, Celery workers
 sign and send them to anvil, the watcher confirms them, the indexer reads the Transfer events
 back. Prints wall time, transactions sent, gas per holder and indexer throughput.
+
+`--senders N` signs with the agent and N - 1 agent pool senders (anvil's accounts 10 and up), each
+its own nonce stream, flushed by N worker processes; the pool is granted the agent role at deploy.
+For N > 1 point BENCH_DATABASE_URL at PostgreSQL: SQLite takes one writer at a time.
 """
 
 from __future__ import annotations
@@ -24,14 +28,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--holders", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--senders", type=int, default=1, help="agent senders signing in parallel (1 to 7)")
     parser.add_argument("--quick", action="store_true", help="500 holders, for CI")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     holders = 500 if args.quick else args.holders
+    if not 1 <= args.senders <= 7:
+        parser.error("--senders takes 1 to 7 (the agent and up to six of anvil's development accounts)")
 
     with stack() as s:
+        from django.conf import settings
         from django.db import transaction
-        from django.db.models import Sum
+        from django.db.models import Count, Sum
 
         from tokens.chain.client import client_for
         from tokens.indexer import chain_index
@@ -46,7 +54,12 @@ def main() -> None:
         )
         from tokens.tasks import chain_index_task, outbox_watch_task
 
-        s.start_worker("flush")
+        pool = list(settings.ANVIL_DEV_POOL)[: args.senders - 1]
+        settings.CHAIN_AGENT_POOL = pool  # this process queues the rows; the workers below sign them
+        s.env["CHAIN_AGENT_POOL_ADDRESSES"] = ",".join(pool)
+        for address in pool:
+            s.anvil.rpc("anvil_setBalance", [address, hex(10**22)])
+        s.start_worker("flush", concurrency=args.senders)
         s.start_worker("watch")
 
         def tick() -> None:
@@ -74,7 +87,7 @@ def main() -> None:
                     idempotency_key=f"registry-batch-{start}",
                 )
         token = token_deploy(
-            owner_ref="offering:bench", terms=TokenTerms(name="Bench Equity", symbol="BNCH", allowed_countries=[840])
+            owner_ref="bench:mint", terms=TokenTerms(name="Bench Equity", symbol="BNCH", allowed_countries=[840])
         )
         wait_until(
             lambda: all_confirmed("registry-batch-") and all_confirmed("token:") and all_confirmed("deploy:"),
@@ -88,7 +101,7 @@ def main() -> None:
         started = time.monotonic()
         for start in range(0, holders, args.batch):
             token_batch_mint(
-                owner_ref="offering:bench",
+                owner_ref="bench:mint",
                 allocations=[(_wallet(i), 100 + i % 7) for i in range(start, min(start + args.batch, holders))],
                 idempotency_key=f"mint-batch-{start}",
             )
@@ -105,6 +118,7 @@ def main() -> None:
         mints = ChainTransaction.objects.filter(idempotency_key__startswith="mint-batch-")
         gas = mints.aggregate(total=Sum("gas_used"))["total"] or 0
         mint_count = mints.count()
+        per_sender = dict(mints.values_list("sender").annotate(n=Count("id")).order_by("sender"))
         expected = sum(100 + i % 7 for i in range(holders))
         supply = int(
             client_for(s.env["CHAIN_RPC_URL"]).rpc("eth_call", [{"to": token.address, "data": "0x18160ddd"}, "latest"])[
@@ -122,6 +136,7 @@ def main() -> None:
 
     payload = {
         "holders": holders,
+        "senders": args.senders,
         "seconds": round(seconds, 2),
         "transactions": mint_count,
         "gas_per_holder": round(gas / holders),
@@ -134,6 +149,7 @@ def main() -> None:
             ("setup (registry, investors, token)", f"{setup_seconds:.1f} s"),
             ("mint wall time, end to end", f"{seconds:.1f} s  (target ≤ 120 s for 10,000)"),
             ("mint transactions", payload["transactions"]),
+            ("senders (mint transactions each)", ", ".join(f"{a[:10]}…: {n}" for a, n in per_sender.items())),
             ("gas per holder", payload["gas_per_holder"]),
             ("on-chain supply = intended", f"{supply} = {expected}  {'OK' if supply == expected else 'MISMATCH'}"),
             ("indexer", f"{indexed} events in {index_seconds:.2f} s = {payload['events_per_second']} events/s"),
