@@ -29,7 +29,7 @@ from tokens.chain.client import Reverted, client_for
 from tokens.chain.signer import sender_address
 from tokens.finality import final_block_number
 from tokens.models import ChainEvent, ChainTransaction, ContractDeployment, ContractKind, TxStatus
-from tokens.outbox import transaction_enqueue
+from tokens.outbox import order_keys_for, transaction_enqueue
 
 PORTAL = "portal"
 CONTRACT = "RedemptionBurner"
@@ -209,6 +209,8 @@ def redemption_batch_burn(
             to_address=burner.address,
             data=data,
             actor=actor,
+            # Behind the freeze of each holder's units, which a pool sender may carry (tokens/outbox.py).
+            order_keys=order_keys_for(token, [line.holder for line in batch]),
         )
         audit_record(
             actor=actor,
