@@ -304,6 +304,24 @@ class WorkerHeartbeat(models.Model):
         return f"heartbeat {self.token} from {self.hostname}"
 
 
+class TaskFailureTally(models.Model):
+    """How often each task failed for good (its retries spent), counted across every worker: /metrics/ reads it.
+
+    Telemetry, not a business change: the failure itself is on the record the task moves to FAILED.
+    """
+
+    task_name = models.CharField(max_length=200, unique=True)
+    failures = models.PositiveBigIntegerField(default=0)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["task_name"]
+
+    def __str__(self) -> str:
+        return f"{self.task_name}: {self.failures} failures"
+
+
 class ApiToken(models.Model):
     """A personal API token for the read-only registry API.
 

@@ -13,7 +13,10 @@ from contextvars import Token
 from typing import Any
 
 from celery import Task
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import before_task_publish, task_failure, task_postrun, task_prerun
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from core.middleware import current_request_id, request_id_var, valid_request_id
 
@@ -57,7 +60,29 @@ def request_id_leave(task_id: str = "", task: Task | None = None, state: str | N
         request_id_var.reset(entry[0])
 
 
+def task_failure_count(sender: Task | None = None, exception: BaseException | None = None, **kwargs: Any) -> None:
+    """A task failed for good: one more in its tally (shared by every worker, read by /metrics/)."""
+    from core.models import TaskFailureTally
+
+    name = getattr(sender, "name", "") or "unknown"
+    error = type(exception).__name__ if exception is not None else ""
+    fields = {"failures": F("failures") + 1, "last_failed_at": timezone.now(), "last_error": error[:200]}
+    try:
+        if TaskFailureTally.objects.filter(task_name=name).update(**fields):
+            return
+        try:
+            with transaction.atomic():
+                TaskFailureTally.objects.create(
+                    task_name=name, failures=1, last_failed_at=timezone.now(), last_error=error[:200]
+                )
+        except IntegrityError:  # another worker counted this task's first failure at the same moment
+            TaskFailureTally.objects.filter(task_name=name).update(**fields)
+    except Exception:  # counting must never turn one failure into two; the worker's log has it
+        log.exception("could not count the failure of %s", name)
+
+
 def task_context_connect() -> None:
     before_task_publish.connect(request_id_stamp, weak=False, dispatch_uid="tessera_request_id_stamp")
     task_prerun.connect(request_id_enter, weak=False, dispatch_uid="tessera_request_id_enter")
     task_postrun.connect(request_id_leave, weak=False, dispatch_uid="tessera_request_id_leave")
+    task_failure.connect(task_failure_count, weak=False, dispatch_uid="tessera_task_failure_count")

@@ -8,6 +8,7 @@ from governance.urls import api_urlpatterns as governance_api
 from investors.urls import api_urlpatterns as investors_api
 from offerings.urls import api_urlpatterns as offerings_api
 from portal.health import health
+from portal.metrics import metrics
 from registry.urls import api_urlpatterns as registry_api
 
 urlpatterns = [
@@ -24,6 +25,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("metrics/", metrics, name="metrics"),
     path("api/v1/", include(core_api)),
     path("api/v1/", include(investors_api)),
     path("api/v1/", include(offerings_api)),

@@ -133,6 +133,8 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "chain_transaction_retry": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404, 403), strict=True))),
     "chain_transaction_fill": ("POST", dict(zip(ROLES, (302, 403, 403, 403, 403, 403, 404, 403), strict=True))),
     "health": ("GET", _all(200)),
+    # Prometheus scrapes with a bearer token; a person needs the staff role (anonymous: 401, not a sign-in page).
+    "metrics": ("GET", dict(zip(ROLES, (401, 403, 403, 403, 403, 403, 200, 403), strict=True))),
     "api_me": ("GET", API_SIGNED_IN),
     "api_issuer_list": ("GET", API_SIGNED_IN),
     "api_issuer_team": ("GET", API_ISSUER_MEMBERS),

@@ -336,6 +336,23 @@ LOGGING: dict[str, Any] = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# /metrics/ (portal/metrics.py) for Prometheus: staff, or a scraper sending METRICS_TOKEN as a bearer token.
+# Production refuses everyone else whatever this says; elsewhere METRICS_REQUIRE_AUTH=false opens it.
+METRICS_REQUIRE_AUTH = env.bool("METRICS_REQUIRE_AUTH", default=True)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# Errors to Sentry (portal/error_reporting.py) when SENTRY_DSN is set, without personal data.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from portal.error_reporting import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
+
 # The database refuses UPDATE/DELETE on the audit chain and the payment ledger (see core/db_guards.py).
 AUDIT_APPEND_ONLY_GUARD = True
 

@@ -36,6 +36,9 @@ if CHAIN_FINALITY == "depth" and CHAIN_CONFIRMATIONS < CHAIN_MIN_CONFIRMATIONS:
 # Personal data at rest is encrypted with these (newest first); production will not start without them.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 
+# Metrics only for staff and the scraper's token, whatever the environment says.
+METRICS_REQUIRE_AUTH = True
+
 # One JSON object a line, for the log collector; LOG_FORMAT=plain to read them by eye.
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT

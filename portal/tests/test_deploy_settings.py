@@ -142,3 +142,14 @@ def test_production_waits_for_twelve_confirmations_by_default() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1].split() == ["depth", "12"]
+
+
+def test_production_settings_refuse_metrics_to_anonymous_users_even_when_configured_open() -> None:
+    probe = (
+        "import django; django.setup(); from django.conf import settings; from django.test import Client; "
+        "r = Client().get('/metrics/', secure=True, HTTP_HOST='portal.example.com'); "
+        "print(settings.METRICS_REQUIRE_AUTH, r.status_code, r['WWW-Authenticate'])"
+    )
+    result = _python(probe, env={**PRODUCTION_ENV, "METRICS_REQUIRE_AUTH": "false", "METRICS_TOKEN": "t0ken"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "401", "Bearer", 'realm="metrics"']
