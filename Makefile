@@ -12,13 +12,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export PORT CHAIN_PORT
 
-.PHONY: help install install-dev demo demo-reset test lint typecheck pytest contracts static otp chromium clean
+.PHONY: help install install-dev demo demo-reset serve test lint typecheck pytest contracts static otp chromium clean
 
 help:
 	@echo "make demo   install everything and start the portal with demo data on http://127.0.0.1:$(PORT)/"
 	@echo "make test   install everything and run the whole test suite (lint, types, unit, chain, browser)"
 	@echo "make contracts   recompile the Solidity contracts into tokens/contracts/build/"
 	@echo "make otp    print the demo accounts' current authenticator code"
+	@echo "make serve  run the production topology (Procfile.production) with the settings in .env or the environment"
 	@echo "make demo-reset   delete the demo's database, chain state and uploads under var/"
 
 $(VENV)/.runtime: requirements.txt constraints.txt
@@ -67,6 +68,14 @@ demo: install
 	$(DEMO_ENV) $(PY) manage.py demo_seed --url http://127.0.0.1:$(PORT)
 	@echo "Starting web (http://127.0.0.1:$(PORT)/), Celery worker and beat, and anvil on port $(CHAIN_PORT). Ctrl-C stops them all."
 	$(DEMO_ENV) DEMO_URL=http://127.0.0.1:$(PORT) $(VENV)/bin/honcho start -f Procfile
+
+# Production settings from the environment or .env (honcho reads it; README "Deploying" lists them): migrate,
+# collect the static files, then gunicorn, one worker per queue and beat.
+PROD := DJANGO_SETTINGS_MODULE=portal.settings.production
+serve: install
+	$(PROD) $(VENV)/bin/honcho run $(PY) manage.py migrate --noinput
+	$(PROD) $(VENV)/bin/honcho run $(PY) manage.py collectstatic --noinput -v0
+	$(PROD) $(VENV)/bin/honcho start -f Procfile.production
 
 demo-reset:
 	rm -f $(DEMO_DATA)

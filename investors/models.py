@@ -4,11 +4,9 @@ wallets, and the issuers they applied to. Tax ids, dates of birth and id numbers
 
 from __future__ import annotations
 
-import os
 import uuid
 
-from django.conf import settings
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import Storage
 from django.db import models
 from django.db.models import Q
 from django_countries.fields import CountryField
@@ -16,25 +14,12 @@ from django_countries.fields import CountryField
 from core.countries import UNITED_STATES
 from core.fields import EncryptedDateField, EncryptedTextField
 from core.models import Issuer, User
+from core.storage import private_storage as core_private_storage
 
 
-class PrivateStorage(FileSystemStorage):
-    """Files under PRIVATE_MEDIA_ROOT, which no web server publishes: there is no URL to them."""
-
-    @property
-    def base_location(self) -> str:
-        return str(settings.PRIVATE_MEDIA_ROOT)
-
-    @property
-    def location(self) -> str:
-        return os.path.abspath(self.base_location)
-
-    def url(self, name: str | None) -> str:
-        raise ValueError("Private files have no public URL; they are served by permission-checked views.")
-
-
-def private_storage() -> FileSystemStorage:
-    return PrivateStorage()
+def private_storage() -> Storage:
+    """The private files' storage (core/storage.py): local by default, an S3-compatible bucket by settings."""
+    return core_private_storage()
 
 
 class InvestorKind(models.TextChoices):

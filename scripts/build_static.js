@@ -11,6 +11,8 @@ const files = [
   ["bootstrap/dist/js/bootstrap.bundle.min.js", "bootstrap.bundle.min.js"],
   ["bootstrap/dist/js/bootstrap.bundle.min.js.map", "bootstrap.bundle.min.js.map"],
   ["chart.js/dist/chart.umd.min.js", "chart.umd.min.js"],
+  // The bundle names its source map; collectstatic's hashed manifest (production) refuses a missing one.
+  ["chart.js/dist/chart.umd.min.js.map", "chart.umd.min.js.map"],
 ];
 
 fs.mkdirSync(vendor, { recursive: true });

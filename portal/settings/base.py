@@ -121,16 +121,37 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Files browsers ask for at the site's root (/favicon.ico), served by WhiteNoise.
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"
+# Private files (identity documents, agreements, attestations, exports, bank files) go through the "private"
+# storage (core/storage.py): a directory outside any public root by default (one machine, or a volume every
+# process mounts), or PRIVATE_STORAGE=s3 for an S3-compatible bucket that processes on any machine share.
+PRIVATE_MEDIA_ROOT = Path(env.str("TESSERA_PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+PRIVATE_STORAGE = env.str("PRIVATE_STORAGE", default="local")
+PRIVATE_STORAGE_BACKENDS: dict[str, dict[str, Any]] = {
+    "local": {"BACKEND": "core.storage.PrivateFileSystemStorage"},
+    "s3": {
+        "BACKEND": "core.storage_s3.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("S3_BUCKET", default=""),
+            "location": env.str("S3_PREFIX", default="private"),
+            # Any S3-compatible service (MinIO, Ceph, R2...): its URL; empty for AWS itself.
+            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("S3_REGION", default="") or None,
+            # Empty: boto3 finds credentials itself (instance role, AWS_* variables, ~/.aws).
+            "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+            "object_parameters": {"ServerSideEncryption": env.str("S3_SERVER_SIDE_ENCRYPTION", default="AES256")},
+        },
+    },
+}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": PRIVATE_STORAGE_BACKENDS[PRIVATE_STORAGE],
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
-# Private uploads (identity documents, evidence) live outside any public root.
-PRIVATE_MEDIA_ROOT = Path(env.str("TESSERA_PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://tessera")}
 

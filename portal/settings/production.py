@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *
-from .base import LOGGING, env
+from .base import LOGGING, PRIVATE_STORAGE, env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")
@@ -38,6 +38,8 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 
 # Metrics only for staff and the scraper's token, whatever the environment says.
 METRICS_REQUIRE_AUTH = True
+if PRIVATE_STORAGE == "s3" and not env.str("S3_BUCKET", default=""):
+    raise ImproperlyConfigured("PRIVATE_STORAGE=s3 needs S3_BUCKET.")
 
 # One JSON object a line, for the log collector; LOG_FORMAT=plain to read them by eye.
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")

@@ -19,6 +19,8 @@ from .base import (
     CACHES,
     CHAIN_SENDERS,
     DATABASES,
+    PRIVATE_STORAGE,
+    PRIVATE_STORAGE_BACKENDS,
     REST_FRAMEWORK,
     VAR_DIR,
     env,
@@ -29,6 +31,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast has
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": PRIVATE_STORAGE_BACKENDS[PRIVATE_STORAGE],
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # One name per test run, so two runs on one machine never share a database or a broker queue.

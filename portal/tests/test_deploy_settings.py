@@ -153,3 +153,21 @@ def test_production_settings_refuse_metrics_to_anonymous_users_even_when_configu
     result = _python(probe, env={**PRODUCTION_ENV, "METRICS_REQUIRE_AUTH": "false", "METRICS_TOKEN": "t0ken"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "401", "Bearer", 'realm="metrics"']
+
+
+def test_every_vendor_file_that_names_a_source_map_ships_it() -> None:
+    # Production's collectstatic (hashed manifest) refuses a file whose sourceMappingURL names a missing file.
+    import re
+    from pathlib import Path
+
+    root = Path(settings.BASE_DIR)
+    copied = dict(re.findall(r'\["([^"]+)", "([^"]+)"\]', (root / "scripts" / "build_static.js").read_text()))
+    missing = []
+    for source, target in copied.items():
+        if not target.endswith((".js", ".css")):
+            continue
+        text = (root / "node_modules" / source).read_text(errors="replace")
+        for named in re.findall(r"sourceMappingURL=([^\s*]+)", text):
+            if named not in copied.values():
+                missing.append(f"{target} names {named}")
+    assert copied and missing == []
