@@ -171,3 +171,19 @@ def test_every_vendor_file_that_names_a_source_map_ships_it() -> None:
             if named not in copied.values():
                 missing.append(f"{target} names {named}")
     assert copied and missing == []
+
+
+def test_production_logs_one_json_object_a_line_with_the_request_id() -> None:
+    probe = (
+        "import django, logging; django.setup(); from core.middleware import request_id_var; "
+        "request_id_var.set('click-9e1'); logging.getLogger('offerings').warning('subscription refused: hard cap')"
+    )
+    result = _python(probe, env=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert line["request_id"] == "click-9e1"
+    assert (line["level"], line["logger"]) == ("WARNING", "offerings")
+    assert line["message"] == "subscription refused: hard cap"
+    assert "time" in line
