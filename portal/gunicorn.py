@@ -20,3 +20,5 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 # The portal's own log lines (JSON in production) carry the request id; the access log is the proxy's job too.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss request_id=%({x-request-id}o)s'
+# Several gunicorns on one machine would share one control socket; signals do what it offers (TERM, HUP, TTIN).
+control_socket_disable = True
