@@ -38,6 +38,7 @@ from redemptions.models import (
     RedemptionRequest,
     RequestState,
 )
+from redemptions.notices import dealing_day_notify
 from redemptions.services.settling import dealing_day_settle_if_done
 
 PAYABLE = (LinePaymentState.PENDING, LinePaymentState.HELD, LinePaymentState.RETURNED)
@@ -284,4 +285,5 @@ def redemption_bank_confirmation_import(*, day: DealingDay, upload: UploadedFile
         after={"paid": paid, "returned": returned, "sha256": hashlib.sha256(content).hexdigest()},
     )
     dealing_day_settle_if_done(locked)
+    dealing_day_notify(day_id=locked.pk)
     return paid, returned

@@ -25,6 +25,7 @@ from core.errors import ApplicationError, Conflict, NotPermitted
 from core.models import User
 from core.money import MAX_AMOUNT_MINOR
 from redemptions.models import MAX_NAV_SCALE, DealingDay, DealingState, RedemptionRequest, RequestState
+from redemptions.notices import dealing_day_notify
 from redemptions.pricing import gate_limit, gate_split, line_amounts, nav_parse, nav_text
 from registry.selectors.ledger import AsOf, ledger_total
 from tokens import services as chain
@@ -108,6 +109,7 @@ def dealing_day_price(*, day_id: int, now: dt.datetime | None = None) -> Dealing
         if locked.nav_per_unit is None:
             return locked  # waits for the NAV (the dealing day's page asks for it)
         _price(locked, pending, now)
+        dealing_day_notify(day_id=locked.pk)
     return locked
 
 

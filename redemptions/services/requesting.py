@@ -32,6 +32,7 @@ from redemptions.models import (
     RedemptionTerms,
     RequestState,
 )
+from redemptions.notices import redemption_requests_notify
 from registry.models import OPEN_TOKEN_ADMIN_STATES, TokenAdminAction
 from registry.selectors.ledger import lots_held, wallet_restrictions
 from tokens import services as chain
@@ -335,6 +336,7 @@ def _advance_one(pk: int) -> int:
             before={"state": before},
             after={"state": locked.state, "reason": locked.failure_reason[:200]},
         )
+        redemption_requests_notify(requests=[locked])
         return 1
 
 

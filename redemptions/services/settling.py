@@ -35,6 +35,7 @@ from core.money import Money
 from distributions.models import LinePaymentState, PaymentMethod
 from offerings.services.stablecoin import units_per_cent
 from redemptions.models import DealingDay, DealingState, RedemptionRequest, RequestState
+from redemptions.notices import dealing_day_notify
 from registry.services.control_book import control_book_post_cancellation
 from tokens.models import ChainTransaction, TxStatus
 from tokens.selectors import (
@@ -378,6 +379,8 @@ def dealing_day_settle(*, day_id: int) -> SettleRun:
         burned, burn_failed = _burns_confirm(locked, burns)
         paid, pay_failed = _payments_confirm(locked)
         _settle_if_done(locked)
+        if burned or paid:
+            dealing_day_notify(day_id=locked.pk)
     if locked.state != DealingState.SETTLING:
         return SettleRun(state=locked.state, burned=burned, paid=paid)
     readiness = redemption_burner_authorize(owner_ref=day.offering.owner_ref)

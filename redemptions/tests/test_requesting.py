@@ -12,6 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.errors import ApplicationError, Conflict, NotPermitted
+from core.models import Notification, NotificationKind
+from core.tests.support import notifications_delivered
 from redemptions.models import DealingState, RedemptionRequest, RequestState
 from redemptions.services.requesting import redemption_cancel, redemption_request
 from redemptions.tests.support import requested, settled_on_chain, terms_set
@@ -84,6 +86,15 @@ def test_cancelling_before_the_cut_off_unfreezes_the_units_and_the_journal_shows
     text = page.content.decode()
     assert f"Redemption request {str(request.public_id)[:8]}: 150 units frozen for the dealing day of" in text
     assert f"Redemption request {str(request.public_id)[:8]} cancelled by the holder on {when}" in text
+    # The holder was told the request was in, then that it was cancelled, once each and with a link.
+    steps = Notification.objects.filter(recipient=closed.alice.user, kind=NotificationKind.REDEMPTION_STEP)
+    assert sorted(steps.values_list("subject", flat=True)) == [
+        f"{closed.offering.title}: your redemption request is cancelled",
+        f"{closed.offering.title}: your redemption request is in",
+    ]
+    mails = [m for m in notifications_delivered() if m.to == [closed.alice.user.email] and "redemption" in m.subject]
+    assert len(mails) == 2 and all("/portfolio/redemptions/" in m.body for m in mails)
+    assert "150 " in steps.get(event_key__endswith=":pending").body
 
 
 @pytest.mark.django_db

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from core.approvals import approval_approve
+from core.models import Notification
 from distributions.tests.support import second_admin
 from redemptions.models import DealingDay, DealingState, RedemptionRequest, RequestState
 from redemptions.services.approval import dealing_day_propose
@@ -74,6 +75,15 @@ def _burned_and_paid_once(closed: Closed, day: DealingDay) -> None:
     assert {r.state for r in RedemptionRequest.objects.filter(dealing_day=day)} == {RequestState.PAID}
     day.refresh_from_db()
     assert day.state == DealingState.SETTLED
+    # Each holder was told each step once, however the runs were killed, repeated or duplicated.
+    for request in RedemptionRequest.objects.filter(dealing_day=day).select_related("investor__user"):
+        steps = Notification.objects.filter(recipient=request.investor.user, event_key__startswith="redemption:")
+        assert sorted(k.rsplit(":", 1)[1] for k in steps.values_list("event_key", flat=True)) == [
+            "burned",
+            "paid",
+            "pending",
+            "priced",
+        ]
 
 
 def _batches(step: str) -> list[ChainTransaction]:
