@@ -30,7 +30,8 @@ def _country(label: str, *, required: bool = True, help_text: str = "") -> forms
         label=label,
         required=required,
         help_text=help_text,
-        widget=forms.Select(choices=COUNTRY_FIELD_CHOICES),
+        # Some 250 countries: searchable by typing (static/js/tessera.js), still a plain select without script.
+        widget=forms.Select(choices=COUNTRY_FIELD_CHOICES, attrs={"data-searchable": ""}),
     )
 
 

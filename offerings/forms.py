@@ -61,10 +61,12 @@ class OfferingForm(FormStyleMixin, forms.Form):
         choices=country_choices,
         required=False,
         help_text="Leave empty to allow every country not blocked.",
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=forms.SelectMultiple(attrs={"size": 6, "data-searchable": ""}),
     )
     blocked_countries = forms.MultipleChoiceField(
-        choices=country_choices, required=False, widget=forms.SelectMultiple(attrs={"size": 6})
+        choices=country_choices,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6, "data-searchable": ""}),
     )
     token_name = forms.CharField(max_length=64)
     token_symbol = forms.CharField(max_length=11, help_text="2 to 11 letters or digits.")

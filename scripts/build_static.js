@@ -13,6 +13,11 @@ const files = [
   ["chart.js/dist/chart.umd.min.js", "chart.umd.min.js"],
   // The bundle names its source map; collectstatic's hashed manifest (production) refuses a missing one.
   ["chart.js/dist/chart.umd.min.js.map", "chart.umd.min.js.map"],
+  // Long choices (countries) become searchable selects.
+  ["tom-select/dist/js/tom-select.complete.min.js", "tom-select.complete.min.js"],
+  ["tom-select/dist/js/tom-select.complete.min.js.map", "tom-select.complete.min.js.map"],
+  ["tom-select/dist/css/tom-select.bootstrap5.min.css", "tom-select.bootstrap5.min.css"],
+  ["tom-select/dist/css/tom-select.bootstrap5.min.css.map", "tom-select.bootstrap5.min.css.map"],
 ];
 
 fs.mkdirSync(vendor, { recursive: true });

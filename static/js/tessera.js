@@ -10,6 +10,30 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll(".auth-card input:not([type=checkbox]):not([type=radio]):not([type=hidden]):not([type=submit])")
     .forEach((input) => input.classList.add("form-control"));
   document.querySelectorAll(".auth-card input[type=checkbox]").forEach((input) => input.classList.add("form-check-input"));
+  // A table that scrolls inside its card can be scrolled from the keyboard (WCAG 2.1.1).
+  document.querySelectorAll(".table-responsive").forEach((region) => {
+    if (region.scrollWidth > region.clientWidth && !region.hasAttribute("tabindex")) {
+      region.setAttribute("tabindex", "0");
+      region.setAttribute("role", "region");
+      const caption = region.querySelector("caption");
+      const heading = region.closest("section, .card")?.querySelector("h2, h3");
+      region.setAttribute("aria-label", (caption || heading)?.textContent.trim() || "Table");
+    }
+  });
+  // Long choices (countries) can be searched by typing: the select stays a real <select> for the form and
+  // for browsers without this script.
+  if (window.TomSelect) {
+    document.querySelectorAll("select[data-searchable]").forEach((select) => {
+      const multiple = select.multiple;
+      new window.TomSelect(select, {
+        create: false,
+        maxOptions: null,
+        allowEmptyOption: true,
+        plugins: multiple ? ["remove_button"] : [],
+        render: { no_results: () => '<div class="no-results">No country matches</div>' },
+      });
+    });
+  }
   // Copy buttons beside transaction hashes and addresses put the whole value on the clipboard and say so.
   const announcer = document.createElement("div");
   announcer.className = "visually-hidden";
