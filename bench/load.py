@@ -278,6 +278,7 @@ def main() -> None:
             **common,
             "DJANGO_SETTINGS_MODULE": "bench.load_settings",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "SITE_URL": f"http://127.0.0.1:{port}",
             "CHAIN_SENDER_ADDRESS": settings.ANVIL_DEV_ADDRESS,
             "CHAIN_CONFIRMATIONS": "12",
             "BIND": f"127.0.0.1:{port}",
