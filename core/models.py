@@ -395,7 +395,11 @@ class Notification(models.Model):
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=40, choices=NotificationKind.choices)
     event_key = models.CharField(max_length=200)
-    issuer = models.ForeignKey(Issuer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No database constraint: the insert must not take a key-share lock on the issuer's row, which a wire
+    # recorder holds for update while a cancellation of the same issuer tells its investor (core.audit's order).
+    issuer = models.ForeignKey(
+        Issuer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
     subject = models.CharField(max_length=200)
     body = models.TextField(help_text="The message as plain text, without greeting or link.")
     path = models.CharField(max_length=500, help_text="Where the message leads in the portal (a path).")

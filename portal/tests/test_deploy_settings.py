@@ -118,9 +118,10 @@ def test_a_server_started_without_a_settings_module_gets_production_and_refuses_
 
 
 def test_manage_py_keeps_the_local_settings_without_a_settings_module() -> None:
-    result = _manage("shell", "-c", "from django.conf import settings; print('DEBUG', settings.DEBUG)", env={})
+    probe = "from django.conf import settings; print('SETTINGS', settings.SETTINGS_MODULE)"
+    result = _manage("shell", "-c", probe, env={})
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "DEBUG True" in result.stdout
+    assert "SETTINGS portal.settings.local" in result.stdout
 
 
 def test_production_refuses_a_shallow_confirmation_depth_unless_the_node_finalizes() -> None:

@@ -26,8 +26,8 @@ pytestmark = pytest.mark.django_db
 
 # What a refusal looks like: forbidden, not allowed, not signed in to this, or nothing there to change.
 REFUSED = {401, 403, 404, 405}
-# The agent's own account, where a post is theirs to make; an empty post changes nothing there either.
-OWN_ACCOUNT = ("account_", "mfa_", "api_token")
+# The agent's own account (and their own notification list), where a post is theirs to make.
+OWN_ACCOUNT = ("account_", "mfa_", "api_token", "notification")
 # Public pages that answer any method the same and act on nothing posted.
 IGNORE_POSTS = {"landing", "health"}
 # The posts open to a transfer agent beyond their own account: asking for an export, itself a read, and
