@@ -115,3 +115,33 @@ class ImportForm(FormStyleMixin, forms.Form):
 class DecideForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
     note = forms.CharField(max_length=500, required=False)
+
+
+class NavTermsForm(FormStyleMixin, forms.Form):
+    scale = forms.IntegerField(
+        label="Decimal places of the NAV",
+        min_value=0,
+        max_value=18,
+        help_text="8 publishes a NAV per unit like 1.02345678 USD. Fixed once a NAV is entered.",
+    )
+    cutoff = forms.TimeField(
+        label="Dealing cut-off (UTC)",
+        widget=forms.TimeInput(attrs={"type": "time"}),
+        help_text="A subscription paid in full before it on a business day deals on that day; after it, on the next.",
+    )
+    priced_at_nav = forms.TypedChoiceField(
+        label="Are subscriptions issued at the NAV of their dealing day?",
+        choices=[("no", "No: at the offering's fixed price"), ("yes", "Yes: forward pricing at NAV")],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+        help_text="Decided before the first subscription.",
+    )
+
+
+class NavPointForm(FormStyleMixin, forms.Form):
+    dealing_day = forms.DateField(label="Dealing day", widget=DATE)
+    nav = forms.CharField(label="NAV per unit", max_length=40, help_text="In the offering's currency, e.g. 1.02345678.")
+    source = forms.CharField(
+        label="Published by", max_length=200, help_text="Who struck the NAV: the fund administrator, the manager."
+    )
+    document = forms.FileField(label="NAV statement (PDF)", widget=PDF_INPUT, help_text="PDF only.")

@@ -12,6 +12,7 @@ USD cents) or of a commodity's declared unit (unit "g" with scale 3 counts milli
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -256,3 +257,128 @@ class BackingStatus(models.Model):
     @property
     def healthy(self) -> bool:
         return self.condition == BackingCondition.BACKED
+
+
+NAV_POINT_APPROVAL_KIND = "backing.nav_point"
+MAX_NAV_SCALE = 18
+
+
+class NavTerms(models.Model):
+    """How a token's NAV per unit is declared (an integer with this many decimal places of its currency), and
+    whether its offering is priced at it: forward pricing, a subscription paid in full before a dealing day's
+    cut-off is issued at that day's NAV. Dealing days are business days (core.business_days)."""
+
+    offering = models.OneToOneField(Offering, on_delete=models.PROTECT, related_name="nav_terms")
+    scale = models.PositiveSmallIntegerField(
+        "decimal places of the NAV", help_text="8 declares a NAV per unit like 1.02345678 USD."
+    )
+    priced_at_nav = models.BooleanField(
+        "subscriptions priced at NAV",
+        default=False,
+        help_text="Units are issued at the NAV of the dealing day whose cut-off the payment came before.",
+    )
+    cutoff = models.TimeField("dealing cut-off (UTC)", default=dt.time(16, 0))
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(scale__lte=MAX_NAV_SCALE), name="nav_scale_bounded")]
+
+    def __str__(self) -> str:
+        return f"NAV terms of {self.offering}"
+
+
+# The only columns of a NAV point that ever change after it is entered (see the migration's trigger).
+NAV_LIFECYCLE_FIELDS = frozenset(
+    {"state", "approval_request", "approved_by", "approved_at", "supersedes", "superseded_at"}
+)
+
+
+class NavPoint(models.Model):
+    """A token's NAV per unit on one dealing day, with the document it comes from; entered by the issuer's staff
+    and approved by a second person, never edited. A correction for the same day supersedes the point before.
+
+    `nav_per_unit` counts 10^-scale of the currency per token unit: 1.02345678 USD at scale 8 is 102,345,678."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="nav_points")
+    dealing_day = models.DateField()
+    currency = models.CharField(max_length=3)
+    scale = models.PositiveSmallIntegerField()
+    nav_per_unit = models.BigIntegerField()
+    source = models.CharField(
+        "published by", max_length=200, help_text="Who struck the NAV: the fund administrator, the manager."
+    )
+    document = models.FileField(storage=private_storage, upload_to="nav-statements/%Y/%m/", max_length=255)
+    document_sha256 = models.CharField(max_length=64)
+    document_name = models.CharField(max_length=200)
+    document_size = models.PositiveIntegerField()
+    entered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    entered_at = models.DateTimeField(auto_now_add=True)
+
+    state = models.CharField(max_length=12, choices=StatementState.choices, default=StatementState.PENDING)
+    approval_request = models.ForeignKey(
+        ApprovalRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-dealing_day", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(nav_per_unit__gt=0), name="nav_per_unit_positive"),
+            models.CheckConstraint(condition=Q(scale__lte=MAX_NAV_SCALE), name="nav_point_scale_bounded"),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("entered_by")),
+                name="nav_point_not_approved_by_its_author",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=["approved", "superseded"]) | Q(approved_by__isnull=False),
+                name="nav_point_approved_has_approver",
+            ),
+            # One NAV per token and dealing day.
+            models.UniqueConstraint(
+                fields=["offering", "dealing_day"], condition=Q(state="approved"), name="one_nav_per_dealing_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"NAV of {self.offering} on {self.dealing_day}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        fields = kwargs.get("update_fields")
+        if self.pk is not None and (fields is None or not set(fields) <= NAV_LIFECYCLE_FIELDS):
+            raise RuntimeError("A NAV point is never edited; enter a correction that supersedes it.")
+        super().save(*args, **kwargs)
+
+
+class NavPricing(models.Model):
+    """A subscription to an offering priced at NAV, as it was issued: the dealing day whose cut-off its payment
+    came before, that day's NAV, the whole units it bought (rounded down) and what they cost (rounded up to the
+    minor unit); what was paid beyond that cost is paid back (the issuer's overpayments)."""
+
+    subscription = models.OneToOneField("offerings.Subscription", on_delete=models.PROTECT, related_name="nav_pricing")
+    dealing_day = models.DateField()
+    nav_point = models.ForeignKey(NavPoint, on_delete=models.PROTECT, related_name="pricings")
+    estimated_quantity = models.BigIntegerField()
+    quantity = models.BigIntegerField()
+    amount_minor = models.BigIntegerField(help_text="What the subscription paid for its units.")
+    cost_minor = models.BigIntegerField(help_text="What the whole units cost at the NAV, rounded up.")
+    priced_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="nav_pricing_quantity_not_negative"),
+            models.CheckConstraint(condition=Q(cost_minor__lte=F("amount_minor")), name="nav_pricing_cost_within"),
+        ]
+
+    def __str__(self) -> str:
+        return f"subscription {self.subscription_id} priced at the NAV of {self.dealing_day}"
+
+    @property
+    def residual_minor(self) -> int:
+        return self.amount_minor - self.cost_minor

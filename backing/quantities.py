@@ -114,3 +114,23 @@ def ratio_text(*, numerator: int, denominator: int, scale: int) -> str:
             whole, part = divmod(int(scaled), 10**places)
             return f"{whole:,}" + (f".{part:0{places}d}" if places else "")
     return f"{value.numerator}/{value.denominator}"
+
+
+def units_at_nav(*, amount_minor: int, nav_per_unit: int, nav_scale: int, currency_exponent: int) -> tuple[int, int]:
+    """Forward pricing: the whole units `amount_minor` buys at a NAV of `nav_per_unit` counts of 10^-nav_scale
+    per unit (rounded down: no part unit is issued), and what those units cost in minor units (rounded up, so no
+    unit is issued below its NAV). The cost never exceeds the amount; the rest is paid back."""
+    if nav_per_unit <= 0:
+        raise ValueError("the NAV must be positive")
+    if amount_minor <= 0:
+        return 0, 0
+    # amount / 10^e of the currency buys (amount / 10^e) / (nav / 10^s) units: amount·10^s / (nav·10^e).
+    per_unit = nav_per_unit * 10**currency_exponent
+    units = (amount_minor * 10**nav_scale) // per_unit
+    cost = -((-units * per_unit) // 10**nav_scale)
+    return units, cost
+
+
+def units_value_minor(*, units: int, nav_per_unit: int, nav_scale: int, currency_exponent: int) -> int:
+    """What `units` are worth at the NAV, in minor units of the currency (rounded down)."""
+    return (units * nav_per_unit * 10**currency_exponent) // 10**nav_scale

@@ -15,10 +15,14 @@ from backing.models import (
     BackingProfile,
     BackingRule,
     BackingStatus,
+    NavPoint,
+    NavTerms,
     ReserveStatement,
     StatementState,
 )
-from backing.quantities import amount_text, ratio_text, reserve_required, units_backed
+from backing.quantities import amount_text, ratio_text, reserve_required, units_backed, units_value_minor
+from core.business_days import business_day_is
+from core.money import CURRENCY_EXPONENTS
 from offerings.models import Offering
 from registry.selectors.ledger import ledger_total
 from tokens.selectors import (
@@ -271,3 +275,69 @@ def backing_finding(*, offering: Offering, rule: BackingRule, today: dt.date | N
             f"The latest approved attestation is {age} days old; the limit is {rule.staleness_days} days.",
         )
     return found(BackingCondition.BACKED, "")
+
+
+# --------------------------------------------------------------------------- NAV
+
+NAV_HISTORY_POINTS = 400
+
+
+def nav_terms_of(*, offering: Offering) -> NavTerms | None:
+    return NavTerms.objects.filter(offering=offering).first()
+
+
+def nav_points_of(*, offering: Offering) -> QuerySet[NavPoint]:
+    """Every NAV point entered for the token (waiting, approved, superseded, declined), newest day first."""
+    return (
+        NavPoint.objects.filter(offering=offering)
+        .select_related("entered_by", "approved_by", "approval_request")
+        .order_by("-dealing_day", "-pk")
+    )
+
+
+def nav_history(*, offering: Offering, limit: int = NAV_HISTORY_POINTS) -> list[NavPoint]:
+    """The approved NAV per unit of each dealing day, oldest first (the latest `limit` days)."""
+    rows = NavPoint.objects.filter(offering=offering, state=StatementState.APPROVED).order_by("-dealing_day")[:limit]
+    return list(reversed(rows))
+
+
+def nav_latest(*, offering: Offering) -> NavPoint | None:
+    return NavPoint.objects.filter(offering=offering, state=StatementState.APPROVED).order_by("-dealing_day").first()
+
+
+def nav_latest_of(*, offering_ids: list[int]) -> dict[int, NavPoint]:
+    """The latest approved NAV of each of these tokens, in one query."""
+    latest: dict[int, NavPoint] = {}
+    rows = NavPoint.objects.filter(offering_id__in=offering_ids, state=StatementState.APPROVED).order_by(
+        "offering_id", "-dealing_day"
+    )
+    for point in rows:
+        latest.setdefault(point.offering_id, point)
+    return latest
+
+
+def nav_of_day(*, offering: Offering, day: dt.date) -> NavPoint | None:
+    return NavPoint.objects.filter(offering=offering, dealing_day=day, state=StatementState.APPROVED).first()
+
+
+def dealing_day_of(*, terms: NavTerms, moment: dt.datetime) -> dt.date:
+    """The dealing day an order accepted at `moment` deals on (forward pricing): that business day when it came
+    before the day's cut-off (UTC), else the next business day."""
+    at = moment.astimezone(dt.UTC)
+    day = at.date()
+    if business_day_is(day) and at.time() <= terms.cutoff:
+        return day
+    day += dt.timedelta(days=1)
+    while not business_day_is(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def nav_value_minor(*, units: int, point: NavPoint) -> int:
+    """What `units` are worth at the NAV, in minor units of its currency (rounded down)."""
+    return units_value_minor(
+        units=units,
+        nav_per_unit=point.nav_per_unit,
+        nav_scale=point.scale,
+        currency_exponent=CURRENCY_EXPONENTS.get(point.currency, 2),
+    )

@@ -622,6 +622,9 @@ def ready_lines(result: DemoChainResult, url: str) -> list[str]:
         f"  3. Same admin → {desk}/offerings/{fund.public_id}/dashboard/ → Close offering: the units are minted.",
         f"  4. alice → {url}/portfolio/: the units, their lock-up and the mint transaction.",
         *cap_table_lines(fund, url),
+        f"  Transparency, public (no sign-in): {url}/transparency/{fund.public_id}/ — supply on-chain against the "
+        "attested reserves, the attestation's PDF and SHA-256, the contract's controls; the offering page links to it "
+        "and charts the fund's NAV per unit.",
         *_dividend_lines(result, desk),
         *_coupon_lines(result, desk),
         f"  5. identity@tessera.local → {url}/platform/compliance/: Bob waits for identity review; approve his KYC.",

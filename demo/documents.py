@@ -173,3 +173,41 @@ def custody_key_rotation_pdf(*, name: str, custodian: str, old_wallet: str, new_
         ],
         author=custodian,
     )
+
+
+def reserve_attestation_pdf(
+    *, issuer: str, title: str, attestor: str, as_of: dt.date, lines: Sequence[tuple[str, str, str]], total: str
+) -> bytes:
+    """An accountant's attestation of the reserves backing a token: (asset type, custodian, amount) lines."""
+    return _pdf(
+        f"Independent accountant's report on the reserves of {title}",
+        [
+            ("p", f"To the managers of {issuer}."),
+            (
+                "p",
+                f"We have examined the schedule of reserves of {title} as of {as_of:%d %B %Y}. In our opinion the "
+                "schedule below presents fairly, in all material respects, the assets held for the token's holders.",
+            ),
+            ("table", [["Asset type and custodian", "Amount"]] + [[f"{k}, {c}", a] for k, c, a in lines]),
+            ("table", [["Total reserves", total]]),
+            ("p", f"{attestor}, {as_of:%d %B %Y}."),
+        ],
+        author=attestor,
+    )
+
+
+def nav_statement_pdf(*, title: str, administrator: str, dealing_day: dt.date, nav: str, currency: str) -> bytes:
+    """The fund administrator's statement of the NAV per unit struck for a dealing day."""
+    return _pdf(
+        f"Net asset value statement: {title}",
+        [
+            ("table", [["Dealing day", f"{dealing_day:%d %B %Y}"], ["NAV per unit", f"{nav} {currency}"]]),
+            (
+                "p",
+                "The net asset value per unit is the value of the fund's assets less its liabilities, divided by the "
+                "units in issue, struck after the dealing day's cut-off.",
+            ),
+            ("p", f"{administrator}, fund administrator."),
+        ],
+        author=administrator,
+    )

@@ -17,6 +17,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from backing.models import AttestorKind, BackingAsset, CustodianRole, HolderClaim, LegalStructure, NavPoint
+from backing.selectors import backing_profile_of, backing_rule_of, nav_terms_of, reserve_statement_current
+from backing.services.nav import nav_point_propose, nav_terms_save
+from backing.services.profile import CustodianInput, ProfileInput, backing_profile_save
+from backing.services.rule import backing_rule_change_pending, backing_rule_propose
+from backing.services.statements import LineInput, StatementInput, reserve_statement_propose
 from compliance.exemptions import Exemption
 from compliance.services.onboarding import onboarding_submit
 from compliance.services.sanctions import (
@@ -26,6 +32,7 @@ from compliance.services.sanctions import (
     sanctions_rescreen_all,
 )
 from core.approvals import approval_approve
+from core.business_days import business_day_is
 from core.invitations import invitation_create
 from core.mfa import totp_enroll
 from core.models import ApiToken, Invitation, Issuer, Role, User
@@ -526,6 +533,8 @@ def demo_seed(*, site: str = "http://127.0.0.1:8000") -> DemoSeed:
     today = timezone.localdate()
     fund = _offering(seed, team, _fund_input(today), sections=FUND_SECTIONS, agreement=True)
     _authorization(seed, team, fund, today)
+    _backing(seed, team, fund, today)
+    _nav_history(seed, team, fund, today)
     _offering(seed, team, _notes_input(today), sections=NOTES_SECTIONS, agreement=False)
     return seed
 
@@ -567,6 +576,125 @@ def _authorization(seed: DemoSeed, team: DemoTeam, fund: Offering, today: dt.dat
         f"“{fund.title}”: {units:,} units authorized in the control book (board resolution attached, "
         "approved by the second admin)."
     )
+
+
+# --------------------------------------------------------------------------- backing and NAV
+
+DEMO_ATTESTOR = "Moss & Calder LLP"
+DEMO_ADMINISTRATOR = "Harborside Fund Administration Ltd"
+# (asset type, custodian, amount in cents) of the fund's attested reserves.
+RESERVE_LINES = [
+    ("cash", "Chesapeake Trust Bank", 750_000_00),
+    ("treasuries", "First Harborside Custody", 1_500_000_00),
+    ("real_estate", "Harbor Street Logistics Property SPV LLC (Baltimore warehouse, appraised)", 1_000_000_00),
+]
+# The fund's NAV per unit on its last dealing Fridays, oldest first (8 decimal places, as declared).
+NAV_SERIES = ["100.00000000", "100.04210000", "100.11835000", "100.09120000", "100.21750000", "100.30412500"]
+
+
+def _finance() -> User:
+    return demo_user("finance@harborstreet.example")
+
+
+def _backing(seed: DemoSeed, team: DemoTeam, fund: Offering, today: dt.date) -> None:
+    """What backs the fund's units, its backing rule (100.00 USD of reserves per unit, attestations at most 35
+    days old) and one attestation approved by the second admin: the transparency page has something to show."""
+    if backing_profile_of(offering=fund) is None:
+        backing_profile_save(
+            offering=fund,
+            data=ProfileInput(
+                asset_kind=BackingAsset.REAL_ESTATE,
+                asset_details="Three last-mile logistics warehouses near Baltimore, Newark and Savannah, held by the "
+                "fund's property SPV; until each is bought, the money raised is held in cash and Treasury bills.",
+                legal_structure=LegalStructure.FUND,
+                structure_name="Harbor Street Logistics Fund I LP",
+                holder_claim=HolderClaim.BENEFICIAL_INTEREST,
+                reserves_segregated=True,
+                redemption_terms="A closed-end fund: units are not redeemed on demand. Holders may ask the fund to "
+                "buy back units at the latest NAV once a quarter, with 30 days' notice, up to 5% of the units "
+                "in issue each quarter, shared pro rata when more is asked.",
+                custodians=[
+                    CustodianInput(name="Chesapeake Trust Bank", role=CustodianRole.BANK),
+                    CustodianInput(name="First Harborside Custody", role=CustodianRole.ASSET_CUSTODIAN),
+                    CustodianInput(name=DEMO_ADMINISTRATOR, role=CustodianRole.ADMINISTRATOR),
+                ],
+            ),
+            actor=team.admin,
+        )
+        seed.done.append(f"“{fund.title}”: backing profile described (real estate in a fund, three custodians).")
+    if backing_rule_of(offering=fund) is None and backing_rule_change_pending(offering=fund) is None:
+        request = backing_rule_propose(
+            offering=fund,
+            unit_code="USD",
+            unit_scale=2,
+            reserve_per_token="100.00",
+            staleness_days=35,
+            actor=team.admin,
+        )
+        approval_approve(request=request, actor=_finance())
+        seed.done.append(
+            f"“{fund.title}”: backing rule of 100.00 USD per unit proposed and approved by the second admin."
+        )
+    if reserve_statement_current(offering=fund) is None:
+        as_of = today - dt.timedelta(days=3)
+        content = pdfs.reserve_attestation_pdf(
+            issuer=team.issuer.legal_name,
+            title=fund.title,
+            attestor=DEMO_ATTESTOR,
+            as_of=as_of,
+            lines=[(BackingAsset(k).label, c, str(Money(a, "USD"))) for k, c, a in RESERVE_LINES],
+            total=str(Money(sum(a for _, _, a in RESERVE_LINES), "USD")),
+        )
+        statement = reserve_statement_propose(
+            offering=fund,
+            data=StatementInput(
+                as_of=as_of,
+                period_start=as_of.replace(day=1),
+                period_end=as_of,
+                attestor_name=DEMO_ATTESTOR,
+                attestor_kind=AttestorKind.ACCOUNTING_FIRM,
+                lines=[LineInput(asset_kind=k, custodian=c, amount=a) for k, c, a in RESERVE_LINES],
+            ),
+            document=_pdf_upload("reserve-attestation.pdf", content),
+            actor=team.admin,
+        )
+        assert statement.approval_request is not None
+        approval_approve(request=statement.approval_request, actor=_finance())
+        seed.done.append(f"“{fund.title}”: reserves attested by {DEMO_ATTESTOR}, approved by the second admin.")
+
+
+def _dealing_fridays(today: dt.date, count: int) -> list[dt.date]:
+    days: list[dt.date] = []
+    day = today - dt.timedelta(days=1)
+    while len(days) < count:
+        if day.weekday() == 4 and business_day_is(day):
+            days.append(day)
+        day -= dt.timedelta(days=1)
+    return sorted(days)
+
+
+def _nav_history(seed: DemoSeed, team: DemoTeam, fund: Offering, today: dt.date) -> None:
+    """The fund's NAV per unit on its last six dealing Fridays, each with the administrator's statement, entered
+    by the admin and approved by the second admin."""
+    if nav_terms_of(offering=fund) is None:
+        nav_terms_save(offering=fund, scale=8, priced_at_nav=False, cutoff=dt.time(16, 0), actor=team.admin)
+    if NavPoint.objects.filter(offering=fund).exists():
+        return
+    for day, nav in zip(_dealing_fridays(today, len(NAV_SERIES)), NAV_SERIES, strict=True):
+        content = pdfs.nav_statement_pdf(
+            title=fund.title, administrator=DEMO_ADMINISTRATOR, dealing_day=day, nav=nav, currency=fund.currency
+        )
+        point = nav_point_propose(
+            offering=fund,
+            dealing_day=day,
+            nav=nav,
+            source=DEMO_ADMINISTRATOR,
+            document=_pdf_upload(f"nav-{day:%Y-%m-%d}.pdf", content),
+            actor=team.admin,
+        )
+        assert point.approval_request is not None
+        approval_approve(request=point.approval_request, actor=_finance())
+    seed.done.append(f"“{fund.title}”: NAV per unit of its last {len(NAV_SERIES)} dealing Fridays, each approved.")
 
 
 # --------------------------------------------------------------------------- token administration

@@ -74,11 +74,12 @@ def _max_document_bytes() -> int:
     return int(getattr(settings, "RESERVE_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024))
 
 
-def _document_read(document: UploadedFile | None) -> bytes:
+def pdf_document_read(document: UploadedFile | None, *, what: str = "the attestation or audit report") -> bytes:
+    """The uploaded PDF's bytes, refused with the reason when missing, too large or not a PDF."""
     limit = _max_document_bytes()
     megabytes = limit // (1024 * 1024)
     if not document:
-        raise ApplicationError("Attach the attestation or audit report as a PDF.", code="document_required")
+        raise ApplicationError(f"Attach {what} as a PDF.", code="document_required")
     if document.size is not None and document.size > limit:
         raise ApplicationError(
             f"“{document.name}” is larger than {megabytes} MB; upload a PDF of at most {megabytes} MB.",
@@ -96,9 +97,7 @@ def _document_read(document: UploadedFile | None) -> bytes:
     except UnreadableFile as exc:
         raise ApplicationError(f"“{document.name}” was refused: {exc}.", code="unreadable_document") from exc
     if kind is None:
-        raise ApplicationError(
-            f"“{document.name}” is not a PDF. Upload the attestation or audit report as a PDF.", code="document_type"
-        )
+        raise ApplicationError(f"“{document.name}” is not a PDF. Upload {what} as a PDF.", code="document_type")
     return content
 
 
@@ -151,7 +150,7 @@ def reserve_statement_propose(
     """Enter a statement with its document; it counts only once a second person approves it."""
     rule = _rule(offering)
     lines = _validate(data)
-    content = _document_read(document)
+    content = pdf_document_read(document)
     Offering.objects.select_for_update().only("pk").get(pk=offering.pk)
     statement = ReserveStatement(
         offering=offering,

@@ -13,3 +13,11 @@ def reserve_amount(amount: int | None, scale: int, unit: str = "") -> str:
     if amount is None:
         return "—"
     return f"{amount_text(int(amount), scale=int(scale))} {unit}".strip()
+
+
+@register.simple_tag
+def nav_amount(point: object) -> str:
+    """A NAV point's value per unit, every declared decimal kept ("1.02345678 USD")."""
+    if point is None:
+        return "—"
+    return f"{amount_text(int(point.nav_per_unit), scale=int(point.scale))} {point.currency}"  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_GET
 
+from backing.models import NavPoint, StatementState
 from backing.transparency import (
     history_chart,
     transparency_cache_seconds,
@@ -18,6 +19,7 @@ from backing.transparency import (
     transparency_statement,
 )
 from offerings.models import Offering
+from offerings.views.public import offering_visible_to
 
 PAGE_MAX_AGE = 60
 DOCUMENT_MAX_AGE = 24 * 3600
@@ -71,3 +73,20 @@ def transparency_document(request: HttpRequest, public_id: Any, statement_id: An
     # A statement is never edited: its document is the same for as long as it exists.
     patch_cache_control(response, public=True, max_age=DOCUMENT_MAX_AGE, immutable=True)
     return response
+
+
+@require_GET
+def nav_document(request: HttpRequest, public_id: Any, point_id: Any) -> HttpResponseBase:
+    """The statement an approved NAV comes from, to whoever may read the offering's page."""
+    offering = offering_visible_to(request, public_id)
+    point = NavPoint.objects.filter(
+        offering=offering, public_id=point_id, state__in=(StatementState.APPROVED, StatementState.SUPERSEDED)
+    ).first()
+    if point is None:
+        raise Http404("No such NAV of this offering.")
+    response = FileResponse(point.document.open("rb"), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{offering.token_symbol}-nav-{point.dealing_day:%Y-%m-%d}.pdf"'
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return public_cache(response, request, max_age=DOCUMENT_MAX_AGE)

@@ -298,6 +298,14 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "transparency_page": ("GET", _all(404)),
     "transparency_document": ("GET", _all(404)),
     "api_transparency": ("GET", _all(404)),
+    # NAV pages: read by whoever reads the issuer's pages, changed by its admins; its documents follow the offering.
+    "nav_overview": ("GET", OFFERING_VIEW_MISSING),
+    "nav_terms_edit": ("GET", OFFERING_MANAGE_MISSING),
+    "nav_point_new": ("GET", OFFERING_MANAGE_MISSING),
+    "nav_point_detail": ("GET", OFFERING_VIEW_MISSING),
+    "nav_point_decide": ("POST", OFFERING_MANAGE_MISSING),
+    "nav_point_document": ("GET", OFFERING_VIEW_MISSING),
+    "transparency_nav_document": ("GET", _all(404)),
     # An investor's reinvestment election for a token that does not exist (only investors have one at all).
     "reinvestment_election": ("GET", NO_SUCH_OWN),
     # redemptions (redemptions/): terms and dealing days for the issuer's admins only; the holder's own requests.
@@ -462,6 +470,7 @@ def _concrete_path(route: str, name: str, cast: Cast) -> str:
         "notification_id": "999999",
         "day_id": "00000000-0000-4000-8000-00000000000b",
         "request_id": "00000000-0000-4000-8000-00000000000c",
+        "point_id": "00000000-0000-4000-8000-00000000000d",
     }
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m[1]], route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m[1]], path)

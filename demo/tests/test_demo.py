@@ -5,6 +5,7 @@ from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from backing.models import BackingProfile, BackingRule, NavPoint, ReserveStatement, StatementState
 from compliance.models import SanctionsList
 from compliance.services.sanctions import active_list
 from core.access import has_mfa
@@ -96,6 +97,18 @@ def test_demo_data_loads_twice_without_changing_anything_the_second_time(
         assert document.file.open("rb").read(5) == b"%PDF-"
     assert not ChainTransaction.objects.exists()  # nothing here needs the chain
     assert audit_chain_verify().ok
+
+    # The fund's backing: described, its rule and its reserves attested and approved by the second admin, and
+    # the NAV of its last six dealing Fridays, each approved.
+    finance = User.objects.get(email="finance@harborstreet.example")
+    assert BackingProfile.objects.get(offering=fund).redemption_terms
+    assert BackingRule.objects.get(offering=fund).updated_by == finance
+    statement = ReserveStatement.objects.get(offering=fund)
+    assert statement.state == StatementState.APPROVED and statement.approved_by == finance
+    assert statement.total_amount == 3_250_000_00 and statement.document.open("rb").read(5) == b"%PDF-"
+    navs = list(NavPoint.objects.filter(offering=fund).order_by("dealing_day"))
+    assert len(navs) == 6 and all(p.state == StatementState.APPROVED and p.approved_by == finance for p in navs)
+    assert [p.dealing_day.weekday() for p in navs] == [4] * 6 and navs[-1].nav_per_unit == 100_304_12500
 
     # One invitation waits on the team page; the invitee has no account until they accept it.
     invited = Invitation.objects.get(email=DEMO_INVITEE)
@@ -196,6 +209,16 @@ def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothin
     assert (ChainTransaction.objects.count(), AuditEvent.objects.count()) == counts
     out = capsys.readouterr().out
     assert "Demo ready" in out and f"http://127.0.0.1:8311/offerings/{fund.public_id}/" in out
+    assert f"http://127.0.0.1:8311/transparency/{fund.public_id}/" in out
+    # The fund's transparency page: public, with its attested reserves and its contract's controls read from the
+    # chain; the offering page leads to it and charts the NAV.
+    page = Client().get(f"/transparency/{fund.public_id}/").content.decode()
+    assert "3,250,000.00 USD" in page and "Moss &amp; Calder LLP" in page and "Pause all transfers" in page
+    assert token.address in page
+    reader = Client()
+    reader.force_login(User.objects.get(email=ALICE.email))
+    offering_page = reader.get(f"/offerings/{fund.public_id}/").content.decode()
+    assert f"/transparency/{fund.public_id}/" in offering_page and 'id="nav-chart"' in offering_page
     assert "verified on-chain, 100,000 TUSD" in out
     assert audit_chain_verify().ok
 

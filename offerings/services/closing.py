@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from compliance.eligibility import subscription_eligibility, verified_wallets
@@ -35,6 +35,7 @@ from offerings.models import (
     Subscription,
     SubscriptionStatus,
 )
+from offerings.pricing import offering_pricer
 from offerings.selectors.offerings import paid_total
 from offerings.selectors.subscriptions import closing_contexts
 from offerings.services.offerings import offering_opened_at, offering_terms
@@ -215,6 +216,45 @@ def _eligible(offering: Offering, rows: list[Subscription], actor: User | None) 
     return accepted
 
 
+def _priced(
+    offering: Offering, accepted: list[tuple[Subscription, str]], actor: User | None
+) -> list[tuple[Subscription, str]]:
+    """An offering priced otherwise than at its fixed price (at NAV, forward: offerings.pricing) issues each
+    subscription at its final price: the quantity and cost set, what was paid beyond the cost left to be paid
+    back as an overpayment. Those that cannot be priced yet wait; when none can, the closing holds (nothing
+    signed) until the price is published. One whose payment buys no whole unit is rejected and refunded."""
+    pricer = offering_pricer(offering)
+    if pricer is None or not accepted:
+        return accepted
+    finals = pricer.quantities_final(offering, [s for s, _ in accepted])
+    ready: list[tuple[Subscription, str]] = []
+    for s, wallet in accepted:
+        final = finals.get(s.pk)
+        if final is None:
+            continue
+        if final.quantity < 1:
+            _end(s, status=SubscriptionStatus.REJECTED, reason=f"{final.note} Your payment is refunded.", actor=actor)
+            continue
+        if (s.quantity, s.amount_minor) != (final.quantity, final.amount_minor):
+            before = {"quantity": s.quantity, "amount_minor": s.amount_minor}
+            released = s.amount_minor - final.amount_minor
+            s.quantity, s.amount_minor = final.quantity, final.amount_minor
+            s.save(update_fields=["quantity", "amount_minor", "updated_at"])
+            Offering.objects.filter(pk=offering.pk).update(committed_minor=F("committed_minor") - released)
+            audit_record(
+                actor=actor or "system",
+                action="subscription.priced",
+                obj=s,
+                issuer=offering.issuer,
+                before=before,
+                after={"quantity": s.quantity, "amount_minor": s.amount_minor, "note": final.note},
+            )
+        ready.append((s, wallet))
+    if not ready and len(finals) < len(accepted):
+        raise _MintHeld("waiting for the price of the dealing day")
+    return ready
+
+
 def _paid_rows(offering: Offering, *, after_pk: int, limit: int) -> list[Subscription]:
     return list(
         Subscription.objects.filter(
@@ -289,7 +329,7 @@ def _mint_next_batch(offering: Offering, actor: User | None) -> bool:
     if not rows:
         return False
     # Checked again at minting: time passed since screening (a sanctions hit, an expired KYC).
-    accepted = _eligible(offering, rows, actor)
+    accepted = _priced(offering, _eligible(offering, rows, actor), actor)
     allocations: OrderedDict[str, int] = OrderedDict()
     for s, wallet in accepted:
         allocations[wallet] = allocations.get(wallet, 0) + s.quantity

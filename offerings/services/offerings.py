@@ -27,6 +27,7 @@ from offerings.models import (
     SecurityType,
     Subscription,
 )
+from offerings.pricing import offering_pricer
 from tokens import services as chain
 from tokens.services import InvestorFlag
 
@@ -96,7 +97,8 @@ def offering_terms(offering: Offering, *, now: dt.datetime | None = None) -> Off
         exemption=offering.exemption,
         exemption_label=offering.get_exemption_display(),
         currency=offering.currency,
-        price_minor=offering.price_minor,
+        # Priced otherwise (at NAV, forward), any amount in whole minor units buys the units it buys.
+        price_minor=1 if offering_pricer(offering) is not None else offering.price_minor,
         min_investment_minor=offering.min_investment_minor,
         max_investment_minor=offering.max_investment_minor,
         allowed_countries=frozenset(offering.allowed_countries),

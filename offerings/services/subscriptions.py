@@ -31,6 +31,7 @@ from offerings.models import (
     Subscription,
     SubscriptionStatus,
 )
+from offerings.pricing import subscription_quantity_estimate
 from offerings.selectors.offerings import current_documents
 from offerings.selectors.subscriptions import eligibility_context
 from offerings.services.notifications import subscription_ended_notify, subscription_to_review_notify
@@ -163,6 +164,13 @@ def _create(
     _, certified = accredited_status(investor, now=timezone.now())
     wallets = verified_wallets(investor, registered=_registered(investor))
     now = timezone.now()
+    quantity = subscription_quantity_estimate(offering=offering, amount_minor=amount_minor)
+    if quantity < 1:
+        raise ApplicationError(
+            f"{Money(amount_minor, offering.currency)} buys less than one whole unit at the current price; "
+            "enter a larger amount.",
+            code="below_one_unit",
+        )
     subscription = Subscription.objects.create(
         # Not paid by then, the reservation ends and its amount is free for others again.
         pay_by=business_days_add(now, offering.payment_due_business_days),
@@ -170,7 +178,7 @@ def _create(
         investor=investor,
         amount_minor=amount_minor,
         currency=offering.currency,
-        quantity=amount_minor // offering.price_minor,
+        quantity=quantity,
         wire_reference=wire_reference_new(),
         wallet_address=wallets[0],
         non_accredited=offering.max_non_accredited is not None and not certified,

@@ -19,6 +19,7 @@ from investors.models import InvestorProfile
 from offerings.forms import SubscribeForm
 from offerings.models import Subscription, SubscriptionStatus
 from offerings.payments import PaymentError, payment_provider, payment_providers
+from offerings.pricing import subscription_quantity_note
 from offerings.selectors import offerings as offering_selectors
 from offerings.selectors import payments as payment_selectors
 from offerings.selectors import subscriptions as subscription_selectors
@@ -122,7 +123,13 @@ def subscription_sign(request: HttpRequest, subscription_id: Any) -> HttpRespons
     return render(
         request,
         "offerings/sign.html",
-        {"subscription": subscription, "offering": subscription.offering, "documents": documents, "error": error},
+        {
+            "subscription": subscription,
+            "offering": subscription.offering,
+            "documents": documents,
+            "error": error,
+            "quantity_note": subscription_quantity_note(subscription),
+        },
     )
 
 
@@ -185,6 +192,7 @@ def subscription_status(request: HttpRequest, subscription_id: Any) -> HttpRespo
         "cancel_deadline": subscription_services.cancel_deadline(subscription.offering),
         "tx": tx,
         "tx_url": explorer_url(tx.tx_hash if tx else None),
+        "quantity_note": subscription_quantity_note(subscription),
     }
     return render(request, "offerings/status.html", context)
 

@@ -17,6 +17,7 @@ from core.access import Perm, can, is_privileged
 from investors.models import InvestorProfile
 from offerings.models import Offering, OfferingDocument, OfferingStatus
 from offerings.payments import PaymentError, payment_provider
+from offerings.pricing import offering_pricer
 from offerings.selectors import offerings as offering_selectors
 from offerings.selectors import subscriptions as subscription_selectors
 from offerings.selectors.standing import offering_standings
@@ -73,6 +74,7 @@ def offering_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         else None,
         "can_manage": can(request.user, Perm.ISSUER_VIEW, offering.issuer),
         "sections": offering_page_sections(offering),
+        "priced_otherwise": offering_pricer(offering) is not None,
     }
     return render(request, "offerings/detail.html", context)
 

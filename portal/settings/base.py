@@ -569,6 +569,8 @@ OFFERING_DASHBOARD_PANELS = [
 # Sections apps above offerings add to an offering's public page: dotted paths to `section(offering)` returning
 # (template, context) or None. The page is public: a section shows public facts only.
 OFFERING_PAGE_SECTIONS = ["backing.panels.offering_page_section"]
+# Who prices the offerings not sold at a fixed price (offerings/pricing.py): backing prices at NAV, forward.
+SUBSCRIPTION_PRICER = "backing.pricing.NavPricer"
 
 # Panels of each person's home (core/home.py): dotted paths to `panel(user) -> list[dict]`, from the apps
 # that know the work; the home orders them by role.
@@ -605,6 +607,7 @@ PORTFOLIO_SECTIONS = [
     "distributions.panels.reinvestment_section",
     "governance.votes.portfolio_section",
     "redemptions.panels.portfolio_section",
+    "backing.panels.portfolio_nav_section",
 ]
 # 26 USC 6042(a) and 6049(a), Instructions for Forms 1099-DIV and 1099-INT: a form is filed for $10 or more
 # in the year, or whenever tax was withheld. Minor units of USD; kept here so the figure changes in one place.
