@@ -91,7 +91,9 @@ def backing_contract_controls(*, offering: Offering) -> ContractControlsRead:
             None, "The chain cannot be reached just now, so the contract's controls are not shown."
         )
     if controls is None:
-        return ContractControlsRead(None, "The token is not deployed yet; its controls show once it is.")
+        return ContractControlsRead(
+            None, "The token's contract is not on the chain yet, so its controls are not shown; they show once it is."
+        )
     return ContractControlsRead(controls, "")
 
 

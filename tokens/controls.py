@@ -90,11 +90,13 @@ def _slot(address: str, slot: str) -> int:
     return int(value or "0x0", 16)
 
 
-def _read(deployment: ContractDeployment) -> TokenControls:
+def _read(deployment: ContractDeployment) -> TokenControls | None:
     address = deployment.address
     client = client_for(settings.CHAIN_RPC_URL)
     head = client.block_number()
     code = client.code(address)
+    if not code:
+        return None  # the node holds no contract at the recorded address (not mined yet, or another chain's state)
     deployed_at = deployment.deploy_transaction.block_number if deployment.deploy_transaction else None
     from_block = deployed_at or deployment.index_from_block or 0
     agent_role = bytes(_view(address, "AGENT_ROLE", []))
@@ -147,7 +149,8 @@ def _read(deployment: ContractDeployment) -> TokenControls:
 
 
 def token_controls(*, owner_ref: str, fresh: bool = False) -> TokenControls | None:
-    """The token's controls read from the node (cached for a minute); None while it has no address.
+    """The token's controls read from the node (cached for a minute); None while it has no address, or while the
+    node holds no code at it.
 
     Raises the chain's transient errors when the node cannot be reached."""
     deployment = (
@@ -161,5 +164,7 @@ def token_controls(*, owner_ref: str, fresh: bool = False) -> TokenControls | No
     controls = None if fresh else cache.get(key)
     if controls is None:
         controls = _read(deployment)
+        if controls is None:
+            return None
         cache.set(key, controls, CONTROLS_CACHE_SECONDS)
     return controls

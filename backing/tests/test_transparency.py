@@ -241,3 +241,20 @@ def test_the_offering_page_leads_to_the_transparency_report(cast, offering) -> N
     unbacked = offering_open(cast.issuer, cast.admin)
     other = client.get(reverse("offering_detail", args=[unbacked.public_id])).content.decode()
     assert "transparency" not in other.lower()
+
+
+@pytest.mark.chain
+def test_a_token_whose_address_holds_no_code_says_why_its_controls_are_not_shown(
+    cast, chain_settings, registry
+) -> None:
+    from registry.tests.test_cap_table import register_build
+
+    reg = register_build(cast, offering_open(cast.issuer, cast.admin))  # a recorded token address with no code
+    profile_saved(reg.offering, cast.admin)
+    page = Client().get(_page(reg.offering))
+    assert page.status_code == 200 and "contract is not on the chain yet" in page.content.decode()
+    assert Client().get(_json(reg.offering)).json()["contract"] is None
+    admin = Client()
+    admin.force_login(cast.admin)
+    overview = admin.get(reverse("backing_overview", args=[cast.issuer.slug, reg.offering.public_id]))
+    assert overview.status_code == 200 and "contract is not on the chain yet" in overview.content.decode()
