@@ -83,6 +83,14 @@ def chain(anvil_node, settings, celery_worker_process):
     anvil_node.rpc("evm_revert", [snapshot])
 
 
+def _choose_country(page, label: str, typed: str, country: str) -> None:
+    """Country selects are searchable: type part of the name, then pick it from what matches."""
+    box = page.get_by_role("combobox", name=label)
+    page.locator(".ts-wrapper", has=box).click()
+    page.keyboard.type(typed)
+    page.get_by_role("listbox", name=label).get_by_role("option", name=country, exact=True).click()
+
+
 def test_an_investor_onboards_and_their_wallet_is_verified_on_chain(chain, live_server, browser) -> None:
     from compliance.services.sanctions import sanctions_files_fetch, sanctions_list_load
     from tokens.tasks import outbox_watch_task
@@ -126,8 +134,8 @@ def test_an_investor_onboards_and_their_wallet_is_verified_on_chain(chain, live_
     page.get_by_label("Residential address").fill("12 Harbor Street")
     page.get_by_label("City").fill("Boston")
     page.get_by_label("Postal code").fill("02110")
-    page.get_by_label("Country of residence").select_option("US")
-    page.get_by_label("Citizenship").select_option("US")
+    _choose_country(page, "Country of residence", "united st", "United States of America")
+    _choose_country(page, "Citizenship", "united st", "United States of America")
     page.get_by_label("Phone").fill("+1 617 555 0100")
     page.get_by_label("Identification number").select_option("ssn")
     page.get_by_label("Number", exact=True).fill("123-45-6789")
@@ -142,7 +150,7 @@ def test_an_investor_onboards_and_their_wallet_is_verified_on_chain(chain, live_
         files=[{"name": "passport.png", "mimeType": "image/png", "buffer": png_bytes()}]
     )
     page.get_by_label("Document number").fill("X1234567")
-    page.get_by_label("Issuing country").select_option("US")
+    _choose_country(page, "Issuing country", "united st", "United States of America")
     page.get_by_label("Expiry date").fill((dt.date.today() + dt.timedelta(days=2000)).isoformat())
     page.get_by_role("button", name="Upload").click()
     page.get_by_text("The document was uploaded.").wait_for()

@@ -88,7 +88,9 @@ def test_subscribe_sign_pay_close_and_see_the_tokens(world, live_server, browser
     # An ineligible investor sees every reason.
     bob = _signed_in(browser, live_server, ineligible.user)
     bob.goto(f"{live_server.url}/offerings/{offering.public_id}/")
-    bob.get_by_role("link", name="Subscribe").click()
+    assert "Not yet:" in bob.locator('[data-standing="not-yet"]').inner_text()  # no Subscribe link, the step
+    bob.get_by_role("link", name=re.compile("What to do")).click()
+    bob.goto(f"{live_server.url}/offerings/{offering.public_id}/subscribe/")
     reasons = bob.locator("#eligibility-reasons")
     reasons.wait_for()
     assert "accredited investors whose status was verified" in reasons.inner_text()
@@ -97,7 +99,7 @@ def test_subscribe_sign_pay_close_and_see_the_tokens(world, live_server, browser
     # Alice subscribes 2,000 and pays by wire.
     page = _signed_in(browser, live_server, alice.user)
     page.goto(f"{live_server.url}/offerings/")
-    page.get_by_role("link", name=offering.title).click()
+    page.get_by_role("link", name=offering.title, exact=True).click()
     page.get_by_role("link", name="Subscribe").click()
     page.get_by_label("Amount to invest").fill("2,005")
     page.get_by_role("button", name="Check and continue").click()
