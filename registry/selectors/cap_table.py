@@ -321,6 +321,26 @@ def _lockup_filter(state: str, moment: dt.datetime) -> Q:
     return ~free & (Q(lockup_first_release__isnull=True) | Q(lockup_first_release__lte=moment))
 
 
+def _claims_live(status: str, moment: dt.datetime) -> QuerySet[Any]:
+    return (
+        AccreditationClaim.objects.filter(status=status)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=moment))
+        .values("investor_id")
+    )
+
+
+def _accreditation_filter(state: str, moment: dt.datetime) -> Q:
+    """The holders `_accreditation` gives this state, as semi-joins: the database reads the live claims once
+    (a list it looks holders up in) instead of running two subqueries for every holder it filters."""
+    verified = Q(investor_id__in=_claims_live(AccreditationStatus.VERIFIED, moment))
+    self_certified = Q(investor_id__in=_claims_live(AccreditationStatus.SELF_CERTIFIED, moment))
+    if state == Accreditation.VERIFIED:
+        return verified
+    if state == Accreditation.SELF_CERTIFIED:
+        return self_certified & ~verified
+    return Q(investor__isnull=True) | (~verified & ~self_certified)
+
+
 def _filtered(rows: QuerySet[Any], query: CapTableQuery, moment: dt.datetime) -> QuerySet[Any]:
     if query.exemption:
         # Exemptions are stored sorted and comma-separated; match one whole code.
@@ -334,18 +354,41 @@ def _filtered(rows: QuerySet[Any], query: CapTableQuery, moment: dt.datetime) ->
     if query.country:
         rows = rows.filter(investor__country=query.country)
     if query.accreditation:
-        rows = rows.filter(accreditation=query.accreditation)
+        rows = rows.filter(_accreditation_filter(query.accreditation, moment))
     if query.lockup:
         rows = rows.filter(_lockup_filter(query.lockup, moment))
     if query.search:
-        s = query.search
-        rows = rows.filter(
-            Q(investor__legal_name__icontains=s) | Q(investor__user__email__icontains=s) | Q(wallets__icontains=s)
-        )
+        rows = rows.filter(_search_filter(query.search))
     return rows
 
 
-def _ordered(rows: QuerySet[Any], query: CapTableQuery) -> QuerySet[Any]:
+def _search_filter(s: str) -> Q:
+    """Name, e-mail or wallet containing `s`. The investors whose name or e-mail matches are found first
+    (each a scan of one table, few rows out): an OR across joined tables would join every holder to their
+    investor and user before it could test one."""
+    named = InvestorProfile.objects.filter(legal_name__icontains=s).values("pk")
+    mailed = InvestorProfile.objects.filter(user__email__icontains=s).values("pk")
+    return Q(wallets__icontains=s) | Q(investor_id__in=named) | Q(investor_id__in=mailed)
+
+
+# Reading holders in the order of an index stops once a page is found; when few holders match, it reads
+# nearly all of them, one row lookup each, and sorting the matches is cheaper (see `_walks_index`).
+WALK_ROWS = 5_000
+
+
+def _walks_index(query: CapTableQuery, *, start: int, total: int, holders: int) -> bool:
+    """Whether reading the holders in index order finds the page within about WALK_ROWS rows: it reads
+    (rows before and on the page) × holders / matches, the matches being spread through the order."""
+    if not query.filtered:
+        return True
+    return total > 0 and (start + query.per_page) * holders <= WALK_ROWS * total
+
+
+def _ordered(rows: QuerySet[Any], query: CapTableQuery, walk: bool = True) -> QuerySet[Any]:
+    """In the query's order, ties broken by id. With `walk=False` the same values are sorted through an
+    expression no index holds (`quantity + 0`, `COALESCE(first_acquired_at, first_acquired_at)`), so the
+    database filters first and sorts what matched: SQLite and PostgreSQL read an index for ORDER BY only
+    when it names the bare column."""
     sign = "-" if query.descending else ""
     if query.sort == "name":
         rows = rows.annotate(
@@ -356,8 +399,14 @@ def _ordered(rows: QuerySet[Any], query: CapTableQuery) -> QuerySet[Any]:
         rows = rows.annotate(sort_country=Coalesce(F("investor__country"), Value("")))
         return rows.order_by(f"{sign}sort_country", "-quantity", "id")
     if query.sort == "acquired":
-        return rows.order_by(f"{sign}first_acquired_at", f"{sign}id")
-    return rows.order_by(f"{sign}quantity", f"{sign}id")
+        if walk:
+            return rows.order_by(f"{sign}first_acquired_at", f"{sign}id")
+        rows = rows.annotate(sort_acquired=Coalesce(F("first_acquired_at"), F("first_acquired_at")))
+        return rows.order_by(f"{sign}sort_acquired", f"{sign}id")
+    if walk:
+        return rows.order_by(f"{sign}quantity", f"{sign}id")
+    rows = rows.annotate(sort_quantity=F("quantity") + Value(0))
+    return rows.order_by(f"{sign}sort_quantity", f"{sign}id")
 
 
 ROW_FIELDS = (
@@ -446,7 +495,11 @@ def _cap_table_sql(
     total = matching.count()
     page, pages = _page_number(query.page, total, query.per_page)
     start = (page - 1) * query.per_page
-    values = _ordered(matching, query).values(*ROW_FIELDS)[start : start + query.per_page]
+    walk = _walks_index(query, start=start, total=total, holders=census.holders)
+    # The page's ids first, then their columns: a database that sorts the matches computes the columns
+    # it selects for every match before the sort, and a holder's accreditation is two subqueries.
+    page_ids = _ordered(matching, query, walk).values("pk")[start : start + query.per_page]
+    values = _ordered(everyone.filter(pk__in=page_ids), query).values(*ROW_FIELDS)
     rows = [_row(v, moment) for v in values]
     issuer_quantities = issuer_quantities_of([r.key for r in rows])
     return _finish(rows, total, page, pages, query, moment, census.supply, issuer_quantities, census.issuer_supply)
