@@ -89,6 +89,14 @@ class Issuer(models.Model):
     description = models.TextField(blank=True)
     # Four eyes: money moved by hand above this amount (minor units of the money's currency) needs a
     # second admin's approval; 0 means every such movement does.
+    # The payer on the IRS information returns of its distributions (1099-DIV, 1099-INT, 1042-S): its US
+    # taxpayer identification number (an EIN) and its address. Blank until an issuer admin gives them.
+    tax_id = models.CharField("payer's TIN (EIN)", max_length=11, blank=True)
+    address_line1 = models.CharField("address", max_length=200, blank=True)
+    address_line2 = models.CharField("address (line 2)", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    region = models.CharField("state or region", max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
     four_eyes_threshold_minor = models.PositiveBigIntegerField(
         "four-eyes threshold",
         default=0,

@@ -106,3 +106,18 @@ class BankConfirmationForm(FormStyleMixin, forms.Form):
         help_text="camt.054 debit notification, pain.002 status report, or a CSV with end_to_end_id, status, "
         "reason_code, reason and bank_reference columns.",
     )
+
+
+class PayerDetailsForm(FormStyleMixin, forms.Form):
+    """The issuer's EIN and address as its information returns name the payer."""
+
+    mark_optional = True
+
+    tax_id = forms.CharField(
+        label="EIN", max_length=11, required=False, help_text="The issuer's employer identification number."
+    )
+    address_line1 = forms.CharField(label="Address", max_length=200, required=False)
+    address_line2 = forms.CharField(label="Address (line 2)", max_length=200, required=False)
+    city = forms.CharField(label="City or town", max_length=100, required=False)
+    region = forms.CharField(label="State or region", max_length=100, required=False)
+    postal_code = forms.CharField(label="ZIP or postal code", max_length=20, required=False)

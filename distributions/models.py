@@ -142,6 +142,7 @@ class WithholdingReason(models.TextChoices):
 class DestinationStatus(models.TextChoices):
     WALLET = "wallet", "Wallet on file"
     NO_WALLET = "no_wallet", "No active wallet on file"
+    BANK_ACCOUNT = "bank_account", "Bank account on file"
     BANK_MISSING = "bank_missing", "No bank details on file"
 
 

@@ -16,14 +16,18 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from core.access import Perm, access_required, can, signed_in_user
 from core.errors import ApplicationError
 from core.models import Issuer
+from distributions.forms import PayerDetailsForm
 from distributions.models import Distribution
 from distributions.selectors import distribution_lines
+from distributions.services.payer import FIELDS as PAYER_FIELDS
+from distributions.services.payer import PayerInput, ein_format, issuer_payer_set
 from distributions.tax_reporting import VISIBLE_TO_HOLDERS
 from offerings.models import Offering
 from registry.exporters import ExportParams
@@ -86,8 +90,34 @@ def registry_distributions(request: HttpRequest, issuer: Issuer, public_id: Any)
         years=years,
         tax_forms=TAX_FORMS.items(),
         formats=[(f, FORMAT_LABELS[f]) for f in FORMATS],
+        payer_form=PayerDetailsForm(initial={f: getattr(issuer, f) for f in PAYER_FIELDS})
+        if can(request.user, Perm.ISSUER_MANAGE_DISTRIBUTIONS, issuer)
+        else None,
+        payer_tin=ein_format(issuer.tax_id),
     )
     return render(request, "distributions/records.html", context)
+
+
+@require_POST
+@access_required(Perm.ISSUER_MANAGE_DISTRIBUTIONS, issuer_kwarg="slug")
+def registry_payer_details(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpResponse:
+    """An issuer admin gives the EIN and address the information returns name the issuer by."""
+    offering = _register_offering(issuer, public_id)
+    form = PayerDetailsForm(request.POST)
+    back = redirect(reverse("registry_distributions", args=[issuer.slug, offering.public_id]) + "#payer-title")
+    if not form.is_valid():
+        problems = "; ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"Check the payer's details: {problems}")
+        return back
+    try:
+        issuer_payer_set(issuer=issuer, actor=signed_in_user(request), data=PayerInput(**form.cleaned_data))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, "The payer's EIN and address are saved; the next information return files carry them."
+        )
+    return back
 
 
 @require_GET

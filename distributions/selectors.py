@@ -16,6 +16,7 @@ from distributions.models import (
     BankEntryState,
     BankPaymentEntry,
     BankPaymentRun,
+    DestinationStatus,
     Distribution,
     DistributionLine,
     DistributionState,
@@ -25,7 +26,7 @@ from distributions.models import (
     ReinvestmentElection,
 )
 from distributions.withholding import TaxStatus
-from investors.models import InvestorKind, InvestorProfile, TaxForm, Wallet
+from investors.models import BankAccount, InvestorKind, InvestorProfile, TaxForm, Wallet
 from offerings.models import Offering
 from offerings.services.stablecoin import units_per_cent
 from tokens.models import TxStatus
@@ -120,7 +121,7 @@ def destination_missing(*, distribution: Distribution) -> int:
     """Lines whose payment destination is not on file yet."""
     return (
         DistributionLine.objects.filter(distribution=distribution)
-        .exclude(destination_status="wallet")
+        .exclude(destination_status__in=(DestinationStatus.WALLET, DestinationStatus.BANK_ACCOUNT))
         .filter(net_minor__gt=0)
         .count()
     )
@@ -229,6 +230,27 @@ def active_wallets(*, investor_ids: Iterable[int]) -> dict[int, list[str]]:
         for investor_id, address in rows:
             result.setdefault(investor_id, []).append(address)
     return result
+
+
+def active_bank_accounts(*, investor_ids: Iterable[int]) -> dict[int, BankAccount]:
+    """investor id → the bank account on file now (not superseded), read in bounded batches."""
+    found: dict[int, BankAccount] = {}
+    for chunk in _chunks(sorted(set(investor_ids))):
+        for account in BankAccount.objects.filter(investor_id__in=chunk, superseded_at__isnull=True):
+            found[account.investor_id] = account
+    return found
+
+
+def bank_account_holders(*, investor_ids: Iterable[int]) -> set[int]:
+    """Of `investor_ids`, those with a bank account on file now (no account details are read)."""
+    found: set[int] = set()
+    for chunk in _chunks(sorted(set(investor_ids))):
+        found.update(
+            BankAccount.objects.filter(investor_id__in=chunk, superseded_at__isnull=True).values_list(
+                "investor_id", flat=True
+            )
+        )
+    return found
 
 
 def reinvestment_elected(*, offering: Offering, at: dt.datetime) -> set[int]:

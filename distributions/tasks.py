@@ -1,7 +1,8 @@
 """Distribution tasks: thin, they take ids and call one service each.
 
 The beat's `bank_payment_runs_task` hands every bank-file distribution due for payment (or being paid) to
-`bank_payment_run_task`, which writes at most one payment run a day for it. The beat's
+`bank_payment_run_task`, which mints what reinvesting holders are due and writes at most one payment run a day
+for it (the cash of a reinvesting holder whose tokens were not minted yet goes in the next day's run). The beat's
 `distributions_advance_task` computes the registers that fell due and hands every distribution of a
 method in `PAYERS` that is due for payment (or still being paid) to `distribution_pay_task`, which
 mints what reinvesting holders are due (`distribution_reinvest_due`) and then calls its payer.
@@ -9,16 +10,20 @@ mints what reinvesting holders are due (`distribution_reinvest_due`) and then ca
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from celery import shared_task
 
+from core.errors import ApplicationError
 from distributions.models import Distribution, PaymentMethod
 from distributions.selectors import bank_file_distributions_due, distributions_to_pay
 from distributions.services.bank_file import distribution_pay_by_bank_file
 from distributions.services.paying import distribution_pay_on_chain, distribution_registers_due_compute
 from distributions.services.reinvesting import distribution_reinvest, distribution_reinvest_due
 from tokens.services import CHAIN_TRANSIENT_ERRORS
+
+log = logging.getLogger(__name__)
 
 BANK_COMMON = {
     "acks_late": True,
@@ -41,6 +46,14 @@ def bank_payment_runs_task() -> int:
 
 @shared_task(name="distributions.tasks.bank_payment_run_task", **BANK_COMMON)
 def bank_payment_run_task(distribution_id: int) -> str:
+    # Tokens first, as for on-chain payment: a reinvesting line's cash goes into a file only once its units are
+    # minted and recorded, or fell back to cash. Each beat's pass settles what was minted since and mints the rest.
+    try:
+        distribution_reinvest_due(distribution_id=distribution_id)
+    except (*CHAIN_TRANSIENT_ERRORS, ApplicationError) as exc:
+        # The chain is down (or the token gone): the file still pays every line not waiting for tokens, and the
+        # next beat mints.
+        log.warning("reinvestment of distribution %s not advanced: %s", distribution_id, exc)
     return distribution_pay_by_bank_file(distribution_id=distribution_id)
 
 

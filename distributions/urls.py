@@ -63,6 +63,11 @@ urlpatterns = [
         name="registry_distributions",
     ),
     path(
+        "issuers/<slug:slug>/registry/<uuid:public_id>/distributions/payer/",
+        records.registry_payer_details,
+        name="registry_payer_details",
+    ),
+    path(
         "issuers/<slug:slug>/registry/<uuid:public_id>/distributions/<uuid:distribution_id>/",
         records.registry_distribution,
         name="registry_distribution",

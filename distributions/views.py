@@ -22,6 +22,7 @@ from distributions.bank_pages import bank_payment_context
 from distributions.forms import DistributionDeclareForm
 from distributions.models import Distribution, DistributionState, LinePaymentState, PaymentMethod
 from distributions.selectors import (
+    active_bank_accounts,
     destination_missing,
     distribution_lines,
     distributions_of,
@@ -118,12 +119,19 @@ def distribution_detail(request: HttpRequest, issuer: Issuer, distribution_id: A
         record_tx = chain_transaction_by_key(idempotency_key=record_tx.idempotency_key)
     user = signed_in_user(request)
     approval = distribution.approval_request
+    accounts = (
+        active_bank_accounts(investor_ids=[line.investor_id for line in page.object_list])
+        if distribution.payment_method == PaymentMethod.BANK_FILE
+        else {}
+    )
     context = {
         **_payment_context(distribution),
         "issuer": issuer,
         "offering": distribution.offering,
         "distribution": distribution,
         "page": page,
+        # Each line of the page with the bank account its holder has on file now (bank-file payment only).
+        "rows": [(line, accounts.get(line.investor_id)) for line in page.object_list],
         "totals": withholding_totals(distribution=distribution) if distribution.register_ready else [],
         "missing_destinations": destination_missing(distribution=distribution) if distribution.register_ready else 0,
         "reinvestment": reinvestment_totals(distribution=distribution)

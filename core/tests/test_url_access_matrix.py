@@ -267,6 +267,8 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "registry_distribution": ("GET", REGISTER_MISSING),
     "distribution_register_file": ("GET", REGISTER_MISSING),
     "registry_tax_form_file": ("GET", REGISTER_MISSING),
+    # the issuer's EIN and address on those forms: its admins only
+    "registry_payer_details": ("POST", DISTRIBUTIONS_MISSING),
     # Payment by bank file: the issuer's admins only; the files carry holders' full account numbers.
     "distribution_paying_account": ("POST", DISTRIBUTIONS_MISSING),
     "distribution_bank_run_create": ("POST", DISTRIBUTIONS_MISSING),

@@ -6,9 +6,13 @@ form, with the forms' box numbers in the column titles (REGULATORY.md, "Tax on d
   holder's cost basis), box 4 federal income tax withheld (backup withholding, 26 USC 3406).
 - Form 1099-INT, US recipients of interest: box 1 interest income, box 4 federal income tax withheld.
 - Form 1042-S, non-US recipients of dividends (income code 06) and interest (income code 01): one form
-  per income code and rate, box 2 gross income, box 3 chapter indicator, box 3a exemption code, box 3b
-  tax rate, box 7a federal tax withheld, box 13b country, box 13i foreign TIN, box 13j LOB code. A return
-  of capital withholds nothing (REGULATORY.md) and is not listed.
+  per income code and rate, box 2 gross income, box 3 chapter indicator, boxes 3a/3b the chapter 3
+  exemption code and tax rate, boxes 4a/4b the chapter 4 ones, box 7a federal tax withheld, box 13b
+  country, boxes 13f/13g the recipient's chapter 3 and 4 status codes, box 13i foreign TIN, box 13j LOB
+  code; the withholding agent (the issuer) in boxes 12a-12i. A return of capital withholds nothing
+  (REGULATORY.md) and is not listed.
+
+The payer's (the withholding agent's) EIN and address are the issuer's (`Issuer.tax_id`, address fields).
 
 Every issuer's tokens are one payer: a recipient's payments on all of them add up on one form. Recipient
 TINs are masked to their last four digits, as a truncated TIN on a payee statement is
@@ -27,6 +31,7 @@ from core.countries import UNITED_STATES
 from core.csv import Cell
 from distributions.exporters.register import rate_percent
 from distributions.models import DistributionKind, WithholdingReason
+from distributions.services.payer import ein_format
 from distributions.tax_reporting import TAX_FORM_LABELS, RecipientPart, major_units, recipient_parts
 from investors.models import InvestorProfile, TaxForm, TaxIdKind
 from registry.exporters.base import EXTENSIONS, Column, Exporter, ExportParams
@@ -46,6 +51,46 @@ INCOME_CODES: dict[str, str] = {DIVIDEND: "06", INTEREST: "01"}
 NOT_EXEMPT, EXEMPT_UNDER_TREATY = "00", "04"
 
 
+# Withholding agent and recipient status codes (Instructions for Form 1042-S, "Recipient Codes"). Chapter 3:
+# 02 U.S. withholding agent - other, 15 corporation, 16 individual, 08 partnership other than a withholding
+# foreign partnership, 10 trust other than a withholding foreign trust, 21 unknown recipient (no valid W-8:
+# the presumption rules applied). Chapter 4: 02 U.S. withholding agent - other, 23 individual.
+US_WITHHOLDING_AGENT_OTHER = "02"
+CHAPTER_3_ENTITY_STATUS = {"corporation": "15", "partnership": "08", "trust": "10"}
+CHAPTER_3_INDIVIDUAL, CHAPTER_3_UNKNOWN = "16", "21"
+CHAPTER_4_INDIVIDUAL = "23"
+# Box 4a exemption code 15: a withholdable payment not subject to chapter 4 withholding because of the payee's
+# status; chapter 4 (FATCA) withholding applies to payments to entities, never to an individual.
+CHAPTER_4_PAYEE_NOT_SUBJECT = "15"
+
+
+@dataclass(frozen=True)
+class Chapter4Boxes:
+    exemption_code: str  # box 4a
+    rate: str  # box 4b
+    status_code: str  # box 13g
+
+
+def chapter_3_status(recipient: Recipient | None, *, documented: bool) -> str:
+    """Box 13f. An entity's type the portal does not map (an LLC, "other") is left for the W-8BEN-E to say."""
+    if recipient is None:
+        return ""
+    if not documented:
+        return CHAPTER_3_UNKNOWN
+    if recipient.kind == "entity":
+        return CHAPTER_3_ENTITY_STATUS.get(recipient.entity_type, "")
+    return CHAPTER_3_INDIVIDUAL
+
+
+def chapter_4_boxes(recipient: Recipient | None) -> Chapter4Boxes:
+    """Boxes 4a, 4b and 13g. An individual is not subject to chapter 4 withholding: code 15 at 0.00 %, status 23.
+    An entity's chapter 4 status is the one its W-8BEN-E certifies (Part I, line 5), which the portal does not
+    collect: the boxes are left blank for the issuer's adviser."""
+    if recipient is None or recipient.kind == "entity":
+        return Chapter4Boxes("", "", "")
+    return Chapter4Boxes(CHAPTER_4_PAYEE_NOT_SUBJECT, rate_percent(0), CHAPTER_4_INDIVIDUAL)
+
+
 def tin_masked(value: str, kind: str) -> str:
     """The last four digits of a TIN, the rest masked in the number's own layout (XXX-XX-1234, XX-XXX1234)."""
     digits = "".join(ch for ch in value if ch.isalnum())
@@ -61,13 +106,26 @@ def tin_masked(value: str, kind: str) -> str:
 
 @dataclass(frozen=True)
 class Payer:
+    """The issuer as the forms name it: the payer of a 1099, the withholding agent of a 1042-S."""
+
     name: str
     country: str
+    tin: str = ""  # the issuer's EIN, XX-XXXXXXX; blank until an issuer admin gives it
+    address: str = ""
+    place: str = ""  # city or town, state, ZIP or postal code
 
     @classmethod
     def of(cls, offering: Offering) -> Payer:
         issuer = offering.issuer
-        return cls(name=issuer.legal_name or issuer.name, country=str(issuer.country))
+        address = ", ".join(a for a in (issuer.address_line1, issuer.address_line2) if a)
+        region_zip = " ".join(a for a in (issuer.region, issuer.postal_code) if a)
+        return cls(
+            name=issuer.legal_name or issuer.name,
+            country=str(issuer.country),
+            tin=ein_format(issuer.tax_id),
+            address=address,
+            place=", ".join(a for a in (issuer.city, region_zip) if a),
+        )
 
     @property
     def domestic(self) -> bool:
@@ -86,6 +144,8 @@ class Recipient:
     region: str
     postal_code: str
     country: str
+    kind: str = ""  # individual or entity
+    entity_type: str = ""
 
 
 def recipients(investor_ids: set[int]) -> dict[int, Recipient]:
@@ -103,6 +163,8 @@ def recipients(investor_ids: set[int]) -> dict[int, Recipient]:
         "region",
         "postal_code",
         "country",
+        "kind",
+        "entity_type",
     ):
         found[p.pk] = Recipient(
             reference=p.reference,
@@ -115,6 +177,8 @@ def recipients(investor_ids: set[int]) -> dict[int, Recipient]:
             region=p.region,
             postal_code=p.postal_code,
             country=str(p.country),
+            kind=p.kind,
+            entity_type=p.entity_type,
         )
     return found
 
@@ -183,9 +247,12 @@ class IrsFormExporter(Exporter):
     def form_cells(self, form: dict[str, Any], recipient: Recipient | None, forms: dict[int, TaxForm]) -> list[Cell]:
         raise NotImplementedError
 
+    def payer_cells(self, payer: Payer) -> list[Cell]:
+        return [payer.name, payer.tin, payer.address, payer.place, payer.country]
+
     def rows(self, offering: Offering, params: ExportParams) -> Iterator[Sequence[Cell]]:
         payer = Payer.of(offering)
-        head: list[Cell] = [params.tax_year, payer.name, payer.country]
+        head: list[Cell] = [params.tax_year, *self.payer_cells(payer)]
         batch: list[list[RecipientPart]] = []
 
         def flush() -> Iterator[Sequence[Cell]]:
@@ -209,7 +276,21 @@ class IrsFormExporter(Exporter):
 PAYER_COLUMNS = (
     Column("tax_year", "Tax year", 0.4),
     Column("payer", "Payer", 0),
+    Column("payer_tin", "Payer's TIN", 0),
+    Column("payer_address", "Payer's address", 0),
+    Column("payer_place", "Payer's city, state and ZIP", 0),
     Column("payer_country", "Payer country", 0),
+)
+# Form 1042-S names the payer the withholding agent, in boxes 12a-12i.
+WITHHOLDING_AGENT_COLUMNS = (
+    Column("tax_year", "Tax year", 0.4),
+    Column("box_12d", "Box 12d Withholding agent's name", 0),
+    Column("box_12a", "Box 12a Withholding agent's EIN", 0),
+    Column("box_12b", "Box 12b Ch. 3 status code", 0),
+    Column("box_12c", "Box 12c Ch. 4 status code", 0),
+    Column("box_12h", "Box 12h Address", 0),
+    Column("box_12i", "Box 12i City, state, ZIP", 0),
+    Column("box_12f", "Box 12f Country code", 0),
 )
 
 
@@ -341,7 +422,7 @@ class Form1042SExporter(IrsFormExporter):
     form_slug = "1042-s"
     us_recipients = False
     columns = (
-        *PAYER_COLUMNS,
+        *WITHHOLDING_AGENT_COLUMNS,
         *RECIPIENT_COLUMNS,
         Column("tokens", "Tokens", 0.5),
         Column("currency", "Currency", 0.35),
@@ -350,8 +431,12 @@ class Form1042SExporter(IrsFormExporter):
         Column("box_3", "Box 3 Chapter indicator", 0),
         Column("box_3a", "Box 3a Exemption code", 0.4),
         Column("box_3b", "Box 3b Tax rate (%)", 0.4),
+        Column("box_4a", "Box 4a Ch. 4 exemption code", 0.4),
+        Column("box_4b", "Box 4b Ch. 4 tax rate (%)", 0.4),
         Column("box_7a", "Box 7a Federal tax withheld", 0.8),
         Column("box_13b", "Box 13b Recipient country code", 0),
+        Column("box_13f", "Box 13f Ch. 3 status code", 0),
+        Column("box_13g", "Box 13g Ch. 4 status code", 0),
         Column("box_13i", "Box 13i Foreign TIN (masked)", 0),
         Column("box_13j", "Box 13j LOB code", 0),
         Column("why", "Why this rate", 1.2),
@@ -361,6 +446,12 @@ class Form1042SExporter(IrsFormExporter):
         Column("treaty_country", "Treaty country", 0.4),
         Column("treaty_article", "Treaty article", 0),
     )
+
+    def payer_cells(self, payer: Payer) -> list[Cell]:
+        # Boxes 12b and 12c, both required whatever the payment: a US issuer that is not a financial institution is
+        # "U.S. withholding agent - other" under both chapters; a foreign issuer's status is its adviser's to give.
+        status = US_WITHHOLDING_AGENT_OTHER if payer.domestic else ""
+        return [payer.name, payer.tin, status, status, payer.address, payer.place, payer.country]
 
     def forms_of(self, parts: list[RecipientPart], payer: Payer) -> Iterator[dict[str, Any]]:
         # One form per income code and rate (Instructions for Form 1042-S: a separate form for each).
@@ -387,16 +478,22 @@ class Form1042SExporter(IrsFormExporter):
         treaty = form["reason"] == WithholdingReason.TREATY
         exemption = EXEMPT_UNDER_TREATY if treaty and rate == 0 else NOT_EXEMPT
         foreign_tin = tin_masked(w8.foreign_tin or "", TaxIdKind.FOREIGN_TIN) if w8 else ""
+        chapter_4 = chapter_4_boxes(recipient)
         return [
             _tokens(form["parts"]),
             currency,
             form["income_code"],
             major_units(form["gross"], currency),
+            # Box 3: the tax was withheld under chapter 3 (the portal withholds no FATCA tax).
             "3",
             exemption,
             rate_percent(rate),
+            chapter_4.exemption_code,
+            chapter_4.rate,
             major_units(form["withheld"], currency),
             recipient.country if recipient else "",
+            chapter_3_status(recipient, documented=form["reason"] != WithholdingReason.NO_VALID_W8),
+            chapter_4.status_code,
             foreign_tin,
             # Limitation on benefits: an entity's W-8BEN-E treaty claim names it; the portal does not collect it.
             "",

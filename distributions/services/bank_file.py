@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.audit import audit_record
@@ -22,10 +23,12 @@ from core.csv import csv_lines
 from core.errors import ApplicationError, Conflict
 from core.fields import encrypt_bytes
 from core.models import Issuer, User
-from distributions.iso20022 import SCHEMA, Account, Transfer, amount_text, pain001_write
+from distributions.files import stored_files_remove
+from distributions.iso20022 import SCHEMA, Account, PostalAddress, Transfer, amount_text, pain001_write
 from distributions.models import (
     BankPaymentEntry,
     BankPaymentRun,
+    DestinationStatus,
     Distribution,
     DistributionLine,
     DistributionState,
@@ -33,10 +36,10 @@ from distributions.models import (
     PayingAccount,
     PaymentMethod,
 )
-from distributions.selectors import paying_account_current
+from distributions.selectors import active_bank_accounts, paying_account_current
 from distributions.services.reinvesting import reinvestment_outstanding
 from investors.bank_details import bank_account_check
-from investors.models import BankAccount, BankScheme
+from investors.models import BankAccount, BankScheme, InvestorProfile
 
 # Lines a run may take: never paid, held for want of details, or sent back by the bank.
 PAYABLE_STATES = (LinePaymentState.PENDING, LinePaymentState.HELD, LinePaymentState.RETURNED, LinePaymentState.FAILED)
@@ -141,16 +144,6 @@ class RunOutcome:
     waiting: int  # returned lines whose holder has not given new details yet
 
 
-def _active_accounts(investor_ids: list[int]) -> dict[int, BankAccount]:
-    found: dict[int, BankAccount] = {}
-    for start in range(0, len(investor_ids), CHUNK):
-        for account in BankAccount.objects.filter(
-            investor_id__in=investor_ids[start : start + CHUNK], superseded_at__isnull=True
-        ):
-            found[account.investor_id] = account
-    return found
-
-
 def _earlier_entries(line_ids: list[int]) -> dict[int, BankPaymentEntry]:
     """line id → its latest entry in an earlier run (returned, or it would not be payable again)."""
     found: dict[int, BankPaymentEntry] = {}
@@ -158,6 +151,17 @@ def _earlier_entries(line_ids: list[int]) -> dict[int, BankPaymentEntry]:
         for entry in BankPaymentEntry.objects.filter(line_id__in=line_ids[start : start + CHUNK]).order_by("attempt"):
             found[entry.line_id] = entry
     return found
+
+
+def _address_of(investor: InvestorProfile) -> PostalAddress | None:
+    """The holder's address as the register records it, when at least the town and country are known."""
+    return PostalAddress.known(
+        lines=(investor.address_line1, investor.address_line2),
+        town=investor.city,
+        country=str(investor.country or ""),
+        postal_code=investor.postal_code,
+        region=investor.region,
+    )
 
 
 def _remittance(distribution: Distribution) -> str:
@@ -190,7 +194,6 @@ def _csv(rows: list[tuple[BankPaymentEntry, DistributionLine, BankAccount]], cur
     return "".join(body).encode("utf-8")
 
 
-@transaction.atomic
 def bank_payment_run_create(
     *, distribution: Distribution, actor: User | None, today: dt.date | None = None
 ) -> RunOutcome:
@@ -198,6 +201,18 @@ def bank_payment_run_create(
 
     Lines without details are held (and listed); a returned line waits until its holder gives new details.
     Nothing to pay is not an error: the outcome says how many lines are held or waiting."""
+    stored: list[BankPaymentRun] = []
+    try:
+        with transaction.atomic():
+            return _run_create(distribution, actor=actor, today=today, stored=stored)
+    except BaseException:
+        stored_files_remove(stored, "xml_file", "csv_file")  # rolled back: no run names these files
+        raise
+
+
+def _run_create(
+    distribution: Distribution, *, actor: User | None, today: dt.date | None, stored: list[BankPaymentRun]
+) -> RunOutcome:
     locked = _lock(distribution)
     today = today or timezone.localdate()
     if locked.payment_method != PaymentMethod.BANK_FILE:
@@ -226,7 +241,7 @@ def bank_payment_run_create(
         .exclude(reinvestment_outstanding())
         .order_by("pk")
     )
-    accounts = _active_accounts(sorted({line.investor_id for line in lines}))
+    accounts = active_bank_accounts(investor_ids={line.investor_id for line in lines})
     earlier = _earlier_entries([line.pk for line in lines])
     to_hold: list[DistributionLine] = []
     held = waiting = 0
@@ -249,7 +264,9 @@ def bank_payment_run_create(
     now = timezone.now()
     if to_hold:
         DistributionLine.objects.filter(pk__in=[line.pk for line in to_hold]).update(
-            payment_state=LinePaymentState.HELD, failure_reason="No bank details on file."
+            payment_state=LinePaymentState.HELD,
+            failure_reason="No bank details on file.",
+            destination_status=DestinationStatus.BANK_MISSING,
         )
     if not chosen:
         if to_hold:
@@ -284,6 +301,13 @@ def bank_payment_run_create(
         bic=paying.bic,
         routing_number=paying.routing_number,
         account_number=paying.account_number,
+        address=PostalAddress.known(
+            lines=(issuer.address_line1, issuer.address_line2),
+            town=issuer.city,
+            country=str(issuer.country),
+            postal_code=issuer.postal_code,
+            region=issuer.region,
+        ),
     )
     transfers = [
         Transfer(
@@ -295,10 +319,11 @@ def bank_payment_run_create(
                 bic=account.bic,
                 routing_number=account.routing_number,
                 account_number=account.account_number,
+                address=_address_of(line.investor),
             ),
             remittance=remittance,
         )
-        for entry, (_line, account, _attempt) in zip(entries, chosen, strict=True)
+        for entry, (line, account, _attempt) in zip(entries, chosen, strict=True)
     ]
     execution_date = max(today, locked.payment_date)
     xml = pain001_write(
@@ -328,6 +353,7 @@ def bank_payment_run_create(
         created_by=actor,
     )
     # The files carry full account numbers: stored encrypted, like identity documents.
+    stored.append(run)
     run.xml_file.save(f"{message_id}.xml", ContentFile(encrypt_bytes(xml)), save=False)
     run.csv_file.save(f"{message_id}.csv", ContentFile(encrypt_bytes(csv_content)), save=False)
     run.save()
@@ -335,7 +361,10 @@ def bank_payment_run_create(
         entry.run = run
     BankPaymentEntry.objects.bulk_create(entries)
     DistributionLine.objects.filter(pk__in=[line.pk for line, _a, _n in chosen]).update(
-        payment_state=LinePaymentState.SENDING, failure_reason="", payment_reference=""
+        payment_state=LinePaymentState.SENDING,
+        failure_reason="",
+        payment_reference="",
+        destination_status=DestinationStatus.BANK_ACCOUNT,
     )
     before_state = locked.state
     if locked.state == DistributionState.APPROVED:
@@ -362,6 +391,37 @@ def bank_payment_run_create(
     return RunOutcome(run=run, held=held, waiting=waiting)
 
 
+def bank_distribution_settle(locked: Distribution) -> str:
+    """Paid once every line is done: its cash paid (or none to pay) and its reinvested tokens minted and recorded;
+    a return after that reopens it. `locked` is the distribution's row, locked; returns its state."""
+    unfinished = (
+        DistributionLine.objects.filter(distribution=locked)
+        .filter(Q(cash_minor__gt=0) | reinvestment_outstanding())
+        .exclude(payment_state__in=(LinePaymentState.PAID, LinePaymentState.REINVESTED))
+        .exists()
+    )
+    if locked.state == DistributionState.APPROVED and not unfinished:
+        target = DistributionState.PAID  # nothing was left to pay in cash: every holder reinvested in whole tokens
+    elif locked.state in (DistributionState.PAYING, DistributionState.PAID):
+        target = DistributionState.PAYING if unfinished else DistributionState.PAID
+    else:
+        return locked.state
+    if locked.state != target:
+        before = locked.state
+        locked.state = target
+        locked.save(update_fields=["state"])
+        if target == DistributionState.PAID:
+            audit_record(
+                actor="distributions",
+                action="distribution.paid",
+                obj=locked,
+                issuer=locked.offering.issuer,
+                before={"state": before},
+                after={"state": target},
+            )
+    return target
+
+
 def distribution_pay_by_bank_file(*, distribution_id: int, today: dt.date | None = None) -> str:
     """The scheduled payer of bank-file distributions: from the payment date, at most one run a day on its own
     (an admin may write more from the page). Safe to call again: lines already in a live run never go out twice."""
@@ -381,5 +441,9 @@ def distribution_pay_by_bank_file(*, distribution_id: int, today: dt.date | None
         # A rule said no (no paying account yet): the page says so; the next day's call tries again.
         return exc.code
     if outcome.run is None:
+        with transaction.atomic():
+            state = bank_distribution_settle(_lock(distribution))
+        if state == DistributionState.PAID:
+            return "paid"
         return f"nothing to pay ({outcome.held} held, {outcome.waiting} waiting for new details)"
     return f"run {outcome.run.number}: {outcome.run.line_count} lines"

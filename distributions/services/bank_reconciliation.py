@@ -22,6 +22,7 @@ from core.errors import ApplicationError, Conflict
 from core.fields import encrypt_bytes
 from core.models import User
 from core.money import money_text
+from distributions.files import stored_files_remove
 from distributions.iso20022 import (
     BankOutcome,
     MessageInvalid,
@@ -42,6 +43,7 @@ from distributions.models import (
     PaymentMethod,
 )
 from distributions.notices import distribution_lines_paid_notify
+from distributions.services.bank_file import bank_distribution_settle
 from investors.models import BankAccount
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -238,20 +240,6 @@ def _apply(
     return paid, returned, pending, already, paid_ids, returned_ids
 
 
-def _settle_distribution(distribution: Distribution) -> str:
-    """PAYING → PAID once every line with cash to pay is paid; a return after that reopens it."""
-    unpaid = (
-        DistributionLine.objects.filter(distribution=distribution, cash_minor__gt=0)
-        .exclude(payment_state__in=(LinePaymentState.PAID, LinePaymentState.REINVESTED))
-        .exists()
-    )
-    target = DistributionState.PAYING if unpaid else DistributionState.PAID
-    if distribution.state != target:
-        distribution.state = target
-        distribution.save(update_fields=["state"])
-    return target
-
-
 def _locked_distribution(distribution: Distribution) -> Distribution:
     locked = (
         Distribution.objects.select_for_update(of=("self",)).select_related("offering__issuer").get(pk=distribution.pk)
@@ -269,6 +257,7 @@ def bank_confirmation_import(
     """Apply the bank's confirmation to this distribution's payment runs: every transfer in it, or none."""
     fmt, outcomes = confirmation_read(content)
     digest = hashlib.sha256(content).hexdigest()
+    stored: list[BankConfirmation] = []
     try:
         with transaction.atomic():
             locked = _locked_distribution(distribution)
@@ -288,9 +277,10 @@ def bank_confirmation_import(
                 applied_by=actor,
             )
             confirmation.file.save(f"{digest[:16]}.bin", ContentFile(encrypt_bytes(content)), save=False)
+            stored.append(confirmation)
             confirmation.save()
             before = locked.state
-            after = _settle_distribution(locked)
+            after = bank_distribution_settle(locked)
             audit_record(
                 actor=actor,
                 action="distribution.bank_confirmation_imported",
@@ -308,9 +298,13 @@ def bank_confirmation_import(
                 },
             )
     except IntegrityError as exc:  # the same file imported at the same moment by someone else
+        stored_files_remove(stored, "file")
         raise Conflict(
             "This very file was imported before; nothing was applied again.", code="already_imported"
         ) from exc
+    except BaseException:
+        stored_files_remove(stored, "file")  # the transaction rolled back: no row points at the file any more
+        raise
     return ConfirmationReport(format=fmt, paid=paid, returned=returned, pending=pending, already=already)
 
 
@@ -336,7 +330,7 @@ def bank_entries_mark_paid(
         distribution=locked, format=ConfirmationFormat.MANUAL, paid_count=paid, applied_by=actor
     )
     before = locked.state
-    after = _settle_distribution(locked)
+    after = bank_distribution_settle(locked)
     audit_record(
         actor=actor,
         action="distribution.bank_lines_marked_paid",

@@ -28,7 +28,7 @@ from distributions.models import (
     PaymentMethod,
 )
 from distributions.reinvestment import reinvestment_split
-from distributions.selectors import active_wallets, reinvestment_elected, tax_standings
+from distributions.selectors import active_wallets, bank_account_holders, reinvestment_elected, tax_standings
 from distributions.withholding import TaxStatus, Withholding, withholding_for
 from offerings.models import Offering
 from registry.models import DifferenceKind, RecordDifference
@@ -197,6 +197,10 @@ def _lines_write(distribution: Distribution, *, holdings: list[WalletHolding], a
         else {}
     )
 
+    with_bank_details = (
+        bank_account_holders(investor_ids=ids) if distribution.payment_method == PaymentMethod.BANK_FILE else set()
+    )
+
     DistributionLine.objects.filter(distribution=distribution).delete()
     key_prefix = f"distribution:{settings.CHAIN_ID}:{distribution.public_id}:line"
     batch: list[DistributionLine] = []
@@ -212,6 +216,8 @@ def _lines_write(distribution: Distribution, *, holdings: list[WalletHolding], a
             destination = held if held in on_file else (on_file[0] if on_file else "")
         if distribution.payment_method == PaymentMethod.STABLECOIN:
             status = DestinationStatus.WALLET if destination else DestinationStatus.NO_WALLET
+        elif investor_id in with_bank_details:
+            status = DestinationStatus.BANK_ACCOUNT
         net = allocation.net[n]
         split = reinvestment_split(net_minor=net, price_minor=price) if reinvests and price else None
         reinvest_units += split.units if split else 0

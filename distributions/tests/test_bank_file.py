@@ -255,3 +255,48 @@ def test_a_reinvesting_holders_cash_goes_out_only_once_their_tokens_are_minted_o
     second = bank_payment_run_create(distribution=distribution, actor=cast.admin, today=PAYMENT_DATE)
     assert second.run is not None and second.run.line_count == 1
     assert BankPaymentEntry.objects.get(line=_line(distribution, bob)).amount_minor == 20_00
+
+
+def _addressed(investor, line1: str, town: str, country: str, postal_code: str = "", region: str = "") -> None:
+    investor.address_line1, investor.address_line2, investor.city = line1, "", town
+    investor.country, investor.postal_code, investor.region = country, postal_code, region
+    investor.save()
+
+
+@pytest.mark.parametrize("currency", ["USD", "EUR"])
+def test_the_pain001_carries_the_creditors_and_the_debtors_postal_address_where_known(cast, currency: str) -> None:
+    from distributions.services.payer import PayerInput, issuer_payer_set
+
+    alice, bob, carol = holders(3)
+    _addressed(alice, "Hauptstrasse 5", "Berlin", "DE", "10115")
+    _addressed(bob, "12 Rue de Rivoli", "Paris", "FR", "75001", "Ile-de-France")
+    _addressed(carol, "", "", "NL")  # no town on the record: no address is made up
+    for n, person in enumerate((alice, bob, carol)):
+        bank_details(person, n=n, currency=currency)
+    paying_account(cast.issuer, cast.admin, currency=currency)
+    issuer_payer_set(
+        issuer=cast.issuer,
+        actor=cast.admin,
+        data=PayerInput("12-3456789", "100 Harbor Street", "", "Boston", "MA", "02110"),
+    )
+    distribution = approved_bank_distribution(
+        cast.issuer, cast.admin, cash=[(alice, 10_00), (bob, 20_00), (carol, 30_00)], currency=currency
+    )
+
+    run = bank_payment_run_create(distribution=distribution, actor=cast.admin, today=PAYMENT_DATE).run
+
+    assert run is not None
+    xml, _ = _files(run)
+    pain001_validate(xml)  # the addresses sit where pain.001.001.09's schema wants them
+    by_amount = {t.amount_minor: t for t in pain001_read(xml).transfers}
+    alice_tx, bob_tx, carol_tx = by_amount[10_00], by_amount[20_00], by_amount[30_00]
+    assert (alice_tx.creditor_town, alice_tx.creditor_country, alice_tx.creditor_address_lines) == (
+        "Berlin",
+        "DE",
+        ("Hauptstrasse 5",),
+    )
+    assert (bob_tx.creditor_town, bob_tx.creditor_country) == ("Paris", "FR")
+    assert b"<PstCd>75001</PstCd>" in xml and b"<CtrySubDvsn>Ile-de-France</CtrySubDvsn>" in xml
+    assert (carol_tx.creditor_town, carol_tx.creditor_country, carol_tx.creditor_address_lines) == ("", "", ())
+    # The debtor, the issuer, with the address it gave for its forms.
+    assert b"<TwnNm>Boston</TwnNm>" in xml and b"<AdrLine>100 Harbor Street</AdrLine>" in xml

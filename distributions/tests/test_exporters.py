@@ -343,3 +343,81 @@ def test_every_box_of_every_form_totals_the_lines_paid_in_the_year(cast, lines) 
     assert len({r["Recipient holder id"] for r in div}) == len(div)  # one 1099-DIV per recipient
     assert {r["Recipient holder id"] for r in div + interest}.isdisjoint({r["Recipient holder id"] for r in foreign})
     Distribution.objects.filter(offering=offering).delete()
+
+
+def _payer_on_file(issuer) -> None:
+    from distributions.services.payer import PayerInput, issuer_payer_set
+    from distributions.tests.support import second_admin
+
+    issuer_payer_set(
+        issuer=issuer,
+        actor=second_admin(issuer, email="payer@harbor.example"),
+        data=PayerInput("12-3456789", "100 Harbor Street", "Suite 4", "Boston", "MA", "02110"),
+    )
+
+
+def test_the_1099_forms_name_the_payer_by_its_ein_and_address(cast, year: Year) -> None:
+    blank = _by(_csv(year.offering, "form_1099_div", tax_year=2026))["Alice Adams"]
+    assert (blank["Payer's TIN"], blank["Payer's address"]) == ("", "")  # not given yet: left blank, never made up
+
+    _payer_on_file(cast.issuer)
+    year.offering.issuer.refresh_from_db()
+    for identifier, name in (("form_1099_div", "Alice Adams"), ("form_1099_int", "Bob Becker")):
+        row = _by(_csv(year.offering, identifier, tax_year=2026))[name]
+        assert row["Payer"] == cast.issuer.legal_name
+        assert row["Payer's TIN"] == "12-3456789"
+        assert row["Payer's address"] == "100 Harbor Street, Suite 4"
+        assert row["Payer's city, state and ZIP"] == "Boston, MA 02110"
+        assert row["Payer country"] == "US"
+
+
+def test_1042s_names_the_withholding_agent_and_fills_the_chapter_4_boxes(cast, year: Year) -> None:
+    _payer_on_file(cast.issuer)
+    year.offering.issuer.refresh_from_db()
+    rows = _csv(year.offering, "form_1042s", tax_year=2026)
+    forms = {(r["Recipient name"], r["Box 1 Income code"]): r for r in rows}
+    chen, dana = forms["Chen Wei", "06"], forms["Dana Dietrich", "06"]
+
+    for row in (chen, dana):
+        # Boxes 12a-12i: the issuer, a US withholding agent other than a financial institution (02, both chapters).
+        assert row["Box 12a Withholding agent's EIN"] == "12-3456789"
+        assert row["Box 12d Withholding agent's name"] == cast.issuer.legal_name
+        assert (row["Box 12b Ch. 3 status code"], row["Box 12c Ch. 4 status code"]) == ("02", "02")
+        assert row["Box 12h Address"] == "100 Harbor Street, Suite 4"
+        assert row["Box 12i City, state, ZIP"] == "Boston, MA 02110"
+        assert row["Box 12f Country code"] == "US"
+        # Individuals: withheld under chapter 3; chapter 4 does not reach them (exemption 15 at 0.00 %, status 23).
+        assert row["Box 3 Chapter indicator"] == "3"
+        assert (row["Box 4a Ch. 4 exemption code"], row["Box 4b Ch. 4 tax rate (%)"]) == ("15", "0.00")
+        assert row["Box 13g Ch. 4 status code"] == "23"
+    assert chen["Box 13f Ch. 3 status code"] == "16"  # an individual with a valid W-8BEN
+    assert dana["Box 13f Ch. 3 status code"] == "21"  # no valid W-8: an unknown recipient under the presumption rules
+
+
+def test_1042s_leaves_an_entitys_chapter_4_status_to_its_w8bene(cast, year: Year) -> None:
+    year.chen.kind, year.chen.entity_type = "entity", "corporation"
+    year.chen.save()
+    chen = {(r["Recipient name"], r["Box 1 Income code"]): r for r in _csv(year.offering, "form_1042s", tax_year=2026)}[
+        "Chen Wei", "06"
+    ]
+    assert chen["Box 13f Ch. 3 status code"] == "15"  # a corporation
+    assert (
+        chen["Box 4a Ch. 4 exemption code"],
+        chen["Box 4b Ch. 4 tax rate (%)"],
+        chen["Box 13g Ch. 4 status code"],
+    ) == (
+        "",
+        "",
+        "",
+    )
+
+
+def test_a_foreign_issuer_leaves_the_withholding_agent_status_codes_for_its_adviser(cast, year: Year) -> None:
+    cast.issuer.country = "KY"
+    cast.issuer.save()
+    row = _csv(year.offering, "form_1042s", tax_year=2026)[0]
+    assert (row["Box 12b Ch. 3 status code"], row["Box 12c Ch. 4 status code"], row["Box 12f Country code"]) == (
+        "",
+        "",
+        "KY",
+    )

@@ -302,3 +302,37 @@ def test_the_investor_page_and_the_records_page_read_a_bounded_number_of_queries
             payment_date=dt.date(2026, month, 28),
         )
     assert counts() == before
+
+
+def test_an_issuer_admin_gives_the_payers_ein_and_address_for_the_forms_and_the_agent_reads_them(cast, paid) -> None:
+    offering = paid[0]
+    records = reverse("registry_distributions", args=[cast.issuer.slug, offering.public_id])
+    payer = reverse("registry_payer_details", args=[cast.issuer.slug, offering.public_id])
+    admin, agent = _client(cast.admin), _client(cast.agent)
+    page = admin.get(records).content.decode()
+    assert "EIN and address are not on file" in page and 'id="payer-form"' in page
+
+    refused = admin.post(
+        payer, {"tax_id": "12-345", "address_line1": "100 Harbor Street", "city": "Boston"}, follow=True
+    )
+    assert "An EIN has nine digits" in refused.content.decode()
+    cast.issuer.refresh_from_db()
+    assert cast.issuer.tax_id == ""
+
+    details = {
+        "tax_id": "12-3456789",
+        "address_line1": "100 Harbor Street",
+        "city": "Boston",
+        "region": "MA",
+        "postal_code": "02110",
+    }
+    saved = admin.post(payer, details, follow=True).content.decode()
+    assert "are saved" in saved and "EIN 12-3456789, 100 Harbor Street, Boston, MA 02110" in saved
+    cast.issuer.refresh_from_db()
+    assert (cast.issuer.tax_id, cast.issuer.city) == ("123456789", "Boston")
+    event = AuditEvent.objects.get(action="issuer.payer_details_set")
+    assert event.after is not None and event.after["tax_id"] == "123456789" and event.actor_id == cast.admin.pk
+
+    agent_page = agent.get(records).content.decode()
+    assert "EIN 12-3456789" in agent_page and 'id="payer-form"' not in agent_page
+    assert agent.post(payer, details).status_code == 403
