@@ -29,7 +29,7 @@ from distributions.withholding import TaxStatus
 from investors.models import BankAccount, InvestorKind, InvestorProfile, TaxForm, Wallet
 from offerings.models import Offering
 from offerings.services.stablecoin import units_per_cent
-from tokens.models import TxStatus
+from tokens.models import OPEN_STATUSES, ChainTransaction
 from tokens.selectors import stablecoin_balance, stablecoin_receiving_address
 
 # SQLite allows 32,766 parameters per statement; 900 keeps every backend far inside its limit.
@@ -270,11 +270,13 @@ def distributions_to_pay(*, methods: list[str], today: dt.date | None = None) ->
     reopened (its lines may have to go back to sending)."""
     today = today or timezone.localdate()
     due = Q(state=DistributionState.APPROVED, payment_date__lte=today) | Q(state=DistributionState.PAYING)
+    # A paid distribution whose batches are all final is finished: found from the few open batches, never by
+    # reading the lines of every paid distribution.
+    open_batches = ChainTransaction.objects.filter(status__in=OPEN_STATUSES)
     reopened = Q(
         state=DistributionState.PAID,
         pk__in=DistributionLine.objects.filter(
-            payment_state=LinePaymentState.PAID,
-            payment_transaction__status__in=[TxStatus.PENDING, TxStatus.SIGNED, TxStatus.BROADCAST, TxStatus.MINED],
+            payment_transaction__in=open_batches.values("pk"), payment_state=LinePaymentState.PAID
         ).values("distribution_id"),
     )
     return list(

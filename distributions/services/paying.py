@@ -126,14 +126,20 @@ def distribution_payments_confirm(*, distribution_id: int) -> PaymentRun:
     distribution = Distribution.objects.get(pk=distribution_id)
     if distribution.state not in (DistributionState.PAYING, DistributionState.PAID):
         return PaymentRun(state=distribution.state)
+    # A paid line whose batch is final stays paid: only a reorg past finality reopens a batch (tokens.indexer),
+    # and it drops the batch's events in the same transaction. So a paid line is watched only while its batch
+    # is not final, and a paid distribution without such a line has nothing to confirm.
+    reorgable = Q(payment_state=LinePaymentState.PAID, payment_transaction__isnull=False) & ~Q(
+        payment_transaction__status=TxStatus.CONFIRMED
+    )
+    lines = DistributionLine.objects.filter(distribution_id=distribution_id)
+    if distribution.state == DistributionState.PAID and not lines.filter(reorgable).exists():
+        return PaymentRun(state=distribution.state)
     payments = distribution_line_payments(distribution_ref=_ref(distribution))
     watched = list(
-        DistributionLine.objects.filter(distribution_id=distribution_id)
-        .filter(
-            Q(payment_state=LinePaymentState.SENDING)
-            | Q(payment_state=LinePaymentState.PAID, payment_transaction__isnull=False)
+        lines.filter(Q(payment_state=LinePaymentState.SENDING) | reorgable).values_list(
+            "pk", "line_index", "payment_state", "payment_transaction_id", "payment_transaction__status"
         )
-        .values_list("pk", "line_index", "payment_state", "payment_transaction_id", "payment_transaction__status")
     )
     paid = [
         (pk, index) for pk, index, state, _, _ in watched if state == LinePaymentState.SENDING and index in payments

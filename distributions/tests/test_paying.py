@@ -175,3 +175,30 @@ def test_a_batch_the_contract_refuses_fails_its_lines_with_the_reason_and_a_retr
     assert coin_balance(closed.rpc_url, WALLETS[0]) == ALICE_CASH * UNITS_PER_CENT
     assert coin_balance(closed.rpc_url, WALLETS[2]) == BOB_CASH * UNITS_PER_CENT
     assert ChainTransaction.objects.filter(idempotency_key__contains=":pay:").count() == 2
+
+
+def test_a_paid_distribution_whose_batches_are_final_is_left_alone_by_every_later_run(closed: Closed, cast) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from distributions.selectors import distributions_to_pay
+
+    distribution = approved_distribution(closed, cast)
+    _run(distribution)
+    assert _settle(closed, distribution).state == DistributionState.PAID
+    drain()  # the batch's confirmations
+    (batch,) = ChainTransaction.objects.filter(idempotency_key__contains=":pay:")
+    assert batch.status == TxStatus.CONFIRMED
+
+    assert distributions_to_pay(methods=["stablecoin"], today=distribution.payment_date) == []
+    with CaptureQueriesContext(connection) as queries:
+        run = _run(distribution)
+    assert run.state == DistributionState.PAID and (run.sent, run.paid) == (0, 0)
+    # Neither its payout events nor its paid lines are read again: the row (by the run, then its confirming step)
+    # and one look for a batch not final.
+    assert len(queries) <= 3, [q["sql"] for q in queries]
+    assert not any("tokens_chainevent" in q["sql"] for q in queries)
+
+    # A reorg reopening the batch makes it a distribution to look at again (test_paying_once follows it through).
+    ChainTransaction.objects.filter(pk=batch.pk).update(status=TxStatus.MINED)
+    assert distributions_to_pay(methods=["stablecoin"], today=distribution.payment_date) == [distribution.pk]
