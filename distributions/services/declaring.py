@@ -29,7 +29,14 @@ from tokens.selectors import address_checksum, address_is_valid, chain_head_time
 from tokens.services import CHAIN_TRANSIENT_ERRORS, token_record_date_schedule
 
 # The token must be told of a record date before it passes; the outbox needs a little time to send it.
+# settings.DISTRIBUTION_RECORD_DATE_LEAD_SECONDS sets it; this is its default.
 RECORD_DATE_LEAD = dt.timedelta(minutes=5)
+
+
+def record_date_lead() -> dt.timedelta:
+    return dt.timedelta(seconds=getattr(settings, "DISTRIBUTION_RECORD_DATE_LEAD_SECONDS", RECORD_DATE_LEAD.seconds))
+
+
 # A payment date further out than this is a typing mistake, not a plan.
 PAYMENT_WITHIN = dt.timedelta(days=366 * 2)
 # The stablecoin pays US dollars (offerings.services.stablecoin converts cents to its units).
@@ -106,7 +113,7 @@ def _validate(*, offering: Offering, data: DistributionInput) -> tuple[dt.dateti
         raise _refuse("The payment date cannot be before the record date.", "payment_before_record", "payment_date")
     record_at = data.record_at or record_moment(data.record_date)
     now = _chain_now()
-    if record_at < now + RECORD_DATE_LEAD:
+    if record_at < now + record_date_lead():
         raise _refuse(
             "The record date must be in the future: the token takes its checkpoint on-chain at the end of the "
             f"record date, and it is {timezone.localtime(now):%d %B %Y %H:%M} on the chain.",

@@ -507,6 +507,8 @@ PAYOUT_BATCH_MAX_LINES = env.int("PAYOUT_BATCH_MAX_LINES", default=200)
 # Redemption lines burned per burner transaction (tokens/redemption.py): a line releases its frozen units and
 # burns them, two token calls (python -m bench.redemption reports the gas per line).
 REDEMPTION_BURN_BATCH_MAX_LINES = env.int("REDEMPTION_BURN_BATCH_MAX_LINES", default=100)
+# A distribution's record date must be this far ahead when declared: the outbox tells the token before it passes.
+DISTRIBUTION_RECORD_DATE_LEAD_SECONDS = env.int("DISTRIBUTION_RECORD_DATE_LEAD_SECONDS", default=300)
 # Bank-file distributions: a payment run written once a day from the payment date (distributions/tasks.py).
 CELERY_BEAT_SCHEDULE["distributions-bank-runs"] = {
     "task": "distributions.tasks.bank_payment_runs_task",
