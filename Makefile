@@ -94,7 +94,7 @@ lint: install-dev typecheck
 	$(VENV)/bin/lint-imports
 
 typecheck: install-dev
-	$(VENV)/bin/mypy core portal investors compliance offerings registry distributions governance backing redemptions tokens demo e2e bench conftest.py
+	$(VENV)/bin/mypy core portal investors compliance offerings registry distributions governance backing redemptions transfers tokens demo e2e bench conftest.py
 
 pytest: install-dev
 	$(PY) -m pytest

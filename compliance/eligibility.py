@@ -55,6 +55,17 @@ class ReasonCode(models.TextChoices):
     BELOW_MINIMUM = "below_minimum", "Below the minimum investment"
     ABOVE_MAXIMUM = "above_maximum", "Above the maximum investment"
     NO_REGISTERED_WALLET = "no_registered_wallet", "No wallet registered on-chain"
+    # Moving units between holders (transfers/eligibility.py): what the register and the token's rules say.
+    RECEIVER_UNKNOWN = "receiver_unknown", "Receiving wallet not an investor's"
+    SAME_WALLET = "same_wallet", "Sending and receiving wallet the same"
+    TOKEN_PAUSED = "token_paused", "Token paused"
+    SENDER_FROZEN = "sender_frozen", "Sending wallet frozen"
+    RECEIVER_FROZEN = "receiver_frozen", "Receiving wallet frozen"
+    INSUFFICIENT_BALANCE = "insufficient_balance", "More than the wallet holds"
+    AMOUNT_FROZEN = "amount_frozen", "Units frozen"
+    TOKENS_LOCKED = "tokens_locked", "Units in their lock-up"
+    MAX_INVESTORS = "max_investors", "Holder limit of the token reached"
+    MAX_BALANCE = "max_balance", "Per-investor maximum of the token reached"
 
 
 # Reasons that depend on the income and net worth the investor types with the amount: a page that

@@ -10,6 +10,7 @@ from offerings.urls import api_urlpatterns as offerings_api
 from portal.health import health
 from portal.metrics import metrics
 from registry.urls import api_urlpatterns as registry_api
+from transfers.urls import api_urlpatterns as transfers_api
 
 urlpatterns = [
     path("", include("core.urls")),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("", include("governance.urls")),
     path("", include("backing.urls")),
     path("", include("redemptions.urls")),
+    path("", include("transfers.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
@@ -32,6 +34,7 @@ urlpatterns = [
     path("api/v1/", include(registry_api)),
     path("api/v1/", include(governance_api)),
     path("api/v1/", include(backing_api)),
+    path("api/v1/", include(transfers_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
 ]

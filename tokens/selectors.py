@@ -465,11 +465,14 @@ __all__ = [
     "RegistrationState",
     "ReserveReport",
     "SenderState",
+    "SentTransaction",
     "SignatureInvalid",
     "SupplyOutstanding",
+    "TokenCaps",
     "TokenControls",
     "TokenHoldings",
     "TokenSetup",
+    "TransferRestriction",
     "TreasuryFunds",
     "UncheckedMint",
     "WalletRegistration",
@@ -506,15 +509,20 @@ __all__ = [
     "stablecoin_transfers_received",
     "token_balances",
     "token_balances_at",
+    "token_caps",
     "token_controls",
     "token_holdings_onchain",
     "token_record_date_ahead",
     "token_record_date_last",
     "token_record_id",
+    "token_restriction_messages",
     "token_setup",
     "token_supply_outstanding",
     "token_total_supply",
     "token_total_supply_at",
+    "token_transfer_calldata",
+    "token_transfer_restriction",
+    "transaction_sent",
     "typed_data_signer",
 ]
 
@@ -534,3 +542,100 @@ def token_mint_refusal(*, address: str, wallet: str, amount: int) -> MintRefusal
     if code == 0:
         return None
     return MintRefusal(code=code, message=str(_token_view(address, "messageForTransferRestriction", [code])))
+
+
+@dataclass(frozen=True)
+class TransferRestriction:
+    """The token's own answer about a transfer (ERC-1404): its restriction code, 0 when it would go, in its words."""
+
+    code: int
+    message: str
+
+
+def token_transfer_restriction(*, address: str, from_wallet: str, to_wallet: str, amount: int) -> TransferRestriction:
+    """`detectTransferRestriction(from, to, amount)` and `messageForTransferRestriction(code)` read from the node.
+
+    Raises the chain's transient errors when the node is down."""
+    token = checksum(address)
+    code = int(
+        _token_view(
+            token, "detectTransferRestriction", [address_checksum(from_wallet), address_checksum(to_wallet), amount]
+        )
+    )
+    return TransferRestriction(code=code, message=str(_token_view(token, "messageForTransferRestriction", [code])))
+
+
+def token_restriction_messages(*, address: str) -> dict[int, str]:
+    """Every restriction code the token knows, with its message (codes are numbered from 0 without gaps)."""
+    token = checksum(address)
+    messages: dict[int, str] = {}
+    for code in range(256):
+        message = str(_token_view(token, "messageForTransferRestriction", [code]))
+        if message == "Unknown restriction code":
+            break
+        messages[code] = message
+    return messages
+
+
+@dataclass(frozen=True)
+class TokenCaps:
+    """The per-investor caps a token enforces (None: that rule is off), as its contract holds them now."""
+
+    max_investors: int | None
+    max_non_accredited: int | None
+    max_balance: int | None
+
+
+def token_caps(*, address: str) -> TokenCaps:
+    """The token's investor count and balance caps, read from the node (they apply only with tracking on)."""
+    token = checksum(address)
+    rules = int(_token_view(token, "rules", []))
+    tracking = bool(_token_view(token, "investorTracking", []))
+    client = client_for(settings.CHAIN_RPC_URL)
+    data = client.call({"to": token, "data": "0x" + encode_call("SecurityToken", "limits", []).hex()})
+    max_investors, max_non_accredited, max_balance, _ = decode_result("SecurityToken", "limits", data)
+
+    def rule(bit: int, value: int) -> int | None:
+        return int(value) if tracking and rules & bit else None
+
+    # SecurityToken rule bits: RULE_MAX_INVESTORS 1 << 4, RULE_MAX_NON_ACCREDITED 1 << 5, RULE_MAX_BALANCE 1 << 6.
+    return TokenCaps(
+        max_investors=rule(1 << 4, max_investors),
+        max_non_accredited=rule(1 << 5, max_non_accredited),
+        max_balance=rule(1 << 6, max_balance),
+    )
+
+
+def token_transfer_calldata(*, to_wallet: str, amount: int) -> str:
+    """The calldata of `transfer(to, amount)` on a security token, hex, for a wallet the holder controls to send."""
+    return "0x" + encode_call("SecurityToken", "transfer", [address_checksum(to_wallet), amount]).hex()
+
+
+@dataclass(frozen=True)
+class SentTransaction:
+    """A transaction as the node knows it: who sent it where with what calldata, and its receipt once mined."""
+
+    sender: str
+    to: str
+    data: str  # hex, lower case
+    block_number: int | None
+    succeeded: bool | None  # None until mined
+
+
+def transaction_sent(*, tx_hash: str) -> SentTransaction | None:
+    """A transaction the portal did not sign (a holder's wallet sent it), looked up by hash; None when unknown.
+
+    Raises the chain's transient errors when the node is down."""
+    client = client_for(settings.CHAIN_RPC_URL)
+    response = client.rpc("eth_getTransactionByHash", [tx_hash])
+    found = response.get("result") if isinstance(response, dict) and "jsonrpc" in response else response
+    if not found:
+        return None
+    receipt = client.receipt(tx_hash)
+    return SentTransaction(
+        sender=checksum(str(found["from"])),
+        to=checksum(str(found["to"])) if found.get("to") else "",
+        data=str(found.get("input") or found.get("data") or "0x").lower(),
+        block_number=receipt.block_number if receipt else None,
+        succeeded=bool(receipt.status) if receipt else None,
+    )

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "governance",
     "backing",
     "redemptions",
+    "transfers",
     "demo",
 ]
 
@@ -458,6 +459,9 @@ EXEMPTION_FIGURES = {
     # Resale restrictions enforced on-chain: Rule 144(d) one year (non-reporting issuer), Reg CF 227.501
     # one year, Reg S 903 distribution compliance period (40 days, category 2), Reg A not restricted.
     "lockup_days": {"reg_d_506b": 365, "reg_d_506c": 365, "reg_s": 40, "reg_cf": 365, "reg_a_tier2": 0},
+    # Rule 144(d)(1)(ii): restricted securities of an issuer that does not report are held one year from the sale
+    # by the issuer before resale under Rule 144 (six months, 144(d)(1)(i), once it has reported for 90 days).
+    "rule_144_holding_days": 365,
 }
 # Payment providers the portal knows, in the order investors see them (offerings/payments/).
 PAYMENT_PROVIDERS = env.list(
@@ -564,6 +568,7 @@ OFFERING_DASHBOARD_PANELS = [
     "registry.panels.record_differences_panel",
     "distributions.panels.distributions_panel",
     "governance.panels.ballots_panel",
+    "transfers.panels.requests_panel",
     "backing.panels.backing_panel",
     "redemptions.panels.redemptions_panel",
 ]
@@ -610,7 +615,17 @@ PORTFOLIO_SECTIONS = [
     "governance.votes.portfolio_section",
     "redemptions.panels.portfolio_section",
     "backing.panels.portfolio_nav_section",
+    "transfers.views.portfolio_section",
 ]
+# Apps whose holders sign transactions in their own wallets on the portal's instruction: dotted paths to
+# `hashes -> the hashes they instructed`, so the ledger marks those as made through the portal.
+LEDGER_PORTAL_SIGNED = ["transfers.selectors.portal_signed_hashes"]
+# Transfers (transfers/): a custodial transfer is signed only this soon after the holder's two-factor check.
+TRANSFER_STEP_UP_SECONDS = env.int("TRANSFER_STEP_UP_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["transfers-advance"] = {
+    "task": "transfers.tasks.transfers_advance_task",
+    "schedule": CHAIN_WATCH_SECONDS * 2,
+}
 # 26 USC 6042(a) and 6049(a), Instructions for Forms 1099-DIV and 1099-INT: a form is filed for $10 or more
 # in the year, or whenever tax was withheld. Minor units of USD; kept here so the figure changes in one place.
 FORM_1099_DIV_MIN_MINOR = env.int("FORM_1099_DIV_MIN_MINOR", default=10_00)

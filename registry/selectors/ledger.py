@@ -146,7 +146,12 @@ def lots_held(
     if wallet is not None:
         movements = movements.filter(lot__wallet=wallet)
     remaining = dict(movements.values_list("lot_id").annotate(total=Sum("delta")).order_by())
-    lots = Lot.objects.filter(pk__in=[pk for pk, n in remaining.items() if n]).order_by("acquired_at", "id")
+    # With the posting that opened each lot: pages mark the units that arrived by a transfer made outside the portal.
+    lots = (
+        Lot.objects.filter(pk__in=[pk for pk, n in remaining.items() if n])
+        .select_related("opened_by")
+        .order_by("acquired_at", "id")
+    )
     return [LotRow(lot=lot, remaining=int(remaining[lot.pk])) for lot in lots]
 
 

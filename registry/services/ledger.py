@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, Sum
+from django.utils.module_loading import import_string
 
 from core.audit import audit_record
 from core.errors import ApplicationError
@@ -170,6 +171,7 @@ def _post(*, offering: Offering, address: str, rows: list[ChainEvent]) -> int:
     for e in token_events(address=address, names=CONTEXT_EVENTS).filter(transaction_hash__in=hashes):
         context[e.transaction_hash].append(e)
     portal_hashes = set(ChainTransaction.objects.filter(tx_hash__in=hashes).values_list("tx_hash", flat=True))
+    portal_hashes |= portal_signed_hashes(hashes - portal_hashes)
     mint_prices = _mint_prices(offering, hashes)
     reasons = _reasons_of({h for h in portal_hashes if h}) if portal_hashes else {}
     wallets: set[str] = set()
@@ -360,6 +362,31 @@ def _move(
             book.add(lot)
     LotMovement.objects.bulk_create(movements)
     tracker.posted(posting, moves)
+
+
+def portal_signed_hashes(hashes: set[str]) -> set[str]:
+    """Of these hashes, the transactions a holder's wallet signed on the portal's instruction, as the apps that
+    instruct them say (settings.LEDGER_PORTAL_SIGNED: dotted paths to `hashes -> hashes`)."""
+    found: set[str] = set()
+    for path in settings.LEDGER_PORTAL_SIGNED if hashes else ():
+        found |= set(import_string(path)(hashes))
+    return found & hashes
+
+
+@transaction.atomic
+def postings_mark_via_portal(*, offering: Offering, transaction_hash: str) -> int:
+    """A transaction posted before the portal matched it to a holder's instruction is marked as sent through the
+    portal (the next replay derives the same from `portal_signed_hashes`)."""
+    rows = LedgerPosting.objects.filter(offering=offering, transaction_hash=transaction_hash, via_portal=False)
+    marked = rows.update(via_portal=True)
+    if marked:
+        audit_record(
+            actor="ledger",
+            action="registry.postings_via_portal",
+            obj=offering,
+            after={"transaction_hash": transaction_hash, "postings": marked},
+        )
+    return marked
 
 
 def ledger_sync_all() -> int:

@@ -176,7 +176,8 @@ def _eligibility_reasons(offering: Offering, investor: InvestorProfile, wallet: 
     return reasons
 
 
-def _document_read(upload: UploadedFile | None) -> tuple[bytes, str, str]:
+def supporting_document_read(upload: UploadedFile | None) -> tuple[bytes, str, str]:
+    """The document behind a move of a holder's units, checked by its content: (bytes, content type, extension)."""
     if upload is None:
         raise ApplicationError(
             "Attach the supporting document (the court order, the instruction or the identity check behind it).",
@@ -247,7 +248,7 @@ def _create(
         **fields,
     )
     if document is not None or action.needs_four_eyes:
-        content, content_type, extension = _document_read(document)
+        content, content_type, extension = supporting_document_read(document)
         action.document_name = ((document.name if document else "") or "document")[:200]
         action.document_content_type = content_type
         action.document_sha256 = hashlib.sha256(content).hexdigest()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -54,18 +56,34 @@ def closed(cast, chain_settings) -> Closed:
     return offering_closed(cast, chain_settings.rpc_url, exemption=Exemption.REG_A_TIER2)
 
 
-def offering_closed(cast, rpc_url: str, *, exemption: str) -> Closed:
+def offering_closed(
+    cast,
+    rpc_url: str,
+    *,
+    exemption: str,
+    after_publish: Callable[[Offering], object] | None = None,
+    before_close: Callable[[Offering], object] | None = None,
+    **overrides: Any,
+) -> Closed:
+    """`after_publish` runs once the token is deployed and before anything is minted (a rule that needs an empty
+    supply), `before_close` once the subscriptions are paid (the clock reaching a deadline); `overrides` are the
+    offering's terms."""
     portal_registry_ensure()
     drain()
     alice, bob, carol = _investor(WALLETS[0], WALLETS[1]), _investor(WALLETS[2]), _investor(WALLETS[3], WALLETS[4])
-    draft = offering_draft(cast.issuer, cast.admin, exemption=exemption)
+    draft = offering_draft(cast.issuer, cast.admin, exemption=exemption, **overrides)
     offering = offering_publish(offering=draft, actor=cast.admin)
     drain()
+    if after_publish is not None:
+        after_publish(offering)
+        drain()
     for investor, amount in ((alice, 2_000_00), (bob, 3_000_00)):
         s = subscribed(offering, investor, amount)
         wire_received(cast.issuer, cast.compliance, s, amount)
         s.refresh_from_db()
         assert s.status == SubscriptionStatus.PAID
+    if before_close is not None:
+        before_close(offering)
     offering_close(offering=offering, actor=cast.admin)
     closing_advance(offering_id=offering.pk)
     drain()

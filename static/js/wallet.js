@@ -1,6 +1,6 @@
 // What the portal asks of a browser wallet (any EIP-1193 provider), in one module: link a wallet by signing a
-// Sign-In with Ethereum (EIP-4361) message, and sign a vote as EIP-712 typed data. Each part starts only on a
-// page that has its element; without a wallet each says what else to do.
+// Sign-In with Ethereum (EIP-4361) message, sign a vote as EIP-712 typed data, and send a token transfer the portal
+// has checked. Each part starts only on a page that has its element; without a wallet each says what else to do.
 (() => {
   const walletOf = () => {
     const provider = window.ethereum;
@@ -123,7 +123,38 @@
     });
   };
 
-  const parts = { "wallet-link": walletLink, "ballot-sign": ballotSign };
+  // The portal checks the transfer again (its rules and the token's answer) and only then hands over the
+  // transaction to sign; the wallet sends it, and the portal follows its hash to the register.
+  const transferSign = (root) => {
+    const button = root.querySelector("[data-transfer-sign]");
+    const show = statusIn(root, "[data-transfer-status]");
+    const csrf = csrfIn(root);
+    onClick(button, show, async () => {
+      const wallet = walletOf();
+      if (!wallet) {
+        show("No browser wallet was found. Open this page in a browser with the wallet that holds the tokens.", "warning");
+        return;
+      }
+      show("Checking the transfer once more…", "info");
+      const prepared = await post(root.dataset.prepareUrl, csrf, {});
+      const accounts = await accountsOf(wallet);
+      const from = prepared.transaction.from;
+      if (!accounts.some((a) => a.toLowerCase() === from.toLowerCase())) {
+        throw new Error(`Your wallet shares ${accounts.join(", ")}; switch it to ${from}, the wallet that holds the tokens.`);
+      }
+      const chainId = parseInt(await wallet.request({ method: "eth_chainId" }), 16);
+      if (chainId !== prepared.chain_id) {
+        throw new Error(`Your wallet is on chain ${chainId}; switch it to chain ${prepared.chain_id} and try again.`);
+      }
+      show("Confirm the transfer in your wallet.", "info");
+      const hash = await wallet.request({ method: "eth_sendTransaction", params: [prepared.transaction] });
+      const sent = await post(root.dataset.submittedUrl, csrf, { tx_hash: hash });
+      show(sent.message, "success");
+      window.setTimeout(() => window.location.reload(), 1200);
+    });
+  };
+
+  const parts = { "wallet-link": walletLink, "ballot-sign": ballotSign, "transfer-sign": transferSign };
   for (const [id, start] of Object.entries(parts)) {
     const root = document.getElementById(id);
     if (root) start(root);

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
+from tokens.chain.abi import encode_call
 from tokens.chain.anvil import free_port
 from tokens.chain.client import client_for
 from tokens.chain.signer import signing_allowed
@@ -42,7 +43,7 @@ from tokens.models import (
     RegistryWallet,
     TxStatus,
 )
-from tokens.outbox import outbox_flush, outbox_watch
+from tokens.outbox import outbox_flush, outbox_watch, transaction_enqueue
 from tokens.payout import payout_allowance_ensure, payout_contract_deploy, payout_treasury
 from tokens.services import TokenTerms, registry_deploy, registry_investor_sync, token_deploy
 from tokens.stablecoin import portal_stablecoin, stablecoin_deploy, stablecoin_faucet, stablecoin_receiving_address
@@ -77,6 +78,7 @@ __all__ = [
     "stablecoin_faucet",
     "stablecoin_receiving_address",
     "token_balance",
+    "token_configure",
     "transaction_send",
     "typed_data_sign",
     "wait_until",
@@ -235,3 +237,18 @@ def chain_build(rpc_url: str) -> Chain:
     c.drain()
     c.token.refresh_from_db()
     return c
+
+
+def token_configure(owner_ref: str, function: str, *args: Any) -> ChainTransaction:
+    """One of the token admin's configuration calls (`setRules`, `setLimits`, ...) through the outbox, as a
+    deployment's setup sends them; the test drains it."""
+    token = ContractDeployment.objects.get(
+        chain_id=settings.CHAIN_ID, kind=ContractKind.SECURITY_TOKEN, owner_ref=owner_ref
+    )
+    return transaction_enqueue(
+        idempotency_key=f"test:{owner_ref}:{function}:{next(_counter)}",
+        purpose=f"Test: {function}",
+        to_address=token.address,
+        to_deployment=None if token.address else token,
+        data=encode_call("SecurityToken", function, list(args)),
+    )
