@@ -241,6 +241,10 @@ class SnapshotPosition(models.Model):
     exemptions = models.CharField(max_length=200)
     lockup_last_release = models.DateTimeField(null=True, blank=True)
     lockup_first_release = models.DateTimeField(null=True, blank=True)
+    # 17Ad-10(f): the holder as registered at the snapshot's moment, which the page filters and sorts on.
+    name = models.CharField(max_length=200, blank=True, help_text="The holder's registered name then.")
+    country = models.CharField(max_length=2, blank=True, help_text="The holder's registered country then.")
+    accreditation = models.CharField(max_length=16, default="none", help_text="Rule 501(a) status then.")
 
     class Meta:
         indexes = [

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from celery import shared_task
 
 from registry.services.exports import export_job_run, exports_expired_delete
 from registry.services.ledger import ledger_sync_all
+from registry.services.position_snapshots import position_snapshot_build
 from registry.services.reconciliation import reconcile_all
 from registry.services.token_admin import token_admin_actions_advance
 from tokens.services import CHAIN_TRANSIENT_ERRORS
@@ -44,6 +47,12 @@ def reconcile_task() -> int:
 )
 def export_job_run_task(job_id: int) -> str:
     return export_job_run(job_id=job_id).state
+
+
+@shared_task(name="registry.tasks.position_snapshot_build_task", acks_late=True, time_limit=900, ignore_result=True)
+def position_snapshot_build_task(offering_id: int, moment: str) -> int:
+    """The positions of a large token as of a past moment, for the cap table's as-of page (idempotent)."""
+    return position_snapshot_build(offering_id=offering_id, moment=dt.datetime.fromisoformat(moment))
 
 
 @shared_task(name="registry.tasks.exports_expired_task", acks_late=True, time_limit=600, ignore_result=True)

@@ -246,6 +246,7 @@ CELERY_TASK_ROUTES = {
     # Exports: register files and reports, minutes long for a large register.
     "registry.tasks.export_job_run_task": {"queue": "exports"},
     "registry.tasks.difference_reports_task": {"queue": "exports"},
+    "registry.tasks.position_snapshot_build_task": {"queue": "exports"},
     # Screening: the OFAC list download, re-screening every investor against it, the KYC vendor.
     "compliance.tasks.sanctions_list_refresh": {"queue": "screening"},
     "compliance.tasks.sanctions_rescreen_task": {"queue": "screening"},
@@ -641,6 +642,9 @@ CELERY_BEAT_SCHEDULE["registry-exports-expire"] = {"task": "registry.tasks.expor
 # The cap table's charts and 12(g) counts are computed again after any ledger change, and at least this
 # often (a holder's country or accreditation changes outside the ledger).
 CAP_TABLE_CENSUS_SECONDS = env.int("CAP_TABLE_CENSUS_SECONDS", default=60)
+# As of a past date, a token with at most this many holders is summed in the request; a larger one's positions
+# at that moment are derived by a worker into a snapshot (seconds at 100,000 holders) while the page waits.
+CAP_TABLE_AS_OF_INLINE_HOLDERS = env.int("CAP_TABLE_AS_OF_INLINE_HOLDERS", default=5_000)
 HOLDER_COUNT_FIGURES = {
     "total_assets_cents": 10_000_000_00,
     "holders_of_record": 2_000,

@@ -302,6 +302,20 @@ def share_hundredths(part: int, whole: int) -> int:
 # --------------------------------------------------------------------------- now: HolderPosition in SQL
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """Where a position's holder is described: the investor's details as they are now (`HolderPosition`),
+    or as registered at a snapshot's moment, stored with each of its rows (`SnapshotPosition`)."""
+
+    name: str
+    country: str
+    registered: bool  # accreditation is a stored column, not worked out from today's claims
+
+
+CURRENT = _Columns(name="investor__legal_name", country="investor__country", registered=False)
+REGISTERED = _Columns(name="name", country="country", registered=True)
+
+
 def _positions(offering: Offering, moment: dt.datetime) -> QuerySet[Any]:
     """Positions with the holder's accreditation as a column (`accreditation`), to filter and group by."""
     return HolderPosition.objects.filter(offering=offering).annotate(
@@ -341,7 +355,9 @@ def _accreditation_filter(state: str, moment: dt.datetime) -> Q:
     return Q(investor__isnull=True) | (~verified & ~self_certified)
 
 
-def _filtered(rows: QuerySet[Any], query: CapTableQuery, moment: dt.datetime) -> QuerySet[Any]:
+def _filtered(
+    rows: QuerySet[Any], query: CapTableQuery, moment: dt.datetime, columns: _Columns = CURRENT
+) -> QuerySet[Any]:
     if query.exemption:
         # Exemptions are stored sorted and comma-separated; match one whole code.
         e = query.exemption
@@ -352,23 +368,29 @@ def _filtered(rows: QuerySet[Any], query: CapTableQuery, moment: dt.datetime) ->
             | Q(exemptions__contains=f",{e},")
         )
     if query.country:
-        rows = rows.filter(investor__country=query.country)
+        rows = rows.filter(**{columns.country: query.country})
     if query.accreditation:
-        rows = rows.filter(_accreditation_filter(query.accreditation, moment))
+        if columns.registered:
+            rows = rows.filter(accreditation=query.accreditation)
+        else:
+            rows = rows.filter(_accreditation_filter(query.accreditation, moment))
     if query.lockup:
         rows = rows.filter(_lockup_filter(query.lockup, moment))
     if query.search:
-        rows = rows.filter(_search_filter(query.search))
+        rows = rows.filter(_search_filter(query.search, columns))
     return rows
 
 
-def _search_filter(s: str) -> Q:
+def _search_filter(s: str, columns: _Columns = CURRENT) -> Q:
     """Name, e-mail or wallet containing `s`. The investors whose name or e-mail matches are found first
     (each a scan of one table, few rows out): an OR across joined tables would join every holder to their
-    investor and user before it could test one."""
-    named = InvestorProfile.objects.filter(legal_name__icontains=s).values("pk")
+    investor and user before it could test one. A snapshot holds the name registered then."""
     mailed = InvestorProfile.objects.filter(user__email__icontains=s).values("pk")
-    return Q(wallets__icontains=s) | Q(investor_id__in=named) | Q(investor_id__in=mailed)
+    if columns.registered:
+        named = Q(name__icontains=s)
+    else:
+        named = Q(investor_id__in=InvestorProfile.objects.filter(legal_name__icontains=s).values("pk"))
+    return Q(wallets__icontains=s) | named | Q(investor_id__in=mailed)
 
 
 # Reading holders in the order of an index stops once a page is found; when few holders match, it reads
@@ -384,19 +406,19 @@ def _walks_index(query: CapTableQuery, *, start: int, total: int, holders: int) 
     return total > 0 and (start + query.per_page) * holders <= WALK_ROWS * total
 
 
-def _ordered(rows: QuerySet[Any], query: CapTableQuery, walk: bool = True) -> QuerySet[Any]:
+def _ordered(
+    rows: QuerySet[Any], query: CapTableQuery, walk: bool = True, columns: _Columns = CURRENT
+) -> QuerySet[Any]:
     """In the query's order, ties broken by id. With `walk=False` the same values are sorted through an
     expression no index holds (`quantity + 0`, `COALESCE(first_acquired_at, first_acquired_at)`), so the
     database filters first and sorts what matched: SQLite and PostgreSQL read an index for ORDER BY only
     when it names the bare column."""
     sign = "-" if query.descending else ""
     if query.sort == "name":
-        rows = rows.annotate(
-            sort_name=Case(When(investor__isnull=True, then=F("wallet")), default=F("investor__legal_name"))
-        )
+        rows = rows.annotate(sort_name=Case(When(investor__isnull=True, then=F("wallet")), default=F(columns.name)))
         return rows.order_by(f"{sign}sort_name", f"{sign}id")
     if query.sort == "country":
-        rows = rows.annotate(sort_country=Coalesce(F("investor__country"), Value("")))
+        rows = rows.annotate(sort_country=Coalesce(F(columns.country), Value("")))
         return rows.order_by(f"{sign}sort_country", "-quantity", "id")
     if query.sort == "acquired":
         if walk:
@@ -412,9 +434,7 @@ def _ordered(rows: QuerySet[Any], query: CapTableQuery, walk: bool = True) -> Qu
 ROW_FIELDS = (
     "investor_id",
     "investor__public_id",
-    "investor__legal_name",
     "investor__user__email",
-    "investor__country",
     "wallet",
     "accreditation",
     "quantity",
@@ -432,9 +452,9 @@ def _row(values: dict[str, Any], moment: dt.datetime) -> HolderRow:
         investor_id=values["investor_id"],
         investor_public_id=values["investor__public_id"],
         wallet=values["wallet"],
-        name=values["investor__legal_name"] or "",
+        name=values["holder_name"] or "",
         email=values["investor__user__email"] or "",
-        country=values["investor__country"] or "",
+        country=values["holder_country"] or "",
         accreditation=values["accreditation"],
         quantity=values["quantity"],
         wallets=[w for w in values["wallets"].split(",") if w],
@@ -480,6 +500,7 @@ def _cap_table_now(
         moment,
         census,
         lambda keys: _issuer_quantities_now(offering.issuer, keys),
+        CURRENT,
     )
 
 
@@ -489,17 +510,20 @@ def _cap_table_sql(
     moment: dt.datetime,
     census: CapTableCensus,
     issuer_quantities_of: Callable[[list[HolderKey]], dict[HolderKey, int]],
+    columns: _Columns,
 ) -> CapTablePage:
     """A page of positions (now, or of a snapshot) filtered, sorted and paged in SQL."""
-    matching = _filtered(everyone, query, moment)
+    matching = _filtered(everyone, query, moment, columns)
     total = matching.count()
     page, pages = _page_number(query.page, total, query.per_page)
     start = (page - 1) * query.per_page
     walk = _walks_index(query, start=start, total=total, holders=census.holders)
     # The page's ids first, then their columns: a database that sorts the matches computes the columns
     # it selects for every match before the sort, and a holder's accreditation is two subqueries.
-    page_ids = _ordered(matching, query, walk).values("pk")[start : start + query.per_page]
-    values = _ordered(everyone.filter(pk__in=page_ids), query).values(*ROW_FIELDS)
+    page_ids = _ordered(matching, query, walk, columns).values("pk")[start : start + query.per_page]
+    values = _ordered(everyone.filter(pk__in=page_ids), query, columns=columns).values(
+        *ROW_FIELDS, holder_name=F(columns.name), holder_country=F(columns.country)
+    )
     rows = [_row(v, moment) for v in values]
     issuer_quantities = issuer_quantities_of([r.key for r in rows])
     return _finish(rows, total, page, pages, query, moment, census.supply, issuer_quantities, census.issuer_supply)
@@ -548,10 +572,10 @@ def open_lots_at(movements: QuerySet[LotMovement]) -> Iterable[OpenLot]:
         yield OpenLot(investor_id, wallet, int(remaining), acquired_at, exemption, release)
 
 
-def _rows_as_of(offering: Offering, moment: dt.datetime, point: AsOf | None = None) -> list[HolderRow]:
-    """Every holder at the point (the end of `moment` unless a block is given), registered as at `moment`."""
-    as_of = point or AsOf(at=moment)
-    positions = positions_of_lots(open_lots_at(as_of.movements(LotMovement.objects.filter(lot__offering=offering))))
+def holders_registered_as_of(*, offering: Offering, moment: dt.datetime) -> dict[int, dict[str, Any]]:
+    """investor id → public_id, legal_name, user__email, country and accreditation of every investor who ever
+    held a lot of the token, as registered at `moment` (17Ad-10(f)) where their holder record history has it,
+    else as the investor stands: two queries whatever the number of holders (ids go as a subquery)."""
     people = InvestorProfile.objects.filter(pk__in=Lot.objects.filter(offering=offering).values("investor_id"))
     info: dict[int, dict[str, Any]] = {
         v["pk"]: dict(v)
@@ -559,12 +583,18 @@ def _rows_as_of(offering: Offering, moment: dt.datetime, point: AsOf | None = No
         .values("pk", "public_id", "legal_name", "user__email", "country", "accreditation")
         .order_by()
     }
-    # 17Ad-10(f): the name, country and accreditation registered then, where the holder's record history has them.
-    # One query whatever the number of holders: the ids go to the database as a subquery.
     for registered, record in holder_details_as_of(investor_ids=people.values("pk"), at=moment).items():
         info[registered]["legal_name"] = record.legal_name
         info[registered]["country"] = record.country
         info[registered]["accreditation"] = _accreditation_recorded(record, moment)
+    return info
+
+
+def _rows_as_of(offering: Offering, moment: dt.datetime, point: AsOf | None = None) -> list[HolderRow]:
+    """Every holder at the point (the end of `moment` unless a block is given), registered as at `moment`."""
+    as_of = point or AsOf(at=moment)
+    positions = positions_of_lots(open_lots_at(as_of.movements(LotMovement.objects.filter(lot__offering=offering))))
+    info = holders_registered_as_of(offering=offering, moment=moment)
     rows = []
     for (investor_id, wallet), p in positions.items():
         person: dict[str, Any] = info.get(investor_id, {}) if investor_id is not None else {}
@@ -676,18 +706,18 @@ class _Group:
 
 
 def _groups_now(offering: Offering, moment: dt.datetime) -> list[_Group]:
-    return _groups(_positions(offering, moment))
+    return _groups(_positions(offering, moment), CURRENT)
 
 
-def _groups(positions: QuerySet[Any]) -> list[_Group]:
+def _groups(positions: QuerySet[Any], columns: _Columns) -> list[_Group]:
     rows = (
-        positions.values("investor__country", "exemptions", "accreditation")
+        positions.values(columns.country, "exemptions", "accreditation")
         .annotate(holders=Count("id"), units=Sum("quantity"))
         .order_by()
     )
     return [
         _Group(
-            country=r["investor__country"] or "",
+            country=r[columns.country] or "",
             exemptions=tuple(e for e in r["exemptions"].split(",") if e),
             accreditation=r["accreditation"],
             holders=r["holders"],
@@ -698,11 +728,11 @@ def _groups(positions: QuerySet[Any]) -> list[_Group]:
 
 
 def _top_now(offering: Offering) -> list[Share]:
-    return _top(HolderPosition.objects.filter(offering=offering))
+    return _top(HolderPosition.objects.filter(offering=offering), CURRENT)
 
 
-def _top(positions: QuerySet[Any]) -> list[Share]:
-    rows = positions.order_by("-quantity", "id").values_list("investor__legal_name", "wallet", "quantity")[:TOP_HOLDERS]
+def _top(positions: QuerySet[Any], columns: _Columns) -> list[Share]:
+    rows = positions.order_by("-quantity", "id").values_list(columns.name, "wallet", "quantity")[:TOP_HOLDERS]
     return [Share(label=name or wallet, holders=1, units=q) for name, wallet, q in rows]
 
 
@@ -816,14 +846,9 @@ def cap_table(
 # --------------------------------------------------------------------------- as of a past date: a snapshot
 
 
-def _snapshot_positions(snapshot: PositionSnapshot, moment: dt.datetime) -> QuerySet[Any]:
-    """The snapshot's positions with the holder's accreditation at the moment, as `_positions` has it now."""
-    return SnapshotPosition.objects.filter(snapshot=snapshot).annotate(
-        accreditation=Case(
-            When(investor__isnull=True, then=Value(Accreditation.NONE)),
-            default=_accreditation("investor_id", moment),
-        )
-    )
+def _snapshot_positions(snapshot: PositionSnapshot) -> QuerySet[Any]:
+    """The snapshot's positions, each with its holder as registered at the moment."""
+    return SnapshotPosition.objects.filter(snapshot=snapshot)
 
 
 def _issuer_quantities_at(issuer: Issuer, keys: list[HolderKey], moment: dt.datetime) -> dict[HolderKey, int]:
@@ -845,19 +870,45 @@ def _issuer_quantities_at(issuer: Issuer, keys: list[HolderKey], moment: dt.date
 def _cap_table_of_snapshot(
     offering: Offering, query: CapTableQuery, moment: dt.datetime, snapshot: PositionSnapshot, policy: HolderCountPolicy
 ) -> tuple[CapTablePage, CapTableCensus]:
-    everyone = _snapshot_positions(snapshot, moment)
+    everyone = _snapshot_positions(snapshot)
     stamp = policy.updated_at.isoformat() if policy.updated_at else "-"
     key = f"cap-table-census-snapshot:{snapshot.pk}:{stamp}:{policy.pk or 0}"
     census: CapTableCensus | None = cache.get(key)
     if census is None:
         census = _census(
-            _groups(everyone), _top(everyone), _history(offering, query.as_of), policy, snapshot.issuer_supply
+            _groups(everyone, REGISTERED),
+            _top(everyone, REGISTERED),
+            _history(offering, query.as_of),
+            policy,
+            snapshot.issuer_supply,
         )
         cache.set(key, census, settings.CAP_TABLE_CENSUS_SECONDS)
     page = _cap_table_sql(
-        everyone, query, moment, census, lambda keys: _issuer_quantities_at(offering.issuer, keys, moment)
+        everyone,
+        query,
+        moment,
+        census,
+        lambda keys: _issuer_quantities_at(offering.issuer, keys, moment),
+        REGISTERED,
     )
     return page, census
+
+
+def position_snapshot_current(*, offering: Offering, moment: dt.datetime) -> PositionSnapshot | None:
+    """The snapshot of the token's positions at `moment` made from the ledger as it is now, if there is one."""
+    last, count = ledger_version(offering.issuer)
+    return PositionSnapshot.objects.filter(
+        offering=offering, moment=moment, ledger_last=last, ledger_count=count
+    ).first()
+
+
+def holders_now(*, offering: Offering) -> int:
+    return HolderPosition.objects.filter(offering=offering).count()
+
+
+def as_of_inline(*, offering: Offering) -> bool:
+    """Whether the token's register is small enough to sum as of a past date within the request."""
+    return holders_now(offering=offering) <= settings.CAP_TABLE_AS_OF_INLINE_HOLDERS
 
 
 def ledger_version(issuer: Issuer) -> tuple[int, int]:

@@ -15,8 +15,9 @@ from investors.services.holder_records import holder_record_update
 from investors.tests.support import verified_investor
 from offerings.tests.support import offering_open
 from registry.exporters import ExportParams, exporter_get
-from registry.selectors.cap_table import Accreditation, CapTableQuery, cap_table, holder_count
+from registry.selectors.cap_table import Accreditation, CapTableQuery, cap_table, holder_count, moment_of
 from registry.selectors.ledger import AsOf
+from registry.services.position_snapshots import position_snapshot_ensure
 from registry.services.positions import positions_rebuild
 from registry.tests.ledger_rows import Register
 
@@ -72,6 +73,31 @@ def test_the_cap_table_as_of_a_past_date_shows_the_country_and_accreditation_reg
     (row,) = today.rows
     assert (row.country, row.accreditation) == ("DE", Accreditation.VERIFIED)
     assert census_now.holder_count.non_accredited == 0
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        (CapTableQuery(), ("US", Accreditation.NONE)),
+        (CapTableQuery(country="US"), ("US", Accreditation.NONE)),
+        (CapTableQuery(country="DE"), None),
+        (CapTableQuery(accreditation=Accreditation.NONE), ("US", Accreditation.NONE)),
+        (CapTableQuery(accreditation=Accreditation.VERIFIED), None),
+        (CapTableQuery(sort="country", descending=False), ("US", Accreditation.NONE)),
+    ],
+)
+def test_the_cap_table_read_from_a_snapshot_filters_and_shows_the_registration_of_then(
+    holder_who_changed, query: CapTableQuery, expected
+) -> None:
+    """The as-of page of a large register reads a snapshot: it shows, filters, counts and charts the holder
+    as registered at the date, as the in-memory path does, not as the investor stands today."""
+    offering, _ = holder_who_changed
+    query = CapTableQuery(**{**query.__dict__, "as_of": THEN})
+    snapshot = position_snapshot_ensure(offering=offering, moment=moment_of(THEN))
+    page, census = cap_table(offering=offering, query=query, snapshot=snapshot)
+    assert [(r.country, r.accreditation) for r in page.rows] == ([expected] if expected else [])
+    assert [s.label for s in census.by_country] == ["US"]
+    assert census.holder_count.non_accredited == 1
 
 
 def test_the_holder_count_as_of_a_past_date_counts_the_non_accredited_of_then(holder_who_changed) -> None:

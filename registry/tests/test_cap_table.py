@@ -206,6 +206,40 @@ def test_as_of_a_past_date_shows_the_register_as_it_stood(cast, reg) -> None:
     assert before.context["page"].rows == [] and "Nobody held" in before.content.decode()
 
 
+def test_reading_a_past_register_writes_nothing_and_a_large_one_is_prepared_by_a_worker(
+    cast, reg, django_capture_on_commit_callbacks
+) -> None:
+    from registry.models import PositionSnapshot
+    from registry.services.position_snapshots import position_snapshot_build
+
+    as_of = reg.ten_days_ago.isoformat()
+    # A small register is summed in the request: the transfer agent's reading leaves no row behind.
+    small = _get(cast.agent, _url(reg), as_of=as_of)
+    assert len(small.context["page"].rows) == 4
+    assert not PositionSnapshot.objects.exists()
+
+    with override_settings(CAP_TABLE_AS_OF_INLINE_HOLDERS=3):  # four holders: "large"
+        with django_capture_on_commit_callbacks() as asked:
+            waiting = _get(cast.agent, _url(reg), as_of=as_of)
+            _get(cast.agent, _url(reg), as_of=as_of)  # the page asks again while it waits
+        html = waiting.content.decode()
+        assert 'id="snapshot-preparing"' in html and "opens the register by itself" in html
+        assert "page" not in waiting.context
+        assert not PositionSnapshot.objects.exists()
+        assert len(asked) == 1  # one build on its way, however often the page asks
+
+        # The worker's part (what `position_snapshot_build_task` runs), twice as a redelivered task would.
+        moment = dt.datetime.combine(reg.ten_days_ago, dt.time.max, tzinfo=dt.UTC)
+        first = position_snapshot_build(offering_id=reg.offering.pk, moment=moment)
+        assert position_snapshot_build(offering_id=reg.offering.pk, moment=moment) == first
+        ready = _get(cast.agent, _url(reg), as_of=as_of)
+    assert 'id="snapshot-preparing"' not in ready.content.decode()
+    assert [(r.name or r.wallet, r.quantity) for r in ready.context["page"].rows] == [
+        (r.name or r.wallet, r.quantity) for r in small.context["page"].rows
+    ]
+    assert PositionSnapshot.objects.count() == 1
+
+
 def test_the_past_and_the_present_agree_when_nothing_moved_since(cast, reg) -> None:
     yesterday = timezone.now().date() - dt.timedelta(days=1)
     for sort in ("quantity", "name", "country", "acquired"):

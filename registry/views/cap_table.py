@@ -27,7 +27,7 @@ from registry.selectors import cap_table as selectors
 from registry.selectors.ledger import AsOf, ledger_total, lots_held
 from registry.selectors.token_admin import holder_restrictions
 from registry.services.holder_counts import holder_count_policy_set
-from registry.services.position_snapshots import position_snapshot_ensure
+from registry.services.position_snapshots import position_snapshot_request
 from registry.templatetags.registry_tags import hundredths
 
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -78,10 +78,24 @@ def cap_table(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpRespo
     names = dict(country_choices())
     form = CapTableFilterForm(request.GET or None)
     query = form.to_query()
-    # As of a past date the positions at that moment are derived once per ledger state, then read in SQL.
+    # As of a past date: a small register is summed here; a large one's positions at that moment are derived
+    # by a worker once per ledger state, then read in SQL. Reading the page writes nothing.
     snapshot = None
     if selectors.is_past(query.as_of):
-        snapshot = position_snapshot_ensure(offering=offering, moment=selectors.moment_of(query.as_of))
+        moment = selectors.moment_of(query.as_of)
+        snapshot = selectors.position_snapshot_current(offering=offering, moment=moment)
+        if snapshot is None and not selectors.as_of_inline(offering=offering):
+            position_snapshot_request(offering=offering, moment=moment)
+            return render(
+                request,
+                "registry/cap_table_preparing.html",
+                {
+                    "issuer": issuer,
+                    "offering": offering,
+                    "as_of": query.as_of,
+                    "holders": selectors.holders_now(offering=offering),
+                },
+            )
     page, census = selectors.cap_table(offering=offering, query=query, snapshot=snapshot)
     form.countries_offer([(c, names.get(c, c)) for c in census.countries])
     policy = census.policy
