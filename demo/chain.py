@@ -27,6 +27,18 @@ from core.errors import ApplicationError, Conflict
 from core.models import User
 from core.money import Money
 from demo import documents as pdfs
+from demo.holders import (
+    demo_ballot,
+    demo_ballot_advance,
+    demo_bob_admitted,
+    demo_shares,
+    demo_shares_held,
+    demo_shares_published,
+    demo_shares_sold,
+    demo_transfer,
+    demo_transfer_instruct,
+    demo_transfer_posted,
+)
 from demo.seed import (
     ALICE,
     ALICE_NEW_WALLET,
@@ -73,6 +85,7 @@ from tokens.payout import payout_allowance_ensure, payout_contract_deploy, payou
 from tokens.selectors import RegistrationState, registry_wallet_states
 from tokens.services import PORTAL_REGISTRY, agent_pool_ensure, portal_registry_ensure
 from tokens.stablecoin import portal_stablecoin, stablecoin_deploy, stablecoin_faucet
+from transfers.models import HolderTransfer
 
 LOCAL_CHAIN_ID = 31337
 # 100,000 test dollars; the test stablecoin has STABLECOIN_DECIMALS (6) decimals.
@@ -95,6 +108,7 @@ class DemoChainResult:
     done: list[str]
     dividend: Distribution | None = None
     coupon: Distribution | None = None
+    transfer: HolderTransfer | None = None
 
 
 def _opening_not_past(fund: Offering, admin: User, *, now_at_the_latest: bool = False) -> Offering:
@@ -362,6 +376,59 @@ def _register(
     return done
 
 
+def _holders_act(
+    team: DemoTeam, *, timeout: float, poll: float, pump: Callable[[], None] | None, say: Callable[[str], None]
+) -> list[str]:
+    """The revenue shares published, sold to Alice and closed; her transfer of some of them to Bob, through the
+    portal, waited for until it is on the register; then the admin's ballot of their holders (demo.holders)."""
+    hint = "Check the worker and beat output above, and /staff/chain/ once signed in as staff."
+    done = demo_shares_published(team)
+    _wait(
+        "the shares' token",
+        lambda: _open_transactions() == 0,
+        timeout=timeout,
+        poll=poll,
+        pump=pump,
+        hint=hint,
+        say=say,
+    )
+    done += demo_shares_sold(team)
+    _wait(
+        "the shares to be minted and posted to the ledger",
+        demo_shares_held,
+        timeout=timeout,
+        poll=poll,
+        pump=pump,
+        hint=hint,
+        say=say,
+    )
+    shares = demo_shares()
+    assert shares is not None  # published above
+    done += demo_transfer_instruct(shares)
+    _wait(
+        "Alice's transfer to Bob to reach the register",
+        demo_transfer_posted,
+        timeout=timeout,
+        poll=poll,
+        pump=pump,
+        hint=hint,
+        say=say,
+    )
+    if demo_ballot() is None:
+        state = demo_ballot_advance()
+        done.append(f"{team.issuer.name}'s admin created a ballot of the shares' holders: {state}.")
+        _wait(
+            "the ballot's record date on the token",
+            lambda: _open_transactions() == 0,
+            timeout=timeout,
+            poll=poll,
+            pump=pump,
+            hint=hint,
+            say=say,
+        )
+    return done
+
+
 def demo_chain(
     *, timeout: float = 240.0, poll: float = 1.0, pump: Callable[[], None] | None = None, say: Callable[[str], None]
 ) -> DemoChainResult:
@@ -406,6 +473,7 @@ def demo_chain(
     first_id = ChainTransaction.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     with transaction.atomic():
         alice = _alice_approvals(team, done)
+        demo_bob_admitted(team, done)
         units = FAUCET_DOLLARS * 10**settings.STABLECOIN_DECIMALS
         if not ChainTransaction.objects.filter(idempotency_key=FAUCET_KEY).exists():
             stablecoin_faucet(wallet=ALICE.wallet, amount=units, idempotency_key=FAUCET_KEY, actor=team.staff)
@@ -460,6 +528,9 @@ def demo_chain(
     for line in _register(team, timeout=timeout, poll=poll, pump=pump, say=say):
         done.append(line)
         say(f"  {line}")
+    for line in _holders_act(team, timeout=timeout, poll=poll, pump=pump, say=say):
+        done.append(line)
+        say(f"  {line}")
     coupon_line = _coupon_declared(team)
     if coupon_line:
         done.append(coupon_line)
@@ -485,6 +556,7 @@ def demo_chain(
         done=done,
         dividend=Distribution.objects.filter(offering=fund).order_by("pk").first(),
         coupon=demo_coupon_of(),
+        transfer=demo_transfer(),
     )
 
 
@@ -572,6 +644,28 @@ def _coupon_lines(result: DemoChainResult, desk: str) -> list[str]:
     ]
 
 
+def _holders_lines(result: DemoChainResult, url: str) -> list[str]:
+    transfer = result.transfer
+    if transfer is None:
+        return []
+    shares = transfer.offering
+    desk = f"{url}/issuers/{DEMO_ISSUER_SLUG}"
+    ballot = demo_ballot()
+    lines = [
+        f"  Holders act on “{shares.title}” (Regulation A Tier 2, no lock-up): Alice bought 1,000 and transferred "
+        f"{transfer.quantity:,} {shares.token_symbol} to Bob from her portfolio (confirmed with her authenticator "
+        f"code, sent from her custody wallet); alice's and bob's {url}/portfolio/ show it, and the journal "
+        f"{desk}/registry/{shares.public_id}/journal/ records it.",
+    ]
+    if ballot is not None:
+        lines.append(
+            f"     Ballot “{ballot.question}”: record date {timezone.localtime(ballot.record_at):%H:%M} UTC, "
+            f"voting until {timezone.localtime(ballot.closes_at):%H:%M} UTC. This process has Alice and Bob vote; "
+            f"once it closes the tally is at {desk}/ballots/{ballot.public_id}/ (bob → {url}/portfolio/votes/)."
+        )
+    return lines
+
+
 def cap_table_lines(fund: Offering, url: str) -> list[str]:
     """Where the closing's holders show: the cap table, once the mints are final and posted to the ledger."""
     cap_table = f"{url}/issuers/{DEMO_ISSUER_SLUG}/offerings/{fund.public_id}/cap-table/"
@@ -627,8 +721,11 @@ def ready_lines(result: DemoChainResult, url: str) -> list[str]:
         "and charts the fund's NAV per unit.",
         *_dividend_lines(result, desk),
         *_coupon_lines(result, desk),
-        f"  5. identity@tessera.local → {url}/platform/compliance/: Bob waits for identity review; approve his KYC.",
-        f"  6. compliance@harborstreet.example → {desk}/compliance/: admit Bob to Harbor Street's offerings.",
+        *_holders_lines(result, url),
+        f"  5. bob@investor.example → {url}/offerings/{fund.public_id}/: told why he cannot subscribe (506(c) needs "
+        f"verified accreditation); {url}/portfolio/ shows the revenue shares Alice transferred to him.",
+        f"  6. alice → {url}/portfolio/ → Transfer on the revenue shares: a wallet that is not an investor's is"
+        " refused with the portal's and the token's reasons; Bob's goes through after her authenticator code.",
         f"  7. finance@harborstreet.example → {desk}/approvals/ → approve the recovery of Alice's {NOTES_TITLE} to "
         "her new custody wallet (proposed by the admin with the custodian's notice); the notes' Token administration "
         "tab follows it to the ledger and shows the 100 notes frozen as collateral.",

@@ -105,8 +105,8 @@ DEMO_LOGINS = [
     DemoLogin("finance@harborstreet.example", "Issuer admin (second approver), Harbor Street Capital", True),
     DemoLogin("compliance@harborstreet.example", "Compliance officer, Harbor Street Capital", True),
     DemoLogin("agent@ledgertransfer.example", "Transfer agent, Harbor Street Capital", True),
-    DemoLogin("alice@investor.example", "Investor, verified and accredited", False),
-    DemoLogin("bob@investor.example", "Investor, waiting for review", False),
+    DemoLogin("alice@investor.example", "Investor, verified and accredited (custodial transfers need the code)", True),
+    DemoLogin("bob@investor.example", "Investor, not accredited, holds notes Alice transferred", False),
 ]
 ROLES = {
     "admin@harborstreet.example": Role.ISSUER_ADMIN,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
@@ -12,6 +14,7 @@ from core.access import has_mfa
 from core.audit import audit_chain_verify
 from core.models import ApiToken, AuditEvent, Invitation, IssuerMembership, User
 from demo.chain import FAUCET_DOLLARS, demo_chain, demo_coupon_advance
+from demo.holders import BALLOT_QUESTION, SHARES_TITLE, demo_ballot, demo_ballot_advance
 from demo.seed import (
     ALICE,
     ALICE_NEW_WALLET,
@@ -25,6 +28,7 @@ from demo.seed import (
     NOTES_TITLE,
 )
 from distributions.services.paying import distribution_pay_on_chain
+from governance.models import Vote
 from investors.models import (
     AccreditationStatus,
     InvestorDocument,
@@ -36,7 +40,7 @@ from investors.models import (
 )
 from offerings.models import DocumentKind, Offering, OfferingDocument, OfferingStatus
 from offerings.services.closing import closings_advance
-from registry.models import ExportJob, ExportState, TokenAdminAction, TokenAdminKind, TokenAdminState
+from registry.models import ExportJob, ExportState, LedgerPosting, TokenAdminAction, TokenAdminKind, TokenAdminState
 from registry.selectors.ledger import restrictions, wallet_balances
 from registry.tasks import ledger_sync_task
 from tokens.chain.abi import decode_result, encode_call
@@ -46,6 +50,7 @@ from tokens.indexer import chain_index
 from tokens.models import ChainTransaction, ContractDeployment, ContractKind, TxStatus
 from tokens.outbox import chain_client, outbox_flush, outbox_watch
 from tokens.tasks import chain_bootstrap_task
+from transfers.models import Custody, TransferState
 
 
 @pytest.mark.django_db
@@ -170,7 +175,10 @@ def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothin
     assert alice.kyc_status == KycStatus.APPROVED and alice.registry_state == RegistryState.SYNCED
     registry = ContractDeployment.objects.get(kind=ContractKind.REGISTRY)
     assert _view("InvestorRegistry", registry.address, "isVerified", ALICE_WALLET) is True
-    assert _view("InvestorRegistry", registry.address, "isVerified", BOB_WALLET) is False  # still under review
+    # Bob's identity is approved (not accredited) and Harbor Street admitted him: he may hold the 506(b) notes.
+    bob = InvestorProfile.objects.get(user__email="bob@investor.example")
+    assert bob.kyc_status == KycStatus.APPROVED and bob.applications.get().status == "admitted"
+    assert _view("InvestorRegistry", registry.address, "isVerified", BOB_WALLET) is True
     assert alice.registry_snapshot is not None
     flags = InvestorFlag(alice.registry_snapshot["flags"])
     assert InvestorFlag.KYC in flags and InvestorFlag.ACCREDITED in flags
@@ -192,7 +200,38 @@ def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothin
     # her wallet to a new custody wallet waits for the second admin.
     notes = Offering.objects.get(title=NOTES_TITLE)
     assert notes.status == OfferingStatus.CLOSED
-    assert wallet_balances(offering=notes) == {ALICE_WALLET: 1000}
+    # Alice bought 1,000 of the revenue shares (Regulation A Tier 2: no lock-up) and transferred 250 of them to
+    # Bob from her portfolio: checked, confirmed with her authenticator code, sent by the portal from her
+    # custodial wallet and posted to the register.
+    shares = Offering.objects.get(title=SHARES_TITLE)
+    assert shares.status == OfferingStatus.CLOSED and shares.lockup_seconds == 0
+    transfer = result.transfer
+    assert transfer is not None and (transfer.state, transfer.custody) == (TransferState.POSTED, Custody.CUSTODIAL)
+    assert (transfer.from_wallet, transfer.to_wallet, transfer.quantity) == (ALICE_WALLET, BOB_WALLET, 250)
+    assert transfer.to_investor == bob and transfer.step_up_at is not None
+    assert (transfer.checked["reasons"], transfer.checked["token_code"]) == ([], 0)
+    assert transfer.chain_transaction is not None and transfer.chain_transaction.status == TxStatus.CONFIRMED
+    tx_hash = transfer.chain_transaction.tx_hash
+    assert tx_hash is not None
+    assert wallet_balances(offering=shares) == {ALICE_WALLET: 750, BOB_WALLET: 250}
+    posting = LedgerPosting.objects.get(offering=shares, transaction_hash=tx_hash)
+    assert (posting.from_wallet, posting.to_wallet, posting.quantity, posting.via_portal) == (
+        ALICE_WALLET,
+        BOB_WALLET,
+        250,
+        True,
+    )
+    for email, shown in ((ALICE.email, "750"), ("bob@investor.example", "250")):
+        holder = Client()
+        holder.force_login(User.objects.get(email=email))
+        portfolio = holder.get("/portfolio/").content.decode()
+        assert SHARES_TITLE in portfolio and shown in portfolio
+        assert tx_hash[:10] in portfolio
+    agent = Client()
+    agent.force_login(User.objects.get(email="agent@ledgertransfer.example"))
+    journal = agent.get(f"/issuers/harbor-street/registry/{shares.public_id}/journal/").content.decode()
+    assert "Alice" in journal and "Bob Tanaka" in journal and str(transfer.public_id) in journal
+    assert tx_hash[:10] in journal
     assert restrictions(offering=notes).frozen_amounts == {ALICE_WALLET: 100}
     recovery = TokenAdminAction.objects.get(kind=TokenAdminKind.RECOVERY)
     assert recovery.state == TokenAdminState.PROPOSED and recovery.to_wallet == ALICE_NEW_WALLET
@@ -245,6 +284,34 @@ def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothin
     assert coupon.state == "paid"
     after = int(_view("TestStablecoin", coin.address, "balanceOf", ALICE_WALLET))  # type: ignore[call-overload]
     assert after - before == coupon.total_net_minor * 10**4 and coupon.total_net_minor > 0
+    assert audit_chain_verify().ok
+
+    # The ballot of the shares' holders, created by the admin in the chain phase: its voting power read after
+    # its record date, Alice and Bob vote, and after the close the results page shows the tally in shares and
+    # in holders.
+    ballot = demo_ballot()
+    assert ballot is not None and ballot.created_by == User.objects.get(email="admin@harborstreet.example")
+    assert ballot.record_transaction is not None and ballot.record_transaction.status == TxStatus.CONFIRMED
+    head = chain_client().block(chain_client().block_number())
+    assert head is not None
+    anvil.rpc("evm_setNextBlockTimestamp", [max(int(ballot.record_at.timestamp()) + 1, head["timestamp"] + 1)])
+    anvil.rpc("evm_mine")
+    _pump()
+    assert demo_ballot_advance(now=ballot.record_at + dt.timedelta(seconds=2)) == "open, Alice and Bob voted"
+    assert sorted(Vote.objects.filter(ballot=ballot).values_list("power", "option__label")) == [
+        (250, "Against"),
+        (750, "For"),
+    ]
+    assert demo_ballot_advance(now=ballot.closes_at) == "closed"
+    ballot.refresh_from_db()
+    assert (ballot.total_power, ballot.power_voted, ballot.holders_voted, ballot.quorum_met) == (1000, 1000, 2, True)
+    counts = (Vote.objects.count(), AuditEvent.objects.count())
+    assert demo_ballot_advance(now=ballot.closes_at) == "closed"  # counted once
+    assert (Vote.objects.count(), AuditEvent.objects.count()) == counts
+    admin_client = Client()
+    admin_client.force_login(User.objects.get(email="admin@harborstreet.example"))
+    results = admin_client.get(f"/issuers/harbor-street/ballots/{ballot.public_id}/").content.decode()
+    assert BALLOT_QUESTION in results and "750" in results and "250" in results and "Against" in results
     assert audit_chain_verify().ok
 
 

@@ -8,6 +8,7 @@ from django.db import DatabaseError, connections
 
 from core.errors import ApplicationError
 from demo.chain import DemoChainError, demo_chain, demo_coupon_advance, ready_lines
+from demo.holders import demo_ballot_advance
 from demo.seed import login_lines
 from tokens.services import CHAIN_TRANSIENT_ERRORS
 
@@ -53,17 +54,21 @@ class Command(BaseCommand):
             connections.close_all()
             signal.signal(signal.SIGTERM, _stop)
             signal.signal(signal.SIGINT, _stop)
-            said = ""
-            while said != "paid":
-                try:
-                    state = demo_coupon_advance()
-                except (*CHAIN_TRANSIENT_ERRORS, ApplicationError, DatabaseError) as exc:  # busy a moment: next round
-                    state = f"not this time ({exc.__class__.__name__})"
-                finally:
-                    connections.close_all()
-                if state != said:
-                    say(f"Coupon: {state}")
-                    said = state
+            said: dict[str, str] = {}
+            steps = {"Coupon": (demo_coupon_advance, "paid"), "Ballot": (demo_ballot_advance, "closed")}
+            while any(said.get(name) != last for name, (_, last) in steps.items()):
+                for name, (step, last) in steps.items():
+                    if said.get(name) == last:
+                        continue
+                    try:
+                        state = step()
+                    except (*CHAIN_TRANSIENT_ERRORS, ApplicationError, DatabaseError) as exc:  # busy: next round
+                        state = f"not this time ({exc.__class__.__name__})"
+                    finally:
+                        connections.close_all()
+                    if state != said.get(name):
+                        say(f"{name}: {state}")
+                        said[name] = state
                 time.sleep(5)
             while True:
                 time.sleep(3600)
