@@ -17,7 +17,6 @@ from distributions.models import DistributionLine
 from distributions.tax_reporting import investor_lines, investor_tax_years, investor_year_summary
 from distributions.tax_summary import tax_summary_write
 from investors.models import InvestorProfile
-from tokens.selectors import explorer_url
 
 LINES_PER_PAGE = 50
 PORTFOLIO_LINES = 5
@@ -32,12 +31,12 @@ def is_transaction(reference: str) -> bool:
 
 
 def line_rows(lines: Any) -> list[dict[str, Any]]:
-    """Each line with the link to its transaction, when it was paid on-chain."""
+    """Each line, and whether it was paid on-chain (its reference is then a transaction hash)."""
     rows = []
     for line in lines:
         reference = line.payment_reference
         on_chain = is_transaction(reference)
-        rows.append({"line": line, "on_chain": on_chain, "tx_url": explorer_url(reference) if on_chain else None})
+        rows.append({"line": line, "on_chain": on_chain})
     return rows
 
 

@@ -276,6 +276,13 @@ def offering_publish(*, offering: Offering, actor: User) -> Offering:
             raise Conflict("This offering is already published.", code="published")
         if not offering.documents.filter(kind=DocumentKind.SUBSCRIPTION_AGREEMENT).exists():
             raise ApplicationError("Upload the subscription agreement before publishing.", code="agreement_missing")
+        if offering.exemption == Exemption.REG_CF and not offering.documents.filter(kind=DocumentKind.FORM_C).exists():
+            # Reg CF 227.201, 227.203(a): the offering statement filed with the SEC is given to investors.
+            raise ApplicationError(
+                "Upload the Form C (the Regulation Crowdfunding offering statement filed with the SEC) before "
+                "publishing: investors must be able to read it.",
+                code="form_c_missing",
+            )
         now = timezone.now()
         if offering.closes_at <= now:
             raise ApplicationError("The close date has passed; set a later one before publishing.", code="closed")

@@ -4,6 +4,9 @@ from typing import Any
 
 from django import template
 
+from core.notifications import absolute_url
+from tokens.selectors import explorer_url
+
 register = template.Library()
 
 COLOURS = {
@@ -67,3 +70,11 @@ def provider_name(identifier: str) -> str:
 
     provider = payment_providers().get(str(identifier))
     return str(provider.verbose_name) if provider is not None else str(identifier)
+
+
+@register.filter
+def tx_link(tx_hash: str | None) -> str:
+    """A transaction's link for an e-mail: the chain's explorer, or on a chain without one (a local anvil) the
+    portal's own transaction page as a full address from SITE_URL, so a mail reader can open it."""
+    url = explorer_url(tx_hash)
+    return absolute_url(url) if url else ""

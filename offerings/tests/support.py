@@ -69,6 +69,14 @@ def offering_draft(issuer: Issuer, actor: User, **overrides: Any) -> Offering:
         title="Private placement memorandum",
         upload=SimpleUploadedFile("ppm.pdf", pdf("ppm"), "application/pdf"),
     )
+    if offering.exemption == Exemption.REG_CF:
+        document_upload(
+            offering=offering,
+            actor=actor,
+            kind=DocumentKind.FORM_C,
+            title="Form C",
+            upload=SimpleUploadedFile("form-c.pdf", pdf("form c"), "application/pdf"),
+        )
     return offering
 
 

@@ -37,9 +37,10 @@ def test_a_reg_cf_offering_is_reminded_of_its_form_c_until_it_is_uploaded(cast: 
         min_investment_minor=100_00,
         closes_at=timezone.now() + dt.timedelta(days=30),
     )
+    offering.documents.filter(kind=DocumentKind.FORM_C).delete()  # the draft before its Form C is uploaded
     url = f"/issuers/{cast.issuer.slug}/offerings/{offering.public_id}/documents/"
     page = _page(cast.admin, url)
-    assert 'id="form-c-missing"' in page and 'value="form_c"' in page
+    assert 'id="form-c-missing"' in page and 'value="form_c"' in page and "cannot be published without it" in page
 
     document_upload(
         offering=offering,

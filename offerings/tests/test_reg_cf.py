@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
@@ -13,11 +14,12 @@ from compliance.exemptions import Exemption
 from core.errors import ApplicationError, Conflict
 from core.tests.support import Cast
 from investors.tests.support import verified_investor
-from offerings.models import Offering, SubscriptionStatus
+from offerings.models import DocumentKind, Offering, OfferingStatus, SubscriptionStatus
 from offerings.services.closing import offering_close
+from offerings.services.documents import document_upload
 from offerings.services.offerings import offering_publish
 from offerings.services.subscriptions import subscription_cancel, subscription_create
-from offerings.tests.support import offering_draft, offering_in_time, offering_open, subscribed
+from offerings.tests.support import offering_draft, offering_in_time, offering_open, pdf, subscribed
 from tokens.tests.support import registry_deployed
 
 pytestmark = pytest.mark.django_db
@@ -144,3 +146,37 @@ def test_closing_counts_the_21_days_from_publication_not_a_backdated_opening(cas
         offering_close(offering=offering, actor=cast.admin)
 
     assert "no earlier than 21 days after opening" in refused.value.message
+
+
+def test_a_reg_cf_offering_is_published_only_with_its_form_c(cast: Cast) -> None:
+    draft = offering_draft(
+        cast.issuer,
+        cast.admin,
+        exemption=Exemption.REG_CF,
+        min_investment_minor=100_00,
+        closes_at=timezone.now() + dt.timedelta(days=30),
+    )
+    draft.documents.filter(kind=DocumentKind.FORM_C).delete()
+    registry_deployed()
+
+    with pytest.raises(ApplicationError) as refused:
+        offering_publish(offering=draft, actor=cast.admin)
+    assert refused.value.code == "form_c_missing" and "Upload the Form C" in refused.value.message
+    draft.refresh_from_db()
+    assert draft.status == OfferingStatus.DRAFT
+
+    client = Client()
+    client.force_login(cast.admin)
+    page = client.post(f"/issuers/{cast.issuer.slug}/offerings/{draft.public_id}/publish/", follow=True)
+    assert "Upload the Form C" in page.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == OfferingStatus.DRAFT
+
+    document_upload(
+        offering=draft,
+        actor=cast.admin,
+        kind=DocumentKind.FORM_C,
+        title="Form C",
+        upload=SimpleUploadedFile("form-c.pdf", pdf("form c"), "application/pdf"),
+    )
+    assert offering_publish(offering=draft, actor=cast.admin).status == OfferingStatus.OPEN

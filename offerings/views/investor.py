@@ -177,7 +177,6 @@ def subscription_status(request: HttpRequest, subscription_id: Any) -> HttpRespo
             provider = None
     checkout = request.GET.get("checkout")
     tx = subscription.mint_batch.chain_transaction if subscription.mint_batch else None
-    from tokens.selectors import explorer_url
 
     context = {
         "subscription": subscription,
@@ -191,7 +190,6 @@ def subscription_status(request: HttpRequest, subscription_id: Any) -> HttpRespo
         "cancel_refusal": cancel_refusal(subscription),
         "cancel_deadline": subscription_services.cancel_deadline(subscription.offering),
         "tx": tx,
-        "tx_url": explorer_url(tx.tx_hash if tx else None),
         "quantity_note": subscription_quantity_note(subscription),
     }
     return render(request, "offerings/status.html", context)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings as django_settings
 from django.core import mail
 from django.test import Client
+from django.urls import reverse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -148,6 +150,9 @@ def test_the_monthly_task_builds_each_issuers_month_once_and_tells_its_people_on
     assert sorted(m.to[0] for m in mail.outbox) == ["admin@harbor.example", "ta@agent.example"]
     assert "to the SEC and the issuer due 14 Dec 2026" in mail.outbox[0].subject
     assert "12,000 units worth 120,000.00 USD" in mail.outbox[0].body and "0x" + "ab" * 32 in mail.outbox[0].body
+    # On a chain without an explorer the hash links to the portal's own transaction page, as a full address.
+    tx_page = reverse("chain_transaction_detail", args=["0x" + "ab" * 32])
+    assert f"({django_settings.SITE_URL.rstrip('/')}{tx_page})" in mail.outbox[0].body
 
 
 def test_a_difference_not_yet_aged_at_the_months_end_or_under_the_threshold_is_not_reported(cast: Cast) -> None:

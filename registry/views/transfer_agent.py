@@ -38,7 +38,6 @@ from registry.selectors.master_file import (
     registers_of,
     token_address,
 )
-from tokens.selectors import explorer_url
 
 PAGE_ROWS = 50
 
@@ -88,7 +87,7 @@ def registry_holdings(request: HttpRequest, issuer: Issuer, public_id: Any) -> H
     page = Paginator(holdings_as_of(offering=offering, as_of=as_of, search=search), PAGE_ROWS).get_page(
         request.GET.get("page")
     )
-    rows = [{"lot": lot, "tx_url": explorer_url(lot.transaction_hash)} for lot in page]
+    rows = [{"lot": lot} for lot in page]
     context = register_page_context(
         issuer,
         offering,
@@ -113,7 +112,7 @@ def registry_journal(request: HttpRequest, issuer: Issuer, public_id: Any) -> Ht
     page = Paginator(journal_postings(offering=offering, since=since, until=until), PAGE_ROWS).get_page(
         request.GET.get("page")
     )
-    rows = [{"posting": p, "tx_url": explorer_url(p.transaction_hash)} for p in page]
+    rows = [{"posting": p} for p in page]
     return render(
         request,
         "registry/journal.html",
@@ -126,7 +125,7 @@ def registry_journal(request: HttpRequest, issuer: Issuer, public_id: Any) -> Ht
 def registry_control_book(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpResponse:
     offering = _offering(issuer, public_id)
     book = control_book(offering=offering)
-    entries = [{"entry": e, "tx_url": explorer_url(e.transaction_hash or None)} for e in book.entries]
+    entries = [{"entry": e} for e in book.entries]
     return render(
         request,
         "registry/control_book.html",
@@ -178,7 +177,6 @@ def registry_differences(request: HttpRequest, issuer: Issuer, public_id: Any) -
             "difference": d,
             "age_days": max(0, d.age(now).days),  # a block stamped ahead of this clock is new, not -1 days old
             "aged": d.resolved_at is None and d.aged(now),
-            "tx_url": explorer_url(d.transaction_hash or None),
         }
         for d in page
     ]
