@@ -106,7 +106,7 @@ DEMO_LOGINS = [
     DemoLogin("compliance@harborstreet.example", "Compliance officer, Harbor Street Capital", True),
     DemoLogin("agent@ledgertransfer.example", "Transfer agent, Harbor Street Capital", True),
     DemoLogin("alice@investor.example", "Investor, verified and accredited (custodial transfers need the code)", True),
-    DemoLogin("bob@investor.example", "Investor, not accredited, holds notes Alice transferred", False),
+    DemoLogin("bob@investor.example", "Investor, not accredited, holds revenue shares from Alice", False),
 ]
 ROLES = {
     "admin@harborstreet.example": Role.ISSUER_ADMIN,
