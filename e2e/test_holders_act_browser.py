@@ -193,9 +193,10 @@ def test_a_holder_fixes_a_refused_transfer_and_signs_it_then_two_holders_vote_an
             row.locator("th").inner_text(): row.locator("td").all_inner_texts()
             for row in page.locator("#tally tbody tr").all()
         }
-        assert rows["For"][0] == "150" and rows["For"][2] == "1"
-        assert rows["Against"][0] == "300" and rows["Against"][2] == "1"
+        symbol = closed.offering.token_symbol
+        assert rows["For"][0] == f"150 {symbol}" and rows["For"][2] == "1"
+        assert rows["Against"][0] == f"300 {symbol}" and rows["Against"][2] == "1"
         turnout = page.locator("#turnout").inner_text()
-        assert "450 of 500 units voted" in turnout and "by 2 of 3 holders" in turnout and "met" in turnout
+        assert f"450 of 500 {symbol} voted" in turnout and "by 2 of 3 holders" in turnout and "met" in turnout
     finally:
         admin.close()

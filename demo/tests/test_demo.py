@@ -311,7 +311,8 @@ def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothin
     admin_client = Client()
     admin_client.force_login(User.objects.get(email="admin@harborstreet.example"))
     results = admin_client.get(f"/issuers/harbor-street/ballots/{ballot.public_id}/").content.decode()
-    assert BALLOT_QUESTION in results and "750" in results and "250" in results and "Against" in results
+    assert BALLOT_QUESTION in results and "1,000 of 1,000 HSSRS voted (100.00%), by 2 of 2 holders" in results
+    assert ">750 HSSRS<" in results and ">250 HSSRS<" in results and "Against" in results
     assert audit_chain_verify().ok
 
 

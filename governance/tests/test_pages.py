@@ -55,6 +55,7 @@ def test_a_ballot_is_created_two_holders_vote_and_the_result_shows_to_those_who_
     created = admin.post(reverse("ballot_create", args=[cast.issuer.slug]), form)
     assert created.status_code == 302
     ballot = Ballot.objects.get(offering=closed.offering)
+    symbol = closed.offering.token_symbol
     assert ballot.quorum_bps == 6_000 and [o.label for o in ballot.options.all()] == ["For", "Against"]
     assert AuditEvent.objects.filter(action="ballot.created", object_id=str(ballot.pk)).exists()
     detail = reverse("ballot_detail", args=[cast.issuer.slug, ballot.public_id])
@@ -70,7 +71,7 @@ def test_a_ballot_is_created_two_holders_vote_and_the_result_shows_to_those_who_
     ballot = voting_opened(Ballot.objects.get(pk=ballot.pk))
     assert (ballot.total_power, ballot.holders) == (500, 2)
     page = admin.get(detail).content.decode()
-    assert "0 of 2 holders have voted" in page and "The quorum needs 300 units" in page
+    assert "0 of 2 holders have voted" in page and f"The quorum needs 300 {symbol}" in page
 
     # Alice votes in the portal; the Votes list offers her the ballot first.
     alice = _client(closed.alice.user)
@@ -104,12 +105,12 @@ def test_a_ballot_is_created_two_holders_vote_and_the_result_shows_to_those_who_
     admin.post(reverse("ballot_close", args=[cast.issuer.slug, ballot.public_id]))
 
     result = admin.get(detail).content.decode()
-    assert "500 of 500 units voted (100.00%), by 2 of 2 holders" in result and "<strong>met</strong>" in result
+    assert f"500 of 500 {symbol} voted (100.00%), by 2 of 2 holders" in result and "<strong>met</strong>" in result
     assert "chart.umd.min.js" in result and 'id="ballot-chart-data"' in result
     agent_view = _client(cast.agent).get(detail)
     assert agent_view.status_code == 200 and "Count the votes" not in agent_view.content.decode()
     assert _client(cast.other_admin).get(detail).status_code == 403
-    assert "500 of 500 units voted" in alice.get(mine).content.decode()
+    assert f"500 of 500 {symbol} voted" in alice.get(mine).content.decode()
 
     rows = list(exporter_get("ballot_result").rows(closed.offering, ExportParams(ballot=ballot.public_id)))
     assert [r[1:8] for r in rows[:2]] == [
