@@ -10,17 +10,21 @@ Checks that the parts sum exactly to the total and gross = withheld + net for ev
 Reports the time of the computation and the process's peak resident memory (inputs included).
 
 Then the on-chain payout, end to end, in another fresh process with its own anvil, scratch database and
-Celery workers (bench.harness). Untimed setup: the stablecoin and the payout contract deployed through the
-pipeline, a token closed with N holders (10,000) of 100 units each through the closing (as bench.closing),
-four in five with a certified W-9, and a treasury funded with the amount to declare. Timed from the
-declaration: an issuer admin declares a dividend with its record date LEAD seconds ahead (30; the token
-schedules it on-chain), the beat's run computes the register once the record moment has passed (the
-ledger at the record block cross-checked with the token's checkpoint, withholding per holder), a second
+Celery workers (bench.harness: SQLite files by default; with a PostgreSQL DATABASE_URL a scratch database made
+there and dropped afterwards, with a Redis CELERY_BROKER_URL that broker, whose queues it empties). Untimed setup:
+the stablecoin and the payout contract deployed through the pipeline, a token closed with N holders (10,000) of
+100 units each through the closing (as bench.closing), four in five with a certified W-9, the ledger posted from
+the indexed mints (by the beat's ledger runs), and a treasury funded with the amount to declare. Timed from the
+declaration: an issuer admin declares a dividend with its record date LEAD seconds ahead (10; the token
+schedules it on-chain, and refuses a record date already past, so the schedule is confirmed ahead of it), the
+beat's run computes the register once the record moment has passed (the ledger at the record block
+cross-checked with the token's checkpoint, read in JSON-RPC batch requests, withholding per holder), a second
 admin approves it, the beat's runs (ticked here as the beat does) send the batches, the workers sign, send
 and confirm them, the indexer reads the final `LinePaid` events and the next run marks every line paid,
-until the distribution is paid. Checks one `LinePaid` per line and that their amounts add up to the cash of
-the register. Gas per holder is measured on the batches it sent (payees who never held the coin), beside
-bench.payout_gas's figures for holders who already hold it and a plain ERC-20 transfer to an existing holder.
+until the distribution is paid and the outbox has confirmed every batch. Checks one `LinePaid` per line and
+that their amounts add up to the cash of the register. Gas per holder is measured on the batches it sent
+(payees who never held the coin), beside bench.payout_gas's figures for holders who already hold it and a
+plain ERC-20 transfer to an existing holder. Each part reports the machine's load (1-minute average) with it.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TOTAL_MINOR = 1_000_000_01
+# Seconds from declaring to the record date: enough for the token to take `scheduleRecordDate` before it (the
+# token refuses a record date already past, so a confirmed schedule was made ahead of it).
+RECORD_LEAD_SECONDS = 10
 
 
 def _holders(n: int) -> tuple[array, array, list[int]]:
@@ -89,6 +96,7 @@ def compute(n: int) -> dict[str, object]:
         "allocation_peak_mb": round(peak_mb, 1),
         "allocation_exact": exact,
         "allocation_total_withheld_minor": totals[1],
+        "allocation_load": round(os.getloadavg()[0], 2),
     }
 
 
@@ -97,6 +105,7 @@ def _holders_on_chain(n: int, tick: Any, settled: Any) -> tuple[Any, Any, Any, A
     subscribed, paid and minted through the closing, as bench.closing does), four in five with a certified W-9."""
     import datetime as dt
 
+    from django.conf import settings
     from django.core.files.uploadedfile import SimpleUploadedFile
     from django.db import transaction
     from django.utils import timezone
@@ -110,6 +119,9 @@ def _holders_on_chain(n: int, tick: Any, settled: Any) -> tuple[Any, Any, Any, A
     from offerings.services.closing import offering_close
     from offerings.services.documents import document_upload
     from offerings.services.offerings import OfferingInput, offering_create, offering_publish
+    from registry.services.ledger import POSTED_EVENTS
+    from tokens.chain.client import client_for
+    from tokens.selectors import indexed_through, token_deployment, token_events
     from tokens.services import InvestorRecord, registry_investors_register_batch
 
     issuer = Issuer.objects.create(
@@ -187,14 +199,23 @@ def _holders_on_chain(n: int, tick: Any, settled: Any) -> tuple[Any, Any, Any, A
 
     wait_until(closed, timeout=1800, tick=tick, poll=0.5)
     wait_until(settled, timeout=600, tick=tick, poll=0.5)
+    token = token_deployment(owner_ref=offering.owner_ref)
+    assert token is not None and token.address
+    head = client_for(settings.CHAIN_RPC_URL).block_number()
+
+    def ledger_posted() -> bool:  # the beat's ledger runs have posted every mint (as they do within seconds)
+        unposted = token_events(address=token.address, names=POSTED_EVENTS).filter(ledger_posting__isnull=True)
+        return indexed_through(address=token.address) >= head and not unposted.exists()
+
+    wait_until(ledger_posted, timeout=1800, tick=tick, poll=0.5)
     return issuer, admin, second, offering
 
 
-def payout(n: int, *, gas_batch: int = 200, lead_seconds: int = 30) -> dict[str, object]:
+def payout(n: int, *, gas_batch: int = 200, lead_seconds: int = RECORD_LEAD_SECONDS) -> dict[str, object]:
     """Declare → register at the record date → approve → pay → confirmed → indexed, for `n` holders on-chain."""
-    from bench.harness import stack, wait_until
+    from bench.harness import database_vendor, scratch_servers, stack, wait_until
 
-    with stack() as s:
+    with scratch_servers(), stack() as s:
         import datetime as dt
 
         from django.db.models import Sum
@@ -210,6 +231,7 @@ def payout(n: int, *, gas_batch: int = 200, lead_seconds: int = 30) -> dict[str,
         from distributions.services.declaring import DistributionInput, distribution_declare
         from distributions.tasks import distributions_advance_task
         from offerings.tasks import closings_advance_task
+        from registry.tasks import ledger_sync_task
         from tokens.models import ChainEvent, ChainTransaction, TxStatus
         from tokens.payout import payout_allowance_ensure, payout_contract_deploy, payout_treasury
         from tokens.selectors import chain_head_time
@@ -226,6 +248,7 @@ def payout(n: int, *, gas_batch: int = 200, lead_seconds: int = 30) -> dict[str,
             outbox_watch_task.delay()
             chain_index_task.delay()
             closings_advance_task.delay()
+            ledger_sync_task.delay()
             distributions_advance_task.delay()
             # Blocks keep coming on a real chain; anvil mines only on a transaction, so one is made once the
             # record moment has passed (the register is computed from the first block after it).
@@ -287,13 +310,16 @@ def payout(n: int, *, gas_batch: int = 200, lead_seconds: int = 30) -> dict[str,
         assert outcome.request is not None
         approval_approve(request=outcome.request, actor=second)
         approved = time.perf_counter()
-        wait_until(
-            lambda: Distribution.objects.get(pk=distribution.pk).state == DistributionState.PAID,
-            timeout=900,
-            tick=tick,
-            poll=1.0,
-        )
+
+        def paid_and_confirmed() -> bool:  # every line marked paid, and the outbox has confirmed every batch
+            if Distribution.objects.get(pk=distribution.pk).state != DistributionState.PAID:
+                return False
+            sent = ChainTransaction.objects.filter(idempotency_key__contains=f"{distribution.public_id}:pay:")
+            return sent.exists() and not sent.exclude(status=TxStatus.CONFIRMED).exists()
+
+        wait_until(paid_and_confirmed, timeout=900, tick=tick, poll=1.0)
         seconds = time.perf_counter() - started
+        load = os.getloadavg()[0]
         s.stop_workers()
 
         distribution.refresh_from_db()
@@ -312,6 +338,7 @@ def payout(n: int, *, gas_batch: int = 200, lead_seconds: int = 30) -> dict[str,
             and lines.exclude(payment_reference="").count() == n
         )
         steady = payout_gas(w3=w3, holders=gas_batch)
+        vendor = database_vendor()
     return {
         "payout_holders": n,
         "payout_seconds": round(seconds, 2),
@@ -325,6 +352,8 @@ def payout(n: int, *, gas_batch: int = 200, lead_seconds: int = 30) -> dict[str,
         "payout_approved_to_paid_seconds": round(seconds - (approved - started), 2),
         "payout_withheld_minor": distribution.total_withheld_minor,
         "payout_setup_seconds": round(setup_seconds, 1),
+        "payout_database": vendor,
+        "payout_load": round(load, 2),
     }
 
 
@@ -352,7 +381,9 @@ def main() -> None:
     parser.add_argument("--compute-only", type=int, metavar="N", help=argparse.SUPPRESS)
     parser.add_argument("--payout-only", type=int, metavar="N", help=argparse.SUPPRESS)
     parser.add_argument("--gas-batch", type=int, default=200, help=argparse.SUPPRESS)
-    parser.add_argument("--record-lead", type=int, default=30, help="seconds from declaring to the record date")
+    parser.add_argument(
+        "--record-lead", type=int, default=RECORD_LEAD_SECONDS, help="seconds from declaring to the record date"
+    )
     args = parser.parse_args()
     if args.compute_only:
         print(json.dumps(compute(args.compute_only)))

@@ -73,8 +73,45 @@ class Stack:
 
 
 @contextmanager
+def scratch_servers() -> Iterator[None]:
+    """With a PostgreSQL DATABASE_URL (and no BENCH_DATABASE_URL), the stack runs on a scratch database made
+    there and dropped afterwards; with a Redis or AMQP CELERY_BROKER_URL (and no BENCH_BROKER_URL), on that
+    broker. Otherwise (the default) on scratch SQLite files."""
+    url = os.environ.get("DATABASE_URL", "")
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if broker.startswith(("redis://", "amqp://")) and not os.environ.get("BENCH_BROKER_URL"):
+        os.environ["BENCH_BROKER_URL"] = broker
+    if os.environ.get("BENCH_DATABASE_URL") or not url.startswith(("postgres://", "postgresql://")):
+        yield
+        return
+    import psycopg
+
+    name = f"tessera_bench_{os.getpid()}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = url.rpartition("/")
+    os.environ["BENCH_DATABASE_URL"] = f"{base}/{name}"
+    try:
+        yield
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_vendor() -> str:
+    """ "postgresql" or "sqlite": what the stack's database is."""
+    from django.db import connection
+
+    return str(connection.vendor)
+
+
+@contextmanager
 def stack(*, state_file: bool = False, keep: bool = False, confirmations: int = 1) -> Iterator[Stack]:
-    """Scratch SQLite database and broker, one anvil, Django configured for them in this process."""
+    """Scratch SQLite database and broker (or BENCH_DATABASE_URL / BENCH_BROKER_URL), one anvil, Django
+    configured for them in this process."""
     workdir = Path(tempfile.mkdtemp(prefix="tessera-bench-"))
     from tokens.chain.anvil import Anvil
 
@@ -97,6 +134,10 @@ def stack(*, state_file: bool = False, keep: bool = False, confirmations: int = 
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+    if os.environ.get("BENCH_BROKER_URL"):
+        from portal.celery import app
+
+        app.control.purge()  # a broker on a server may hold tasks of an earlier run, for another database
     s = Stack(workdir=workdir, env=env, anvil=node)
     try:
         yield s

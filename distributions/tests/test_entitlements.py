@@ -1,5 +1,6 @@
 """Entitlements on a real anvil: the balances at the record date, not after it, cross-checked against the
-token's checkpoint; a planted difference between ledger and chain stops the distribution; on-chain
+token's checkpoint; a planted difference between ledger and chain stops the distribution, also one between
+two wallets that leaves the totals equal; on-chain
 payment needs a treasury holding the net total; the declarer never approves."""
 
 from __future__ import annotations
@@ -177,3 +178,24 @@ def test_units_in_the_issuers_own_excluded_wallets_take_no_part(closed: Closed, 
     assert line.investor == closed.alice and line.gross_minor == 1_000_000_01
     assert (line.withholding_reason, line.withheld_minor) == (WithholdingReason.RETURN_OF_CAPITAL, 0)
     assert (result.eligible_units, result.excluded_units) == (200, 300)
+
+
+def test_wallets_that_differ_while_the_totals_agree_still_stop_the_distribution(closed: Closed, cast) -> None:
+    distribution = _declared(closed, cast)
+    _past_the_record_date(closed, distribution)
+    _indexed(closed)
+    # The ledger is made to say one of Bob's units sat with Alice: the sums agree, two wallets do not.
+    bobs, alices = (LotMovement.objects.filter(lot__wallet=w).order_by("pk")[0] for w in (WALLETS[2], WALLETS[0]))
+    LotMovement.objects.filter(pk=bobs.pk).update(delta=F("delta") - 1)
+    LotMovement.objects.filter(pk=alices.pk).update(delta=F("delta") + 1)
+
+    result = distribution_register_compute(distribution=distribution, actor=cast.admin)
+
+    assert result.state == DistributionState.STOPPED
+    assert f"{WALLETS[0]}: ledger 201, token 200" in result.stop_reason
+    assert f"{WALLETS[2]}: ledger 299, token 300" in result.stop_reason
+    assert "the ledger holds 500 units and the token's checkpoint 500" in result.stop_reason
+    assert (
+        result.record_difference is not None and result.record_difference.kind == DifferenceKind.RECORD_DATE_CHECKPOINT
+    )
+    assert not DistributionLine.objects.filter(distribution=result).exists()

@@ -7,8 +7,9 @@ from functools import cache
 from typing import Any
 
 import requests
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.types import RPCEndpoint
 
 from tokens.chain.errors import UNKNOWN, rejection_kind, revert_data
 
@@ -118,6 +119,35 @@ class ChainClient:
             if "revert" in str(exc).lower():
                 raise Reverted(revert_data(exc), str(exc)) from exc
             raise NodeRejected(str(exc)) from exc
+
+    def call_many(self, txs: list[dict[str, Any]], block: int | str = "latest") -> list[bytes]:
+        """`eth_call` of each of `txs` at one block, sent as one JSON-RPC batch request; results in order.
+
+        Raises Reverted if any call reverts (with that call's revert data), NodeRejected if the node refuses
+        the batch or a call for another reason."""
+        if not txs:
+            return []
+        at = block if isinstance(block, str) else hex(block)
+        requests_ = [(RPCEndpoint("eth_call"), [tx, at]) for tx in txs]
+        provider = self.w3.provider
+        assert isinstance(provider, HTTPProvider)  # the one transport ChainClient makes (batch requests over HTTP)
+        responses = self._call(provider.make_batch_request, requests_)
+        if not isinstance(responses, list):  # the node answered the whole batch with one error
+            error = dict(responses.get("error") or {})
+            raise NodeRejected(str(error.get("message") or "the node refused the batch request"))
+        if len(responses) != len(txs):
+            raise NodeRejected(f"the node answered {len(responses)} of {len(txs)} calls of a batch request")
+        results = []
+        for response in responses:
+            error = response.get("error")
+            if error:
+                message = str(error.get("message") or "")
+                if "revert" in message.lower():
+                    data = error.get("data")
+                    raise Reverted(data if isinstance(data, str) else None, message)
+                raise NodeRejected(message)
+            results.append(bytes.fromhex(str(response["result"]).removeprefix("0x")))
+        return results
 
     def send_raw(self, raw: bytes) -> str:
         """Broadcast signed bytes. Sending the same bytes again is harmless and not an error.
