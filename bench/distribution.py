@@ -339,13 +339,14 @@ def payout(n: int, *, gas_batch: int = 200, lead_seconds: int = RECORD_LEAD_SECO
         )
         steady = payout_gas(w3=w3, holders=gas_batch)
         vendor = database_vendor()
+        batch_count = batches.count()  # read before the scratch database goes
     return {
         "payout_holders": n,
         "payout_seconds": round(seconds, 2),
         "payout_gas_per_holder": steady["payout_gas_per_holder"],
         "plain_transfer_gas_per_holder": steady["plain_transfer_gas_per_holder"],
         "payout_gas_per_new_holder": batch_gas // n,
-        "payout_batches": batches.count(),
+        "payout_batches": batch_count,
         "payout_exact": exact,
         "payout_record_lead_seconds": lead_seconds,
         "payout_register_seconds": round(registered - started, 2),
