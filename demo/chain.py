@@ -54,6 +54,8 @@ from demo.seed import (
     demo_dividend,
     demo_export,
     demo_fund,
+    demo_redemption,
+    demo_redemption_frozen,
     demo_team,
     demo_token_admin,
     demo_token_admin_done,
@@ -370,6 +372,17 @@ def _register(
     with transaction.atomic():
         done += demo_token_admin(notes=notes, alice=alice, team=team)
     _wait("the frozen notes on the ledger", _freeze_posted, timeout=timeout, poll=poll, pump=pump, hint=hint, say=say)
+    with transaction.atomic():
+        done += demo_redemption(notes=notes, alice=alice, team=team)
+    _wait(
+        "Alice's redemption request to be frozen on-chain",
+        demo_redemption_frozen,
+        timeout=timeout,
+        poll=poll,
+        pump=pump,
+        hint=hint,
+        say=say,
+    )
     with transaction.atomic():
         done += demo_token_admin(notes=notes, alice=alice, team=team)
     done += demo_export(notes=notes, team=team)
@@ -729,7 +742,10 @@ def ready_lines(result: DemoChainResult, url: str) -> list[str]:
         f"  7. finance@harborstreet.example → {desk}/approvals/ → approve the recovery of Alice's {NOTES_TITLE} to "
         "her new custody wallet (proposed by the admin with the custodian's notice); the notes' Token administration "
         "tab follows it to the ledger and shows the 100 notes frozen as collateral.",
-        f"  8. admin@harborstreet.example → {desk}/exports/: the notes' master securityholder file is ready to "
+        f"  8. alice → {url}/portfolio/redemptions/: her request to redeem 50 {NOTES_TITLE} waits, frozen, for the "
+        "quarter's dealing day (she can cancel it until the cut-off); admin@ follows the dealing day from the "
+        "notes' Redemptions tab, enters its price after the cut-off and asks finance@ to approve the burn and payout.",
+        f"  9. admin@harborstreet.example → {desk}/exports/: the notes' master securityholder file is ready to "
         "download; ask for the journal, the control book or the cap table as an Open Cap Format package.",
         f"  Staff: {url}/staff/chain/ lists every chain transaction; {url}/health/ shows each process.",
     ]

@@ -65,6 +65,9 @@ from offerings.models import DocumentKind as OfferingDocumentKind
 from offerings.models import Offering, SecurityType
 from offerings.services.documents import document_upload as offering_document_upload
 from offerings.services.offerings import OfferingInput, offering_create
+from redemptions.models import DealingFrequency, RedemptionRequest, RequestState
+from redemptions.services.requesting import redemption_request, redemption_terms_of
+from redemptions.services.terms import TermsInput, redemption_terms_set
 from registry.exporters import ExportParams
 from registry.models import ExportJob, TokenAdminAction, TokenAdminKind, TokenAdminState
 from registry.services.control_book import authorization_propose, authorized_quantity_of
@@ -747,6 +750,58 @@ def demo_token_admin(*, notes: Offering, alice: InvestorProfile, team: DemoTeam)
         "it waits for the second admin."
     )
     return done
+
+
+# --------------------------------------------------------------------------- redemption
+
+# The demo's key for Alice's redemption request, fixed so a second run finds the request the first made.
+REDEMPTION_KEY = "4d656d6f-0000-4000-8000-726564656d70"
+REDEEMED_NOTES = 50
+
+
+def demo_redemption(*, notes: Offering, alice: InvestorProfile, team: DemoTeam) -> list[str]:
+    """A redemption window on the notes: quarterly dealing days (the quarter's last business day, cut-off 16:00
+    New York), at least 10 notes, a 0.50% fee, a gate of 25% of the supply, holders in the US, paid in
+    stablecoin; lock-ups do not apply (the issuer buys the notes back). Alice asks to redeem 50 notes, which
+    are frozen on-chain and wait for the dealing day. Call it once her notes are held; a later run changes
+    nothing."""
+    done: list[str] = []
+    if redemption_terms_of(notes) is None:
+        redemption_terms_set(
+            offering=notes,
+            actor=team.admin,
+            data=TermsInput(
+                frequency=DealingFrequency.QUARTERLY,
+                cutoff_time=dt.time(16, 0),
+                cutoff_timezone="America/New_York",
+                minimum_units=10,
+                fee_bps=50,
+                gate_bps=2_500,
+                allowed_countries=["US"],
+                payout_method=PaymentMethod.STABLECOIN,
+                lockups_apply=False,
+            ),
+        )
+        done.append(f"“{notes.title}”: redemptions open quarterly, cut-off 16:00 New York, 0.50% fee, 25% gate.")
+    if not RedemptionRequest.objects.filter(idempotency_key=REDEMPTION_KEY).exists():
+        request = redemption_request(
+            offering=notes,
+            investor=alice,
+            actor=alice.user,
+            wallet=ALICE.wallet,
+            quantity=REDEEMED_NOTES,
+            idempotency_key=REDEMPTION_KEY,
+        )
+        done.append(
+            f"Alice asked to redeem {REDEEMED_NOTES} notes at the dealing day of "
+            f"{request.dealing_day.dealing_date:%d %B %Y}; they are being frozen in her wallet."
+        )
+    return done
+
+
+def demo_redemption_frozen() -> bool:
+    request = RedemptionRequest.objects.filter(idempotency_key=REDEMPTION_KEY).only("state").first()
+    return request is not None and request.state != RequestState.FREEZING
 
 
 def demo_export(*, notes: Offering, team: DemoTeam) -> list[str]:

@@ -49,6 +49,13 @@ class TermsForm(forms.Form):
         required=False,
         help_text="ISO country codes separated by commas (US, DE); empty: every country.",
     )
+    lockups_apply = forms.BooleanField(
+        label="Lock-ups apply",
+        required=False,
+        initial=True,
+        help_text="Units still locked up at a dealing day's cut-off cannot be asked for. Untick it to buy back "
+        "locked-up units too.",
+    )
     payout_method = forms.ChoiceField(label="Payout", choices=PaymentMethod.choices)
 
     @classmethod
@@ -58,6 +65,7 @@ class TermsForm(forms.Form):
                 "frequency": DealingFrequency.DAILY,
                 "cutoff_time": "16:00",
                 "payout_method": PaymentMethod.STABLECOIN,
+                "lockups_apply": True,
             }
         return {
             "active": terms.active,
@@ -70,6 +78,7 @@ class TermsForm(forms.Form):
             "gate_bps": terms.gate_bps,
             "allowed_countries": ", ".join(terms.allowed_countries),
             "payout_method": terms.payout_method,
+            "lockups_apply": terms.lockups_apply,
         }
 
     def to_input(self) -> TermsInput:
@@ -85,6 +94,7 @@ class TermsForm(forms.Form):
             gate_bps=data["gate_bps"],
             allowed_countries=[c for c in data["allowed_countries"].replace(";", ",").split(",") if c.strip()],
             payout_method=data["payout_method"],
+            lockups_apply=bool(data["lockups_apply"]),
         )
 
 
@@ -100,6 +110,8 @@ class RequestForm(forms.Form):
 
     offering = forms.UUIDField(widget=forms.HiddenInput)
     form_token = forms.UUIDField(widget=forms.HiddenInput)
+    # The dealing day the page offered: a request sent after its cut-off is refused, not moved to the next one.
+    dealing_date = forms.DateField(widget=forms.HiddenInput, required=False)
     wallet = forms.ChoiceField(label="From wallet")
     quantity = forms.IntegerField(label="Units to redeem", min_value=1, max_value=MAX_UNITS)
 

@@ -57,6 +57,12 @@ class RedemptionTerms(models.Model):
     allowed_countries = models.JSONField(
         "jurisdictions allowed", default=list, blank=True, help_text="ISO alpha-2; empty: every country."
     )
+    lockups_apply = models.BooleanField(
+        "lock-ups apply",
+        default=True,
+        help_text="Units still locked up at a dealing day's cut-off cannot be asked for. Off: the issuer buys "
+        "back locked-up units too (a redemption is a sale to the issuer, not a resale).",
+    )
     payout_method = models.CharField(max_length=16, choices=PaymentMethod.choices)
     updated_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)

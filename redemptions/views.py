@@ -3,6 +3,7 @@ holder's requests from the portfolio, each step with its figures."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib import messages
@@ -204,6 +205,19 @@ def dealing_day_progress(request: HttpRequest, issuer: Issuer, day_id: Any) -> H
 # --------------------------------------------------------------------------- the holder
 
 
+def _next_day(terms: Any) -> tuple[dt.date, dt.datetime] | None:
+    try:
+        return next_dealing_day(
+            now=timezone.now(),
+            frequency=terms.frequency,
+            cutoff_time=terms.cutoff_time,
+            timezone_name=terms.cutoff_timezone,
+            notice_days=terms.notice_days,
+        )
+    except ValueError:
+        return None
+
+
 @require_http_methods(["GET", "POST"])
 @access_required(Perm.INVESTOR_SELF)
 def investor_redemptions(request: HttpRequest) -> HttpResponse:
@@ -211,12 +225,18 @@ def investor_redemptions(request: HttpRequest) -> HttpResponse:
     investor = InvestorProfile.objects.filter(user=user).first()
     holdings = redeemable_holdings(investor=investor) if investor else []
     forms = {}
+    next_days = {holding.offering.pk: _next_day(holding.terms) for holding in holdings}
     for holding in holdings:
         bound = request.method == "POST" and request.POST.get("offering") == str(holding.offering.public_id)
+        shown = next_days[holding.offering.pk]
         forms[holding.offering.pk] = RequestForm(
             request.POST if bound else None,
             wallets=holding.wallets,
-            initial={"offering": holding.offering.public_id, "wallet": holding.wallets[0][0]},
+            initial={
+                "offering": holding.offering.public_id,
+                "wallet": holding.wallets[0][0],
+                "dealing_date": shown[0] if shown else None,
+            },
         )
         if bound and investor is not None:
             form = forms[holding.offering.pk]
@@ -229,6 +249,7 @@ def investor_redemptions(request: HttpRequest) -> HttpResponse:
                         wallet=form.cleaned_data["wallet"],
                         quantity=form.cleaned_data["quantity"],
                         idempotency_key=str(form.cleaned_data["form_token"]),
+                        dealing_date=form.cleaned_data.get("dealing_date"),
                     )
                 except ApplicationError as exc:
                     field = exc.extra.get("field")
@@ -243,20 +264,10 @@ def investor_redemptions(request: HttpRequest) -> HttpResponse:
                     return redirect("investor_redemptions")
     if request.method == "POST" and not any(f.is_bound for f in forms.values()):
         messages.error(request, "That token takes no redemption requests from you.")
-    rows = []
-    for holding in holdings:
-        terms = holding.terms
-        try:
-            next_day = next_dealing_day(
-                now=timezone.now(),
-                frequency=terms.frequency,
-                cutoff_time=terms.cutoff_time,
-                timezone_name=terms.cutoff_timezone,
-                notice_days=terms.notice_days,
-            )
-        except ValueError:
-            next_day = None
-        rows.append({"holding": holding, "form": forms[holding.offering.pk], "next_day": next_day})
+    rows = [
+        {"holding": holding, "form": forms[holding.offering.pk], "next_day": next_days[holding.offering.pk]}
+        for holding in holdings
+    ]
     requests = list(requests_of_investor(investor=investor)[:100]) if investor else []
     moving = [r for r in requests if r.state in MOVING_STATES]
     return render(

@@ -6,6 +6,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 
 from backing.models import BackingProfile, BackingRule, NavPoint, ReserveStatement, StatementState
 from compliance.models import SanctionsList
@@ -40,6 +41,8 @@ from investors.models import (
 )
 from offerings.models import DocumentKind, Offering, OfferingDocument, OfferingStatus
 from offerings.services.closing import closings_advance
+from redemptions.models import DealingState, RedemptionRequest, RedemptionTerms, RequestState
+from redemptions.services.requesting import redemption_requests_advance
 from registry.models import ExportJob, ExportState, LedgerPosting, TokenAdminAction, TokenAdminKind, TokenAdminState
 from registry.selectors.ledger import restrictions, wallet_balances
 from registry.tasks import ledger_sync_task
@@ -146,6 +149,7 @@ def _pump() -> None:
         closings_advance()
         chain_index(client=chain_client(), chain_id=31337)
         ledger_sync_task()
+        redemption_requests_advance()
 
 
 @pytest.fixture
@@ -232,7 +236,17 @@ def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothin
     journal = agent.get(f"/issuers/harbor-street/registry/{shares.public_id}/journal/").content.decode()
     assert "Alice" in journal and "Bob Tanaka" in journal and str(transfer.public_id) in journal
     assert tx_hash[:10] in journal
-    assert restrictions(offering=notes).frozen_amounts == {ALICE_WALLET: 100}
+    # 100 pledged as collateral and 50 in Alice's redemption request, which waits for the quarter's dealing day.
+    assert restrictions(offering=notes).frozen_amounts == {ALICE_WALLET: 150}
+    redemption = RedemptionRequest.objects.get(offering=notes)
+    assert (redemption.state, redemption.quantity, redemption.wallet) == (RequestState.PENDING, 50, ALICE_WALLET)
+    assert redemption.dealing_day.state == DealingState.OPEN and redemption.dealing_day.cutoff_at > timezone.now()
+    assert RedemptionTerms.objects.get(offering=notes).lockups_apply is False
+    holder = Client()
+    holder.force_login(User.objects.get(email=ALICE.email))
+    window = holder.get("/portfolio/redemptions/").content.decode()
+    assert f"Redeem {notes.token_symbol}" in window and "Frozen in your wallet" in window
+    assert "Cancel this request" in window
     recovery = TokenAdminAction.objects.get(kind=TokenAdminKind.RECOVERY)
     assert recovery.state == TokenAdminState.PROPOSED and recovery.to_wallet == ALICE_NEW_WALLET
     assert recovery.approval is not None and recovery.approval.state == "pending" and recovery.document_sha256

@@ -14,7 +14,7 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -99,13 +99,52 @@ def dealing_day_next(*, offering: Offering, terms: RedemptionTerms, now: dt.date
 # --------------------------------------------------------------------------- what a wallet can redeem
 
 
-def redeemable_units(*, offering: Offering, wallet: str, by: dt.datetime) -> int:
-    """Units of the wallet free of lock-up by `by`, less what is frozen in it (by a request or an admin)."""
+def redeemable_units(*, offering: Offering, wallet: str, by: dt.datetime, lockups_apply: bool = True) -> int:
+    """Units of the wallet free of lock-up by `by` (all of them when the terms say lock-ups do not apply), less
+    what is frozen in it (by a request or an admin)."""
     lots = lots_held(offering=offering, wallet=wallet)
     held = sum(row.remaining for row in lots)
-    free = sum(row.remaining for row in lots if row.lot.lockup_release is None or row.lot.lockup_release <= by)
+    free = sum(
+        row.remaining
+        for row in lots
+        if not lockups_apply or row.lot.lockup_release is None or row.lot.lockup_release <= by
+    )
     frozen = wallet_restrictions(offering=offering, wallet=wallet).frozen_amount
     return max(0, min(free, held - frozen))
+
+
+def _day_shared(day_id: int) -> tuple[str, dt.datetime]:
+    """The dealing day's state and cut-off under a key-share lock (PostgreSQL): requests of the same day share it
+    without waiting on each other, while a cut-off (which locks the day for update) either finished before and is
+    read here, or waits until this request commits, so a day is never priced without a request made in time."""
+    table = DealingDay._meta.db_table
+    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT state, cutoff_at FROM {table} WHERE id = %s{lock}", [day_id])  # noqa: S608
+        state, cutoff_at = cursor.fetchone()
+    if isinstance(cutoff_at, str):  # SQLite hands a raw column back as text
+        cutoff_at = dt.datetime.fromisoformat(cutoff_at)
+    if timezone.is_naive(cutoff_at):
+        cutoff_at = timezone.make_aware(cutoff_at, dt.UTC)
+    return str(state), cutoff_at
+
+
+def _after_cutoff(*, offering: Offering, shown: dt.date, next_day: DealingDay | None) -> None:
+    cutoff = (
+        DealingDay.objects.filter(offering=offering, dealing_date=shown).values_list("cutoff_at", flat=True).first()
+    )
+    when = f" at {timezone.localtime(cutoff):%d %B %Y %H:%M %Z}" if cutoff and cutoff <= timezone.now() else ""
+    then = (
+        f" The next dealing day is {next_day.dealing_date:%d %B %Y}, cut-off "
+        f"{timezone.localtime(next_day.cutoff_at):%d %B %Y %H:%M %Z}: check the amount and ask again to redeem then."
+        if next_day is not None
+        else " Open the page again to ask for the next dealing day."
+    )
+    raise ApplicationError(
+        f"The cut-off of the dealing day of {shown:%d %B %Y} passed{when}: your request was not taken, and "
+        f"nothing was frozen.{then}",
+        code="after_cutoff",
+    )
 
 
 def _check(
@@ -160,11 +199,12 @@ def _check(
             "The issuer is acting on this wallet just now; try again once that action is on the ledger.",
             code="action_open",
         )
-    available = redeemable_units(offering=offering, wallet=wallet, by=day.cutoff_at)
+    available = redeemable_units(offering=offering, wallet=wallet, by=day.cutoff_at, lockups_apply=terms.lockups_apply)
     if quantity > available:
+        why = "units frozen, or still under lock-up at its cut-off, are" if terms.lockups_apply else "frozen units are"
         raise ApplicationError(
             f"{wallet} can redeem at most {available:,} units at the dealing day of {day.dealing_date:%d %B %Y}: "
-            "units frozen, or still under lock-up at its cut-off, are not redeemable.",
+            f"{why} not redeemable.",
             code="exceeds_redeemable",
             extra={"field": "quantity"},
         )
@@ -172,9 +212,19 @@ def _check(
 
 @transaction.atomic
 def redemption_request(
-    *, offering: Offering, investor: InvestorProfile, actor: User, wallet: str, quantity: int, idempotency_key: str
+    *,
+    offering: Offering,
+    investor: InvestorProfile,
+    actor: User,
+    wallet: str,
+    quantity: int,
+    idempotency_key: str,
+    dealing_date: dt.date | None = None,
 ) -> RedemptionRequest:
-    """Ask to redeem `quantity` units of `wallet` at the next dealing day; the units are frozen on-chain at once."""
+    """Ask to redeem `quantity` units of `wallet` at the next dealing day; the units are frozen on-chain at once.
+
+    `dealing_date` is the dealing day the holder was offered: once its cut-off has passed the request is refused
+    with the next one named, never quietly moved to it."""
     key = _key(idempotency_key)
     if investor.user_id != actor.pk:
         raise NotPermitted("Only the holder asks to redeem their own units.")
@@ -193,6 +243,8 @@ def redemption_request(
     if terms is None or token is None or not token.address:
         raise ApplicationError("This token does not take redemption requests.", code="no_terms")
     day = dealing_day_next(offering=offering, terms=terms)
+    if dealing_date is not None and day.dealing_date != dealing_date:
+        _after_cutoff(offering=offering, shown=dealing_date, next_day=day)
     _check(offering=offering, terms=terms, investor=investor, wallet=wallet, quantity=quantity, day=day)
     request = RedemptionRequest.objects.create(
         dealing_day=day,
@@ -203,6 +255,9 @@ def redemption_request(
         idempotency_key=key,
         requested_by=actor,
     )
+    state, cutoff_at = _day_shared(day.pk)
+    if state != DealingState.OPEN or timezone.now() >= cutoff_at:
+        _after_cutoff(offering=offering, shown=day.dealing_date, next_day=None)
     tx = chain.token_freeze_amount(
         owner_ref=offering.owner_ref,
         wallet=wallet,

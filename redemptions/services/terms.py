@@ -40,6 +40,7 @@ class TermsInput:
     gate_bps: int | None = None
     allowed_countries: list[str] = field(default_factory=list)
     active: bool = True
+    lockups_apply: bool = True
 
 
 def _refuse(message: str, field_name: str, code: str) -> ApplicationError:
@@ -88,6 +89,7 @@ def _snapshot(terms: RedemptionTerms) -> dict[str, object]:
         "fee_bps": terms.fee_bps,
         "gate_bps": terms.gate_bps,
         "allowed_countries": terms.allowed_countries,
+        "lockups_apply": terms.lockups_apply,
         "payout_method": terms.payout_method,
     }
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from core.errors import ApplicationError, Conflict, NotPermitted
 from core.models import Notification, NotificationKind
 from core.tests.support import notifications_delivered
-from redemptions.models import DealingState, RedemptionRequest, RequestState
+from redemptions.models import DealingDay, DealingState, RedemptionRequest, RequestState
 from redemptions.services.requesting import redemption_cancel, redemption_request
 from redemptions.tests.support import requested, settled_on_chain, terms_set
 from registry.models import LedgerPosting, PostingKind
@@ -152,6 +152,73 @@ def test_units_under_lock_up_at_the_cut_off_are_not_redeemable(closed: Closed, c
     )
     with pytest.raises(ApplicationError, match="can redeem at most 0 units"):
         requested(closed.offering, closed.alice, WALLETS[0], 1)
+
+
+@pytest.mark.django_db
+def test_when_the_terms_say_lock_ups_do_not_apply_locked_up_units_are_redeemable(closed: Closed, cast) -> None:
+    from registry.models import Lot
+
+    terms = terms_set(closed.offering, cast.admin, lockups_apply=False)
+    assert terms.lockups_apply is False
+    Lot.objects.filter(offering=closed.offering, wallet=WALLETS[0]).update(
+        lockup_release=timezone.now() + dt.timedelta(days=30)
+    )
+    request = requested(closed.offering, closed.alice, WALLETS[0], 150)
+    assert request.state == RequestState.FREEZING
+    settled_on_chain(closed)
+    # Frozen units still are not: 50 are left of the 200.
+    with pytest.raises(ApplicationError, match=r"can redeem at most 50 units.*frozen units are not redeemable"):
+        requested(closed.offering, closed.alice, WALLETS[0], 51)
+    terms_set(closed.offering, cast.admin, lockups_apply=True)
+    with pytest.raises(ApplicationError, match="can redeem at most 0 units"):
+        requested(closed.offering, closed.alice, WALLETS[0], 1)
+
+
+@pytest.mark.django_db
+def test_a_request_sent_just_after_the_cut_off_it_was_offered_is_refused_naming_the_next_day(
+    closed: Closed, cast
+) -> None:
+    terms_set(closed.offering, cast.admin)
+    first = requested(closed.offering, closed.alice, WALLETS[0], 10)
+    offered = first.dealing_day.dealing_date - dt.timedelta(days=1)
+    # The page offered the dealing day before the current one, and the form was sent after its cut-off.
+    with pytest.raises(ApplicationError, match=f"The cut-off of the dealing day of {offered:%d %B %Y} passed") as no:
+        redemption_request(
+            offering=closed.offering,
+            investor=closed.alice,
+            actor=closed.alice.user,
+            wallet=WALLETS[0],
+            quantity=20,
+            idempotency_key=str(uuid.uuid4()),
+            dealing_date=offered,
+        )
+    assert no.value.code == "after_cutoff" and "nothing was frozen" in no.value.message
+    assert f"The next dealing day is {first.dealing_day.dealing_date:%d %B %Y}" in no.value.message
+    assert RedemptionRequest.objects.get() == first
+
+
+@pytest.mark.django_db
+def test_a_request_is_not_taken_by_a_dealing_day_cut_off_while_it_was_made(closed: Closed, cast) -> None:
+    """The day found for a request was cut off before the request could join it: refused, nothing recorded."""
+    from redemptions.services import requesting
+
+    terms_set(closed.offering, cast.admin)
+    day = requested(closed.offering, closed.alice, WALLETS[0], 10).dealing_day
+    settled_on_chain(closed)
+    real = requesting.dealing_day_next
+
+    def found_then_cut_off(**kwargs):
+        found = real(**kwargs)
+        DealingDay.objects.filter(pk=found.pk).update(state=DealingState.CUT_OFF)
+        return found
+
+    requesting.dealing_day_next = found_then_cut_off
+    try:
+        with pytest.raises(ApplicationError, match="passed: your request was not taken, and nothing was frozen"):
+            requested(closed.offering, closed.alice, WALLETS[0], 20)
+    finally:
+        requesting.dealing_day_next = real
+    assert RedemptionRequest.objects.filter(dealing_day=day).count() == 1
 
 
 @pytest.mark.django_db
