@@ -29,39 +29,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.harness import ROOT, report, stack
+from bench.harness import ROOT, report, scratch_servers, stack
 
 STUB_TOKEN = "0x00000000000000000000000000000000000000b7"
 ZERO = "0x0000000000000000000000000000000000000000"
-
-
-@contextmanager
-def _scratch_postgres() -> Iterator[None]:
-    """With a PostgreSQL DATABASE_URL (and no BENCH_DATABASE_URL), run on a scratch database there."""
-    url = os.environ.get("DATABASE_URL", "")
-    if os.environ.get("BENCH_DATABASE_URL") or not url.startswith(("postgres://", "postgresql://")):
-        yield
-        return
-    import psycopg
-
-    name = f"tessera_bench_registry_{os.getpid()}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base, _, _ = url.rpartition("/")
-    os.environ["BENCH_DATABASE_URL"] = f"{base}/{name}"
-    try:
-        yield
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _investors(count: int) -> list[int]:
@@ -274,7 +248,7 @@ def main() -> None:
     ocf_holders = 2_000 if args.quick else args.ocf_holders
     reconcile_holders = 2_000 if args.quick else args.reconcile_holders
 
-    with _scratch_postgres(), stack() as s:
+    with scratch_servers(), stack() as s:
         from django.db import connection
 
         from core.models import Issuer, User
