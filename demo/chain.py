@@ -38,6 +38,7 @@ from demo.holders import (
     demo_transfer,
     demo_transfer_instruct,
     demo_transfer_posted,
+    demo_wire_purchase,
 )
 from demo.seed import (
     ALICE,
@@ -68,13 +69,10 @@ from investors.models import AccreditationStatus, ApplicationStatus, InvestorPro
 from investors.selectors import accreditation_current
 from investors.services.applications import issuer_application_decide
 from investors.services.wallets import wallet_custodial_record
-from offerings.models import DocumentKind, Offering, OfferingStatus, Subscription, SubscriptionStatus
-from offerings.selectors.offerings import current_documents
+from offerings.models import DocumentKind, Offering, OfferingStatus, SubscriptionStatus
 from offerings.services.closing import offering_close
 from offerings.services.documents import document_upload
 from offerings.services.offerings import RULE_FIELDS, TERM_FIELDS, OfferingInput, offering_publish, offering_update
-from offerings.services.subscriptions import subscription_create, subscription_sign
-from offerings.services.wires import wire_receipt_propose
 from registry.models import Reconciliation, TokenAdminAction, TokenAdminState
 from registry.selectors.ledger import wallet_balances
 from registry.services.reconciliation import reconcile
@@ -294,33 +292,14 @@ def _notes_sold(team: DemoTeam, alice: InvestorProfile, notes: Offering, done: l
     closes the notes; a new custody wallet of Alice's is registered for the recovery."""
     if notes.status != OfferingStatus.OPEN:
         return
-    subscription = Subscription.objects.filter(offering=notes, investor=alice).first()
-    if subscription is None:
-        subscription = subscription_create(
-            offering=notes, investor=alice, actor=alice.user, amount_minor=NOTES_ALICE_MINOR
-        )
-        subscription = subscription_sign(
-            subscription=subscription,
-            actor=alice.user,
-            accepted_document_ids=[d.pk for d in current_documents(offering=notes)],
-            ip_address="127.0.0.1",
-            user_agent="demo",
-        )
-        done.append(f"Alice subscribed {Money(NOTES_ALICE_MINOR, notes.currency)} to “{notes.title}” and signed.")
-    if subscription.status == SubscriptionStatus.SIGNED:
-        outcome = wire_receipt_propose(
-            issuer=team.issuer,
-            actor=team.admin,
-            reference=subscription.wire_reference,
-            amount_minor=subscription.amount_minor,
-            currency=notes.currency,
-            received_on=timezone.localdate(),
-            bank_reference="DEMO-NOTES-0001",
-            payer=str(ALICE.details["legal_name"]),
-        )
-        if outcome.request is not None and outcome.pending:
-            approval_approve(request=outcome.request, actor=demo_user("finance@harborstreet.example"))
-        done.append("Her wire was recorded by the admin and approved by the second admin.")
+    subscription = demo_wire_purchase(
+        team=team,
+        alice=alice,
+        offering=notes,
+        amount_minor=NOTES_ALICE_MINOR,
+        bank_reference="DEMO-NOTES-0001",
+        done=done,
+    )
     if not alice.wallets.filter(address=ALICE_NEW_WALLET).exists():
         wallet_custodial_record(
             investor=alice, actor=team.identity, address=ALICE_NEW_WALLET, custodian_name=DEMO_CUSTODIAN

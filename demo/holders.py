@@ -138,6 +138,46 @@ def demo_shares_published(team: DemoTeam) -> list[str]:
     return done
 
 
+def demo_wire_purchase(
+    *,
+    team: DemoTeam,
+    alice: InvestorProfile,
+    offering: Offering,
+    amount_minor: int,
+    bank_reference: str,
+    done: list[str],
+) -> Subscription:
+    """Alice subscribes and signs (once), and her wire is recorded by the admin and approved by the second admin."""
+    subscription = Subscription.objects.filter(offering=offering, investor=alice).first()
+    if subscription is None:
+        subscription = subscription_create(
+            offering=offering, investor=alice, actor=alice.user, amount_minor=amount_minor
+        )
+        subscription = subscription_sign(
+            subscription=subscription,
+            actor=alice.user,
+            accepted_document_ids=[d.pk for d in current_documents(offering=offering)],
+            ip_address="127.0.0.1",
+            user_agent="demo",
+        )
+        done.append(f"Alice subscribed {Money(amount_minor, offering.currency)} to “{offering.title}” and signed.")
+    if subscription.status == SubscriptionStatus.SIGNED:
+        outcome = wire_receipt_propose(
+            issuer=team.issuer,
+            actor=team.admin,
+            reference=subscription.wire_reference,
+            amount_minor=subscription.amount_minor,
+            currency=offering.currency,
+            received_on=timezone.localdate(),
+            bank_reference=bank_reference,
+            payer=str(ALICE.details["legal_name"]),
+        )
+        if outcome.request is not None and outcome.pending:
+            approval_approve(request=outcome.request, actor=demo_user("finance@harborstreet.example"))
+        done.append("Her wire was recorded by the admin and approved by the second admin.")
+    return subscription
+
+
 @transaction.atomic
 def demo_shares_sold(team: DemoTeam) -> list[str]:
     """Alice buys the soft cap by wire (recorded by the admin, approved by the second admin); the admin closes."""
@@ -146,33 +186,14 @@ def demo_shares_sold(team: DemoTeam) -> list[str]:
         return []
     done: list[str] = []
     alice = InvestorProfile.objects.get(user=demo_user(ALICE.email))
-    subscription = Subscription.objects.filter(offering=shares, investor=alice).first()
-    if subscription is None:
-        subscription = subscription_create(
-            offering=shares, investor=alice, actor=alice.user, amount_minor=SHARES_ALICE_MINOR
-        )
-        subscription = subscription_sign(
-            subscription=subscription,
-            actor=alice.user,
-            accepted_document_ids=[d.pk for d in current_documents(offering=shares)],
-            ip_address="127.0.0.1",
-            user_agent="demo",
-        )
-        done.append(f"Alice subscribed {Money(SHARES_ALICE_MINOR, shares.currency)} to “{shares.title}” and signed.")
-    if subscription.status == SubscriptionStatus.SIGNED:
-        outcome = wire_receipt_propose(
-            issuer=team.issuer,
-            actor=team.admin,
-            reference=subscription.wire_reference,
-            amount_minor=subscription.amount_minor,
-            currency=shares.currency,
-            received_on=timezone.localdate(),
-            bank_reference="DEMO-SHARES-0001",
-            payer=str(ALICE.details["legal_name"]),
-        )
-        if outcome.request is not None and outcome.pending:
-            approval_approve(request=outcome.request, actor=demo_user("finance@harborstreet.example"))
-        done.append("Her wire was recorded by the admin and approved by the second admin.")
+    subscription = demo_wire_purchase(
+        team=team,
+        alice=alice,
+        offering=shares,
+        amount_minor=SHARES_ALICE_MINOR,
+        bank_reference="DEMO-SHARES-0001",
+        done=done,
+    )
     subscription.refresh_from_db()
     if subscription.status == SubscriptionStatus.PAID:
         offering_close(offering=shares, actor=team.admin)
