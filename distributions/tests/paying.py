@@ -12,7 +12,7 @@ from distributions.models import Distribution, DistributionLine, DistributionSta
 from distributions.services.approval import distribution_propose
 from distributions.services.declaring import distribution_declare
 from distributions.services.register import distribution_register_compute
-from distributions.tests.support import declaration, second_admin, w9
+from distributions.tests.support import declaration, payable_today, second_admin, w9
 from investors.models import InvestorProfile
 from registry.tests.conftest import Closed
 from tokens.selectors import chain_head_time
@@ -48,7 +48,7 @@ def approved_distribution(
             record_at=record_at,
             payment_method="stablecoin",
             amount_minor=AMOUNT_MINOR,
-            payment_date=record_at.date(),
+            **payable_today(),
             **({"reinvestment_price_minor": reinvestment_price_minor} if reinvestment_price_minor else {}),
         ),
     )

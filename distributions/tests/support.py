@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import timezone
+
 from core.models import Issuer, Role, User
 from core.tests.factories import MembershipFactory
 from distributions.models import (
@@ -23,6 +25,14 @@ from distributions.services.declaring import DistributionInput
 from investors.models import InvestorProfile, TaxForm, TaxFormKind
 from investors.services.tax import tax_form_expiry
 from offerings.models import Offering
+
+
+def payable_today() -> dict[str, dt.date]:
+    """Record and payment dates of the portal's today, for a declaration whose record moment is set ten minutes
+    ahead: that moment may fall after midnight, and the payment runs pay on or after the payment date by the
+    portal's calendar, so a payment date taken from the moment would not be due until tomorrow."""
+    today = timezone.localdate()
+    return {"record_date": today, "payment_date": today}
 
 
 def second_admin(issuer: Issuer, email: str = "second@harbor.example") -> User:

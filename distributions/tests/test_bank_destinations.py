@@ -16,7 +16,7 @@ from distributions.services.bank_file import bank_payment_run_create
 from distributions.services.declaring import distribution_declare
 from distributions.services.register import distribution_register_compute
 from distributions.tests.bank_support import bank_details, paying_account
-from distributions.tests.support import declaration, w9
+from distributions.tests.support import declaration, payable_today, w9
 from registry.tests.conftest import Closed
 from tokens.selectors import chain_head_time
 from tokens.tests.support import Chain, chain_indexed, drain
@@ -32,7 +32,7 @@ def _computed(closed: Closed, cast) -> Distribution:
         issuer=cast.issuer,
         offering=closed.offering,
         actor=cast.admin,
-        data=declaration(record_at=record_at, payment_method="bank_file", payment_date=record_at.date()),
+        data=declaration(record_at=record_at, payment_method="bank_file", **payable_today()),
     )
     drain()
     chain = Chain(rpc_url=closed.rpc_url)

@@ -28,7 +28,7 @@ from distributions.services.approval import distribution_propose
 from distributions.services.declaring import distribution_declare
 from distributions.services.register import distribution_register_compute
 from distributions.services.reinvesting import distribution_reinvest, lines_cash_due, reinvestment_waiting
-from distributions.tests.support import declaration, second_admin, w9
+from distributions.tests.support import declaration, payable_today, second_admin, w9
 from registry.models import Lot
 from registry.services.ledger import ledger_sync
 from registry.tests.conftest import Closed
@@ -55,7 +55,7 @@ def _computed(closed: Closed, cast, *, late_election: bool = True) -> Distributi
         issuer=cast.issuer,
         offering=closed.offering,
         actor=cast.admin,
-        data=declaration(record_at=record_at, reinvestment_price_minor=PRICE, payment_date=record_at.date()),
+        data=declaration(record_at=record_at, reinvestment_price_minor=PRICE, **payable_today()),
     )
     drain()
     _elect(closed, closed.bob, at=record_at - dt.timedelta(minutes=5))
