@@ -202,7 +202,8 @@ class RedemptionRequest(models.Model):
     idempotency_key = models.CharField(max_length=64, unique=True)
     requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(auto_now_add=True)
-    freeze_transaction = models.OneToOneField(
+    # The burner batch that froze the units with other requests' (redemptions/services/freezing.py).
+    freeze_transaction = models.ForeignKey(
         ChainTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     frozen_at = models.DateTimeField(null=True, blank=True)

@@ -129,7 +129,8 @@ def dealing_days_needing_nav(*, offering: Offering) -> QuerySet[DealingDay]:
 
 
 def redemption_posting_reasons(hashes: Iterable[str]) -> dict[str, str]:
-    """transaction hash → what the redemption transaction did, for the transfer agent's journal."""
+    """transaction hash (or "hash|wallet" for a freeze batch, one per request) → what the redemption transaction
+    did, for the transfer agent's journal."""
     rows = ChainTransaction.objects.filter(tx_hash__in=set(hashes), idempotency_key__startswith="redemption:")
     txs = {pk: tx_hash for pk, tx_hash in rows.values_list("pk", "tx_hash") if tx_hash}
     if not txs:
@@ -142,7 +143,7 @@ def redemption_posting_reasons(hashes: Iterable[str]) -> dict[str, str]:
     for r in requests:
         short, dealing_date = str(r.public_id)[:8], r.dealing_day.dealing_date
         if r.freeze_transaction_id in ids:
-            found[txs[r.freeze_transaction_id]] = (
+            found[f"{txs[r.freeze_transaction_id]}|{r.wallet}"] = (
                 f"Redemption request {short}: {r.quantity:,} units frozen for the dealing day of "
                 f"{dealing_date:%Y-%m-%d}"
             )

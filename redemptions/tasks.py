@@ -1,8 +1,9 @@
 """Redemption tasks: thin, they take ids and call one service each.
 
-The beat's `redemptions_advance_task` follows requests' freezes and unfreezes, cuts off and prices the dealing
-days that are due, and hands every settling dealing day to `dealing_day_settle_task`, which burns and pays what
-is still to burn and pay (safe to deliver twice: the day's row lock and the outbox keys make one effect).
+`redemption_freezes_send_task` freezes the units of the requests of a moment in one batch. The beat's
+`redemptions_advance_task` sends what no run sent, follows requests' freezes and unfreezes, cuts off and prices
+the dealing days that are due, and hands every settling dealing day to `dealing_day_settle_task`, which burns and
+pays what is still to burn and pay (safe to deliver twice: the day's row lock and the outbox keys make one effect).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from redemptions.services.dealing import dealing_day_price, dealing_days_due
+from redemptions.services.freezing import redemption_freezes_send
 from redemptions.services.requesting import redemption_requests_advance
 from redemptions.services.settling import dealing_day_settle, dealing_days_settling
 from tokens.services import CHAIN_TRANSIENT_ERRORS
@@ -36,6 +38,12 @@ def redemptions_advance_task() -> int:
     for day_id in settling:
         dealing_day_settle_task.delay(day_id)
     return len(settling)
+
+
+@shared_task(name="redemptions.tasks.redemption_freezes_send_task", **COMMON)
+def redemption_freezes_send_task(offering_id: int) -> int:
+    """A moment after requests were made: freeze their units in one batch (safe twice: rows are locked and linked)."""
+    return redemption_freezes_send(offering_id=offering_id)
 
 
 @shared_task(name="redemptions.tasks.dealing_day_settle_task", **COMMON)

@@ -288,11 +288,17 @@ def investor_redemptions(request: HttpRequest) -> HttpResponse:
 def investor_redemption_cancel(request: HttpRequest, request_id: Any) -> HttpResponse:
     user = signed_in_user(request)
     found = get_object_or_404(RedemptionRequest, public_id=request_id, investor__user=user)
-    action_perform(
-        request,
-        lambda: redemption_cancel(request=found, actor=user),
-        success="Cancelled: your units are being unfrozen.",
-    )
+    try:
+        cancelled = redemption_cancel(request=found, actor=user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            "Cancelled: your units are being unfrozen."
+            if cancelled.state == RequestState.CANCELLING
+            else "Cancelled before anything was frozen: your units are free.",
+        )
     return redirect("investor_redemptions")
 
 

@@ -1,14 +1,17 @@
-"""Burning redeemed units through `RedemptionBurner`: release the frozen amount and burn it, each line once.
+"""Freezing and burning redeemed units through `RedemptionBurner`: each request frozen once, each line burned once.
 
-A redemption request's units are frozen in the holder's wallet when the holder asks (the token's own
-`freezePartialTokens`). At settlement the burner, which holds the token's agent role, unfreezes exactly that
-amount and burns it in one call, so the units never move in between; it keeps one bit per (dealing day, line),
-so whatever sends a batch again — a duplicate task under another key, a row signed again at another nonce, a
-batch mined again after a reorg — a line is burned at most once; the outbox makes sure it is burned at least once.
+A redemption request's units are frozen in the holder's wallet when the holder asks, in batches: the burner
+calls the token's own `freezePartialTokens` for each request of a batch and keeps one bit per request number,
+so a request is decided once (frozen, or refused by the token with its reason, the batch going on), whatever
+sends a batch again; a batch costs one transaction instead of one per request. At settlement the burner, which
+holds the token's agent role, unfreezes exactly the line's amount and burns it in one call, so the units never
+move in between; it keeps one bit per (dealing day, line), so whatever sends a batch again — a duplicate task
+under another key, a row signed again at another nonce, a batch mined again after a reorg — a line is burned at
+most once; the outbox makes sure it is burned at least once.
 
 Tokens knows lines only as numbers, holders and amounts under a dealing-day reference; what a line means (a
 holder's redemption request) belongs to the app that asks. The SecurityToken is not changed: it is near its
-size limit, and burn and partial unfreeze are agent functions it has.
+size limit, and partial freeze, partial unfreeze and burn are agent functions it has.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from django.db import IntegrityError, transaction
 from core.audit import audit_record
 from core.errors import ApplicationError
 from core.models import User
-from tokens.chain.abi import decode_result, encode_call, encode_deploy
+from tokens.chain.abi import decode_result, decode_revert_any, encode_call, encode_deploy
 from tokens.chain.addresses import address_is_valid, checksum, keccak_text
 from tokens.chain.client import Reverted, client_for
 from tokens.chain.signer import sender_address
 from tokens.finality import final_block_number
 from tokens.models import ChainEvent, ChainTransaction, ContractDeployment, ContractKind, TxStatus
 from tokens.outbox import order_keys_for, transaction_enqueue
+from tokens.refusals import refusal_reason
 
 PORTAL = "portal"
 CONTRACT = "RedemptionBurner"
@@ -37,6 +41,23 @@ ZERO_ADDRESS = "0x" + "0" * 40
 MAX_LINE_INDEX = 2**64 - 1
 MAX_AMOUNT = 2**128 - 1
 WORDS_PER_CALL = 1024
+
+
+@dataclass(frozen=True)
+class FreezeLine:
+    """One redemption request's freeze: its number (unique among the token's requests), whose units, how many."""
+
+    request: int
+    holder: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class FreezeOutcome:
+    """What the burner decided for a request: frozen, or refused with the token's reason (in words)."""
+
+    frozen: bool
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -229,6 +250,80 @@ def redemption_batch_burn(
     return rows
 
 
+def _freeze_checked(line: FreezeLine) -> FreezeLine:
+    checked = _line_checked(BurnLine(index=line.request, holder=line.holder, amount=line.amount))
+    return FreezeLine(request=checked.index, holder=checked.holder, amount=checked.amount)
+
+
+@transaction.atomic
+def redemption_batch_freeze(
+    *, key: str, owner_ref: str, lines: Sequence[FreezeLine], actor: User | None = None
+) -> list[ChainTransaction]:
+    """Queue the freezing of these requests' units, in batches of REDEMPTION_FREEZE_BATCH_MAX_LINES, one
+    transaction each, recorded under `key:n`; the same call again returns the same rows. Requests already
+    decided on-chain (under any key) are skipped by the burner."""
+    if not key or len(key) > 180:
+        raise ApplicationError("A freeze needs an idempotency key of at most 180 characters.", code="invalid_key")
+    if not lines:
+        raise ApplicationError("There is no request to freeze.", code="empty_batch")
+    checked = sorted((_freeze_checked(line) for line in lines), key=lambda line: line.request)
+    for before, after in pairwise(checked):
+        if before.request == after.request:
+            raise ApplicationError(f"Request {after.request} appears twice in this freeze.", code="duplicate_line")
+    token = _token(owner_ref)
+    burner = redemption_burner()
+    if burner is None or not burner.address:
+        raise ApplicationError("The redemption burner is not deployed yet.", code="no_burner")
+    size = max(1, int(settings.REDEMPTION_FREEZE_BATCH_MAX_LINES))
+    rows = []
+    for number, start in enumerate(range(0, len(checked), size)):
+        batch = checked[start : start + size]
+        data = encode_call(
+            CONTRACT,
+            "freeze",
+            [
+                token.address,
+                [line.request for line in batch],
+                [line.holder for line in batch],
+                [line.amount for line in batch],
+            ],
+        )
+        batch_key = f"{key}:{number}"
+        existing = ChainTransaction.objects.filter(idempotency_key=batch_key).first()
+        if existing is not None:
+            if bytes(existing.data) != data:
+                raise ApplicationError(
+                    f"Freeze batch {batch_key} was already asked for with other requests.",
+                    code="idempotency_conflict",
+                )
+            rows.append(existing)
+            continue
+        total = sum(line.amount for line in batch)
+        tx = transaction_enqueue(
+            idempotency_key=batch_key,
+            purpose=f"Freeze {total} units of {len(batch)} redemption requests of {token.name or owner_ref}",
+            to_address=burner.address,
+            data=data,
+            actor=actor,
+            # Ahead of each holder's later effects (a cancellation's unfreeze, the burn), whichever sender has them.
+            order_keys=order_keys_for(token, [line.holder for line in batch]),
+        )
+        audit_record(
+            actor=actor,
+            action="chain.redemption_freeze_requested",
+            obj=tx,
+            after={
+                "token": token.address,
+                "requests": len(batch),
+                "first_request": batch[0].request,
+                "last_request": batch[-1].request,
+                "units": total,
+            },
+        )
+        rows.append(tx)
+    return rows
+
+
 # --------------------------------------------------------------------------- selectors
 
 
@@ -282,3 +377,57 @@ def redemption_line_burns(*, dealing_ref: str) -> dict[int, str]:
         args__dealingId="0x" + dealing_chain_id(dealing_ref).hex(),
     ).values_list("args", "transaction_hash")
     return {int(args["line"]): tx_hash for args, tx_hash in rows}
+
+
+FREEZE_EVENTS = ("RequestFrozen", "FreezeRefused", "FreezeSkipped")
+
+
+def _refusal_words(reason: str) -> str:
+    try:
+        decoded = decode_revert_any(reason)
+    except (LookupError, ValueError):
+        return "the token refused to freeze the units."
+    return refusal_reason(decoded.name, decoded.kwargs) or f"the token refused to freeze the units ({decoded.name})."
+
+
+def redemption_freeze_outcomes(*, token_address: str, tx_hashes: Iterable[str]) -> dict[int, FreezeOutcome] | None:
+    """request number → what the burner decided, from the indexed (final) events of these freeze transactions;
+    None while any of them is not indexed yet (every freeze transaction has an event per request)."""
+    hashes = {h for h in tx_hashes if h}
+    burner = redemption_burner()
+    if not hashes or burner is None or not burner.address:
+        return None
+    rows = list(
+        ChainEvent.objects.filter(
+            chain_id=settings.CHAIN_ID,
+            contract_address=burner.address,
+            transaction_hash__in=hashes,
+            name__in=FREEZE_EVENTS,
+        ).values_list("name", "args", "transaction_hash")
+    )
+    if {tx_hash for _, _, tx_hash in rows} != hashes:
+        return None
+    outcomes: dict[int, FreezeOutcome] = {}
+    skipped: list[int] = []
+    token = checksum(token_address)
+    for name, args, _ in rows:
+        if checksum(str(args.get("token", ""))) != token:
+            continue
+        request = int(args["request"])
+        if name == "RequestFrozen":
+            outcomes[request] = FreezeOutcome(frozen=True)
+        elif name == "FreezeRefused":
+            outcomes[request] = FreezeOutcome(frozen=False, reason=_refusal_words(str(args.get("reason", ""))))
+        else:
+            skipped.append(request)
+    if skipped:  # decided by another batch: its event says how
+        earlier = ChainEvent.objects.filter(
+            chain_id=settings.CHAIN_ID, contract_address=burner.address, name__in=FREEZE_EVENTS[:2]
+        ).exclude(transaction_hash__in=hashes)
+        for name, args in earlier.values_list("name", "args"):
+            request = int(args["request"])
+            if request in skipped and checksum(str(args.get("token", ""))) == token:
+                outcomes[request] = FreezeOutcome(
+                    frozen=name == "RequestFrozen", reason=_refusal_words(str(args.get("reason", "")))
+                )
+    return outcomes

@@ -30,6 +30,11 @@ def _units(value: object) -> str:
 
 
 _REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    # SecurityToken: a partial freeze beyond the wallet's balance (its units moved away since the request).
+    "FreezeExceedsBalance": lambda a: (
+        f"{a['wallet']} holds {_units(a['balance'])} units, fewer than the {_units(a['frozen'])} that would then "
+        "be frozen in it: its units moved since the request was checked."
+    ),
     # ReserveGuardedMinter: the Secure Mint checks.
     "ReserveExceeded": lambda a: (
         f"Not minted: the supply would become {_units(a['supplyAfter'])} units, but the latest attested "

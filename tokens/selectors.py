@@ -49,7 +49,14 @@ from tokens.payout import (
     payout_treasury_funds,
     portal_payout,
 )
-from tokens.redemption import dealing_chain_id, redemption_burner, redemption_line_burns, redemption_lines_burned
+from tokens.redemption import (
+    FreezeOutcome,
+    dealing_chain_id,
+    redemption_burner,
+    redemption_freeze_outcomes,
+    redemption_line_burns,
+    redemption_lines_burned,
+)
 from tokens.refusals import refusal_reason
 from tokens.reserve_feed import (
     ReserveReport,
@@ -482,6 +489,7 @@ def chain_reorgs_recent(*, limit: int = 10) -> list[ChainReorg]:
 
 
 __all__ = [
+    "FreezeOutcome",
     "RegistrationState",
     "ReserveReport",
     "SenderState",
@@ -513,6 +521,7 @@ __all__ = [
     "portal_payout",
     "portal_stablecoin",
     "redemption_burner",
+    "redemption_freeze_outcomes",
     "redemption_line_burns",
     "redemption_lines_burned",
     "refusal_reason",

@@ -43,7 +43,9 @@ from tokens.payout import (
 from tokens.redemption import (
     BurnerReadiness,
     BurnLine,
+    FreezeLine,
     redemption_batch_burn,
+    redemption_batch_freeze,
     redemption_burner_authorize,
     redemption_burner_ensure,
 )
@@ -67,6 +69,7 @@ __all__ = [
     "BackingRule",
     "BurnLine",
     "BurnerReadiness",
+    "FreezeLine",
     "InvestorFlag",
     "NodeUnavailable",
     "PayoutLine",
@@ -76,6 +79,7 @@ __all__ = [
     "payout_allowance_ensure",
     "payout_contract_deploy",
     "redemption_batch_burn",
+    "redemption_batch_freeze",
     "redemption_burner_authorize",
     "redemption_burner_ensure",
     "reserve_feed_deploy",

@@ -512,6 +512,10 @@ PAYOUT_BATCH_MAX_LINES = env.int("PAYOUT_BATCH_MAX_LINES", default=200)
 # Redemption lines burned per burner transaction (tokens/redemption.py): a line releases its frozen units and
 # burns them, two token calls (python -m bench.redemption reports the gas per line).
 REDEMPTION_BURN_BATCH_MAX_LINES = env.int("REDEMPTION_BURN_BATCH_MAX_LINES", default=100)
+# Redemption requests frozen per burner transaction: one partial freeze each (bench.redemption reports the gas).
+REDEMPTION_FREEZE_BATCH_MAX_LINES = env.int("REDEMPTION_FREEZE_BATCH_MAX_LINES", default=200)
+# How long a request waits for others to share its freeze batch (seconds): the holder sees it frozen that much later.
+REDEMPTION_FREEZE_GATHER_SECONDS = env.float("REDEMPTION_FREEZE_GATHER_SECONDS", default=1.0)
 # A distribution's record date must be this far ahead when declared: the outbox tells the token before it passes.
 DISTRIBUTION_RECORD_DATE_LEAD_SECONDS = env.int("DISTRIBUTION_RECORD_DATE_LEAD_SECONDS", default=300)
 # Bank-file distributions: a payment run written once a day from the payment date (distributions/tasks.py).

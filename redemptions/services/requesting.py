@@ -3,9 +3,10 @@ until the cut-off (the units are unfrozen), and followed as the outbox confirms 
 
 The request is checked in Python first (a readable refusal beats a revert): the token takes requests, the
 holder's country is allowed, the wallet is the holder's, the quantity is at least the minimum and at most
-what the wallet holds unfrozen and free of lock-up by the dealing day's cut-off. Then the freeze is queued in
-the same transaction as the request (`freezePartialTokens` through the outbox, keyed by the request), and the
-token checks again on-chain. Submitting the same form twice finds the request the first submission made.
+what the wallet holds unfrozen and free of lock-up by the dealing day's cut-off. Its units are frozen a moment
+later with the other requests of that moment, in one batch through the redemption burner, which decides each
+request once (redemptions/services/freezing.py), and the token checks again on-chain. Submitting the same form
+twice finds the request the first submission made.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from redemptions.models import (
     RequestState,
 )
 from redemptions.notices import redemption_requests_notify
+from redemptions.services.freezing import redemption_freezes_advance, redemption_freezes_send, redemption_freezes_soon
 from registry.models import OPEN_TOKEN_ADMIN_STATES, TokenAdminAction
 from registry.selectors.ledger import lots_held, wallet_restrictions
 from tokens import services as chain
@@ -258,16 +260,6 @@ def redemption_request(
     state, cutoff_at = _day_shared(day.pk)
     if state != DealingState.OPEN or timezone.now() >= cutoff_at:
         _after_cutoff(offering=offering, shown=day.dealing_date, next_day=None)
-    tx = chain.token_freeze_amount(
-        owner_ref=offering.owner_ref,
-        wallet=wallet,
-        amount=quantity,
-        frozen=True,
-        idempotency_key=_chain_key(request, "freeze"),
-        actor=actor,
-    )
-    request.freeze_transaction = tx
-    request.save(update_fields=["freeze_transaction"])
     audit_record(
         actor=actor,
         action="redemption.requested",
@@ -278,9 +270,10 @@ def redemption_request(
             "wallet": wallet,
             "dealing_date": day.dealing_date.isoformat(),
             "cutoff_at": day.cutoff_at.isoformat(),
-            "freeze_transaction": tx.pk,
         },
     )
+    # Frozen with the requests of the same moment, in one batch (redemptions/services/freezing.py).
+    redemption_freezes_soon(offering_id=offering.pk)
     return request
 
 
@@ -306,7 +299,27 @@ def redemption_cancel(*, request: RedemptionRequest, actor: User) -> RedemptionR
             "the request is being priced and can no longer be cancelled.",
             code="after_cutoff",
         )
-    # Queued after the freeze in the same nonce stream, so it is never signed before it.
+    before = locked.state
+    if locked.state == RequestState.FREEZING and locked.freeze_transaction_id is None:
+        # No batch carries it yet: nothing was or will be frozen.
+        locked.state, locked.cancelled_at, locked.cancelled_by = RequestState.CANCELLED, now, actor
+        locked.save(update_fields=["state", "cancelled_at", "cancelled_by"])
+        audit_record(
+            actor=actor,
+            action="redemption.cancelled",
+            obj=locked,
+            issuer=locked.offering.issuer,
+            before={"state": before},
+            after={"state": locked.state, "cancelled_at": now.isoformat(), "note": "cancelled before any freeze"},
+        )
+        redemption_requests_notify(requests=[locked])
+        return locked
+    if locked.state == RequestState.FREEZING:
+        raise Conflict(
+            "The units are being frozen on-chain just now; cancel in a moment, once they are frozen.",
+            code="request_in_flight",
+        )
+    # The freeze is final: the unfreeze comes after it whichever sender carries it.
     tx = chain.token_freeze_amount(
         owner_ref=locked.offering.owner_ref,
         wallet=locked.wallet,
@@ -315,7 +328,6 @@ def redemption_cancel(*, request: RedemptionRequest, actor: User) -> RedemptionR
         idempotency_key=_chain_key(locked, "unfreeze"),
         actor=actor,
     )
-    before = locked.state
     locked.state, locked.cancel_transaction = RequestState.CANCELLING, tx
     locked.cancelled_at, locked.cancelled_by = now, actor
     locked.save(update_fields=["state", "cancel_transaction", "cancelled_at", "cancelled_by"])
@@ -338,12 +350,13 @@ def _failure(tx: ChainTransaction) -> str:
 
 
 def redemption_requests_advance() -> int:
-    """Record freezes and unfreezes the outbox confirmed or failed (the beat); returns how many requests moved."""
-    moved = 0
+    """The beat: send the freezes no run has sent, record freezes and unfreezes the outbox confirmed or failed;
+    returns how many requests moved."""
+    redemption_freezes_send()
+    moved = redemption_freezes_advance()
     done = (TxStatus.CONFIRMED, TxStatus.FAILED)
-    freezing = RedemptionRequest.objects.filter(state=RequestState.FREEZING, freeze_transaction__status__in=done)
     cancelling = RedemptionRequest.objects.filter(state=RequestState.CANCELLING, cancel_transaction__status__in=done)
-    for pk in list(freezing.values_list("pk", flat=True)) + list(cancelling.values_list("pk", flat=True)):
+    for pk in list(cancelling.values_list("pk", flat=True)):
         moved += _advance_one(pk)
     return moved
 
@@ -352,34 +365,23 @@ def _advance_one(pk: int) -> int:
     with transaction.atomic():
         locked = (
             RedemptionRequest.objects.select_for_update(of=("self",))
-            .select_related("freeze_transaction", "cancel_transaction", "offering__issuer")
+            .select_related("cancel_transaction", "offering__issuer")
             .get(pk=pk)
         )
         before = locked.state
-        freeze, cancel = locked.freeze_transaction, locked.cancel_transaction
+        cancel = locked.cancel_transaction
         now = timezone.now()
         fields = ["state"]
-        if locked.state == RequestState.FREEZING and freeze is not None:
-            if freeze.status == TxStatus.CONFIRMED:
-                locked.state, locked.frozen_at = RequestState.PENDING, now
-                fields.append("frozen_at")
-            elif freeze.status == TxStatus.FAILED:
-                locked.state = RequestState.FAILED
-                locked.failure_reason = f"The units could not be frozen: {_failure(freeze)}"
-                fields.append("failure_reason")
-        elif locked.state == RequestState.CANCELLING and cancel is not None:
+        if locked.state == RequestState.CANCELLING and cancel is not None:
             if cancel.status == TxStatus.CONFIRMED:
                 locked.state, locked.unfrozen_at = RequestState.CANCELLED, now
                 fields.append("unfrozen_at")
             elif cancel.status == TxStatus.FAILED:
-                if freeze is not None and freeze.status == TxStatus.FAILED:
-                    locked.state = RequestState.CANCELLED  # nothing was ever frozen
-                else:
-                    # Still frozen: the holder sees why and may cancel again before the cut-off.
-                    locked.state, locked.cancel_transaction = RequestState.PENDING, None
-                    locked.cancelled_at = locked.cancelled_by = None
-                    locked.failure_reason = f"The cancellation could not unfreeze the units: {_failure(cancel)}"
-                    fields += ["cancel_transaction", "cancelled_at", "cancelled_by", "failure_reason"]
+                # Still frozen (only a frozen request is unfrozen): the holder sees why and may cancel again.
+                locked.state, locked.cancel_transaction = RequestState.PENDING, None
+                locked.cancelled_at = locked.cancelled_by = None
+                locked.failure_reason = f"The cancellation could not unfreeze the units: {_failure(cancel)}"
+                fields += ["cancel_transaction", "cancelled_at", "cancelled_by", "failure_reason"]
         if locked.state == before:
             return 0
         locked.save(update_fields=fields)

@@ -11,11 +11,12 @@ from core.models import User
 from distributions.models import PaymentMethod
 from investors.models import InvestorProfile
 from offerings.models import Offering
-from redemptions.models import RedemptionRequest, RedemptionTerms
+from redemptions.models import RedemptionRequest, RedemptionTerms, RequestState
 from redemptions.services.requesting import redemption_request, redemption_requests_advance
 from redemptions.services.terms import TermsInput, redemption_terms_set
 from registry.services.ledger import ledger_sync
 from registry.tests.conftest import Closed
+from tokens.models import ChainTransaction, TxStatus
 from tokens.tests.support import chain_indexed, drain
 
 
@@ -42,9 +43,17 @@ def requested(offering: Offering, investor: InvestorProfile, wallet: str, quanti
     )
 
 
-def settled_on_chain(closed: Closed) -> None:
-    """Sign, send and confirm what is queued, index it, post it and follow the requests (workers and beat)."""
+def settled_on_chain(closed: Closed, rounds: int = 6) -> None:
+    """Sign, send and confirm what is queued, index it, post it and follow the requests (workers and beat), until
+    no request waits for the chain (the burner's deployment and grant come first, then the freeze batch)."""
+    for _ in range(rounds):
+        drain()
+        chain_indexed(closed.rpc_url)
+        ledger_sync(offering=closed.offering)
+        redemption_requests_advance()
+        in_flight = RedemptionRequest.objects.filter(state__in=(RequestState.FREEZING, RequestState.CANCELLING))
+        if not in_flight.exists() and not ChainTransaction.objects.filter(status=TxStatus.PENDING).exists():
+            break
     drain()
     chain_indexed(closed.rpc_url)
     ledger_sync(offering=closed.offering)
-    redemption_requests_advance()

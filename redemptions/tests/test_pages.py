@@ -133,6 +133,8 @@ def test_the_holder_cancels_from_the_page_and_nobody_else_can(closed: Closed, ca
     cancel_url = reverse("investor_redemption_cancel", args=[request.public_id])
     assert _client(closed.bob.user).post(cancel_url).status_code == 404
     page = holder.post(cancel_url, follow=True).content.decode()
-    assert "Cancelled: your units are being unfrozen." in page and "Cancelled on" in page
+    # Cancelled before its freeze batch was sent: nothing was frozen, nothing is sent.
+    assert "Cancelled before anything was frozen: your units are free." in page and "Cancelled on" in page
     request.refresh_from_db()
-    assert request.state == RequestState.CANCELLING
+    assert request.state == RequestState.CANCELLED and request.freeze_transaction is None
+    assert request.cancel_transaction is None

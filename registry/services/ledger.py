@@ -89,7 +89,8 @@ class _Book:
 
 
 # Apps above the registry that send transactions through the portal say what they were for, in words the
-# transfer agent's journal shows (a redemption request frozen, cancelled, redeemed): hashes → reason.
+# transfer agent's journal shows (a redemption request frozen, cancelled, redeemed): hashes → reason, or
+# "hash|wallet" → reason for one wallet's freeze in a transaction that freezes several.
 PostingReasons = Callable[[set[str]], dict[str, str]]
 _posting_reasons: list[PostingReasons] = []
 
@@ -197,7 +198,8 @@ def _post(*, offering: Offering, address: str, rows: list[ChainEvent]) -> int:
             book=book,
             tracker=tracker,
             mint_price=mint_prices.get(event.transaction_hash),
-            reason=reasons.get(event.transaction_hash, ""),
+            reason=reasons.get(f"{event.transaction_hash}|{event.args.get('userAddress', '')}")
+            or reasons.get(event.transaction_hash, ""),
         )
     tracker.finish()
     return len(rows)
