@@ -63,7 +63,10 @@ def redemption_terms_of(offering: Offering) -> RedemptionTerms | None:
 
 
 def dealing_day_next(*, offering: Offering, terms: RedemptionTerms, now: dt.datetime | None = None) -> DealingDay:
-    """The open dealing day a request made now counts for (made on first use)."""
+    """The open dealing day a request made now counts for, opened on first use in a short transaction of its own.
+
+    Opened inside a request's transaction, the day's row and the audit chain head its opening event locks would
+    stay uncommitted until that request commits, and every other holder's request for the day would wait for it."""
     now = now or timezone.now()
     day, cutoff = next_dealing_day(
         now=now,
@@ -86,15 +89,15 @@ def dealing_day_next(*, offering: Offering, terms: RedemptionTerms, now: dt.date
                 fee_bps=terms.fee_bps,
                 gate_bps=terms.gate_bps,
             )
+            audit_record(
+                actor="redemptions",
+                action="redemption.dealing_day_opened",
+                obj=created,
+                issuer=offering.issuer,
+                after={"dealing_date": day.isoformat(), "cutoff_at": cutoff.isoformat()},
+            )
     except IntegrityError:
         return DealingDay.objects.get(offering=offering, dealing_date=day)
-    audit_record(
-        actor="redemptions",
-        action="redemption.dealing_day_opened",
-        obj=created,
-        issuer=offering.issuer,
-        after={"dealing_date": day.isoformat(), "cutoff_at": cutoff.isoformat()},
-    )
     return created
 
 
@@ -212,7 +215,6 @@ def _check(
         )
 
 
-@transaction.atomic
 def redemption_request(
     *,
     offering: Offering,
@@ -234,9 +236,8 @@ def redemption_request(
     if not address_is_valid(wallet):
         raise ApplicationError(f"“{wallet}” is not a wallet address.", code="invalid_address")
     wallet = address_checksum(wallet)
-    InvestorProfile.objects.select_for_update().only("pk").get(pk=investor.pk)  # one holder's requests in turn
     found = RedemptionRequest.objects.filter(idempotency_key=key).first()
-    if found is not None:
+    if found is not None:  # the same form again (checked once more under the holder's lock)
         if found.investor_id != investor.pk:
             raise Conflict("This form was already used; open the page again.", code="form_token")
         return found
@@ -244,7 +245,42 @@ def redemption_request(
     token = token_deployment(owner_ref=offering.owner_ref)
     if terms is None or token is None or not token.address:
         raise ApplicationError("This token does not take redemption requests.", code="no_terms")
+    # Before the request's own transaction: other holders never wait for this one to see the day.
     day = dealing_day_next(offering=offering, terms=terms)
+    with transaction.atomic():
+        return _request_in(
+            offering=offering,
+            terms=terms,
+            investor=investor,
+            actor=actor,
+            wallet=wallet,
+            quantity=quantity,
+            key=key,
+            day=day,
+            dealing_date=dealing_date,
+        )
+
+
+def _request_in(
+    *,
+    offering: Offering,
+    terms: RedemptionTerms,
+    investor: InvestorProfile,
+    actor: User,
+    wallet: str,
+    quantity: int,
+    key: str,
+    day: DealingDay,
+    dealing_date: dt.date | None,
+) -> RedemptionRequest:
+    """The request's transaction: row locks (the holder's profile, the day's key share), then the audit chain head
+    at its one event, last (core.audit's lock order), so requests of different holders overlap but for that."""
+    InvestorProfile.objects.select_for_update().only("pk").get(pk=investor.pk)  # one holder's requests in turn
+    found = RedemptionRequest.objects.filter(idempotency_key=key).first()
+    if found is not None:
+        if found.investor_id != investor.pk:
+            raise Conflict("This form was already used; open the page again.", code="form_token")
+        return found
     if dealing_date is not None and day.dealing_date != dealing_date:
         _after_cutoff(offering=offering, shown=dealing_date, next_day=day)
     _check(offering=offering, terms=terms, investor=investor, wallet=wallet, quantity=quantity, day=day)

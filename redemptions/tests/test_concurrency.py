@@ -1,0 +1,112 @@
+"""Holders asking to redeem at the same moment do not wait on each other (PostgreSQL, real row locks).
+
+The first request of a dealing day opens the day in a short transaction of its own: opened inside the request's
+transaction, the day's row (and the audit chain head its opening event locks) would stay uncommitted until that
+request committed, and every other holder's request for the day would wait for it. A request takes the audit
+chain head only for its last write."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+from django.db import connection, connections, transaction
+
+from investors.models import InvestorProfile
+from redemptions.models import DealingDay, RedemptionRequest, RequestState
+from redemptions.services.requesting import redemption_request
+from redemptions.tests.support import terms_set
+from registry.tests.conftest import Closed
+from tokens.tests.support import WALLETS
+
+pytestmark = [pytest.mark.chain]
+
+
+def _sessions_waiting_on_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_holders_request_goes_through_while_another_holders_first_request_of_the_day_is_still_open(
+    closed: Closed, cast
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes one write lock for the whole database: there are no row locks to show")
+    terms_set(closed.offering, cast.admin)
+    assert not DealingDay.objects.exists()
+    release = threading.Event()
+    holding = threading.Event()
+    outcome: dict[str, object] = {}
+    alices_key = str(uuid.uuid4())
+
+    def hold_alices_form_key() -> None:
+        # Another session is writing a request under the key of Alice's form (her submission sent twice): until
+        # it ends, her request waits at its own insert, its dealing day already opened.
+        try:
+            with transaction.atomic():
+                RedemptionRequest.objects.create(
+                    dealing_day_id=2**31 - 1,  # foreign keys are checked at commit, which never comes
+                    offering=closed.offering,
+                    investor=closed.alice,
+                    wallet=WALLETS[0],
+                    quantity=1,
+                    idempotency_key=alices_key,
+                    requested_by=closed.alice.user,
+                )
+                holding.set()
+                release.wait(timeout=60)
+                transaction.set_rollback(True)
+        finally:
+            connections.close_all()
+
+    def ask(name: str, investor: InvestorProfile, wallet: str, quantity: int, key: str, lock_timeout: str) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET lock_timeout = '{lock_timeout}'")
+            outcome[name] = redemption_request(
+                offering=closed.offering,
+                investor=investor,
+                actor=investor.user,
+                wallet=wallet,
+                quantity=quantity,
+                idempotency_key=key,
+            )
+        except Exception as exc:  # noqa: BLE001 - a lock timeout is what this test looks for
+            outcome[name] = exc
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_alices_form_key)
+    holder.start()
+    assert holding.wait(timeout=30)
+    alice = threading.Thread(target=ask, args=("alice", closed.alice, WALLETS[0], 150, alices_key, "60s"))
+    alice.start()
+    deadline = time.monotonic() + 30
+    while not _sessions_waiting_on_a_lock():
+        assert time.monotonic() < deadline, f"Alice's request never reached its insert: {outcome}"
+        time.sleep(0.05)
+
+    # Alice's request is open: it opened the dealing day and waits at its insert. Bob asks now; waiting longer
+    # than 5 s for a lock would be waiting on Alice's request.
+    bob = threading.Thread(target=ask, args=("bob", closed.bob, WALLETS[2], 100, str(uuid.uuid4()), "5s"))
+    bob.start()
+    bob.join(timeout=30)
+    try:
+        assert not isinstance(outcome.get("bob"), Exception), f"Bob waited on Alice's request: {outcome['bob']}"
+        assert isinstance(outcome.get("bob"), RedemptionRequest) and alice.is_alive()
+    finally:
+        release.set()
+        alice.join(timeout=30)
+        holder.join(timeout=30)
+    # The other session rolled back: Alice's request is taken under her key, once.
+    assert isinstance(outcome.get("alice"), RedemptionRequest), outcome.get("alice")
+    (day,) = DealingDay.objects.all()
+    requests = RedemptionRequest.objects.filter(dealing_day=day)
+    assert sorted(requests.values_list("quantity", "state")) == [
+        (100, RequestState.FREEZING),
+        (150, RequestState.FREEZING),
+    ]
