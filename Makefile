@@ -96,8 +96,11 @@ lint: install-dev typecheck
 typecheck: install-dev
 	$(VENV)/bin/mypy core portal investors compliance offerings registry distributions governance backing redemptions transfers tokens demo e2e bench conftest.py
 
+# The suite runs on every core (pytest-xdist), a test file per worker at a time so that a file's fixtures are
+# built once; TEST_WORKERS=0 runs it in this one process.
+TEST_WORKERS ?= auto
 pytest: install-dev
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test: lint pytest
 

@@ -41,13 +41,12 @@ def celery_worker_process(
     import signal
     import subprocess
     import sys
-    from pathlib import Path
 
     from django.conf import settings
 
+    from core.tests.support import worker_log_path
+
     started: list[subprocess.Popen[bytes]] = []
-    log_dir = Path(settings.VAR_DIR) / "test-logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
 
     def start(name: str = "w1", extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         env = {
@@ -57,7 +56,9 @@ def celery_worker_process(
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             **(extra_env or {}),
         }
-        log = open(log_dir / f"worker-{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        log_path = worker_log_path(name)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(log_path, "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
             [
                 sys.executable,

@@ -1,8 +1,12 @@
-"""People in every role at one issuer (the `cast` fixture), and the roles the access matrix walks."""
+"""People in every role at one issuer (the `cast` fixture), the roles the access matrix walks, and where the
+Celery workers a test starts write their logs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
 
 from core.models import Issuer, IssuerMembership, Role, User
 from core.tests.factories import IssuerFactory, MembershipFactory, UserFactory
@@ -82,3 +86,8 @@ def told_once(user: User, kind: str):
     assert link.startswith(str(settings.SITE_URL)) and link in mails[0].body
     assert f'href="{link}"' in mails[0].alternatives[0][0]
     return notification
+
+
+def worker_log_path(name: str) -> Path:
+    """The log file of the Celery worker a test started under `name` (one folder per pytest-xdist worker)."""
+    return Path(settings.VAR_DIR) / "test-logs" / settings.TEST_WORKER / f"worker-{name}.log"

@@ -34,18 +34,26 @@ STORAGES = {
     "private": PRIVATE_STORAGE_BACKENDS[PRIVATE_STORAGE],
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# One name per test run, so two runs on one machine never share a database or a broker queue.
-TEST_RUN_ID = env.str("TESSERA_TEST_RUN_ID", default=str(os.getpid()))
+# One name per test run, so two runs on one machine never share a database or a broker queue. The processes a
+# run starts (pytest-xdist's workers, the Celery workers of the worker tests) inherit it from the environment.
+os.environ.setdefault("TESSERA_TEST_RUN_ID", str(os.getpid()))
+TEST_RUN_ID = env.str("TESSERA_TEST_RUN_ID")
+# Each pytest-xdist worker ("gw0", "gw1", ...) has its own database (pytest-django adds the suffix), broker
+# queues and cache keys; the Celery workers a test starts inherit the name and so share its queues.
+TEST_WORKER = f"{TEST_RUN_ID}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 # A file, not :memory:, so that worker processes started by tests share the test database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-tessera-{TEST_RUN_ID}.sqlite3")}
 PRIVATE_MEDIA_ROOT = VAR_DIR / "test-private"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 CELERY_BROKER_URL = env.str(
-    "CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / f'test-celery-broker-{TEST_RUN_ID}.sqlite3'}"
+    "CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / f'test-celery-broker-{TEST_WORKER}.sqlite3'}"
 )
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # One Redis database for every run and worker: each keeps its queues under its own prefix.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"test-{TEST_WORKER}:"}
 # Two runs (or two xdist workers) sharing one Redis cache keep their own counts (API throttling).
-CACHES["default"]["KEY_PREFIX"] = f"test-{TEST_RUN_ID}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+CACHES["default"]["KEY_PREFIX"] = f"test-{TEST_WORKER}"
 # Tests walk whole registers through the API; the throttling tests set a small rate themselves.
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

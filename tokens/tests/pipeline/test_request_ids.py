@@ -4,16 +4,15 @@ worker's log lines for the task it queued, the signing and the confirmation."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
 from core.middleware import RequestIdMiddleware, current_request_id, request_id_var
 from core.task_context import request_id_enter, request_id_leave, request_id_stamp
+from core.tests.support import worker_log_path
 from tokens.models import ChainTransaction, TxStatus
 from tokens.services import token_mint
 from tokens.tests.support import WALLETS, Chain, wait_until
@@ -30,7 +29,7 @@ def test_the_request_id_reaches_the_chain_transaction_and_the_worker_log_lines(
     committed_chain: Chain, celery_worker_process
 ) -> None:
     celery_worker_process("request-ids", {"CHAIN_RPC_URL": committed_chain.rpc_url, "CHAIN_ID": "31337"})
-    log_file = Path(settings.VAR_DIR) / "test-logs" / "worker-request-ids.log"
+    log_file = worker_log_path("request-ids")
 
     response = RequestIdMiddleware(_mint_view)(RequestFactory().post("/", HTTP_X_REQUEST_ID="click-4f2a9"))
 
