@@ -86,9 +86,16 @@ def chain(anvil_node, settings, celery_worker_process):
 def _choose_country(page, label: str, typed: str, country: str) -> None:
     """Country selects are searchable: type part of the name, then pick it from what matches."""
     box = page.get_by_role("combobox", name=label)
-    page.locator(".ts-wrapper", has=box).click()
+    wrapper = page.locator(".ts-wrapper", has=box)
+    wrapper.click()
     page.keyboard.type(typed)
-    page.get_by_role("listbox", name=label).get_by_role("option", name=country, exact=True).click()
+    listbox = page.get_by_role("listbox", name=label)
+    listbox.get_by_role("option", name=country, exact=True).click()
+    wrapper.locator(".item", has_text=country).wait_for()
+    # The dropdown may stay open over the next field while this one has the focus: leave the field, as a person
+    # would by clicking beside it, before going on.
+    box.evaluate("element => element.blur()")
+    listbox.wait_for(state="hidden")
 
 
 def test_an_investor_onboards_and_their_wallet_is_verified_on_chain(chain, live_server, browser) -> None:
