@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,16 @@ from registry.tests.support import second_admin
 from tokens.models import ContractDeployment
 from tokens.services import portal_registry_ensure
 from tokens.tests.support import WALLETS, Chain, chain_indexed, contract_send, drain
+
+
+@pytest.fixture
+def difference_thresholds(db: None) -> None:
+    """The 17Ad-11 thresholds the platform ships with, seeded by a data migration: a transactional test run
+    before this one on the same worker empties every table, so they are seeded again (as the migration does)."""
+    from django.apps import apps
+
+    migration = importlib.import_module("registry.migrations.0007_control_book_approvals_and_17ad11")
+    migration.seed_thresholds(apps, None)
 
 
 @dataclass

@@ -35,7 +35,7 @@ from registry.services.difference_reports import (
 )
 from registry.tasks import difference_report_notify_task, difference_reports_task
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("difference_thresholds")]
 
 M = 1_000_000_00  # one million dollars, in cents
 UTC = dt.UTC
