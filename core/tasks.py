@@ -57,6 +57,14 @@ def notification_event_email_task(event_key: str) -> int:
     return notifications_event_send(event_key=event_key)
 
 
+@shared_task(name="core.tasks.notification_events_email_task", acks_late=True, time_limit=3600, soft_time_limit=3500)
+def notification_events_email_task(event_keys: list[str]) -> int:
+    """E-mail everyone told about these events (those already sent are skipped)."""
+    from core.notifications import notifications_events_send
+
+    return notifications_events_send(event_keys=event_keys)
+
+
 @shared_task(name="core.tasks.notifications_sweep_task", acks_late=True, time_limit=300, soft_time_limit=280)
 def notifications_sweep_task() -> int:
     """E-mail the notifications no task sent (the broker was down, or the mail server failed)."""

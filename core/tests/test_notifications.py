@@ -129,3 +129,29 @@ def test_nothing_yet_says_what_will_appear(cast: Cast) -> None:
     client.force_login(cast.investor)
     page = client.get("/notifications/").content.decode()
     assert "Nothing yet." in page and "appears here and in your e-mail" in page
+
+
+def test_many_events_told_together_are_one_insert_and_one_email_task_per_batch_of_events(
+    cast: Cast, django_capture_on_commit_callbacks, django_assert_max_num_queries, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core import notifications
+
+    monkeypatch.setattr(notifications, "EVENTS_PER_EMAIL_TASK", 2)
+    people = [cast.investor, cast.admin, cast.agent]
+    told = [(f"line:{n}:paid", person, _message()) for n, person in enumerate(people)]
+    with django_capture_on_commit_callbacks(execute=False) as queued, django_assert_max_num_queries(2):
+        # The same event for the same person again, in the same call: told once.
+        assert notifications.notify_events(told=[*told, told[0]], issuer=cast.issuer) == 3
+    assert len(queued) == 2  # three events, two to a task: not one task per event
+    assert sorted(Notification.objects.values_list("event_key", flat=True)) == [
+        "line:0:paid",
+        "line:1:paid",
+        "line:2:paid",
+    ]
+    # Told again later (the payment confirmed again): nothing new, and each is e-mailed once.
+    with django_capture_on_commit_callbacks(execute=False):
+        notifications.notify_events(told=told, issuer=cast.issuer)
+    assert Notification.objects.count() == 3
+    assert notifications.notifications_events_send(event_keys=["line:0:paid", "line:1:paid", "line:2:paid"]) == 3
+    assert notifications.notifications_events_send(event_keys=["line:0:paid", "line:1:paid", "line:2:paid"]) == 0
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(p.email for p in people)

@@ -171,7 +171,8 @@ def distribution_payments_confirm(*, distribution_id: int) -> PaymentRun:
             marked += DistributionLine.objects.filter(pk__in=pks, payment_state=LinePaymentState.SENDING).update(
                 payment_state=LinePaymentState.PAID, payment_reference=tx_hash, paid_at=now, failure_reason=""
             )
-            distribution_lines_paid_notify(line_ids=pks)
+        if paid:  # one notice per holder, written together, e-mailed by a task per EVENTS_PER_EMAIL_TASK lines
+            distribution_lines_paid_notify(line_ids=[pk for pk, _ in paid])
         if marked:
             _audit(locked, "distribution.lines_paid", lines=marked, first_lines=_indices([i for _, i in paid]))
         back = DistributionLine.objects.filter(pk__in=reorged, payment_state=LinePaymentState.PAID).update(

@@ -233,7 +233,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Queues by kind of work, so a long export or a list download never holds up signing or indexing; each can
 # have its own workers (Procfile.production). A task not routed here goes to the default queue, "celery".
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-TASK_QUEUES = ("celery", "chain", "indexing", "exports", "screening")
+TASK_QUEUES = ("celery", "chain", "indexing", "exports", "screening", "notifications")
 CELERY_TASK_ROUTES = {
     # Chain signing: one sender's nonces are assigned under its row lock, whichever worker takes the task.
     "tokens.tasks.outbox_flush_task": {"queue": "chain"},
@@ -251,6 +251,12 @@ CELERY_TASK_ROUTES = {
     "compliance.tasks.sanctions_list_refresh": {"queue": "screening"},
     "compliance.tasks.sanctions_rescreen_task": {"queue": "screening"},
     "compliance.tasks.kyc_check_send_task": {"queue": "screening"},
+    # E-mails of notifications: a distribution paid to 10,000 holders is 10,000 e-mails, which must not hold up
+    # the payment runs and closings on the default queue (a worker taking both takes from each in turn).
+    "core.tasks.notification_email_task": {"queue": "notifications"},
+    "core.tasks.notification_event_email_task": {"queue": "notifications"},
+    "core.tasks.notification_events_email_task": {"queue": "notifications"},
+    "core.tasks.notifications_sweep_task": {"queue": "notifications"},
 }
 # Workers log through settings.LOGGING (portal/celery.py), so their lines carry the request id too.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

@@ -46,3 +46,4 @@ def test_chain_indexing_exports_and_screening_have_queues_of_their_own() -> None
     assert app.amqp.router.route({}, "registry.tasks.export_job_run_task")["queue"].name == "exports"
     assert app.amqp.router.route({}, "compliance.tasks.sanctions_rescreen_task")["queue"].name == "screening"
     assert app.amqp.router.route({}, "core.tasks.worker_heartbeat")["queue"].name == "celery"
+    assert app.amqp.router.route({}, "core.tasks.notification_events_email_task")["queue"].name == "notifications"
