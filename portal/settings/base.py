@@ -262,7 +262,7 @@ CELERY_TASK_ROUTES = {
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "worker-heartbeat": {"task": "core.tasks.worker_heartbeat", "schedule": 60.0},
     # E-mails of notifications that no task sent (broker down at the time, mail server failing).
     "notifications-sweep": {"task": "core.tasks.notifications_sweep_task", "schedule": 300.0},
@@ -672,3 +672,16 @@ CELERY_BEAT_SCHEDULE["backing-daily-check"] = {
     "task": "backing.tasks.backing_checks_task",
     "schedule": crontab(minute=15, hour=6),
 }
+
+# A tick of the beat that no worker has started within BEAT_TICK_EXPIRY_SECONDS (or its own interval, if longer)
+# is dropped: the ticks sent since stand in for it. Periodic passes (the outbox watch, the indexer, payment runs)
+# take longer than their period when there is much to do (thousands of events to index), and a worker may be down
+# for a while; without an expiry their ticks would pile up and keep every worker busy afterwards with passes that
+# find nothing new. Not the interval itself: a tick waiting a few seconds behind other work must still run, or a
+# busy queue would drop every one. (`expire_seconds` is the DatabaseScheduler's spelling.)
+BEAT_TICK_EXPIRY_SECONDS = env.float("BEAT_TICK_EXPIRY_SECONDS", default=120.0)
+for _entry in CELERY_BEAT_SCHEDULE.values():
+    _every = _entry["schedule"]
+    if isinstance(_every, int | float):
+        _expiry = max(float(_every), BEAT_TICK_EXPIRY_SECONDS)
+        _entry["options"] = {"expire_seconds": _expiry, **_entry.get("options", {})}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.conf import settings
 
 from portal.celery import app
@@ -47,3 +49,24 @@ def test_chain_indexing_exports_and_screening_have_queues_of_their_own() -> None
     assert app.amqp.router.route({}, "compliance.tasks.sanctions_rescreen_task")["queue"].name == "screening"
     assert app.amqp.router.route({}, "core.tasks.worker_heartbeat")["queue"].name == "celery"
     assert app.amqp.router.route({}, "core.tasks.notification_events_email_task")["queue"].name == "notifications"
+
+
+def test_a_beat_tick_no_worker_started_for_two_minutes_or_its_interval_is_dropped() -> None:
+    from django_celery_beat.schedulers import ModelEntry
+
+    schedule = cast(dict[str, dict[str, Any]], settings.CELERY_BEAT_SCHEDULE)
+    entry = schedule["chain-outbox-watch"]
+    assert settings.CHAIN_WATCH_SECONDS < settings.BEAT_TICK_EXPIRY_SECONDS == 120
+    assert entry["options"]["expire_seconds"] == settings.BEAT_TICK_EXPIRY_SECONDS
+    assert schedule["registry-exports-expire"]["options"]["expire_seconds"] == 3600  # its interval, the longer
+    periodic = {name: e for name, e in schedule.items() if isinstance(e["schedule"], int | float)}
+    assert len(periodic) >= 10
+    wrong = [
+        name
+        for name, e in periodic.items()
+        if e["options"].get("expire_seconds") != max(e["schedule"], settings.BEAT_TICK_EXPIRY_SECONDS)
+    ]
+    assert wrong == []
+    # The database scheduler the beat runs keeps it, and sends each tick with it as the task's expiry.
+    fields = ModelEntry._unpack_options(**entry["options"])
+    assert fields["expire_seconds"] == settings.BEAT_TICK_EXPIRY_SECONDS
