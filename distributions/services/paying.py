@@ -273,8 +273,8 @@ def _destinations(distribution: Distribution) -> _Destinations:
     return _Destinations(moved=moved, held=held, released=released)
 
 
-def _still_to_send_minor(distribution: Distribution, destinations: _Destinations) -> int:
-    """Cash of the lines about to be sent (held ones released included) and of those sent but not mined yet
+def _still_to_send_minor(distribution: Distribution, destinations: _Destinations) -> tuple[int, int]:
+    """Cash of the lines about to be sent (held ones released included), and of those sent but not mined yet
     (the treasury still holds it)."""
     to_send = (
         DistributionLine.objects.filter(distribution=distribution, cash_minor__gt=0)
@@ -284,7 +284,8 @@ def _still_to_send_minor(distribution: Distribution, destinations: _Destinations
     in_flight = DistributionLine.objects.filter(
         distribution=distribution, payment_state=LinePaymentState.SENDING, payment_transaction__status__in=NOT_MINED
     )
-    return sum(int(q.aggregate(s=Sum("cash_minor"))["s"] or 0) for q in (to_send, in_flight))
+    to_send_minor, in_flight_minor = (int(q.aggregate(s=Sum("cash_minor"))["s"] or 0) for q in (to_send, in_flight))
+    return to_send_minor, in_flight_minor
 
 
 def _refuse(locked: Distribution, message: str, code: str) -> PaymentRun:
@@ -335,9 +336,12 @@ def _send(distribution_id: int, *, today: dt.date) -> PaymentRun:
         if locked.state not in (DistributionState.APPROVED, DistributionState.PAYING) or locked.payment_date > today:
             return PaymentRun(state=locked.state)
         destinations = _destinations(locked)
-        needed_minor = _still_to_send_minor(locked, destinations)
+        to_send_minor, in_flight_minor = _still_to_send_minor(locked, destinations)
+        needed_minor = to_send_minor + in_flight_minor
         funds = None
-        if needed_minor:
+        # Only a run with lines to send asks the treasury: with every line sent, the batches on their way may be
+        # mined already (the treasury paid them) before the outbox has read their receipts.
+        if to_send_minor:
             funds = payout_treasury_funds()  # the chain's transient errors reach the task, which tries again
             if funds is None:
                 return _refuse(

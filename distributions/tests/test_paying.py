@@ -17,7 +17,15 @@ from investors.models import Wallet, WalletKind
 from registry.tests.conftest import Closed
 from tokens.models import ChainTransaction, TxStatus
 from tokens.selectors import payout_treasury_funds, portal_stablecoin
-from tokens.tests.support import WALLETS, chain_indexed, coin_balance, contract_send, drain, stablecoin_faucet
+from tokens.tests.support import (
+    WALLETS,
+    chain_indexed,
+    coin_balance,
+    contract_send,
+    drain,
+    outbox_flush,
+    stablecoin_faucet,
+)
 
 pytestmark = [pytest.mark.chain, pytest.mark.django_db]
 
@@ -119,6 +127,23 @@ def test_a_treasury_too_short_is_refused_with_its_shortfall_and_nothing_is_sent(
     distribution.refresh_from_db()
     assert distribution.payment_failure == ""
     assert coin_balance(closed.rpc_url, WALLETS[0]) == ALICE_CASH * UNITS_PER_CENT
+
+
+def test_a_run_with_every_line_sent_asks_nothing_of_the_treasury_whose_batch_was_mined_before_it_was_read(
+    closed: Closed, cast
+) -> None:
+    distribution = approved_distribution(closed, cast)
+    assert _run(distribution).sent == 2
+    (batch,) = ChainTransaction.objects.filter(idempotency_key__contains=":pay:")
+    outbox_flush(chain_id=batch.chain_id, sender=batch.sender)  # sent and mined; the outbox has not read it yet
+    assert ChainTransaction.objects.get(pk=batch.pk).status == TxStatus.BROADCAST
+    funds = payout_treasury_funds()
+    assert funds is not None and funds.balance == 0  # the treasury paid the batch
+    run = _run(distribution)
+    distribution.refresh_from_db()
+    assert (run.sent, run.refused, distribution.payment_failure) == (0, "", "")
+    assert _audited(distribution, "distribution.payment_refused") == 0
+    assert _settle(closed, distribution).state == DistributionState.PAID
 
 
 def test_a_holder_without_a_wallet_is_held_and_paid_once_they_link_one(closed: Closed, cast) -> None:
