@@ -170,9 +170,10 @@ def _index_range(
             )
         )
         blocks.setdefault(entry["block_number"], None)
+    # The blocks that hold the logs, in one batch request rather than a round trip each.
+    blocks.update(client.blocks([number for number, block in blocks.items() if block is None]))
     with transaction.atomic():
-        for number, block in blocks.items():
-            block = block or client.block(number)
+        for block in blocks.values():
             if block is not None:
                 _remember_block(chain_id, block)
         _remember_block(chain_id, first)

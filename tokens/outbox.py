@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -616,10 +616,13 @@ def transaction_nonce_fill(*, tx: ChainTransaction, actor: User | None) -> Chain
     return filler
 
 
-def _mined_receipt(client: ChainClient, tx: ChainTransaction) -> tuple[str, Receipt] | None:
+def _mined_receipt(
+    client: ChainClient, tx: ChainTransaction, known: Mapping[str, Receipt | None] | None = None
+) -> tuple[str, Receipt] | None:
+    """The receipt of whichever signing of `tx` was mined; `known`: receipts read just before, by hash."""
     for candidate in [tx.tx_hash, *reversed(tx.previous_hashes)]:
         if candidate:
-            receipt = client.receipt(candidate)
+            receipt = known[candidate] if known is not None and candidate in known else client.receipt(candidate)
             if receipt is not None:
                 return candidate, receipt
     return None
@@ -669,6 +672,8 @@ def _nonce_used(client: ChainClient, tx: ChainTransaction) -> None:
 
 # --------------------------------------------------------------------------- watch: receipts, reorgs, stuck
 
+RECEIPTS_PER_REQUEST = 200  # receipts asked for in one JSON-RPC batch request by a watch pass
+
 
 def _revert_reason(client: ChainClient, tx: ChainTransaction, block_number: int) -> Reverted:
     call: dict[str, Any] = {"from": tx.sender, "data": "0x" + bytes(tx.data).hex(), "value": int(tx.value)}
@@ -699,8 +704,10 @@ def _fail_reverted(client: ChainClient, tx: ChainTransaction, receipt: Receipt) 
     _fail(tx, error=_revert_reason(client, tx, receipt.block_number))
 
 
-def _watch_one(client: ChainClient, tx: ChainTransaction, final_block: int) -> None:
-    mined = _mined_receipt(client, tx)
+def _watch_one(
+    client: ChainClient, tx: ChainTransaction, final_block: int, known: Mapping[str, Receipt | None] | None = None
+) -> None:
+    mined = _mined_receipt(client, tx, known)
     if mined is None:
         if tx.status == TxStatus.MINED:
             # The block that held it is gone (reorg): send the same signed bytes again.
@@ -762,8 +769,14 @@ def outbox_watch(*, chain_id: int | None = None) -> int:
         Q(status__in=[TxStatus.BROADCAST, TxStatus.MINED])
         | Q(status=TxStatus.SIGNED, updated_at__lt=timezone.now() - timedelta(seconds=5))
     )
-    for tx in open_rows.select_related("to_deployment").order_by("nonce"):
-        _watch_one(client, tx, final_block)
+    rows = list(open_rows.select_related("to_deployment").order_by("nonce"))
+    # Every open row's receipts in a few batch requests, not one round trip per signing of each row.
+    hashes = [h for tx in rows for h in [tx.tx_hash, *tx.previous_hashes] if h]
+    known: dict[str, Receipt | None] = {}
+    for start in range(0, len(hashes), RECEIPTS_PER_REQUEST):
+        known.update(client.receipts(hashes[start : start + RECEIPTS_PER_REQUEST]))
+    for tx in rows:
+        _watch_one(client, tx, final_block, known)
     for sender in (
         ChainTransaction.objects.filter(chain_id=chain_id, status=TxStatus.PENDING)
         .values_list("sender", flat=True)
