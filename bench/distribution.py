@@ -11,20 +11,24 @@ Reports the time of the computation and the process's peak resident memory (inpu
 
 Then the on-chain payout, end to end, in another fresh process with its own anvil, scratch database and
 Celery workers (bench.harness: SQLite files by default; with a PostgreSQL DATABASE_URL a scratch database made
-there and dropped afterwards, with a Redis CELERY_BROKER_URL that broker, whose queues it empties). Untimed setup:
-the stablecoin and the payout contract deployed through the pipeline, a token closed with N holders (10,000) of
-100 units each through the closing (as bench.closing), four in five with a certified W-9, the ledger posted from
-the indexed mints (by the beat's ledger runs), and a treasury funded with the amount to declare. Timed from the
-declaration: an issuer admin declares a dividend with its record date LEAD seconds ahead (10; the token
-schedules it on-chain, and refuses a record date already past, so the schedule is confirmed ahead of it), the
-beat's run computes the register once the record moment has passed (the ledger at the record block
-cross-checked with the token's checkpoint, read in JSON-RPC batch requests, withholding per holder), a second
-admin approves it, the beat's runs (ticked here as the beat does) send the batches, the workers sign, send
-and confirm them, the indexer reads the final `LinePaid` events and the next run marks every line paid,
-until the distribution is paid and the outbox has confirmed every batch. Checks one `LinePaid` per line and
-that their amounts add up to the cash of the register. Gas per holder is measured on the batches it sent
-(payees who never held the coin), beside bench.payout_gas's figures for holders who already hold it and a
-plain ERC-20 transfer to an existing holder. Each part reports the machine's load (1-minute average) with it.
+there and dropped afterwards, with a Redis CELERY_BROKER_URL that broker, whose queues it empties), one worker
+process per kind of queue as in Procfile.production (chain, indexing, default). Untimed setup: the stablecoin
+and the payout contract deployed through the pipeline, a token closed with N holders (10,000) of 100 units each
+through the closing (as bench.closing), four in five with a certified W-9, the ledger posted from the indexed
+mints (by the beat's ledger runs), every holder told of their tokens (the closing's notices written and
+e-mailed, so none of the closing's work is left in the queues), and a treasury funded with the amount to
+declare. Timed from the declaration: an issuer admin declares a dividend with its record date LEAD seconds
+ahead (10; the token schedules it on-chain, and refuses a record date already past, so the schedule is
+confirmed ahead of it), the beat's run computes the register once the record moment has passed (the ledger at
+the record block cross-checked with the token's checkpoint, read in JSON-RPC batch requests, withholding per
+holder), a second admin approves it, the beat's runs (sent here every second, with the expiry the beat sends
+them with) send the batches, the workers sign, send and confirm them, the indexer reads the
+final `LinePaid` events and the next run marks every line paid, until the distribution is paid and the outbox
+has confirmed every batch. Reports when each step was first seen done (polled, so to about a second). Checks
+one `LinePaid` per line and that their amounts add up to the cash of the register. Gas per holder is measured
+on the batches it sent (payees who never held the coin), beside bench.payout_gas's figures for holders who
+already hold it and a plain ERC-20 transfer to an existing holder. Each part reports the machine's load
+(1-minute average) with it.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ TOTAL_MINOR = 1_000_000_01
 # Seconds from declaring to the record date: enough for the token to take `scheduleRecordDate` before it (the
 # token refuses a record date already past, so a confirmed schedule was made ahead of it).
 RECORD_LEAD_SECONDS = 10
+# The bench's beat: the periodic passes are sent this often (the portal's default is CHAIN_WATCH_SECONDS, 5 s).
+TICK_SECONDS = 1.0
 
 
 def _holders(n: int) -> tuple[array, array, list[int]]:
@@ -112,7 +118,7 @@ def _holders_on_chain(n: int, tick: Any, settled: Any) -> tuple[Any, Any, Any, A
 
     from bench.closing import AMOUNT, PRICE, _investors, _paid_subscriptions, _wallet
     from bench.harness import wait_until
-    from core.models import Issuer, IssuerMembership, User
+    from core.models import Issuer, IssuerMembership, Notification, NotificationKind, User
     from core.tests.files import pdf_bytes
     from investors.models import TaxForm, TaxFormKind
     from offerings.models import OfferingStatus
@@ -208,6 +214,12 @@ def _holders_on_chain(n: int, tick: Any, settled: Any) -> tuple[Any, Any, Any, A
         return indexed_through(address=token.address) >= head and not unposted.exists()
 
     wait_until(ledger_posted, timeout=1800, tick=tick, poll=0.5)
+
+    def holders_told() -> bool:  # the closing's own work is done: every holder was told and e-mailed of the tokens
+        issued = Notification.objects.filter(kind=NotificationKind.TOKENS_ISSUED)
+        return issued.count() >= n and not Notification.objects.filter(emailed_at__isnull=True).exists()
+
+    wait_until(holders_told, timeout=1800, tick=tick, poll=0.5)
     return issuer, admin, second, offering
 
 
@@ -218,7 +230,8 @@ def payout(n: int, *, gas_batch: int = 200, lead_seconds: int = RECORD_LEAD_SECO
     with scratch_servers(), stack() as s:
         import datetime as dt
 
-        from django.db.models import Sum
+        from django.conf import settings
+        from django.db.models import Count, Sum
         from django.test.utils import override_settings
         from django.utils import timezone
         from web3 import Web3
@@ -239,17 +252,26 @@ def payout(n: int, *, gas_batch: int = 200, lead_seconds: int = RECORD_LEAD_SECO
         from tokens.stablecoin import stablecoin_deploy, stablecoin_faucet
         from tokens.tasks import chain_index_task, outbox_watch_task
 
-        for name in ("chain", "pay", "close"):
-            s.start_worker(name)
+        # The production topology (Procfile.production): signing and the outbox watch on the chain queue (two
+        # processes, its default), the indexer and the ledger on the indexing queue, and on the default queue
+        # everything else (registers, payment runs, closings) with the notices' e-mails, which have their own.
+        s.start_worker("chain", concurrency=2, queues=("chain",))
+        s.start_worker("indexing", queues=("indexing",))
+        s.start_worker("default", queues=("celery", "notifications", "exports", "screening"))
         w3 = Web3(Web3.HTTPProvider(s.anvil.rpc_url))
         record_moment: list[dt.datetime] = []
 
-        def tick() -> None:  # what the beat schedules every CHAIN_WATCH_SECONDS
-            outbox_watch_task.delay()
-            chain_index_task.delay()
-            closings_advance_task.delay()
-            ledger_sync_task.delay()
-            distributions_advance_task.delay()
+        def tick() -> None:  # what the beat schedules every CHAIN_WATCH_SECONDS, here every TICK_SECONDS
+            # As the beat sends them: a tick no worker has started within its expiry is dropped.
+            expiry = settings.CELERY_BEAT_SCHEDULE["chain-outbox-watch"]["options"]["expire_seconds"]
+            for task in (
+                outbox_watch_task,
+                chain_index_task,
+                closings_advance_task,
+                ledger_sync_task,
+                distributions_advance_task,
+            ):
+                task.apply_async(expires=expiry)
             # Blocks keep coming on a real chain; anvil mines only on a transaction, so one is made once the
             # record moment has passed (the register is computed from the first block after it).
             if record_moment and timezone.now() > record_moment[0] and chain_head_time() <= record_moment[0]:
@@ -297,7 +319,37 @@ def payout(n: int, *, gas_batch: int = 200, lead_seconds: int = RECORD_LEAD_SECO
             )
         record_moment.append(record_at)
 
+        phases: dict[str, float] = {}  # phase → seconds from the declaration when the bench first saw it reached
+        batch_rows = ChainTransaction.objects.filter(idempotency_key__contains=f"{distribution.public_id}:pay:")
+
+        def phases_observe() -> None:
+            """Note when each step of the path was first seen done (polled with the bench's waits: ±1 s)."""
+            at = round(time.perf_counter() - started, 1)
+            current = Distribution.objects.get(pk=distribution.pk)
+            seen = {
+                "record_date_confirmed": Distribution.objects.filter(
+                    pk=distribution.pk, record_transaction__status=TxStatus.CONFIRMED
+                ).exists(),
+                "register_computed": current.register_computed_at is not None,
+            }
+            if "register_computed" in phases:
+                statuses = dict(batch_rows.values_list("status").annotate(n=Count("id")).order_by())
+                queued = sum(statuses.values())
+                expected = -(-n // settings.PAYOUT_BATCH_MAX_LINES)
+                not_sent = statuses.get(TxStatus.PENDING, 0) + statuses.get(TxStatus.SIGNED, 0)
+                not_mined = not_sent + statuses.get(TxStatus.BROADCAST, 0)
+                seen["batches_queued"] = queued >= expected
+                seen["batches_sent"] = queued >= expected and not not_sent
+                seen["batches_mined"] = queued >= expected and not not_mined
+                seen["batches_confirmed"] = queued >= expected and statuses.get(TxStatus.CONFIRMED, 0) == queued
+                seen["line_paid_indexed"] = ChainEvent.objects.filter(name="LinePaid").count() >= n
+                seen["lines_marked_paid"] = current.state == DistributionState.PAID
+            for phase, done in seen.items():
+                if done and phase not in phases:
+                    phases[phase] = at
+
         def register_ready() -> bool:
+            phases_observe()
             current = Distribution.objects.get(pk=distribution.pk)
             if current.state == DistributionState.STOPPED:
                 raise RuntimeError(f"the register stopped: {current.stop_reason}")
@@ -311,13 +363,16 @@ def payout(n: int, *, gas_batch: int = 200, lead_seconds: int = RECORD_LEAD_SECO
         approval_approve(request=outcome.request, actor=second)
         approved = time.perf_counter()
 
+        phases["approved"] = round(approved - started, 1)
+
         def paid_and_confirmed() -> bool:  # every line marked paid, and the outbox has confirmed every batch
+            phases_observe()
             if Distribution.objects.get(pk=distribution.pk).state != DistributionState.PAID:
                 return False
             sent = ChainTransaction.objects.filter(idempotency_key__contains=f"{distribution.public_id}:pay:")
             return sent.exists() and not sent.exclude(status=TxStatus.CONFIRMED).exists()
 
-        wait_until(paid_and_confirmed, timeout=900, tick=tick, poll=1.0)
+        wait_until(paid_and_confirmed, timeout=900, tick=tick, poll=TICK_SECONDS)
         seconds = time.perf_counter() - started
         load = os.getloadavg()[0]
         s.stop_workers()
@@ -351,6 +406,7 @@ def payout(n: int, *, gas_batch: int = 200, lead_seconds: int = RECORD_LEAD_SECO
         "payout_record_lead_seconds": lead_seconds,
         "payout_register_seconds": round(registered - started, 2),
         "payout_approved_to_paid_seconds": round(seconds - (approved - started), 2),
+        "payout_phases_seconds": phases,
         "payout_withheld_minor": distribution.total_withheld_minor,
         "payout_setup_seconds": round(setup_seconds, 1),
         "payout_database": vendor,
@@ -423,6 +479,8 @@ def main() -> None:
         lead = figures["payout_record_lead_seconds"]
         print(f"  {'  declared → register':<24}{figures['payout_register_seconds']:>14}  (record date {lead} s ahead)")
         print(f"  {'  approved → paid':<24}{figures['payout_approved_to_paid_seconds']:>14}")
+        for phase, at in dict(figures["payout_phases_seconds"]).items():  # type: ignore[call-overload]
+            print(f"  {'    ' + phase.replace('_', ' '):<24}{at:>14}  (first seen, s from declaring)")
         print(f"  {'batches':<24}{figures['payout_batches']:>14,}")
         print(f"  {'paid exactly':<24}{'yes' if figures['payout_exact'] else 'NO':>14}")
         for key, note in (

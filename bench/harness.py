@@ -1,6 +1,8 @@
 """What the pipeline benchmarks share: a scratch database, broker, anvil and worker processes.
 
-Everything started here is stopped on exit, also on errors and Ctrl-C.
+Everything started here is stopped on exit, also on errors and Ctrl-C. To see what the workers did:
+BENCH_LOG_LEVEL=INFO logs every task with its duration to worker-NAME.log in the stack's scratch folder, and
+BENCH_KEEP=1 keeps that folder (its SQLite files and logs) after the run.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ class Stack:
     anvil: Any
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def start_worker(self, name: str, concurrency: int = 1) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, name: str, concurrency: int = 1, queues: tuple[str, ...] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """A worker on `queues` (every queue of the portal by default), as Procfile.production runs one."""
         from django.conf import settings
 
         log = open(self.workdir / f"worker-{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
@@ -46,10 +51,10 @@ class Stack:
                 "--without-mingle",
                 "--without-heartbeat",
                 "-Q",
-                ",".join(settings.TASK_QUEUES),
+                ",".join(queues or settings.TASK_QUEUES),
                 "-n",
                 f"{name}@%h",
-                "--loglevel=WARNING",
+                f"--loglevel={os.environ.get('BENCH_LOG_LEVEL', 'WARNING')}",
             ],
             env=self.env,
             cwd=ROOT,
@@ -125,7 +130,7 @@ def stack(*, state_file: bool = False, keep: bool = False, confirmations: int = 
         "CHAIN_ID": "31337",
         "CHAIN_CONFIRMATIONS": str(confirmations),
         "CHAIN_REPLACE_UNMINED_AFTER_SECONDS": "30",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     }
     os.environ.update(env)
     import django
@@ -144,7 +149,7 @@ def stack(*, state_file: bool = False, keep: bool = False, confirmations: int = 
     finally:
         s.stop_workers()
         node.stop()
-        if not keep:
+        if not keep and not os.environ.get("BENCH_KEEP"):
             for path in workdir.iterdir():
                 path.unlink(missing_ok=True)
             workdir.rmdir()
