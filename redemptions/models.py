@@ -18,6 +18,7 @@ import uuid
 from django.db import models
 from django.db.models import F, Q
 
+from backing.models import NavPoint
 from core.models import ApprovalRequest, User
 from distributions.models import LinePaymentState, PayingAccount, PaymentMethod
 from investors.models import BankAccount, InvestorProfile, private_storage
@@ -110,6 +111,8 @@ class DealingDay(models.Model):
     nav_scale = models.PositiveSmallIntegerField(default=8)
     nav_source = models.CharField(max_length=300, blank=True, help_text="Where the NAV comes from.")
     nav_entered_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The token's approved NAV of the day (backing's NAV history) the day was priced at, when it has one.
+    nav_point = models.ForeignKey(NavPoint, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     priced_at = models.DateTimeField(null=True, blank=True)
     supply_at_cutoff = models.BigIntegerField(null=True, blank=True, help_text="Ledger total when priced.")

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from backing.selectors import nav_of_day
 from core.access import Perm, access_required, signed_in_user
 from core.actions import action_perform
 from core.approvals import approval_approve, approval_reject
@@ -97,6 +98,10 @@ def dealing_day_detail(request: HttpRequest, issuer: Issuer, day_id: Any) -> Htt
     user = signed_in_user(request)
     approval = day.approval_request
     page = Paginator(dealing_day_requests(day=day), LINES_PER_PAGE).get_page(request.GET.get("page"))
+    open_day = day.state in (DealingState.OPEN, DealingState.CUT_OFF)
+    nav_point = nav_of_day(offering=day.offering, day=day.dealing_date) if open_day else None
+    if nav_point is not None and nav_point.currency != day.currency:
+        nav_point = None
     return render(
         request,
         "redemptions/dealing_day.html",
@@ -107,7 +112,11 @@ def dealing_day_detail(request: HttpRequest, issuer: Issuer, day_id: Any) -> Htt
             "page": page,
             "progress": dealing_progress(day=day),
             "nav": nav_text(nav_per_unit=day.nav_per_unit, nav_scale=day.nav_scale) if day.nav_per_unit else "",
-            "nav_form": NavForm() if day.state in (DealingState.OPEN, DealingState.CUT_OFF) else None,
+            "nav_form": NavForm() if open_day and nav_point is None else None,
+            "nav_point": nav_point,
+            "nav_point_text": nav_text(nav_per_unit=nav_point.nav_per_unit, nav_scale=nav_point.scale)
+            if nav_point is not None
+            else "",
             "approval": approval,
             "may_approve": approval is not None
             and approval.state == ApprovalState.PENDING

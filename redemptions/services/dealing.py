@@ -2,8 +2,9 @@
 of lines (gross, fee, net per request) is written in full before anyone approves it.
 
 - At the cut-off an open dealing day stops taking requests (and cancellations).
-- It is priced once no request of it is still being frozen or unfrozen on-chain and its NAV is known: the NAV
-  an issuer admin entered for the day (`dealing_day_nav_enter`), with its source.
+- It is priced once no request of it is still being frozen or unfrozen on-chain and its NAV is known: the token's
+  approved NAV of the day in backing's NAV history (entered with its statement and approved by a second person)
+  when it has one, else the NAV an issuer admin entered for the day (`dealing_day_nav_enter`), with its source.
 - The gate lets through at most its share of the supply on the ledger at the cut-off; beyond it every request
   is scaled pro rata by the largest-remainder method (redemptions/pricing.py). Units the gate leaves out are
   unfrozen at once, through the outbox, under the request's own key.
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from backing.selectors import nav_of_day
 from core.access import Perm, can
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict, NotPermitted
@@ -50,6 +52,14 @@ def dealing_day_nav_enter(*, day: DealingDay, actor: User, nav: str, source: str
         raise NotPermitted("Only an admin of the issuer enters a dealing day's NAV.")
     if locked.priced:
         raise Conflict("This dealing day is priced already: its NAV can no longer change.", code="priced")
+    point = nav_of_day(offering=locked.offering, day=locked.dealing_date)
+    if point is not None and point.currency == locked.currency:
+        raise Conflict(
+            f"The NAV of {locked.dealing_date:%d %B %Y} is approved in the token's NAV history "
+            f"({nav_text(nav_per_unit=point.nav_per_unit, nav_scale=point.scale)} {point.currency}, published by "
+            f"{point.source}): the day is priced at it. Correct it there, with a new statement, if it is wrong.",
+            code="nav_approved",
+        )
     source = " ".join((source or "").split())
     if not source:
         raise ApplicationError(
@@ -106,11 +116,39 @@ def dealing_day_price(*, day_id: int, now: dt.datetime | None = None) -> Dealing
             locked.save(update_fields=["state"])
             _audit(locked, "redemption.dealing_day_empty")
             return locked
+        _nav_from_history(locked)
         if locked.nav_per_unit is None:
             return locked  # waits for the NAV (the dealing day's page asks for it)
         _price(locked, pending, now)
         dealing_day_notify(day_id=locked.pk)
     return locked
+
+
+def _nav_from_history(locked: DealingDay) -> None:
+    """Take the token's approved NAV of the dealing day from backing's NAV history, when it has one in the day's
+    currency: it replaces a NAV typed for the day (the statement behind it was checked by a second person)."""
+    point = nav_of_day(offering=locked.offering, day=locked.dealing_date)
+    if point is None or point.currency != locked.currency or point.pk == locked.nav_point_id:
+        return
+    before = {
+        "nav": nav_text(nav_per_unit=locked.nav_per_unit, nav_scale=locked.nav_scale) if locked.nav_per_unit else None,
+        "nav_source": locked.nav_source,
+    }
+    locked.nav_per_unit, locked.nav_scale, locked.nav_point = point.nav_per_unit, point.scale, point
+    locked.nav_source = (
+        f"Approved NAV of {point.dealing_day:%d %B %Y}, published by {point.source} "
+        f"(statement SHA-256 {point.document_sha256[:16]}…)"
+    )[:MAX_NAV_SOURCE]
+    locked.nav_entered_by = point.entered_by
+    locked.save(update_fields=["nav_per_unit", "nav_scale", "nav_point", "nav_source", "nav_entered_by"])
+    _audit(
+        locked,
+        "redemption.nav_from_history",
+        nav_point=point.pk,
+        nav=nav_text(nav_per_unit=point.nav_per_unit, nav_scale=point.scale),
+        nav_source=locked.nav_source,
+        replaced=before,
+    )
 
 
 def _price(locked: DealingDay, pending: list[RedemptionRequest], now: dt.datetime) -> None:
