@@ -133,7 +133,9 @@ def test_a_holder_redeems_at_the_dealing_day_and_reads_the_burn_and_the_payout(
         timeout=120,
         interval=2.0,
     )
-    holder.reload()
+    # The page follows a request being frozen and reloads itself once it is (a reload of the test's own would race
+    # the page's and be aborted).
+    holder.wait_for_selector(f"#request-{request.public_id} .request-steps >> text=Frozen in your wallet")
     steps = holder.locator(f"#request-{request.public_id} .request-steps").inner_text()
     assert "Frozen in your wallet" in steps and "you can cancel until then" in steps
     assert holder.get_by_role("button", name="Cancel this request").count() == 1
