@@ -131,6 +131,9 @@ def stack(*, state_file: bool = False, keep: bool = False, confirmations: int = 
         "CHAIN_CONFIRMATIONS": str(confirmations),
         "CHAIN_REPLACE_UNMINED_AFTER_SECONDS": "30",
         "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+        # The test settings name the broker's queues (their Redis key prefix) after the run: this process and the
+        # workers it starts are one run, so they share its queues.
+        "TESSERA_TEST_RUN_ID": os.environ.get("TESSERA_TEST_RUN_ID", f"bench-{os.getpid()}"),
     }
     os.environ.update(env)
     import django
