@@ -45,7 +45,14 @@ def celery_worker_process(
     from django.conf import settings
 
     from core.tests.support import worker_log_path
+    from portal.celery import app
 
+    # Tasks an earlier test left on the broker (its beat ticks, its on-commit tasks) belong to rows that test's
+    # teardown emptied; a new worker would work through all of them before this test's own, and a loaded machine
+    # then misses the test's deadlines. The broker starts empty for each test that starts workers.
+    with app.connection_for_write() as connection:
+        for queue in settings.TASK_QUEUES:
+            connection.default_channel.queue_purge(queue)
     started: list[subprocess.Popen[bytes]] = []
 
     def start(name: str = "w1", extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
