@@ -215,6 +215,9 @@ class RedemptionRequest(models.Model):
     )
     cancelled_at = models.DateTimeField(null=True, blank=True, help_text="When the holder cancelled.")
     cancelled_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cancel_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why the issuer cancelled it (empty when the holder did)."
+    )
     unfrozen_at = models.DateTimeField(null=True, blank=True, help_text="When the unfreeze was confirmed.")
     failure_reason = models.TextField(blank=True)
 

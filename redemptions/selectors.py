@@ -148,8 +148,9 @@ def redemption_posting_reasons(hashes: Iterable[str]) -> dict[str, str]:
                 f"{dealing_date:%Y-%m-%d}"
             )
         if r.cancel_transaction_id in ids and r.cancelled_at is not None:
+            by = f"the issuer ({r.cancel_reason})" if r.cancel_reason else "the holder"
             found[txs[r.cancel_transaction_id]] = (
-                f"Redemption request {short} cancelled by the holder on {r.cancelled_at:%Y-%m-%d %H:%M} UTC: "
+                f"Redemption request {short} cancelled by {by} on {r.cancelled_at:%Y-%m-%d %H:%M} UTC: "
                 f"{r.quantity:,} units unfrozen"
             )
         if r.release_transaction_id in ids:

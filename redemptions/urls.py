@@ -15,6 +15,11 @@ urlpatterns = [
     path(f"{DAY}/propose/", views.dealing_day_propose_page, name="dealing_day_propose"),
     path(f"{DAY}/decide/", views.dealing_day_decide, name="dealing_day_decide"),
     path(f"{DAY}/retry/", views.dealing_day_retry_page, name="dealing_day_retry"),
+    path(
+        f"{DAY}/requests/<uuid:request_id>/cancel/",
+        views.dealing_day_request_cancel,
+        name="dealing_day_request_cancel",
+    ),
     path(f"{DAY}/progress/", views.dealing_day_progress, name="dealing_day_progress"),
     path(f"{DAY}/bank/runs/", views.dealing_day_bank_run, name="dealing_day_bank_run"),
     path(f"{DAY}/bank/runs/<uuid:run_id>/<str:kind>/", views.dealing_day_bank_file, name="dealing_day_bank_file"),

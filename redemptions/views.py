@@ -40,7 +40,7 @@ from redemptions.selectors import (
 from redemptions.services.approval import dealing_day_propose
 from redemptions.services.bank import redemption_bank_confirmation_import, redemption_bank_run_create
 from redemptions.services.dealing import dealing_day_nav_enter, dealing_day_price
-from redemptions.services.requesting import redemption_cancel, redemption_request
+from redemptions.services.requesting import redemption_cancel, redemption_cancel_by_issuer, redemption_request
 from redemptions.services.settling import dealing_day_failed_retry
 from redemptions.services.terms import redemption_terms_set
 
@@ -198,6 +198,22 @@ def dealing_day_retry_page(request: HttpRequest, issuer: Issuer, day_id: Any) ->
         request,
         lambda: dealing_day_failed_retry(day=day, actor=signed_in_user(request)),
         success="The failed lines are being sent again; each is still burned and paid only once.",
+    )
+    return _back(issuer, day)
+
+
+@require_POST
+@access_required(Perm.ISSUER_MANAGE_DISTRIBUTIONS, issuer_kwarg="slug")
+def dealing_day_request_cancel(request: HttpRequest, issuer: Issuer, day_id: Any, request_id: Any) -> HttpResponse:
+    """An issuer admin cancels a holder's pending request, with the reason the holder reads."""
+    day = _day(issuer, day_id)
+    found = get_object_or_404(RedemptionRequest, dealing_day=day, public_id=request_id)
+    action_perform(
+        request,
+        lambda: redemption_cancel_by_issuer(
+            request=found, actor=signed_in_user(request), reason=request.POST.get("reason", "")
+        ),
+        success="Cancelled: the request's units are being unfrozen, and the holder is told why.",
     )
     return _back(issuer, day)
 

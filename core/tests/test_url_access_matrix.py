@@ -333,6 +333,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "dealing_day_propose": ("POST", DISTRIBUTIONS_MISSING),
     "dealing_day_decide": ("POST", DISTRIBUTIONS_MISSING),
     "dealing_day_retry": ("POST", DISTRIBUTIONS_MISSING),
+    "dealing_day_request_cancel": ("POST", DISTRIBUTIONS_MISSING),
     "dealing_day_progress": ("GET", DISTRIBUTIONS_MISSING),
     "dealing_day_bank_run": ("POST", DISTRIBUTIONS_MISSING),
     "dealing_day_bank_file": ("GET", DISTRIBUTIONS_MISSING),

@@ -24,6 +24,7 @@ from django.utils import timezone
 from core.audit import audit_record
 from redemptions.models import RedemptionRequest, RequestState
 from redemptions.notices import redemption_requests_notify
+from redemptions.services.wallets import wallets_under_action
 from tokens.models import ChainTransaction, TxStatus
 from tokens.selectors import redemption_burner, redemption_freeze_outcomes
 from tokens.services import FreezeLine, redemption_batch_freeze, redemption_burner_authorize
@@ -92,6 +93,8 @@ def _send_for(offering_id: int) -> int:
         rows = list(
             _unbatched(offering_id)
             .select_for_update(of=("self",), skip_locked=True)
+            # A wallet the issuer is acting on is frozen in once the action is on the ledger (a recovery's new one).
+            .exclude(wallet__in=wallets_under_action(offering=first.offering))
             .order_by("pk")
             .values_list("pk", "wallet", "quantity")
         )

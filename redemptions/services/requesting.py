@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.access import Perm, can
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict, NotPermitted
 from core.models import User
@@ -378,6 +379,65 @@ def redemption_cancel(*, request: RedemptionRequest, actor: User) -> RedemptionR
     return locked
 
 
+MAX_CANCEL_REASON = 300
+
+
+@transaction.atomic
+def redemption_cancel_by_issuer(*, request: RedemptionRequest, actor: User, reason: str) -> RedemptionRequest:
+    """An issuer admin cancels a holder's pending request before its day is priced (a forced transfer must take
+    its units, a court order): the units are unfrozen on-chain, the holder is told why, and it is audited."""
+    locked = (
+        RedemptionRequest.objects.select_for_update(of=("self",))
+        .select_related("dealing_day", "offering__issuer", "investor")
+        .get(pk=request.pk)
+    )
+    if not can(actor, Perm.ISSUER_MANAGE_DISTRIBUTIONS, locked.offering.issuer):
+        raise NotPermitted("Only an admin of the issuer cancels a holder's redemption request.")
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ApplicationError(
+            "Say why the request is cancelled: the holder reads it.", code="reason_required", extra={"field": "reason"}
+        )
+    if locked.state in (RequestState.CANCELLING, RequestState.CANCELLED):
+        return locked
+    if locked.state == RequestState.FREEZING:
+        raise Conflict(
+            "The request's units are being frozen on-chain just now; cancel it in a moment.", code="request_in_flight"
+        )
+    if locked.state != RequestState.PENDING or locked.dealing_day.priced:
+        raise Conflict(
+            f"This request is {locked.get_state_display().lower()}: its dealing day is priced, so it is redeemed "
+            "as priced and can no longer be cancelled.",
+            code="priced",
+        )
+    tx = chain.token_freeze_amount(
+        owner_ref=locked.offering.owner_ref,
+        wallet=locked.wallet,
+        amount=locked.quantity,
+        frozen=False,
+        idempotency_key=_chain_key(locked, "unfreeze"),
+        actor=actor,
+    )
+    now = timezone.now()
+    locked.state, locked.cancel_transaction = RequestState.CANCELLING, tx
+    locked.cancelled_at, locked.cancelled_by, locked.cancel_reason = now, actor, reason[:MAX_CANCEL_REASON]
+    locked.save(update_fields=["state", "cancel_transaction", "cancelled_at", "cancelled_by", "cancel_reason"])
+    audit_record(
+        actor=actor,
+        action="redemption.cancelled_by_issuer",
+        obj=locked,
+        issuer=locked.offering.issuer,
+        before={"state": RequestState.PENDING},
+        after={
+            "state": locked.state,
+            "cancelled_at": now.isoformat(),
+            "reason": locked.cancel_reason,
+            "unfreeze_transaction": tx.pk,
+        },
+    )
+    return locked
+
+
 # --------------------------------------------------------------------------- following the chain
 
 
@@ -416,8 +476,9 @@ def _advance_one(pk: int) -> int:
                 # Still frozen (only a frozen request is unfrozen): the holder sees why and may cancel again.
                 locked.state, locked.cancel_transaction = RequestState.PENDING, None
                 locked.cancelled_at = locked.cancelled_by = None
+                locked.cancel_reason = ""
                 locked.failure_reason = f"The cancellation could not unfreeze the units: {_failure(cancel)}"
-                fields += ["cancel_transaction", "cancelled_at", "cancelled_by", "failure_reason"]
+                fields += ["cancel_transaction", "cancelled_at", "cancelled_by", "cancel_reason", "failure_reason"]
         if locked.state == before:
             return 0
         locked.save(update_fields=fields)
@@ -449,6 +510,7 @@ __all__ = [
     "dealing_day_next",
     "redeemable_units",
     "redemption_cancel",
+    "redemption_cancel_by_issuer",
     "redemption_request",
     "redemption_requests_advance",
     "redemption_retry_guard",

@@ -36,6 +36,7 @@ from distributions.models import LinePaymentState, PaymentMethod
 from offerings.services.stablecoin import units_per_cent
 from redemptions.models import DealingDay, DealingState, RedemptionRequest, RequestState
 from redemptions.notices import dealing_day_notify
+from redemptions.services.wallets import wallets_under_action
 from registry.services.control_book import control_book_post_cancellation
 from tokens.models import ChainTransaction, TxStatus
 from tokens.selectors import (
@@ -249,6 +250,8 @@ def _burns_send(locked: DealingDay) -> int:
     rows = list(
         RedemptionRequest.objects.filter(dealing_day=locked, state=RequestState.APPROVED)
         .filter(Q(burn_transaction__isnull=True) | Q(burn_transaction__status=TxStatus.FAILED, payment_failure=""))
+        # A wallet the issuer is acting on (a recovery on its way) is burned from once the action is on the ledger.
+        .exclude(wallet__in=wallets_under_action(offering=locked.offering))
         .order_by("line_index")
         .values_list("pk", "line_index", "wallet", "accepted_units")
     )
@@ -292,6 +295,7 @@ def _payments_send(locked: DealingDay) -> tuple[int, str]:
         RedemptionRequest.objects.filter(
             dealing_day=locked, state=RequestState.BURNED, payment_state=LinePaymentState.PENDING, net_minor__gt=0
         )
+        .exclude(wallet__in=wallets_under_action(offering=locked.offering))  # paid once a recovery is posted
         .order_by("line_index")
         .values_list("pk", "line_index", "wallet", "net_minor")
     )

@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -86,6 +87,53 @@ HOLDER_REASONS = frozenset(
         ReasonCode.NO_REGISTERED_WALLET,
     }
 )
+
+
+# --------------------------------------------------------------------------- what apps above hold in a wallet
+
+
+@dataclass(frozen=True)
+class WalletClaim:
+    """Units of a wallet an app above the registry holds for a purpose of its holder's (a redemption request's
+    frozen units): an action must not take them, and must wait while a chain effect of the claim is on its way."""
+
+    label: str
+    units: int
+    in_flight: bool = False
+
+
+WalletClaims = Callable[[Offering, str], list[WalletClaim]]
+RecoveryFollower = Callable[[TokenAdminAction], object]
+_wallet_claims: list[WalletClaims] = []
+_recovery_followers: list[RecoveryFollower] = []
+
+
+def wallet_claims_register(provider: WalletClaims) -> None:
+    """Let an app say what it holds in a wallet (`provider(offering, wallet)`); forced transfers, unfreezes and
+    recoveries are checked against it."""
+    if provider not in _wallet_claims:
+        _wallet_claims.append(provider)
+
+
+def recovery_followers_register(follower: RecoveryFollower) -> None:
+    """Let an app carry what it holds in a lost wallet to the new one once a recovery is on the ledger (called
+    in the transaction that records it, after the action's row lock)."""
+    if follower not in _recovery_followers:
+        _recovery_followers.append(follower)
+
+
+def _claims_of(offering: Offering, wallet: str) -> list[WalletClaim]:
+    return [claim for provider in _wallet_claims for claim in provider(offering, wallet)]
+
+
+def _in_flight_refused(claims: list[WalletClaim], wallet: str) -> None:
+    moving = [c.label for c in claims if c.in_flight]
+    if moving:
+        raise Conflict(
+            f"{wallet} has a chain transaction on its way for {'; '.join(moving[:5])}: wait until it is done "
+            "(a moment), then try again.",
+            code="claim_in_flight",
+        )
 
 
 # --------------------------------------------------------------------------- checks
@@ -416,6 +464,15 @@ def _freeze_amount_check(offering: Offering, wallet: str, quantity: int, frozen:
         raise ApplicationError(
             f"{wallet} has {already} units frozen: at most {already} can be unfrozen.", code="exceeds_frozen"
         )
+    claims = _claims_of(offering, wallet) if not frozen else []
+    claimed = sum(c.units for c in claims)
+    if not frozen and quantity > already - claimed:
+        raise ApplicationError(
+            f"{wallet} has {already} units frozen, {claimed} of them for {'; '.join(c.label for c in claims[:5])}: "
+            f"at most {max(already - claimed, 0)} can be unfrozen here. A request's units are unfrozen by "
+            "cancelling the request (on its dealing day's page; its holder is told why).",
+            code="claimed_units",
+        )
     _no_open_action(offering, wallets=[wallet])
     return {"wallet": wallet, "quantity": quantity, "investor": _holder_of(offering, wallet)}
 
@@ -471,6 +528,17 @@ def _forced_transfer_check(
         raise ApplicationError(
             f"{source} holds {held} units on the ledger: at most {held} can be moved.", code="exceeds_balance"
         )
+    claims = _claims_of(offering, source)
+    claimed = sum(c.units for c in claims)
+    if quantity > held - claimed:
+        # The token would release frozen units the move needs (forcedTransfer): never those of a holder's request.
+        raise ApplicationError(
+            f"{source} holds {held} units, {claimed} of them frozen for {'; '.join(c.label for c in claims[:5])}: "
+            f"at most {max(held - claimed, 0)} can be moved. Cancel the request first (on its dealing day's page; "
+            "its holder is told why), then propose the transfer again.",
+            code="claimed_units",
+        )
+    _in_flight_refused(claims, source)
     holders = wallet_investors([source, target])
     receiver = holders.get(target)
     if receiver is None:
@@ -538,6 +606,9 @@ def _recovery_check(
     held = wallet_holding(offering=offering, wallet=lost)
     if held <= 0:
         raise ApplicationError(f"{lost} holds nothing of this token on the ledger: nothing to recover.")
+    # What apps hold in the lost wallet moves with it (the token moves its frozen units), once nothing of theirs
+    # is on its way to the lost wallet.
+    _in_flight_refused(_claims_of(offering, lost), lost)
     confirmed = registry_wallets_confirmed(investor_refs=[investor.reference]).get(investor.reference, frozenset())
     if new not in confirmed:
         raise ApplicationError(
@@ -683,6 +754,9 @@ def token_admin_action_advance(*, action: TokenAdminAction) -> TokenAdminAction:
         if target == TokenAdminState.POSTED:
             locked.posted_at = timezone.now()
         locked.save(update_fields=["state", "posted_at", "updated_at"])
+        if target == TokenAdminState.POSTED and locked.kind == TokenAdminKind.RECOVERY:
+            for follower in _recovery_followers:
+                follower(locked)
         after: dict[str, Any] = {"state": target}
         if tx is not None and tx.tx_hash:
             after["tx_hash"] = tx.tx_hash
