@@ -54,6 +54,9 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"test-{TEST_WORKER}:"}
 # Two runs (or two xdist workers) sharing one Redis cache keep their own counts (API throttling).
 CACHES["default"]["KEY_PREFIX"] = f"test-{TEST_WORKER}"
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # ... and a test that empties the cache empties only its own keys, not those of the workers beside it.
+    CACHES["default"]["BACKEND"] = "core.cache.PrefixedRedisCache"
 # Tests walk whole registers through the API; the throttling tests set a small rate themselves.
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
