@@ -90,6 +90,24 @@ def test_an_issuer_admin_signs_in_with_password_and_authenticator_code(client: C
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(("steps_ago", "accepted"), [(1, True), (2, False), (-2, False)])
+def test_a_code_of_the_time_step_just_gone_is_taken_once_and_older_ones_never(
+    client: Client, steps_ago: int, accepted: bool
+) -> None:
+    """A code typed at the end of its 30 seconds arrives in the next: it still signs in, once."""
+    MembershipFactory.create(role=Role.ISSUER_ADMIN, user__email="cfo@issuer.example")
+    code = totp_code(secret=TEST_TOTP_SECRET, at=time.time() - steps_ago * 30)
+    client.post("/accounts/login/", {"login": "cfo@issuer.example", "password": TEST_PASSWORD})
+    response = client.post("/accounts/2fa/authenticate/", {"code": code})
+    assert (response.status_code == 302) is accepted, response.content[:300]
+    if accepted:
+        client.logout()
+        client.post("/accounts/login/", {"login": "cfo@issuer.example", "password": TEST_PASSWORD})
+        again = client.post("/accounts/2fa/authenticate/", {"code": code})
+        assert again.status_code == 200 and b"Incorrect code" in again.content
+
+
+@pytest.mark.django_db
 def test_an_admin_without_mfa_is_told_to_use_an_invitation_not_sent_to_enrol(client: Client) -> None:
     membership = MembershipFactory.create(
         role=Role.ISSUER_ADMIN, user=UserFactory.create(email="new.admin@issuer.example")
