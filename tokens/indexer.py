@@ -200,6 +200,14 @@ def _genesis_changed(client: ChainClient, chain_id: int) -> bool:
     return bool(recorded != genesis["hash"])
 
 
+def _confirmed_contracts_gone(client: ChainClient, chain_id: int) -> bool:
+    """True when a contract whose deployment the outbox confirmed (final) has no code on the node."""
+    addresses = ContractDeployment.objects.filter(
+        chain_id=chain_id, deploy_transaction__status=TxStatus.CONFIRMED
+    ).exclude(address="")
+    return any(not client.code(address) for address in addresses.values_list("address", flat=True))
+
+
 def index_reset(*, chain_id: int) -> int:
     """Forget everything read from a chain that was reset (events, blocks, cursors); returns the events dropped."""
     reorg = _rollback(chain_id, -1)
@@ -215,6 +223,13 @@ def chain_index(*, client: ChainClient, chain_id: int | None = None, confirmatio
         log.error("chain %s has a new genesis block: run `manage.py chain_resync` (nothing indexed)", chain_id)
         return 0
     forks = [f for f in (_fork_point(client, chain_id), _confirmed_fork(client, chain_id)) if f is not None]
+    if forks and _confirmed_contracts_gone(client, chain_id):
+        # A node with the same genesis (a local chain started again within the same second) that has lost
+        # contracts deployed and confirmed: a reset too, not a reorg to roll back.
+        log.error(
+            "chain %s lost contracts the portal confirmed: run `manage.py chain_resync` (nothing indexed)", chain_id
+        )
+        return 0
     if forks:
         _rollback(chain_id, min(forks))
     target = final_block_number(client, confirmations=confirmations)

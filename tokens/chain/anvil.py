@@ -100,7 +100,8 @@ class Anvil:
 
     ``state_path`` makes the chain survive restarts (``--state``: loaded at start, written when
     the node stops and every ``state_interval`` seconds). ``accounts`` funded dev accounts are
-    unlocked for ``eth_sendTransaction``.
+    unlocked for ``eth_sendTransaction``. Two nodes started with the same ``genesis_timestamp`` (by
+    default, the second they start in) have the same genesis block.
     """
 
     def __init__(
@@ -113,6 +114,7 @@ class Anvil:
         chain_id: int = 31337,
         block_time: int | None = None,
         gas_limit: int | None = None,
+        genesis_timestamp: int | None = None,
         startup_timeout: float = 20.0,
     ) -> None:
         self.chosen_port = port is not None
@@ -123,6 +125,7 @@ class Anvil:
         self.chain_id = chain_id
         self.block_time = block_time
         self.gas_limit = gas_limit
+        self.genesis_timestamp = genesis_timestamp
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -157,6 +160,8 @@ class Anvil:
             cmd += ["--block-time", str(self.block_time)]
         if self.gas_limit:
             cmd += ["--gas-limit", str(self.gas_limit)]
+        if self.genesis_timestamp is not None:
+            cmd += ["--timestamp", str(self.genesis_timestamp)]
         return cmd
 
     def start(self) -> Anvil:

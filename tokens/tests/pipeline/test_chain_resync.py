@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from io import StringIO
 
@@ -18,6 +19,9 @@ from tokens.resync import chain_resync_check
 from tokens.services import token_forced_transfer, token_mint
 from tokens.tests.support import DEV_ACCOUNTS, WALLETS, Chain, chain_build, chain_indexed, drain, transaction_send
 
+# The first chain's genesis: a node started again within the same second has the very same genesis block.
+GENESIS = int(time.time()) - 3600
+
 
 def _command(*args: str) -> str:
     out = StringIO()
@@ -28,7 +32,10 @@ def _command(*args: str) -> str:
 @pytest.fixture
 def history(db: None) -> Iterator[tuple[Chain, dict[str, int], int]]:
     """A registry, a token, mints and a forced transfer confirmed and indexed on a first chain, then that chain gone."""
-    with Anvil() as first, override_settings(CHAIN_RPC_URL=first.rpc_url, CHAIN_ID=31337, CHAIN_CONFIRMATIONS=1):
+    with (
+        Anvil(genesis_timestamp=GENESIS) as first,
+        override_settings(CHAIN_RPC_URL=first.rpc_url, CHAIN_ID=31337, CHAIN_CONFIRMATIONS=1),
+    ):
         chain = chain_build(first.rpc_url)
         token_mint(owner_ref="offering:1", wallet=WALLETS[0], amount=50, idempotency_key="reset-1")
         token_mint(owner_ref="offering:1", wallet=WALLETS[1], amount=20, idempotency_key="reset-2")
@@ -48,10 +55,14 @@ def history(db: None) -> Iterator[tuple[Chain, dict[str, int], int]]:
         yield chain, balances, ChainEvent.objects.count()
 
 
-def test_a_reset_chain_is_reported_then_rebuilt_with_the_same_contracts_effects_and_events(history) -> None:
+@pytest.mark.parametrize("genesis", ["another genesis", "the same genesis"])
+def test_a_reset_chain_is_reported_then_rebuilt_with_the_same_contracts_effects_and_events(history, genesis) -> None:
     chain, balances, events = history
     nonces = dict(ChainTransaction.objects.values_list("pk", "nonce"))
-    with Anvil() as fresh, override_settings(CHAIN_RPC_URL=fresh.rpc_url, CHAIN_ID=31337, CHAIN_CONFIRMATIONS=1):
+    with (
+        Anvil(genesis_timestamp=GENESIS + (60 if genesis == "another genesis" else 0)) as fresh,
+        override_settings(CHAIN_RPC_URL=fresh.rpc_url, CHAIN_ID=31337, CHAIN_CONFIRMATIONS=1),
+    ):
         report = _command()
         assert "The chain was reset under this database" in report and "NO CODE" in report
         assert "Run again with --apply" in report
