@@ -27,7 +27,7 @@ from redemptions.notices import redemption_requests_notify
 from redemptions.services.wallets import wallets_under_action
 from tokens.models import ChainTransaction, TxStatus
 from tokens.selectors import redemption_burner, redemption_freeze_outcomes
-from tokens.services import FreezeLine, redemption_batch_freeze, redemption_burner_authorize
+from tokens.services import FreezeLine, failpoint, redemption_batch_freeze, redemption_burner_authorize
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,7 @@ def _send_for(offering_id: int) -> int:
                 issuer=first.offering.issuer,
                 after={"requests": chunk[:AUDITED_REQUESTS], "count": len(chunk)},
             )
+        failpoint("redemption_freezes_queued")  # crash tests: the worker dies before this run commits
     return len(rows)
 
 
