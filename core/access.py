@@ -45,6 +45,9 @@ class Perm(StrEnum):
     REGISTRY_VIEW = "registry.view"
     # Freeze, unfreeze, pause, forced transfer and recovery on the issuer's tokens (issuer admins only).
     REGISTRY_ADMINISTER = "registry.administer"
+    # Approve or refuse holders' exception requests: issuer admins, and the transfer agent where the issuer allows
+    # it (Issuer.transfer_agent_decides_requests). What an approval proposes is still approved by an issuer admin.
+    TRANSFER_REQUESTS_DECIDE = "registry.decide_transfer_requests"
     # Not scoped to one issuer: the registry landing page and one's own API tokens, for whoever reads
     # the register of at least one issuer (each register is still checked with REGISTRY_VIEW).
     REGISTRY_READER = "registry.reader"
@@ -67,12 +70,17 @@ ROLE_GRANTS: dict[str, frozenset[Perm]] = {
             Perm.COMPLIANCE_REVIEW,
             Perm.REGISTRY_VIEW,
             Perm.REGISTRY_ADMINISTER,
+            Perm.TRANSFER_REQUESTS_DECIDE,
         }
     ),
     # Compliance officers review applicants; they do not move or book money.
     Role.COMPLIANCE_OFFICER: frozenset({Perm.ISSUER_VIEW, Perm.ISSUER_VIEW_AUDIT, Perm.COMPLIANCE_REVIEW}),
     # Transfer agents read the register; they change nothing at the issuer.
     Role.TRANSFER_AGENT: frozenset({Perm.ISSUER_VIEW, Perm.REGISTRY_VIEW}),
+}
+# What a role may do at an issuer only where the issuer allows it: role → perm → the issuer's flag that allows it.
+ISSUER_ALLOWED_GRANTS: dict[str, dict[Perm, str]] = {
+    Role.TRANSFER_AGENT: {Perm.TRANSFER_REQUESTS_DECIDE: "transfer_agent_decides_requests"},
 }
 # Platform staff support every issuer but do not act in its name (no reviews, no team changes).
 STAFF_GRANTS: frozenset[Perm] = frozenset({Perm.PLATFORM_ADMIN, Perm.ISSUER_VIEW, Perm.ISSUER_VIEW_AUDIT})
@@ -120,7 +128,7 @@ def registry_issuer_ids(user: Any) -> list[int]:
 
 # Roles that only read: someone who holds nothing but these changes nothing anywhere, not even as an
 # investor on the platform whose records they keep, except where a view says a read-only role may post
-# (their own API tokens, an export of what they may read).
+# (their own API tokens, an export of what they may read, a decision the issuer let them make).
 READ_ONLY_ROLES = frozenset({Role.TRANSFER_AGENT})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 READ_ONLY_REFUSAL = "Your role is read-only: it changes nothing here."
@@ -177,7 +185,12 @@ def can(user: Any, perm: Perm, obj: Any = None) -> bool:
         if user.is_staff and perm in STAFF_GRANTS:
             return True
         role = role_at(user, issuer)
-        return role is not None and perm in ROLE_GRANTS[role]
+        if role is None:
+            return False
+        allowed_by = ISSUER_ALLOWED_GRANTS.get(role, {}).get(perm)
+        if allowed_by is not None:
+            return bool(getattr(issuer, allowed_by))
+        return perm in ROLE_GRANTS[role]
     return False
 
 

@@ -103,6 +103,14 @@ class Issuer(models.Model):
         help_text="Wires recorded by hand and refunds marked sent above this amount (in cents) need a second "
         "admin's approval. 0: always.",
     )
+    # Whether the issuer's transfer agent decides its holders' exception requests (approves or refuses them) as
+    # an issuer admin does; what an approval proposes still waits for an issuer admin's approval (four eyes).
+    transfer_agent_decides_requests = models.BooleanField(
+        "transfer agent decides exception requests",
+        default=False,
+        help_text="The transfer agent approves or refuses holders' transfer requests; an approval still waits for "
+        "an issuer admin's approval before anything is sent.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

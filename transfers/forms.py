@@ -106,7 +106,7 @@ class ExceptionRequestForm(_Tokened):
 
 class RequestDecisionForm(FormStyleMixin, forms.Form):
     decision = forms.ChoiceField(
-        choices=[("approve", "Approve: propose the transfer to a second admin"), ("refuse", "Refuse")],
+        choices=[("approve", "Approve: propose the transfer to another issuer admin"), ("refuse", "Refuse")],
         widget=forms.RadioSelect,
     )
     note = forms.CharField(

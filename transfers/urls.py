@@ -35,6 +35,11 @@ urlpatterns = [
     # the issuer's
     path("issuers/<slug:slug>/transfer-requests/", views.issuer_transfer_requests, name="issuer_transfer_requests"),
     path(
+        "issuers/<slug:slug>/transfer-requests/deciders/",
+        views.issuer_transfer_agent_decisions,
+        name="issuer_transfer_agent_decisions",
+    ),
+    path(
         "issuers/<slug:slug>/transfer-requests/<uuid:request_id>/",
         views.issuer_transfer_request,
         name="issuer_transfer_request",

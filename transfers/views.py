@@ -26,6 +26,7 @@ from transfers.eligibility import TransferCheck, transfer_eligibility
 from transfers.forms import ExceptionRequestForm, RequestDecisionForm, TransferForm
 from transfers.models import Custody, HolderTransfer, RequestState
 from transfers.services.requests import (
+    transfer_agent_decisions_set,
     transfer_request_approve,
     transfer_request_file,
     transfer_request_refuse,
@@ -287,8 +288,34 @@ def issuer_transfer_requests(request: HttpRequest, issuer: Issuer) -> HttpRespon
     return render(
         request,
         "transfers/issuer_requests.html",
-        {"issuer": issuer, "page": page, "state": state, "states": STATE_FILTERS},
+        {
+            "issuer": issuer,
+            "page": page,
+            "state": state,
+            "states": STATE_FILTERS,
+            "may_delegate": can(request.user, Perm.REGISTRY_ADMINISTER, issuer),
+            "may_decide": can(request.user, Perm.TRANSFER_REQUESTS_DECIDE, issuer),
+        },
     )
+
+
+@require_POST
+@access_required(Perm.REGISTRY_ADMINISTER, issuer_kwarg="slug")
+def issuer_transfer_agent_decisions(request: HttpRequest, issuer: Issuer) -> HttpResponse:
+    allowed = request.POST.get("transfer_agent_decides_requests") == "on"
+    try:
+        transfer_agent_decisions_set(issuer=issuer, actor=signed_in_user(request), allowed=allowed)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            "Your transfer agent now approves or refuses transfer requests; what it approves still waits for an "
+            "issuer admin's approval."
+            if allowed
+            else "Only the issuer's admins decide transfer requests now.",
+        )
+    return redirect("issuer_transfer_requests", issuer.slug)
 
 
 def _issuer_request(issuer: Issuer, request_id: Any) -> Any:
@@ -309,13 +336,13 @@ def issuer_transfer_request(request: HttpRequest, issuer: Issuer, request_id: An
             "issuer": issuer,
             "transfer_request": found,
             "form": RequestDecisionForm(),
-            "may_decide": can(request.user, Perm.REGISTRY_ADMINISTER, issuer),
+            "may_decide": can(request.user, Perm.TRANSFER_REQUESTS_DECIDE, issuer),
         },
     )
 
 
 @require_POST
-@access_required(Perm.REGISTRY_ADMINISTER, issuer_kwarg="slug")
+@access_required(Perm.TRANSFER_REQUESTS_DECIDE, issuer_kwarg="slug", read_only_roles_may_post=True)
 def issuer_transfer_request_decide(request: HttpRequest, issuer: Issuer, request_id: Any) -> HttpResponse:
     found = _issuer_request(issuer, request_id)
     form = RequestDecisionForm(request.POST)
@@ -328,8 +355,8 @@ def issuer_transfer_request_decide(request: HttpRequest, issuer: Issuer, request
             transfer_request_approve(request=found, actor=actor)
             messages.success(
                 request,
-                "Approved. The transfer is proposed on the token administration page and waits for a second admin's "
-                "approval on the approvals page; it is carried out once they approve.",
+                "Approved. The transfer is proposed on the token administration page and waits for another issuer "
+                "admin's approval on the approvals page; it is carried out once they approve.",
             )
         else:
             transfer_request_refuse(request=found, actor=actor, note=form.cleaned_data["note"])

@@ -300,7 +300,10 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "api_transfer_submitted": ("POST", read_only_refused(API_MISSING)),
     "issuer_transfer_requests": ("GET", REGISTRY),
     "issuer_transfer_request": ("GET", REGISTRY_MISSING),
+    # The transfer agent decides only where the issuer lets it (off here: refused like the other readers).
     "issuer_transfer_request_decide": ("POST", TOKEN_ADMIN_MISSING),
+    # Who decides them is the issuer admins' to say.
+    "issuer_transfer_agent_decisions": ("POST", ISSUER_TEAM_POST),
     "issuer_transfer_request_document": ("GET", REGISTRY_MISSING),
     # backing (backing/): read by whoever reads the issuer's pages; changed by its admins only.
     "backing_overview": ("GET", OFFERING_VIEW_MISSING),

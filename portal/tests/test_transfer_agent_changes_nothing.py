@@ -1,6 +1,7 @@
 """A transfer agent changes nothing anywhere: every URL of the whole site, opened and posted to by a signed-in agent
 (two-factor enrolled, with an open offering, a subscription and an API token of their issuer in place),
-is refused, or is one of the agent's own account pages, and no row of any table changes.
+is refused, or is one of the agent's own account pages, and no row of any table changes. (An issuer may let its
+transfer agent decide holders' exception requests, Issuer.transfer_agent_decides_requests; this issuer has not.)
 
 The URLs come from the access matrix's walk of the URL configuration, so a new URL is covered at once.
 """

@@ -274,15 +274,17 @@ def _create(
     reason: str,
     check: Callable[[], dict[str, Any]],
     document: UploadedFile | None = None,
+    allowed_by: Perm = Perm.REGISTRY_ADMINISTER,
 ) -> TokenAdminAction:
-    """Lock the offering, return what the same form made before, else check, record and send (or propose)."""
+    """Lock the offering, return what the same form made before, else check, record and send (or propose).
+    `allowed_by`: what lets the actor propose it (an exception request's decider proposes what it approves)."""
     key = _key(idempotency_key)
     reason = _reason(reason)
     Offering.objects.select_for_update().only("pk").get(pk=offering.pk)
     found = _existing(offering=offering, actor=actor, idempotency_key=key)
     if found is not None:
         return found
-    if not can(actor, Perm.REGISTRY_ADMINISTER, offering.issuer):
+    if not can(actor, allowed_by, offering.issuer):
         raise NotPermitted("Only an admin of the issuer administers its tokens.")
     _token_ready(offering)
     fields = check()
@@ -574,6 +576,7 @@ def token_admin_forced_transfer_propose(
     document: UploadedFile | None,
     actor: User,
     idempotency_key: str,
+    allowed_by: Perm = Perm.REGISTRY_ADMINISTER,
 ) -> TokenAdminAction:
     """Propose moving units from one wallet to an eligible holder's; a second admin approves, then it is sent."""
     source = _address(from_wallet, label="sending wallet")
@@ -587,6 +590,7 @@ def token_admin_forced_transfer_propose(
         reason=reason,
         document=document,
         check=lambda: _forced_transfer_check(offering, source, target, amount),
+        allowed_by=allowed_by,
     )
 
 
@@ -639,6 +643,7 @@ def token_admin_recovery_propose(
     document: UploadedFile | None,
     actor: User,
     idempotency_key: str,
+    allowed_by: Perm = Perm.REGISTRY_ADMINISTER,
 ) -> TokenAdminAction:
     """Propose moving everything a lost wallet holds (and its restrictions) to a new wallet of the same investor."""
     lost = _address(lost_wallet, label="lost wallet")
@@ -651,6 +656,7 @@ def token_admin_recovery_propose(
         reason=reason,
         document=document,
         check=lambda: _recovery_check(offering, investor, lost, new),
+        allowed_by=allowed_by,
     )
 
 

@@ -3,9 +3,10 @@
 Reg CF securities may not be transferred in their first year except to the issuer, to an accredited investor,
 to a member of the holder's family or a trust for one, or on death or divorce (17 CFR 227.501(a)); a holder who
 lost a wallet's key asks for everything in it to move to a new wallet of theirs. The holder files the request
-with its reason and a supporting document. An admin of the issuer approves it, which proposes the registry's
-forced transfer (with the request's reason and document) or wallet recovery; a second admin approves that on
-the approvals page, and the chain outbox carries it out once. Or an admin refuses it, saying why.
+with its reason and a supporting document. An admin of the issuer (or its transfer agent, where the issuer allows
+it) approves it, which proposes the registry's forced transfer (with the request's reason and document) or wallet
+recovery; another admin approves that on the approvals page, and the chain outbox carries it out once. Or the
+decider refuses it, saying why.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from compliance.eligibility import ReasonCode
 from core.access import Perm, can
 from core.audit import audit_record
 from core.errors import ApplicationError, Conflict, NotPermitted
-from core.models import ApprovalState, User
+from core.models import ApprovalState, Issuer, User
 from investors.models import InvestorProfile, Wallet
 from offerings.models import Offering
 from registry.models import TokenAdminState
@@ -205,8 +206,32 @@ def _locked(request: TransferRequest) -> TransferRequest:
 
 
 def _decider(request: TransferRequest, actor: User) -> None:
-    if not can(actor, Perm.REGISTRY_ADMINISTER, request.offering.issuer):
-        raise NotPermitted("Only an admin of the issuer decides its holders' transfer requests.")
+    if not can(actor, Perm.TRANSFER_REQUESTS_DECIDE, request.offering.issuer):
+        raise NotPermitted(
+            "Only an admin of the issuer (or its transfer agent, where the issuer allows it) decides its holders' "
+            "transfer requests."
+        )
+
+
+@transaction.atomic
+def transfer_agent_decisions_set(*, issuer: Issuer, actor: User, allowed: bool) -> Issuer:
+    """An issuer admin lets its transfer agent decide the holders' exception requests, or stops it (audited)."""
+    if not can(actor, Perm.REGISTRY_ADMINISTER, issuer):
+        raise NotPermitted("Only an admin of the issuer decides who decides its holders' transfer requests.")
+    locked = Issuer.objects.select_for_update().get(pk=issuer.pk)
+    if locked.transfer_agent_decides_requests == allowed:
+        return locked
+    locked.transfer_agent_decides_requests = allowed
+    locked.save(update_fields=["transfer_agent_decides_requests"])
+    audit_record(
+        actor=actor,
+        action="issuer.transfer_agent_decides_requests",
+        obj=locked,
+        issuer=locked,
+        before={"transfer_agent_decides_requests": not allowed},
+        after={"transfer_agent_decides_requests": allowed},
+    )
+    return locked
 
 
 def _stored_document(request: TransferRequest) -> SimpleUploadedFile:
@@ -237,6 +262,7 @@ def transfer_request_approve(*, request: TransferRequest, actor: User) -> Transf
             document=_stored_document(locked),
             actor=actor,
             idempotency_key=key,
+            allowed_by=Perm.TRANSFER_REQUESTS_DECIDE,
         )
     else:
         action = token_admin_forced_transfer_propose(
@@ -248,6 +274,7 @@ def transfer_request_approve(*, request: TransferRequest, actor: User) -> Transf
             document=_stored_document(locked),
             actor=actor,
             idempotency_key=key,
+            allowed_by=Perm.TRANSFER_REQUESTS_DECIDE,
         )
     before = locked.state
     locked.action, locked.state = action, RequestState.APPROVING

@@ -154,8 +154,46 @@ def test_the_issuer_reads_and_decides_exception_requests_and_transfer_agents_rea
     no_reason = _client(cast.admin).post(decide, {"decision": "refuse", "note": ""}, follow=True).content.decode()
     assert "Say why it is refused" in no_reason
     approved = _client(cast.admin).post(decide, {"decision": "approve"}, follow=True).content.decode()
-    assert "waits for a second admin" in approved
+    assert "waits for another issuer admin" in approved
     request.refresh_from_db()
     assert request.state == RequestState.APPROVING and request.action is not None
     holder = _client(closed.alice.user).get(reverse("investor_transfer_request", args=[request.public_id]))
     assert "a second admin approves it" in holder.content.decode()
+
+
+def test_an_issuer_admin_lets_the_transfer_agent_decide_requests_on_the_requests_page(closed: Closed, cast) -> None:
+    request = transfer_request_file(
+        investor=closed.alice,
+        offering=closed.offering,
+        kind=ExceptionKind.LOST_WALLET,
+        from_wallet=ALICE,
+        to_wallet=WALLETS[1],
+        quantity=None,
+        explanation="My hardware wallet broke; the seed phrase was lost with it.",
+        document=SimpleUploadedFile("statement.pdf", pdf_bytes("Statutory declaration"), "application/pdf"),
+        actor=closed.alice.user,
+        idempotency_key=str(uuid.uuid4()),
+    )
+    listing = reverse("issuer_transfer_requests", args=[cast.issuer.slug])
+    deciders = reverse("issuer_transfer_agent_decisions", args=[cast.issuer.slug])
+    detail = reverse("issuer_transfer_request", args=[cast.issuer.slug, request.public_id])
+    decide = reverse("issuer_transfer_request_decide", args=[cast.issuer.slug, request.public_id])
+    agent, admin = _client(cast.agent), _client(cast.admin)
+    assert 'id="deciders-form"' not in agent.get(listing).content.decode()
+    assert agent.post(decide, {"decision": "refuse", "note": "No"}).status_code == 403
+    assert agent.post(deciders, {"transfer_agent_decides_requests": "on"}).status_code == 403
+
+    page = admin.get(listing).content.decode()
+    assert 'id="deciders-form"' in page and "The issuer's admins decide these requests." in page
+    saved = admin.post(deciders, {"transfer_agent_decides_requests": "on"}, follow=True).content.decode()
+    assert "Your transfer agent now approves or refuses transfer requests" in saved
+    assert "The issuer's admins and its transfer agent decide these requests." in saved
+    assert "Record the decision" in agent.get(detail).content.decode()
+    approved = agent.post(decide, {"decision": "approve"}, follow=True).content.decode()
+    assert "waits for another issuer admin" in approved
+    request.refresh_from_db()
+    assert request.state == RequestState.APPROVING and request.decided_by == cast.agent
+    assert request.action is not None and request.action.proposed_by == cast.agent
+
+    admin.post(deciders, {}, follow=True)  # unticked: taken back
+    assert "Record the decision" not in agent.get(detail).content.decode()

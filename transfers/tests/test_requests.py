@@ -27,6 +27,7 @@ from tokens.models import ChainTransaction
 from tokens.tests.support import WALLETS, account_new, token_balance
 from transfers.models import ExceptionKind, RequestState, TransferRequest
 from transfers.services.requests import (
+    transfer_agent_decisions_set,
     transfer_request_advance,
     transfer_request_approve,
     transfer_request_file,
@@ -139,6 +140,39 @@ def test_a_refused_request_moves_nothing_and_the_holder_reads_why(crowdfunded: C
     with pytest.raises(NotPermitted):
         transfer_request_refuse(request=refused, actor=cast.agent, note="No")  # transfer agents only read
     assert not TokenAdminAction.objects.exists()
+
+
+def test_a_transfer_agent_decides_requests_only_where_the_issuer_allows_it_and_an_admin_still_approves(
+    crowdfunded: Closed, cast
+) -> None:
+    closed = crowdfunded
+    request = _file(closed, ExceptionKind.REG_CF_ACCREDITED, BOB, 60)
+    with pytest.raises(NotPermitted):
+        transfer_request_approve(request=request, actor=cast.agent)  # the issuer has not allowed it
+    with pytest.raises(NotPermitted):
+        transfer_agent_decisions_set(issuer=cast.issuer, actor=cast.agent, allowed=True)  # nor may it allow itself
+    transfer_agent_decisions_set(issuer=cast.issuer, actor=cast.admin, allowed=True)
+    audited = AuditEvent.objects.get(action="issuer.transfer_agent_decides_requests")
+    assert (audited.actor_id, audited.after) == (cast.admin.pk, {"transfer_agent_decides_requests": True})
+
+    request = transfer_request_approve(request=request, actor=cast.agent)
+    assert request.state == RequestState.APPROVING and request.decided_by == cast.agent
+    action = request.action
+    assert action is not None and action.proposed_by == cast.agent and action.approval is not None
+    approval = ApprovalRequest.objects.get(pk=action.approval.pk)
+    with pytest.raises(NotPermitted):
+        approval_approve(request=approval, actor=cast.agent)  # what it proposed waits for an issuer admin
+    rows = ChainTransaction.objects.count()
+    approval_approve(request=approval, actor=cast.admin)
+    assert ChainTransaction.objects.count() == rows + 1
+    request = _carried_out(closed, request)
+    assert request.state == RequestState.DONE and token_balance(closed.rpc_url, closed.token, BOB) == 360
+
+    # Taken back: the transfer agent reads requests again and decides none.
+    transfer_agent_decisions_set(issuer=cast.issuer, actor=cast.admin, allowed=False)
+    other = _file(closed, ExceptionKind.REG_CF_ISSUER, BOB, 10)
+    with pytest.raises(NotPermitted):
+        transfer_request_refuse(request=other, actor=cast.agent, note="No")
 
 
 def test_a_second_admin_who_rejects_the_proposal_refuses_the_request(crowdfunded: Closed, cast) -> None:
