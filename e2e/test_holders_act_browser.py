@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from compliance.exemptions import Exemption
+from core.tests.words import page_problems
 from governance.models import Ballot, BallotState
 from governance.services.ballots import ballots_due_advance
 from registry.services.ledger import ledger_sync
@@ -198,5 +199,24 @@ def test_a_holder_fixes_a_refused_transfer_and_signs_it_then_two_holders_vote_an
         assert rows["Against"][0] == f"300 {symbol}" and rows["Against"][2] == "1"
         turnout = page.locator("#turnout").inner_text()
         assert f"450 of 500 {symbol} voted" in turnout and "by 2 of 3 holders" in turnout and "met" in turnout
+        # The closed ballot reads cleanly wherever it is listed (no "Closed, closes ...").
+        problems = page_problems(page.content())
+        for path in (
+            f"/issuers/{cast.issuer.slug}/ballots/",
+            f"/issuers/{cast.issuer.slug}/offerings/{closed.offering.public_id}/dashboard/",
+        ):
+            page.goto(live_server.url + path)
+            problems += [f"{path}: {p}" for p in page_problems(page.content())]
+        assert not problems, "\n".join(problems)
     finally:
         admin.close()
+    context = _context(browser, live_server, closed.alice.user)
+    page = _page(context)
+    try:
+        problems = []
+        for path in ("/portfolio/", "/portfolio/votes/", f"/portfolio/votes/{ballot.public_id}/"):
+            page.goto(live_server.url + path)
+            problems += [f"{path}: {p}" for p in page_problems(page.content())]
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()

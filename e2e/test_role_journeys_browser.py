@@ -1,7 +1,8 @@
 """Each role signs in and walks its main journey at a desktop and a phone viewport. On every page: nothing runs
 past the viewport (`scrollWidth <= innerWidth`), axe-core (from npm, put into the page by the test) finds no
-serious or critical violation, the console shows no error (a Content-Security-Policy refusal is one), and the
-role's home shows its work. Screenshots of each home go to var/screenshots/ (not committed)."""
+serious or critical violation, the console shows no error (a Content-Security-Policy refusal is one), no word is
+said twice in a row nor a help line twice (core.tests.words), and the role's home shows its work. Screenshots of
+each home go to var/screenshots/ (not committed)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from core.approvals import four_eyes_threshold_propose
 from core.models import Role
 from core.tests.factories import MembershipFactory
 from core.tests.support import Cast
+from core.tests.words import page_problems
 from investors.tests.support import verified_investor
 from offerings.services.wires import wire_receipt_record
 from offerings.tests.support import bank_reference_new, offering_open, subscribed
@@ -115,6 +117,7 @@ def _check(page, findings: Findings, path: str) -> None:
     )
     findings.problems += [f"{where}: axe {v}" for v in violations]
     findings.problems += [f"{where}: console {c}" for c in findings.console]
+    findings.problems += [f"{where}: {p}" for p in page_problems(page.content())]
     findings.console.clear()
 
 
