@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -106,3 +108,37 @@ def test_a_missed_minimum_tells_each_paid_investor_once(cast: Cast) -> None:
     offering_close(offering=offering, actor=cast.admin)
     missed = told_once(investor.user, NotificationKind.SUBSCRIPTION_CANCELLED)
     assert "did not reach its minimum" in missed.body and "refunded" in missed.body
+
+
+def test_an_unpaid_reservation_that_ends_tells_its_investor_once_however_often_the_sweep_runs(cast: Cast) -> None:
+    from offerings.services.subscriptions import subscription_create, subscriptions_expire_unpaid
+
+    offering = offering_open(cast.issuer, cast.admin)
+    investor = verified_investor(accreditation="verified")
+    reserved = subscription_create(offering=offering, investor=investor, actor=investor.user, amount_minor=1_000_00)
+    assert reserved.pay_by is not None
+    after = reserved.pay_by + dt.timedelta(seconds=1)
+    assert [s.pk for s in subscriptions_expire_unpaid(now=after)] == [reserved.pk]
+    assert subscriptions_expire_unpaid(now=after) == []  # the sweep again
+    ended = told_once(investor.user, NotificationKind.SUBSCRIPTION_EXPIRED)
+    assert "unpaid reservation has ended" in ended.subject and ended.path == f"/subscriptions/{reserved.public_id}/"
+    assert not Notification.objects.filter(kind=NotificationKind.SUBSCRIPTION_CANCELLED).exists()
+
+
+def test_money_taken_back_flags_the_investors_payment_and_tells_the_issuer_once(cast: Cast) -> None:
+    from offerings.models import CaseKind
+    from offerings.services.cases import case_open
+
+    offering = offering_open(cast.issuer, cast.admin)
+    investor = verified_investor(accreditation="verified")
+    subscription = subscribed(offering, investor, 1_000_00)
+    wire_received(cast.issuer, cast.admin, subscription, 1_000_00)
+    for _ in range(2):  # the bank's report read twice
+        case_open(
+            subscription=subscription, kind=CaseKind.OUTSIDE_REFUND, external_ref="re_outside_1", amount_minor=1_000_00
+        )
+    flagged = told_once(investor.user, NotificationKind.PAYMENT_FLAGGED)
+    assert "your payment was flagged" in flagged.subject and flagged.path == f"/subscriptions/{subscription.public_id}/"
+    for person in (cast.admin, cast.compliance):
+        taken = told_once(person, NotificationKind.MONEY_TAKEN_BACK)
+        assert taken.path.startswith(f"/issuers/{cast.issuer.slug}/")
