@@ -57,10 +57,10 @@ def closed(cast, chain_settings) -> Closed:
     return closed
 
 
-def _context(browser, live_server, user, *, wallet: str | None = None, rpc_url: str = ""):
+def _context(browser, live_server, user, *, wallet: str | None = None, rpc_url: str = "", width: int = 1280):
     client = Client()
     client.force_login(user)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": width, "height": 900 if width > 600 else 844})
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
     if wallet:
 
@@ -134,6 +134,20 @@ def test_a_holder_fixes_a_refused_transfer_and_signs_it_then_two_holders_vote_an
         assert "Harbor Street Class A" in holdings and "50 HSCA" in holdings
         movement = page.locator("#movements tbody tr").first.inner_text()
         assert "Received" in movement and "through the portal" in movement
+    finally:
+        carol.close()
+    # On a phone, each holding's key columns (quantity, lock-up, transaction) show within the screen.
+    carol = _context(browser, live_server, closed.carol.user, width=390)
+    page = _page(carol)
+    try:
+        page.goto(f"{live_server.url}/portfolio/")
+        row = page.locator("#holdings tbody tr").first
+        for label in ("Tokens", "Lock-up ends", "Mint transaction"):
+            cell = row.locator(f'td[data-label="{label}"]')
+            box = cell.bounding_box()
+            assert cell.is_visible() and box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, label
+        assert "50 HSCA" in row.locator('td[data-label="Tokens"]').inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     finally:
         carol.close()
 

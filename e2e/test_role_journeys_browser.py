@@ -1,8 +1,8 @@
 """Each role signs in and walks its main journey at a desktop and a phone viewport. On every page: nothing runs
 past the viewport (`scrollWidth <= innerWidth`), axe-core (from npm, put into the page by the test) finds no
 serious or critical violation, the console shows no error (a Content-Security-Policy refusal is one), no word is
-said twice in a row nor a help line twice (core.tests.words), and the role's home shows its work. Screenshots of
-each home go to var/screenshots/ (not committed)."""
+said twice in a row nor a help line twice (core.tests.words), no button breaks a word across lines, and the role's
+home shows its work. Screenshots of each home go to var/screenshots/ (not committed)."""
 
 from __future__ import annotations
 
@@ -118,6 +118,24 @@ def _check(page, findings: Findings, path: str) -> None:
     findings.problems += [f"{where}: axe {v}" for v in violations]
     findings.problems += [f"{where}: console {c}" for c in findings.console]
     findings.problems += [f"{where}: {p}" for p in page_problems(page.content())]
+    # A button's label may wrap between words, never inside one: each word of it sits on one line.
+    broken = page.evaluate(
+        """() => [...document.querySelectorAll('.btn, button')].filter(b => b.offsetParent !== null).flatMap(b => {
+             const found = [];
+             const walker = document.createTreeWalker(b, NodeFilter.SHOW_TEXT);
+             for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+               for (const m of node.textContent.matchAll(/\\S+/g)) {
+                 const range = document.createRange();
+                 range.setStart(node, m.index);
+                 range.setEnd(node, m.index + m[0].length);
+                 const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                 if (tops.size > 1) found.push(b.textContent.trim().slice(0, 40) + ' breaks ' + m[0]);
+               }
+             }
+             return found;
+           })"""
+    )
+    findings.problems += [f"{where}: button {b}" for b in broken]
     findings.console.clear()
 
 
