@@ -117,7 +117,7 @@ REG_CF_EXCEPTIONS = (
 
 class RequestState(models.TextChoices):
     FILED = "filed", "Waiting for the issuer"
-    APPROVING = "approving", "Approved by one admin, waiting for a second"
+    APPROVING = "approving", "Approved, waiting for an issuer admin's approval"
     EXECUTING = "executing", "Approved, being carried out"
     DONE = "done", "Done: on the register"
     REFUSED = "refused", "Refused"

@@ -158,7 +158,7 @@ def test_the_issuer_reads_and_decides_exception_requests_and_transfer_agents_rea
     request.refresh_from_db()
     assert request.state == RequestState.APPROVING and request.action is not None
     holder = _client(closed.alice.user).get(reverse("investor_transfer_request", args=[request.public_id]))
-    assert "a second admin approves it" in holder.content.decode()
+    assert "another issuer admin approves it before the units move" in holder.content.decode()
 
 
 def test_an_issuer_admin_lets_the_transfer_agent_decide_requests_on_the_requests_page(closed: Closed, cast) -> None:
