@@ -438,3 +438,21 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to user {self.recipient_id}: {self.subject}"
+
+
+class RunLease(models.Model):
+    """One run at a time of a periodic pass (`core.runs.run_alone`): taken by the run, given back when it ends.
+
+    A lease a dead worker took ends by itself: at `expires_at`, or as soon as a run on the same host finds the
+    process that holds it gone."""
+
+    name = models.CharField(max_length=200, unique=True)
+    token = models.CharField(max_length=64)
+    holder = models.CharField(max_length=200)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

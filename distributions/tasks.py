@@ -16,6 +16,7 @@ from collections.abc import Callable
 from celery import shared_task
 
 from core.errors import ApplicationError
+from core.runs import run_alone
 from distributions.models import Distribution, PaymentMethod
 from distributions.selectors import bank_file_distributions_due, distributions_to_pay
 from distributions.services.bank_file import distribution_pay_by_bank_file
@@ -24,6 +25,9 @@ from distributions.services.reinvesting import distribution_reinvest, distributi
 from tokens.services import CHAIN_TRANSIENT_ERRORS
 
 log = logging.getLogger(__name__)
+
+# What a run returns when another run of the same pass is still going (core.runs.run_alone): it does nothing.
+IN_PROGRESS = "another run is in progress"
 
 BANK_COMMON = {
     "acks_late": True,
@@ -46,6 +50,13 @@ def bank_payment_runs_task() -> int:
 
 @shared_task(name="distributions.tasks.bank_payment_run_task", **BANK_COMMON)
 def bank_payment_run_task(distribution_id: int) -> str:
+    with run_alone(f"distributions.bank_payment_run:{distribution_id}") as mine:
+        if not mine:
+            return IN_PROGRESS
+        return _bank_payment_run(distribution_id)
+
+
+def _bank_payment_run(distribution_id: int) -> str:
     # Tokens first, as for on-chain payment: a reinvesting line's cash goes into a file only once its units are
     # minted and recorded, or fell back to cash. Each beat's pass settles what was minted since and mints the rest.
     try:
@@ -76,8 +87,13 @@ PAYERS: dict[str, Callable[..., object]] = {
 
 @shared_task(name="distributions.tasks.distributions_advance_task", **{**COMMON, "max_retries": 0})
 def distributions_advance_task() -> int:
-    """Beat: compute the registers due, then queue a payment run for each distribution due for payment."""
-    distribution_registers_due_compute()
+    """Beat: compute the registers due, then queue a payment run for each distribution due for payment.
+
+    While another run is still computing registers (one of many holders takes a while) this one leaves them to
+    it and only queues the payment runs, which themselves run one at a time per distribution."""
+    with run_alone("distributions.registers_due") as mine:
+        if mine:
+            distribution_registers_due_compute()
     due = distributions_to_pay(methods=list(PAYERS))
     for distribution_id in due:
         distribution_pay_task.delay(distribution_id)
@@ -86,6 +102,13 @@ def distributions_advance_task() -> int:
 
 @shared_task(name="distributions.tasks.distribution_pay_task", **COMMON)
 def distribution_pay_task(distribution_id: int) -> str:
+    with run_alone(f"distributions.pay:{distribution_id}") as mine:
+        if not mine:
+            return IN_PROGRESS
+        return _pay(distribution_id)
+
+
+def _pay(distribution_id: int) -> str:
     method = Distribution.objects.filter(pk=distribution_id).values_list("payment_method", flat=True).first()
     payer = PAYERS.get(method or "")
     if payer is None:
@@ -109,6 +132,10 @@ def distribution_pay_task(distribution_id: int) -> str:
 def distribution_reinvest_task(distribution_id: int) -> int:
     """Mint what is due to reinvesting holders and settle what is minted; returns the lines still waiting.
 
-    Safe to deliver twice: the lines are taken by their batch in the transaction that queues its mint."""
-    distribution = Distribution.objects.get(pk=distribution_id)
-    return distribution_reinvest(distribution=distribution).waiting
+    Safe to deliver twice: the lines are taken by their batch in the transaction that queues its mint. Returns -1,
+    doing nothing, while another run of it for the distribution is still going."""
+    with run_alone(f"distributions.reinvest:{distribution_id}") as mine:
+        if not mine:
+            return -1
+        distribution = Distribution.objects.get(pk=distribution_id)
+        return distribution_reinvest(distribution=distribution).waiting

@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from core.errors import Conflict
+from core.runs import run_alone
 from tokens.indexer import chain_index
 from tokens.outbox import chain_client, outbox_flush, outbox_watch
 from tokens.services import CHAIN_TRANSIENT_ERRORS
@@ -34,7 +35,11 @@ def outbox_watch_task() -> int:
 
 @shared_task(name="tokens.tasks.chain_index_task", max_retries=0, **COMMON)
 def chain_index_task() -> int:
-    return chain_index(client=chain_client(), chain_id=settings.CHAIN_ID)
+    """One indexing pass; returns -1, reading nothing, while another pass over the chain is still going."""
+    with run_alone(f"tokens.chain_index:{settings.CHAIN_ID}") as mine:
+        if not mine:
+            return -1
+        return chain_index(client=chain_client(), chain_id=settings.CHAIN_ID)
 
 
 @shared_task(
