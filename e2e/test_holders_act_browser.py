@@ -222,6 +222,9 @@ def test_a_holder_fixes_a_refused_transfer_and_signs_it_then_two_holders_vote_an
             page.goto(live_server.url + path)
             problems += [f"{path}: {p}" for p in page_problems(page.content())]
         assert not problems, "\n".join(problems)
+        # The dashboard lists the counted ballot in the past tense ("voting closed", not "closes").
+        listed = page.get_by_role("link", name="Approve the 2027 budget?").locator("xpath=..").inner_text()
+        assert "Closed and counted, voting closed" in listed, listed
     finally:
         admin.close()
     context = _context(browser, live_server, closed.alice.user)
