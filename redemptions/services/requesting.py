@@ -81,6 +81,7 @@ def dealing_day_next(*, offering: Offering, terms: RedemptionTerms, now: dt.date
         return found
     try:
         with transaction.atomic():
+            _offering_key_shared(offering.pk)
             created = DealingDay.objects.create(
                 offering=offering,
                 dealing_date=day,
@@ -117,6 +118,19 @@ def redeemable_units(*, offering: Offering, wallet: str, by: dt.datetime, lockup
     )
     frozen = wallet_restrictions(offering=offering, wallet=wallet).frozen_amount
     return max(0, min(free, held - frozen))
+
+
+def _offering_key_shared(offering_id: int) -> None:
+    """The offering's row under a key-share lock (PostgreSQL), the first lock of a transaction that inserts a row
+    referring to it. PostgreSQL checks the reference at commit, after the audit chain head was taken; a run that
+    locks the offering for update and then writes its own event (the ledger's sync) would then hold what the
+    commit waits for and wait on the head the commit holds: a deadlock. Taken first, the key share waits for such a
+    run before anything else is locked; requests of the same token share it without waiting on each other."""
+    if connection.vendor != "postgresql":
+        return  # SQLite takes one write lock for the whole database
+    table = Offering._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", [offering_id])  # noqa: S608
 
 
 def _day_shared(day_id: int) -> tuple[str, dt.datetime]:
@@ -274,8 +288,10 @@ def _request_in(
     day: DealingDay,
     dealing_date: dt.date | None,
 ) -> RedemptionRequest:
-    """The request's transaction: row locks (the holder's profile, the day's key share), then the audit chain head
-    at its one event, last (core.audit's lock order), so requests of different holders overlap but for that."""
+    """The request's transaction: row locks (the offering's and the day's key shares, the holder's profile), then
+    the audit chain head at its one event, last (core.audit's lock order), so requests of different holders overlap
+    but for that."""
+    _offering_key_shared(offering.pk)
     InvestorProfile.objects.select_for_update().only("pk").get(pk=investor.pk)  # one holder's requests in turn
     found = RedemptionRequest.objects.filter(idempotency_key=key).first()
     if found is not None:

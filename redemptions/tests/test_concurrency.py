@@ -110,3 +110,85 @@ def test_a_holders_request_goes_through_while_another_holders_first_request_of_t
         (100, RequestState.FREEZING),
         (150, RequestState.FREEZING),
     ]
+
+
+def _sessions_of_this_database_waiting_on_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("day_open", [False, True], ids=["first_request_of_the_day", "day_already_open"])
+def test_a_request_and_a_run_that_locks_the_offering_before_its_own_event_never_deadlock(
+    closed: Closed, cast, day_open: bool
+) -> None:
+    """A run that locks the offering for update and then writes an event (the ledger's sync does, every few
+    seconds) holds the offering while a request commits. PostgreSQL checks the request's reference to the
+    offering at commit, after the request took the audit chain head: taken in that order, each waited on the
+    other and PostgreSQL killed one (it did in bench.redemption). The request takes the offering's key share
+    first, so it waits for the run and both go through."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes one write lock for the whole database: there are no row locks to show")
+    from core.audit import audit_record
+    from offerings.models import Offering
+
+    terms_set(closed.offering, cast.admin)
+    if day_open:
+        bob = redemption_request(
+            offering=closed.offering,
+            investor=closed.bob,
+            actor=closed.bob.user,
+            wallet=WALLETS[2],
+            quantity=100,
+            idempotency_key=str(uuid.uuid4()),
+        )
+        assert bob.state == RequestState.FREEZING
+    holding, go = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def run_holding_the_offering() -> None:
+        try:
+            with transaction.atomic():
+                Offering.objects.select_for_update().only("pk").get(pk=closed.offering.pk)
+                holding.set()
+                go.wait(timeout=60)  # Alice's request is waiting by now
+                audit_record(actor="registry", action="ledger.synced", obj=closed.offering, issuer=cast.issuer)
+            outcome["run"] = "committed"
+        except Exception as exc:  # noqa: BLE001 - a deadlock is what this test looks for
+            outcome["run"] = exc
+        finally:
+            connections.close_all()
+
+    def ask() -> None:
+        try:
+            outcome["alice"] = redemption_request(
+                offering=closed.offering,
+                investor=closed.alice,
+                actor=closed.alice.user,
+                wallet=WALLETS[0],
+                quantity=150,
+                idempotency_key=str(uuid.uuid4()),
+            )
+        except Exception as exc:  # noqa: BLE001 - a deadlock is what this test looks for
+            outcome["alice"] = exc
+        finally:
+            connections.close_all()
+
+    run = threading.Thread(target=run_holding_the_offering)
+    run.start()
+    assert holding.wait(timeout=30)
+    alice = threading.Thread(target=ask)
+    alice.start()
+    deadline = time.monotonic() + 30
+    while not _sessions_of_this_database_waiting_on_a_lock():
+        assert time.monotonic() < deadline, f"Alice's request never waited on the run: {outcome}"
+        time.sleep(0.05)
+    go.set()
+    run.join(timeout=60)
+    alice.join(timeout=60)
+    assert outcome.get("run") == "committed", outcome.get("run")
+    assert isinstance(outcome.get("alice"), RedemptionRequest), outcome.get("alice")
+    assert RedemptionRequest.objects.filter(investor=closed.alice, state=RequestState.FREEZING).count() == 1
