@@ -20,6 +20,7 @@ from core.money import Money
 from core.tasks import task_enqueue_on_commit
 from distributions.models import PaymentMethod
 from offerings.services.stablecoin import units_per_cent
+from redemptions.locks import dealing_day_locked
 from redemptions.models import REDEMPTION_APPROVAL_KIND, DealingDay, DealingState, RedemptionRequest, RequestState
 from redemptions.pricing import nav_text
 from tokens.selectors import payout_treasury_funds
@@ -27,7 +28,7 @@ from tokens.services import CHAIN_TRANSIENT_ERRORS
 
 
 def _locked(day_id: int) -> DealingDay:
-    return DealingDay.objects.select_for_update(of=("self",)).select_related("offering__issuer").get(pk=day_id)
+    return dealing_day_locked(day_id)
 
 
 def treasury_refuse_if_short(day: DealingDay, *, needed_minor: int | None = None) -> None:

@@ -30,6 +30,7 @@ from distributions.selectors import paying_account_current
 from distributions.services.bank_file import end_to_end_id_for
 from distributions.services.bank_reconciliation import confirmation_read
 from investors.models import BankAccount
+from redemptions.locks import dealing_day_locked
 from redemptions.models import (
     DealingDay,
     DealingState,
@@ -66,7 +67,7 @@ class RunOutcome:
 
 
 def _locked(day: DealingDay) -> DealingDay:
-    return DealingDay.objects.select_for_update(of=("self",)).select_related("offering__issuer").get(pk=day.pk)
+    return dealing_day_locked(day.pk)
 
 
 def _account(account: BankAccount) -> Account:

@@ -26,6 +26,7 @@ from core.audit import audit_record
 from core.errors import ApplicationError, Conflict, NotPermitted
 from core.models import User
 from core.money import MAX_AMOUNT_MINOR
+from redemptions.locks import dealing_day_locked
 from redemptions.models import MAX_NAV_SCALE, DealingDay, DealingState, RedemptionRequest, RequestState
 from redemptions.notices import dealing_day_notify
 from redemptions.pricing import gate_limit, gate_split, line_amounts, nav_parse, nav_text
@@ -37,7 +38,7 @@ MAX_NAV_SOURCE = 300
 
 
 def _locked(day_id: int) -> DealingDay:
-    return DealingDay.objects.select_for_update(of=("self",)).select_related("offering__issuer").get(pk=day_id)
+    return dealing_day_locked(day_id)
 
 
 def _audit(day: DealingDay, action: str, *, actor: User | str = "redemptions", **after: object) -> None:

@@ -26,6 +26,7 @@ from core.models import User
 from investors.models import InvestorProfile, ScreeningStatus, Wallet
 from offerings.models import Offering
 from redemptions.dealing_days import next_dealing_day
+from redemptions.locks import offering_key_share
 from redemptions.models import (
     OPEN_REQUEST_STATES,
     DealingDay,
@@ -81,7 +82,7 @@ def dealing_day_next(*, offering: Offering, terms: RedemptionTerms, now: dt.date
         return found
     try:
         with transaction.atomic():
-            _offering_key_shared(offering.pk)
+            offering_key_share(offering.pk)
             created = DealingDay.objects.create(
                 offering=offering,
                 dealing_date=day,
@@ -118,19 +119,6 @@ def redeemable_units(*, offering: Offering, wallet: str, by: dt.datetime, lockup
     )
     frozen = wallet_restrictions(offering=offering, wallet=wallet).frozen_amount
     return max(0, min(free, held - frozen))
-
-
-def _offering_key_shared(offering_id: int) -> None:
-    """The offering's row under a key-share lock (PostgreSQL), the first lock of a transaction that inserts a row
-    referring to it. PostgreSQL checks the reference at commit, after the audit chain head was taken; a run that
-    locks the offering for update and then writes its own event (the ledger's sync) would then hold what the
-    commit waits for and wait on the head the commit holds: a deadlock. Taken first, the key share waits for such a
-    run before anything else is locked; requests of the same token share it without waiting on each other."""
-    if connection.vendor != "postgresql":
-        return  # SQLite takes one write lock for the whole database
-    table = Offering._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", [offering_id])  # noqa: S608
 
 
 def _day_shared(day_id: int) -> tuple[str, dt.datetime]:
@@ -291,7 +279,7 @@ def _request_in(
     """The request's transaction: row locks (the offering's and the day's key shares, the holder's profile), then
     the audit chain head at its one event, last (core.audit's lock order), so requests of different holders overlap
     but for that."""
-    _offering_key_shared(offering.pk)
+    offering_key_share(offering.pk)
     InvestorProfile.objects.select_for_update().only("pk").get(pk=investor.pk)  # one holder's requests in turn
     found = RedemptionRequest.objects.filter(idempotency_key=key).first()
     if found is not None:

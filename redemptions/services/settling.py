@@ -34,6 +34,7 @@ from core.models import User
 from core.money import Money
 from distributions.models import LinePaymentState, PaymentMethod
 from offerings.services.stablecoin import units_per_cent
+from redemptions.locks import dealing_day_locked
 from redemptions.models import DealingDay, DealingState, RedemptionRequest, RequestState
 from redemptions.notices import dealing_day_notify
 from redemptions.services.wallets import wallets_under_action
@@ -85,7 +86,7 @@ def _key(day: DealingDay, step: str, round_: int) -> str:
 
 
 def _locked(day_id: int) -> DealingDay:
-    return DealingDay.objects.select_for_update(of=("self",)).select_related("offering__issuer").get(pk=day_id)
+    return dealing_day_locked(day_id)
 
 
 def _audit(day: DealingDay, action: str, *, actor: User | str = "redemptions", **after: object) -> None:

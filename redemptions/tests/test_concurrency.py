@@ -192,3 +192,68 @@ def test_a_request_and_a_run_that_locks_the_offering_before_its_own_event_never_
     assert outcome.get("run") == "committed", outcome.get("run")
     assert isinstance(outcome.get("alice"), RedemptionRequest), outcome.get("alice")
     assert RedemptionRequest.objects.filter(investor=closed.alice, state=RequestState.FREEZING).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dealing_day_cut_off_and_priced_in_one_run_and_a_run_that_locks_the_offering_never_deadlock(
+    closed: Closed, cast
+) -> None:
+    """Cut off and priced in one transaction, the day's row is written twice, so PostgreSQL checks its reference
+    to the offering at commit, after the audit chain head was taken (it deadlocked in bench.redemption)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes one write lock for the whole database: there are no row locks to show")
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from core.audit import audit_record
+    from offerings.models import Offering
+    from redemptions.models import DealingState
+    from redemptions.services.dealing import dealing_day_nav_enter, dealing_day_price
+    from redemptions.tests.support import requested, settled_on_chain
+
+    terms_set(closed.offering, cast.admin)
+    request = requested(closed.offering, closed.alice, WALLETS[0], 150)
+    settled_on_chain(closed)
+    day = DealingDay.objects.get(pk=request.dealing_day_id)
+    dealing_day_nav_enter(day=day, actor=cast.admin, nav="1.02", source="NAV statement of the day")
+    DealingDay.objects.filter(pk=day.pk).update(cutoff_at=timezone.now() - dt.timedelta(seconds=1))
+    holding, go = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def run_holding_the_offering() -> None:
+        try:
+            with transaction.atomic():
+                Offering.objects.select_for_update().only("pk").get(pk=closed.offering.pk)
+                holding.set()
+                go.wait(timeout=60)
+                audit_record(actor="registry", action="ledger.synced", obj=closed.offering, issuer=cast.issuer)
+            outcome["run"] = "committed"
+        except Exception as exc:  # noqa: BLE001 - a deadlock is what this test looks for
+            outcome["run"] = exc
+        finally:
+            connections.close_all()
+
+    def price() -> None:
+        try:
+            outcome["day"] = dealing_day_price(day_id=day.pk)
+        except Exception as exc:  # noqa: BLE001 - a deadlock is what this test looks for
+            outcome["day"] = exc
+        finally:
+            connections.close_all()
+
+    run = threading.Thread(target=run_holding_the_offering)
+    run.start()
+    assert holding.wait(timeout=30)
+    pricing = threading.Thread(target=price)
+    pricing.start()
+    deadline = time.monotonic() + 30
+    while not _sessions_of_this_database_waiting_on_a_lock():
+        assert time.monotonic() < deadline, f"the pricing never waited on the run: {outcome}"
+        time.sleep(0.05)
+    go.set()
+    run.join(timeout=60)
+    pricing.join(timeout=60)
+    assert outcome.get("run") == "committed", outcome.get("run")
+    assert isinstance(outcome.get("day"), DealingDay), outcome.get("day")
+    assert DealingDay.objects.get(pk=day.pk).state == DealingState.PRICED
