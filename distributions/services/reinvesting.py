@@ -41,6 +41,7 @@ from distributions.models import (
 )
 from distributions.notices import distribution_lines_paid_notify
 from registry.models import LedgerPosting, PostingKind
+from registry.services.control_book import control_book_post_issuance
 from registry.services.ledger import issuance_price_record, ledger_sync
 from tokens.models import ChainTransaction, TxStatus
 from tokens.selectors import token_deployment, token_mint_refusal
@@ -289,6 +290,10 @@ def _mint_settle(distribution: Distribution, mint: ReinvestmentMint, actor: User
         distribution_lines_paid_notify(line_ids=done)
         locked.settled_at = now
         locked.save(update_fields=["settled_at"])
+        # The units the mint issued enter the control book, so reconciliation finds them issued by the portal.
+        control_book_post_issuance(
+            offering=distribution.offering, quantity=locked.units, transaction_hash=mint.chain_transaction.tx_hash or ""
+        )
         audit_record(
             actor=actor or "system",
             action="distribution.reinvestment_mint_settled",

@@ -29,8 +29,9 @@ from distributions.services.declaring import distribution_declare
 from distributions.services.register import distribution_register_compute
 from distributions.services.reinvesting import distribution_reinvest, lines_cash_due, reinvestment_waiting
 from distributions.tests.support import declaration, payable_today, second_admin, w9
-from registry.models import Lot
+from registry.models import ControlBookEntry, ControlEntryKind, Lot, RecordDifference
 from registry.services.ledger import ledger_sync
+from registry.services.reconciliation import reconcile
 from registry.tests.conftest import Closed
 from tokens.models import ChainTransaction, TxStatus
 from tokens.selectors import chain_head_time
@@ -142,6 +143,11 @@ def test_reinvested_tokens_are_minted_once_through_a_duplicate_task_and_a_worker
     # A replay of the ledger from scratch gives the lot the same cost basis.
     assert ledger_sync(offering=closed.offering) == 0
     assert AuditEvent.objects.filter(action="distribution.reinvestment_mint_settled").count() == 1
+    # The control book has the reinvested units as issued by the portal: reconciliation finds no difference.
+    entry = ControlBookEntry.objects.get(offering=closed.offering, transaction_hash=mint.chain_transaction.tx_hash)
+    assert (entry.kind, entry.quantity) == (ControlEntryKind.ISSUE, 456)
+    reconcile(offering=closed.offering)
+    assert not RecordDifference.objects.filter(offering=closed.offering, resolved_at__isnull=True).exists()
 
 
 def test_a_holder_the_token_would_refuse_is_paid_in_cash_in_full_with_the_reason_shown(closed: Closed, cast) -> None:

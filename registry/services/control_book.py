@@ -4,8 +4,10 @@ An authorization is a document of the issuer (a board resolution) kept with its 
 authorized quantity needs a second admin of the issuer (four eyes), lowering it applies at once.
 
 Issued is what the portal itself issued: each closing mint batch the outbox confirmed is entered once
-(keyed by the batch), with the transaction that carried it. A mint made on-chain any other way (the
-agent key used outside the portal) is never entered here, so reconciliation finds it.
+(keyed by the batch), with the transaction that carried it, and so is each other mint of the portal's (a
+dividend reinvested) and each burn (a redemption), once per transaction, by the app that made it. A mint
+made on-chain any other way (the agent key used outside the portal) is never entered here, so
+reconciliation finds it.
 """
 
 from __future__ import annotations
@@ -195,29 +197,39 @@ def control_book_post_issuances(*, offering: Offering) -> int:
     return len(entries)
 
 
-@transaction.atomic
+def control_book_post_issuance(*, offering: Offering, quantity: int, transaction_hash: str) -> ControlBookEntry | None:
+    """Enter units the portal issued outside a closing (a dividend reinvested) once per transaction; None when
+    nothing was."""
+    return _post_once(offering, ControlEntryKind.ISSUE, quantity, transaction_hash, "registry.issuance_entered")
+
+
 def control_book_post_cancellation(
     *, offering: Offering, quantity: int, transaction_hash: str
 ) -> ControlBookEntry | None:
     """Enter units the portal cancelled (burned at a redemption) once per transaction; None when nothing was."""
+    return _post_once(offering, ControlEntryKind.CANCEL, quantity, transaction_hash, "registry.cancellation_entered")
+
+
+@transaction.atomic
+def _post_once(
+    offering: Offering, kind: str, quantity: int, transaction_hash: str, action: str
+) -> ControlBookEntry | None:
     if quantity <= 0 or not transaction_hash:
         return None
     Offering.objects.select_for_update().only("pk").get(pk=offering.pk)
-    existing = ControlBookEntry.objects.filter(
-        offering=offering, kind=ControlEntryKind.CANCEL, transaction_hash=transaction_hash
-    ).first()
+    existing = ControlBookEntry.objects.filter(offering=offering, kind=kind, transaction_hash=transaction_hash).first()
     if existing is not None:
         return existing
     entry = ControlBookEntry.objects.create(
         offering=offering,
-        kind=ControlEntryKind.CANCEL,
+        kind=kind,
         quantity=quantity,
         transaction_hash=transaction_hash,
         authorization=_effective(offering),
     )
     audit_record(
         actor="control book",
-        action="registry.cancellation_entered",
+        action=action,
         obj=entry,
         after={"quantity": quantity, "transaction": transaction_hash},
         issuer=offering.issuer,
