@@ -222,6 +222,9 @@ def main() -> None:
         seconds = time.monotonic() - started
         load = os.getloadavg()[0]
         vendor = database_vendor()
+        # The day is settled from the indexed events; the gas of each batch is recorded once the outbox watch
+        # reads its receipt, which can come after (untimed).
+        wait_until(lambda: settled("redemption:"), timeout=300, tick=tick, poll=0.5)
         s.stop_workers()
 
         def gas(step: str) -> int:
