@@ -145,3 +145,50 @@ def test_any_register_is_written_as_the_rows_define_it(offering: Offering, monke
 
 
 _blocks = itertools.count(1_000, 1_000)
+
+
+class _FullDisk(io.BytesIO):
+    """A file that takes the header and the first chunk, then fails as a full disk would."""
+
+    writes = 0
+
+    def write(self, data) -> int:
+        self.writes += 1
+        if self.writes > 2:
+            raise OSError(28, "No space left on device")
+        return super().write(data)
+
+
+def test_a_file_that_fails_mid_way_stops_the_reading_ahead_and_leaves_no_table(offering: Offering, monkeypatch) -> None:
+    """The next chunk is read in a thread while one is written: a write that fails ends that thread (nothing
+    reads on the connection afterwards), the failure is the error, and the holders' table is dropped."""
+    import threading
+
+    alice = _holder("Alice Adams")
+    mints_bulk(offering, [(alice.pk, _wallet(), 3) for _ in range(6)], at=ISSUED)
+    monkeypatch.setattr(MasterFileExporter, "chunk_size", 2)
+    with pytest.raises(OSError, match="No space left"):
+        exporter_get("master_file").write(offering=offering, params=ExportParams(), fmt="csv", out=_FullDisk())
+    assert not [t for t in threading.enumerate() if t.name == "master-file-read-ahead"]
+    assert [t for t in connection.introspection.table_names() if t.startswith("tessera_holder_cells")] == []
+    assert _written(offering) == _per_row(offering)  # and the connection serves the next export
+
+
+def test_a_chunk_that_cannot_be_read_is_the_export_s_error(offering: Offering, monkeypatch) -> None:
+    from django.db import DatabaseError
+
+    from registry.exporters import master_file_csv
+
+    alice = _holder("Alice Adams")
+    mints_bulk(offering, [(alice.pk, _wallet(), 3) for _ in range(4)], at=ISSUED)
+    real = master_file_csv._lot_chunks
+
+    def failing(*args, **kwargs):
+        chunks = real(*args, **kwargs)
+        yield next(chunks)
+        raise DatabaseError("the connection was lost")
+
+    monkeypatch.setattr(master_file_csv, "_lot_chunks", failing)
+    monkeypatch.setattr(MasterFileExporter, "chunk_size", 2)
+    with pytest.raises(DatabaseError, match="connection was lost"):
+        _written(offering)
