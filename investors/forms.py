@@ -10,12 +10,14 @@ from core.countries import country_choices
 from core.forms import AmountField, FormStyleMixin
 from investors.models import (
     AccreditationMethod,
+    Chapter4Status,
     DocumentKind,
     EntityType,
     InvestorKind,
     LetterSigner,
     LicenceType,
     OwnerRole,
+    TaxFormKind,
     TaxIdKind,
 )
 
@@ -237,6 +239,23 @@ class TaxFormForm(FormStyleMixin, forms.Form):
     treaty_rate_percent = forms.DecimalField(
         label="Treaty withholding rate (%)", required=False, min_value=0, max_value=100, decimal_places=2
     )
+    chapter_4_status = forms.ChoiceField(
+        label="Chapter 4 (FATCA) status",
+        choices=[("", "Choose the status your entity certifies"), *Chapter4Status.choices],
+        required=False,
+        help_text=(
+            "Line 5 of Form W-8BEN-E: the status under FATCA, which differs from the entity type. A foreign financial"
+            " institution (FFI) holds financial accounts for others (a bank, a custodian, most investment funds);"
+            " any other entity is a non-financial foreign entity (NFFE). An NFFE is active when less than 50% of its"
+            " income is passive (such as dividends and interest) and less than 50% of its assets produce it;"
+            " otherwise it is passive. Ask your tax adviser if you are unsure."
+        ),
+    )
+
+    def __init__(self, *args: Any, kind: str = "", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only an entity's W-8BEN-E certifies a chapter 4 status, and it must.
+        self.fields["chapter_4_status"].required = kind == TaxFormKind.W8BENE
 
     def treaty_rate_bps(self) -> int | None:
         rate = self.cleaned_data.get("treaty_rate_percent")

@@ -322,6 +322,33 @@ class TaxFormKind(models.TextChoices):
     W8BENE = "w8bene", "Form W-8BEN-E (non-US entities)"
 
 
+class Chapter4Status(models.TextChoices):
+    """The chapter 4 (FATCA) status an entity certifies on Form W-8BEN-E, Part I, line 5: the common ones."""
+
+    PARTICIPATING_FFI = "participating_ffi", "Participating FFI"
+    REPORTING_MODEL_1_FFI = "reporting_model_1_ffi", "Reporting Model 1 FFI"
+    REPORTING_MODEL_2_FFI = "reporting_model_2_ffi", "Reporting Model 2 FFI"
+    REGISTERED_DEEMED_COMPLIANT_FFI = (
+        "registered_deemed_compliant_ffi",
+        "Registered deemed-compliant FFI (other than a Reporting Model 1 FFI or sponsored FFI)",
+    )
+    CERTIFIED_DEEMED_COMPLIANT_FFI = "certified_deemed_compliant_ffi", "Certified deemed-compliant FFI"
+    NONPARTICIPATING_FFI = "nonparticipating_ffi", "Nonparticipating FFI"
+    OWNER_DOCUMENTED_FFI = "owner_documented_ffi", "Owner-documented FFI"
+    NONREPORTING_IGA_FFI = "nonreporting_iga_ffi", "Nonreporting IGA FFI"
+    EXEMPT_BENEFICIAL_OWNER = (
+        "exempt_beneficial_owner",
+        "Exempt beneficial owner (a foreign government, international organization, central bank or retirement fund)",
+    )
+    PUBLICLY_TRADED_NFFE = "publicly_traded_nffe", "Publicly traded NFFE or an affiliate of one"
+    ACTIVE_NFFE = "active_nffe", "Active NFFE"
+    PASSIVE_NFFE = "passive_nffe", "Passive NFFE"
+    PASSIVE_NFFE_US_OWNERS = "passive_nffe_us_owners", "Passive NFFE identifying its substantial US owners"
+    EXCEPTED_TERRITORY_NFFE = "excepted_territory_nffe", "Excepted territory NFFE"
+    SECTION_501C_ORGANIZATION = "501c_organization", "501(c) organization"
+    DIRECT_REPORTING_NFFE = "direct_reporting_nffe", "Direct reporting NFFE"
+
+
 class TaxForm(models.Model):
     """A signed W-9 or W-8. A W-8 is valid to the end of the third calendar year after signing."""
 
@@ -338,6 +365,10 @@ class TaxForm(models.Model):
     treaty_article = models.CharField(max_length=32, blank=True)
     # Treaty withholding rate in basis points (1500 = 15%); null when no treaty benefit is claimed.
     treaty_rate_bps = models.PositiveIntegerField(null=True, blank=True)
+    # W-8BEN-E only (Part I, line 5); blank on a W-9, a W-8BEN, and a W-8BEN-E signed before the portal asked.
+    chapter_4_status = models.CharField(
+        "chapter 4 (FATCA) status", max_length=32, choices=Chapter4Status.choices, blank=True
+    )
     superseded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

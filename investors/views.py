@@ -321,7 +321,7 @@ def onboarding_tax(request: HttpRequest) -> HttpResponse:
         messages.info(request, "Fill in your details first; they decide which tax form applies.")
         return redirect("onboarding_details")
     kind = tax_form_kind_for(investor)
-    form = forms.TaxFormForm(request.POST or None)
+    form = forms.TaxFormForm(request.POST or None, kind=kind)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -337,6 +337,7 @@ def onboarding_tax(request: HttpRequest) -> HttpResponse:
                 treaty_country=data.get("treaty_country", ""),
                 treaty_article=data.get("treaty_article", ""),
                 treaty_rate_bps=form.treaty_rate_bps(),
+                chapter_4_status=data.get("chapter_4_status", ""),
             )
         except ApplicationError as exc:
             form.add_error(None, exc.message)

@@ -33,7 +33,7 @@ from distributions.exporters.register import rate_percent
 from distributions.models import DistributionKind, WithholdingReason
 from distributions.services.payer import ein_format
 from distributions.tax_reporting import TAX_FORM_LABELS, RecipientPart, major_units, recipient_parts
-from investors.models import InvestorProfile, TaxForm, TaxIdKind
+from investors.models import Chapter4Status, InvestorProfile, TaxForm, TaxIdKind
 from registry.exporters.base import EXTENSIONS, Column, Exporter, ExportParams
 
 if TYPE_CHECKING:
@@ -54,14 +54,37 @@ NOT_EXEMPT, EXEMPT_UNDER_TREATY = "00", "04"
 # Withholding agent and recipient status codes (Instructions for Form 1042-S, "Recipient Codes"). Chapter 3:
 # 02 U.S. withholding agent - other, 15 corporation, 16 individual, 08 partnership other than a withholding
 # foreign partnership, 10 trust other than a withholding foreign trust, 21 unknown recipient (no valid W-8:
-# the presumption rules applied). Chapter 4: 02 U.S. withholding agent - other, 23 individual.
+# the presumption rules applied). Chapter 4: 02 U.S. withholding agent - other, 23 individual; an entity's
+# code follows the status its W-8BEN-E certifies (CHAPTER_4_ENTITY_STATUS).
 US_WITHHOLDING_AGENT_OTHER = "02"
 CHAPTER_3_ENTITY_STATUS = {"corporation": "15", "partnership": "08", "trust": "10"}
 CHAPTER_3_INDIVIDUAL, CHAPTER_3_UNKNOWN = "16", "21"
 CHAPTER_4_INDIVIDUAL = "23"
+# Box 13g for an entity, from its W-8BEN-E (Part I, line 5), by the chapter 4 status codes of the Instructions.
+CHAPTER_4_ENTITY_STATUS: dict[str, str] = {
+    Chapter4Status.PARTICIPATING_FFI: "05",  # participating FFI - other
+    Chapter4Status.REPORTING_MODEL_2_FFI: "06",  # participating FFI - reporting Model 2 FFI
+    Chapter4Status.REPORTING_MODEL_1_FFI: "07",  # registered deemed-compliant FFI - reporting Model 1 FFI
+    Chapter4Status.REGISTERED_DEEMED_COMPLIANT_FFI: "09",  # registered deemed-compliant FFI - other
+    Chapter4Status.CERTIFIED_DEEMED_COMPLIANT_FFI: "10",  # certified deemed-compliant FFI - other
+    Chapter4Status.NONPARTICIPATING_FFI: "15",
+    Chapter4Status.OWNER_DOCUMENTED_FFI: "16",
+    Chapter4Status.PASSIVE_NFFE_US_OWNERS: "19",  # passive NFFE identifying substantial U.S. owners
+    Chapter4Status.PASSIVE_NFFE: "20",  # passive NFFE with no substantial U.S. owners
+    Chapter4Status.PUBLICLY_TRADED_NFFE: "21",
+    Chapter4Status.ACTIVE_NFFE: "22",
+    Chapter4Status.SECTION_501C_ORGANIZATION: "24",
+    Chapter4Status.EXCEPTED_TERRITORY_NFFE: "25",
+    Chapter4Status.EXEMPT_BENEFICIAL_OWNER: "27",
+    Chapter4Status.NONREPORTING_IGA_FFI: "31",
+    Chapter4Status.DIRECT_REPORTING_NFFE: "32",
+}
 # Box 4a exemption code 15: a withholdable payment not subject to chapter 4 withholding because of the payee's
-# status; chapter 4 (FATCA) withholding applies to payments to entities, never to an individual.
+# status; chapter 4 (FATCA) withholding never reaches an individual, nor an entity of a status it exempts.
 CHAPTER_4_PAYEE_NOT_SUBJECT = "15"
+# A nonparticipating FFI is the one status chapter 4 withholds from (30 %, 26 USC 1471(a)); the portal withholds
+# under chapter 3 only, so the form cannot claim an exemption for it.
+CHAPTER_4_WITHHELD_FROM = frozenset({Chapter4Status.NONPARTICIPATING_FFI})
 
 
 @dataclass(frozen=True)
@@ -82,13 +105,23 @@ def chapter_3_status(recipient: Recipient | None, *, documented: bool) -> str:
     return CHAPTER_3_INDIVIDUAL
 
 
-def chapter_4_boxes(recipient: Recipient | None) -> Chapter4Boxes:
+def chapter_4_boxes(recipient: Recipient | None, w8: TaxForm | None = None) -> Chapter4Boxes:
     """Boxes 4a, 4b and 13g. An individual is not subject to chapter 4 withholding: code 15 at 0.00 %, status 23.
-    An entity's chapter 4 status is the one its W-8BEN-E certifies (Part I, line 5), which the portal does not
-    collect: the boxes are left blank for the issuer's adviser."""
-    if recipient is None or recipient.kind == "entity":
+    An entity's status is the one its W-8BEN-E certifies (Part I, line 5): code 15 at 0.00 % and the status's code,
+    except a nonparticipating FFI, whose status code alone is given (chapter 4 withholds from it; the portal does
+    not). An entity with no W-8BEN-E, or one signed before the portal asked for the status, is left blank for the
+    issuer's adviser."""
+    if recipient is None:
         return Chapter4Boxes("", "", "")
-    return Chapter4Boxes(CHAPTER_4_PAYEE_NOT_SUBJECT, rate_percent(0), CHAPTER_4_INDIVIDUAL)
+    if recipient.kind != "entity":
+        return Chapter4Boxes(CHAPTER_4_PAYEE_NOT_SUBJECT, rate_percent(0), CHAPTER_4_INDIVIDUAL)
+    status = w8.chapter_4_status if w8 is not None else ""
+    code = CHAPTER_4_ENTITY_STATUS.get(status, "")
+    if not code:
+        return Chapter4Boxes("", "", "")
+    if status in CHAPTER_4_WITHHELD_FROM:
+        return Chapter4Boxes("", "", code)
+    return Chapter4Boxes(CHAPTER_4_PAYEE_NOT_SUBJECT, rate_percent(0), code)
 
 
 def tin_masked(value: str, kind: str) -> str:
@@ -478,7 +511,7 @@ class Form1042SExporter(IrsFormExporter):
         treaty = form["reason"] == WithholdingReason.TREATY
         exemption = EXEMPT_UNDER_TREATY if treaty and rate == 0 else NOT_EXEMPT
         foreign_tin = tin_masked(w8.foreign_tin or "", TaxIdKind.FOREIGN_TIN) if w8 else ""
-        chapter_4 = chapter_4_boxes(recipient)
+        chapter_4 = chapter_4_boxes(recipient, w8)
         return [
             _tokens(form["parts"]),
             currency,

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from distributions.exporters.irs_forms import CHAPTER_4_ENTITY_STATUS
 from distributions.models import Distribution, DistributionKind, DistributionLine, LinePaymentState, WithholdingReason
 from distributions.tests.support import Part, distribution_paid, w8, w9
-from investors.models import InvestorProfile
+from investors.models import Chapter4Status, InvestorProfile, TaxForm
 from investors.tests.support import verified_investor
 from offerings.models import Offering
 from offerings.tests.support import offering_draft
@@ -394,22 +395,47 @@ def test_1042s_names_the_withholding_agent_and_fills_the_chapter_4_boxes(cast, y
     assert dana["Box 13f Ch. 3 status code"] == "21"  # no valid W-8: an unknown recipient under the presumption rules
 
 
-def test_1042s_leaves_an_entitys_chapter_4_status_to_its_w8bene(cast, year: Year) -> None:
+def _chen_as_a_corporation(year: Year, chapter_4_status: str) -> dict[str, str]:
+    """Chen Wei as a corporation whose W-8BEN-E (the form behind his payments) certifies `chapter_4_status`."""
     year.chen.kind, year.chen.entity_type = "entity", "corporation"
     year.chen.save()
-    chen = {(r["Recipient name"], r["Box 1 Income code"]): r for r in _csv(year.offering, "form_1042s", tax_year=2026)}[
+    TaxForm.objects.filter(investor=year.chen).update(kind="w8bene", chapter_4_status=chapter_4_status)
+    return {(r["Recipient name"], r["Box 1 Income code"]): r for r in _csv(year.offering, "form_1042s", tax_year=2026)}[
         "Chen Wei", "06"
     ]
+
+
+@pytest.mark.parametrize(
+    ("status", "boxes"),
+    [
+        # Not subject to chapter 4 withholding by its status: exemption 15 at 0.00 %, and the status's own code.
+        ("participating_ffi", ("15", "0.00", "05")),
+        ("registered_deemed_compliant_ffi", ("15", "0.00", "09")),
+        ("active_nffe", ("15", "0.00", "22")),
+        ("passive_nffe", ("15", "0.00", "20")),
+        ("passive_nffe_us_owners", ("15", "0.00", "19")),
+        ("exempt_beneficial_owner", ("15", "0.00", "27")),
+        # Chapter 4 withholds from a nonparticipating FFI; the portal does not, so no exemption is claimed for it.
+        ("nonparticipating_ffi", ("", "", "15")),
+        # A W-8BEN-E signed before the portal asked for the status: left for the issuer's adviser.
+        ("", ("", "", "")),
+    ],
+)
+def test_1042s_gives_an_entitys_chapter_4_status_from_its_w8bene(
+    cast, year: Year, status: str, boxes: tuple[str, str, str]
+) -> None:
+    chen = _chen_as_a_corporation(year, status)
     assert chen["Box 13f Ch. 3 status code"] == "15"  # a corporation
     assert (
         chen["Box 4a Ch. 4 exemption code"],
         chen["Box 4b Ch. 4 tax rate (%)"],
         chen["Box 13g Ch. 4 status code"],
-    ) == (
-        "",
-        "",
-        "",
-    )
+    ) == boxes
+
+
+def test_every_w8bene_chapter_4_status_has_a_1042s_code() -> None:
+    assert set(CHAPTER_4_ENTITY_STATUS) == set(Chapter4Status.values)
+    assert all(len(code) == 2 and code.isdigit() for code in CHAPTER_4_ENTITY_STATUS.values())
 
 
 def test_a_foreign_issuer_leaves_the_withholding_agent_status_codes_for_its_adviser(cast, year: Year) -> None:

@@ -12,7 +12,7 @@ from core.audit import audit_record
 from core.countries import UNITED_STATES
 from core.errors import ApplicationError
 from core.models import User
-from investors.models import InvestorProfile, TaxForm, TaxFormKind
+from investors.models import Chapter4Status, InvestorProfile, TaxForm, TaxFormKind
 from investors.services.holder_records import holder_record_update
 from investors.services.profiles import US_TAX_ID_KINDS, mark_step_saved, normalise_tax_id, validate_country
 
@@ -48,6 +48,7 @@ def tax_form_sign(
     treaty_country: str = "",
     treaty_article: str = "",
     treaty_rate_bps: int | None = None,
+    chapter_4_status: str = "",
 ) -> TaxForm:
     investor = InvestorProfile.objects.select_for_update().get(pk=investor.pk)
     if not investor.country or not investor.tax_id_kind:
@@ -80,6 +81,14 @@ def tax_form_sign(
             raise ApplicationError("Certify that the taxpayer number shown is correct.", code="tin_not_certified")
         fields.update(tin_certified=True, not_subject_to_backup_withholding=not_subject_to_backup_withholding)
     else:
+        if kind == TaxFormKind.W8BENE:
+            # Part I, line 5: the entity's FATCA status, which the 1042-S reports (box 13g).
+            if chapter_4_status not in Chapter4Status.values:
+                raise ApplicationError(
+                    "Choose your entity's chapter 4 (FATCA) status, as on line 5 of Form W-8BEN-E.",
+                    code="chapter_4_status",
+                )
+            fields["chapter_4_status"] = chapter_4_status
         if foreign_tin:
             fields["foreign_tin"] = normalise_tax_id(kind="foreign_tin", value=foreign_tin)
         if treaty_country or treaty_rate_bps is not None:
@@ -118,6 +127,7 @@ def tax_form_sign(
             "expires_on": expires_on,
             "treaty_country": fields.get("treaty_country", ""),
             "treaty_rate_bps": fields.get("treaty_rate_bps"),
+            "chapter_4_status": fields.get("chapter_4_status", ""),
             "superseded": superseded,
         },
     )

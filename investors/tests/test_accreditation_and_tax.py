@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from core.errors import ApplicationError
+from core.models import AuditEvent
 from core.tests.files import pdf_bytes
 from investors.models import AccreditationStatus, InvestorProfile, TaxForm
 from investors.services.accreditation import (
@@ -197,3 +198,85 @@ def test_a_w8ben_claims_a_treaty_rate_for_the_country_of_residence() -> None:
     first.refresh_from_db()
     assert first.superseded_at is not None and second.superseded_at is None
     assert TaxForm.objects.filter(investor=german, superseded_at__isnull=True).count() == 1
+
+
+def _foreign_entity() -> InvestorProfile:
+    investor = investor_started(kind="entity")
+    details = {
+        "legal_name": "Sakura Holdings KK",
+        "entity_type": "corporation",
+        "registration_number": "0100-01-123456",
+        "formation_country": "JP",
+        "address_line1": "1-1 Marunouchi",
+        "city": "Tokyo",
+        "postal_code": "100-0005",
+        "country": "JP",
+        "phone": "+81 3 5555 0100",
+        "tax_id_kind": "foreign_tin",
+        "tax_id": "1234567890123",
+        "tax_id_country": "JP",
+    }
+    return investor_details_save(investor=investor, actor=investor.user, details=details)
+
+
+def test_an_entitys_w8bene_certifies_its_chapter_4_status() -> None:
+    entity = _foreign_entity()
+    today = timezone.localdate()
+    for status in ("", "not_a_status"):
+        with pytest.raises(ApplicationError, match="chapter 4") as refused:
+            tax_form_sign(
+                investor=entity,
+                actor=entity.user,
+                kind="w8bene",
+                signer_name="K S",
+                signed_on=today,
+                chapter_4_status=status,
+            )
+        assert refused.value.code == "chapter_4_status"
+    assert not TaxForm.objects.filter(investor=entity).exists()
+
+    form = tax_form_sign(
+        investor=entity,
+        actor=entity.user,
+        kind="w8bene",
+        signer_name="K S",
+        signed_on=today,
+        chapter_4_status="active_nffe",
+    )
+    assert form.chapter_4_status == "active_nffe" and form.get_chapter_4_status_display() == "Active NFFE"
+    signed = AuditEvent.objects.get(action="tax_form.signed", object_id=str(form.pk))
+    assert (signed.after or {})["chapter_4_status"] == "active_nffe"
+
+
+def test_the_tax_page_asks_an_entity_for_its_chapter_4_status(client) -> None:
+    entity = _foreign_entity()
+    client.force_login(entity.user)
+    page = client.get("/onboarding/tax/").content.decode()
+    assert "Chapter 4 (FATCA) status" in page and 'value="passive_nffe"' in page
+    signed = {"signer_name": "Kenji Sato", "signed_on": timezone.localdate().isoformat()}
+    refused = client.post("/onboarding/tax/", signed)
+    assert refused.status_code == 200 and "This field is required." in refused.content.decode()
+    assert not TaxForm.objects.filter(investor=entity).exists()
+
+    response = client.post("/onboarding/tax/", {**signed, "chapter_4_status": "participating_ffi"})
+    assert response.status_code == 302
+    assert TaxForm.objects.get(investor=entity).chapter_4_status == "participating_ffi"
+    assert "chapter 4 status: Participating FFI" in client.get("/onboarding/tax/").content.decode()
+
+
+def test_an_individuals_tax_page_does_not_ask_for_a_chapter_4_status(client) -> None:
+    individual = _investor(
+        Person(
+            name="Jonas Weber",
+            country="DE",
+            citizenship="DE",
+            tax_id_kind="foreign_tin",
+            tax_id="12345678901",
+            tax_id_country="DE",
+        )
+    )
+    client.force_login(individual.user)
+    assert "Chapter 4" not in client.get("/onboarding/tax/").content.decode()
+    signed = {"signer_name": "Jonas Weber", "signed_on": timezone.localdate().isoformat()}
+    assert client.post("/onboarding/tax/", signed).status_code == 302
+    assert TaxForm.objects.get(investor=individual).chapter_4_status == ""
