@@ -75,10 +75,16 @@ CHAPTER_4_ENTITY_STATUS: dict[str, str] = {
     Chapter4Status.ACTIVE_NFFE: "22",
     Chapter4Status.SECTION_501C_ORGANIZATION: "24",
     Chapter4Status.EXCEPTED_TERRITORY_NFFE: "25",
-    Chapter4Status.EXEMPT_BENEFICIAL_OWNER: "27",
-    Chapter4Status.NONREPORTING_IGA_FFI: "31",
-    Chapter4Status.DIRECT_REPORTING_NFFE: "32",
 }
+# Statuses the code list above (codes 01 to 33) has no line for: their box 13g is left for the issuer's adviser,
+# with boxes 4a and 4b, rather than given a code that may be another status's.
+CHAPTER_4_LEFT_FOR_ADVISER = frozenset(
+    {
+        Chapter4Status.EXEMPT_BENEFICIAL_OWNER,
+        Chapter4Status.NONREPORTING_IGA_FFI,
+        Chapter4Status.DIRECT_REPORTING_NFFE,
+    }
+)
 # Box 4a exemption code 15: a withholdable payment not subject to chapter 4 withholding because of the payee's
 # status; chapter 4 (FATCA) withholding never reaches an individual, nor an entity of a status it exempts.
 CHAPTER_4_PAYEE_NOT_SUBJECT = "15"
@@ -109,8 +115,8 @@ def chapter_4_boxes(recipient: Recipient | None, w8: TaxForm | None = None) -> C
     """Boxes 4a, 4b and 13g. An individual is not subject to chapter 4 withholding: code 15 at 0.00 %, status 23.
     An entity's status is the one its W-8BEN-E certifies (Part I, line 5): code 15 at 0.00 % and the status's code,
     except a nonparticipating FFI, whose status code alone is given (chapter 4 withholds from it; the portal does
-    not). An entity with no W-8BEN-E, or one signed before the portal asked for the status, is left blank for the
-    issuer's adviser."""
+    not). An entity with no W-8BEN-E, one signed before the portal asked for the status, or one of a status the
+    code list has no line for (CHAPTER_4_LEFT_FOR_ADVISER), is left blank for the issuer's adviser."""
     if recipient is None:
         return Chapter4Boxes("", "", "")
     if recipient.kind != "entity":

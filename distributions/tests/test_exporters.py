@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from distributions.exporters.irs_forms import CHAPTER_4_ENTITY_STATUS
+from distributions.exporters.irs_forms import CHAPTER_4_ENTITY_STATUS, CHAPTER_4_LEFT_FOR_ADVISER
 from distributions.models import Distribution, DistributionKind, DistributionLine, LinePaymentState, WithholdingReason
 from distributions.tests.support import Part, distribution_paid, w8, w9
 from investors.models import Chapter4Status, InvestorProfile, TaxForm
@@ -414,7 +414,9 @@ def _chen_as_a_corporation(year: Year, chapter_4_status: str) -> dict[str, str]:
         ("active_nffe", ("15", "0.00", "22")),
         ("passive_nffe", ("15", "0.00", "20")),
         ("passive_nffe_us_owners", ("15", "0.00", "19")),
-        ("exempt_beneficial_owner", ("15", "0.00", "27")),
+        # A status the code list has no line for: left for the issuer's adviser, never another status's code.
+        ("exempt_beneficial_owner", ("", "", "")),
+        ("direct_reporting_nffe", ("", "", "")),
         # Chapter 4 withholds from a nonparticipating FFI; the portal does not, so no exemption is claimed for it.
         ("nonparticipating_ffi", ("", "", "15")),
         # A W-8BEN-E signed before the portal asked for the status: left for the issuer's adviser.
@@ -433,8 +435,9 @@ def test_1042s_gives_an_entitys_chapter_4_status_from_its_w8bene(
     ) == boxes
 
 
-def test_every_w8bene_chapter_4_status_has_a_1042s_code() -> None:
-    assert set(CHAPTER_4_ENTITY_STATUS) == set(Chapter4Status.values)
+def test_every_w8bene_chapter_4_status_has_a_1042s_code_or_is_left_for_the_adviser() -> None:
+    assert set(CHAPTER_4_ENTITY_STATUS) | CHAPTER_4_LEFT_FOR_ADVISER == set(Chapter4Status.values)
+    assert not set(CHAPTER_4_ENTITY_STATUS) & CHAPTER_4_LEFT_FOR_ADVISER
     assert all(len(code) == 2 and code.isdigit() for code in CHAPTER_4_ENTITY_STATUS.values())
 
 
