@@ -13,11 +13,13 @@ its writes with row locks): the lease only spares the work, so a run that outliv
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -78,3 +80,22 @@ def run_alone(name: str, *, seconds: int = LEASE_SECONDS) -> Iterator[bool]:
     finally:
         if mine:
             RunLease.objects.filter(name=name, token=token).update(expires_at=timezone.now())
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def one_run_at_a_time(name: Callable[P, str], *, busy: R) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Make a pass run alone: while another run of it (the lease `name(*args)` names) is going, a run returns
+    `busy` at once, doing nothing."""
+
+    def decorate(run: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(run)
+        def alone(*args: P.args, **kwargs: P.kwargs) -> R:
+            with run_alone(name(*args, **kwargs)) as mine:
+                return run(*args, **kwargs) if mine else busy
+
+        return alone
+
+    return decorate

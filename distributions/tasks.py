@@ -16,7 +16,7 @@ from collections.abc import Callable
 from celery import shared_task
 
 from core.errors import ApplicationError
-from core.runs import run_alone
+from core.runs import one_run_at_a_time, run_alone
 from distributions.models import Distribution, PaymentMethod
 from distributions.selectors import bank_file_distributions_due, distributions_to_pay
 from distributions.services.bank_file import distribution_pay_by_bank_file
@@ -49,14 +49,8 @@ def bank_payment_runs_task() -> int:
 
 
 @shared_task(name="distributions.tasks.bank_payment_run_task", **BANK_COMMON)
+@one_run_at_a_time(lambda distribution_id: f"distributions.bank_payment_run:{distribution_id}", busy=IN_PROGRESS)
 def bank_payment_run_task(distribution_id: int) -> str:
-    with run_alone(f"distributions.bank_payment_run:{distribution_id}") as mine:
-        if not mine:
-            return IN_PROGRESS
-        return _bank_payment_run(distribution_id)
-
-
-def _bank_payment_run(distribution_id: int) -> str:
     # Tokens first, as for on-chain payment: a reinvesting line's cash goes into a file only once its units are
     # minted and recorded, or fell back to cash. Each beat's pass settles what was minted since and mints the rest.
     try:
@@ -101,14 +95,8 @@ def distributions_advance_task() -> int:
 
 
 @shared_task(name="distributions.tasks.distribution_pay_task", **COMMON)
+@one_run_at_a_time(lambda distribution_id: f"distributions.pay:{distribution_id}", busy=IN_PROGRESS)
 def distribution_pay_task(distribution_id: int) -> str:
-    with run_alone(f"distributions.pay:{distribution_id}") as mine:
-        if not mine:
-            return IN_PROGRESS
-        return _pay(distribution_id)
-
-
-def _pay(distribution_id: int) -> str:
     method = Distribution.objects.filter(pk=distribution_id).values_list("payment_method", flat=True).first()
     payer = PAYERS.get(method or "")
     if payer is None:
@@ -129,13 +117,11 @@ def _pay(distribution_id: int) -> str:
     soft_time_limit=540,
     ignore_result=True,
 )
+@one_run_at_a_time(lambda distribution_id: f"distributions.reinvest:{distribution_id}", busy=-1)
 def distribution_reinvest_task(distribution_id: int) -> int:
     """Mint what is due to reinvesting holders and settle what is minted; returns the lines still waiting.
 
     Safe to deliver twice: the lines are taken by their batch in the transaction that queues its mint. Returns -1,
     doing nothing, while another run of it for the distribution is still going."""
-    with run_alone(f"distributions.reinvest:{distribution_id}") as mine:
-        if not mine:
-            return -1
-        distribution = Distribution.objects.get(pk=distribution_id)
-        return distribution_reinvest(distribution=distribution).waiting
+    distribution = Distribution.objects.get(pk=distribution_id)
+    return distribution_reinvest(distribution=distribution).waiting

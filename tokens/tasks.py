@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from core.errors import Conflict
-from core.runs import run_alone
+from core.runs import one_run_at_a_time
 from tokens.indexer import chain_index
 from tokens.outbox import chain_client, outbox_flush, outbox_watch
 from tokens.services import CHAIN_TRANSIENT_ERRORS
@@ -34,12 +34,10 @@ def outbox_watch_task() -> int:
 
 
 @shared_task(name="tokens.tasks.chain_index_task", max_retries=0, **COMMON)
+@one_run_at_a_time(lambda: f"tokens.chain_index:{settings.CHAIN_ID}", busy=-1)
 def chain_index_task() -> int:
     """One indexing pass; returns -1, reading nothing, while another pass over the chain is still going."""
-    with run_alone(f"tokens.chain_index:{settings.CHAIN_ID}") as mine:
-        if not mine:
-            return -1
-        return chain_index(client=chain_client(), chain_id=settings.CHAIN_ID)
+    return chain_index(client=chain_client(), chain_id=settings.CHAIN_ID)
 
 
 @shared_task(
