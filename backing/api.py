@@ -190,6 +190,10 @@ class TransparencyOutput(serializers.Serializer):
     contract_problem = serializers.CharField()
     feed = FeedOutput(allow_null=True)
     feed_problem = serializers.CharField()
+    minting = serializers.CharField(help_text="Who can mint the token, from the roles read on-chain, in words.")
+    minting_guarded_on_chain = serializers.BooleanField(
+        help_text="True when the reserve-guarded minter is the only holder of the token's minter role."
+    )
 
 
 class TransparencyApi(APIView):

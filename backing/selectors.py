@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -125,6 +126,33 @@ def backing_reserve_feed(*, offering: Offering) -> ReserveFeedRead:
             feed.address,
         )
     return ReserveFeedRead(True, report, minter_address, "", feed.address)
+
+
+def minting_in_words(
+    *, minter_holders: Sequence[str] | None, minter_address: str, problem: str = ""
+) -> tuple[str, bool]:
+    """Who can mint the token, from the holders of its minter role read on-chain (None when they could not be
+    read), and whether the reserve-guarded minter alone can."""
+    portal_check = "The portal checks every mint it makes against the latest approved attestation before signing."
+    if minter_holders is None:
+        return f"{problem or 'The contract cannot be read just now.'} {portal_check}", False
+    if not minter_holders:
+        return "Nobody holds the token's minter role: no new token can be minted.", False
+    if minter_address and list(minter_holders) == [minter_address]:
+        return (
+            f"Only the reserve-guarded minter {minter_address} can mint. It reads the reserve feed on-chain and "
+            "refuses a mint that the latest report does not back, or one that comes when the report is older than "
+            "the backing rule allows; a mint sent by any other key, the issuer's own included, reverts.",
+            True,
+        )
+    others = ", ".join(h for h in minter_holders if h != minter_address)
+    if minter_address:
+        return (
+            f"Besides the reserve-guarded minter {minter_address}, {others} can mint without the on-chain reserve "
+            f"check (the guard is still being set up, or an admin granted it). {portal_check}",
+            False,
+        )
+    return f"{others} can mint; no on-chain reserve check applies. {portal_check}", False
 
 
 def attestation_age_days(statement: ReserveStatement, *, today: dt.date | None = None) -> int:

@@ -42,3 +42,15 @@ def reserve_statement_publish_task(statement_id: int) -> str:
     from backing.services.publication import reserve_statement_publish
 
     return reserve_statement_publish(statement_id=statement_id)
+
+
+@shared_task(
+    name="backing.tasks.reserve_guards_sync_task",
+    max_retries=0,
+    **{**COMMON, "time_limit": 120, "soft_time_limit": 100},
+)
+def reserve_guards_sync_task() -> int:
+    """Beat, often, and after a backing rule changes: take each token's on-chain reserve guard one step further."""
+    from backing.services.reserve_guard import reserve_guards_sync
+
+    return reserve_guards_sync()

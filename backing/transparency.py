@@ -36,6 +36,7 @@ from backing.selectors import (
     backing_reserve_feed,
     backing_rule_of,
     backing_status_of,
+    minting_in_words,
 )
 from core.money import allocate_largest_remainder
 from offerings.models import Offering, OfferingStatus
@@ -204,6 +205,8 @@ class TransparencyReport:
     contract_problem: str
     feed: PublicFeed | None
     feed_problem: str
+    minting: str  # who can mint, in words, from the roles read on-chain
+    minting_guarded_on_chain: bool  # the reserve-guarded minter is the only holder of the token's minter role
 
     @property
     def ratio_text(self) -> str:
@@ -375,6 +378,11 @@ def _feed(offering: Offering, unit: str) -> tuple[PublicFeed | None, str]:
     )
 
 
+def _minting(contract: PublicContract | None, feed: PublicFeed | None, problem: str) -> tuple[str, bool]:
+    holders = next((r.holders for r in contract.roles if r.role == "minter"), ()) if contract else None
+    return minting_in_words(minter_holders=holders, minter_address=feed.minter_address if feed else "", problem=problem)
+
+
 def _report(offering: Offering, today: dt.date) -> TransparencyReport:
     rule = backing_rule_of(offering=offering)
     status = backing_status_of(offering=offering)
@@ -404,6 +412,7 @@ def _report(offering: Offering, today: dt.date) -> TransparencyReport:
     contract, contract_problem = _contract(offering)
     feed, feed_problem = _feed(offering, rule.unit_code if rule else (current.unit_code if current else ""))
     age = attestation_age_days(current, today=today) if current else None
+    minting, guarded = _minting(contract, feed, contract_problem)
     return TransparencyReport(
         offering_public_id=str(offering.public_id),
         offering_title=offering.title,
@@ -436,6 +445,8 @@ def _report(offering: Offering, today: dt.date) -> TransparencyReport:
         contract_problem=contract_problem,
         feed=feed,
         feed_problem=feed_problem,
+        minting=minting,
+        minting_guarded_on_chain=guarded,
     )
 
 

@@ -48,7 +48,7 @@ class ControlFunction:
 
 @dataclass(frozen=True)
 class RoleHolders:
-    role: str  # "admin" or "agent"
+    role: str  # "admin", "agent" or "minter"
     label: str
     role_id: str  # bytes32, hex
     holders: tuple[str, ...]
@@ -100,9 +100,13 @@ def _read(deployment: ContractDeployment) -> TokenControls | None:
     deployed_at = deployment.deploy_transaction.block_number if deployment.deploy_transaction else None
     from_block = deployed_at or deployment.index_from_block or 0
     agent_role = bytes(_view(address, "AGENT_ROLE", []))
+    minter_role = bytes(_view(address, "MINTER_ROLE", []))
     declared = (
-        RoleHolders("admin", "Admin (grants and removes agents, sets the rules)", "0x" + ZERO_ROLE.hex(), ()),
-        RoleHolders("agent", "Agent (mints, burns, freezes, pauses, forces transfers)", "0x" + agent_role.hex(), ()),
+        RoleHolders("admin", "Admin (grants and revokes roles, sets the rules)", "0x" + ZERO_ROLE.hex(), ()),
+        RoleHolders(
+            "agent", "Agent (burns, freezes, pauses, forces transfers, recovers wallets)", "0x" + agent_role.hex(), ()
+        ),
+        RoleHolders("minter", "Minter (mints new tokens)", "0x" + minter_role.hex(), ()),
     )
     roles = tuple(
         RoleHolders(r.role, r.label, r.role_id, _holders(address, bytes.fromhex(r.role_id[2:]), from_block, head))

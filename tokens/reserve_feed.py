@@ -2,25 +2,27 @@
 
 The feed holds attested reserves in Chainlink's AggregatorV3Interface shape; only the attestor
 sender publishes to it (`reserve_feed_publish`, one outbox row per idempotency key). The minter
-holds the token's agent role and refuses, on-chain, a mint that the latest report does not back or
-that comes when the report is older than the staleness limit (the Chainlink Secure Mint pattern).
+refuses, on-chain, a mint that the latest report does not back or that comes when the report is
+older than the staleness limit (the Chainlink Secure Mint pattern).
 
-Once a token has a minter, every mint the portal asks for (`token_mint`, `token_batch_mint`) goes
-through it. The portal's agent sender keeps the token's own agent role, which burns, freezes,
-forced transfers, recoveries and pauses need; so the agent key can still mint around the minter.
-Such a mint is visible: it carries no `MintChecked` event of the minter
-(`reserve_unchecked_mints`), and one the portal did not ask for is flagged by the registry's
-reconciliation as a mint made outside the portal.
+The token's mint functions need its minter role, which only the agent sender (and the agent pool)
+holds at first. Once the guard is set up, the token's admin has granted that role to the minter and
+revoked it from the agent sender and the pool, so a mint sent with the agent key straight to the
+token reverts; the agent keeps the token's agent role, which burns, freezes, forced transfers,
+recoveries and pauses need. Every mint the portal asks for (`token_mint`, `token_batch_mint`) then
+goes through the minter. A mint without the minter's `MintChecked` event (made before the guard,
+or after an admin granted the role to someone else) is listed by `reserve_unchecked_mints`.
 
-Set up per token, each step once the one before has an address (`chain_deploy reserve-feed` and
-`chain_deploy reserve-minter --wait` do it in order): `reserve_feed_deploy`,
-`reserve_minter_deploy`, `reserve_minter_authorize` (the token's admin grants the minter its agent
-role). Between the minter's deployment and its authorization, mints are refused rather than sent
-around the guard.
+`reserve_guard_ensure` sets a token up, one step each time it is called once the step before has an
+address: `reserve_feed_deploy`, `reserve_minter_deploy`, `reserve_minter_configure` for the rule in
+force, `reserve_minter_authorize`. The backing app calls it for every token with a backing rule (and
+`chain_deploy reserve-feed` / `reserve-minter --wait` do the same steps by hand). Between the
+minter's deployment and its authorization, mints are refused rather than sent around the guard.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,10 +34,11 @@ from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
 from core.models import User
 from tokens.chain.abi import decode_result, encode_call, encode_deploy
+from tokens.chain.addresses import keccak_text
 from tokens.chain.client import client_for
-from tokens.chain.signer import sender_address
+from tokens.chain.signer import agent_pool, sender_address
 from tokens.models import ChainEvent, ChainTransaction, ContractDeployment, ContractKind, TxStatus
-from tokens.outbox import transaction_enqueue
+from tokens.outbox import order_keys_for, pool_grant_key, transaction_enqueue
 from tokens.refusals import refusal_reason
 
 FEED = "ReserveFeed"
@@ -45,9 +48,12 @@ MAX_RATIO_TERM = 2**128 - 1
 MAX_STALENESS_SECONDS = 2**40 - 1
 MAX_FEED_DECIMALS = 36
 ZERO_ADDRESS = "0x" + "0" * 40
+MINTER_ROLE = keccak_text("MINTER_ROLE")  # SecurityToken's role for mint and batchMint
 
 __all__ = [
+    "MINTER_ROLE",
     "BackingRule",
+    "GuardReadiness",
     "ReserveReport",
     "refusal_reason",
     "reserve_feed_decimals",
@@ -55,6 +61,7 @@ __all__ = [
     "reserve_feed_latest",
     "reserve_feed_of",
     "reserve_feed_publish",
+    "reserve_guard_ensure",
     "reserve_minter_authorize",
     "reserve_minter_configure",
     "reserve_minter_deploy",
@@ -224,29 +231,68 @@ def _authorize_key(owner_ref: str, minter_address: str) -> str:
     return f"reserve:{settings.CHAIN_ID}:{owner_ref}:authorize:{minter_address}"
 
 
+def _revoke_key(owner_ref: str, address: str) -> str:
+    return f"reserve:{settings.CHAIN_ID}:{owner_ref}:revoke-minting:{address.lower()}"
+
+
+def pool_minter_grant_key(token: ContractDeployment, address: str) -> str:
+    """The key of granting a pool sender the token's minter role (with its agent role, for a token without a guard)."""
+    return f"{pool_grant_key(token, address)}:minter"
+
+
+def _other_minters(token: ContractDeployment) -> list[str]:
+    """Who holds the token's minter role besides a minter: the agent sender, and the pool senders granted it."""
+    pool = [
+        address
+        for address in agent_pool()
+        if ChainTransaction.objects.filter(idempotency_key=pool_minter_grant_key(token, address))
+        .exclude(status=TxStatus.FAILED)
+        .exists()
+    ]
+    return [sender_address("agent"), *pool]
+
+
 @transaction.atomic
-def reserve_minter_authorize(*, owner_ref: str, actor: User | None = None) -> ChainTransaction:
-    """Grant the minter the token's agent role (`addAgent`, by the token's admin, the agent sender)."""
+def reserve_minter_authorize(*, owner_ref: str, actor: User | None = None) -> list[ChainTransaction]:
+    """Make the minter the token's only minter: the token's admin (the agent sender) grants it the minter role,
+    then revokes that role from the agent sender and the pool. Each call once (by key), and ordered with every
+    other effect on the token, so a mint queued before is sent before and one queued after goes to the minter."""
     token, minter = _token(owner_ref), reserve_minter_of(owner_ref)
     if minter is None:
         raise ApplicationError(f"{owner_ref} has no reserve-guarded minter yet.", code="no_reserve_minter")
-    if not minter.address:
-        raise ApplicationError("The minter is still being deployed; try again shortly.", code="not_deployed")
-    tx = transaction_enqueue(
-        idempotency_key=_authorize_key(owner_ref, minter.address),
-        purpose=f"Let the reserve-guarded minter {minter.address} mint {token.name or owner_ref}",
-        to_address=token.address,
-        to_deployment=None if token.address else token,
-        data=encode_call("SecurityToken", "addAgent", [minter.address]),
-        actor=actor,
-    )
+    if not minter.address or not token.address:
+        raise ApplicationError("The token or its minter is still being deployed; try again.", code="not_deployed")
+    name = token.name or owner_ref
+    order = order_keys_for(token, ["*"])
+    rows = [
+        transaction_enqueue(
+            idempotency_key=_authorize_key(owner_ref, minter.address),
+            purpose=f"Let the reserve-guarded minter {minter.address} mint {name}",
+            to_address=token.address,
+            data=encode_call("SecurityToken", "grantRole", [MINTER_ROLE, minter.address]),
+            actor=actor,
+            order_keys=order,
+        )
+    ]
+    others = _other_minters(token)
+    rows += [
+        transaction_enqueue(
+            idempotency_key=_revoke_key(owner_ref, address),
+            purpose=f"Stop {address} minting {name}: only its reserve-guarded minter mints it",
+            to_address=token.address,
+            data=encode_call("SecurityToken", "revokeRole", [MINTER_ROLE, address]),
+            actor=actor,
+            order_keys=order,
+        )
+        for address in others
+    ]
     audit_record(
         actor=actor,
         action="chain.reserve_minter_authorize_requested",
         obj=minter,
-        after={"token": token.address, "minter": minter.address},
+        after={"token": token.address, "minter": minter.address, "minting_revoked_from": others},
     )
-    return tx
+    return rows
 
 
 @transaction.atomic
@@ -316,6 +362,113 @@ def reserve_minter_route(owner_ref: str) -> ContractDeployment | None:
     return minter
 
 
+# --------------------------------------------------------------------------- the whole guard, step by step
+
+
+@dataclass(frozen=True)
+class GuardReadiness:
+    """Where a token's on-chain reserve guard stands: ready, waiting for a step (in words), or stuck on a failed
+    transaction (`problem`, which someone must retry from the chain transactions page)."""
+
+    ready: bool
+    waiting_for: str = ""
+    problem: str = ""
+
+
+def _guard_rule(
+    *, reserve_per_unit: tuple[int, int], scale: int, feed_decimals: int, staleness_seconds: int
+) -> BackingRule:
+    """The rule in the feed's base units: `reserve_per_unit` counts the reserve to `scale` places per base unit of
+    the token; a feed that counts to other places scales it exactly (a ratio, reduced)."""
+    numerator, denominator = reserve_per_unit
+    if feed_decimals >= scale:
+        numerator *= 10 ** (feed_decimals - scale)
+    else:
+        denominator *= 10 ** (scale - feed_decimals)
+    common = math.gcd(numerator, denominator) or 1
+    return BackingRule(
+        numerator=numerator // common, denominator=denominator // common, staleness_seconds=staleness_seconds
+    ).checked()
+
+
+def _stuck(rows: list[ChainTransaction]) -> str:
+    failed = next((tx for tx in rows if tx.status == TxStatus.FAILED), None)
+    if failed is None:
+        return ""
+    return f"“{failed.purpose}” failed ({failed.error_name or failed.last_error or 'reverted'}); retry it."
+
+
+@transaction.atomic
+def reserve_guard_ensure(
+    *,
+    owner_ref: str,
+    reserve_per_unit: tuple[int, int],
+    scale: int,
+    staleness_seconds: int,
+    rule_key: str,
+    description: str,
+    actor: User | None = None,
+) -> GuardReadiness:
+    """Take the token's on-chain guard one step further (each step once, however often this is called) and say
+    where it stands: feed, minter, the rule named `rule_key` set on the minter, the minter made the only minter.
+
+    `reserve_per_unit` is the reserve (counted to `scale` places, the feed's places when it is deployed here)
+    each base unit of the token needs, as a ratio; a report older than `staleness_seconds` stops mints. A new
+    `rule_key` (the backing rule changed) sets the new figures on the minter once. Raises the chain's transient
+    errors when the feed's places must be read and the node is down."""
+    token = _deployment(ContractKind.SECURITY_TOKEN, owner_ref)
+    if token is None or not token.address:
+        return GuardReadiness(False, "the token's deployment")
+    if token.deploy_transaction is not None and token.deploy_transaction.status != TxStatus.CONFIRMED:
+        return GuardReadiness(False, "the token's deployment to be confirmed")
+    if not rule_key or len(rule_key) > 180:
+        raise ApplicationError("A backing rule needs a key of at most 180 characters.", code="invalid_key")
+    feed = reserve_feed_of(owner_ref)
+    if feed is None:
+        feed = reserve_feed_deploy(owner_ref=owner_ref, decimals=scale, description=description, actor=actor)
+    problem = _stuck([feed.deploy_transaction] if feed.deploy_transaction else [])
+    if problem:
+        return GuardReadiness(False, problem=problem)
+    if not feed.address or (feed.deploy_transaction and feed.deploy_transaction.status != TxStatus.CONFIRMED):
+        return GuardReadiness(False, "the reserve feed's deployment to be confirmed")
+    minter = reserve_minter_of(owner_ref)
+    if minter is None:
+        decimals = reserve_feed_decimals(owner_ref=owner_ref)
+        assert decimals is not None  # the feed has an address
+        rule = _guard_rule(
+            reserve_per_unit=reserve_per_unit, scale=scale, feed_decimals=decimals, staleness_seconds=staleness_seconds
+        )
+        minter = reserve_minter_deploy(owner_ref=owner_ref, rule=rule, actor=actor)
+    problem = _stuck([minter.deploy_transaction] if minter.deploy_transaction else [])
+    if problem:
+        return GuardReadiness(False, problem=problem)
+    if not minter.address:
+        return GuardReadiness(False, "the reserve-guarded minter's deployment to be signed")
+    configured = list(ChainTransaction.objects.filter(idempotency_key__startswith=f"{rule_key}:").order_by("pk"))
+    if not configured:
+        decimals = reserve_feed_decimals(owner_ref=owner_ref)
+        assert decimals is not None
+        rule = _guard_rule(
+            reserve_per_unit=reserve_per_unit, scale=scale, feed_decimals=decimals, staleness_seconds=staleness_seconds
+        )
+        configured = reserve_minter_configure(owner_ref=owner_ref, rule=rule, idempotency_key=rule_key, actor=actor)
+    authorized = list(
+        ChainTransaction.objects.filter(idempotency_key=_authorize_key(owner_ref, minter.address)).order_by("pk")
+    )
+    if not authorized:
+        authorized = reserve_minter_authorize(owner_ref=owner_ref, actor=actor)
+    else:
+        keys = [_revoke_key(owner_ref, address) for address in _other_minters(token)]
+        authorized += list(ChainTransaction.objects.filter(idempotency_key__in=keys).order_by("pk"))
+    rows = [*configured, *authorized]
+    problem = _stuck(rows)
+    if problem:
+        return GuardReadiness(False, problem=problem)
+    if any(tx.status != TxStatus.CONFIRMED for tx in [*rows, minter.deploy_transaction] if tx is not None):
+        return GuardReadiness(False, "the minter's rule and its minting role to be confirmed")
+    return GuardReadiness(True)
+
+
 # --------------------------------------------------------------------------- publishing
 
 
@@ -347,6 +500,7 @@ def reserve_feed_publish(
     if not feed.address or (deploy is not None and deploy.status != TxStatus.CONFIRMED):
         raise ApplicationError("The reserve feed is still being deployed; try again shortly.", code="not_deployed")
     seconds = int(as_of.timestamp())
+    token = _deployment(ContractKind.SECURITY_TOKEN, owner_ref)
     tx = transaction_enqueue(
         idempotency_key=idempotency_key,
         purpose=f"Publish the reserve of {owner_ref}: {reserve:,} as of {as_of.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
@@ -354,6 +508,9 @@ def reserve_feed_publish(
         data=encode_call(FEED, "publish", [reserve, seconds]),
         actor=actor,
         sender_role="attestor",
+        # Another sender than the mints': ordered with the token's effects, a mint queued after it is checked
+        # against it on-chain, not against the report before.
+        order_keys=order_keys_for(token, ["*"]) if token is not None else [],
     )
     audit_record(
         actor=actor,

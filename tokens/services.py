@@ -51,12 +51,17 @@ from tokens.redemption import (
 )
 from tokens.reserve_feed import (
     MINTER,
+    MINTER_ROLE,
     BackingRule,
+    GuardReadiness,
+    pool_minter_grant_key,
     reserve_feed_deploy,
     reserve_feed_publish,
+    reserve_guard_ensure,
     reserve_minter_authorize,
     reserve_minter_configure,
     reserve_minter_deploy,
+    reserve_minter_of,
     reserve_minter_route,
 )
 from tokens.stablecoin import stablecoin_send
@@ -70,6 +75,7 @@ __all__ = [
     "BurnLine",
     "BurnerReadiness",
     "FreezeLine",
+    "GuardReadiness",
     "InvestorFlag",
     "NodeUnavailable",
     "PayoutLine",
@@ -84,6 +90,7 @@ __all__ = [
     "redemption_burner_ensure",
     "reserve_feed_deploy",
     "reserve_feed_publish",
+    "reserve_guard_ensure",
     "reserve_minter_authorize",
     "reserve_minter_configure",
     "reserve_minter_deploy",
@@ -267,32 +274,41 @@ POOLED_KINDS = (ContractKind.REGISTRY, ContractKind.SECURITY_TOKEN)
 
 
 def agent_pool_grant(*, deployment: ContractDeployment, actor: User | None = None) -> list[ChainTransaction]:
-    """Queue the contract's agent role for every pool sender that lacks it; asked again, it queues nothing.
+    """Queue the contract's agent role for every pool sender that lacks it, and a token's minter role unless the
+    token mints through a reserve-guarded minter; asked again, it queues nothing.
 
     Sent by the contract's admin (the registry sender, or the agent sender for a token); until a grant is
     confirmed nothing for that contract is signed by that pool sender (its whole-contract order key)."""
     if deployment.kind not in POOLED_KINDS:
         raise ApplicationError("Only the registry and tokens have agents in the pool.", code="not_pooled")
-    contract = "InvestorRegistry" if deployment.kind == ContractKind.REGISTRY else "SecurityToken"
+    is_token = deployment.kind == ContractKind.SECURITY_TOKEN
+    contract = "SecurityToken" if is_token else "InvestorRegistry"
+    mints_unguarded = is_token and reserve_minter_of(deployment.owner_ref) is None
+    name = deployment.name or deployment.owner_ref
     queued, agents = [], []
     for address in agent_pool():
-        key = pool_grant_key(deployment, address)
-        if ChainTransaction.objects.filter(idempotency_key=key).exclude(status=TxStatus.FAILED).exists():
-            continue
-        tx = transaction_enqueue(
-            idempotency_key=key,
-            purpose=f"Make {address} an agent of {deployment.name or deployment.owner_ref} (agent pool)",
-            to_address=deployment.address,
-            to_deployment=None if deployment.address else deployment,
-            data=encode_call(contract, "addAgent", [address]),
-            actor=actor,
-            sender_role="registry" if deployment.kind == ContractKind.REGISTRY else "agent",
-            order_keys=order_keys_for(deployment, ["*"]),
-        )
-        if tx.status == TxStatus.FAILED:  # a grant that failed before is asked again
-            tx = outbox.transaction_retry(tx=tx, actor=actor)
-        queued.append(tx)
-        agents.append(address)
+        grants = [(pool_grant_key(deployment, address), f"Make {address} an agent of {name} (agent pool)", "addAgent")]
+        if mints_unguarded:
+            grants.append((pool_minter_grant_key(deployment, address), f"Let {address} mint {name} (agent pool)", ""))
+        for key, purpose, function in grants:
+            if ChainTransaction.objects.filter(idempotency_key=key).exclude(status=TxStatus.FAILED).exists():
+                continue
+            args: list[Any] = [address] if function else [MINTER_ROLE, address]
+            tx = transaction_enqueue(
+                idempotency_key=key,
+                purpose=purpose,
+                to_address=deployment.address,
+                to_deployment=None if deployment.address else deployment,
+                data=encode_call(contract, function or "grantRole", args),
+                actor=actor,
+                sender_role="agent" if is_token else "registry",
+                order_keys=order_keys_for(deployment, ["*"]),
+            )
+            if tx.status == TxStatus.FAILED:  # a grant that failed before is asked again
+                tx = outbox.transaction_retry(tx=tx, actor=actor)
+            queued.append(tx)
+            if address not in agents:
+                agents.append(address)
     if queued:
         audit_record(actor=actor, action="chain.agent_pool_granted", obj=deployment, after={"agents": agents})
     return queued

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from backing.models import BackingRule
 from backing.quantities import UNIT_CODE, QuantityInvalid, ratio_parse, ratio_text, scale_check
+from backing.services.reserve_guard import reserve_guard_requested
 from backing.transparency import transparency_forget
 from core.approvals import ApprovalKind, approval_kind_register, approval_propose
 from core.audit import audit_record
@@ -170,6 +171,7 @@ def _apply(request: ApprovalRequest, actor: User) -> BackingRule:
         after={**(_rule_state(rule) or {}), "proposed_by": request.proposed_by_id, "approved_by": actor.pk},
     )
     transparency_forget(offering=offering)
+    reserve_guard_requested()
     return rule
 
 

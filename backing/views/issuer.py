@@ -23,6 +23,7 @@ from backing.selectors import (
     backing_reserve_feed,
     backing_rule_of,
     backing_status_of,
+    minting_in_words,
     reserve_statement_chain,
     reserve_statement_current,
     reserve_statements_of,
@@ -70,6 +71,7 @@ def backing_overview(request: HttpRequest, issuer: Issuer, public_id: Any) -> Ht
         allowance_problem = (
             "The chain cannot be reached just now, so the supply and what may still be minted are not shown."
         )
+    controls, feed = backing_contract_controls(offering=offering), backing_reserve_feed(offering=offering)
     context = _base(
         request,
         issuer,
@@ -85,8 +87,15 @@ def backing_overview(request: HttpRequest, issuer: Issuer, public_id: Any) -> Ht
         else "",
         status=backing_status_of(offering=offering),
         statement=reserve_statement_current(offering=offering),
-        controls=backing_contract_controls(offering=offering),
-        feed=backing_reserve_feed(offering=offering),
+        controls=controls,
+        feed=feed,
+        minting=minting_in_words(
+            minter_holders=next((r.holders for r in controls.controls.roles if r.role == "minter"), ())
+            if controls.controls
+            else None,
+            minter_address=feed.minter_address,
+            problem=controls.problem,
+        )[0],
         allowance=allowance,
         allowance_problem=allowance_problem,
         rule_pending=backing_rule_change_pending(offering=offering),

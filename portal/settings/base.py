@@ -675,6 +675,11 @@ CELERY_BEAT_SCHEDULE["backing-daily-check"] = {
     "task": "backing.tasks.backing_checks_task",
     "schedule": crontab(minute=15, hour=6),
 }
+# Each token with a backing rule gets its on-chain reserve feed and reserve-guarded minter, a step per sweep.
+CELERY_BEAT_SCHEDULE["backing-reserve-guards"] = {
+    "task": "backing.tasks.reserve_guards_sync_task",
+    "schedule": CHAIN_WATCH_SECONDS * 2,
+}
 
 # A tick of the beat that no worker has started within BEAT_TICK_EXPIRY_SECONDS (or its own interval, if longer)
 # is dropped: the ticks sent since stand in for it. Periodic passes (the outbox watch, the indexer, payment runs)

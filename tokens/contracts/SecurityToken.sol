@@ -22,6 +22,9 @@ import {InvestorRegistry} from "./InvestorRegistry.sol";
 /// that here shares the balance's slot.
 contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
     bytes32 public constant AGENT_ROLE = keccak256("AGENT_ROLE");
+    /// Who may mint: the agent at first; for a token backed by reserves, only its reserve-guarded
+    /// minter, once the admin has granted it this role and revoked it from everyone else.
+    bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 
     // ------------------------------------------------------------------ rules (bitmask, per token)
 
@@ -214,7 +217,10 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
         _decimals = decimals_;
         _registry = registry_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        if (agent != address(0)) _grantRole(AGENT_ROLE, agent);
+        if (agent != address(0)) {
+            _grantRole(AGENT_ROLE, agent);
+            _grantRole(MINTER_ROLE, agent);
+        }
         // Country epoch starts at 1 so an untouched account's empty cache never matches.
         _config = uint256(1) << CFG_EPOCH_SHIFT;
     }
@@ -322,7 +328,7 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
 
     // ================================================================== agent operations
 
-    function mint(address to, uint256 amount) external onlyRole(AGENT_ROLE) {
+    function mint(address to, uint256 amount) external onlyRole(MINTER_ROLE) {
         uint256 cfg = _config;
         uint256 wt;
         if (_needsRegistry(cfg)) (, wt) = _registry.packedPair_anwI(to, to);
@@ -332,7 +338,7 @@ contract SecurityToken is IERC20, IERC20Metadata, IERC20Errors, AccessControl {
         _addSupply(cfg, amount);
     }
 
-    function batchMint(address[] calldata toList, uint256[] calldata amounts) external onlyRole(AGENT_ROLE) {
+    function batchMint(address[] calldata toList, uint256[] calldata amounts) external onlyRole(MINTER_ROLE) {
         uint256 n = toList.length;
         if (amounts.length != n) revert LengthMismatch();
         uint256 cfg = _config;

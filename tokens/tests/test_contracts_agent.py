@@ -64,6 +64,11 @@ def test_only_agents_run_agent_operations(env: Env) -> None:
     assert env.reverts(env.token.functions.setRules(0), env.outsider).name == "AccessControlUnauthorizedAccount"
     env.tx(env.token.functions.addAgent(env.outsider))
     assert env.token.functions.isAgent(env.outsider).call() is True
+    env.tx(env.token.functions.pause(), env.outsider)
+    env.tx(env.token.functions.unpause(), env.outsider)
+    # Minting is its own role: an agent mints only once the admin grants it that role too.
+    assert env.reverts(env.token.functions.mint(env.bob, 1), env.outsider).name == "AccessControlUnauthorizedAccount"
+    env.tx(env.token.functions.grantRole(env.token.functions.MINTER_ROLE().call(), env.outsider))
     env.tx(env.token.functions.mint(env.bob, 1), env.outsider)
 
 

@@ -1,6 +1,7 @@
 """ReserveFeed and ReserveGuardedMinter on anvil: a mint the latest attested reserve does not back, or
 one that comes when the attestation is older than the staleness limit, reverts on-chain whoever sends
-it through the minter; only the attestor publishes, and its rounds never go back."""
+it through the minter, and the agent key cannot mint straight to the token; only the attestor publishes, and
+its rounds never go back."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tokens.chain.addresses import keccak_text
 from tokens.chain.artifacts import load_artifact
 from tokens.chain.errors import DecodedError
 from tokens.chain.testing import DAY, Env, deploy
 
 CENTS_PER_TOKEN = 100  # 1 token (0 decimals) = $1.00 of reserves, the feed in cents
 STALE_AFTER = 30 * DAY
+AGENT_ROLE, MINTER_ROLE = keccak_text("AGENT_ROLE"), keccak_text("MINTER_ROLE")
 
 
 @dataclass
@@ -43,7 +46,7 @@ class Guard:
 
 @pytest.fixture(scope="module")
 def guard_deployed(deployed: Env) -> Iterator[Guard]:
-    """A feed in cents attested by spare1, and a minter holding the token's agent role (supply 2,000)."""
+    """A feed in cents attested by spare1, and a minter that is the token's only minter (supply 2,000)."""
     snapshot = deployed.snapshot()
     agent, attestor = deployed.agent, deployed.spare1
     feed = deploy(deployed.w3, "ReserveFeed", agent, 2, "Tessera Series A reserves (USD)", agent, attestor)
@@ -59,7 +62,8 @@ def guard_deployed(deployed: Env) -> Iterator[Guard]:
         agent,
         agent,
     )
-    deployed.tx(deployed.token.functions.addAgent(minter.address))
+    deployed.tx(deployed.token.functions.grantRole(MINTER_ROLE, minter.address))
+    deployed.tx(deployed.token.functions.revokeRole(MINTER_ROLE, agent))
     abis = [*deployed.abis, load_artifact("ReserveFeed").abi, load_artifact("ReserveGuardedMinter").abi]
     env = Env(deployed.w3, deployed.registry, deployed.token, deployed.wallets, abis)
     yield Guard(env, feed, minter, attestor)
@@ -178,12 +182,24 @@ def test_the_admin_sets_feed_ratio_and_staleness_and_each_change_is_an_event(g: 
         assert g.reverts(call, g.env.outsider).name == "AccessControlUnauthorizedAccount"
 
 
-def test_a_mint_around_the_minter_with_the_agent_key_still_works_and_carries_no_check(g: Guard) -> None:
-    # The token's agent role is not the minter's alone (burns, forced transfers, freezes need it), so a
-    # direct mint is possible; it is told apart by the missing MintChecked event in its transaction.
-    receipt = g.env.tx(g.env.token.functions.mint(g.env.carol, 5))
-    assert g.env.balance(g.env.carol) == 5
-    assert g.env.events(receipt, g.minter, "MintChecked") == []
+def test_a_mint_sent_with_the_agent_key_straight_to_the_token_reverts(g: Guard) -> None:
+    # The agent keeps the token's agent role (burns, forced transfers, freezes) but no longer its minter role.
+    assert g.env.token.functions.hasRole(AGENT_ROLE, g.env.agent).call() is True
+    for call in (
+        g.env.token.functions.mint(g.env.carol, 5),
+        g.env.token.functions.batchMint([g.env.carol], [5]),
+    ):
+        decoded = g.reverts(call)
+        assert decoded.name == "AccessControlUnauthorizedAccount"
+        assert decoded.kwargs == {"account": g.env.agent, "neededRole": MINTER_ROLE}
+    assert g.env.balance(g.env.carol) == 0
+    assert g.supply() == 2000
+
+
+def test_only_the_token_admin_changes_who_mints(g: Guard) -> None:
+    decoded = g.reverts(g.env.token.functions.grantRole(MINTER_ROLE, g.env.outsider), g.env.outsider)
+    assert decoded.name == "AccessControlUnauthorizedAccount"
+    assert g.env.token.functions.hasRole(MINTER_ROLE, g.minter.address).call() is True
 
 
 # ------------------------------------------------------------------ property

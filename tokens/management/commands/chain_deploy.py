@@ -30,8 +30,8 @@ class Command(BaseCommand):
     help = (
         "Deploy the portal's investor registry, a security token for an owner (e.g. offering:12), or the "
         "distribution payout contract (with --wait, the treasury then approves it), or a token's reserve feed and "
-        "its reserve-guarded minter (with --wait, or run again once deployed, the minter is given the token's "
-        "agent role)."
+        "its reserve-guarded minter (with --wait, or run again once deployed, the minter becomes the token's "
+        "only minter)."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -100,7 +100,7 @@ class Command(BaseCommand):
                 minter = reserve_minter_deploy(owner_ref=owner, rule=rule)
                 self.stdout.write(f"Queued: {minter}")
                 if not options["wait"]:
-                    self.stdout.write("Run this again once it is deployed to give it the token's agent role.")
+                    self.stdout.write("Run this again once it is deployed to make it the token's only minter.")
                     return
                 with signing_allowed():
                     self._wait(minter, options["timeout"])
@@ -108,10 +108,12 @@ class Command(BaseCommand):
             authorization = reserve_minter_authorize(owner_ref=owner)
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
-        self.stdout.write(f"Queued: {authorization.purpose}")
+        for tx in authorization:
+            self.stdout.write(f"Queued: {tx.purpose}")
         if options["wait"]:
             with signing_allowed():
-                self._wait_for(authorization, options["timeout"])
+                for tx in authorization:
+                    self._wait_for(tx, options["timeout"])
             self.stdout.write(self.style.SUCCESS(f"The minter {minter.address} mints {owner} from now on."))
 
     def _approve(self, timeout: float) -> None:

@@ -114,7 +114,8 @@ def test_a_pool_added_after_deploy_is_granted_by_ensure_before_it_signs(chain_se
         before = token_mint(owner_ref="offering:1", wallet=WALLETS[0], amount=1, idempotency_key="early")
         assert before.sender == DEV
         grants = agent_pool_ensure()
-        assert {g.purpose.split()[1] for g in grants} == {POOL[0]} and len(grants) == 2  # the registry and the token
+        # The registry's agent role, and the token's agent and minter roles.
+        assert {g.purpose.split()[1] for g in grants} == {POOL[0]} and len(grants) == 3
         batch = token_batch_mint(
             owner_ref="offering:1",
             allocations=[(wallet, 2) for wallet in WALLETS[:3]],

@@ -1,7 +1,8 @@
 """A token's reserve feed and reserve-guarded minter through the outbox on a real anvil: the portal's
 mints go through the minter, a mint the attested reserve does not back or one after the attestation
 went stale is refused before signing with a reason an issuer can read, a publication is recorded once
-per key, and a mint made around the minter with the agent key is found."""
+per key, the agent key cannot mint straight to the token once the minter is set up, and a mint an
+admin lets another key make around the minter is found."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from django.utils import timezone
 from core.errors import ApplicationError
 from tokens.models import ChainTransaction, ContractDeployment, TxStatus
 from tokens.reserve_feed import (
+    MINTER_ROLE,
     BackingRule,
     reserve_feed_deploy,
     reserve_feed_latest,
     reserve_feed_of,
     reserve_feed_publish,
-    reserve_minter_authorize,
+    reserve_guard_ensure,
     reserve_minter_deploy,
     reserve_minter_of,
     reserve_unchecked_mints,
@@ -34,6 +36,7 @@ from tokens.tests.support import (
     Chain,
     chain_indexed,
     contract_send,
+    contract_send_refused,
     drain,
 )
 
@@ -49,15 +52,24 @@ ALICE, BOB = WALLETS[0], WALLETS[1]
 
 
 def guard_ready(*, staleness_seconds: int = MONTH) -> ContractDeployment:
-    """The token's feed (in cents) and its minter, 1 token = $1.00, allowed to mint the token."""
-    reserve_feed_deploy(owner_ref=OWNER, decimals=2, description="Harbor Street Class A reserves (USD)")
-    drain()
-    reserve_minter_deploy(
-        owner_ref=OWNER, rule=BackingRule(numerator=DOLLAR, denominator=1, staleness_seconds=staleness_seconds)
-    )
-    drain()
-    reserve_minter_authorize(owner_ref=OWNER)
-    drain()
+    """The token's feed (in cents) and its minter, 1 token = $1.00, the only minter of the token: set up a step at
+    a time as the backing sweep does, each step signed and confirmed before the next."""
+    steps = []
+    for _ in range(6):
+        readiness = reserve_guard_ensure(
+            owner_ref=OWNER,
+            reserve_per_unit=(DOLLAR, 1),
+            scale=2,
+            staleness_seconds=staleness_seconds,
+            rule_key="backing:rule:1:1",
+            description="Harbor Street Class A reserves (USD)",
+        )
+        assert not readiness.problem
+        steps.append(readiness.waiting_for)
+        if readiness.ready:
+            break
+        drain()
+    assert readiness.ready, steps
     minter = reserve_minter_of(OWNER)
     assert minter is not None and minter.address
     return minter
@@ -98,7 +110,7 @@ def test_a_mint_within_the_attested_reserve_goes_through_the_minter(chain: Chain
     assert tx.status == TxStatus.CONFIRMED
     assert chain.balance(ALICE) == 600
     assert chain.token is not None
-    assert chain.view("SecurityToken", chain.token.address, "isAgent", minter.address) is True
+    assert chain.view("SecurityToken", chain.token.address, "hasRole", MINTER_ROLE, minter.address) is True
 
 
 def test_a_batch_beyond_the_reserve_is_refused_before_signing_with_a_reason_an_issuer_can_read(chain: Chain) -> None:
@@ -197,13 +209,32 @@ def test_mints_wait_while_the_guard_is_set_up_rather_than_go_around_it(chain: Ch
     assert token_mint(owner_ref=OWNER, wallet=ALICE, amount=5, idempotency_key="early").pk == before.pk
 
 
-def test_a_mint_made_around_the_minter_with_the_agent_key_is_found(chain: Chain) -> None:
+def test_once_the_guard_is_set_up_the_agent_key_cannot_mint_straight_to_the_token(chain: Chain) -> None:
+    guard_ready()
+    attested(1_000)
+    assert chain.token is not None
+    token, agent = chain.token.address, DEV_ACCOUNTS[0]
+    # Within the reserve, and sent with the portal's own agent key: still refused, the minter alone mints.
+    assert contract_send_refused(chain.rpc_url, agent, token, "SecurityToken", "mint", BOB, 7) == (
+        "AccessControlUnauthorizedAccount"
+    )
+    assert contract_send_refused(chain.rpc_url, agent, token, "SecurityToken", "batchMint", [BOB], [7]) == (
+        "AccessControlUnauthorizedAccount"
+    )
+    assert chain.view("SecurityToken", token, "hasRole", MINTER_ROLE, agent) is False
+    assert chain.view("SecurityToken", token, "isAgent", agent) is True  # burns, freezes, recoveries go on
+    assert chain.balance(BOB) == 0
+
+
+def test_a_mint_an_admin_lets_another_key_make_around_the_minter_is_found(chain: Chain) -> None:
     guard_ready()
     attested(1_000)
     token_mint(owner_ref=OWNER, wallet=ALICE, amount=10, idempotency_key="guarded")
     drain()
     assert chain.token is not None
-    direct = contract_send(chain.rpc_url, DEV_ACCOUNTS[0], chain.token.address, "SecurityToken", "mint", BOB, 7)
+    other = DEV_ACCOUNTS[5]
+    contract_send(chain.rpc_url, DEV_ACCOUNTS[0], chain.token.address, "SecurityToken", "grantRole", MINTER_ROLE, other)
+    direct = contract_send(chain.rpc_url, other, chain.token.address, "SecurityToken", "mint", BOB, 7)
     chain_indexed(chain.rpc_url)
     (found,) = reserve_unchecked_mints(owner_ref=OWNER)
     assert (found.transaction_hash, found.to, found.amount) == ("0x" + bytes(direct["transactionHash"]).hex(), BOB, 7)
@@ -216,7 +247,8 @@ def test_the_deploy_command_sets_up_the_feed_and_the_minter(chain: Chain, capsys
     minter = reserve_minter_of(OWNER)
     assert minter is not None and f"The minter {minter.address} mints {OWNER} from now on." in out
     assert chain.token is not None
-    assert chain.view("SecurityToken", chain.token.address, "isAgent", minter.address) is True
+    assert chain.view("SecurityToken", chain.token.address, "hasRole", MINTER_ROLE, minter.address) is True
+    assert chain.view("SecurityToken", chain.token.address, "hasRole", MINTER_ROLE, DEV_ACCOUNTS[0]) is False
     assert chain.view("ReserveGuardedMinter", minter.address, "stalenessLimit") == 10 * 86_400
     assert chain.view("ReserveGuardedMinter", minter.address, "backingRatio") == (100, 1)
 
