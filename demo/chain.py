@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from backing.services.reserve_guard import reserve_guard_sync
 from compliance.services.kyc import kyc_approve
 from compliance.services.reviews import accreditation_approve
 from core.approvals import approval_approve
@@ -179,6 +180,14 @@ def chain_state_check() -> None:
                 "transactions to the new chain, or `make demo-reset` (it deletes the demo's database, chain state "
                 "and uploads under var/), then `make demo` to start again from scratch."
             )
+
+
+def _reserve_guard_ready(fund: Offering) -> bool:
+    """What the backing sweep does each few seconds, done here too so the demo need not wait for the beat."""
+    readiness = reserve_guard_sync(offering_id=fund.pk)
+    if readiness is not None and readiness.problem:
+        raise DemoChainError(f"The fund's reserve guard is stuck: {readiness.problem}")
+    return readiness is not None and readiness.ready and _open_transactions() == 0
 
 
 def _registry() -> ContractDeployment | None:
@@ -488,6 +497,20 @@ def demo_chain(
         say=say,
     )
     fund.refresh_from_db()
+    _wait(
+        f"the fund's reserve feed and reserve-guarded minter (only the minter mints {fund.token_symbol})",
+        lambda: _reserve_guard_ready(fund),
+        timeout=timeout,
+        poll=poll,
+        pump=pump,
+        hint=worker_hint,
+        say=say,
+    )
+    done.append(
+        f"{fund.token_symbol} mints only through its reserve-guarded minter, which reads the attested reserves "
+        "from the token's reserve feed on-chain."
+    )
+    say(f"  {done[-1]}")
     dividend = demo_dividend(team, fund)
     if dividend is not None:
         say(f"  {team.issuer.name} declared a dividend on {fund.token_symbol}; the token schedules its record date.")

@@ -71,6 +71,7 @@ from tokens.stablecoin import stablecoin_send
 # errors after which a chain call is worth trying again.
 __all__ = [
     "CHAIN_TRANSIENT_ERRORS",
+    "MINTER_ROLE",
     "BackingRule",
     "BurnLine",
     "BurnerReadiness",

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
@@ -52,6 +53,8 @@ from tokens.flags import InvestorFlag
 from tokens.indexer import chain_index
 from tokens.models import ChainTransaction, ContractDeployment, ContractKind, TxStatus
 from tokens.outbox import chain_client, outbox_flush, outbox_watch
+from tokens.selectors import reserve_feed_latest
+from tokens.services import MINTER_ROLE
 from tokens.tasks import chain_bootstrap_task
 from transfers.models import Custody, TransferState
 
@@ -193,6 +196,12 @@ def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothin
     assert token.address == result.token
     assert chain_client().rpc("eth_getCode", [token.address, "latest"])["result"] not in ("0x", "")
     assert _view("SecurityToken", token.address, "symbol") == "HSLF1"
+    # The fund has a backing rule, so it mints only through its reserve-guarded minter, which reads the feed.
+    minter = ContractDeployment.objects.get(kind=ContractKind.RESERVE_MINTER, owner_ref=fund.owner_ref)
+    assert _view("SecurityToken", token.address, "hasRole", MINTER_ROLE, minter.address) is True
+    assert _view("SecurityToken", token.address, "hasRole", MINTER_ROLE, settings.CHAIN_SENDERS["agent"]) is False
+    report = reserve_feed_latest(owner_ref=fund.owner_ref)
+    assert report is not None and report.reserve > 0
     assert result.alice_stablecoin == FAUCET_DOLLARS * 10**6
     # The fund's first dividend is declared and its record date scheduled on the token.
     assert result.dividend is not None and result.dividend.offering == fund
