@@ -112,6 +112,7 @@ class ContractKind(models.TextChoices):
     RESERVE_FEED = "reserve_feed", "Reserve feed"
     RESERVE_MINTER = "reserve_minter", "Reserve-guarded minter"
     REDEMPTION_BURNER = "redemption_burner", "Redemption burner"
+    NAV_FEED = "nav_feed", "NAV feed"
 
 
 class ContractDeployment(models.Model):

@@ -41,6 +41,14 @@ from tokens.models import (
     TxHold,
     TxStatus,
 )
+from tokens.nav_feed import (
+    MAX_ROUNDS_PER_READ,
+    AggregatorInfo,
+    AggregatorRound,
+    aggregator_read,
+    aggregator_rounds,
+    nav_feed_of,
+)
 from tokens.payout import (
     TreasuryFunds,
     distribution_line_payments,
@@ -489,6 +497,9 @@ def chain_reorgs_recent(*, limit: int = 10) -> list[ChainReorg]:
 
 
 __all__ = [
+    "MAX_ROUNDS_PER_READ",
+    "AggregatorInfo",
+    "AggregatorRound",
     "FreezeOutcome",
     "RegistrationState",
     "ReserveReport",
@@ -506,6 +517,8 @@ __all__ = [
     "WalletRegistration",
     "address_checksum",
     "address_is_valid",
+    "aggregator_read",
+    "aggregator_rounds",
     "block_at_or_before",
     "block_times",
     "chain_head_time",
@@ -516,6 +529,7 @@ __all__ = [
     "distribution_lines_paid",
     "distribution_payout_events",
     "indexed_through",
+    "nav_feed_of",
     "payout_treasury_funds",
     "personal_sign_signer",
     "portal_payout",

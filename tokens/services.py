@@ -32,6 +32,7 @@ from tokens.models import (
     RegistryWallet,
     TxStatus,
 )
+from tokens.nav_feed import AggregatorInvalid, nav_feed_deploy, nav_feed_publish
 from tokens.outbox import order_keys_for, pool_grant_key, transaction_enqueue
 from tokens.payout import (
     PayoutLine,
@@ -67,11 +68,12 @@ from tokens.reserve_feed import (
 from tokens.stablecoin import stablecoin_send
 
 # What the rest of the portal may call besides the functions below: the registry's investor flags, the
-# stablecoin refund, distribution payouts, the redemption burner, a token's reserve feed and minter, and the
-# errors after which a chain call is worth trying again.
+# stablecoin refund, distribution payouts, the redemption burner, a token's reserve feed and minter, its NAV
+# feed, and the errors after which a chain call is worth trying again.
 __all__ = [
     "CHAIN_TRANSIENT_ERRORS",
     "MINTER_ROLE",
+    "AggregatorInvalid",
     "BackingRule",
     "BurnLine",
     "BurnerReadiness",
@@ -83,6 +85,8 @@ __all__ = [
     "distribution_batch_pay",
     "distribution_chain_id",
     "failpoint",
+    "nav_feed_deploy",
+    "nav_feed_publish",
     "payout_allowance_ensure",
     "payout_contract_deploy",
     "redemption_batch_burn",

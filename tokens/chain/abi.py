@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from eth_abi import decode, encode
+from eth_abi.exceptions import DecodingError
 from eth_utils import keccak, to_checksum_address
 
 from tokens.chain.artifacts import artifact_names, load_artifact
@@ -39,6 +40,15 @@ def encode_deploy(contract: str, args: list[Any] | tuple[Any, ...]) -> bytes:
 def decode_result(contract: str, function: str, data: bytes) -> tuple[Any, ...]:
     entry = _functions(contract)[function]
     return tuple(decode(_types(entry["outputs"]), data))
+
+
+def decode_result_or_none(contract: str, function: str, data: bytes) -> tuple[Any, ...] | None:
+    """`decode_result`, or None when `data` is not an answer of that shape (a contract at an address the portal
+    did not deploy, answering something else)."""
+    try:
+        return decode_result(contract, function, data)
+    except DecodingError:
+        return None
 
 
 @dataclass(frozen=True)

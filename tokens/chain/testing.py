@@ -230,6 +230,11 @@ def deploy(w3: Web3, name: str, sender: str, *args: Any) -> Contract:
     return w3.eth.contract(address=address, abi=artifact.abi)
 
 
+def contract_deploy(rpc_url: str, name: str, sender: str, *args: Any) -> str:
+    """Deploy one of the artifacts from an unlocked dev account, outside the portal's outbox; its address."""
+    return str(deploy(_w3(rpc_url), name, sender, *args).address)
+
+
 def contracts_deployed(rpc_url: str) -> Env:
     """Registry + a token with every rule on (investor tracking needs it from the first mint).
 
