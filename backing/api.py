@@ -52,6 +52,55 @@ class AttestationOutput(serializers.Serializer):
         return request.build_absolute_uri(path) if request is not None else path
 
 
+class NavPointOutput(serializers.Serializer):
+    class Meta:
+        ref_name = "TransparencyNavPoint"
+
+    class OracleRoundOutput(serializers.Serializer):
+        class Meta:
+            ref_name = "TransparencyNavOracleRound"
+
+        address = serializers.CharField(source="oracle_address", help_text="The AggregatorV3 contract.")
+        round_id = serializers.CharField(source="oracle_round_id", help_text="A uint80, as decimal text.")
+        updated_at = serializers.DateTimeField(source="oracle_updated_at", help_text="The round's updatedAt.")
+
+    id = serializers.CharField(source="public_id")
+    dealing_day = serializers.DateField()
+    nav_per_unit = QuantityOutput(source="nav", help_text="Exact, in counts of 10^-scale of the currency.")
+    current = serializers.BooleanField(help_text="In force for its day (false: a later point corrected it).")
+    published_by = serializers.CharField()
+    origin = serializers.ChoiceField(
+        source="source",
+        choices=["document", "oracle"],
+        help_text="Where it comes from: a statement (its PDF and SHA-256) or an oracle's round.",
+    )
+    document_url = serializers.SerializerMethodField()
+    document_sha256 = serializers.CharField(allow_blank=True, help_text="Empty for an oracle's point.")
+    oracle = serializers.SerializerMethodField()
+
+    def get_document_url(self, obj: Any) -> str | None:
+        if obj.source != "document":
+            return None
+        path = reverse("transparency_nav_document", args=[self.context["offering_id"], obj.public_id])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    @extend_schema_field(OracleRoundOutput(allow_null=True))
+    def get_oracle(self, obj: Any) -> dict[str, Any] | None:
+        return dict(self.OracleRoundOutput(obj).data) if obj.source == "oracle" else None
+
+
+class NavOracleOutput(serializers.Serializer):
+    class Meta:
+        ref_name = "TransparencyNavOracle"
+
+    address = serializers.CharField()
+    description = serializers.CharField()
+    decimals = serializers.IntegerField()
+    last_round_id = serializers.CharField(help_text="The last round read; empty before the first.")
+    last_read_at = serializers.DateTimeField(allow_null=True)
+
+
 class TransparencyOutput(serializers.Serializer):
     class Meta:
         ref_name = "TransparencyReport"
@@ -194,6 +243,8 @@ class TransparencyOutput(serializers.Serializer):
     minting_guarded_on_chain = serializers.BooleanField(
         help_text="True when the reserve-guarded minter is the only holder of the token's minter role."
     )
+    nav = NavPointOutput(many=True, help_text="The NAV per unit of each dealing day, newest first.")
+    nav_oracle = NavOracleOutput(allow_null=True, help_text="The contract that publishes the NAV, if any.")
 
 
 class TransparencyApi(APIView):

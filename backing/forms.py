@@ -138,6 +138,16 @@ class NavTermsForm(FormStyleMixin, forms.Form):
     )
 
 
+class NavOracleForm(FormStyleMixin, forms.Form):
+    address = forms.CharField(
+        label="Address of the oracle's contract",
+        max_length=42,
+        required=False,
+        help_text="An AggregatorV3 feed on this chain (Chainlink's interface) that publishes the NAV per unit. Leave "
+        "it empty to stop reading an oracle.",
+    )
+
+
 class NavPointForm(FormStyleMixin, forms.Form):
     dealing_day = forms.DateField(label="Dealing day", widget=DATE)
     nav = forms.CharField(label="NAV per unit", max_length=40, help_text="In the offering's currency, e.g. 1.02345678.")

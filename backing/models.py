@@ -295,8 +295,11 @@ NAV_LIFECYCLE_FIELDS = frozenset(
 
 
 class NavPoint(models.Model):
-    """A token's NAV per unit on one dealing day, with the document it comes from; entered by the issuer's staff
-    and approved by a second person, never edited. A correction for the same day supersedes the point before.
+    """A token's NAV per unit on one dealing day, never edited; a later point for the same day supersedes it.
+
+    It comes either from a document, entered by the issuer's staff and approved by a second person, or from the
+    token's NAV oracle (NavOracle), which publishes it: a round read from the oracle's contract is in force as it is
+    recorded, with the oracle's address and the round's id instead of a document and a person.
 
     `nav_per_unit` counts 10^-scale of the currency per token unit: 1.02345678 USD at scale 8 is 102,345,678."""
 
@@ -309,12 +312,17 @@ class NavPoint(models.Model):
     source = models.CharField(
         "published by", max_length=200, help_text="Who struck the NAV: the fund administrator, the manager."
     )
-    document = models.FileField(storage=private_storage, upload_to="nav-statements/%Y/%m/", max_length=255)
-    document_sha256 = models.CharField(max_length=64)
-    document_name = models.CharField(max_length=200)
-    document_size = models.PositiveIntegerField()
-    entered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    document = models.FileField(storage=private_storage, upload_to="nav-statements/%Y/%m/", max_length=255, blank=True)
+    document_sha256 = models.CharField(max_length=64, blank=True)
+    document_name = models.CharField(max_length=200, blank=True)
+    document_size = models.PositiveIntegerField(null=True, blank=True)
+    entered_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     entered_at = models.DateTimeField(auto_now_add=True)
+    # A point the oracle published: its contract, what it called itself, the round and the round's updatedAt.
+    oracle_address = models.CharField(max_length=42, blank=True)
+    oracle_description = models.CharField(max_length=200, blank=True)
+    oracle_round_id = models.CharField(max_length=30, blank=True, help_text="A uint80, as decimal text.")
+    oracle_updated_at = models.DateTimeField(null=True, blank=True)
 
     state = models.CharField(max_length=12, choices=StatementState.choices, default=StatementState.PENDING)
     approval_request = models.ForeignKey(
@@ -336,13 +344,36 @@ class NavPoint(models.Model):
                 condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("entered_by")),
                 name="nav_point_not_approved_by_its_author",
             ),
+            # A document's point counts once a person approved it; the oracle's is in force as it is published.
             models.CheckConstraint(
-                condition=~Q(state__in=["approved", "superseded"]) | Q(approved_by__isnull=False),
-                name="nav_point_approved_has_approver",
+                condition=~Q(state__in=["approved", "superseded"])
+                | Q(approved_by__isnull=False)
+                | ~Q(oracle_address=""),
+                name="nav_point_approved_has_approver_or_oracle",
+            ),
+            # Each point comes from a document entered by a person, or from an oracle's round: never neither.
+            models.CheckConstraint(
+                condition=(
+                    ~Q(document="")
+                    & ~Q(document_sha256="")
+                    & Q(entered_by__isnull=False)
+                    & Q(oracle_address="")
+                    & Q(oracle_round_id="")
+                )
+                | (
+                    Q(document="") & ~Q(oracle_address="") & ~Q(oracle_round_id="") & Q(oracle_updated_at__isnull=False)
+                ),
+                name="nav_point_has_document_or_oracle_round",
             ),
             # One NAV per token and dealing day.
             models.UniqueConstraint(
                 fields=["offering", "dealing_day"], condition=Q(state="approved"), name="one_nav_per_dealing_day"
+            ),
+            # Each round of an oracle is recorded once (passes that overlap, or one killed mid-way and run again).
+            models.UniqueConstraint(
+                fields=["offering", "oracle_address", "oracle_round_id"],
+                condition=~Q(oracle_address=""),
+                name="nav_oracle_round_recorded_once",
             ),
         ]
 
@@ -354,6 +385,66 @@ class NavPoint(models.Model):
         if self.pk is not None and (fields is None or not set(fields) <= NAV_LIFECYCLE_FIELDS):
             raise RuntimeError("A NAV point is never edited; enter a correction that supersedes it.")
         super().save(*args, **kwargs)
+
+    @property
+    def from_oracle(self) -> bool:
+        return bool(self.oracle_address)
+
+    @property
+    def origin_text(self) -> str:
+        """Where the figure comes from, in a few words: its document's hash or the oracle's round."""
+        if self.from_oracle:
+            return f"oracle {self.oracle_address}, round {self.oracle_round_id}"
+        return f"statement SHA-256 {self.document_sha256[:16]}…"
+
+
+NAV_ORACLE_APPROVAL_KIND = "backing.nav_oracle_change"
+
+
+class NavOracle(models.Model):
+    """The contract that publishes a token's NAV per unit (Chainlink's AggregatorV3Interface on this chain), named
+    by one issuer admin and approved by another; its rounds are read by the beat into NAV points."""
+
+    offering = models.OneToOneField(Offering, on_delete=models.PROTECT, related_name="nav_oracle")
+    address = models.CharField(max_length=42)
+    description = models.CharField(max_length=200, blank=True, help_text="What the contract calls itself.")
+    decimals = models.PositiveSmallIntegerField(help_text="The decimal places of its answers, as read when named.")
+    proposed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    approved_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField()
+    last_round_id = models.CharField(max_length=30, blank=True, help_text="The last round read, as decimal text.")
+    last_read_at = models.DateTimeField(null=True, blank=True)
+    problem = models.CharField(max_length=300, blank=True, help_text="Why the last pass could not read it.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=~Q(approved_by=F("proposed_by")), name="nav_oracle_named_with_four_eyes"),
+            models.CheckConstraint(condition=Q(decimals__lte=MAX_NAV_SCALE), name="nav_oracle_decimals_bounded"),
+        ]
+
+    def __str__(self) -> str:
+        return f"NAV oracle {self.address} of {self.offering}"
+
+
+class NavRoundRefused(models.Model):
+    """A round an oracle reported that is not a NAV point, and why (shown to the issuer on the NAV page)."""
+
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="nav_rounds_refused")
+    oracle_address = models.CharField(max_length=42)
+    round_id = models.CharField(max_length=30)
+    answer = models.CharField(max_length=80, help_text="The round's answer as the contract gave it (an int256).")
+    reported_at = models.DateTimeField(null=True, blank=True, help_text="The round's updatedAt; none when 0.")
+    reason = models.CharField(max_length=300)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["offering", "oracle_address", "round_id"], name="nav_round_refused_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"round {self.round_id} of {self.oracle_address} not used for {self.offering}"
 
 
 class NavPricing(models.Model):

@@ -134,3 +134,14 @@ def units_at_nav(*, amount_minor: int, nav_per_unit: int, nav_scale: int, curren
 def units_value_minor(*, units: int, nav_per_unit: int, nav_scale: int, currency_exponent: int) -> int:
     """What `units` are worth at the NAV, in minor units of the currency (rounded down)."""
     return (units * nav_per_unit * 10**currency_exponent) // 10**nav_scale
+
+
+def nav_from_feed(*, answer: int, feed_decimals: int, scale: int) -> int:
+    """An oracle's answer (counts of 10^-feed_decimals) in the NAV's declared scale, exactly: the same number, with
+    zeros added. A feed with more decimals than the NAV is refused, since dropping them would change the NAV."""
+    if feed_decimals > scale:
+        raise QuantityInvalid(
+            f"The oracle answers to {feed_decimals} decimal places and the NAV is declared to {scale}; its answers "
+            "cannot be written in the NAV's places without losing precision."
+        )
+    return answer * 10 ** (scale - feed_decimals)

@@ -16,7 +16,9 @@ from backing.models import (
     BackingProfile,
     BackingRule,
     BackingStatus,
+    NavOracle,
     NavPoint,
+    NavRoundRefused,
     NavTerms,
     ReserveStatement,
     StatementState,
@@ -314,6 +316,15 @@ NAV_HISTORY_POINTS = 400
 
 def nav_terms_of(*, offering: Offering) -> NavTerms | None:
     return NavTerms.objects.filter(offering=offering).first()
+
+
+def nav_oracle_of(*, offering: Offering) -> NavOracle | None:
+    return NavOracle.objects.filter(offering=offering).select_related("proposed_by", "approved_by").first()
+
+
+def nav_rounds_refused_of(*, offering: Offering, limit: int = 20) -> list[NavRoundRefused]:
+    """The latest rounds the token's oracles reported that were not used, newest first."""
+    return list(NavRoundRefused.objects.filter(offering=offering).order_by("-recorded_at", "-pk")[:limit])
 
 
 def nav_points_of(*, offering: Offering) -> QuerySet[NavPoint]:

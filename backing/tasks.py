@@ -54,3 +54,31 @@ def reserve_guards_sync_task() -> int:
     from backing.services.reserve_guard import reserve_guards_sync
 
     return reserve_guards_sync()
+
+
+@shared_task(
+    name="backing.tasks.nav_oracles_read_task",
+    autoretry_for=CHAIN_TRANSIENT_ERRORS,
+    retry_backoff=30,
+    max_retries=5,
+    **COMMON,
+)
+def nav_oracles_read_task() -> int:
+    """Beat: read each token's NAV oracle and record its new rounds as NAV points (once each)."""
+    from backing.services.nav_oracle import nav_oracles_read
+
+    return nav_oracles_read()
+
+
+@shared_task(
+    name="backing.tasks.nav_oracle_read_task",
+    autoretry_for=CHAIN_TRANSIENT_ERRORS,
+    retry_backoff=30,
+    max_retries=5,
+    **COMMON,
+)
+def nav_oracle_read_task(offering_id: int) -> int:
+    """Once a token's oracle is named: read its latest round without waiting for the beat."""
+    from backing.services.nav_oracle import nav_oracle_read
+
+    return nav_oracle_read(offering_id=offering_id)

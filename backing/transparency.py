@@ -24,6 +24,8 @@ from backing.models import (
     BackingCondition,
     BackingProfile,
     BackingRule,
+    NavOracle,
+    NavPoint,
     ReserveStatement,
     StatementState,
 )
@@ -46,6 +48,7 @@ from registry.selectors.ledger import ledger_block
 PUBLISHED_STATES = (StatementState.APPROVED, StatementState.SUPERSEDED)
 HISTORY_POINTS = 120
 MAX_ATTESTATIONS = 100
+MAX_NAV_POINTS = 120
 
 
 def transparency_cache_seconds() -> int:
@@ -148,6 +151,32 @@ class PublicFeed:
 
 
 @dataclass(frozen=True)
+class PublicNavPoint:
+    """A NAV per unit in force (or corrected since), and where it comes from: a document, by its hash, or the
+    round of the oracle that published it. No person who entered or approved it."""
+
+    public_id: str
+    dealing_day: dt.date
+    nav: Quantity  # in the currency, to the NAV's declared places
+    current: bool  # False: a later point for the same day corrected it
+    published_by: str
+    source: str  # "document" or "oracle"
+    document_sha256: str
+    oracle_address: str
+    oracle_round_id: str
+    oracle_updated_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class PublicNavOracle:
+    address: str
+    description: str
+    decimals: int
+    last_round_id: str
+    last_read_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
 class PublicProfile:
     asset_kind: str
     asset_kind_label: str
@@ -207,6 +236,8 @@ class TransparencyReport:
     feed_problem: str
     minting: str  # who can mint, in words, from the roles read on-chain
     minting_guarded_on_chain: bool  # the reserve-guarded minter is the only holder of the token's minter role
+    nav: tuple[PublicNavPoint, ...]  # newest day first
+    nav_oracle: PublicNavOracle | None
 
     @property
     def ratio_text(self) -> str:
@@ -383,6 +414,38 @@ def _minting(contract: PublicContract | None, feed: PublicFeed | None, problem: 
     return minting_in_words(minter_holders=holders, minter_address=feed.minter_address if feed else "", problem=problem)
 
 
+def _nav_point(point: NavPoint) -> PublicNavPoint:
+    return PublicNavPoint(
+        public_id=str(point.public_id),
+        dealing_day=point.dealing_day,
+        nav=Quantity(point.nav_per_unit, point.scale, point.currency),
+        current=point.state == StatementState.APPROVED,
+        published_by=point.source,
+        source="oracle" if point.from_oracle else "document",
+        document_sha256=point.document_sha256,
+        oracle_address=point.oracle_address,
+        oracle_round_id=point.oracle_round_id,
+        oracle_updated_at=point.oracle_updated_at,
+    )
+
+
+def _nav(offering: Offering) -> tuple[tuple[PublicNavPoint, ...], PublicNavOracle | None]:
+    points = NavPoint.objects.filter(offering=offering, state__in=PUBLISHED_STATES).order_by("-dealing_day", "-pk")
+    oracle = NavOracle.objects.filter(offering=offering).first()
+    public_oracle = (
+        PublicNavOracle(
+            address=oracle.address,
+            description=oracle.description,
+            decimals=oracle.decimals,
+            last_round_id=oracle.last_round_id,
+            last_read_at=oracle.last_read_at,
+        )
+        if oracle
+        else None
+    )
+    return tuple(_nav_point(p) for p in points[:MAX_NAV_POINTS]), public_oracle
+
+
 def _report(offering: Offering, today: dt.date) -> TransparencyReport:
     rule = backing_rule_of(offering=offering)
     status = backing_status_of(offering=offering)
@@ -413,6 +476,7 @@ def _report(offering: Offering, today: dt.date) -> TransparencyReport:
     feed, feed_problem = _feed(offering, rule.unit_code if rule else (current.unit_code if current else ""))
     age = attestation_age_days(current, today=today) if current else None
     minting, guarded = _minting(contract, feed, contract_problem)
+    nav, nav_oracle = _nav(offering)
     return TransparencyReport(
         offering_public_id=str(offering.public_id),
         offering_title=offering.title,
@@ -447,6 +511,8 @@ def _report(offering: Offering, today: dt.date) -> TransparencyReport:
         feed_problem=feed_problem,
         minting=minting,
         minting_guarded_on_chain=guarded,
+        nav=nav,
+        nav_oracle=nav_oracle,
     )
 
 

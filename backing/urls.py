@@ -21,6 +21,7 @@ urlpatterns = [
     path(TOKEN + "nav/", nav.nav_overview, name="nav_overview"),
     path(TOKEN + "nav/terms/", nav.nav_terms_edit, name="nav_terms_edit"),
     path(TOKEN + "nav/new/", nav.nav_point_new, name="nav_point_new"),
+    path(TOKEN + "nav/oracle/", nav.nav_oracle_edit, name="nav_oracle_edit"),
     path(NAV_POINT, nav.nav_point_detail, name="nav_point_detail"),
     path(NAV_POINT + "decide/", nav.nav_point_decide, name="nav_point_decide"),
     path(NAV_POINT + "document/", nav.nav_point_document, name="nav_point_document"),

@@ -1,6 +1,7 @@
 """NAV per unit: the token's declared terms (decimal places, whether its offering is priced at NAV, the dealing
 cut-off) and its history of NAV points, each entered by the issuer's staff with the document it comes from and
-approved by a second person; never edited, a correction for a day supersedes the point before it.
+approved by a second person, or published by the token's NAV oracle (backing/services/nav_oracle.py); never
+edited, a later point for a day supersedes the point before it.
 """
 
 from __future__ import annotations
@@ -166,11 +167,7 @@ def _approve(request: ApprovalRequest, actor: User) -> NavPoint:
         raise Conflict(f"This NAV is {point.get_state_display().lower()}, not waiting.", code="state")
     if point.entered_by_id == actor.pk:
         raise NotPermitted("You entered this NAV, so another admin of the issuer must approve it.", code="four_eyes")
-    current = (
-        NavPoint.objects.select_for_update(of=("self",))
-        .filter(offering_id=point.offering_id, dealing_day=point.dealing_day, state=StatementState.APPROVED)
-        .first()
-    )
+    current = nav_current_locked(offering_id=point.offering_id, day=point.dealing_day)
     if current is not None and current.pricings.exists():
         raise Conflict(
             f"Subscriptions were issued at the NAV of {point.dealing_day:%d %B %Y} already, so it cannot be "
@@ -178,9 +175,7 @@ def _approve(request: ApprovalRequest, actor: User) -> NavPoint:
             code="nav_used",
         )
     now = timezone.now()
-    if current is not None:
-        current.state, current.superseded_at = StatementState.SUPERSEDED, now
-        current.save(update_fields=["state", "superseded_at"])
+    nav_supersede(current, now=now)
     point.state, point.approved_by, point.approved_at, point.supersedes = StatementState.APPROVED, actor, now, current
     point.save(update_fields=["state", "approved_by", "approved_at", "supersedes"])
     audit_record(
@@ -198,15 +193,36 @@ def _approve(request: ApprovalRequest, actor: User) -> NavPoint:
             "entered_by": point.entered_by_id,
         },
     )
+    nav_in_force(point)
+    return point
+
+
+def nav_current_locked(*, offering_id: int, day: dt.date) -> NavPoint | None:
+    """The point in force for the day, locked (the caller holds the offering's row)."""
+    return (
+        NavPoint.objects.select_for_update(of=("self",))
+        .filter(offering_id=offering_id, dealing_day=day, state=StatementState.APPROVED)
+        .first()
+    )
+
+
+def nav_supersede(current: NavPoint | None, *, now: dt.datetime) -> None:
+    """The day's point in force steps aside for a later one (a corrected document, a later round)."""
+    if current is not None:
+        current.state, current.superseded_at = StatementState.SUPERSEDED, now
+        current.save(update_fields=["state", "superseded_at"])
+
+
+def nav_in_force(point: NavPoint) -> None:
+    """What follows a NAV coming into force, whoever published it: the public report is built again, and a closing
+    priced at NAV that waits for this day's NAV carries on once the change commits."""
     transparency_forget(offering=point.offering)
     if point.offering.status == OfferingStatus.CLOSING:
-        # A closing priced at NAV waits for this day's NAV: carry it on once the approval commits.
         from offerings.tasks import closing_advance_task
 
         task_enqueue_on_commit(
             closing_advance_task, point.offering_id, when_broker_down="the beat's next pass advances every closing"
         )
-    return point
 
 
 def _decline(request: ApprovalRequest, actor: User) -> None:

@@ -1,5 +1,6 @@
-"""The issuer's NAV pages for one token: the NAV terms (decimal places, cut-off, pricing at NAV), the history
-of NAV points with the chart, a new point with its document, a point's page with its approval and document.
+"""The issuer's NAV pages for one token: the NAV terms (decimal places, cut-off, pricing at NAV), the oracle that
+publishes it (if any) with the rounds it reported that were not used, the history of NAV points with the chart, a
+new point with its document, a point's page with its approval and document, or its oracle and round.
 
 Read by whoever reads the issuer's pages; changed by its admins only (core.access: ISSUER_MANAGE_BACKING)."""
 
@@ -9,14 +10,15 @@ import datetime as dt
 from typing import Any
 
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from backing.forms import DecideForm, NavPointForm, NavTermsForm
+from backing.forms import DecideForm, NavOracleForm, NavPointForm, NavTermsForm
 from backing.models import NavPoint, StatementState
-from backing.selectors import nav_history, nav_points_of, nav_terms_of
+from backing.selectors import nav_history, nav_oracle_of, nav_points_of, nav_rounds_refused_of, nav_terms_of
 from backing.services.nav import nav_point_propose, nav_terms_save
+from backing.services.nav_oracle import nav_oracle_change_pending, nav_oracle_propose, oracle_text
 from backing.views.issuer import _base, _offering
 from core.access import Perm, access_required, can, signed_in_user
 from core.approvals import approval_approve, approval_reject
@@ -47,10 +49,57 @@ def nav_overview(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpRe
             issuer,
             offering,
             terms=nav_terms_of(offering=offering),
+            oracle=nav_oracle_of(offering=offering),
+            oracle_pending=nav_oracle_change_pending(offering=offering),
+            refused=nav_rounds_refused_of(offering=offering),
             points=list(nav_points_of(offering=offering)[:200]),
             history=history,
             chart=nav_chart(history),
         ),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@access_required(Perm.ISSUER_MANAGE_BACKING, issuer_kwarg="slug")
+def nav_oracle_edit(request: HttpRequest, issuer: Issuer, public_id: Any) -> HttpResponse:
+    """Propose the oracle that publishes the token's NAV (or none); a second admin approves it."""
+    offering = _offering(issuer, public_id)
+    terms = nav_terms_of(offering=offering)
+    if terms is None:
+        messages.warning(request, "Declare the NAV's terms first: the decimal places it is published to.")
+        return redirect("nav_terms_edit", slug=issuer.slug, public_id=offering.public_id)
+    oracle = nav_oracle_of(offering=offering)
+    form = NavOracleForm(request.POST or None, initial={"address": oracle.address if oracle else ""})
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                proposal = nav_oracle_propose(
+                    offering=offering, address=form.cleaned_data["address"], actor=signed_in_user(request)
+                )
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.info(
+                    request,
+                    f"Proposed: {oracle_text(proposal.payload['proposed'])}. It applies once another admin of "
+                    f"{issuer.name} approves it on the approvals page.",
+                )
+                return redirect("nav_overview", slug=issuer.slug, public_id=offering.public_id)
+        status = 400
+    return render(
+        request,
+        "backing/nav_oracle_form.html",
+        _base(
+            request,
+            issuer,
+            offering,
+            form=form,
+            terms=terms,
+            oracle=oracle,
+            pending=nav_oracle_change_pending(offering=offering),
+        ),
+        status=status,
     )
 
 
@@ -187,6 +236,8 @@ def nav_point_decide(request: HttpRequest, issuer: Issuer, point_id: Any) -> Htt
 @access_required(Perm.ISSUER_VIEW, issuer_kwarg="slug")
 def nav_point_document(request: HttpRequest, issuer: Issuer, point_id: Any) -> FileResponse:
     point = _point(issuer, point_id)
+    if point.from_oracle:
+        raise Http404("This NAV was published by an oracle; it has no document.")
     response = FileResponse(point.document.open("rb"), content_type="application/pdf")
     name = f"{point.offering.token_symbol}-nav-{point.dealing_day:%Y-%m-%d}-{point.pk}.pdf"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

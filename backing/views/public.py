@@ -82,8 +82,8 @@ def nav_document(request: HttpRequest, public_id: Any, point_id: Any) -> HttpRes
     point = NavPoint.objects.filter(
         offering=offering, public_id=point_id, state__in=(StatementState.APPROVED, StatementState.SUPERSEDED)
     ).first()
-    if point is None:
-        raise Http404("No such NAV of this offering.")
+    if point is None or point.from_oracle:
+        raise Http404("No such NAV statement of this offering.")
     response = FileResponse(point.document.open("rb"), content_type="application/pdf")
     response["Content-Disposition"] = (
         f'attachment; filename="{offering.token_symbol}-nav-{point.dealing_day:%Y-%m-%d}.pdf"'

@@ -323,6 +323,7 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "nav_overview": ("GET", OFFERING_VIEW_MISSING),
     "nav_terms_edit": ("GET", OFFERING_MANAGE_MISSING),
     "nav_point_new": ("GET", OFFERING_MANAGE_MISSING),
+    "nav_oracle_edit": ("GET", OFFERING_MANAGE_MISSING),
     "nav_point_detail": ("GET", OFFERING_VIEW_MISSING),
     "nav_point_decide": ("POST", OFFERING_MANAGE_MISSING),
     "nav_point_document": ("GET", OFFERING_VIEW_MISSING),

@@ -680,6 +680,12 @@ CELERY_BEAT_SCHEDULE["backing-reserve-guards"] = {
     "task": "backing.tasks.reserve_guards_sync_task",
     "schedule": CHAIN_WATCH_SECONDS * 2,
 }
+# Each token's NAV oracle (an AggregatorV3 feed on the chain) is read this often; its new rounds become NAV points.
+NAV_ORACLE_READ_SECONDS = env.float("NAV_ORACLE_READ_SECONDS", default=300.0)
+CELERY_BEAT_SCHEDULE["backing-nav-oracles"] = {
+    "task": "backing.tasks.nav_oracles_read_task",
+    "schedule": NAV_ORACLE_READ_SECONDS,
+}
 
 # A tick of the beat that no worker has started within BEAT_TICK_EXPIRY_SECONDS (or its own interval, if longer)
 # is dropped: the ticks sent since stand in for it. Periodic passes (the outbox watch, the indexer, payment runs)

@@ -137,8 +137,7 @@ def _nav_from_history(locked: DealingDay) -> None:
     }
     locked.nav_per_unit, locked.nav_scale, locked.nav_point = point.nav_per_unit, point.scale, point
     locked.nav_source = (
-        f"Approved NAV of {point.dealing_day:%d %B %Y}, published by {point.source} "
-        f"(statement SHA-256 {point.document_sha256[:16]}…)"
+        f"Approved NAV of {point.dealing_day:%d %B %Y}, published by {point.source} ({point.origin_text})"
     )[:MAX_NAV_SOURCE]
     locked.nav_entered_by = point.entered_by
     locked.save(update_fields=["nav_per_unit", "nav_scale", "nav_point", "nav_source", "nav_entered_by"])
