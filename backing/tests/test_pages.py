@@ -1,7 +1,10 @@
 """The issuer's backing pages: the rule and a statement entered on the page, approved by a second admin there;
-transfer agents read them and change nothing; investors do not open them."""
+transfer agents read them and change nothing; investors do not open them. The NAV page shows the token's oracle
+and where each NAV point comes from."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,7 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backing.models import BackingRule, ReserveStatement, StatementState
+from backing.services.nav_oracle import nav_oracle_read
 from backing.tests.support import attestation, rule_set, statement_entered
+from backing.tests.test_nav import nav_approved
+from backing.tests.test_nav_oracle import WEDNESDAY, at, fund, portal_feed, published
+from core.approvals import approval_approve
 from core.models import ApprovalRequest
 from core.tests.files import pdf_bytes
 from offerings.tests.support import offering_open
@@ -158,3 +165,36 @@ def test_an_investor_opens_no_backing_page_of_an_issuer(cast, offering) -> None:
     investor = _client(cast.investor)
     for name in ("backing_overview", "reserve_statements", "backing_profile_edit"):
         assert investor.get(_url(name, offering)).status_code == 403
+
+
+@pytest.mark.chain
+def test_the_nav_page_shows_the_oracle_and_where_each_point_comes_from(cast, chain_settings) -> None:
+    offering = fund(cast)
+    approver = second_admin(cast.issuer)
+    document_point = nav_approved(offering, cast.admin, approver, WEDNESDAY - dt.timedelta(days=1), "100.00000000")
+    address = portal_feed(offering)
+    published(offering, 100_25000000, at(WEDNESDAY, 18), "nav-1")
+    admin = _client(cast.admin)
+    edit = reverse("nav_oracle_edit", args=[cast.issuer.slug, offering.public_id])
+    overview = reverse("nav_overview", args=[cast.issuer.slug, offering.public_id])
+
+    refused = admin.post(edit, {"address": "0x" + "ab" * 20})
+    assert refused.status_code == 400 and "There is no contract at" in refused.content.decode()
+    assert admin.post(edit, {"address": address}).status_code == 302
+    page = admin.get(overview).content.decode()
+    assert 'id="nav-oracle-pending"' in page and "Waiting for a second admin" in page
+    request = ApprovalRequest.objects.get(kind="backing.nav_oracle_change")
+    approval_approve(request=request, actor=approver)
+    assert nav_oracle_read(offering_id=offering.pk) == 1
+
+    page = admin.get(overview).content.decode()
+    assert 'id="nav-oracle"' in page and address in page and "Harbor Fund Administration NAV (USD)" in page
+    assert "Round 1, read" in page and f"approved by {approver.email}" in page
+    points = page[page.index('id="nav-points"') :]
+    assert "100.25000000 USD" in points and ", round 1" in points and "read from the oracle" in points
+    assert document_point.document_sha256[:16] in points and cast.admin.email in points
+    assert '"nav": [10000000000, 10025000000]' in page  # the chart draws both, oldest first
+    point = offering.nav_points.get(oracle_round_id="1")
+    detail = admin.get(reverse("nav_point_detail", args=[cast.issuer.slug, point.public_id])).content.decode()
+    assert 'id="nav-round"' in detail and "Round 1, updated 4 Mar 2026 18:00 UTC" in detail and "In force" in detail
+    assert admin.get(reverse("nav_point_document", args=[cast.issuer.slug, point.public_id])).status_code == 404
