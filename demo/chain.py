@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from backing.models import NavOracle, NavPoint
+from backing.services.nav_oracle import nav_oracle_change_pending, nav_oracle_propose, nav_oracle_read
 from backing.services.reserve_guard import reserve_guard_sync
 from compliance.services.kyc import kyc_approve
 from compliance.services.reviews import accreditation_approve
@@ -45,6 +47,7 @@ from demo.seed import (
     ALICE,
     ALICE_NEW_WALLET,
     COUPON_PER_NOTE_MINOR,
+    DEMO_ADMINISTRATOR,
     DEMO_CUSTODIAN,
     DEMO_ISSUER_SLUG,
     FUND_TITLE,
@@ -83,8 +86,14 @@ from tokens.chain.signer import agent_pool
 from tokens.models import OPEN_STATUSES, ChainTransaction, ContractDeployment, ContractKind, TxStatus
 from tokens.outbox import chain_client
 from tokens.payout import payout_allowance_ensure, payout_contract_deploy, payout_treasury, portal_payout
-from tokens.selectors import RegistrationState, registry_wallet_states
-from tokens.services import PORTAL_REGISTRY, agent_pool_ensure, portal_registry_ensure
+from tokens.selectors import RegistrationState, chain_head_time, nav_feed_of, registry_wallet_states
+from tokens.services import (
+    PORTAL_REGISTRY,
+    agent_pool_ensure,
+    nav_feed_deploy,
+    nav_feed_publish,
+    portal_registry_ensure,
+)
 from tokens.stablecoin import portal_stablecoin, stablecoin_deploy, stablecoin_faucet
 from transfers.models import HolderTransfer
 
@@ -523,6 +532,7 @@ def demo_chain(
             hint=worker_hint,
             say=say,
         )
+    _nav_oracle(team, fund, done, timeout=timeout, poll=poll, pump=pump, say=say)
     failed = _failed_since(first_id)
     if failed:
         names = "; ".join(f"{tx.purpose}: {tx.error_name or tx.last_error or 'failed'}" for tx in failed)
@@ -573,6 +583,86 @@ def demo_chain(
         coupon=demo_coupon_of(),
         transfer=demo_transfer(),
     )
+
+
+# The administrator's NAV of the fund for today, published on its feed (8 decimals, as the NAV is declared).
+NAV_ORACLE_ANSWER = 100_33150000
+NAV_ORACLE_KEY = "demo:nav-oracle:1"
+
+
+def _nav_oracle(
+    team: DemoTeam,
+    fund: Offering,
+    done: list[str],
+    *,
+    timeout: float,
+    poll: float,
+    pump: Callable[[], None] | None,
+    say: Callable[[str], None],
+) -> None:
+    """The fund's NAV oracle: the administrator's feed (played by the portal's attestor key) deployed, named by the
+    admin and approved by finance@, one round published for today and read into the NAV history, next to the
+    points entered from documents."""
+    if NavPoint.objects.filter(offering=fund).exclude(oracle_address="").exists():
+        return
+    worker_hint = "Check the worker output above, and /staff/chain/ once signed in as staff."
+
+    def confirmed() -> bool:
+        return _open_transactions() == 0
+
+    if nav_feed_of(fund.owner_ref) is None:
+        nav_feed_deploy(
+            owner_ref=fund.owner_ref,
+            decimals=8,
+            description=f"{DEMO_ADMINISTRATOR}: NAV per unit of {fund.token_symbol} (USD)",
+            actor=team.staff,
+        )
+    _wait(
+        "the worker to deploy the fund's NAV feed",
+        confirmed,
+        timeout=timeout,
+        poll=poll,
+        pump=pump,
+        hint=worker_hint,
+        say=say,
+    )
+    feed = nav_feed_of(fund.owner_ref)
+    if feed is None or not _confirmed(feed):
+        raise DemoChainError("The fund's NAV feed was not deployed; see /staff/chain/.")
+    if not ChainTransaction.objects.filter(idempotency_key=NAV_ORACLE_KEY).exists():
+        # Struck now, as the chain's clock has it too (a round's time is never ahead of its block).
+        as_of = min(timezone.now(), chain_head_time()).replace(microsecond=0)
+        nav_feed_publish(
+            owner_ref=fund.owner_ref,
+            nav_per_unit=NAV_ORACLE_ANSWER,
+            as_of=as_of,
+            idempotency_key=NAV_ORACLE_KEY,
+            actor=team.staff,
+        )
+    _wait(
+        "the worker to publish the fund's NAV on its feed",
+        confirmed,
+        timeout=timeout,
+        poll=poll,
+        pump=pump,
+        hint=worker_hint,
+        say=say,
+    )
+    if not NavOracle.objects.filter(offering=fund).exists():
+        request = nav_oracle_change_pending(offering=fund) or nav_oracle_propose(
+            offering=fund, address=feed.address, actor=team.admin
+        )
+        approval_approve(request=request, actor=demo_user("finance@harborstreet.example"))
+    nav_oracle_read(offering_id=fund.pk)  # the worker may have read it first, once the approval committed
+    point = NavPoint.objects.filter(offering=fund, oracle_address=feed.address).first()
+    if point is None:
+        raise DemoChainError(f"The fund's NAV oracle {feed.address} was read but its round was not recorded.")
+    line = (
+        f"“{fund.title}”: NAV oracle {feed.address} named by the admin and approved by finance@; its round "
+        f"{point.oracle_round_id} is the NAV of {point.dealing_day:%d %B %Y} in the fund's history."
+    )
+    done.append(line)
+    say(f"  {line}")
 
 
 def _dividend_lines(result: DemoChainResult, desk: str) -> list[str]:
@@ -732,8 +822,10 @@ def ready_lines(result: DemoChainResult, url: str) -> list[str]:
         f"  4. alice → {url}/portfolio/: the units, their lock-up and the mint transaction.",
         *cap_table_lines(fund, url),
         f"  Transparency, public (no sign-in): {url}/transparency/{fund.public_id}/ — supply on-chain against the "
-        "attested reserves, the attestation's PDF and SHA-256, the contract's controls; the offering page links to it "
-        "and charts the fund's NAV per unit.",
+        "attested reserves, the attestation's PDF and SHA-256, the contract's controls, the NAV per unit with each "
+        "point's document or oracle round; the offering page links to it and charts the fund's NAV per unit.",
+        f"  NAV: admin@harborstreet.example → {desk}/offerings/{fund.public_id}/backing/nav/ — the fund "
+        "administrator's oracle (its contract, last round read) and its points next to those entered from documents.",
         *_dividend_lines(result, desk),
         *_coupon_lines(result, desk),
         *_holders_lines(result, url),

@@ -281,6 +281,17 @@ def test_demo_chain_phase_verifies_alice_and_deploys_the_fund_then_queues_nothin
     reader.force_login(User.objects.get(email=ALICE.email))
     offering_page = reader.get(f"/offerings/{fund.public_id}/").content.decode()
     assert f"/transparency/{fund.public_id}/" in offering_page and 'id="nav-chart"' in offering_page
+    # The fund's NAV oracle (the administrator's feed) published today's NAV, next to the points from documents.
+    oracle_point = NavPoint.objects.get(offering=fund, state="approved", oracle_round_id="1")
+    assert oracle_point.nav_per_unit == 100_33150000 and oracle_point.dealing_day <= timezone.localdate()
+    assert NavPoint.objects.filter(offering=fund, oracle_address="").count() == 6
+    assert ", round 1" in page and "100.33150000 USD" in page
+    issuer_admin = Client()
+    issuer_admin.force_login(User.objects.get(email="admin@harborstreet.example"))
+    nav_page = issuer_admin.get(f"/issuers/harbor-street/offerings/{fund.public_id}/backing/nav/").content.decode()
+    assert (
+        'id="nav-oracle"' in nav_page and oracle_point.oracle_address in nav_page and "read from the oracle" in nav_page
+    )
     assert "verified on-chain, 100,000 TUSD" in out
     assert audit_chain_verify().ok
 
