@@ -14,6 +14,7 @@ from tokens.reserve_feed import reserve_minter_of
 from tokens.services import (
     BackingRule,
     TokenTerms,
+    nav_feed_deploy,
     payout_allowance_ensure,
     payout_contract_deploy,
     registry_deploy,
@@ -31,14 +32,19 @@ class Command(BaseCommand):
         "Deploy the portal's investor registry, a security token for an owner (e.g. offering:12), or the "
         "distribution payout contract (with --wait, the treasury then approves it), or a token's reserve feed and "
         "its reserve-guarded minter (with --wait, or run again once deployed, the minter becomes the token's "
-        "only minter)."
+        "only minter), or a NAV feed the attestor key publishes a fund's NAV per unit to (name it as the token's "
+        "NAV oracle on its NAV page)."
     )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("what", choices=["registry", "token", "payout", "reserve-feed", "reserve-minter"])
+        parser.add_argument(
+            "what", choices=["registry", "token", "payout", "reserve-feed", "reserve-minter", "nav-feed"]
+        )
         parser.add_argument("--owner", help="what the token belongs to, e.g. offering:12")
-        parser.add_argument("--decimals", type=int, default=2, help="reserve feed: decimal places of a report")
-        parser.add_argument("--description", help="reserve feed: what it reports, e.g. “HSCA reserves (USD)”")
+        parser.add_argument(
+            "--decimals", type=int, help="feed: decimal places of a report (reserve feed 2, NAV feed 8 by default)"
+        )
+        parser.add_argument("--description", help="feed: what it reports, e.g. “HSCA reserves (USD)”")
         parser.add_argument(
             "--numerator", type=int, default=100, help="minter: feed base units each token base unit needs, over…"
         )
@@ -51,7 +57,7 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=120.0)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["what"] in ("reserve-feed", "reserve-minter"):
+        if options["what"] in ("reserve-feed", "reserve-minter", "nav-feed"):
             self._reserve(options)
             return
         try:
@@ -77,14 +83,21 @@ class Command(BaseCommand):
     def _reserve(self, options: dict[str, Any]) -> None:
         owner = options["owner"]
         if not owner:
-            raise CommandError("A reserve feed or minter needs --owner (the token's owner, e.g. offering:12).")
+            raise CommandError("A feed or minter needs --owner (the token's owner, e.g. offering:12).")
         try:
-            if options["what"] == "reserve-feed":
-                deployment = reserve_feed_deploy(
-                    owner_ref=owner,
-                    decimals=options["decimals"],
-                    description=options["description"] or f"Reserves of {owner}",
-                )
+            if options["what"] in ("reserve-feed", "nav-feed"):
+                if options["what"] == "reserve-feed":
+                    deployment = reserve_feed_deploy(
+                        owner_ref=owner,
+                        decimals=2 if options["decimals"] is None else options["decimals"],
+                        description=options["description"] or f"Reserves of {owner}",
+                    )
+                else:
+                    deployment = nav_feed_deploy(
+                        owner_ref=owner,
+                        decimals=8 if options["decimals"] is None else options["decimals"],
+                        description=options["description"] or f"NAV per unit of {owner}",
+                    )
                 self.stdout.write(f"Queued: {deployment}")
                 if options["wait"]:
                     with signing_allowed():
