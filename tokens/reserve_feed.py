@@ -455,11 +455,13 @@ def reserve_guard_ensure(
     authorized = list(
         ChainTransaction.objects.filter(idempotency_key=_authorize_key(owner_ref, minter.address)).order_by("pk")
     )
-    if not authorized:
+    keys = [_revoke_key(owner_ref, address) for address in _other_minters(token)]
+    revokes = list(ChainTransaction.objects.filter(idempotency_key__in=keys).order_by("pk"))
+    if not authorized or len(revokes) < len(keys):
+        # First time, or a pool grant that committed (or was retried) after the set-up: revoke what is missing.
         authorized = reserve_minter_authorize(owner_ref=owner_ref, actor=actor)
     else:
-        keys = [_revoke_key(owner_ref, address) for address in _other_minters(token)]
-        authorized += list(ChainTransaction.objects.filter(idempotency_key__in=keys).order_by("pk"))
+        authorized += revokes
     rows = [*configured, *authorized]
     problem = _stuck(rows)
     if problem:
