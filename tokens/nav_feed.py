@@ -23,6 +23,7 @@ from tokens.chain.abi import decode_result_or_none, encode_call, encode_deploy
 from tokens.chain.addresses import address_is_valid, checksum
 from tokens.chain.client import NodeRejected, Reverted, client_for
 from tokens.chain.signer import sender_address
+from tokens.finality import final_block_number
 from tokens.models import ChainTransaction, ContractDeployment, ContractKind, TxStatus
 from tokens.outbox import transaction_enqueue
 from tokens.reserve_feed import FEED, MAX_FEED_DECIMALS, MAX_RESERVE, _deploy, _deployment, _token
@@ -68,12 +69,12 @@ class AggregatorInfo:
     latest: AggregatorRound | None  # None before the first round (Chainlink's "no data": updatedAt 0, round 0)
 
 
-def _view(address: str, function: str, *args: object) -> tuple[object, ...] | None:
-    """The function's decoded result, or None when the contract does not answer it (reverts, returns nothing or
-    what is not its ABI). The node being down raises NodeUnavailable, which callers retry."""
+def _view(address: str, function: str, *args: object, block: int | str = "latest") -> tuple[object, ...] | None:
+    """The function's decoded result at `block`, or None when the contract does not answer it (reverts, returns
+    nothing or what is not its ABI). The node being down raises NodeUnavailable, which callers retry."""
     client = client_for(settings.CHAIN_RPC_URL)
     try:
-        data = client.call({"to": address, "data": "0x" + encode_call(AGGREGATOR, function, list(args)).hex()})
+        data = client.call({"to": address, "data": "0x" + encode_call(AGGREGATOR, function, list(args)).hex()}, block)
     except (Reverted, NodeRejected):
         return None
     if not data:
@@ -125,8 +126,12 @@ def aggregator_read(*, address: str) -> AggregatorInfo:
 def aggregator_rounds(*, address: str, after_round_id: int | None) -> list[AggregatorRound]:
     """The rounds after `after_round_id`, oldest first: only the latest when None (nothing read before). At most
     MAX_ROUNDS_PER_READ, the latest ones; ids the contract does not know are passed over (a Chainlink proxy's
-    round ids jump when it moves to a new aggregator). The node being down raises NodeUnavailable."""
-    latest = _view(address, "latestRoundData")
+    round ids jump when it moves to a new aggregator). Read at the final block (tokens.finality): a round a reorg
+    could still drop is read once it is final. The node being down raises NodeUnavailable."""
+    block = final_block_number(client_for(settings.CHAIN_RPC_URL))
+    if block < 0:
+        return []
+    latest = _view(address, "latestRoundData", block=block)
     if latest is None:
         raise AggregatorInvalid(f"The contract at {address} no longer answers latestRoundData().", code="oracle_gone")
     report = _round(latest)
@@ -138,7 +143,7 @@ def aggregator_rounds(*, address: str, after_round_id: int | None) -> list[Aggre
         return []
     rounds: list[AggregatorRound] = []
     for round_id in range(max(after_round_id + 1, report.round_id - MAX_ROUNDS_PER_READ + 1), report.round_id):
-        values = _view(address, "getRoundData", round_id)
+        values = _view(address, "getRoundData", round_id, block=block)
         if values is not None:
             rounds.append(_round(values))
     rounds.append(report)

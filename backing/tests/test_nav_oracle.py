@@ -402,3 +402,24 @@ def _sessions_waiting_on_a_lock() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
         return int(cursor.fetchone()[0])
+
+
+def test_a_round_is_read_only_once_its_block_is_final(cast, chain_settings) -> None:
+    """A NAV point is never undone, so a round still in a block that a reorg can drop is not read yet."""
+    rpc = chain_settings.rpc_url
+    offering = fund(cast)
+    address = scripted(rpc)
+    round_set(rpc, address, 1, 100_00000000, int(at(WEDNESDAY, 18).timestamp()))
+    named(offering, address, cast, second_admin(cast.issuer))
+    with override_settings(CHAIN_CONFIRMATIONS=3):
+        assert nav_oracle_read(offering_id=offering.pk) == 0  # its block has no blocks on top yet
+        assert not NavPoint.objects.filter(offering=offering).exists()
+        chain_settings.rpc("anvil_mine", [2])
+        assert nav_oracle_read(offering_id=offering.pk) == 1
+        round_set(rpc, address, 2, 101_00000000, int(at(WEDNESDAY, 19).timestamp()))
+        assert nav_oracle_read(offering_id=offering.pk) == 0
+        assert NavOracle.objects.get(offering=offering).last_round_id == "1"
+        chain_settings.rpc("anvil_mine", [2])
+        assert nav_oracle_read(offering_id=offering.pk) == 1
+    rounds = NavPoint.objects.filter(offering=offering).order_by("pk").values_list("oracle_round_id", flat=True)
+    assert list(rounds) == ["1", "2"]
