@@ -34,9 +34,9 @@ from core.audit import audit_record
 from core.errors import ApplicationError, Conflict
 from core.models import User
 from tokens.chain.abi import decode_result, encode_call, encode_deploy
-from tokens.chain.addresses import keccak_text
+from tokens.chain.addresses import address_is_valid, checksum, keccak_text
 from tokens.chain.client import client_for
-from tokens.chain.signer import agent_pool, sender_address
+from tokens.chain.signer import sender_address
 from tokens.models import ChainEvent, ChainTransaction, ContractDeployment, ContractKind, TxStatus
 from tokens.outbox import order_keys_for, pool_grant_key, transaction_enqueue
 from tokens.refusals import refusal_reason
@@ -241,15 +241,17 @@ def pool_minter_grant_key(token: ContractDeployment, address: str) -> str:
 
 
 def _other_minters(token: ContractDeployment) -> list[str]:
-    """Who holds the token's minter role besides a minter: the agent sender, and the pool senders granted it."""
-    pool = [
-        address
-        for address in agent_pool()
-        if ChainTransaction.objects.filter(idempotency_key=pool_minter_grant_key(token, address))
+    """Who holds the token's minter role besides a minter: the agent sender, and every sender granted it as one of
+    the pool, by the grants recorded (so one that has left the pool since is counted too)."""
+    prefix, suffix = pool_grant_key(token, ""), pool_minter_grant_key(token, "")[len(pool_grant_key(token, "")) :]
+    keys = (
+        ChainTransaction.objects.filter(idempotency_key__startswith=prefix, idempotency_key__endswith=suffix)
         .exclude(status=TxStatus.FAILED)
-        .exists()
-    ]
-    return [sender_address("agent"), *pool]
+        .order_by("pk")
+        .values_list("idempotency_key", flat=True)
+    )
+    pool = [key[len(prefix) : -len(suffix)] for key in keys]
+    return [sender_address("agent"), *(checksum(address) for address in pool if address_is_valid(address))]
 
 
 @transaction.atomic

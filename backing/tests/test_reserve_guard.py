@@ -6,6 +6,7 @@ and the agent key cannot mint around the guard, within the reserves or beyond th
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from django.db.models import Count
 from django.test import Client, override_settings
 from django.urls import reverse
@@ -25,7 +26,7 @@ from tokens.models import ChainTransaction, TxStatus
 from tokens.outbox import order_keys_for, transaction_enqueue
 from tokens.reserve_feed import pool_minter_grant_key
 from tokens.selectors import reserve_feed_latest, reserve_minter_of
-from tokens.services import MINTER_ROLE, MintRefused, portal_registry_ensure, token_mint
+from tokens.services import MINTER_ROLE, MintRefused, agent_pool_grant, portal_registry_ensure, token_mint
 from tokens.tests.support import (
     DEV_ACCOUNTS,
     WALLETS,
@@ -208,5 +209,22 @@ def test_a_pool_sender_granted_minting_after_the_guard_was_ready_has_it_revoked_
         assert readiness is not None and not readiness.ready
         swept_until_ready(offering)
     assert contract_view(rpc, "SecurityToken", token.address, "hasRole", MINTER_ROLE, pool) is False
+    cache.clear()  # the roles are cached by the token's address, which an earlier test's token had too
+    public = Client().get(reverse("api_transparency", args=[offering.public_id])).json()
+    assert public["minting_guarded_on_chain"] is True
+
+
+def test_a_sender_granted_minting_while_it_was_in_the_pool_loses_it_even_once_it_has_left_the_pool(
+    cast, offering, chain_settings, settings
+) -> None:
+    token = ChainTransaction.objects.get(deployment__kind="security_token").deployment
+    rpc, pool = chain_settings.rpc_url, next(iter(settings.ANVIL_DEV_POOL))
+    with override_settings(CHAIN_AGENT_POOL=[pool]):
+        agent_pool_grant(deployment=token)
+    drain()
+    assert contract_view(rpc, "SecurityToken", token.address, "hasRole", MINTER_ROLE, pool) is True
+    swept_until_ready(offering)  # the pool is configured without it now
+    assert contract_view(rpc, "SecurityToken", token.address, "hasRole", MINTER_ROLE, pool) is False
+    cache.clear()  # the roles are cached by the token's address, which an earlier test's token had too
     public = Client().get(reverse("api_transparency", args=[offering.public_id])).json()
     assert public["minting_guarded_on_chain"] is True
