@@ -371,6 +371,11 @@ def nav_oracle_read(*, offering_id: int) -> int:
                 "was named; its rounds are not read until it is named again."
             )
             rounds = []
+        elif locked.last_round_id and info.latest is not None and info.latest.round_id < int(locked.last_round_id):
+            problem = (
+                f"The oracle's latest round is {info.latest.round_id}, before round {locked.last_round_id} already "
+                "read: it was reset or replaced, so no new round is read. Remove the oracle and name it again."
+            )
         now = timezone.now()
         seen_points = set(
             NavPoint.objects.filter(offering=offering, oracle_address=locked.address).values_list(

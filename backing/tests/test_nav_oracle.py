@@ -423,3 +423,23 @@ def test_a_round_is_read_only_once_its_block_is_final(cast, chain_settings) -> N
         assert nav_oracle_read(offering_id=offering.pk) == 1
     rounds = NavPoint.objects.filter(offering=offering).order_by("pk").values_list("oracle_round_id", flat=True)
     assert list(rounds) == ["1", "2"]
+
+
+def test_an_oracle_whose_round_ids_go_back_is_shown_as_a_problem_not_read_as_quiet(cast, chain_settings) -> None:
+    """Round ids only grow (a Chainlink proxy's phase is in the high bits); ids that go back mean the feed was reset
+    or replaced, and its new rounds would never be read: the NAV page must say so instead of a clean last read."""
+    rpc = chain_settings.rpc_url
+    offering = fund(cast)
+    address = scripted(rpc)
+    round_set(rpc, address, 2**64 + 5, 100_00000000, int(at(WEDNESDAY, 18).timestamp()))
+    named(offering, address, cast, second_admin(cast.issuer))
+    assert nav_oracle_read(offering_id=offering.pk) == 1
+    round_set(rpc, address, 3, 101_00000000, int(at(WEDNESDAY, 19).timestamp()))
+    assert nav_oracle_read(offering_id=offering.pk) == 0
+    oracle = NavOracle.objects.get(offering=offering)
+    assert oracle.last_round_id == str(2**64 + 5)
+    assert f"latest round is 3, before round {2**64 + 5} already read" in oracle.problem
+    client = Client()
+    client.force_login(cast.admin)
+    page = client.get(reverse("nav_overview", args=[cast.issuer.slug, offering.public_id])).content.decode()
+    assert f"latest round is 3, before round {2**64 + 5} already read" in page
