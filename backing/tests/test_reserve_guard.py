@@ -21,10 +21,7 @@ from offerings.services.closing import closing_advance, offering_close
 from offerings.services.offerings import offering_publish
 from offerings.tests.support import offering_draft, subscribed, wire_received
 from registry.tests.support import second_admin
-from tokens.chain.abi import encode_call
 from tokens.models import ChainTransaction, TxStatus
-from tokens.outbox import order_keys_for, transaction_enqueue
-from tokens.reserve_feed import pool_minter_grant_key
 from tokens.selectors import reserve_feed_latest, reserve_minter_of
 from tokens.services import MINTER_ROLE, MintRefused, agent_pool_grant, portal_registry_ensure, token_mint
 from tokens.tests.support import (
@@ -185,33 +182,6 @@ def test_a_node_that_is_down_ends_the_sweep_and_the_next_one_goes_on(offering, c
     assert ChainTransaction.objects.count() == rows
     swept_until_ready(offering)
     assert reserve_minter_of(offering.owner_ref) is not None
-
-
-def test_a_pool_sender_granted_minting_after_the_guard_was_ready_has_it_revoked_by_the_next_sweep(
-    cast, offering, chain_settings, settings
-) -> None:
-    """A pool grant that read "no minter yet" and committed after the set-up (or a failed one retried by hand) still
-    gets the role on-chain; the sweep must take it back, not call the guard ready."""
-    swept_until_ready(offering)
-    token = ChainTransaction.objects.get(deployment__kind="security_token").deployment
-    rpc, pool = chain_settings.rpc_url, next(iter(settings.ANVIL_DEV_POOL))
-    with override_settings(CHAIN_AGENT_POOL=[pool]):
-        transaction_enqueue(
-            idempotency_key=pool_minter_grant_key(token, pool),
-            purpose=f"Let {pool} mint (agent pool)",
-            to_address=token.address,
-            data=encode_call("SecurityToken", "grantRole", [MINTER_ROLE, pool]),
-            order_keys=order_keys_for(token, ["*"]),
-        )
-        drain()
-        assert contract_view(rpc, "SecurityToken", token.address, "hasRole", MINTER_ROLE, pool) is True
-        readiness = reserve_guard_sync(offering_id=offering.pk)
-        assert readiness is not None and not readiness.ready
-        swept_until_ready(offering)
-    assert contract_view(rpc, "SecurityToken", token.address, "hasRole", MINTER_ROLE, pool) is False
-    cache.clear()  # the roles are cached by the token's address, which an earlier test's token had too
-    public = Client().get(reverse("api_transparency", args=[offering.public_id])).json()
-    assert public["minting_guarded_on_chain"] is True
 
 
 def test_a_sender_granted_minting_while_it_was_in_the_pool_loses_it_even_once_it_has_left_the_pool(

@@ -14,10 +14,13 @@ from django.test import override_settings
 from django.utils import timezone
 
 from core.errors import ApplicationError
+from tokens.chain.abi import encode_call
 from tokens.models import ChainTransaction, ContractDeployment, TxStatus
+from tokens.outbox import order_keys_for, transaction_enqueue
 from tokens.reserve_feed import (
     MINTER_ROLE,
     BackingRule,
+    pool_minter_grant_key,
     reserve_feed_deploy,
     reserve_feed_latest,
     reserve_feed_of,
@@ -224,6 +227,37 @@ def test_once_the_guard_is_set_up_the_agent_key_cannot_mint_straight_to_the_toke
     assert chain.view("SecurityToken", token, "hasRole", MINTER_ROLE, agent) is False
     assert chain.view("SecurityToken", token, "isAgent", agent) is True  # burns, freezes, recoveries go on
     assert chain.balance(BOB) == 0
+
+
+def test_a_pool_sender_granted_minting_after_the_guard_was_ready_has_it_revoked_by_the_next_step(
+    chain: Chain, settings
+) -> None:
+    """A pool grant that read "no minter yet" and committed after the set-up (or a failed one retried by hand) still
+    gets the role on-chain; the next step must take it back, not call the guard ready."""
+    guard_ready()
+    assert chain.token is not None
+    token, pool = chain.token, next(iter(settings.ANVIL_DEV_POOL))
+    with override_settings(CHAIN_AGENT_POOL=[pool]):
+        transaction_enqueue(
+            idempotency_key=pool_minter_grant_key(token, pool),
+            purpose=f"Let {pool} mint (agent pool)",
+            to_address=token.address,
+            data=encode_call("SecurityToken", "grantRole", [MINTER_ROLE, pool]),
+            order_keys=order_keys_for(token, ["*"]),
+        )
+        drain()
+        assert chain.view("SecurityToken", token.address, "hasRole", MINTER_ROLE, pool) is True
+        readiness = reserve_guard_ensure(
+            owner_ref=OWNER,
+            reserve_per_unit=(DOLLAR, 1),
+            scale=2,
+            staleness_seconds=MONTH,
+            rule_key="backing:rule:1:1",
+            description="Harbor Street Class A reserves (USD)",
+        )
+        assert not readiness.ready
+        guard_ready()
+    assert chain.view("SecurityToken", token.address, "hasRole", MINTER_ROLE, pool) is False
 
 
 def test_a_mint_an_admin_lets_another_key_make_around_the_minter_is_found(chain: Chain) -> None:
