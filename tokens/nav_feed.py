@@ -19,14 +19,13 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.errors import ApplicationError
 from core.models import User
-from tokens.chain.abi import decode_result_or_none, encode_call, encode_deploy
+from tokens.chain.abi import decode_result_or_none, encode_call
 from tokens.chain.addresses import address_is_valid, checksum
 from tokens.chain.client import NodeRejected, Reverted, client_for
-from tokens.chain.signer import sender_address
 from tokens.finality import final_block_number
 from tokens.models import ChainTransaction, ContractDeployment, ContractKind, TxStatus
 from tokens.outbox import transaction_enqueue
-from tokens.reserve_feed import FEED, MAX_FEED_DECIMALS, MAX_RESERVE, _deploy, _deployment, _token
+from tokens.reserve_feed import FEED, MAX_RESERVE, _deployment, feed_deploy
 
 # The interface's functions, encoded and decoded with the ReserveFeed artifact (the same signatures).
 AGGREGATOR = FEED
@@ -163,27 +162,14 @@ def nav_feed_deploy(
 ) -> ContractDeployment:
     """Deploy a NAV feed for a token: the agent sender is its admin, the attestor sender (the fund administrator's
     key on this portal) publishes."""
-    _token(owner_ref)
-    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= MAX_FEED_DECIMALS:
-        raise ApplicationError(f"A NAV feed has from 0 to {MAX_FEED_DECIMALS} decimal places.", code="invalid_decimals")
-    description = description.strip()
-    if not description or len(description) > 100:
-        raise ApplicationError("Describe the feed in 1 to 100 characters.", code="invalid_description")
-    admin, attestor = sender_address("agent"), sender_address("attestor")
-    deployment = _deploy(
+    return feed_deploy(
         kind=ContractKind.NAV_FEED,
+        what="NAV feed",
         owner_ref=owner_ref,
-        name=description,
-        data=encode_deploy(FEED, [decimals, description, admin, attestor]),
+        decimals=decimals,
+        description=description,
         actor=actor,
     )
-    audit_record(
-        actor=actor,
-        action="chain.nav_feed_deploy_requested",
-        obj=deployment,
-        after={"owner": owner_ref, "decimals": decimals, "description": description, "attestor": attestor},
-    )
-    return deployment
 
 
 @transaction.atomic

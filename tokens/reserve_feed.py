@@ -159,22 +159,20 @@ def _deploy(*, kind: str, owner_ref: str, name: str, data: bytes, actor: User | 
 # --------------------------------------------------------------------------- set-up
 
 
-@transaction.atomic
-def reserve_feed_deploy(
-    *, owner_ref: str, decimals: int, description: str, actor: User | None = None
+def feed_deploy(
+    *, kind: str, what: str, owner_ref: str, decimals: int, description: str, actor: User | None
 ) -> ContractDeployment:
-    """Deploy the reserve feed of a token: the agent sender is its admin, the attestor sender publishes."""
+    """Deploy a `ReserveFeed` of a token (its reserves, or its NAV): the agent sender is its admin, the attestor
+    sender publishes."""
     _token(owner_ref)
     if not _whole(decimals) or not 0 <= decimals <= MAX_FEED_DECIMALS:
-        raise ApplicationError(
-            f"A reserve feed has from 0 to {MAX_FEED_DECIMALS} decimal places.", code="invalid_decimals"
-        )
+        raise ApplicationError(f"A {what} has from 0 to {MAX_FEED_DECIMALS} decimal places.", code="invalid_decimals")
     description = description.strip()
     if not description or len(description) > 100:
         raise ApplicationError("Describe the feed in 1 to 100 characters.", code="invalid_description")
     admin, attestor = sender_address("agent"), sender_address("attestor")
     deployment = _deploy(
-        kind=ContractKind.RESERVE_FEED,
+        kind=kind,
         owner_ref=owner_ref,
         name=description,
         data=encode_deploy(FEED, [decimals, description, admin, attestor]),
@@ -182,11 +180,26 @@ def reserve_feed_deploy(
     )
     audit_record(
         actor=actor,
-        action="chain.reserve_feed_deploy_requested",
+        action=f"chain.{kind}_deploy_requested",
         obj=deployment,
         after={"owner": owner_ref, "decimals": decimals, "description": description, "attestor": attestor},
     )
     return deployment
+
+
+@transaction.atomic
+def reserve_feed_deploy(
+    *, owner_ref: str, decimals: int, description: str, actor: User | None = None
+) -> ContractDeployment:
+    """Deploy the reserve feed of a token: the agent sender is its admin, the attestor sender publishes."""
+    return feed_deploy(
+        kind=ContractKind.RESERVE_FEED,
+        what="reserve feed",
+        owner_ref=owner_ref,
+        decimals=decimals,
+        description=description,
+        actor=actor,
+    )
 
 
 @transaction.atomic
